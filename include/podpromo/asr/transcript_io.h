@@ -1,0 +1,47 @@
+// Importing transcripts (SRT, WebVTT, whisper / whisper.cpp / PodPromo JSON) and exporting them (JSON, SRT,
+// WebVTT). Pure functions over strings; thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
+
+namespace podpromo {
+
+// Parses a transcript, detecting the format from the content. Segments without word timings get word times
+// spread over the segment by character length. Errors: InvalidInput naming the line (or JSON path) at fault.
+Result<Transcript> ParseTranscript(std::string_view content);
+Result<Transcript> LoadTranscriptFile(const std::filesystem::path& path);
+
+// Splits `text` into words and gives them times over [start_ms, end_ms) in proportion to their length.
+std::vector<Word> SpreadWords(std::string_view text, Ms start_ms, Ms end_ms, double confidence = 1.0);
+
+// One caption on screen.
+struct Cue {
+    Ms start_ms = 0;
+    Ms end_ms = 0;
+    std::string text;
+};
+
+// Groups words into cues of at most `max_chars` characters and `max_ms` long, breaking at pauses of 600 ms;
+// times are shifted by -offset_ms and clamped at 0.
+std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms = 0, size_t max_chars = 42,
+                               Ms max_ms = 4000);
+std::string FormatSrt(const std::vector<Cue>& cues);
+std::string FormatVtt(const std::vector<Cue>& cues);
+
+// The transcript part of the result document (DESIGN.md §4): times in seconds.
+nlohmann::json TranscriptToJson(const Transcript& t);
+
+// Word error rate of `hypothesis` against `reference` after normalising case, punctuation and digits
+// (digits are spelled out). 0 for equal texts; can exceed 1.
+double WordErrorRate(std::string_view reference, std::string_view hypothesis);
+// The normalised words used by WordErrorRate.
+std::vector<std::string> NormalizeForWer(std::string_view text);
+
+}  // namespace podpromo

@@ -1,0 +1,28 @@
+// Running external programs (ffmpeg) without a shell: arguments are passed as they are, so a hostile file
+// name can never be interpreted as a command or an option.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "podpromo/core/progress.h"
+#include "podpromo/core/status.h"
+
+namespace podpromo {
+
+struct ProcessOutput {
+    int exit_code = -1;  // -1 when killed by a signal
+    std::string out;     // standard output
+    std::string err;     // standard error (last 64 KiB)
+};
+
+// Runs argv[0] (looked up in PATH) with argv, standard input closed. Kills the child and returns
+// Cancelled when `cancel` becomes set, or when `timeout_ms` (>0) passes. Errors: Unavailable when the
+// program cannot be started. Thread-safe; blocks the calling thread.
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const CancelToken* cancel = nullptr,
+                                 long timeout_ms = 0);
+
+// True when `program` is found in PATH.
+bool ProgramExists(const std::string& program);
+
+}  // namespace podpromo

@@ -1,0 +1,50 @@
+// Domain types shared by every stage. Times are int64 milliseconds from the start of the episode.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace podpromo {
+
+using Ms = int64_t;
+
+// One recognised (or imported) word. `confidence` is 0..1 (1 when the source gives none).
+struct Word {
+    std::string text;
+    Ms start_ms = 0;
+    Ms end_ms = 0;
+    double confidence = 1.0;
+};
+
+// A run of words between pauses or speaker turns. `text` is the words as displayed (imported transcripts
+// keep their punctuation and case; recognised ones are bare lower case).
+struct Segment {
+    Ms start_ms = 0;
+    Ms end_ms = 0;
+    std::string text;
+    double confidence = 1.0;
+    std::vector<Word> words;
+};
+
+struct Transcript {
+    std::string engine;  // "pocketsphinx", "import:srt", ...
+    std::vector<Segment> segments;
+
+    size_t WordCount() const;
+    // All words of all segments, in order.
+    std::vector<Word> AllWords() const;
+};
+
+// 16-bit mono PCM at `sample_rate` Hz.
+struct Pcm {
+    int sample_rate = 16000;
+    std::vector<int16_t> samples;
+
+    Ms DurationMs() const { return sample_rate > 0 ? static_cast<Ms>(samples.size()) * 1000 / sample_rate : 0; }
+};
+
+// "1:02:03.4" / "2:03.4" style rendering of a time, for people.
+std::string FormatClock(Ms ms, bool tenths = true);
+
+}  // namespace podpromo

@@ -1,0 +1,25 @@
+// Decoding any audio/video container to 16 kHz mono s16 PCM with libavformat/libavcodec/libswresample.
+#pragma once
+
+#include <filesystem>
+
+#include "podpromo/core/progress.h"
+#include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
+#include "podpromo/media/probe.h"
+
+namespace podpromo {
+
+constexpr int kAnalysisSampleRate = 16000;
+
+// Streams the best audio stream of `path` through the decoder into 16 kHz mono s16. Memory is the PCM
+// itself plus a few packets (the buffer is sized from the declared duration). Reports progress as stage
+// "decode". Errors: InvalidInput when the content cannot be decoded, is truncated well short of its
+// declared length, or yields no audio; Cancelled. Thread-safe (one call per thread).
+Result<Pcm> DecodeToPcm(const std::filesystem::path& path, const MediaInfo& info, const ProgressFn& progress = {},
+                        const CancelToken* cancel = nullptr);
+
+// InvalidInput when `pcm` is too quiet to hold speech anywhere ("the audio is silent").
+Status CheckAudible(const Pcm& pcm);
+
+}  // namespace podpromo

@@ -1,0 +1,33 @@
+// Probe and validate a media file from its content (never its name).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
+
+namespace podpromo {
+
+struct MediaInfo {
+    std::string format;       // libavformat short name, e.g. "mp3", "mov,mp4,m4a,3gp,3g2,mj2"
+    Ms duration_ms = 0;       // as declared by the container (0 when unknown)
+    bool duration_declared = false;  // true when the header states it (not estimated from the bitrate)
+    bool has_audio = false;
+    bool has_video = false;   // a real video stream (cover art does not count)
+    bool has_cover_art = false;
+    std::string audio_codec;
+    int sample_rate = 0;
+    int channels = 0;
+    int width = 0, height = 0;
+};
+
+// Opens `path` with the demuxer its content matches and describes it. Errors (InvalidInput, with a message
+// fit for a user): empty file, not audio or video, no audio stream. NotFound/IoError when unreadable.
+// Thread-safe.
+Result<MediaInfo> ProbeMedia(const std::filesystem::path& path);
+
+// A file name made safe to print on one line (control characters escaped, long names shortened).
+std::string PrintableName(const std::filesystem::path& path);
+
+}  // namespace podpromo

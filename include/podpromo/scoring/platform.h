@@ -1,0 +1,30 @@
+// Target platforms and their clip-length ranges.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
+
+namespace podpromo {
+
+constexpr Ms kMinClipMs = 12000;
+constexpr Ms kMaxClipMs = 60000;
+
+struct Platform {
+    std::string name;     // "tiktok"
+    std::string display;  // "TikTok"
+    Ms optimal_min_ms, optimal_max_ms;
+    Ms min_ms, max_ms;  // acceptable range, always inside [kMinClipMs, kMaxClipMs]
+};
+
+const std::vector<Platform>& AllPlatforms();
+// InvalidInput listing the valid names when `name` is unknown.
+Result<Platform> PlatformByName(std::string_view name);
+
+// 1 inside the optimal range, falling linearly to 0.5 at the acceptable edges, 0 outside.
+double LengthMatch(const Platform& p, Ms duration_ms);
+
+}  // namespace podpromo

@@ -1,0 +1,177 @@
+// pocketsphinx 5prealpha backend: chunks split at pauses, decoded on all cores, one decoder per thread.
+#include <pocketsphinx.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "podpromo/asr/transcriber.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct DecoderFreer {
+    void operator()(ps_decoder_t* d) const { ps_free(d); }
+};
+using DecoderPtr = std::unique_ptr<ps_decoder_t, DecoderFreer>;
+
+// Recogniser tokens that are not words: sentence marks, silence, fillers and noise.
+bool IsNonWord(const char* w) { return w == nullptr || w[0] == '<' || w[0] == '[' || w[0] == '+' || w[0] == '\0'; }
+
+// "word(2)" names the second pronunciation of "word".
+std::string BaseWord(const char* w) {
+    std::string s(w);
+    const auto paren = s.find('(');
+    if (paren != std::string::npos && paren > 0) s.resize(paren);
+    return s;
+}
+
+class PocketsphinxTranscriber final : public Transcriber {
+public:
+    explicit PocketsphinxTranscriber(PocketsphinxConfig config) : config_(std::move(config)) {}
+
+    std::string Name() const override { return "pocketsphinx"; }
+
+    Result<Transcript> Transcribe(const Pcm& pcm, const AudioFrames& frames, const ProgressFn& progress,
+                                  const CancelToken* cancel) override {
+        PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(config_));
+        if (pcm.sample_rate != 16000) return Status::Internal("pocketsphinx needs 16 kHz audio");
+        const auto chunks = PlanChunks(frames, config_.chunk_target_ms, config_.chunk_max_ms);
+        std::vector<std::vector<Word>> chunk_words(chunks.size());
+        const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        const int n_threads = std::max(1, std::min<int>(config_.threads > 0 ? config_.threads : hw,
+                                                        static_cast<int>(chunks.size())));
+        // Longest chunks first so the threads finish together.
+        std::vector<size_t> order(chunks.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            return chunks[a].second - chunks[a].first > chunks[b].second - chunks[b].first;
+        });
+        std::atomic<size_t> next{0};
+        std::atomic<Ms> done_ms{0};
+        Ms total_ms = 0;
+        for (const auto& c : chunks) total_ms += c.second - c.first;
+        std::mutex mu;
+        Status failure;
+        auto worker = [&] {
+            DecoderPtr ps(NewDecoder());
+            if (!ps) {
+                std::lock_guard<std::mutex> lock(mu);
+                failure = Status::Unavailable("pocketsphinx could not load its model from " + config_.model_dir);
+                return;
+            }
+            while (true) {
+                const size_t k = next.fetch_add(1);
+                if (k >= order.size()) return;
+                {
+                    std::lock_guard<std::mutex> lock(mu);
+                    if (!failure.ok()) return;
+                }
+                if (cancel && cancel->cancelled()) return;
+                const auto [s, e] = chunks[order[k]];
+                chunk_words[order[k]] = DecodeChunk(ps.get(), pcm, s, e);
+                const Ms d = done_ms.fetch_add(e - s) + (e - s);
+                Report(progress, "transcribe", static_cast<double>(d) / static_cast<double>(std::max<Ms>(1, total_ms)));
+            }
+        };
+        std::vector<std::thread> threads;
+        for (int i = 0; i < n_threads; ++i) threads.emplace_back(worker);
+        for (auto& t : threads) t.join();
+        if (cancel && cancel->cancelled()) return Status::Cancelled();
+        PODPROMO_RETURN_IF_ERROR(failure);
+
+        std::vector<Word> words;
+        for (auto& cw : chunk_words) words.insert(words.end(), cw.begin(), cw.end());
+        Transcript t;
+        t.engine = "pocketsphinx";
+        t.segments = GroupWordsIntoSegments(words);
+        Report(progress, "transcribe", 1.0);
+        return t;
+    }
+
+private:
+    ps_decoder_t* NewDecoder() const {
+        const fs::path dir(config_.model_dir);
+        std::vector<std::pair<std::string, std::string>> args = {
+            {"-hmm", (dir / "en-us").string()},
+            {"-lm", (dir / "en-us.lm.bin").string()},
+            {"-dict", (dir / "cmudict-en-us.dict").string()},
+            {"-logfn", "/dev/null"},
+            {"-topn", "2"},
+            {"-maxwpf", "5"},
+            {"-maxhmmpf", "3000"},
+            {"-fwdflat", "no"},
+        };
+        for (const auto& f : config_.flags) {
+            auto it = std::find_if(args.begin(), args.end(), [&](const auto& a) { return a.first == f.first; });
+            if (it != args.end()) {
+                it->second = f.second;
+            } else {
+                args.push_back(f);
+            }
+        }
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.first.data());
+            argv.push_back(a.second.data());
+        }
+        cmd_ln_t* cfg = cmd_ln_parse_r(nullptr, ps_args(), static_cast<int32>(argv.size()), argv.data(), FALSE);
+        if (!cfg) return nullptr;
+        ps_decoder_t* ps = ps_init(cfg);
+        cmd_ln_free_r(cfg);
+        return ps;
+    }
+
+    static std::vector<Word> DecodeChunk(ps_decoder_t* ps, const Pcm& pcm, Ms start_ms, Ms end_ms) {
+        std::vector<Word> out;
+        const size_t a = static_cast<size_t>(start_ms) * 16;
+        const size_t b = std::min(pcm.samples.size(), static_cast<size_t>(end_ms) * 16);
+        if (b <= a) return out;
+        if (ps_start_utt(ps) < 0) return out;
+        ps_process_raw(ps, pcm.samples.data() + a, b - a, FALSE, TRUE);
+        ps_end_utt(ps);
+        int32 score = 0;
+        if (ps_get_hyp(ps, &score) == nullptr) return out;
+        logmath_t* lmath = ps_get_logmath(ps);
+        for (ps_seg_t* seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
+            const char* w = ps_seg_word(seg);
+            if (IsNonWord(w)) continue;
+            int sf = 0, ef = 0;
+            ps_seg_frames(seg, &sf, &ef);
+            int32 ascr = 0, lscr = 0, lback = 0;
+            const int32 post = ps_seg_prob(seg, &ascr, &lscr, &lback);
+            Word word;
+            word.text = BaseWord(w);
+            word.start_ms = start_ms + static_cast<Ms>(sf) * 10;
+            word.end_ms = start_ms + static_cast<Ms>(ef + 1) * 10;
+            word.confidence = std::clamp(logmath_exp(lmath, post), 0.0, 1.0);
+            out.push_back(std::move(word));
+        }
+        return out;
+    }
+
+    PocketsphinxConfig config_;
+};
+
+}  // namespace
+
+Status CheckPocketsphinxModel(const PocketsphinxConfig& config) {
+    const fs::path dir(config.model_dir);
+    for (const char* part : {"en-us/mdef", "en-us.lm.bin", "cmudict-en-us.dict"}) {
+        if (!fs::exists(dir / part)) {
+            return Status::Unavailable("speech model missing: " + (dir / part).string() +
+                                       " (install pocketsphinx-en-us, see scripts/setup)");
+        }
+    }
+    return Status::Ok();
+}
+
+std::unique_ptr<Transcriber> MakePocketsphinxTranscriber(PocketsphinxConfig config) {
+    return std::make_unique<PocketsphinxTranscriber>(std::move(config));
+}
+
+}  // namespace podpromo

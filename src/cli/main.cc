@@ -1,0 +1,190 @@
+// podpromo: the command-line entry point.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <mutex>
+
+#include "podpromo/jobs/pipeline.h"
+
+namespace {
+
+using podpromo::CancelToken;
+using podpromo::Status;
+using podpromo::StatusCode;
+
+CancelToken g_cancel;
+
+extern "C" void OnSignal(int) { g_cancel.Cancel(); }
+
+// Exit codes: 0 ok, 1 internal or environment failure, 2 unusable input or arguments, 130 interrupted.
+int ExitCodeFor(const Status& st) {
+    switch (st.code()) {
+        case StatusCode::kOk: return 0;
+        case StatusCode::kInvalidInput:
+        case StatusCode::kNotFound: return 2;
+        case StatusCode::kCancelled: return 130;
+        default: return 1;
+    }
+}
+
+// Prints "[ 42%] transcribe  0:12 elapsed, ETA 0:16" to stderr: in place on a terminal, one line per step
+// otherwise. Stages are weighted by their typical share of the run. Thread-safe.
+class ProgressPrinter {
+public:
+    explicit ProgressPrinter(bool transcribing, bool writing)
+        : tty_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {
+        // Start offset and weight (share of the whole) of each stage.
+        std::vector<std::pair<std::string, double>> w = {{"probe", 1}, {"decode", 4}, {"analyze", 3},
+                                                         {"transcribe", transcribing ? 80.0 : 1.0}, {"score", 4},
+                                                         {"write", writing ? 8.0 : 0.0}};
+        double total = 0;
+        for (auto& [_, x] : w) total += x;
+        double at = 0;
+        for (auto& [name, x] : w) {
+            stages_[name] = {at / total, x / total};
+            at += x;
+        }
+    }
+    void operator()(std::string_view stage, double fraction) {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto it = stages_.find(std::string(stage));
+        if (it == stages_.end()) return;
+        const double overall = std::clamp(it->second.first + it->second.second * fraction, 0.0, 1.0);
+        const int pct = static_cast<int>(overall * 100.0);
+        if (pct <= last_pct_ && stage == last_stage_) return;
+        if (!tty_ && stage == last_stage_ && pct < last_pct_ + 5 && fraction < 1.0) return;
+        last_pct_ = std::max(last_pct_, pct);
+        last_stage_ = std::string(stage);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        std::string eta = "--:--";
+        if (overall > 0.03) {
+            const auto left = static_cast<podpromo::Ms>(elapsed / overall * (1.0 - overall) * 1000.0);
+            eta = podpromo::FormatClock(left, false);
+        }
+        const std::string line = fmt::format("[{:3}%] {:<10} {} elapsed, ETA {}", last_pct_, stage,
+                                             podpromo::FormatClock(static_cast<podpromo::Ms>(elapsed * 1000), false), eta);
+        if (tty_) {
+            std::fprintf(stderr, "\r%-70s", line.c_str());
+        } else {
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
+        std::fflush(stderr);
+    }
+    void Finish() {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (tty_) std::fprintf(stderr, "\n");
+    }
+
+private:
+    bool tty_;
+    std::chrono::steady_clock::time_point start_;
+    std::map<std::string, std::pair<double, double>> stages_;
+    std::mutex mu_;
+    int last_pct_ = -1;
+    std::string last_stage_;
+};
+
+std::string Shorten(const std::string& s, size_t n) {
+    if (s.size() <= n) return s;
+    size_t cut = n;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
+    return s.substr(0, cut) + "…";
+}
+
+void PrintTable(const podpromo::EpisodeResult& r) {
+    std::cout << fmt::format("{} — {} — genre {}{} — {} clips for {}\n", r.title,
+                             podpromo::FormatClock(r.duration_ms, false), r.genre,
+                             r.genre == r.detection.genre ? " (detected)" : "", r.clips.size(), r.platform.display);
+    std::cout << fmt::format("{:>4}  {:<17}  {:>5}  {:>5}  {:<6}  {:<38}  {}\n", "rank", "start–end", "len", "score",
+                             "conf", "first words", "why");
+    for (size_t i = 0; i < r.clips.size(); ++i) {
+        const auto& c = r.clips[i];
+        const std::string span = podpromo::FormatClock(c.candidate.start_ms) + "–" + podpromo::FormatClock(c.candidate.end_ms);
+        const std::string why = c.explanation.empty() ? "" : c.explanation.front();
+        std::cout << fmt::format("{:>4}  {:<17}  {:>4.0f}s  {:>5}  {:<6}  {:<38}  {}\n", i + 1, span,
+                                 static_cast<double>(c.candidate.DurationMs()) / 1000.0, c.display_score, c.confidence,
+                                 Shorten(c.text, 36), why);
+        for (size_t k = 1; k < c.explanation.size(); ++k) std::cout << fmt::format("{:>88}{}\n", "", c.explanation[k]);
+    }
+}
+
+int RunProcess(const std::string& file, podpromo::PipelineOptions options, const std::string& out_dir, bool no_render,
+               bool json_out) {
+    if (const Status st = podpromo::ValidateOptions(options); !st.ok()) {
+        std::cerr << "podpromo: " << st.message() << "\n";
+        return 2;
+    }
+    ProgressPrinter printer(!options.transcript.has_value(), !out_dir.empty());
+    auto progress = [&](std::string_view stage, double f) { printer(stage, f); };
+    auto result = podpromo::AnalyzeEpisode(file, options, progress, &g_cancel);
+    if (!result.ok()) {
+        printer.Finish();
+        std::cerr << "podpromo: " << result.status().message() << "\n";
+        return ExitCodeFor(result.status());
+    }
+    if (!out_dir.empty()) {
+        const Status st = podpromo::WriteOutputs(&*result, out_dir, !no_render, progress, &g_cancel);
+        if (!st.ok()) {
+            printer.Finish();
+            std::cerr << "podpromo: " << st.message() << "\n";
+            return ExitCodeFor(st);
+        }
+    }
+    printer.Finish();
+    if (json_out) {
+        std::cout << podpromo::ResultToJson(*result).dump(2) << "\n";
+    } else {
+        PrintTable(*result);
+        if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/result.json and the clip files.\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"PodPromo: turn a podcast episode into ranked, explained promo clips"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("podpromo 0.1.0"));
+
+    auto* process = app.add_subcommand("process", "Process one episode end to end, without a server");
+    std::string file, genre = "auto", platform = "tiktok", transcript, out_dir, title;
+    int clips = 5, threads = 0;
+    bool json_out = false, no_render = false;
+    process->add_option("FILE", file, "Episode: any audio or video file (mp3, wav, m4a, flac, ogg, mp4, mov, mkv, webm...)")
+        ->required();
+    process->add_option("--genre", genre,
+                        "auto|general|business|comedy|true_crime|education|health_wellness|news_politics|sports")
+        ->capture_default_str();
+    process->add_option("--platform", platform, "tiktok|shorts|reels|linkedin|x")->capture_default_str();
+    process->add_option("--clips", clips, "How many clips (1-50)")->capture_default_str();
+    process->add_option("--transcript", transcript, "Use this transcript (SRT, WebVTT or whisper JSON) instead of recognising");
+    process->add_option("--out", out_dir, "Write result.json, transcripts and clip files into this directory");
+    process->add_option("--title", title, "Episode title (default: the file name)");
+    process->add_option("--threads", threads, "Recognition threads (default: one per core)");
+    process->add_flag("--no-render", no_render, "With --out: skip the audio (and video) files, write captions and JSON only");
+    process->add_flag("--json", json_out, "Print the result document as JSON instead of a table");
+
+    CLI11_PARSE(app, argc, argv);
+
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+
+    if (*process) {
+        podpromo::PipelineOptions options;
+        options.genre = genre;
+        options.platform = platform;
+        options.clips = clips;
+        options.title = title;
+        options.asr.threads = threads;
+        if (!transcript.empty()) options.transcript = transcript;
+        return RunProcess(file, options, out_dir, no_render, json_out);
+    }
+    return 0;
+}

@@ -1,0 +1,55 @@
+#include "podpromo/core/subprocess.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace podpromo {
+namespace {
+
+TEST(Subprocess, ArgumentsAreNeverInterpretedByAShell) {
+    const std::string hostile = "$(touch /tmp/podpromo-pwned); rm -rf / `id`";
+    auto r = RunProcess({"echo", hostile});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->exit_code, 0);
+    EXPECT_EQ(r->out, hostile + "\n");
+    EXPECT_FALSE(std::filesystem::exists("/tmp/podpromo-pwned"));
+}
+
+TEST(Subprocess, ReportsExitCodeAndStderr) {
+    auto r = RunProcess({"sh", "-c", "echo oops >&2; exit 3"});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->exit_code, 3);
+    EXPECT_EQ(r->err, "oops\n");
+}
+
+TEST(Subprocess, MissingProgramIsUnavailable) {
+    auto r = RunProcess({"podpromo-no-such-program"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+    EXPECT_FALSE(ProgramExists("podpromo-no-such-program"));
+    EXPECT_TRUE(ProgramExists("sh"));
+}
+
+TEST(Subprocess, CancelKillsTheChildQuickly) {
+    CancelToken cancel;
+    std::thread t([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        cancel.Cancel();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    auto r = RunProcess({"sleep", "30"}, &cancel);
+    t.join();
+    EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(Subprocess, TimeoutStopsTheChild) {
+    auto r = RunProcess({"sleep", "30"}, nullptr, 300);
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace podpromo

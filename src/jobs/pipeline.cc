@@ -1,0 +1,288 @@
+#include "podpromo/jobs/pipeline.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "podpromo/asr/transcript_io.h"
+#include "podpromo/files/atomic.h"
+#include "podpromo/media/audio_cut.h"
+#include "podpromo/media/audio_features.h"
+#include "podpromo/media/decode.h"
+#include "podpromo/scoring/candidates.h"
+#include "podpromo/scoring/features.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+class StageTimer {
+public:
+    StageTimer(EpisodeResult* r, std::string name) : r_(r), name_(std::move(name)), t0_(std::chrono::steady_clock::now()) {}
+    ~StageTimer() {
+        r_->stage_ms[name_] = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_).count();
+    }
+    StageTimer(const StageTimer&) = delete;
+    StageTimer& operator=(const StageTimer&) = delete;
+
+private:
+    EpisodeResult* r_;
+    std::string name_;
+    std::chrono::steady_clock::time_point t0_;
+};
+
+double Sec(Ms ms) { return static_cast<double>(ms) / 1000.0; }
+double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+
+std::vector<Word> ClipWords(const std::vector<Word>& words, const Candidate& c) {
+    return {words.begin() + static_cast<std::ptrdiff_t>(c.first_word), words.begin() + static_cast<std::ptrdiff_t>(c.end_word)};
+}
+
+}  // namespace
+
+std::string NewId(const std::string& prefix) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return fmt::format("{}_{:012x}", prefix, rng() & 0xffffffffffffULL);
+}
+
+Status ValidateOptions(const PipelineOptions& o) {
+    if (o.genre != "auto") PODPROMO_RETURN_IF_ERROR(GenreByName(o.genre).status());
+    PODPROMO_RETURN_IF_ERROR(PlatformByName(o.platform).status());
+    if (o.clips < 1 || o.clips > 50) return Status::InvalidInput("--clips must be between 1 and 50");
+    return Status::Ok();
+}
+
+Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptions& options, const ProgressFn& progress,
+                                     const CancelToken* cancel) {
+    PODPROMO_RETURN_IF_ERROR(ValidateOptions(options));
+    EpisodeResult r;
+    r.id = NewId("ep");
+    r.source = source;
+    r.title = options.title.empty() ? source.stem().string() : options.title;
+    r.platform = PlatformByName(options.platform).value();
+
+    // Probe: from content.
+    {
+        StageTimer t(&r, "probe");
+        Report(progress, "probe", 0);
+        auto info = ProbeMedia(source);
+        if (!info.ok()) return info.status();
+        r.media = *info;
+        Report(progress, "probe", 1);
+    }
+    // A given transcript is parsed before the long stages so a malformed one fails fast.
+    std::optional<Transcript> imported;
+    if (options.transcript) {
+        auto t = LoadTranscriptFile(*options.transcript);
+        if (!t.ok()) return t.status();
+        imported = std::move(*t);
+    } else {
+        PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(options.asr));
+    }
+    Pcm pcm;
+    {
+        StageTimer t(&r, "decode");
+        auto decoded = DecodeToPcm(source, r.media, progress, cancel);
+        if (!decoded.ok()) return decoded.status();
+        pcm = std::move(*decoded);
+        r.duration_ms = pcm.DurationMs();
+        const Status audible = CheckAudible(pcm);
+        if (!audible.ok()) return Status::InvalidInput(PrintableName(source) + ": " + audible.message());
+        if (r.duration_ms < kMinClipMs) {
+            return Status::InvalidInput(fmt::format("{}: the episode is {:.1f} s long; the shortest clip is {} s",
+                                                    PrintableName(source), Sec(r.duration_ms), kMinClipMs / 1000));
+        }
+    }
+    AudioFrames frames;
+    {
+        StageTimer t(&r, "analyze");
+        auto f = AnalyzeAudio(pcm, progress, cancel);
+        if (!f.ok()) return f.status();
+        frames = std::move(*f);
+    }
+    {
+        StageTimer t(&r, "transcribe");
+        if (imported) {
+            r.transcript = std::move(*imported);
+            Report(progress, "transcribe", 1);
+        } else {
+            auto asr = MakePocketsphinxTranscriber(options.asr);
+            auto tr = asr->Transcribe(pcm, frames, progress, cancel);
+            if (!tr.ok()) return tr.status();
+            r.transcript = std::move(*tr);
+        }
+    }
+    pcm.samples = {};
+    pcm.samples.shrink_to_fit();
+    if (cancel && cancel->cancelled()) return Status::Cancelled();
+    {
+        StageTimer t(&r, "score");
+        Report(progress, "score", 0);
+        const auto words = r.transcript.AllWords();
+        if (words.size() < 20) {
+            return Status::InvalidInput(PrintableName(source) + ": no speech found (" + std::to_string(words.size()) +
+                                        " words recognised)");
+        }
+        r.ads = DetectAdSpans(words);
+        // Genre detection leaves the ad reads out.
+        std::vector<Word> non_ad;
+        for (const auto& w : words) {
+            const bool in_ad = std::any_of(r.ads.begin(), r.ads.end(),
+                                           [&](const AdSpan& a) { return w.start_ms >= a.start_ms && w.end_ms <= a.end_ms; });
+            if (!in_ad) non_ad.push_back(w);
+        }
+        r.detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()));
+        r.genre = options.genre == "auto" ? r.detection.genre : options.genre;
+        const GenreProfile genre = GenreByName(r.genre).value();
+        const auto candidates = GenerateCandidates(words, r.platform, r.ads);
+        std::vector<ClipFeatures> features(candidates.size());
+        // Features are independent per candidate: spread them over the cores.
+        const size_t n_threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
+        std::vector<std::thread> pool;
+        std::atomic<size_t> next{0};
+        for (size_t k = 0; k < n_threads; ++k) {
+            pool.emplace_back([&] {
+                for (size_t i = next.fetch_add(1); i < candidates.size(); i = next.fetch_add(1)) {
+                    features[i] = ComputeFeatures(words, candidates[i], &frames, r.platform);
+                }
+            });
+        }
+        for (auto& th : pool) th.join();
+        RankOptions ro;
+        ro.max_clips = options.clips;
+        r.clips = RankClips(words, candidates, features, genre, r.platform, ro);
+        if (r.clips.empty()) {
+            return Status::InvalidInput(PrintableName(source) + ": no span of speech fits a " + r.platform.display +
+                                        " clip (" + std::to_string(r.platform.min_ms / 1000) + "–" +
+                                        std::to_string(r.platform.max_ms / 1000) + " s) outside sponsor reads");
+        }
+        r.files.assign(r.clips.size(), {});
+        Report(progress, "score", 1);
+    }
+    return r;
+}
+
+Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, const ProgressFn& progress,
+                    const CancelToken* cancel) {
+    std::error_code ec;
+    const bool created = !fs::exists(out_dir, ec);
+    if (created && !fs::create_directories(out_dir, ec) && ec) {
+        return StatusFromErrno(ec.value(), "cannot create " + out_dir.string());
+    }
+    if (!fs::is_directory(out_dir, ec)) return Status::InvalidInput(out_dir.string() + " is not a directory");
+    Status st = [&]() -> Status {
+        auto staging = StagingDir::Create(out_dir, ".podpromo-partial-");
+        if (!staging.ok()) return staging.status();
+        const fs::path& dir = staging->path();
+        const auto words = r->transcript.AllWords();
+        std::vector<std::string> names;
+        r->files.assign(r->clips.size(), {});
+        std::vector<Status> cut_status(r->clips.size());
+        std::atomic<size_t> next{0}, done{0};
+        // Audio cuts run in parallel, one ffmpeg per core.
+        auto cut_worker = [&] {
+            for (size_t i = next.fetch_add(1); i < r->clips.size(); i = next.fetch_add(1)) {
+                const auto& c = r->clips[i].candidate;
+                const std::string name = fmt::format("clip_{:02}.m4a", i + 1);
+                cut_status[i] = CutAudio(r->source, c.start_ms, c.end_ms, dir / name, cancel);
+                if (cut_status[i].ok()) r->files[i].audio = name;
+                Report(progress, "write", 0.9 * static_cast<double>(done.fetch_add(1) + 1) / static_cast<double>(r->clips.size()));
+            }
+        };
+        if (render) {
+            std::vector<std::thread> pool;
+            const size_t n = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), r->clips.size()));
+            for (size_t k = 0; k < n; ++k) pool.emplace_back(cut_worker);
+            for (auto& th : pool) th.join();
+            if (cancel && cancel->cancelled()) return Status::Cancelled();
+            for (const auto& s : cut_status) PODPROMO_RETURN_IF_ERROR(s);
+        }
+        for (size_t i = 0; i < r->clips.size(); ++i) {
+            const auto cues = CuesFromWords(ClipWords(words, r->clips[i].candidate), r->clips[i].candidate.start_ms);
+            const std::string srt = fmt::format("clip_{:02}.srt", i + 1), vtt = fmt::format("clip_{:02}.vtt", i + 1);
+            PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / srt, FormatSrt(cues)));
+            PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / vtt, FormatVtt(cues)));
+            r->files[i].srt = srt;
+            r->files[i].vtt = vtt;
+        }
+        const auto all_cues = CuesFromWords(words);
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.json", TranscriptToJson(r->transcript).dump(2)));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues)));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.vtt", FormatVtt(all_cues)));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "result.json", ResultToJson(*r).dump(2)));
+        if (cancel && cancel->cancelled()) return Status::Cancelled();
+        // Everything is complete: move it into place (result.json last, so its presence means "done").
+        std::vector<fs::path> entries;
+        for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
+        std::stable_partition(entries.begin(), entries.end(), [](const fs::path& p) { return p.filename() != "result.json"; });
+        for (const auto& p : entries) {
+            fs::rename(p, out_dir / p.filename(), ec);
+            if (ec) return StatusFromErrno(ec.value(), "cannot move " + p.filename().string() + " into " + out_dir.string());
+        }
+        Report(progress, "write", 1);
+        return Status::Ok();
+    }();
+    if (!st.ok() && created) fs::remove_all(out_dir, ec);
+    return st;
+}
+
+json ResultToJson(const EpisodeResult& r) {
+    json clips = json::array();
+    for (size_t i = 0; i < r.clips.size(); ++i) {
+        const auto& c = r.clips[i];
+        json features = json::object();
+        for (const auto& [k, v] : c.features.values) features[k] = Round3(v);
+        json files = json::object();
+        const ClipFiles cf = i < r.files.size() ? r.files[i] : ClipFiles{};
+        auto file_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+        files["video"] = file_or_null(cf.video);
+        files["audio"] = file_or_null(cf.audio);
+        files["srt"] = file_or_null(cf.srt);
+        files["vtt"] = file_or_null(cf.vtt);
+        clips.push_back({{"id", fmt::format("{}_c{}", r.id, i + 1)},
+                         {"rank", i + 1},
+                         {"start", Sec(c.candidate.start_ms)},
+                         {"end", Sec(c.candidate.end_ms)},
+                         {"duration", Sec(c.candidate.DurationMs())},
+                         {"score", Round3(c.score)},
+                         {"display_score", c.display_score},
+                         {"confidence", c.confidence},
+                         {"platform", r.platform.name},
+                         {"genre", r.genre},
+                         {"scoring_path", c.path},
+                         {"title", c.title},
+                         {"hashtags", c.hashtags},
+                         {"text", c.text},
+                         {"features", features},
+                         {"explanation", c.explanation},
+                         {"files", files}});
+    }
+    json ads = json::array();
+    for (const auto& a : r.ads) ads.push_back({{"start", Sec(a.start_ms)}, {"end", Sec(a.end_ms)}, {"cue", a.cue}});
+    json genre_scores = json::object();
+    for (const auto& [k, v] : r.detection.scores) genre_scores[k] = Round3(v);
+    json stages = json::object();
+    for (const auto& [k, v] : r.stage_ms) stages[k] = Sec(v);
+    json episode = {{"id", r.id},
+                    {"title", r.title},
+                    {"status", "succeeded"},
+                    {"filename", r.source.filename().string()},
+                    {"duration", Sec(r.duration_ms)},
+                    {"format", r.media.format},
+                    {"has_video", r.media.has_video},
+                    {"genre", r.genre},
+                    {"detected_genre", r.detection.genre},
+                    {"genre_scores", genre_scores},
+                    {"platform", r.platform.name},
+                    {"ad_spans", ads},
+                    {"stage_seconds", stages}};
+    return {{"episode", episode}, {"transcript", TranscriptToJson(r.transcript)}, {"clips", clips}};
+}
+
+}  // namespace podpromo

@@ -1,0 +1,153 @@
+#include "podpromo/media/probe.h"
+
+#include <cerrno>
+#include <cstring>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <vector>
+
+#include "libav.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+
+namespace libav {
+std::string ErrorText(int err) {
+    char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+    av_strerror(err, buf, sizeof buf);
+    return buf;
+}
+}  // namespace libav
+
+namespace {
+
+constexpr size_t kProbeBytes = 1 << 20;
+// Below a quarter of the maximum, libavformat itself warns that detection is unreliable.
+constexpr int kMinProbeScore = AVPROBE_SCORE_MAX / 4;
+
+uint32_t Le32(const unsigned char* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
+
+// A RIFF/WAVE header states the size of its data; libavformat trusts it silently, so check it against the
+// file. Returns the declared data size and the bytes really present after the data chunk header (0, 0 when
+// not applicable or streaming-style headers with unknown size).
+std::pair<uint64_t, uint64_t> WavDataSizes(const std::vector<unsigned char>& head, size_t head_len, uint64_t file_size) {
+    if (head_len < 12 || std::memcmp(head.data(), "RIFF", 4) != 0 || std::memcmp(head.data() + 8, "WAVE", 4) != 0) {
+        return {0, 0};
+    }
+    size_t pos = 12;
+    while (pos + 8 <= head_len) {
+        const uint32_t size = Le32(head.data() + pos + 4);
+        if (std::memcmp(head.data() + pos, "data", 4) == 0) {
+            if (size == 0 || size == 0xFFFFFFFFu) return {0, 0};
+            return {size, file_size - (pos + 8)};
+        }
+        pos += 8 + size + (size & 1);
+    }
+    return {0, 0};
+}
+
+}  // namespace
+
+void QuietLibav() {
+    static std::once_flag once;
+    std::call_once(once, [] { av_log_set_level(AV_LOG_FATAL); });
+}
+
+std::string PrintableName(const fs::path& path) {
+    std::string name = path.filename().string();
+    std::string out;
+    for (unsigned char c : name) {
+        if (c < 0x20 || c == 0x7f) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\x%02x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    if (out.size() > 80) out = out.substr(0, 60) + "..." + out.substr(out.size() - 12);
+    return out;
+}
+
+Result<MediaInfo> ProbeMedia(const fs::path& path) {
+    const std::string shown = PrintableName(path);
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status)) return Status::NotFound(shown + ": no such file");
+    if (!fs::is_regular_file(status)) return Status::InvalidInput(shown + ": not a regular file");
+    const auto size = fs::file_size(path, ec);
+    if (ec) return Status::IoError(shown + ": cannot read: " + ec.message());
+    if (size == 0) return Status::InvalidInput(shown + ": the file is empty");
+
+    // Detect the container from the bytes alone: the file name is not given to the prober.
+    std::vector<unsigned char> head(std::min<size_t>(size, kProbeBytes) + AVPROBE_PADDING_SIZE, 0);
+    {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return Status::IoError(shown + ": cannot open: " + std::strerror(errno));
+        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size() - AVPROBE_PADDING_SIZE));
+    }
+    QuietLibav();
+    const size_t head_len = head.size() - AVPROBE_PADDING_SIZE;
+    if (const auto [declared, present] = WavDataSizes(head, head_len, size); declared > 0 && present < declared * 9 / 10) {
+        return Status::InvalidInput(shown + ": the file is truncated or its header lies: it declares " +
+                                    std::to_string(declared) + " bytes of audio but holds " + std::to_string(present));
+    }
+    AVProbeData pd{};
+    pd.filename = "";
+    pd.buf = head.data();
+    pd.buf_size = static_cast<int>(head.size() - AVPROBE_PADDING_SIZE);
+    int score = 0;
+    const AVInputFormat* fmt = av_probe_input_format3(&pd, 1, &score);
+    if (!fmt || score < kMinProbeScore) {
+        return Status::InvalidInput(shown + ": not an audio or video file (unrecognised content)");
+    }
+
+    AVDictionary* opts = nullptr;
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    AVFormatContext* raw = nullptr;
+    const std::string url = "file:" + fs::absolute(path).string();
+    int err = avformat_open_input(&raw, url.c_str(), fmt, &opts);
+    av_dict_free(&opts);
+    if (err < 0) {
+        return Status::InvalidInput(shown + ": cannot be read as " + fmt->name + " (" + libav::ErrorText(err) + ")");
+    }
+    libav::FormatPtr ctx(raw);
+    err = avformat_find_stream_info(ctx.get(), nullptr);
+    if (err < 0) return Status::InvalidInput(shown + ": unreadable stream information (" + libav::ErrorText(err) + ")");
+
+    MediaInfo info;
+    info.format = ctx->iformat->name;
+    if (ctx->duration != AV_NOPTS_VALUE && ctx->duration > 0) {
+        info.duration_ms = ctx->duration / (AV_TIME_BASE / 1000);
+        info.duration_declared = ctx->duration_estimation_method != AVFMT_DURATION_FROM_BITRATE;
+    }
+    for (unsigned i = 0; i < ctx->nb_streams; ++i) {
+        const AVStream* st = ctx->streams[i];
+        const AVCodecParameters* par = st->codecpar;
+        if (par->codec_type == AVMEDIA_TYPE_AUDIO && !info.has_audio) {
+            info.has_audio = true;
+            info.audio_codec = avcodec_get_name(par->codec_id);
+            info.sample_rate = par->sample_rate;
+            info.channels = par->ch_layout.nb_channels;
+        } else if (par->codec_type == AVMEDIA_TYPE_VIDEO) {
+            if (st->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+                info.has_cover_art = true;
+            } else if (!info.has_video) {
+                info.has_video = true;
+                info.width = par->width;
+                info.height = par->height;
+            }
+        }
+    }
+    if (!info.has_audio) {
+        return Status::InvalidInput(shown + ": has no audio stream (" +
+                                    (info.has_video ? "video or image only" : std::string("no media streams")) + ")");
+    }
+    if (info.sample_rate <= 0 || info.channels <= 0) {
+        return Status::InvalidInput(shown + ": the audio stream has no usable format");
+    }
+    return info;
+}
+
+}  // namespace podpromo

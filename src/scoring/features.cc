@@ -1,0 +1,282 @@
+#include "podpromo/scoring/features.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "podpromo/scoring/genre.h"
+#include "podpromo/scoring/text.h"
+
+namespace podpromo {
+namespace {
+
+double Clip01(double v) { return std::clamp(v, 0.0, 1.0); }
+
+const std::vector<std::string> kCuriosity = {
+    "nobody tells you", "no one tells you", "nobody talks about", "no one talks about", "the one thing", "the secret",
+    "here's the thing", "here is the thing", "you won't believe", "you will not believe", "the truth is",
+    "the real reason", "the biggest mistake", "what nobody", "most people don't", "most people never",
+    "i never told", "the craziest", "the strangest", "the worst", "the best advice", "i'll never forget",
+    "i will never forget", "changed everything", "let me tell you", "here's what", "here is what", "what i learned",
+    "the problem is", "nobody knew", "no one knew", "the biggest lesson", "the hardest", "the scariest",
+    "the most important", "the real secret", "what happened next", "no idea", "nobody expected", "no one expected"};
+const std::vector<std::string> kStory = {
+    "picture this", "imagine", "one time", "one night", "that night", "on the night", "i remember", "this is the story",
+    "years ago", "it started", "true story", "so there i was", "it was the night", "it was a", "back in", "in nineteen*",
+    "on a cold", "on a warm", "late one"};
+const std::vector<std::string> kQuestionStart = {
+    "what if", "why do", "why does", "why did", "why is", "why are", "why would", "how do", "how did", "how does",
+    "how can", "how would", "have you ever", "did you know", "do you know", "do you", "what would you", "what happens",
+    "what's the", "what is the", "what do", "what did", "can you", "would you", "could you", "is it", "are you",
+    "who", "why", "ever wonder*", "ever wondered"};
+const std::vector<std::string> kEngagingQuestion = {"what if", "why do", "how did", "what happens when", "have you ever",
+                                                    "did you know", "what would you", "ever wonder*", "why does",
+                                                    "how do you"};
+const std::vector<std::string> kBold = {"never", "always", "everything", "nothing", "worst", "best", "biggest", "only",
+                                        "every", "ever", "huge", "massive", "impossible", "guarantee", "wrong"};
+const std::unordered_set<std::string> kMidThought = {"and", "but", "so", "or", "because", "which", "that", "then",
+                                                     "also", "anyway", "like", "um", "uh", "yeah", "plus", "too",
+                                                     "either", "though", "although", "cause"};
+const std::unordered_set<std::string> kPronoun = {"he", "she", "it", "they", "them", "him", "her", "his", "this",
+                                                  "those", "these", "there", "it's", "he's", "she's", "they're"};
+const std::vector<std::string> kConclusion = {
+    "that's why", "that is why", "the lesson", "the moral", "bottom line", "turns out", "it turns out", "which means",
+    "the key is", "the point is", "the takeaway", "in the end", "that's how", "what i learned", "i learned",
+    "ever since", "from that day", "that's when", "the answer is", "so remember", "the result", "changed everything",
+    "changed my life", "never again", "and that was", "was arrested", "confessed", "was convicted", "the killer was",
+    "finally", "my advice", "the secret is", "lesson", "so if you", "that's the", "that is the", "and that's",
+    "was sentenced", "was found guilty", "the answer", "remember this", "that changed", "we learned", "learned that"};
+const std::vector<std::string> kActionable = {"you should", "you need to", "you have to", "make sure", "don't",
+                                              "do not", "start", "stop", "try", "every day", "every week",
+                                              "every single", "the first step", "write down", "ask yourself"};
+const std::vector<std::string> kExplanation = {"because", "the reason", "so that", "which is why", "that means"};
+const std::vector<std::string> kBackReference = {
+    "as i said", "like i said", "as we discussed", "like we discussed", "going back to", "as i mentioned",
+    "like i mentioned", "we talked about", "before the break", "like i was saying", "as i was saying",
+    "returning to", "we were talking about", "as mentioned", "earlier you said", "you mentioned earlier"};
+const std::vector<std::string> kIntense = {
+    "incredible", "insane", "crazy", "amazing", "unbelievable", "huge", "massive", "shocking", "shocked", "terrifying",
+    "exploded", "screaming", "screamed", "destroyed", "brutal", "wild", "absolutely", "completely", "totally",
+    "never", "everything", "desperate", "panic", "blood", "dead", "disaster", "furious", "epic", "dramatic"};
+const std::vector<std::string> kStrongEmotion = {
+    "terrified", "devastated", "heartbroken", "furious", "ecstatic", "love", "loved", "hate", "hated", "cried",
+    "crying", "tears", "scared", "afraid", "panic", "panicked", "horrified", "thrilled", "grief", "ashamed", "proud",
+    "desperate", "broke down", "screamed", "rage", "fear", "terror", "heartbreak", "joy", "miserable", "shaking"};
+const std::vector<std::string> kMildEmotion = {
+    "happy", "sad", "angry", "worried", "excited", "nervous", "upset", "glad", "hope", "hurt", "lonely", "stress",
+    "stressed", "anxious", "anxiety", "frustrated", "grateful", "relieved", "sorry", "embarrassed", "shock",
+    "surprised", "amazing", "beautiful", "painful", "pain", "worst", "best", "alone", "lost"};
+const std::vector<std::string> kMultiFiller = {"you know", "i mean", "kind of", "sort of", "i guess", "or whatever",
+                                               "and stuff", "and everything"};
+const std::vector<std::string> kSelfPromo = {"my company", "my podcast", "my book", "my course", "check out my",
+                                             "link in", "subscribe", "my newsletter", "my website", "follow me"};
+
+// Tokens whose start lies before `ms`, at least `min_n` and at most `max_n` of them from the front.
+size_t HeadEnd(const std::vector<Token>& t, Ms ms, size_t min_n, size_t max_n) {
+    size_t n = 0;
+    while (n < t.size() && (n < min_n || t[n].start_ms < ms) && n < max_n) ++n;
+    return n;
+}
+
+// Index of the first token of the tail: tokens ending after `ms`, at least `min_n` of them.
+size_t TailBegin(const std::vector<Token>& t, Ms ms, size_t min_n) {
+    size_t b = t.size();
+    while (b > 0 && (t.size() - b < min_n || t[b - 1].end_ms > ms)) --b;
+    return b;
+}
+
+std::string Quote(const std::vector<Token>& t, size_t at, size_t len_words) {
+    if (at >= t.size()) return "";
+    return JoinRaw(t, at, std::min(t.size(), at + len_words));
+}
+
+size_t PhraseLen(const std::string& ph) { return static_cast<size_t>(std::count(ph.begin(), ph.end(), ' ')) + 1; }
+
+// Question sentences: a '?' or a sentence that opens with a question form.
+int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* engaging) {
+    int n = 0;
+    *engaging = false;
+    for (size_t i = 0; i < t.size(); ++i) {
+        const bool sentence_start = i == 0 || t[i - 1].sentence_end;
+        bool is_q = t[i].question_mark;
+        if (sentence_start) {
+            size_t at = 0;
+            const std::string q = FirstPhrase(t, kQuestionStart, i, std::min(t.size(), i + 3), &at);
+            if (!q.empty() && at == i) {
+                is_q = true;
+                const std::string e = FirstPhrase(t, kEngagingQuestion, i, std::min(t.size(), i + 4), &at);
+                if (!e.empty() && at == i) *engaging = true;
+                if (evidence->empty()) *evidence = Quote(t, i, 7);
+            }
+        }
+        if (is_q) ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
+ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c, const AudioFrames* frames,
+                             const Platform& platform) {
+    ClipFeatures f;
+    const auto t = Tokenize(words, c.first_word, c.end_word);
+    auto& v = f.values;
+    if (t.empty()) return f;
+    const double n = static_cast<double>(t.size());
+    const Ms dur = c.DurationMs();
+    double conf = 0;
+    for (const auto& tok : t) conf += (tok.weight - 0.5) * 2.0;
+    f.mean_confidence = conf / n;
+
+    // Hook: the first ~5 seconds.
+    const size_t head = HeadEnd(t, c.start_ms + 5000, 8, 20);
+    double hook = 0.1;
+    size_t at = 0;
+    if (auto ph = FirstPhrase(t, kCuriosity, 0, head, &at); !ph.empty()) {
+        hook += 0.45;
+        f.evidence["hook"] = Quote(t, at, PhraseLen(ph) + 3);
+    }
+    if (auto ph = FirstPhrase(t, kStory, 0, head, &at); !ph.empty()) {
+        hook += 0.25;
+        if (!f.evidence.count("hook")) f.evidence["hook"] = Quote(t, at, PhraseLen(ph) + 4);
+    }
+    if (auto ph = FirstPhrase(t, kQuestionStart, 0, 3, &at); !ph.empty() && at <= 1) {
+        hook += 0.25;
+        f.evidence["hook_question"] = Quote(t, at, 7);
+    }
+    int head_numbers = 0, head_you = 0, head_bold = 0;
+    for (size_t i = 0; i < head; ++i) {
+        head_numbers += IsNumberWord(t[i].norm) && t[i].norm != "half" ? 1 : 0;
+        head_you += (t[i].norm == "you" || t[i].norm == "your") ? 1 : 0;
+    }
+    head_bold = CountPhrases(t, kBold, 0, head);
+    hook += (head_numbers > 0 ? 0.15 : 0) + (head_you > 0 ? 0.1 : 0) + std::min(0.2, 0.1 * head_bold);
+    f.starts_mid_thought = kMidThought.count(t[0].norm) > 0;
+    const bool pronoun_start = kPronoun.count(t[0].norm) > 0 && FindPhrase(t, "it was", 0, 2) != 0 &&
+                               FindPhrase(t, "this is", 0, 2) != 0;
+    if (f.starts_mid_thought) {
+        hook -= 0.3;
+        f.evidence["mid_thought"] = Quote(t, 0, 4);
+    } else if (pronoun_start) {
+        hook -= 0.15;
+        f.evidence["mid_thought"] = Quote(t, 0, 4);
+    }
+    if (frames) {
+        const auto st = ComputeSpanStats(*frames, c.start_ms, std::min(c.end_ms, c.start_ms + 3000));
+        if (st.onset_lift_db > 6) hook += 0.05;
+    }
+    v["hook"] = Clip01(hook);
+
+    // Payoff: the last ~8 seconds.
+    const size_t tail = TailBegin(t, c.end_ms - 8000, 12);
+    double payoff = 0.1;
+    if (auto ph = FirstPhrase(t, kConclusion, tail, t.size(), &at); !ph.empty()) {
+        payoff = 0.8 + std::min(0.2, 0.1 * (CountPhrases(t, kConclusion, tail, t.size()) - 1));
+        f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+    } else if (auto ph2 = FirstPhrase(t, kConclusion, head, tail, &at); !ph2.empty()) {
+        payoff = 0.5;
+        f.evidence["payoff"] = Quote(t, at, PhraseLen(ph2) + 5);
+    }
+    if (auto ph = FirstPhrase(t, kActionable, tail, t.size(), &at); !ph.empty() && payoff < 0.6) {
+        payoff = 0.6;
+        f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+    }
+    if (payoff < 0.4 && CountPhrases(t, kExplanation) > 0) payoff = 0.4;
+    f.ends_dangling = IsDanglingEnd(t.back().norm);
+    if (f.ends_dangling) payoff *= 0.5;
+    v["payoff"] = Clip01(payoff);
+
+    // Arousal: audio dynamics blended with intense wording.
+    int exclaim = 0, caps = 0;
+    for (const auto& tok : t) {
+        exclaim += !tok.raw.empty() && tok.raw.back() == '!';
+        caps += tok.raw.size() > 2 && std::all_of(tok.raw.begin(), tok.raw.end(), [](char ch) {
+                    return !std::isalpha(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch));
+                });
+    }
+    const int intense = CountPhrases(t, kIntense);
+    const double text_arousal =
+        Clip01(0.2 + std::min(0.4, 0.12 * intense) + std::min(0.2, 0.1 * exclaim) + std::min(0.2, 0.1 * caps));
+    if (intense > 0) f.evidence["arousal_text"] = FirstPhrase(t, kIntense, 0, t.size());
+    double arousal = text_arousal;
+    if (frames) {
+        const auto st = ComputeSpanStats(*frames, c.start_ms, c.end_ms);
+        const double pitch = Clip01((st.pitch_variation_st - 1.0) / 4.0);
+        const double range = Clip01((st.dynamic_range_db - 6.0) / 18.0);
+        const double loud = Clip01(0.5 + st.loudness_vs_episode_db / 6.0);
+        const double audio = Clip01(0.4 * pitch + 0.3 * range + 0.3 * loud + (st.laughter_bursts > 0 ? 0.15 : 0.0));
+        arousal = 0.6 * audio + 0.4 * text_arousal;
+        if (st.laughter_bursts > 0) f.evidence["laughter"] = "laughter-like bursts";
+        if (pitch > 0.6) f.evidence["arousal_audio"] = "lively pitch";
+    }
+    v["arousal"] = Clip01(arousal);
+
+    // Emotion.
+    const int strong = CountPhrases(t, kStrongEmotion), mild = CountPhrases(t, kMildEmotion);
+    v["emotion"] = Clip01((2.0 * strong + mild) / 5.0);
+    if (strong + mild > 0) {
+        f.evidence["emotion"] = FirstPhrase(t, kStrongEmotion, 0, t.size());
+        if (f.evidence["emotion"].empty()) f.evidence["emotion"] = FirstPhrase(t, kMildEmotion, 0, t.size());
+    }
+
+    // Question.
+    bool engaging = false;
+    std::string q_ev;
+    const int questions = CountQuestions(t, &q_ev, &engaging);
+    v["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6);
+    if (questions > 0) f.evidence["question"] = q_ev.empty() ? "a question" : q_ev;
+
+    // Information density: numbers, names and content words, minus filler.
+    int numbers = 0, names = 0, fillers = 0, content = 0;
+    std::string num_ev;
+    for (const auto& tok : t) {
+        if (IsNumberWord(tok.norm)) {
+            ++numbers;
+            if (num_ev.size() < 40) num_ev += (num_ev.empty() ? "" : ", ") + tok.raw;
+        }
+        names += tok.capitalised;
+        fillers += IsFiller(tok.norm) && tok.norm != "so" && tok.norm != "right" && tok.norm != "well";
+        content += !IsStopword(tok.norm);
+    }
+    fillers += CountPhrases(t, kMultiFiller);
+    v["info_density"] = Clip01(0.05 + 0.7 * content / n + 4.0 * numbers / n + 2.0 * names / n - 3.0 * fillers / n);
+    if (numbers > 0) f.evidence["numbers"] = num_ev;
+    if (fillers * 8 > static_cast<int>(t.size())) f.evidence["filler"] = "lots of filler words";
+
+    // Loopability: ends cleanly, at a pause or on a conclusion, not too long.
+    const bool pause_after = c.end_word >= words.size() || words[c.end_word].start_ms - c.end_ms >= 400 ||
+                             t.back().sentence_end;
+    double loop = 0.3 + (f.ends_dangling ? 0.0 : 0.3) + (pause_after ? 0.2 : 0.0) +
+                  (v["payoff"] >= 0.8 ? 0.1 : 0.0) + (t.size() <= 90 ? 0.1 : 0.0);
+    v["loopability"] = Clip01(loop);
+
+    // Self-contained: no references to earlier talk, no mid-thought start, no dangling end.
+    double self = 1.0;
+    if (auto ph = FirstPhrase(t, kBackReference, 0, t.size(), &at); !ph.empty()) {
+        self -= 0.5;
+        f.evidence["back_reference"] = Quote(t, at, PhraseLen(ph) + 2);
+    }
+    if (f.starts_mid_thought) self -= 0.3;
+    else if (pronoun_start) self -= 0.15;
+    if (f.ends_dangling) self -= 0.15;
+    v["self_contained"] = Clip01(self);
+
+    // Self-promotion short of a sponsor read (full ad reads never become candidates).
+    const int promo = CountPhrases(t, kSelfPromo);
+    v["ad_penalty"] = Clip01(0.2 * promo);
+
+    v["platform_len_match"] = LengthMatch(platform, dur);
+
+    // Every genre's own features, so rescoring for another genre needs no recomputation.
+    const double per_min = std::max(0.5, static_cast<double>(dur) / 60000.0);
+    for (const auto& g : AllGenres()) {
+        for (const auto& gf : g.features) {
+            const int hits = CountPhrases(t, gf.phrases);
+            v[gf.name] = Clip01(0.35 * hits / per_min);
+            if (hits > 0) f.evidence[gf.name] = FirstPhrase(t, gf.phrases, 0, t.size());
+        }
+    }
+    return f;
+}
+
+}  // namespace podpromo

@@ -1,0 +1,149 @@
+#include "podpromo/scoring/genre.h"
+
+#include <algorithm>
+
+namespace podpromo {
+namespace {
+
+ScoringPath HookPath() {
+    return {"hook", {{"hook", .40}, {"arousal", .10}, {"payoff", .15}, {"info_density", .10}, {"platform_len_match", .10},
+                     {"loopability", .05}, {"self_contained", .10}}};
+}
+ScoringPath PayoffPath() {
+    return {"payoff", {{"payoff", .35}, {"info_density", .20}, {"emotion", .10}, {"hook", .15}, {"platform_len_match", .10},
+                       {"self_contained", .10}}};
+}
+ScoringPath EnergyPath() {
+    return {"energy", {{"arousal", .30}, {"emotion", .25}, {"hook", .20}, {"loopability", .10}, {"platform_len_match", .10},
+                       {"question", .05}}};
+}
+ScoringPath StructuredPath() {
+    return {"structured", {{"question", .20}, {"info_density", .20}, {"payoff", .20}, {"hook", .15},
+                           {"platform_len_match", .15}, {"self_contained", .10}}};
+}
+// A genre's own path: its two features carry half the weight, hook and payoff the rest.
+ScoringPath OwnPath(const std::string& name, const std::string& a, const std::string& b) {
+    return {name, {{a, .25}, {b, .20}, {"hook", .20}, {"payoff", .15}, {"platform_len_match", .10}, {"self_contained", .10}}};
+}
+
+std::vector<GenreProfile> Build() {
+    std::vector<GenreProfile> g;
+    g.push_back({"general", "General", {}, {}, {HookPath(), PayoffPath(), EnergyPath(), StructuredPath()}, {}});
+    g.push_back({"business", "Business",
+                 {"business", "company", "companies", "startup", "startups", "founder", "founders", "customer", "customers",
+                  "revenue", "market", "marketing", "sales", "investor", "investors", "funding", "profit", "profits",
+                  "growth", "strategy", "product", "products", "ceo", "hire", "hiring", "team", "brand", "pricing",
+                  "margin", "margins", "valuation", "scale", "entrepreneur", "entrepreneurs", "money", "raised",
+                  "million", "billion", "employees", "leadership", "board", "competitors", "deal", "launch", "launched"},
+                 {{"authority", "speaks from experience", {"i built", "we built", "i founded", "we grew", "we raised", "i learned",
+                                                            "in my experience", "we launched", "i hired", "i ran", "we hit",
+                                                            "i started", "we scaled", "i made"}},
+                  {"specificity", "gives concrete figures", {"percent", "million", "billion", "thousand", "revenue", "dollars",
+                                                             "customers", "months", "years", "per cent"}}},
+                 {HookPath(), PayoffPath(), OwnPath("business", "authority", "specificity"), StructuredPath()},
+                 {{"linkedin", 1.15}, {"tiktok", 0.95}}});
+    g.push_back({"comedy", "Comedy",
+                 {"funny", "joke", "jokes", "laugh", "laughing", "hilarious", "comedy", "comedian", "stand", "bit", "crowd",
+                  "ridiculous", "stupid", "weird", "awkward", "drunk", "roast", "prank", "embarrassing"},
+                 {{"setup_punchline", "has a setup and punchline", {"so i", "and then", "turns out", "the punchline", "guess what",
+                                                                    "you know what", "and he goes", "and she goes", "i was like"}},
+                  {"absurdity", "goes absurd", {"ridiculous", "insane", "crazy", "weird", "absurd", "stupid", "hilarious"}}},
+                 {HookPath(), EnergyPath(), OwnPath("comedy", "setup_punchline", "absurdity")},
+                 {{"tiktok", 1.15}, {"reels", 1.1}, {"linkedin", 0.8}}});
+    g.push_back({"true_crime", "True crime",
+                 {"murder", "murdered", "killer", "killed", "victim", "victims", "police", "detective", "detectives",
+                  "suspect", "suspects", "crime", "crimes", "evidence", "investigation", "investigators", "case", "body",
+                  "disappeared", "disappearance", "missing", "witness", "witnesses", "trial", "court", "arrested",
+                  "convicted", "prison", "jury", "forensic", "dna", "homicide", "blood", "weapon", "alibi", "confessed",
+                  "confession", "cold case", "sheriff", "autopsy", "kidnapped", "motive"},
+                 {{"mystery", "builds mystery", {"disappeared", "vanished", "nobody knew", "no one knew", "never found", "mystery",
+                                                 "what happened", "strange", "unexplained", "missing", "no trace",
+                                                 "nobody saw", "secret", "the night"}},
+                  {"resolution", "resolves the case", {"arrested", "confessed", "convicted", "solved", "the killer was",
+                                                      "matched", "dna", "found guilty", "the truth", "finally", "caught",
+                                                      "sentenced", "identified"}}},
+                 {HookPath(), PayoffPath(), OwnPath("true_crime", "mystery", "resolution"), EnergyPath()},
+                 {{"linkedin", 0.6}, {"tiktok", 1.05}}});
+    g.push_back({"education", "Education",
+                 {"learn", "learning", "study", "students", "teacher", "science", "research", "explain", "theory", "lesson",
+                  "example", "history", "brain", "understand", "concept", "fact", "facts", "school", "university",
+                  "experiment", "data"},
+                 {{"curiosity", "sparks curiosity", {"did you know", "why do", "how does", "what if", "have you ever wondered",
+                                                     "the reason", "it turns out", "surprisingly", "most people think"}},
+                  {"clarity", "explains clearly", {"in other words", "for example", "which means", "the key is", "simply put",
+                                                   "think of it", "step one", "first", "second", "the difference"}}},
+                 {HookPath(), PayoffPath(), OwnPath("education", "curiosity", "clarity"), StructuredPath()},
+                 {{"linkedin", 1.05}}});
+    g.push_back({"health_wellness", "Health & wellness",
+                 {"health", "healthy", "sleep", "diet", "exercise", "workout", "stress", "anxiety", "mental", "body",
+                  "doctor", "nutrition", "weight", "habit", "habits", "meditation", "energy", "wellness", "therapy",
+                  "protein", "sugar", "heart", "fitness"},
+                 {{"credibility", "cites evidence", {"studies show", "research shows", "a study", "doctors", "clinical",
+                                                     "evidence", "scientists", "data shows", "percent"}},
+                  {"transformation", "shows a transformation", {"changed my life", "lost", "gained", "transformed", "before and after",
+                                                               "used to", "now i", "for the first time", "i stopped"}}},
+                 {HookPath(), PayoffPath(), OwnPath("health_wellness", "credibility", "transformation"), EnergyPath()},
+                 {}});
+    g.push_back({"news_politics", "News & politics",
+                 {"government", "election", "president", "senate", "congress", "vote", "voters", "policy", "law", "court",
+                  "minister", "campaign", "party", "democrats", "republicans", "war", "economy", "tax", "taxes",
+                  "inflation", "bill", "news", "report", "politics", "political"},
+                 {{"urgency", "feels urgent", {"right now", "breaking", "today", "this week", "just announced", "urgent",
+                                               "tonight", "immediately", "deadline"}},
+                  {"controversy", "takes a controversial stand", {"unpopular opinion", "controversial", "wrong", "lie", "lied",
+                                                                  "scandal", "outrage", "nobody wants to admit", "the truth is"}}},
+                 {HookPath(), PayoffPath(), OwnPath("news_politics", "urgency", "controversy"), EnergyPath()},
+                 {{"x", 1.1}}});
+    g.push_back({"sports", "Sports",
+                 {"game", "games", "team", "teams", "season", "player", "players", "coach", "score", "scored", "win", "won",
+                  "championship", "league", "playoffs", "goal", "goals", "match", "fans", "draft", "trade", "quarterback",
+                  "basketball", "football", "soccer", "baseball", "injury", "mvp", "finals"},
+                 {{"hot_take", "makes a hot take", {"overrated", "underrated", "unpopular opinion", "best ever", "worst",
+                                                    "greatest", "i don't care", "mark my words", "no way"}},
+                  {"game_moment", "relives a big moment", {"last second", "buzzer", "overtime", "final minute", "game winning",
+                                                          "comeback", "championship", "scored", "the crowd"}}},
+                 {HookPath(), EnergyPath(), OwnPath("sports", "hot_take", "game_moment")},
+                 {{"x", 1.1}, {"tiktok", 1.05}}});
+    return g;
+}
+
+}  // namespace
+
+const std::vector<GenreProfile>& AllGenres() {
+    static const std::vector<GenreProfile> kGenres = Build();
+    return kGenres;
+}
+
+Result<GenreProfile> GenreByName(std::string_view name) {
+    std::string names;
+    for (const auto& g : AllGenres()) {
+        if (g.name == name) return g;
+        names += (names.empty() ? "" : ", ") + g.name;
+    }
+    return Status::InvalidInput("unknown genre '" + std::string(name) + "' (choose auto or one of " + names + ")");
+}
+
+GenreDetection DetectGenre(const std::vector<Token>& toks) {
+    GenreDetection d;
+    d.genre = "general";
+    if (toks.empty()) return d;
+    double best = 0, second = 0;
+    for (const auto& g : AllGenres()) {
+        if (g.keywords.empty()) continue;
+        const int hits = CountPhrases(toks, g.keywords);
+        const double per_k = 1000.0 * hits / static_cast<double>(toks.size());
+        d.scores[g.name] = per_k;
+        if (per_k > best) {
+            second = best;
+            best = per_k;
+            d.genre = g.name;
+        } else if (per_k > second) {
+            second = per_k;
+        }
+    }
+    // A genre must stand out: at least 6 keywords per 1000 words and a clear lead over the runner-up.
+    if (best < 6.0 || best < 1.25 * second) d.genre = "general";
+    return d;
+}
+
+}  // namespace podpromo

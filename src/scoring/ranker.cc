@@ -1,0 +1,244 @@
+#include "podpromo/scoring/ranker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "podpromo/scoring/text.h"
+
+namespace podpromo {
+namespace {
+
+double Clip01(double v) { return std::clamp(v, 0.0, 1.0); }
+
+std::string Capitalise(std::string s) {
+    if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    return s;
+}
+
+std::string Quoted(const std::string& s) { return "\u201c" + s + "\u201d"; }
+
+std::string Seconds(Ms ms) { return fmt::format("{:.0f} s", static_cast<double>(ms) / 1000.0); }
+
+// Reasons, strongest first, from what each feature contributed to the winning path.
+std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genre, const Platform& platform,
+                                 const std::string& path_name, Ms duration_ms) {
+    struct Reason {
+        double weight;
+        std::string text;
+    };
+    std::vector<Reason> reasons;
+    const ScoringPath* path = nullptr;
+    for (const auto& p : genre.paths)
+        if (p.name == path_name) path = &p;
+    auto contribution = [&](const std::string& name) {
+        if (!path) return f.Get(name);
+        const auto it = path->weights.find(name);
+        return f.Get(name) * (it == path->weights.end() ? 0.05 : it->second);
+    };
+    auto ev = [&](const std::string& key) {
+        const auto it = f.evidence.find(key);
+        return it == f.evidence.end() ? std::string() : it->second;
+    };
+    if (f.Get("hook") >= 0.5) {
+        std::string e = ev("hook").empty() ? ev("hook_question") : ev("hook");
+        reasons.push_back({contribution("hook"), e.empty() ? "strong opening" : "opens strong: " + Quoted(e + "…")});
+    }
+    if (f.Get("payoff") >= 0.5) {
+        const std::string e = ev("payoff");
+        reasons.push_back({contribution("payoff"), e.empty() ? "ends on a payoff" : "ends on a clear payoff: " + Quoted(e + "…")});
+    }
+    if (f.Get("question") >= 0.6) {
+        reasons.push_back({contribution("question"), "asks a question: " + Quoted(ev("question") + "…")});
+    }
+    if (f.Get("emotion") >= 0.4) {
+        reasons.push_back({contribution("emotion"), "emotional language (" + ev("emotion") + ")"});
+    }
+    if (f.Get("arousal") >= 0.55) {
+        std::string why = ev("laughter").empty() ? (ev("arousal_audio").empty() ? ev("arousal_text") : ev("arousal_audio"))
+                                                 : ev("laughter");
+        reasons.push_back({contribution("arousal"), "high energy" + (why.empty() ? "" : " (" + why + ")")});
+    }
+    if (f.Get("info_density") >= 0.55) {
+        const std::string nums = ev("numbers");
+        reasons.push_back({contribution("info_density"),
+                           nums.empty() ? "dense with specifics" : "concrete specifics (" + nums + ")"});
+    }
+    for (const auto& gf : genre.features) {
+        if (f.Get(gf.name) >= 0.35) {
+            reasons.push_back({contribution(gf.name), gf.reason + " (" + Quoted(ev(gf.name)) + ")"});
+        }
+    }
+    if (f.Get("self_contained") >= 0.99 && f.Get("hook") >= 0.3) {
+        reasons.push_back({0.5 * contribution("self_contained"), "stands on its own"});
+    }
+    if (f.Get("platform_len_match") >= 0.99) {
+        reasons.push_back({0.5 * contribution("platform_len_match"),
+                           fmt::format("{} fits {}'s {}–{} s sweet spot", Seconds(duration_ms), platform.display,
+                                       platform.optimal_min_ms / 1000, platform.optimal_max_ms / 1000)});
+    }
+    std::stable_sort(reasons.begin(), reasons.end(), [](const Reason& a, const Reason& b) { return a.weight > b.weight; });
+    std::vector<std::string> out;
+    for (const auto& r : reasons) {
+        if (out.size() >= 4) break;
+        out.push_back(Capitalise(r.text));
+    }
+    // Weaknesses are said too, so a user knows what to check.
+    if (f.starts_mid_thought) out.push_back("Starts mid-thought: " + Quoted(ev("mid_thought") + "…"));
+    if (!ev("back_reference").empty()) out.push_back("Refers back to earlier talk: " + Quoted(ev("back_reference")));
+    if (f.ends_dangling) out.push_back("Ends mid-sentence");
+    if (f.mean_confidence < 0.5) out.push_back("Many words were recognised with low confidence: check the captions");
+    if (out.empty()) out.push_back("The best remaining span: no strong hook or payoff found");
+    return out;
+}
+
+std::string MakeTitle(const std::vector<Token>& t, const ClipFeatures& f) {
+    // The strongest phrase: the opening hook if there is one, else the payoff, else the first sentence.
+    std::string base;
+    for (const char* key : {"hook", "hook_question", "payoff"}) {
+        const auto it = f.evidence.find(key);
+        if (it != f.evidence.end() && !it->second.empty()) {
+            base = it->second;
+            break;
+        }
+    }
+    if (base.empty()) {
+        size_t end = 0;
+        while (end < t.size() && end < 9 && !(end > 3 && t[end - 1].sentence_end)) ++end;
+        base = JoinRaw(t, 0, end);
+    }
+    std::string title;
+    int words = 0;
+    for (size_t i = 0; i < base.size(); ++i) {
+        const char ch = base[i];
+        if (ch == ' ' && ++words >= 9) break;
+        title += ch;
+    }
+    while (!title.empty() && (title.back() == ',' || title.back() == '.' || title.back() == ' ')) title.pop_back();
+    return Capitalise(title);
+}
+
+std::vector<std::string> MakeHashtags(const std::vector<Token>& clip, const std::map<std::string, int>& episode_counts,
+                                      const GenreProfile& genre) {
+    std::map<std::string, double> weight;
+    for (const auto& tok : clip) {
+        if (tok.norm.size() < 4 || IsStopword(tok.norm) || !std::isalpha(static_cast<unsigned char>(tok.norm[0])) ||
+            tok.norm.find('\'') != std::string::npos) {
+            continue;
+        }
+        const auto it = episode_counts.find(tok.norm);
+        const double df = it == episode_counts.end() ? 1.0 : it->second;
+        weight[tok.norm] += tok.weight / std::sqrt(df);  // frequent here, rarer across the episode
+    }
+    std::vector<std::pair<std::string, double>> ranked(weight.begin(), weight.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::vector<std::string> tags;
+    for (const auto& [w, _] : ranked) {
+        if (tags.size() >= 3) break;
+        tags.push_back("#" + Capitalise(w));
+    }
+    if (genre.name != "general") {
+        std::string g;
+        for (char ch : genre.display)
+            if (std::isalnum(static_cast<unsigned char>(ch))) g += ch;
+        tags.push_back("#" + g);
+    }
+    tags.emplace_back("#Podcast");
+    return tags;
+}
+
+}  // namespace
+
+int DisplayScore(double score) {
+    // Piecewise linear: 0 -> 0, 0.35 -> 50, 0.75 -> 90, 1 -> 100.
+    double d = 0;
+    if (score <= 0.35) d = score / 0.35 * 50.0;
+    else if (score <= 0.75) d = 50.0 + (score - 0.35) / 0.40 * 40.0;
+    else d = 90.0 + (score - 0.75) / 0.25 * 10.0;
+    return static_cast<int>(std::lround(std::clamp(d, 0.0, 100.0)));
+}
+
+double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platform& platform, Ms duration_ms,
+                 std::string* path) {
+    ClipFeatures g = f;
+    g.values["platform_len_match"] = LengthMatch(platform, duration_ms);
+    double best = -1;
+    for (const auto& p : genre.paths) {
+        double s = 0;
+        for (const auto& [name, w] : p.weights) s += w * g.Get(name);
+        if (s > best) {
+            best = s;
+            if (path) *path = p.name;
+        }
+    }
+    const double hook = g.Get("hook"), payoff = g.Get("payoff"), arousal = g.Get("arousal");
+    // Synergy: a clip that both opens and lands is worth more than the sum of its parts.
+    const double synergy = std::cbrt(std::max(0.01, hook) * std::max(0.01, payoff) * std::max(0.05, arousal));
+    double score = best * (0.8 + 0.4 * synergy);
+    if (hook >= 0.8) score += 0.05;
+    if (payoff >= 0.8) score += 0.05;
+    // Quality gates.
+    if (hook < 0.2 && payoff < 0.2) score *= 0.8;
+    if (g.Get("platform_len_match") <= 0) score *= 0.3;
+    score *= 0.6 + 0.4 * g.Get("self_contained");
+    score *= 1.0 - g.Get("ad_penalty");
+    const auto it = genre.platform_multiplier.find(platform.name);
+    if (it != genre.platform_multiplier.end()) score *= it->second;
+    return Clip01(score);
+}
+
+std::vector<ScoredClip> RankClips(const std::vector<Word>& words, const std::vector<Candidate>& candidates,
+                                  const std::vector<ClipFeatures>& features, const GenreProfile& genre,
+                                  const Platform& platform, const RankOptions& options) {
+    std::vector<ScoredClip> all;
+    all.reserve(candidates.size());
+    for (size_t i = 0; i < candidates.size() && i < features.size(); ++i) {
+        const Candidate& c = candidates[i];
+        if (c.DurationMs() < platform.min_ms || c.DurationMs() > platform.max_ms) continue;
+        ScoredClip s;
+        s.candidate = c;
+        s.features = features[i];
+        s.score = ScoreClip(features[i], genre, platform, c.DurationMs(), &s.path);
+        s.features.values["platform_len_match"] = LengthMatch(platform, c.DurationMs());
+        all.push_back(std::move(s));
+    }
+    std::stable_sort(all.begin(), all.end(), [](const ScoredClip& a, const ScoredClip& b) {
+        if (a.score != b.score) return a.score > b.score;
+        return a.candidate.start_ms < b.candidate.start_ms;
+    });
+    std::vector<ScoredClip> chosen;
+    for (auto& s : all) {
+        if (static_cast<int>(chosen.size()) >= options.max_clips) break;
+        const bool clash = std::any_of(chosen.begin(), chosen.end(), [&](const ScoredClip& o) {
+            return s.candidate.start_ms < o.candidate.end_ms + options.min_gap_ms &&
+                   o.candidate.start_ms < s.candidate.end_ms + options.min_gap_ms;
+        });
+        if (!clash) chosen.push_back(std::move(s));
+    }
+    std::map<std::string, int> counts;
+    for (const auto& tok : Tokenize(words, 0, words.size())) counts[tok.norm]++;
+    for (auto& s : chosen) {
+        const auto toks = Tokenize(words, s.candidate.first_word, s.candidate.end_word);
+        s.display_score = DisplayScore(s.score);
+        int strong = 0, weak = 0;
+        for (const char* k : {"hook", "payoff", "arousal", "info_density", "self_contained"}) {
+            strong += s.features.Get(k) >= 0.5;
+            weak += s.features.Get(k) <= 0.2;
+        }
+        if (strong >= 3 && weak == 0 && s.features.mean_confidence >= 0.6) s.confidence = "High";
+        else if (weak >= 2 || s.features.mean_confidence < 0.4) s.confidence = "Low";
+        else s.confidence = "Medium";
+        s.explanation = Explain(s.features, genre, platform, s.path, s.candidate.DurationMs());
+        s.title = MakeTitle(toks, s.features);
+        s.hashtags = MakeHashtags(toks, counts, genre);
+        s.text = JoinRaw(toks, 0, toks.size());
+    }
+    return chosen;
+}
+
+}  // namespace podpromo

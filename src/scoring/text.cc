@@ -1,0 +1,149 @@
+#include "podpromo/scoring/text.h"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+#include <unordered_set>
+
+namespace podpromo {
+
+std::string NormalizeWord(std::string_view raw) {
+    std::string out;
+    for (char ch : raw) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
+        else if ((c == '\'' || c == '.') && !out.empty()) out += (c == '.' && std::isdigit(static_cast<unsigned char>(out.back()))) ? '.' : (c == '\'' ? '\'' : '\0');
+    }
+    out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+    while (!out.empty() && (out.back() == '\'' || out.back() == '.')) out.pop_back();
+    return out;
+}
+
+std::vector<Token> Tokenize(const std::vector<Word>& words, size_t begin, size_t end) {
+    std::vector<Token> toks;
+    end = std::min(end, words.size());
+    for (size_t i = begin; i < end; ++i) {
+        const Word& w = words[i];
+        // A word may hold several tokens ("well,that's"); split on spaces only, keep punctuation as markers.
+        Token t;
+        t.raw = w.text;
+        t.norm = NormalizeWord(w.text);
+        if (t.norm.empty()) continue;
+        t.start_ms = w.start_ms;
+        t.end_ms = w.end_ms;
+        t.weight = 0.5 + 0.5 * std::clamp(w.confidence, 0.0, 1.0);
+        const char last = w.text.empty() ? ' ' : w.text.back();
+        t.question_mark = last == '?';
+        t.sentence_end = last == '.' || last == '!' || last == '?';
+        if (i + 1 < words.size() && words[i + 1].start_ms - w.end_ms >= 450) t.sentence_end = true;
+        const bool after_end = toks.empty() || toks.back().sentence_end;
+        t.capitalised = !after_end && std::isupper(static_cast<unsigned char>(w.text[0])) && t.norm != "i" &&
+                        t.norm.rfind("i'", 0) != 0;
+        toks.push_back(std::move(t));
+    }
+    return toks;
+}
+
+size_t FindPhrase(const std::vector<Token>& toks, std::string_view phrase, size_t from, size_t to) {
+    std::vector<std::string> parts;
+    std::istringstream in{std::string(phrase)};
+    std::string p;
+    while (in >> p) parts.push_back(p);
+    to = std::min(to, toks.size());
+    if (parts.empty() || to < parts.size()) return std::string::npos;
+    for (size_t i = from; i + parts.size() <= to; ++i) {
+        bool match = true;
+        for (size_t k = 0; k < parts.size() && match; ++k) {
+            const std::string& want = parts[k];
+            const std::string& have = toks[i + k].norm;
+            // A trailing '*' matches any word starting with the stem.
+            if (want.back() == '*') match = have.rfind(want.substr(0, want.size() - 1), 0) == 0;
+            else match = have == want;
+        }
+        if (match) return i;
+    }
+    return std::string::npos;
+}
+
+std::string FirstPhrase(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to,
+                        size_t* at) {
+    size_t best = std::string::npos;
+    std::string found;
+    for (const auto& ph : phrases) {
+        const size_t i = FindPhrase(toks, ph, from, to);
+        if (i != std::string::npos && (best == std::string::npos || i < best)) {
+            best = i;
+            found = ph;
+        }
+    }
+    if (at) *at = best;
+    return found;
+}
+
+int CountPhrases(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to) {
+    to = std::min(to, toks.size());
+    int n = 0;
+    for (size_t i = from; i < to; ++i) {
+        for (const auto& ph : phrases) {
+            if (FindPhrase(toks, ph, i, to) == i) {
+                ++n;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+bool IsNumberWord(std::string_view w) {
+    static const std::unordered_set<std::string_view> kWords = {
+        "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+        "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty",
+        "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "millions", "billion", "billions",
+        "percent", "dollars", "half", "double", "triple", "tenfold", "thousands", "hundreds", "dozen"};
+    if (w.empty()) return false;
+    if (std::isdigit(static_cast<unsigned char>(w[0]))) return true;
+    return kWords.count(w) > 0;
+}
+
+bool IsFiller(std::string_view w) {
+    static const std::unordered_set<std::string_view> kWords = {
+        "um", "uh", "umm", "uhm", "er", "erm", "ah", "hmm", "mm", "like", "yeah", "okay", "ok", "anyway", "basically",
+        "actually", "literally", "stuff", "whatever", "kinda", "sorta", "guess", "mean", "right", "so", "well", "oh"};
+    return kWords.count(w) > 0;
+}
+
+bool IsStopword(std::string_view w) {
+    static const std::unordered_set<std::string_view> kWords = {
+        "a", "an", "the", "and", "or", "but", "so", "to", "of", "in", "on", "at", "for", "with", "from", "by", "as",
+        "is", "are", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "i",
+        "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "my", "your", "his", "our", "their",
+        "what", "which", "who", "whom", "when", "where", "why", "how", "do", "does", "did", "have", "has", "had",
+        "not", "no", "yes", "if", "then", "than", "there", "here", "just", "very", "really", "can", "could", "would",
+        "should", "will", "about", "into", "out", "up", "down", "over", "all", "any", "some", "one", "more", "most",
+        "i'm", "i've", "don't", "that's", "there's", "here's", "we're", "they're", "you're", "know", "think", "got",
+        "get", "going", "go", "thing", "things", "said", "say", "told", "tell", "let", "let's", "every", "never",
+        "always", "because", "also", "even", "still", "much", "many", "lot", "make", "made", "want", "see", "back",
+        "time", "day", "people", "something", "nothing", "everything", "way", "now", "first", "last", "after",
+        "before", "again", "only", "other", "own", "same", "too", "each", "both", "few", "while", "through", "during"};
+    return kWords.count(w) > 0 || IsFiller(w);
+}
+
+bool IsDanglingEnd(std::string_view w) {
+    static const std::unordered_set<std::string_view> kWords = {
+        "and", "but", "or", "so", "because", "that", "which", "the", "a", "an", "of", "to", "in", "on", "with",
+        "for", "from", "if", "when", "then", "my", "your", "our", "their", "is", "was", "were", "are", "like", "um",
+        "uh", "at", "by", "as", "who", "where", "while", "about", "into", "i", "we", "they", "he", "she", "you"};
+    return kWords.count(w) > 0;
+}
+
+std::string JoinRaw(const std::vector<Token>& toks, size_t from, size_t to) {
+    std::string out;
+    to = std::min(to, toks.size());
+    for (size_t i = from; i < to; ++i) {
+        if (!out.empty()) out += ' ';
+        out += toks[i].raw;
+    }
+    return out;
+}
+
+}  // namespace podpromo

@@ -1,0 +1,144 @@
+#include "testsupport.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "podpromo/media/decode.h"
+#include "podpromo/media/probe.h"
+
+namespace podpromo::testing {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base ? base : "/tmp") + "/podpromo-test-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+ProcessOutput RunPodpromo(const std::vector<std::string>& args, long timeout_ms) {
+    std::vector<std::string> argv = {PODPROMO_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunProcess(argv, nullptr, timeout_ms);
+    if (!r.ok()) {
+        ProcessOutput out;
+        out.err = r.status().ToString();
+        return out;
+    }
+    return *r;
+}
+
+void WriteWav(const Pcm& pcm, const fs::path& path) {
+    std::ofstream out(path, std::ios::binary);
+    auto u32 = [&](uint32_t v) { out.write(reinterpret_cast<const char*>(&v), 4); };
+    auto u16 = [&](uint16_t v) { out.write(reinterpret_cast<const char*>(&v), 2); };
+    const uint32_t data = static_cast<uint32_t>(pcm.samples.size() * 2);
+    out.write("RIFF", 4);
+    u32(36 + data);
+    out.write("WAVEfmt ", 8);
+    u32(16);
+    u16(1);
+    u16(1);
+    u32(static_cast<uint32_t>(pcm.sample_rate));
+    u32(static_cast<uint32_t>(pcm.sample_rate * 2));
+    u16(2);
+    u16(16);
+    out.write("data", 4);
+    u32(data);
+    out.write(reinterpret_cast<const char*>(pcm.samples.data()), static_cast<std::streamsize>(data));
+}
+
+Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& script, const fs::path& path) {
+    std::vector<TimedLine> timeline;
+    if (!ProgramExists("flite")) return Status::Unavailable("flite is not installed (scripts/setup installs it)");
+    TempDir work;
+    Pcm all;
+    all.sample_rate = 16000;
+    std::mt19937 rng(42);
+    std::normal_distribution<double> noise(0.0, 12.0);  // about -68 dBFS of hiss
+    auto add_quiet = [&](Ms ms) {
+        for (Ms i = 0; i < ms * 16; ++i) all.samples.push_back(static_cast<int16_t>(noise(rng)));
+    };
+    add_quiet(500);
+    for (size_t i = 0; i < script.size(); ++i) {
+        const auto& line = script[i];
+        const fs::path part = work / ("line" + std::to_string(i) + ".wav");
+        auto r = RunProcess({"flite", "-voice", line.voice, "-t", line.text, "-o", part.string()});
+        if (!r.ok() || r->exit_code != 0) return Status::Internal("flite failed for line " + std::to_string(i + 1));
+        auto info = ProbeMedia(part);
+        if (!info.ok()) return info.status();
+        auto pcm = DecodeToPcm(part, *info);
+        if (!pcm.ok()) return pcm.status();
+        // Trim flite's own leading/trailing quiet so the timeline marks the speech itself.
+        auto& s = pcm->samples;
+        size_t a = 0, b = s.size();
+        while (a < b && std::abs(s[a]) < 200) ++a;
+        while (b > a && std::abs(s[b - 1]) < 200) --b;
+        TimedLine tl{line, all.DurationMs(), 0};
+        for (size_t k = a; k < b; ++k) all.samples.push_back(static_cast<int16_t>(std::clamp(s[k] + noise(rng), -32768.0, 32767.0)));
+        tl.end_ms = all.DurationMs();
+        timeline.push_back(tl);
+        add_quiet(line.pause_ms);
+    }
+    WriteWav(all, path);
+    return timeline;
+}
+
+bool FfmpegConvert(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunProcess(argv, nullptr, 600000);
+    return r.ok() && r->exit_code == 0;
+}
+
+Result<std::vector<ScriptLine>> LoadScript(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) return Status::NotFound("cannot read " + path.string());
+    std::vector<ScriptLine> lines;
+    std::string row;
+    int n = 0;
+    while (std::getline(in, row)) {
+        ++n;
+        if (row.empty() || row[0] == '#') continue;
+        std::vector<std::string> cols;
+        std::stringstream ss(row);
+        std::string col;
+        while (std::getline(ss, col, '\t')) cols.push_back(col);
+        if (cols.size() != 4) return Status::InvalidInput(path.string() + ":" + std::to_string(n) + ": expected 4 tab-separated columns");
+        lines.push_back({cols[0], cols[1], cols[3], std::stol(cols[2])});
+    }
+    return lines;
+}
+
+std::string JoinText(const std::vector<TimedLine>& lines) {
+    std::string out;
+    for (const auto& l : lines) out += (out.empty() ? "" : " ") + l.line.text;
+    return out;
+}
+
+fs::path SharedData() {
+    const fs::path p = PODPROMO_SHARED_DATA;
+    std::error_code ec;
+    return fs::is_directory(p, ec) ? fs::canonical(p) : fs::path();
+}
+
+std::string ReadFile(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace podpromo::testing

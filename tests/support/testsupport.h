@@ -1,0 +1,70 @@
+// Helpers for tests: temporary directories, running the podpromo binary, and synthesising episodes with
+// flite so every test's data is made at test time with a known timeline.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "podpromo/core/status.h"
+#include "podpromo/core/subprocess.h"
+#include "podpromo/core/types.h"
+
+namespace podpromo::testing {
+
+// A fresh directory under $TMPDIR removed on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Runs the built podpromo binary with `args`.
+ProcessOutput RunPodpromo(const std::vector<std::string>& args, long timeout_ms = 600000);
+
+// Writes 16-bit mono PCM as a WAV file.
+void WriteWav(const Pcm& pcm, const std::filesystem::path& path);
+
+// One line of a synthetic episode: spoken by `voice` (a flite voice: kal, slt, rms, awb), tagged with
+// `kind` ("filler", "strong", "ad", ...), followed by `pause_ms` of quiet.
+struct ScriptLine {
+    std::string voice;
+    std::string kind;
+    std::string text;
+    Ms pause_ms = 600;
+};
+
+// Where a script line ended up in the synthesised audio.
+struct TimedLine {
+    ScriptLine line;
+    Ms start_ms = 0;
+    Ms end_ms = 0;
+};
+
+// Synthesises `script` with flite into a 16 kHz mono WAV at `path` (a little background noise keeps it
+// realistic) and returns the timeline. Unavailable when flite is missing.
+Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& script, const std::filesystem::path& path);
+
+// Converts with the ffmpeg program, e.g. to .mp3 or to an .mp4 with a video track. Returns false on failure.
+bool FfmpegConvert(const std::vector<std::string>& args);
+
+// Reads a script: one line per row, "voice<TAB>kind<TAB>pause_ms<TAB>text"; '#' starts a comment row.
+Result<std::vector<ScriptLine>> LoadScript(const std::filesystem::path& path);
+
+// The reference text of a set of lines, joined by spaces.
+std::string JoinText(const std::vector<TimedLine>& lines);
+
+// ../shared/data when present ("" otherwise).
+std::filesystem::path SharedData();
+
+// Reads a whole file.
+std::string ReadFile(const std::filesystem::path& path);
+
+}  // namespace podpromo::testing
