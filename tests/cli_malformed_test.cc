@@ -1,1 +1,146 @@
+// Black-box: unusable inputs get exit code 2, one line on stderr, and leave nothing behind.
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "testsupport.h"
+
+namespace podpromo::testing {
+namespace {
+namespace fs = std::filesystem;
+
+class Malformed : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        // 20 s of real speech, as an mp3 whose header records its length.
+        auto tl = SynthesizeEpisode({{"slt", "x", "We burned through two million dollars in eighteen months and we were nine days from shutting down. What saved us was one phone call with an angry customer. That is why I call five customers every week.", 500}},
+                                    *dir_ / "speech.wav");
+        ASSERT_TRUE(tl.ok()) << tl.status().ToString();
+        ASSERT_TRUE(FfmpegConvert({"-i", (*dir_ / "speech.wav").string(), "-c:a", "libmp3lame", "-b:a", "64k",
+                                   (*dir_ / "speech.mp3").string()}));
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        dir_ = nullptr;
+    }
+
+    // Runs `process FILE --out OUT` and checks the contract for a refused input.
+    void ExpectRefused(const fs::path& file, const std::string& reason_part) {
+        TempDir work;
+        const fs::path out = work / "out";
+        const fs::path existing = work / "existing";
+        fs::create_directory(existing);
+        for (const fs::path& target : {out, existing}) {
+            auto r = RunPodpromo({"process", file.string(), "--out", target.string()}, 120000);
+            EXPECT_EQ(r.exit_code, 2) << file << "\n" << r.err;
+            EXPECT_TRUE(r.out.empty()) << r.out;
+            // One line: the reason. (Progress lines may come before it; the reason is the last line.)
+            ASSERT_FALSE(r.err.empty());
+            ASSERT_EQ(r.err.back(), '\n');
+            const std::string last = r.err.substr(r.err.rfind('\n', r.err.size() - 2) + 1);
+            EXPECT_EQ(last.rfind("podpromo: ", 0), 0u) << r.err;
+            EXPECT_NE(last.find(reason_part), std::string::npos) << "reason: " << last;
+            if (target == out) {
+                EXPECT_FALSE(fs::exists(out)) << "a refused input created the output directory";
+            } else {
+                EXPECT_TRUE(fs::is_empty(existing)) << "a refused input left files behind";
+            }
+        }
+    }
+
+    static TempDir* dir_;
+};
+TempDir* Malformed::dir_ = nullptr;
+
+TEST_F(Malformed, EmptyFile) {
+    std::ofstream(*dir_ / "empty.mp3").close();
+    ExpectRefused(*dir_ / "empty.mp3", "empty");
+}
+
+TEST_F(Malformed, RandomBytesNamedMp3) {
+    std::ofstream out(*dir_ / "random.mp3", std::ios::binary);
+    std::mt19937 rng(1);
+    for (int i = 0; i < 500000; ++i) out.put(static_cast<char>(rng()));
+    out.close();
+    ExpectRefused(*dir_ / "random.mp3", "not an audio or video file");
+}
+
+TEST_F(Malformed, TextNamedWav) {
+    std::ofstream(*dir_ / "notes.wav") << "Episode 12 notes\nTalk about pricing.\nThen the sponsor read.\n";
+    ExpectRefused(*dir_ / "notes.wav", "not an audio or video file");
+}
+
+TEST_F(Malformed, TruncatedMp3) {
+    std::string bytes = ReadFile(*dir_ / "speech.mp3");
+    bytes.resize(bytes.size() / 4);
+    std::ofstream(*dir_ / "truncated.mp3", std::ios::binary) << bytes;
+    ExpectRefused(*dir_ / "truncated.mp3", "truncated");
+}
+
+TEST_F(Malformed, WavHeaderThatLiesAboutItsSize) {
+    std::string bytes = ReadFile(*dir_ / "speech.wav");
+    bytes.resize(bytes.size() / 5);  // the header still declares the full length
+    std::ofstream(*dir_ / "liar.wav", std::ios::binary) << bytes;
+    ExpectRefused(*dir_ / "liar.wav", "truncated");
+}
+
+TEST_F(Malformed, PngNamedMp4) {
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "color=red:s=64x64", "-frames:v", "1", (*dir_ / "image.png").string()}));
+    fs::rename(*dir_ / "image.png", *dir_ / "video.mp4");
+    ExpectRefused(*dir_ / "video.mp4", "no audio stream");
+}
+
+TEST_F(Malformed, AnHourOfSilence) {
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "3600", "-c:a", "pcm_s16le",
+                               (*dir_ / "silence.wav").string()}));
+    ExpectRefused(*dir_ / "silence.wav", "silent");
+}
+
+TEST_F(Malformed, TooShortToClip) {
+    ASSERT_TRUE(FfmpegConvert({"-i", (*dir_ / "speech.wav").string(), "-t", "5", (*dir_ / "short.wav").string()}));
+    ExpectRefused(*dir_ / "short.wav", "shortest clip");
+}
+
+TEST_F(Malformed, HostileFileNameIsNeverInterpreted) {
+    const std::string name = "--json; touch pwned $(touch pwned2) `touch pwned3`\n'\".mp3";
+    std::ofstream(*dir_ / name, std::ios::binary) << "garbage garbage garbage";
+    ExpectRefused(*dir_ / name, "\\x0a");  // the newline is shown escaped, keeping the reason on one line
+    EXPECT_FALSE(fs::exists("pwned") || fs::exists("pwned2") || fs::exists("pwned3"));
+}
+
+TEST_F(Malformed, MissingFile) { ExpectRefused(*dir_ / "absent.mp3", "no such file"); }
+
+TEST_F(Malformed, MalformedTranscript) {
+    std::ofstream(*dir_ / "bad.srt") << "1\n00:00:01,000 --> nonsense\nhello\n";
+    TempDir work;
+    auto r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--transcript", (*dir_ / "bad.srt").string(), "--out",
+                          (work / "out").string()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("bad.srt: line 2"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(work / "out"));
+}
+
+TEST_F(Malformed, BadOptionsNameTheChoices) {
+    auto r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--platform", "myspace"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("tiktok"), std::string::npos) << r.err;
+    r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--genre", "opera"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("true_crime"), std::string::npos) << r.err;
+}
+
+TEST_F(Malformed, BrokenRecordingsFromSharedData) {
+    const fs::path data = SharedData();
+    if (data.empty()) GTEST_SKIP() << "../shared/data is absent: skipping the real broken files";
+    for (const char* f : {"pocketsphinx_bad.wav", "pocketsphinx_null.wav", "pocketsphinx_evil.wav", "pocketsphinx_awful.wav"}) {
+        SCOPED_TRACE(f);
+        auto r = RunPodpromo({"process", (data / "broken" / f).string()});
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_TRUE(r.out.empty());
+    }
+}
+
+}  // namespace
+}  // namespace podpromo::testing

@@ -66,10 +66,10 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
         s.cue = FirstPhrase(toks, StrongAdCues(), ta, tb, &at);
         s.strong = CountPhrases(toks, StrongAdCues(), ta, tb);
         s.weak = CountPhrases(toks, WeakAdCues(), ta, tb);
-        if (s.cue.empty() && s.weak >= 2) s.cue = FirstPhrase(toks, WeakAdCues(), ta, tb);
+        if (s.cue.empty() && s.weak >= 3) s.cue = FirstPhrase(toks, WeakAdCues(), ta, tb);
     }
     std::vector<bool> ad(sents.size(), false);
-    for (size_t i = 0; i < sents.size(); ++i) ad[i] = sents[i].strong >= 1 || sents[i].weak >= 2;
+    for (size_t i = 0; i < sents.size(); ++i) ad[i] = sents[i].strong >= 1 || sents[i].weak >= 3;
     // Join across one ordinary sentence between two ad sentences less than 30 s apart.
     for (size_t i = 1; i + 1 < sents.size(); ++i) {
         if (!ad[i] && ad[i - 1] && ad[i + 1] &&

@@ -230,7 +230,7 @@ std::vector<ScoredClip> RankClips(const std::vector<Word>& words, const std::vec
             strong += s.features.Get(k) >= 0.5;
             weak += s.features.Get(k) <= 0.2;
         }
-        if (strong >= 3 && weak == 0 && s.features.mean_confidence >= 0.6) s.confidence = "High";
+        if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6) s.confidence = "High";
         else if (weak >= 2 || s.features.mean_confidence < 0.4) s.confidence = "Low";
         else s.confidence = "Medium";
         s.explanation = Explain(s.features, genre, platform, s.path, s.candidate.DurationMs());

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <sstream>
 #include <unordered_set>
 
 namespace podpromo {
@@ -44,23 +43,34 @@ std::vector<Token> Tokenize(const std::vector<Word>& words, size_t begin, size_t
     return toks;
 }
 
+namespace {
+
+// Matches one phrase part against a token; a trailing '*' matches any word starting with the stem.
+bool PartMatches(std::string_view want, const std::string& have) {
+    if (!want.empty() && want.back() == '*') return have.compare(0, want.size() - 1, want.substr(0, want.size() - 1)) == 0;
+    return have == want;
+}
+
+}  // namespace
+
 size_t FindPhrase(const std::vector<Token>& toks, std::string_view phrase, size_t from, size_t to) {
-    std::vector<std::string> parts;
-    std::istringstream in{std::string(phrase)};
-    std::string p;
-    while (in >> p) parts.push_back(p);
+    // Split without allocating: phrases have at most a handful of words.
+    constexpr size_t kMaxParts = 12;
+    std::string_view parts[kMaxParts];
+    size_t n = 0;
+    size_t pos = 0;
+    while (pos < phrase.size() && n < kMaxParts) {
+        while (pos < phrase.size() && phrase[pos] == ' ') ++pos;
+        const size_t end = std::min(phrase.find(' ', pos), phrase.size());
+        if (end > pos) parts[n++] = phrase.substr(pos, end - pos);
+        pos = end;
+    }
     to = std::min(to, toks.size());
-    if (parts.empty() || to < parts.size()) return std::string::npos;
-    for (size_t i = from; i + parts.size() <= to; ++i) {
-        bool match = true;
-        for (size_t k = 0; k < parts.size() && match; ++k) {
-            const std::string& want = parts[k];
-            const std::string& have = toks[i + k].norm;
-            // A trailing '*' matches any word starting with the stem.
-            if (want.back() == '*') match = have.rfind(want.substr(0, want.size() - 1), 0) == 0;
-            else match = have == want;
-        }
-        if (match) return i;
+    if (n == 0 || to < n) return std::string::npos;
+    for (size_t i = from; i + n <= to; ++i) {
+        size_t k = 0;
+        while (k < n && PartMatches(parts[k], toks[i + k].norm)) ++k;
+        if (k == n) return i;
     }
     return std::string::npos;
 }

@@ -26,7 +26,7 @@ struct AdSpan {
 };
 
 // Sentence-level sponsor detection: sentences with a strong cue ("sponsored by", "use code", "percent off")
-// or two weaker ones ("dot com", "visit"), joined across one ordinary sentence and widened by a neighbour that
+// or three weaker ones ("dot com", "visit"), joined across one ordinary sentence and widened by a neighbour that
 // still sounds promotional.
 std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words);
 

@@ -1,0 +1,121 @@
+#include "podpromo/asr/transcript_io.h"
+
+#include <gtest/gtest.h>
+
+namespace podpromo {
+namespace {
+
+TEST(ImportSrt, ParsesCuesAndSpreadsWordTimes) {
+    const char* srt =
+        "1\r\n00:00:01,000 --> 00:00:03,000\r\nHello there, world.\r\n\r\n"
+        "2\n00:00:04,500 --> 00:00:06,000\n<i>- Second</i> line\ncontinues here\n\n";
+    auto t = ParseTranscript(srt);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->engine, "import:srt");
+    ASSERT_EQ(t->segments.size(), 2u);
+    EXPECT_EQ(t->segments[0].start_ms, 1000);
+    EXPECT_EQ(t->segments[0].end_ms, 3000);
+    EXPECT_EQ(t->segments[1].text, "Second line continues here");
+    const auto& w = t->segments[0].words;
+    ASSERT_EQ(w.size(), 3u);
+    EXPECT_EQ(w[0].text, "Hello");
+    EXPECT_EQ(w[0].start_ms, 1000);
+    EXPECT_EQ(w[2].end_ms, 3000 - 2000 / 20);  // ends before the spread's trailing space
+    // Longer words get more time.
+    EXPECT_GT(w[1].end_ms - w[1].start_ms, 0);
+    EXPECT_LE(w[0].end_ms, w[1].start_ms);
+}
+
+TEST(ImportVtt, SkipsHeaderNotesAndSettings) {
+    const char* vtt =
+        "WEBVTT - a title\nKind: captions\n\nNOTE this is a note\nspanning lines\n\n"
+        "intro\n00:01.000 --> 00:02.500 align:start position:10%\nWhat if <b>you</b> could?\n\n"
+        "01:00:00.000 --> 01:00:01.000\nLate line\n";
+    auto t = ParseTranscript(vtt);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->engine, "import:vtt");
+    ASSERT_EQ(t->segments.size(), 2u);
+    EXPECT_EQ(t->segments[0].text, "What if you could?");
+    EXPECT_EQ(t->segments[0].start_ms, 1000);
+    EXPECT_EQ(t->segments[1].start_ms, 3600000);
+}
+
+TEST(ImportJson, WhisperSegmentsWithWords) {
+    const char* json = R"({"text":"x","segments":[
+        {"start":0.0,"end":2.0,"text":" Hi there","avg_logprob":-0.1,
+         "words":[{"word":" Hi","start":0.1,"end":0.5,"probability":0.9},{"word":" there","start":0.6,"end":1.2}]},
+        {"start":3.0,"end":4.0,"text":" No words here"}]})";
+    auto t = ParseTranscript(json);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    ASSERT_EQ(t->segments.size(), 2u);
+    ASSERT_EQ(t->segments[0].words.size(), 2u);
+    EXPECT_EQ(t->segments[0].words[0].text, "Hi");
+    EXPECT_EQ(t->segments[0].words[0].start_ms, 100);
+    EXPECT_DOUBLE_EQ(t->segments[0].words[0].confidence, 0.9);
+    EXPECT_EQ(t->segments[1].words.size(), 3u);  // spread
+    EXPECT_EQ(t->segments[1].words.back().end_ms, 4000 - 1000 / 14);
+}
+
+TEST(ImportJson, WhisperCppAndWordsOnlyShapes) {
+    auto cpp = ParseTranscript(R"({"transcription":[{"timestamps":{"from":"00:00:00,000","to":"00:00:02,000"},
+        "offsets":{"from":0,"to":2000},"text":" One two three"}]})");
+    ASSERT_TRUE(cpp.ok()) << cpp.status().ToString();
+    EXPECT_EQ(cpp->segments[0].words.size(), 3u);
+    auto words = ParseTranscript(R"({"words":[{"word":"a","start":0,"end":0.2},{"word":"b","start":0.3,"end":0.5},
+        {"word":"c","start":2.0,"end":2.4}]})");
+    ASSERT_TRUE(words.ok()) << words.status().ToString();
+    ASSERT_EQ(words->segments.size(), 2u);  // split at the 1.5 s pause
+    EXPECT_EQ(words->segments[1].text, "c");
+}
+
+TEST(ImportErrors, NameTheProblem) {
+    auto bad_time = ParseTranscript("1\n00:00:01,000 --> 00:xx:02,000\nhello\n");
+    ASSERT_FALSE(bad_time.ok());
+    EXPECT_NE(bad_time.status().message().find("line 2"), std::string::npos) << bad_time.status().message();
+    auto backwards = ParseTranscript("1\n00:00:05,000 --> 00:00:02,000\nhello\n");
+    EXPECT_NE(backwards.status().message().find("ends before it starts"), std::string::npos);
+    EXPECT_FALSE(ParseTranscript("").ok());
+    EXPECT_FALSE(ParseTranscript("just some text").ok());
+    EXPECT_FALSE(ParseTranscript("{\"segments\": [").ok());
+    auto missing = ParseTranscript(R"({"segments":[{"text":"no times"}]})");
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.status().code(), StatusCode::kInvalidInput);
+    EXPECT_FALSE(ParseTranscript(R"({"foo": 1})").ok());
+}
+
+TEST(Export, SrtAndVttRoundTrip) {
+    std::vector<Word> words = {{"Here's", 10000, 10300}, {"the", 10300, 10450}, {"thing.", 10450, 10900},
+                               {"Nobody", 12000, 12400}, {"tells", 12400, 12700}, {"you.", 12700, 13000}};
+    const auto cues = CuesFromWords(words, 10000, 42, 4000);
+    ASSERT_EQ(cues.size(), 2u);  // split at the 1.1 s pause
+    EXPECT_EQ(cues[0].start_ms, 0);
+    EXPECT_EQ(cues[1].text, "Nobody tells you.");
+    const std::string srt = FormatSrt(cues);
+    EXPECT_NE(srt.find("00:00:02,000 --> 00:00:03,000"), std::string::npos) << srt;
+    auto back = ParseTranscript(srt);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->segments[1].text, "Nobody tells you.");
+    auto back_vtt = ParseTranscript(FormatVtt(cues));
+    ASSERT_TRUE(back_vtt.ok()) << back_vtt.status().ToString();
+    EXPECT_EQ(back_vtt->segments[0].end_ms, 900);
+}
+
+TEST(Export, LongRunsSplitIntoReadableCues) {
+    std::vector<Word> words;
+    for (int i = 0; i < 40; ++i) words.push_back({"word" + std::to_string(i), i * 300, i * 300 + 250});
+    for (const auto& c : CuesFromWords(words)) {
+        EXPECT_LE(c.text.size(), 42u);
+        EXPECT_LE(c.end_ms - c.start_ms, 4000);
+    }
+}
+
+TEST(Wer, NormalisesCaseAndPunctuationAndDigits) {
+    EXPECT_DOUBLE_EQ(WordErrorRate("Hello, World!", "hello world"), 0.0);
+    EXPECT_DOUBLE_EQ(WordErrorRate("we lost 300 customers", "we lost three hundred customers"), 0.0);
+    EXPECT_DOUBLE_EQ(WordErrorRate("a b c d", "a x c"), 0.5);  // one substitution, one deletion
+    EXPECT_DOUBLE_EQ(WordErrorRate("", ""), 0.0);
+    EXPECT_EQ(NormalizeForWer("It's 21."), (std::vector<std::string>{"it's", "twenty", "one"}));
+}
+
+}  // namespace
+}  // namespace podpromo

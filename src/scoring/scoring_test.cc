@@ -1,0 +1,215 @@
+// Behaviour of the scoring stage: each feature responds to what it claims to measure.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "podpromo/scoring/candidates.h"
+#include "podpromo/scoring/features.h"
+#include "podpromo/scoring/genre.h"
+#include "podpromo/scoring/platform.h"
+#include "podpromo/scoring/ranker.h"
+#include "podpromo/scoring/text.h"
+
+namespace podpromo {
+namespace {
+
+// Words at 3 words/s; each sentence ends with a 600 ms pause. Bare (recogniser-style) unless `punctuated`.
+std::vector<Word> Speak(const std::vector<std::string>& sentences, Ms start = 0) {
+    std::vector<Word> words;
+    Ms t = start;
+    for (const auto& s : sentences) {
+        std::istringstream in(s);
+        std::string w;
+        while (in >> w) {
+            words.push_back({w, t, t + 280, 0.9});
+            t += 333;
+        }
+        t += 600;
+    }
+    return words;
+}
+
+ClipFeatures FeaturesOf(const std::vector<std::string>& sentences, const std::string& platform = "tiktok") {
+    const auto words = Speak(sentences);
+    Candidate c{0, words.size(), words.front().start_ms, words.back().end_ms};
+    return ComputeFeatures(words, c, nullptr, PlatformByName(platform).value());
+}
+
+const std::vector<std::string> kDull = {"yeah so we were just talking about the weather before the show",
+                                        "it has been kind of grey and rainy all week you know",
+                                        "i had a coffee this morning and it was fine i guess"};
+
+TEST(Platform, LengthMatchFollowsTheRanges) {
+    const Platform tiktok = PlatformByName("tiktok").value();
+    EXPECT_DOUBLE_EQ(LengthMatch(tiktok, 20000), 1.0);
+    EXPECT_DOUBLE_EQ(LengthMatch(tiktok, 12000), 0.5);
+    EXPECT_DOUBLE_EQ(LengthMatch(tiktok, 45000), 0.5);
+    EXPECT_NEAR(LengthMatch(tiktok, 37500), 0.75, 1e-9);
+    EXPECT_DOUBLE_EQ(LengthMatch(tiktok, 50000), 0.0);
+    EXPECT_DOUBLE_EQ(LengthMatch(PlatformByName("linkedin").value(), 45000), 1.0);
+    EXPECT_FALSE(PlatformByName("myspace").ok());
+    for (const auto& p : AllPlatforms()) {
+        EXPECT_GE(p.min_ms, kMinClipMs);
+        EXPECT_LE(p.max_ms, kMaxClipMs);
+    }
+}
+
+TEST(Text, PhrasesMatchOnNormalisedWords) {
+    const auto t = Tokenize(Speak({"Here's the THING, nobody tells you."}), 0, 6);
+    EXPECT_EQ(FindPhrase(t, "here's the thing"), 0u);
+    EXPECT_EQ(FindPhrase(t, "nobody tells you"), 3u);
+    EXPECT_EQ(FindPhrase(t, "tell*"), 4u);
+    EXPECT_EQ(FindPhrase(t, "the secret"), std::string::npos);
+    EXPECT_TRUE(IsNumberWord("twenty"));
+    EXPECT_TRUE(IsNumberWord("300"));
+    EXPECT_FALSE(IsNumberWord("customers"));
+}
+
+TEST(Hook, CuriosityOpeningBeatsAMidThoughtStart) {
+    const auto strong = FeaturesOf({"here's the thing nobody tells you about startups", "we burned two million dollars"});
+    const auto mid = FeaturesOf({"and then he went to the store with it", "we burned two million dollars"});
+    EXPECT_GE(strong.Get("hook"), 0.6);
+    EXPECT_LT(mid.Get("hook"), 0.3);
+    EXPECT_TRUE(mid.starts_mid_thought);
+    EXPECT_LT(mid.Get("self_contained"), strong.Get("self_contained"));
+}
+
+TEST(Hook, QuestionOpeningWithoutAQuestionMark) {
+    const auto q = FeaturesOf({"what if i told you our best hire never finished college", "she runs the team now"});
+    EXPECT_GE(q.Get("hook"), 0.5);
+    EXPECT_DOUBLE_EQ(q.Get("question"), 1.0);  // engaging, detected from wording alone
+    EXPECT_DOUBLE_EQ(FeaturesOf(kDull).Get("question"), 0.0);
+}
+
+TEST(Payoff, ConclusionAtTheEndScoresHigh) {
+    const auto lesson = FeaturesOf({"we lost three hundred customers in a week", "the lesson is simple announce every change early"});
+    const auto none = FeaturesOf({"we lost three hundred customers in a week", "the office has a new coffee machine"});
+    const auto dangling = FeaturesOf({"we lost three hundred customers in a week", "the lesson is simple and"});
+    EXPECT_GE(lesson.Get("payoff"), 0.8);
+    EXPECT_LE(none.Get("payoff"), 0.2);
+    EXPECT_LT(dangling.Get("payoff"), lesson.Get("payoff"));
+    EXPECT_TRUE(dangling.ends_dangling);
+    EXPECT_LT(dangling.Get("loopability"), lesson.Get("loopability"));
+}
+
+TEST(InfoDensity, NumbersRaiseFillerLowers) {
+    const auto dense = FeaturesOf({"revenue grew forty percent to twelve million dollars in eighteen months"});
+    const auto filler = FeaturesOf({"um yeah like you know it was kind of um sort of okay i mean yeah"});
+    EXPECT_GT(dense.Get("info_density"), 0.6);
+    EXPECT_LT(filler.Get("info_density"), 0.2);
+}
+
+TEST(Emotion, EmotionalWordsRaiseIt) {
+    EXPECT_GE(FeaturesOf({"i was terrified and i cried for days i was heartbroken"}).Get("emotion"), 0.8);
+    EXPECT_DOUBLE_EQ(FeaturesOf(kDull).Get("emotion"), 0.0);
+}
+
+TEST(SelfContained, BackReferencesAreNotSelfContained) {
+    const auto back = FeaturesOf({"as i said before the product was late", "we shipped it in march anyway"});
+    EXPECT_LE(back.Get("self_contained"), 0.5);
+    EXPECT_EQ(FeaturesOf(kDull).Get("self_contained") > back.Get("self_contained"), true);
+}
+
+TEST(Ads, SponsorReadIsFoundAndCandidatesKeepClear) {
+    std::vector<std::string> s = kDull;
+    s.insert(s.end(), {"this episode is sponsored by cloud ledger",
+                       "go to cloud ledger dot com slash podcast and use code growth for twenty percent off",
+                       "that is cloud ledger dot com slash podcast"});
+    s.insert(s.end(), kDull.begin(), kDull.end());
+    s.insert(s.end(), kDull.begin(), kDull.end());
+    const auto words = Speak(s);
+    const auto ads = DetectAdSpans(words);
+    ASSERT_EQ(ads.size(), 1u);
+    // The whole read, and nothing of the talk around it.
+    size_t first_ad_word = 0;
+    for (const auto& sent : std::vector<std::string>(kDull)) first_ad_word += std::count(sent.begin(), sent.end(), ' ') + 1;
+    EXPECT_EQ(ads[0].start_ms, words[first_ad_word].start_ms);
+    EXPECT_GT(ads[0].end_ms, words[first_ad_word + 25].start_ms);
+    const auto cands = GenerateCandidates(words, PlatformByName("tiktok").value(), ads);
+    ASSERT_FALSE(cands.empty());
+    const auto starts = SentenceStarts(words);
+    for (const auto& c : cands) {
+        EXPECT_TRUE(c.end_ms <= ads[0].start_ms - 1000 || c.start_ms >= ads[0].end_ms + 1000);
+        EXPECT_GE(c.DurationMs(), 12000);
+        EXPECT_LE(c.DurationMs(), 45000);
+        EXPECT_TRUE(starts[c.first_word]);
+        EXPECT_TRUE(c.end_word == words.size() || starts[c.end_word]);
+    }
+}
+
+TEST(Ads, OrdinaryTalkIsNotAnAd) {
+    EXPECT_TRUE(DetectAdSpans(Speak(kDull)).empty());
+    EXPECT_TRUE(DetectAdSpans(Speak({"we went to the website and read the code together"})).empty());
+}
+
+TEST(Genre, DetectedFromVocabulary) {
+    auto detect = [](const std::vector<std::string>& s) {
+        const auto w = Speak(s);
+        return DetectGenre(Tokenize(w, 0, w.size())).genre;
+    };
+    EXPECT_EQ(detect({"our startup raised funding from investors and revenue grew", "customers loved the product",
+                      "the founder hired a sales team", "the market was brutal"}),
+              "business");
+    EXPECT_EQ(detect({"the detective found the body", "the suspect had no alibi", "police arrested him for the murder",
+                      "the victim disappeared"}),
+              "true_crime");
+    EXPECT_EQ(detect(kDull), "general");
+    EXPECT_FALSE(GenreByName("opera").ok());
+}
+
+TEST(Ranker, PicksTheStrongMomentsWithoutOverlapAndExplains) {
+    std::vector<std::string> s;
+    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    const size_t strong_at = s.size();
+    s.insert(s.end(), {"here's the thing nobody tells you about startups",
+                       "we burned through two million dollars in eighteen months",
+                       "what saved us was one phone call with an angry customer",
+                       "that's why i tell every founder to call five customers every week"});
+    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    const auto words = Speak(s);
+    size_t first = 0;
+    for (size_t i = 0; i < strong_at; ++i) first += std::count(s[i].begin(), s[i].end(), ' ') + 1;
+    const Platform tiktok = PlatformByName("tiktok").value();
+    const auto cands = GenerateCandidates(words, tiktok, {});
+    std::vector<ClipFeatures> feats;
+    for (const auto& c : cands) feats.push_back(ComputeFeatures(words, c, nullptr, tiktok));
+    RankOptions opts;
+    opts.max_clips = 3;
+    const auto clips = RankClips(words, cands, feats, GenreByName("business").value(), tiktok, opts);
+    ASSERT_EQ(clips.size(), 3u);
+    // The best clip starts on the hook.
+    EXPECT_EQ(clips[0].candidate.first_word, first);
+    EXPECT_GT(clips[0].score, clips[1].score);
+    EXPECT_EQ(clips[0].confidence, "High");
+    ASSERT_FALSE(clips[0].explanation.empty());
+    bool mentions_hook = false;
+    for (const auto& e : clips[0].explanation) mentions_hook |= e.find("here's the thing") != std::string::npos;
+    EXPECT_TRUE(mentions_hook);
+    EXPECT_EQ(clips[0].title.substr(0, 16), "Here's the thing");
+    EXPECT_GE(clips[0].hashtags.size(), 3u);
+    EXPECT_LE(clips[0].hashtags.size(), 5u);
+    for (size_t i = 0; i < clips.size(); ++i)
+        for (size_t j = i + 1; j < clips.size(); ++j)
+            EXPECT_TRUE(clips[i].candidate.end_ms <= clips[j].candidate.start_ms ||
+                        clips[j].candidate.end_ms <= clips[i].candidate.start_ms);
+}
+
+TEST(Ranker, RescoringForAnotherPlatformReusesFeatures) {
+    const auto f = FeaturesOf({"here's the thing nobody tells you about startups", "that's why you call customers"});
+    const Platform tiktok = PlatformByName("tiktok").value(), linkedin = PlatformByName("linkedin").value();
+    const GenreProfile g = GenreByName("general").value();
+    // 16 s suits TikTok better than LinkedIn (which wants 30-60 s).
+    EXPECT_GT(ScoreClip(f, g, tiktok, 16000), ScoreClip(f, g, linkedin, 16000));
+    EXPECT_GT(ScoreClip(f, g, linkedin, 40000), ScoreClip(f, g, linkedin, 16000));
+}
+
+TEST(Ranker, DisplayScoreIsMonotoneAndBounded) {
+    EXPECT_EQ(DisplayScore(0.0), 0);
+    EXPECT_EQ(DisplayScore(0.35), 50);
+    EXPECT_EQ(DisplayScore(0.75), 90);
+    EXPECT_EQ(DisplayScore(1.0), 100);
+    for (double s = 0; s < 1.0; s += 0.05) EXPECT_LE(DisplayScore(s), DisplayScore(s + 0.05));
+}
+
+}  // namespace
+}  // namespace podpromo
