@@ -11,12 +11,16 @@ namespace {
 namespace fs = std::filesystem;
 
 class Malformed : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dir_ = new TempDir();
         // 20 s of real speech, as an mp3 whose header records its length.
-        auto tl = SynthesizeEpisode({{"slt", "x", "We burned through two million dollars in eighteen months and we were nine days from shutting down. What saved us was one phone call with an angry customer. That is why I call five customers every week.", 500}},
-                                    *dir_ / "speech.wav");
+        auto tl = SynthesizeEpisode(
+            {{"slt", "x",
+              "We burned through two million dollars in eighteen months and we were nine days from shutting down. What "
+              "saved us was one phone call with an angry customer. That is why I call five customers every week.",
+              500}},
+            *dir_ / "speech.wav");
         ASSERT_TRUE(tl.ok()) << tl.status().ToString();
         ASSERT_TRUE(FfmpegConvert({"-i", (*dir_ / "speech.wav").string(), "-c:a", "libmp3lame", "-b:a", "64k",
                                    (*dir_ / "speech.mp3").string()}));
@@ -87,7 +91,8 @@ TEST_F(Malformed, WavHeaderThatLiesAboutItsSize) {
 }
 
 TEST_F(Malformed, PngNamedMp4) {
-    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "color=red:s=64x64", "-frames:v", "1", (*dir_ / "image.png").string()}));
+    ASSERT_TRUE(
+        FfmpegConvert({"-f", "lavfi", "-i", "color=red:s=64x64", "-frames:v", "1", (*dir_ / "image.png").string()}));
     fs::rename(*dir_ / "image.png", *dir_ / "video.mp4");
     ExpectRefused(*dir_ / "video.mp4", "no audio stream");
 }
@@ -115,8 +120,8 @@ TEST_F(Malformed, MissingFile) { ExpectRefused(*dir_ / "absent.mp3", "no such fi
 TEST_F(Malformed, MalformedTranscript) {
     std::ofstream(*dir_ / "bad.srt") << "1\n00:00:01,000 --> nonsense\nhello\n";
     TempDir work;
-    auto r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--transcript", (*dir_ / "bad.srt").string(), "--out",
-                          (work / "out").string()});
+    auto r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--transcript", (*dir_ / "bad.srt").string(),
+                          "--out", (work / "out").string()});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("bad.srt: line 2"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(work / "out"));
@@ -134,7 +139,8 @@ TEST_F(Malformed, BadOptionsNameTheChoices) {
 TEST_F(Malformed, BrokenRecordingsFromSharedData) {
     const fs::path data = SharedData();
     if (data.empty()) GTEST_SKIP() << "../shared/data is absent: skipping the real broken files";
-    for (const char* f : {"pocketsphinx_bad.wav", "pocketsphinx_null.wav", "pocketsphinx_evil.wav", "pocketsphinx_awful.wav"}) {
+    for (const char* f :
+         {"pocketsphinx_bad.wav", "pocketsphinx_null.wav", "pocketsphinx_evil.wav", "pocketsphinx_awful.wav"}) {
         SCOPED_TRACE(f);
         auto r = RunPodpromo({"process", (data / "broken" / f).string()});
         EXPECT_EQ(r.exit_code, 2) << r.err;

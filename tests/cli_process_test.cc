@@ -4,8 +4,8 @@
 
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/media/probe.h"
@@ -24,7 +24,7 @@ struct Episode {
 };
 
 class ProcessEpisodes : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dir_ = new TempDir();
         for (const auto& [name, genre] : std::vector<std::pair<std::string, std::string>>{
@@ -48,7 +48,8 @@ protected:
     static const json& Run(const fs::path& file) {
         auto it = runs_.find(file.string());
         if (it != runs_.end()) return it->second;
-        auto r = RunPodpromo({"process", file.string(), "--json", "--genre", "auto", "--platform", "tiktok", "--clips", "5"});
+        auto r = RunPodpromo(
+            {"process", file.string(), "--json", "--genre", "auto", "--platform", "tiktok", "--clips", "5"});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         EXPECT_NE(r.err.find("transcribe"), std::string::npos) << "progress on stderr names the stage";
         EXPECT_NE(r.err.find("ETA"), std::string::npos);
@@ -57,7 +58,9 @@ protected:
         return runs_[file.string()] = j;
     }
 
-    static double Overlap(double a0, double a1, double b0, double b1) { return std::max(0.0, std::min(a1, b1) - std::max(a0, b0)); }
+    static double Overlap(double a0, double a1, double b0, double b1) {
+        return std::max(0.0, std::min(a1, b1) - std::max(a0, b0));
+    }
 
     // How many strong moments a top clip covers by at least half.
     static int Covered(const json& result, const Episode& ep) {
@@ -209,7 +212,8 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
         EXPECT_EQ(info->audio_codec, "aac");
         EXPECT_NEAR(info->duration_ms / 1000.0, c["duration"].get<double>(), 0.15);
         // Loudness normalised for social: about -14 LUFS integrated.
-        auto loud = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-i", audio.string(), "-af", "ebur128", "-f", "null", "-"});
+        auto loud = RunProcess(
+            {"ffmpeg", "-nostdin", "-hide_banner", "-i", audio.string(), "-af", "ebur128", "-f", "null", "-"});
         ASSERT_TRUE(loud.ok());
         const auto at = loud->err.rfind("I:");
         ASSERT_NE(at, std::string::npos);

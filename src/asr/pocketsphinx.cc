@@ -31,7 +31,7 @@ std::string BaseWord(const char* w) {
 }
 
 class PocketsphinxTranscriber final : public Transcriber {
-public:
+  public:
     explicit PocketsphinxTranscriber(PocketsphinxConfig config) : config_(std::move(config)) {}
 
     std::string Name() const override { return "pocketsphinx"; }
@@ -43,8 +43,8 @@ public:
         const auto chunks = PlanChunks(frames, config_.chunk_target_ms, config_.chunk_max_ms);
         std::vector<std::vector<Word>> chunk_words(chunks.size());
         const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        const int n_threads = std::max(1, std::min<int>(config_.threads > 0 ? config_.threads : hw,
-                                                        static_cast<int>(chunks.size())));
+        const int n_threads =
+            std::max(1, std::min<int>(config_.threads > 0 ? config_.threads : hw, static_cast<int>(chunks.size())));
         // Longest chunks first so the threads finish together.
         std::vector<size_t> order(chunks.size());
         for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -79,6 +79,7 @@ public:
             }
         };
         std::vector<std::thread> threads;
+        threads.reserve(static_cast<size_t>(n_threads));
         for (int i = 0; i < n_threads; ++i) threads.emplace_back(worker);
         for (auto& t : threads) t.join();
         if (cancel && cancel->cancelled()) return Status::Cancelled();
@@ -93,7 +94,7 @@ public:
         return t;
     }
 
-private:
+  private:
     ps_decoder_t* NewDecoder() const {
         const fs::path dir(config_.model_dir);
         std::vector<std::pair<std::string, std::string>> args = {

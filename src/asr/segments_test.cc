@@ -23,7 +23,7 @@ TEST(GroupWords, BreaksAtPausesAndCapsLength) {
     EXPECT_EQ(total, words.size());
 }
 
-AudioFrames FramesWithPausesAt(std::vector<std::pair<Ms, Ms>> pauses, Ms total_ms) {
+AudioFrames FramesWithPausesAt(const std::vector<std::pair<Ms, Ms>>& pauses, Ms total_ms) {
     AudioFrames f;
     const size_t n = static_cast<size_t>(total_ms / kFrameMs);
     f.db.assign(n, -20);

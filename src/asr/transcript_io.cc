@@ -57,7 +57,8 @@ Ms ParseTimestamp(std::string_view s) {
         }
         if (t[j] == '.') {
             frac = t.substr(j + 1);
-            if (frac.empty() || !std::all_of(frac.begin(), frac.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            if (frac.empty() || !std::all_of(frac.begin(), frac.end(),
+                                             [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
                 return -1;
             break;
         }
@@ -78,9 +79,12 @@ std::string StripTags(std::string_view s) {
     std::string out;
     bool in_tag = false;
     for (char c : s) {
-        if (c == '<') in_tag = true;
-        else if (c == '>' && in_tag) in_tag = false;
-        else if (!in_tag) out += c;
+        if (c == '<')
+            in_tag = true;
+        else if (c == '>' && in_tag)
+            in_tag = false;
+        else if (!in_tag)
+            out += c;
     }
     // A leading "- " marks a speaker change in subtitles.
     std::string t = Trim(out);
@@ -113,9 +117,10 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
             ++i;
             continue;
         }
-        if (vtt && (lines[i].rfind("NOTE", 0) == 0 || lines[i].rfind("STYLE", 0) == 0 || lines[i].rfind("REGION", 0) == 0 ||
-                    (t.segments.empty() && lines[i].find("-->") == std::string::npos && i + 1 < lines.size() &&
-                     lines[i + 1].find("-->") == std::string::npos))) {
+        if (vtt &&
+            (lines[i].rfind("NOTE", 0) == 0 || lines[i].rfind("STYLE", 0) == 0 || lines[i].rfind("REGION", 0) == 0 ||
+             (t.segments.empty() && lines[i].find("-->") == std::string::npos && i + 1 < lines.size() &&
+              lines[i + 1].find("-->") == std::string::npos))) {
             while (i < lines.size() && !Trim(lines[i]).empty()) ++i;
             continue;
         }
@@ -193,13 +198,15 @@ Result<Transcript> ParseJson(std::string_view content) {
                 const json& s = segs[i];
                 const std::string at = fmt::format("segments[{}]", i);
                 if (!s.is_object()) throw std::invalid_argument(at + ": expected an object");
-                const std::string text = s.contains("text") && s["text"].is_string() ? Trim(s["text"].get<std::string>()) : "";
+                const std::string text =
+                    s.contains("text") && s["text"].is_string() ? Trim(s["text"].get<std::string>()) : "";
                 const Ms start = ToMs(Seconds(s.at("start"), at + ".start"));
                 const Ms end = ToMs(Seconds(s.at("end"), at + ".end"));
                 if (end < start) throw std::invalid_argument(at + ": ends before it starts");
                 double conf = 1.0;
                 if (s.contains("confidence") && s["confidence"].is_number()) conf = s["confidence"].get<double>();
-                if (s.contains("avg_logprob") && s["avg_logprob"].is_number()) conf = std::exp(s["avg_logprob"].get<double>());
+                if (s.contains("avg_logprob") && s["avg_logprob"].is_number())
+                    conf = std::exp(s["avg_logprob"].get<double>());
                 Segment seg;
                 if (s.contains("words") && s["words"].is_array() && !s["words"].empty()) {
                     seg.words = ParseJsonWords(s["words"], at + ".words");
@@ -267,9 +274,9 @@ Result<Transcript> ParseJson(std::string_view content) {
 
 // Spells out a non-negative integer below a million ("21" -> "twenty one").
 std::vector<std::string> SpellNumber(long n) {
-    static const char* kOnes[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                                  "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                                  "seventeen", "eighteen", "nineteen"};
+    static const char* kOnes[] = {"zero",     "one",     "two",     "three",     "four",     "five",    "six",
+                                  "seven",    "eight",   "nine",    "ten",       "eleven",   "twelve",  "thirteen",
+                                  "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
     static const char* kTens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
     std::vector<std::string> out;
     if (n >= 1000000) return {std::to_string(n)};
@@ -352,8 +359,8 @@ std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms, siz
     for (size_t i = 0; i < words.size(); ++i) {
         const Word& w = words[i];
         const bool gap = open && w.start_ms - words[i - 1].end_ms >= 600;
-        const bool too_long = open && (cur.text.size() + 1 + w.text.size() > max_chars ||
-                                       w.end_ms - offset_ms - cur.start_ms > max_ms);
+        const bool too_long =
+            open && (cur.text.size() + 1 + w.text.size() > max_chars || w.end_ms - offset_ms - cur.start_ms > max_ms);
         if (gap || too_long) {
             cues.push_back(cur);
             open = false;
@@ -399,11 +406,16 @@ json TranscriptToJson(const Transcript& t) {
     for (const auto& s : t.segments) {
         json words = json::array();
         for (const auto& w : s.words) {
-            words.push_back({{"word", w.text}, {"start", sec(w.start_ms)}, {"end", sec(w.end_ms)},
+            words.push_back({{"word", w.text},
+                             {"start", sec(w.start_ms)},
+                             {"end", sec(w.end_ms)},
                              {"confidence", round3(w.confidence)}});
         }
-        segs.push_back({{"start", sec(s.start_ms)}, {"end", sec(s.end_ms)}, {"text", s.text},
-                        {"confidence", round3(s.confidence)}, {"words", std::move(words)}});
+        segs.push_back({{"start", sec(s.start_ms)},
+                        {"end", sec(s.end_ms)},
+                        {"text", s.text},
+                        {"confidence", round3(s.confidence)},
+                        {"words", std::move(words)}});
     }
     return {{"engine", t.engine}, {"segments", std::move(segs)}};
 }

@@ -84,7 +84,7 @@ TEST(ImportErrors, NameTheProblem) {
 }
 
 TEST(Export, SrtAndVttRoundTrip) {
-    std::vector<Word> words = {{"Here's", 10000, 10300}, {"the", 10300, 10450}, {"thing.", 10450, 10900},
+    std::vector<Word> words = {{"Here's", 10000, 10300}, {"the", 10300, 10450},   {"thing.", 10450, 10900},
                                {"Nobody", 12000, 12400}, {"tells", 12400, 12700}, {"you.", 12700, 13000}};
     const auto cues = CuesFromWords(words, 10000, 42, 4000);
     ASSERT_EQ(cues.size(), 2u);  // split at the 1.1 s pause
@@ -102,6 +102,7 @@ TEST(Export, SrtAndVttRoundTrip) {
 
 TEST(Export, LongRunsSplitIntoReadableCues) {
     std::vector<Word> words;
+    words.reserve(40);
     for (int i = 0; i < 40; ++i) words.push_back({"word" + std::to_string(i), i * 300, i * 300 + 250});
     for (const auto& c : CuesFromWords(words)) {
         EXPECT_LE(c.text.size(), 42u);

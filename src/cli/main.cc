@@ -1,8 +1,8 @@
 // podpromo: the command-line entry point.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -25,24 +25,28 @@ extern "C" void OnSignal(int) { g_cancel.Cancel(); }
 // Exit codes: 0 ok, 1 internal or environment failure, 2 unusable input or arguments, 130 interrupted.
 int ExitCodeFor(const Status& st) {
     switch (st.code()) {
-        case StatusCode::kOk: return 0;
+        case StatusCode::kOk:
+            return 0;
         case StatusCode::kInvalidInput:
-        case StatusCode::kNotFound: return 2;
-        case StatusCode::kCancelled: return 130;
-        default: return 1;
+        case StatusCode::kNotFound:
+            return 2;
+        case StatusCode::kCancelled:
+            return 130;
+        default:
+            return 1;
     }
 }
 
 // Prints "[ 42%] transcribe  0:12 elapsed, ETA 0:16" to stderr: in place on a terminal, one line per step
 // otherwise. Stages are weighted by their typical share of the run. Thread-safe.
 class ProgressPrinter {
-public:
+  public:
     explicit ProgressPrinter(bool transcribing, bool writing)
         : tty_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {
         // Start offset and weight (share of the whole) of each stage.
-        std::vector<std::pair<std::string, double>> w = {{"probe", 1}, {"decode", 4}, {"analyze", 3},
-                                                         {"transcribe", transcribing ? 80.0 : 1.0}, {"score", 4},
-                                                         {"write", writing ? 8.0 : 0.0}};
+        std::vector<std::pair<std::string, double>> w = {{"probe", 1},   {"decode", 4},
+                                                         {"analyze", 3}, {"transcribe", transcribing ? 80.0 : 1.0},
+                                                         {"score", 4},   {"write", writing ? 8.0 : 0.0}};
         double total = 0;
         for (auto& [_, x] : w) total += x;
         double at = 0;
@@ -67,8 +71,9 @@ public:
             const auto left = static_cast<podpromo::Ms>(elapsed / overall * (1.0 - overall) * 1000.0);
             eta = podpromo::FormatClock(left, false);
         }
-        const std::string line = fmt::format("[{:3}%] {:<10} {} elapsed, ETA {}", last_pct_, stage,
-                                             podpromo::FormatClock(static_cast<podpromo::Ms>(elapsed * 1000), false), eta);
+        const std::string line =
+            fmt::format("[{:3}%] {:<10} {} elapsed, ETA {}", last_pct_, stage,
+                        podpromo::FormatClock(static_cast<podpromo::Ms>(elapsed * 1000), false), eta);
         if (tty_) {
             std::fprintf(stderr, "\r%-70s", line.c_str());
         } else {
@@ -81,7 +86,7 @@ public:
         if (tty_) std::fprintf(stderr, "\n");
     }
 
-private:
+  private:
     bool tty_;
     std::chrono::steady_clock::time_point start_;
     std::map<std::string, std::pair<double, double>> stages_;
@@ -105,7 +110,8 @@ void PrintTable(const podpromo::EpisodeResult& r) {
                              "conf", "first words", "why");
     for (size_t i = 0; i < r.clips.size(); ++i) {
         const auto& c = r.clips[i];
-        const std::string span = podpromo::FormatClock(c.candidate.start_ms) + "–" + podpromo::FormatClock(c.candidate.end_ms);
+        const std::string span =
+            podpromo::FormatClock(c.candidate.start_ms) + "–" + podpromo::FormatClock(c.candidate.end_ms);
         const std::string why = c.explanation.empty() ? "" : c.explanation.front();
         std::cout << fmt::format("{:>4}  {:<17}  {:>4.0f}s  {:>5}  {:<6}  {:<38}  {}\n", i + 1, span,
                                  static_cast<double>(c.candidate.DurationMs()) / 1000.0, c.display_score, c.confidence,
@@ -114,8 +120,8 @@ void PrintTable(const podpromo::EpisodeResult& r) {
     }
 }
 
-int RunProcess(const std::string& file, podpromo::PipelineOptions options, const std::string& out_dir, bool no_render,
-               bool json_out) {
+int RunProcess(const std::string& file, const podpromo::PipelineOptions& options, const std::string& out_dir,
+               bool no_render, bool json_out) {
     if (const Status st = podpromo::ValidateOptions(options); !st.ok()) {
         std::cerr << "podpromo: " << st.message() << "\n";
         return 2;
@@ -146,9 +152,7 @@ int RunProcess(const std::string& file, podpromo::PipelineOptions options, const
     return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
     CLI::App app{"PodPromo: turn a podcast episode into ranked, explained promo clips"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("podpromo 0.1.0"));
@@ -158,19 +162,25 @@ int main(int argc, char** argv) {
     int clips = 5, threads = 0;
     std::vector<std::string> asr_flags;
     bool json_out = false, no_render = false;
-    process->add_option("FILE", file, "Episode: any audio or video file (mp3, wav, m4a, flac, ogg, mp4, mov, mkv, webm...)")
+    process
+        ->add_option("FILE", file,
+                     "Episode: any audio or video file (mp3, wav, m4a, flac, ogg, mp4, mov, mkv, webm...)")
         ->required();
-    process->add_option("--genre", genre,
-                        "auto|general|business|comedy|true_crime|education|health_wellness|news_politics|sports")
+    process
+        ->add_option("--genre", genre,
+                     "auto|general|business|comedy|true_crime|education|health_wellness|news_politics|sports")
         ->capture_default_str();
     process->add_option("--platform", platform, "tiktok|shorts|reels|linkedin|x")->capture_default_str();
     process->add_option("--clips", clips, "How many clips (1-50)")->capture_default_str();
-    process->add_option("--transcript", transcript, "Use this transcript (SRT, WebVTT or whisper JSON) instead of recognising");
+    process->add_option("--transcript", transcript,
+                        "Use this transcript (SRT, WebVTT or whisper JSON) instead of recognising");
     process->add_option("--out", out_dir, "Write result.json, transcripts and clip files into this directory");
     process->add_option("--title", title, "Episode title (default: the file name)");
     process->add_option("--threads", threads, "Recognition threads (default: one per core)");
-    process->add_option("--asr-flag", asr_flags, "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
-    process->add_flag("--no-render", no_render, "With --out: skip the audio (and video) files, write captions and JSON only");
+    process->add_option("--asr-flag", asr_flags,
+                        "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
+    process->add_flag("--no-render", no_render,
+                      "With --out: skip the audio (and video) files, write captions and JSON only");
     process->add_flag("--json", json_out, "Print the result document as JSON instead of a table");
 
     CLI11_PARSE(app, argc, argv);
@@ -197,4 +207,15 @@ int main(int argc, char** argv) {
         return RunProcess(file, options, out_dir, no_render, json_out);
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return Main(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "podpromo: internal error: " << e.what() << "\n";
+        return 1;
+    }
 }

@@ -41,14 +41,15 @@ bool ProgramExists(const std::string& program) {
     std::string dir;
     while (std::getline(ss, dir, ':')) {
         if (dir.empty()) continue;
-        const std::string p = dir + "/" + program;
+        std::string p = dir;
+        p += '/';
+        p += program;
         if (access(p.c_str(), X_OK) == 0) return true;
     }
     return false;
 }
 
-Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const CancelToken* cancel,
-                                 long timeout_ms) {
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const CancelToken* cancel, long timeout_ms) {
     if (argv.empty()) return Status::Internal("RunProcess: empty argv");
     Pipe out, err;
     if (pipe2(out.fd, O_CLOEXEC) != 0 || pipe2(err.fd, O_CLOEXEC) != 0) return Status::IoError("pipe failed");

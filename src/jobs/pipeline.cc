@@ -23,15 +23,17 @@ using nlohmann::json;
 namespace {
 
 class StageTimer {
-public:
-    StageTimer(EpisodeResult* r, std::string name) : r_(r), name_(std::move(name)), t0_(std::chrono::steady_clock::now()) {}
+  public:
+    StageTimer(EpisodeResult* r, std::string name)
+        : r_(r), name_(std::move(name)), t0_(std::chrono::steady_clock::now()) {}
     ~StageTimer() {
-        r_->stage_ms[name_] = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_).count();
+        r_->stage_ms[name_] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0_).count();
     }
     StageTimer(const StageTimer&) = delete;
     StageTimer& operator=(const StageTimer&) = delete;
 
-private:
+  private:
     EpisodeResult* r_;
     std::string name_;
     std::chrono::steady_clock::time_point t0_;
@@ -41,7 +43,8 @@ double Sec(Ms ms) { return static_cast<double>(ms) / 1000.0; }
 double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 std::vector<Word> ClipWords(const std::vector<Word>& words, const Candidate& c) {
-    return {words.begin() + static_cast<std::ptrdiff_t>(c.first_word), words.begin() + static_cast<std::ptrdiff_t>(c.end_word)};
+    return {words.begin() + static_cast<std::ptrdiff_t>(c.first_word),
+            words.begin() + static_cast<std::ptrdiff_t>(c.end_word)};
 }
 
 }  // namespace
@@ -133,8 +136,9 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
         // Genre detection leaves the ad reads out.
         std::vector<Word> non_ad;
         for (const auto& w : words) {
-            const bool in_ad = std::any_of(r.ads.begin(), r.ads.end(),
-                                           [&](const AdSpan& a) { return w.start_ms >= a.start_ms && w.end_ms <= a.end_ms; });
+            const bool in_ad = std::any_of(r.ads.begin(), r.ads.end(), [&](const AdSpan& a) {
+                return w.start_ms >= a.start_ms && w.end_ms <= a.end_ms;
+            });
             if (!in_ad) non_ad.push_back(w);
         }
         r.detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()));
@@ -192,12 +196,14 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, cons
                 const std::string name = fmt::format("clip_{:02}.m4a", i + 1);
                 cut_status[i] = CutAudio(r->source, c.start_ms, c.end_ms, dir / name, cancel);
                 if (cut_status[i].ok()) r->files[i].audio = name;
-                Report(progress, "write", 0.9 * static_cast<double>(done.fetch_add(1) + 1) / static_cast<double>(r->clips.size()));
+                Report(progress, "write",
+                       0.9 * static_cast<double>(done.fetch_add(1) + 1) / static_cast<double>(r->clips.size()));
             }
         };
         if (render) {
             std::vector<std::thread> pool;
-            const size_t n = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), r->clips.size()));
+            const size_t n =
+                std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), r->clips.size()));
             for (size_t k = 0; k < n; ++k) pool.emplace_back(cut_worker);
             for (auto& th : pool) th.join();
             if (cancel && cancel->cancelled()) return Status::Cancelled();
@@ -220,10 +226,13 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, cons
         // Everything is complete: move it into place (result.json last, so its presence means "done").
         std::vector<fs::path> entries;
         for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
-        std::stable_partition(entries.begin(), entries.end(), [](const fs::path& p) { return p.filename() != "result.json"; });
+        std::stable_partition(entries.begin(), entries.end(),
+                              [](const fs::path& p) { return p.filename() != "result.json"; });
         for (const auto& p : entries) {
             fs::rename(p, out_dir / p.filename(), ec);
-            if (ec) return StatusFromErrno(ec.value(), "cannot move " + p.filename().string() + " into " + out_dir.string());
+            if (ec)
+                return StatusFromErrno(ec.value(),
+                                       "cannot move " + p.filename().string() + " into " + out_dir.string());
         }
         Report(progress, "write", 1);
         return Status::Ok();

@@ -31,13 +31,18 @@ Status CutAudio(const fs::path& source, Ms start_ms, Ms end_ms, const fs::path& 
     if (end_ms <= start_ms) return Status::Internal("empty cut");
     const double start = static_cast<double>(start_ms) / 1000.0, dur = static_cast<double>(end_ms - start_ms) / 1000.0;
     const fs::path tmp = dest.parent_path() / ("." + dest.filename().string() + ".part");
-    const std::string fades = fmt::format("afade=t=in:st=0:d=0.05,afade=t=out:st={:.3f}:d=0.15", std::max(0.0, dur - 0.15));
-    const std::vector<std::string> input = {"ffmpeg", "-nostdin", "-hide_banner", "-y", "-ss", fmt::format("{:.3f}", start),
-                                            "-t", fmt::format("{:.3f}", dur), "-i", "file:" + fs::absolute(source).string(),
+    const std::string fades =
+        fmt::format("afade=t=in:st=0:d=0.05,afade=t=out:st={:.3f}:d=0.15", std::max(0.0, dur - 0.15));
+    const std::vector<std::string> input = {"ffmpeg",       "-nostdin",
+                                            "-hide_banner", "-y",
+                                            "-ss",          fmt::format("{:.3f}", start),
+                                            "-t",           fmt::format("{:.3f}", dur),
+                                            "-i",           "file:" + fs::absolute(source).string(),
                                             "-vn"};
     // Pass 1: measure the cut's loudness.
     std::vector<std::string> measure = input;
-    measure.insert(measure.end(), {"-af", fades + ",loudnorm=" + std::string(kTarget) + ":print_format=json", "-f", "null", "-"});
+    measure.insert(measure.end(),
+                   {"-af", fades + ",loudnorm=" + std::string(kTarget) + ":print_format=json", "-f", "null", "-"});
     auto m = RunProcess(measure, cancel);
     if (!m.ok()) return m.status();
     if (m->exit_code != 0) return Status::IoError("ffmpeg could not read the audio to cut");
@@ -45,13 +50,14 @@ Status CutAudio(const fs::path& source, Ms start_ms, Ms end_ms, const fs::path& 
                      JsonField(m->err, "input_thresh"), JsonField(m->err, "target_offset")};
     std::string norm = std::string("loudnorm=") + kTarget;
     if (!l.i.empty() && l.i != "-inf" && !l.tp.empty() && !l.lra.empty() && !l.thresh.empty() && !l.offset.empty()) {
-        norm += fmt::format(":measured_I={}:measured_TP={}:measured_LRA={}:measured_thresh={}:offset={}:linear=true", l.i,
-                            l.tp, l.lra, l.thresh, l.offset);
+        norm += fmt::format(":measured_I={}:measured_TP={}:measured_LRA={}:measured_thresh={}:offset={}:linear=true",
+                            l.i, l.tp, l.lra, l.thresh, l.offset);
     }
     // Pass 2: cut, fade and normalise in one encode.
     std::vector<std::string> argv = input;
-    argv.insert(argv.end(), {"-loglevel", "error", "-af", fades + "," + norm, "-ar", "48000", "-ac", "2", "-c:a", "aac",
-                             "-b:a", "160k", "-movflags", "+faststart", "-f", "mp4", "file:" + fs::absolute(tmp).string()});
+    argv.insert(argv.end(),
+                {"-loglevel", "error", "-af", fades + "," + norm, "-ar", "48000", "-ac", "2", "-c:a", "aac", "-b:a",
+                 "160k", "-movflags", "+faststart", "-f", "mp4", "file:" + fs::absolute(tmp).string()});
     auto r = RunProcess(argv, cancel);
     std::error_code ec;
     if (!r.ok()) {
@@ -61,7 +67,8 @@ Status CutAudio(const fs::path& source, Ms start_ms, Ms end_ms, const fs::path& 
     if (r->exit_code != 0) {
         fs::remove(tmp, ec);
         const std::string err = r->err.substr(0, r->err.find('\n'));
-        if (err.find("No space left") != std::string::npos) return Status::NoSpace("cannot write " + dest.string() + ": no space left on device");
+        if (err.find("No space left") != std::string::npos)
+            return Status::NoSpace("cannot write " + dest.string() + ": no space left on device");
         return Status::IoError("ffmpeg could not cut the audio: " + err);
     }
     fs::rename(tmp, dest, ec);

@@ -7,10 +7,10 @@
 namespace podpromo {
 namespace {
 
-constexpr int kDecim = 4;            // pitch is searched at 4 kHz
-constexpr int kPitchWindow = 160;    // 40 ms at 4 kHz
-constexpr int kMinLag = 10;          // 400 Hz
-constexpr int kMaxLag = 80;          // 50 Hz
+constexpr int kDecim = 4;          // pitch is searched at 4 kHz
+constexpr int kPitchWindow = 160;  // 40 ms at 4 kHz
+constexpr int kMinLag = 10;        // 400 Hz
+constexpr int kMaxLag = 80;        // 50 Hz
 constexpr float kVoicingThreshold = 0.5f;
 
 float Percentile(std::vector<float> v, double p) {
@@ -74,9 +74,9 @@ Result<AudioFrames> AnalyzeAudio(const Pcm& pcm, const ProgressFn& progress, con
 
     // Pauses: below a threshold between the noise floor and the speech level, for at least kMinPauseMs.
     // With no quiet at all in the signal the floor is the speech level: keep the threshold 10 dB below it.
-    const float thr = std::min(std::max(out.noise_floor_db + 6.0f,
-                                        out.noise_floor_db + 0.35f * (out.speech_level_db - out.noise_floor_db)),
-                               out.speech_level_db - 10.0f);
+    const float thr = std::min(
+        std::max(out.noise_floor_db + 6.0f, out.noise_floor_db + 0.35f * (out.speech_level_db - out.noise_floor_db)),
+        out.speech_level_db - 10.0f);
     const size_t min_run = static_cast<size_t>(kMinPauseMs / kFrameMs);
     for (size_t f = 0; f < n_frames;) {
         if (out.db[f] >= thr) {
@@ -85,7 +85,9 @@ Result<AudioFrames> AnalyzeAudio(const Pcm& pcm, const ProgressFn& progress, con
         }
         size_t e = f;
         while (e < n_frames && out.db[e] < thr) ++e;
-        if (e - f >= min_run) std::fill(out.pause.begin() + static_cast<std::ptrdiff_t>(f), out.pause.begin() + static_cast<std::ptrdiff_t>(e), 1);
+        if (e - f >= min_run)
+            std::fill(out.pause.begin() + static_cast<std::ptrdiff_t>(f),
+                      out.pause.begin() + static_cast<std::ptrdiff_t>(e), 1);
         f = e;
     }
 
@@ -130,7 +132,8 @@ std::vector<std::pair<Ms, Ms>> FindPauses(const AudioFrames& frames, Ms min_ms) 
 SpanAudioStats ComputeSpanStats(const AudioFrames& frames, Ms start_ms, Ms end_ms) {
     SpanAudioStats st;
     if (frames.size() == 0 || end_ms <= start_ms) return st;
-    const size_t a = frames.FrameAt(start_ms), b = std::max(a + 1, std::min(frames.size(), static_cast<size_t>(end_ms / kFrameMs)));
+    const size_t a = frames.FrameAt(start_ms),
+                 b = std::max(a + 1, std::min(frames.size(), static_cast<size_t>(end_ms / kFrameMs)));
     std::vector<float> levels, voiced_levels;
     std::vector<double> semis;
     size_t pauses = 0;
@@ -149,7 +152,8 @@ SpanAudioStats ComputeSpanStats(const AudioFrames& frames, Ms start_ms, Ms end_m
     if (!voiced_levels.empty()) {
         st.dynamic_range_db = Percentile(voiced_levels, 0.90) - Percentile(voiced_levels, 0.10);
     }
-    st.loudness_vs_episode_db = Percentile(voiced_levels.empty() ? levels : voiced_levels, 0.5) - frames.speech_level_db;
+    st.loudness_vs_episode_db =
+        Percentile(voiced_levels.empty() ? levels : voiced_levels, 0.5) - frames.speech_level_db;
     st.voiced_ratio = static_cast<double>(semis.size()) / n;
     st.pause_ratio = static_cast<double>(pauses) / n;
     if (semis.size() >= 10) {
@@ -163,8 +167,10 @@ SpanAudioStats ComputeSpanStats(const AudioFrames& frames, Ms start_ms, Ms end_m
     const size_t onset_end = std::min(b, a + 300);
     const size_t before_start = a >= 100 ? a - 100 : 0;
     if (a > before_start) {
-        std::vector<float> first(frames.db.begin() + static_cast<std::ptrdiff_t>(a), frames.db.begin() + static_cast<std::ptrdiff_t>(onset_end));
-        std::vector<float> before(frames.db.begin() + static_cast<std::ptrdiff_t>(before_start), frames.db.begin() + static_cast<std::ptrdiff_t>(a));
+        std::vector<float> first(frames.db.begin() + static_cast<std::ptrdiff_t>(a),
+                                 frames.db.begin() + static_cast<std::ptrdiff_t>(onset_end));
+        std::vector<float> before(frames.db.begin() + static_cast<std::ptrdiff_t>(before_start),
+                                  frames.db.begin() + static_cast<std::ptrdiff_t>(a));
         st.onset_lift_db = Percentile(first, 0.75) - Percentile(before, 0.75);
     }
     // Laughter-like: three or more short (<250 ms) loud voiced bursts within 1.5 s.

@@ -14,7 +14,7 @@ constexpr double kTruncatedFraction = 0.90;
 constexpr Ms kTruncatedSlackMs = 1000;
 
 class Decoder {
-public:
+  public:
     Decoder(const fs::path& path, const MediaInfo& info) : path_(path), info_(info), shown_(PrintableName(path)) {}
 
     Result<Pcm> Run(const ProgressFn& progress, const CancelToken* cancel) {
@@ -73,7 +73,7 @@ public:
         return pcm;
     }
 
-private:
+  private:
     Status Open() {
         AVDictionary* opts = nullptr;
         av_dict_set(&opts, "protocol_whitelist", "file", 0);
@@ -122,7 +122,8 @@ private:
         if (frame->ch_layout.nb_channels > 0) {
             av_channel_layout_copy(&in_layout, &frame->ch_layout);
         } else {
-            av_channel_layout_default(&in_layout, codec_->ch_layout.nb_channels > 0 ? codec_->ch_layout.nb_channels : 1);
+            av_channel_layout_default(&in_layout,
+                                      codec_->ch_layout.nb_channels > 0 ? codec_->ch_layout.nb_channels : 1);
         }
         if (in_layout.order == AV_CHANNEL_ORDER_UNSPEC) av_channel_layout_default(&in_layout, in_layout.nb_channels);
         const int rc = swr_alloc_set_opts2(&raw, &out_layout, AV_SAMPLE_FMT_S16, kAnalysisSampleRate, &in_layout,
@@ -204,8 +205,8 @@ Status CheckAudible(const Pcm& pcm) {
         if (std::sqrt(sum / hop) > threshold) ++loud_frames;
     }
     if (loud_frames < 100) {
-        return Status::InvalidInput("the audio is silent (no sound above -45 dBFS in " + FormatClock(pcm.DurationMs(), false) +
-                                    ")");
+        return Status::InvalidInput("the audio is silent (no sound above -45 dBFS in " +
+                                    FormatClock(pcm.DurationMs(), false) + ")");
     }
     return Status::Ok();
 }

@@ -43,6 +43,4 @@ namespace podpromo {
 void QuietLibav();
 }  // namespace podpromo
 
-namespace podpromo::libav {
-
-}  // namespace podpromo::libav
+namespace podpromo::libav {}  // namespace podpromo::libav

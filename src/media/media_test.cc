@@ -25,7 +25,9 @@ void AddTone(Pcm* pcm, double f0, double amp, Ms ms) {
         pcm->samples.push_back(static_cast<int16_t>(amp * 16000 * v));
     }
 }
-void AddSilence(Pcm* pcm, Ms ms) { pcm->samples.resize(pcm->samples.size() + static_cast<size_t>(ms * pcm->sample_rate / 1000), 0); }
+void AddSilence(Pcm* pcm, Ms ms) {
+    pcm->samples.resize(pcm->samples.size() + static_cast<size_t>(ms * pcm->sample_rate / 1000), 0);
+}
 
 TEST(Probe, AcceptsAudioByContentWhateverTheName) {
     testing::TempDir dir;
@@ -61,9 +63,7 @@ TEST(Probe, RefusesEmptyRandomAndTextFiles) {
     EXPECT_EQ(ProbeMedia(dir / "absent.wav").status().code(), StatusCode::kNotFound);
 }
 
-TEST(Probe, PrintableNameEscapesControlCharacters) {
-    EXPECT_EQ(PrintableName("/x/a\nb.mp3"), "a\\x0ab.mp3");
-}
+TEST(Probe, PrintableNameEscapesControlCharacters) { EXPECT_EQ(PrintableName("/x/a\nb.mp3"), "a\\x0ab.mp3"); }
 
 TEST(Decode, ResamplesToSixteenKilohertzMono) {
     testing::TempDir dir;

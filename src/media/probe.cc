@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <vector>
@@ -26,12 +25,15 @@ constexpr size_t kProbeBytes = 1 << 20;
 // Below a quarter of the maximum, libavformat itself warns that detection is unreliable.
 constexpr int kMinProbeScore = AVPROBE_SCORE_MAX / 4;
 
-uint32_t Le32(const unsigned char* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
+uint32_t Le32(const unsigned char* p) {
+    return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
 
 // A RIFF/WAVE header states the size of its data; libavformat trusts it silently, so check it against the
 // file. Returns the declared data size and the bytes really present after the data chunk header (0, 0 when
 // not applicable or streaming-style headers with unknown size).
-std::pair<uint64_t, uint64_t> WavDataSizes(const std::vector<unsigned char>& head, size_t head_len, uint64_t file_size) {
+std::pair<uint64_t, uint64_t> WavDataSizes(const std::vector<unsigned char>& head, size_t head_len,
+                                           uint64_t file_size) {
     if (head_len < 12 || std::memcmp(head.data(), "RIFF", 4) != 0 || std::memcmp(head.data() + 8, "WAVE", 4) != 0) {
         return {0, 0};
     }
@@ -89,7 +91,8 @@ Result<MediaInfo> ProbeMedia(const fs::path& path) {
     }
     QuietLibav();
     const size_t head_len = head.size() - AVPROBE_PADDING_SIZE;
-    if (const auto [declared, present] = WavDataSizes(head, head_len, size); declared > 0 && present < declared * 9 / 10) {
+    if (const auto [declared, present] = WavDataSizes(head, head_len, size);
+        declared > 0 && present < declared * 9 / 10) {
         return Status::InvalidInput(shown + ": the file is truncated or its header lies: it declares " +
                                     std::to_string(declared) + " bytes of audio but holds " + std::to_string(present));
     }

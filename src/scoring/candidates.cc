@@ -8,18 +8,35 @@ namespace podpromo {
 namespace {
 
 const std::vector<std::string>& StrongAdCues() {
-    static const std::vector<std::string> k = {
-        "sponsored by", "brought to you by", "use code", "use the code", "promo code", "discount code", "offer code",
-        "coupon code", "percent off", "per cent off", "dot com slash", "our sponsor", "today's sponsor",
-        "this episode is sponsored", "free trial", "code podcast", "off your first", "link in the description",
-        "link in the show notes", "thanks to our sponsor", "episode is brought"};
+    static const std::vector<std::string> k = {"sponsored by",
+                                               "brought to you by",
+                                               "use code",
+                                               "use the code",
+                                               "promo code",
+                                               "discount code",
+                                               "offer code",
+                                               "coupon code",
+                                               "percent off",
+                                               "per cent off",
+                                               "dot com slash",
+                                               "our sponsor",
+                                               "today's sponsor",
+                                               "this episode is sponsored",
+                                               "free trial",
+                                               "code podcast",
+                                               "off your first",
+                                               "link in the description",
+                                               "link in the show notes",
+                                               "thanks to our sponsor",
+                                               "episode is brought"};
     return k;
 }
 const std::vector<std::string>& WeakAdCues() {
-    static const std::vector<std::string> k = {
-        "dot com", "go to", "visit", "sign up", "first month", "discount", "offer", "deal", "show notes", "check out",
-        "website", "free shipping", "subscribe", "sponsor", "sponsored", "code", "percent", "today", "order",
-        "download", "app", "exclusive", "listeners", "slash", "promo"};
+    static const std::vector<std::string> k = {"dot com",  "go to",         "visit",     "sign up",    "first month",
+                                               "discount", "offer",         "deal",      "show notes", "check out",
+                                               "website",  "free shipping", "subscribe", "sponsor",    "sponsored",
+                                               "code",     "percent",       "today",     "order",      "download",
+                                               "app",      "exclusive",     "listeners", "slash",      "promo"};
     return k;
 }
 

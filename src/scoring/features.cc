@@ -12,64 +12,96 @@ namespace {
 
 double Clip01(double v) { return std::clamp(v, 0.0, 1.0); }
 
-const std::vector<std::string> kCuriosity = {
-    "nobody tells you", "no one tells you", "nobody talks about", "no one talks about", "the one thing", "the secret",
-    "here's the thing", "here is the thing", "you won't believe", "you will not believe", "the truth is",
-    "the real reason", "the biggest mistake", "what nobody", "most people don't", "most people never",
-    "i never told", "the craziest", "the strangest", "the worst", "the best advice", "i'll never forget",
-    "i will never forget", "changed everything", "let me tell you", "here's what", "here is what", "what i learned",
-    "the problem is", "nobody knew", "no one knew", "the biggest lesson", "the hardest", "the scariest",
-    "the most important", "the real secret", "what happened next", "no idea", "nobody expected", "no one expected"};
+const std::vector<std::string> kCuriosity = {"nobody tells you",    "no one tells you",
+                                             "nobody talks about",  "no one talks about",
+                                             "the one thing",       "the secret",
+                                             "here's the thing",    "here is the thing",
+                                             "you won't believe",   "you will not believe",
+                                             "the truth is",        "the real reason",
+                                             "the biggest mistake", "what nobody",
+                                             "most people don't",   "most people never",
+                                             "i never told",        "the craziest",
+                                             "the strangest",       "the worst",
+                                             "the best advice",     "i'll never forget",
+                                             "i will never forget", "changed everything",
+                                             "let me tell you",     "here's what",
+                                             "here is what",        "what i learned",
+                                             "the problem is",      "nobody knew",
+                                             "no one knew",         "the biggest lesson",
+                                             "the hardest",         "the scariest",
+                                             "the most important",  "the real secret",
+                                             "what happened next",  "no idea",
+                                             "nobody expected",     "no one expected"};
 const std::vector<std::string> kStory = {
-    "picture this", "imagine", "one time", "one night", "that night", "on the night", "i remember", "this is the story",
-    "years ago", "it started", "true story", "so there i was", "it was the night", "it was a", "back in", "in nineteen*",
-    "on a cold", "on a warm", "late one"};
+    "picture this",      "imagine",      "one time",   "one night",  "that night",     "on the night",     "i remember",
+    "this is the story", "years ago",    "it started", "true story", "so there i was", "it was the night", "it was a",
+    "back in",           "in nineteen*", "on a cold",  "on a warm",  "late one"};
 const std::vector<std::string> kQuestionStart = {
-    "what if", "why do", "why does", "why did", "why is", "why are", "why would", "how do", "how did", "how does",
-    "how can", "how would", "have you ever", "did you know", "do you know", "do you", "what would you", "what happens",
-    "what's the", "what is the", "what do", "what did", "can you", "would you", "could you", "is it", "are you",
-    "who", "why", "ever wonder*", "ever wondered"};
-const std::vector<std::string> kEngagingQuestion = {"what if", "why do", "how did", "what happens when", "have you ever",
-                                                    "did you know", "what would you", "ever wonder*", "why does",
-                                                    "how do you"};
-const std::vector<std::string> kBold = {"never", "always", "everything", "nothing", "worst", "best", "biggest", "only",
-                                        "every", "ever", "huge", "massive", "impossible", "guarantee", "wrong"};
-const std::unordered_set<std::string> kMidThought = {"and", "but", "so", "or", "because", "which", "that", "then",
-                                                     "also", "anyway", "like", "um", "uh", "yeah", "plus", "too",
-                                                     "either", "though", "although", "cause"};
-const std::unordered_set<std::string> kPronoun = {"he", "she", "it", "they", "them", "him", "her", "his", "this",
-                                                  "those", "these", "there", "it's", "he's", "she's", "they're"};
+    "what if",     "why do",       "why does",       "why did",      "why is",     "why are",       "why would",
+    "how do",      "how did",      "how does",       "how can",      "how would",  "have you ever", "did you know",
+    "do you know", "do you",       "what would you", "what happens", "what's the", "what is the",   "what do",
+    "what did",    "can you",      "would you",      "could you",    "is it",      "are you",       "who",
+    "why",         "ever wonder*", "ever wondered"};
+const std::vector<std::string> kEngagingQuestion = {
+    "what if",      "why do",         "how did",      "what happens when", "have you ever",
+    "did you know", "what would you", "ever wonder*", "why does",          "how do you"};
+const std::vector<std::string> kBold = {"never", "always",  "everything", "nothing",   "worst",
+                                        "best",  "biggest", "only",       "every",     "ever",
+                                        "huge",  "massive", "impossible", "guarantee", "wrong"};
+const std::unordered_set<std::string> kMidThought = {"and",  "but",  "so",     "or",     "because",  "which", "that",
+                                                     "then", "also", "anyway", "like",   "um",       "uh",    "yeah",
+                                                     "plus", "too",  "either", "though", "although", "cause"};
+const std::unordered_set<std::string> kPronoun = {"he",   "she",  "it",    "they",   "them",  "him",
+                                                  "her",  "his",  "this",  "those",  "these", "there",
+                                                  "it's", "he's", "she's", "they're"};
 const std::vector<std::string> kConclusion = {
-    "that's why", "that is why", "the lesson", "the moral", "bottom line", "turns out", "it turns out", "which means",
-    "the key is", "the point is", "the takeaway", "in the end", "that's how", "what i learned", "i learned",
-    "ever since", "from that day", "that's when", "the answer is", "so remember", "the result", "changed everything",
-    "changed my life", "never again", "and that was", "was arrested", "confessed", "was convicted", "the killer was",
-    "finally", "my advice", "the secret is", "lesson", "so if you", "that's the", "that is the", "and that's",
-    "was sentenced", "was found guilty", "the answer", "remember this", "that changed", "we learned", "learned that"};
-const std::vector<std::string> kActionable = {"you should", "you need to", "you have to", "make sure", "don't",
-                                              "do not", "start", "stop", "try", "every day", "every week",
-                                              "every single", "the first step", "write down", "ask yourself"};
+    "that's why",    "that is why",    "the lesson",       "the moral",          "bottom line",     "turns out",
+    "it turns out",  "which means",    "the key is",       "the point is",       "the takeaway",    "in the end",
+    "that's how",    "what i learned", "i learned",        "ever since",         "from that day",   "that's when",
+    "the answer is", "so remember",    "the result",       "changed everything", "changed my life", "never again",
+    "and that was",  "was arrested",   "confessed",        "was convicted",      "the killer was",  "finally",
+    "my advice",     "the secret is",  "lesson",           "so if you",          "that's the",      "that is the",
+    "and that's",    "was sentenced",  "was found guilty", "the answer",         "remember this",   "that changed",
+    "we learned",    "learned that"};
+const std::vector<std::string> kActionable = {
+    "you should", "you need to", "you have to", "make sure",    "don't",          "do not",     "start",       "stop",
+    "try",        "every day",   "every week",  "every single", "the first step", "write down", "ask yourself"};
 const std::vector<std::string> kExplanation = {"because", "the reason", "so that", "which is why", "that means"};
-const std::vector<std::string> kBackReference = {
-    "as i said", "like i said", "as we discussed", "like we discussed", "going back to", "as i mentioned",
-    "like i mentioned", "we talked about", "before the break", "like i was saying", "as i was saying",
-    "returning to", "we were talking about", "as mentioned", "earlier you said", "you mentioned earlier"};
+const std::vector<std::string> kBackReference = {"as i said",
+                                                 "like i said",
+                                                 "as we discussed",
+                                                 "like we discussed",
+                                                 "going back to",
+                                                 "as i mentioned",
+                                                 "like i mentioned",
+                                                 "we talked about",
+                                                 "before the break",
+                                                 "like i was saying",
+                                                 "as i was saying",
+                                                 "returning to",
+                                                 "we were talking about",
+                                                 "as mentioned",
+                                                 "earlier you said",
+                                                 "you mentioned earlier"};
 const std::vector<std::string> kIntense = {
-    "incredible", "insane", "crazy", "amazing", "unbelievable", "huge", "massive", "shocking", "shocked", "terrifying",
-    "exploded", "screaming", "screamed", "destroyed", "brutal", "wild", "absolutely", "completely", "totally",
-    "never", "everything", "desperate", "panic", "blood", "dead", "disaster", "furious", "epic", "dramatic"};
+    "incredible", "insane",     "crazy",    "amazing",   "unbelievable", "huge",      "massive", "shocking",
+    "shocked",    "terrifying", "exploded", "screaming", "screamed",     "destroyed", "brutal",  "wild",
+    "absolutely", "completely", "totally",  "never",     "everything",   "desperate", "panic",   "blood",
+    "dead",       "disaster",   "furious",  "epic",      "dramatic"};
 const std::vector<std::string> kStrongEmotion = {
-    "terrified", "devastated", "heartbroken", "furious", "ecstatic", "love", "loved", "hate", "hated", "cried",
-    "crying", "tears", "scared", "afraid", "panic", "panicked", "horrified", "thrilled", "grief", "ashamed", "proud",
-    "desperate", "broke down", "screamed", "rage", "fear", "terror", "heartbreak", "joy", "miserable", "shaking"};
+    "terrified", "devastated", "heartbroken", "furious",    "ecstatic", "love",      "loved",      "hate",
+    "hated",     "cried",      "crying",      "tears",      "scared",   "afraid",    "panic",      "panicked",
+    "horrified", "thrilled",   "grief",       "ashamed",    "proud",    "desperate", "broke down", "screamed",
+    "rage",      "fear",       "terror",      "heartbreak", "joy",      "miserable", "shaking"};
 const std::vector<std::string> kMildEmotion = {
-    "happy", "sad", "angry", "worried", "excited", "nervous", "upset", "glad", "hope", "hurt", "lonely", "stress",
-    "stressed", "anxious", "anxiety", "frustrated", "grateful", "relieved", "sorry", "embarrassed", "shock",
-    "surprised", "amazing", "beautiful", "painful", "pain", "worst", "best", "alone", "lost"};
-const std::vector<std::string> kMultiFiller = {"you know", "i mean", "kind of", "sort of", "i guess", "or whatever",
-                                               "and stuff", "and everything"};
-const std::vector<std::string> kSelfPromo = {"my company", "my podcast", "my book", "my course", "check out my",
-                                             "link in", "subscribe", "my newsletter", "my website", "follow me"};
+    "happy",    "sad",      "angry",  "worried",     "excited",  "nervous",   "upset",   "glad",
+    "hope",     "hurt",     "lonely", "stress",      "stressed", "anxious",   "anxiety", "frustrated",
+    "grateful", "relieved", "sorry",  "embarrassed", "shock",    "surprised", "amazing", "beautiful",
+    "painful",  "pain",     "worst",  "best",        "alone",    "lost"};
+const std::vector<std::string> kMultiFiller = {"you know", "i mean",      "kind of",   "sort of",
+                                               "i guess",  "or whatever", "and stuff", "and everything"};
+const std::vector<std::string> kSelfPromo = {"my company", "my podcast", "my book",       "my course",  "check out my",
+                                             "link in",    "subscribe",  "my newsletter", "my website", "follow me"};
 
 // Tokens whose start lies before `ms`, at least `min_n` and at most `max_n` of them from the front.
 size_t HeadEnd(const std::vector<Token>& t, Ms ms, size_t min_n, size_t max_n) {
@@ -152,8 +184,8 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     head_bold = CountPhrases(t, kBold, 0, head);
     hook += (head_numbers > 0 ? 0.15 : 0) + (head_you > 0 ? 0.1 : 0) + std::min(0.2, 0.1 * head_bold);
     f.starts_mid_thought = kMidThought.count(t[0].norm) > 0;
-    const bool pronoun_start = kPronoun.count(t[0].norm) > 0 && FindPhrase(t, "it was", 0, 2) != 0 &&
-                               FindPhrase(t, "this is", 0, 2) != 0;
+    const bool pronoun_start =
+        kPronoun.count(t[0].norm) > 0 && FindPhrase(t, "it was", 0, 2) != 0 && FindPhrase(t, "this is", 0, 2) != 0;
     if (f.starts_mid_thought) {
         hook -= 0.3;
         f.evidence["mid_thought"] = Quote(t, 0, 4);
@@ -190,9 +222,10 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     int exclaim = 0, caps = 0;
     for (const auto& tok : t) {
         exclaim += !tok.raw.empty() && tok.raw.back() == '!';
-        caps += tok.raw.size() > 2 && std::all_of(tok.raw.begin(), tok.raw.end(), [](char ch) {
-                    return !std::isalpha(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch));
-                });
+        caps +=
+            tok.raw.size() > 2 && std::all_of(tok.raw.begin(), tok.raw.end(), [](char ch) {
+                return !std::isalpha(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch));
+            });
     }
     const int intense = CountPhrases(t, kIntense);
     const double text_arousal =
@@ -244,10 +277,10 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     if (fillers * 8 > static_cast<int>(t.size())) f.evidence["filler"] = "lots of filler words";
 
     // Loopability: ends cleanly, at a pause or on a conclusion, not too long.
-    const bool pause_after = c.end_word >= words.size() || words[c.end_word].start_ms - c.end_ms >= 400 ||
-                             t.back().sentence_end;
-    double loop = 0.3 + (f.ends_dangling ? 0.0 : 0.3) + (pause_after ? 0.2 : 0.0) +
-                  (v["payoff"] >= 0.8 ? 0.1 : 0.0) + (t.size() <= 90 ? 0.1 : 0.0);
+    const bool pause_after =
+        c.end_word >= words.size() || words[c.end_word].start_ms - c.end_ms >= 400 || t.back().sentence_end;
+    double loop = 0.3 + (f.ends_dangling ? 0.0 : 0.3) + (pause_after ? 0.2 : 0.0) + (v["payoff"] >= 0.8 ? 0.1 : 0.0) +
+                  (t.size() <= 90 ? 0.1 : 0.0);
     v["loopability"] = Clip01(loop);
 
     // Self-contained: no references to earlier talk, no mid-thought start, no dangling end.
@@ -256,8 +289,10 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
         self -= 0.5;
         f.evidence["back_reference"] = Quote(t, at, PhraseLen(ph) + 2);
     }
-    if (f.starts_mid_thought) self -= 0.3;
-    else if (pronoun_start) self -= 0.15;
+    if (f.starts_mid_thought)
+        self -= 0.3;
+    else if (pronoun_start)
+        self -= 0.15;
     if (f.ends_dangling) self -= 0.15;
     v["self_contained"] = Clip01(self);
 

@@ -49,7 +49,8 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
     }
     if (f.Get("payoff") >= 0.5) {
         const std::string e = ev("payoff");
-        reasons.push_back({contribution("payoff"), e.empty() ? "ends on a payoff" : "ends on a clear payoff: " + Quoted(e + "…")});
+        reasons.push_back(
+            {contribution("payoff"), e.empty() ? "ends on a payoff" : "ends on a clear payoff: " + Quoted(e + "…")});
     }
     if (f.Get("question") >= 0.6) {
         reasons.push_back({contribution("question"), "asks a question: " + Quoted(ev("question") + "…")});
@@ -58,8 +59,9 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
         reasons.push_back({contribution("emotion"), "emotional language (" + ev("emotion") + ")"});
     }
     if (f.Get("arousal") >= 0.55) {
-        std::string why = ev("laughter").empty() ? (ev("arousal_audio").empty() ? ev("arousal_text") : ev("arousal_audio"))
-                                                 : ev("laughter");
+        std::string why = ev("laughter").empty()
+                              ? (ev("arousal_audio").empty() ? ev("arousal_text") : ev("arousal_audio"))
+                              : ev("laughter");
         reasons.push_back({contribution("arousal"), "high energy" + (why.empty() ? "" : " (" + why + ")")});
     }
     if (f.Get("info_density") >= 0.55) {
@@ -80,7 +82,8 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
                            fmt::format("{} fits {}'s {}–{} s sweet spot", Seconds(duration_ms), platform.display,
                                        platform.optimal_min_ms / 1000, platform.optimal_max_ms / 1000)});
     }
-    std::stable_sort(reasons.begin(), reasons.end(), [](const Reason& a, const Reason& b) { return a.weight > b.weight; });
+    std::stable_sort(reasons.begin(), reasons.end(),
+                     [](const Reason& a, const Reason& b) { return a.weight > b.weight; });
     std::vector<std::string> out;
     for (const auto& r : reasons) {
         if (out.size() >= 4) break;
@@ -157,9 +160,12 @@ std::vector<std::string> MakeHashtags(const std::vector<Token>& clip, const std:
 int DisplayScore(double score) {
     // Piecewise linear: 0 -> 0, 0.35 -> 50, 0.75 -> 90, 1 -> 100.
     double d = 0;
-    if (score <= 0.35) d = score / 0.35 * 50.0;
-    else if (score <= 0.75) d = 50.0 + (score - 0.35) / 0.40 * 40.0;
-    else d = 90.0 + (score - 0.75) / 0.25 * 10.0;
+    if (score <= 0.35)
+        d = score / 0.35 * 50.0;
+    else if (score <= 0.75)
+        d = 50.0 + (score - 0.35) / 0.40 * 40.0;
+    else
+        d = 90.0 + (score - 0.75) / 0.25 * 10.0;
     return static_cast<int>(std::lround(std::clamp(d, 0.0, 100.0)));
 }
 
@@ -230,9 +236,12 @@ std::vector<ScoredClip> RankClips(const std::vector<Word>& words, const std::vec
             strong += s.features.Get(k) >= 0.5;
             weak += s.features.Get(k) <= 0.2;
         }
-        if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6) s.confidence = "High";
-        else if (weak >= 2 || s.features.mean_confidence < 0.4) s.confidence = "Low";
-        else s.confidence = "Medium";
+        if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6)
+            s.confidence = "High";
+        else if (weak >= 2 || s.features.mean_confidence < 0.4)
+            s.confidence = "Low";
+        else
+            s.confidence = "Medium";
         s.explanation = Explain(s.features, genre, platform, s.path, s.candidate.DurationMs());
         s.title = MakeTitle(toks, s.features);
         s.hashtags = MakeHashtags(toks, counts, genre);

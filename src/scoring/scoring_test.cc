@@ -66,7 +66,8 @@ TEST(Text, PhrasesMatchOnNormalisedWords) {
 }
 
 TEST(Hook, CuriosityOpeningBeatsAMidThoughtStart) {
-    const auto strong = FeaturesOf({"here's the thing nobody tells you about startups", "we burned two million dollars"});
+    const auto strong =
+        FeaturesOf({"here's the thing nobody tells you about startups", "we burned two million dollars"});
     const auto mid = FeaturesOf({"and then he went to the store with it", "we burned two million dollars"});
     EXPECT_GE(strong.Get("hook"), 0.6);
     EXPECT_LT(mid.Get("hook"), 0.3);
@@ -82,7 +83,8 @@ TEST(Hook, QuestionOpeningWithoutAQuestionMark) {
 }
 
 TEST(Payoff, ConclusionAtTheEndScoresHigh) {
-    const auto lesson = FeaturesOf({"we lost three hundred customers in a week", "the lesson is simple announce every change early"});
+    const auto lesson =
+        FeaturesOf({"we lost three hundred customers in a week", "the lesson is simple announce every change early"});
     const auto none = FeaturesOf({"we lost three hundred customers in a week", "the office has a new coffee machine"});
     const auto dangling = FeaturesOf({"we lost three hundred customers in a week", "the lesson is simple and"});
     EXPECT_GE(lesson.Get("payoff"), 0.8);
@@ -122,7 +124,8 @@ TEST(Ads, SponsorReadIsFoundAndCandidatesKeepClear) {
     ASSERT_EQ(ads.size(), 1u);
     // The whole read, and nothing of the talk around it.
     size_t first_ad_word = 0;
-    for (const auto& sent : std::vector<std::string>(kDull)) first_ad_word += std::count(sent.begin(), sent.end(), ' ') + 1;
+    for (const auto& sent : std::vector<std::string>(kDull))
+        first_ad_word += std::count(sent.begin(), sent.end(), ' ') + 1;
     EXPECT_EQ(ads[0].start_ms, words[first_ad_word].start_ms);
     EXPECT_GT(ads[0].end_ms, words[first_ad_word + 25].start_ms);
     const auto cands = GenerateCandidates(words, PlatformByName("tiktok").value(), ads);
@@ -172,6 +175,7 @@ TEST(Ranker, PicksTheStrongMomentsWithoutOverlapAndExplains) {
     const Platform tiktok = PlatformByName("tiktok").value();
     const auto cands = GenerateCandidates(words, tiktok, {});
     std::vector<ClipFeatures> feats;
+    feats.reserve(cands.size());
     for (const auto& c : cands) feats.push_back(ComputeFeatures(words, c, nullptr, tiktok));
     RankOptions opts;
     opts.max_clips = 3;

@@ -10,8 +10,10 @@ std::string NormalizeWord(std::string_view raw) {
     std::string out;
     for (char ch : raw) {
         const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
-        else if ((c == '\'' || c == '.') && !out.empty()) out += (c == '.' && std::isdigit(static_cast<unsigned char>(out.back()))) ? '.' : (c == '\'' ? '\'' : '\0');
+        if (std::isalnum(c))
+            out += static_cast<char>(std::tolower(c));
+        else if ((c == '\'' || c == '.') && !out.empty())
+            out += (c == '.' && std::isdigit(static_cast<unsigned char>(out.back()))) ? '.' : (c == '\'' ? '\'' : '\0');
     }
     out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
     while (!out.empty() && (out.back() == '\'' || out.back() == '.')) out.pop_back();
@@ -47,7 +49,8 @@ namespace {
 
 // Matches one phrase part against a token; a trailing '*' matches any word starting with the stem.
 bool PartMatches(std::string_view want, const std::string& have) {
-    if (!want.empty() && want.back() == '*') return have.compare(0, want.size() - 1, want.substr(0, want.size() - 1)) == 0;
+    if (!want.empty() && want.back() == '*')
+        return have.compare(0, want.size() - 1, want.substr(0, want.size() - 1)) == 0;
     return have == want;
 }
 
@@ -106,10 +109,11 @@ int CountPhrases(const std::vector<Token>& toks, const std::vector<std::string>&
 
 bool IsNumberWord(std::string_view w) {
     static const std::unordered_set<std::string_view> kWords = {
-        "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-        "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty",
-        "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "millions", "billion", "billions",
-        "percent", "dollars", "half", "double", "triple", "tenfold", "thousands", "hundreds", "dozen"};
+        "two",      "three",   "four",      "five",     "six",      "seven",   "eight",     "nine",     "ten",
+        "eleven",   "twelve",  "thirteen",  "fourteen", "fifteen",  "sixteen", "seventeen", "eighteen", "nineteen",
+        "twenty",   "thirty",  "forty",     "fifty",    "sixty",    "seventy", "eighty",    "ninety",   "hundred",
+        "thousand", "million", "millions",  "billion",  "billions", "percent", "dollars",   "half",     "double",
+        "triple",   "tenfold", "thousands", "hundreds", "dozen"};
     if (w.empty()) return false;
     if (std::isdigit(static_cast<unsigned char>(w[0]))) return true;
     return kWords.count(w) > 0;
@@ -117,32 +121,39 @@ bool IsNumberWord(std::string_view w) {
 
 bool IsFiller(std::string_view w) {
     static const std::unordered_set<std::string_view> kWords = {
-        "um", "uh", "umm", "uhm", "er", "erm", "ah", "hmm", "mm", "like", "yeah", "okay", "ok", "anyway", "basically",
-        "actually", "literally", "stuff", "whatever", "kinda", "sorta", "guess", "mean", "right", "so", "well", "oh"};
+        "um",       "uh",    "umm",   "uhm",   "er",     "erm",       "ah",       "hmm",       "mm",
+        "like",     "yeah",  "okay",  "ok",    "anyway", "basically", "actually", "literally", "stuff",
+        "whatever", "kinda", "sorta", "guess", "mean",   "right",     "so",       "well",      "oh"};
     return kWords.count(w) > 0;
 }
 
 bool IsStopword(std::string_view w) {
     static const std::unordered_set<std::string_view> kWords = {
-        "a", "an", "the", "and", "or", "but", "so", "to", "of", "in", "on", "at", "for", "with", "from", "by", "as",
-        "is", "are", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that", "these", "those", "i",
-        "you", "he", "she", "we", "they", "me", "him", "her", "us", "them", "my", "your", "his", "our", "their",
-        "what", "which", "who", "whom", "when", "where", "why", "how", "do", "does", "did", "have", "has", "had",
-        "not", "no", "yes", "if", "then", "than", "there", "here", "just", "very", "really", "can", "could", "would",
-        "should", "will", "about", "into", "out", "up", "down", "over", "all", "any", "some", "one", "more", "most",
-        "i'm", "i've", "don't", "that's", "there's", "here's", "we're", "they're", "you're", "know", "think", "got",
-        "get", "going", "go", "thing", "things", "said", "say", "told", "tell", "let", "let's", "every", "never",
-        "always", "because", "also", "even", "still", "much", "many", "lot", "make", "made", "want", "see", "back",
-        "time", "day", "people", "something", "nothing", "everything", "way", "now", "first", "last", "after",
-        "before", "again", "only", "other", "own", "same", "too", "each", "both", "few", "while", "through", "during"};
+        "a",         "an",      "the",        "and",     "or",     "but",     "so",      "to",     "of",     "in",
+        "on",        "at",      "for",        "with",    "from",   "by",      "as",      "is",     "are",    "was",
+        "were",      "be",      "been",       "being",   "it",     "its",     "it's",    "this",   "that",   "these",
+        "those",     "i",       "you",        "he",      "she",    "we",      "they",    "me",     "him",    "her",
+        "us",        "them",    "my",         "your",    "his",    "our",     "their",   "what",   "which",  "who",
+        "whom",      "when",    "where",      "why",     "how",    "do",      "does",    "did",    "have",   "has",
+        "had",       "not",     "no",         "yes",     "if",     "then",    "than",    "there",  "here",   "just",
+        "very",      "really",  "can",        "could",   "would",  "should",  "will",    "about",  "into",   "out",
+        "up",        "down",    "over",       "all",     "any",    "some",    "one",     "more",   "most",   "i'm",
+        "i've",      "don't",   "that's",     "there's", "here's", "we're",   "they're", "you're", "know",   "think",
+        "got",       "get",     "going",      "go",      "thing",  "things",  "said",    "say",    "told",   "tell",
+        "let",       "let's",   "every",      "never",   "always", "because", "also",    "even",   "still",  "much",
+        "many",      "lot",     "make",       "made",    "want",   "see",     "back",    "time",   "day",    "people",
+        "something", "nothing", "everything", "way",     "now",    "first",   "last",    "after",  "before", "again",
+        "only",      "other",   "own",        "same",    "too",    "each",    "both",    "few",    "while",  "through",
+        "during"};
     return kWords.count(w) > 0 || IsFiller(w);
 }
 
 bool IsDanglingEnd(std::string_view w) {
     static const std::unordered_set<std::string_view> kWords = {
-        "and", "but", "or", "so", "because", "that", "which", "the", "a", "an", "of", "to", "in", "on", "with",
-        "for", "from", "if", "when", "then", "my", "your", "our", "their", "is", "was", "were", "are", "like", "um",
-        "uh", "at", "by", "as", "who", "where", "while", "about", "into", "i", "we", "they", "he", "she", "you"};
+        "and",   "but",   "or",   "so",  "because", "that", "which", "the",  "a",  "an",   "of",  "to",
+        "in",    "on",    "with", "for", "from",    "if",   "when",  "then", "my", "your", "our", "their",
+        "is",    "was",   "were", "are", "like",    "um",   "uh",    "at",   "by", "as",   "who", "where",
+        "while", "about", "into", "i",   "we",      "they", "he",    "she",  "you"};
     return kWords.count(w) > 0;
 }
 

@@ -23,7 +23,11 @@ int main(int argc, char** argv) {
     if (argc > 3) {
         nlohmann::json j = nlohmann::json::array();
         for (const auto& t : *timeline) {
-            j.push_back({{"kind", t.line.kind}, {"voice", t.line.voice}, {"start", t.start_ms / 1000.0}, {"end", t.end_ms / 1000.0}, {"text", t.line.text}});
+            j.push_back({{"kind", t.line.kind},
+                         {"voice", t.line.voice},
+                         {"start", t.start_ms / 1000.0},
+                         {"end", t.end_ms / 1000.0},
+                         {"text", t.line.text}});
         }
         std::ofstream(argv[3]) << j.dump(2) << "\n";
     }

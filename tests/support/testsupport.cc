@@ -87,7 +87,8 @@ Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& 
         while (a < b && std::abs(s[a]) < 200) ++a;
         while (b > a && std::abs(s[b - 1]) < 200) --b;
         TimedLine tl{line, all.DurationMs(), 0};
-        for (size_t k = a; k < b; ++k) all.samples.push_back(static_cast<int16_t>(std::clamp(s[k] + noise(rng), -32768.0, 32767.0)));
+        for (size_t k = a; k < b; ++k)
+            all.samples.push_back(static_cast<int16_t>(std::clamp(s[k] + noise(rng), -32768.0, 32767.0)));
         tl.end_ms = all.DurationMs();
         timeline.push_back(tl);
         add_quiet(line.pause_ms);
@@ -116,7 +117,8 @@ Result<std::vector<ScriptLine>> LoadScript(const fs::path& path) {
         std::stringstream ss(row);
         std::string col;
         while (std::getline(ss, col, '\t')) cols.push_back(col);
-        if (cols.size() != 4) return Status::InvalidInput(path.string() + ":" + std::to_string(n) + ": expected 4 tab-separated columns");
+        if (cols.size() != 4)
+            return Status::InvalidInput(path.string() + ":" + std::to_string(n) + ": expected 4 tab-separated columns");
         lines.push_back({cols[0], cols[1], cols[3], std::stol(cols[2])});
     }
     return lines;

@@ -14,7 +14,7 @@ namespace podpromo::testing {
 
 // A fresh directory under $TMPDIR removed on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
@@ -22,7 +22,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -50,7 +50,8 @@ struct TimedLine {
 
 // Synthesises `script` with flite into a 16 kHz mono WAV at `path` (a little background noise keeps it
 // realistic) and returns the timeline. Unavailable when flite is missing.
-Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& script, const std::filesystem::path& path);
+Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& script,
+                                                 const std::filesystem::path& path);
 
 // Converts with the ffmpeg program, e.g. to .mp3 or to an .mp4 with a video track. Returns false on failure.
 bool FfmpegConvert(const std::vector<std::string>& args);

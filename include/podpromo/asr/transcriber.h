@@ -17,7 +17,7 @@ namespace podpromo {
 // stop with Cancelled when asked, and may use several threads internally. One instance may be used by one
 // caller at a time.
 class Transcriber {
-public:
+  public:
     virtual ~Transcriber() = default;
     virtual std::string Name() const = 0;
     virtual Result<Transcript> Transcribe(const Pcm& pcm, const AudioFrames& frames, const ProgressFn& progress,

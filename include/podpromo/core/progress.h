@@ -9,11 +9,11 @@ namespace podpromo {
 
 // Set once by any thread; polled by long-running work between and inside stages. Thread-safe.
 class CancelToken {
-public:
+  public:
     void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
     bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<bool> cancelled_{false};
 };
 

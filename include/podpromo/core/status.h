@@ -12,16 +12,16 @@ enum class StatusCode {
     kOk,
     kInvalidInput,  // the user's input is unusable (corrupt media, malformed transcript, bad flag)
     kNotFound,
-    kIoError,    // reading or writing a file failed
-    kNoSpace,    // a write failed for lack of disk space
-    kCancelled,  // the caller asked to stop
+    kIoError,      // reading or writing a file failed
+    kNoSpace,      // a write failed for lack of disk space
+    kCancelled,    // the caller asked to stop
     kUnavailable,  // a needed program or model is missing
     kInternal,
 };
 
 // An outcome: ok, or a code with a one-line human-readable message. Cheap to copy; thread-compatible.
 class Status {
-public:
+  public:
     Status() = default;
     Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -40,7 +40,7 @@ public:
     // "invalid input: <message>" style text for logs.
     std::string ToString() const;
 
-private:
+  private:
     StatusCode code_ = StatusCode::kOk;
     std::string message_;
 };
@@ -50,8 +50,8 @@ const char* StatusCodeName(StatusCode code);
 // A value or a (non-ok) Status.
 template <typename T>
 class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor): return values directly
+  public:
+    Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor): return values directly
     Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const { return std::holds_alternative<T>(v_); }
@@ -65,15 +65,15 @@ public:
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
 
-private:
+  private:
     std::variant<T, Status> v_;
 };
 
 }  // namespace podpromo
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.
-#define PODPROMO_RETURN_IF_ERROR(expr)        \
-    do {                                      \
-        ::podpromo::Status _st = (expr);      \
-        if (!_st.ok()) return _st;            \
+#define PODPROMO_RETURN_IF_ERROR(expr)   \
+    do {                                 \
+        ::podpromo::Status _st = (expr); \
+        if (!_st.ok()) return _st;       \
     } while (0)

@@ -18,7 +18,7 @@ Status StatusFromErrno(int err, const std::string& what);
 // A directory that is removed with everything in it on destruction unless Keep() was called.
 // Used to stage outputs so a failure leaves nothing behind. Not thread-safe.
 class StagingDir {
-public:
+  public:
     // Creates a fresh uniquely named directory inside `parent` (which must exist).
     static Result<StagingDir> Create(const std::filesystem::path& parent, std::string_view prefix);
     StagingDir(StagingDir&& other) noexcept;
@@ -29,7 +29,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     void Keep() { keep_ = true; }
 
-private:
+  private:
     explicit StagingDir(std::filesystem::path p) : path_(std::move(p)) {}
     std::filesystem::path path_;
     bool keep_ = false;

@@ -41,13 +41,13 @@ struct EpisodeResult {
     std::filesystem::path source;
     MediaInfo media;
     Ms duration_ms = 0;
-    std::string genre;           // the genre used for scoring
-    GenreDetection detection;    // what auto-detection found
+    std::string genre;         // the genre used for scoring
+    GenreDetection detection;  // what auto-detection found
     Platform platform;
     Transcript transcript;
     std::vector<AdSpan> ads;
     std::vector<ScoredClip> clips;
-    std::vector<ClipFiles> files;  // parallel to clips once written
+    std::vector<ClipFiles> files;        // parallel to clips once written
     std::map<std::string, Ms> stage_ms;  // wall time per stage
 };
 

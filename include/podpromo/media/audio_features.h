@@ -15,11 +15,11 @@ constexpr Ms kFrameMs = 10;
 
 // One value per 10 ms frame of the episode. Immutable after AnalyzeAudio; safe to share between threads.
 struct AudioFrames {
-    std::vector<float> db;      // RMS level in dBFS (floor -100)
-    std::vector<float> f0_hz;   // voiced fundamental frequency, 0 where unvoiced
-    std::vector<uint8_t> pause; // 1 inside a pause (quiet for at least kMinPauseMs)
-    float noise_floor_db = -100;  // 10th percentile level
-    float speech_level_db = -100; // 90th percentile level
+    std::vector<float> db;         // RMS level in dBFS (floor -100)
+    std::vector<float> f0_hz;      // voiced fundamental frequency, 0 where unvoiced
+    std::vector<uint8_t> pause;    // 1 inside a pause (quiet for at least kMinPauseMs)
+    float noise_floor_db = -100;   // 10th percentile level
+    float speech_level_db = -100;  // 90th percentile level
 
     size_t size() const { return db.size(); }
     Ms DurationMs() const { return static_cast<Ms>(db.size()) * kFrameMs; }
@@ -38,14 +38,14 @@ std::vector<std::pair<Ms, Ms>> FindPauses(const AudioFrames& frames, Ms min_ms);
 // What a span of audio sounds like. Levels in dB; pitch variation in semitones.
 struct SpanAudioStats {
     double level_p10_db = -100, level_p50_db = -100, level_p90_db = -100;
-    double dynamic_range_db = 0;   // p90 - p10 of voiced frames
+    double dynamic_range_db = 0;        // p90 - p10 of voiced frames
     double loudness_vs_episode_db = 0;  // p50 of the span minus the episode's speech level
     double pitch_mean_hz = 0;
     double pitch_variation_st = 0;  // standard deviation of voiced pitch in semitones
     double voiced_ratio = 0;
     double pause_ratio = 0;
-    double onset_lift_db = 0;       // level of the first 3 s minus the level of the second before the span
-    int laughter_bursts = 0;        // runs of short loud voiced bursts, a laughter-like pattern
+    double onset_lift_db = 0;  // level of the first 3 s minus the level of the second before the span
+    int laughter_bursts = 0;   // runs of short loud voiced bursts, a laughter-like pattern
 };
 
 // Statistics of [start_ms, end_ms). Empty spans give the defaults.

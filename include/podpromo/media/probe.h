@@ -10,11 +10,11 @@
 namespace podpromo {
 
 struct MediaInfo {
-    std::string format;       // libavformat short name, e.g. "mp3", "mov,mp4,m4a,3gp,3g2,mj2"
-    Ms duration_ms = 0;       // as declared by the container (0 when unknown)
+    std::string format;              // libavformat short name, e.g. "mp3", "mov,mp4,m4a,3gp,3g2,mj2"
+    Ms duration_ms = 0;              // as declared by the container (0 when unknown)
     bool duration_declared = false;  // true when the header states it (not estimated from the bitrate)
     bool has_audio = false;
-    bool has_video = false;   // a real video stream (cover art does not count)
+    bool has_video = false;  // a real video stream (cover art does not count)
     bool has_cover_art = false;
     std::string audio_codec;
     int sample_rate = 0;

@@ -13,20 +13,20 @@ namespace podpromo {
 
 // A weighted sum over named features; a clip's base score is the best of its genre's paths.
 struct ScoringPath {
-    std::string name;                      // "hook", "payoff", "energy", ...
+    std::string name;                       // "hook", "payoff", "energy", ...
     std::map<std::string, double> weights;  // feature name -> weight (weights sum to 1)
 };
 
 // A feature of its own that a genre adds, found from phrases (score rises with matches per minute).
 struct GenreFeature {
-    std::string name;  // "mystery"
+    std::string name;    // "mystery"
     std::string reason;  // how the explanation names it: "builds mystery"
     std::vector<std::string> phrases;
 };
 
 struct GenreProfile {
-    std::string name;     // "true_crime"
-    std::string display;  // "True crime"
+    std::string name;                   // "true_crime"
+    std::string display;                // "True crime"
     std::vector<std::string> keywords;  // detection vocabulary (single words or phrases)
     std::vector<GenreFeature> features;
     std::vector<ScoringPath> paths;
@@ -37,7 +37,7 @@ const std::vector<GenreProfile>& AllGenres();
 Result<GenreProfile> GenreByName(std::string_view name);
 
 struct GenreDetection {
-    std::string genre;                   // best genre, "general" when nothing stands out
+    std::string genre;                     // best genre, "general" when nothing stands out
     std::map<std::string, double> scores;  // keyword hits per 1000 words, by genre
 };
 

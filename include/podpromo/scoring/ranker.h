@@ -14,10 +14,10 @@ namespace podpromo {
 struct ScoredClip {
     Candidate candidate;
     ClipFeatures features;
-    double score = 0;         // 0..1
-    int display_score = 0;    // 0..100
-    std::string confidence;   // "High", "Medium", "Low"
-    std::string path;         // the scoring path that gave the score
+    double score = 0;        // 0..1
+    int display_score = 0;   // 0..100
+    std::string confidence;  // "High", "Medium", "Low"
+    std::string path;        // the scoring path that gave the score
     std::vector<std::string> explanation;
     std::string title;
     std::vector<std::string> hashtags;

@@ -11,13 +11,13 @@ namespace podpromo {
 
 // A word as the scorer sees it: lower-cased letters/digits/apostrophes, plus what punctuation followed it.
 struct Token {
-    std::string norm;    // "here's", "2", "million"
-    std::string raw;     // as in the transcript
+    std::string norm;  // "here's", "2", "million"
+    std::string raw;   // as in the transcript
     Ms start_ms = 0, end_ms = 0;
-    double weight = 1.0;  // from the recogniser's confidence
+    double weight = 1.0;        // from the recogniser's confidence
     bool sentence_end = false;  // punctuation . ! ? after it, or a pause of >= 450 ms
     bool question_mark = false;
-    bool capitalised = false;   // starts with a capital in the source and is not sentence-initial
+    bool capitalised = false;  // starts with a capital in the source and is not sentence-initial
 };
 
 // Tokens for words [begin, end) of `words`.
@@ -26,7 +26,8 @@ std::string NormalizeWord(std::string_view raw);
 
 // A phrase is a space-separated sequence of normalised words, e.g. "here's the thing".
 // Returns the index of the first match of `phrase` in toks[from, to), or npos.
-size_t FindPhrase(const std::vector<Token>& toks, std::string_view phrase, size_t from = 0, size_t to = std::string::npos);
+size_t FindPhrase(const std::vector<Token>& toks, std::string_view phrase, size_t from = 0,
+                  size_t to = std::string::npos);
 
 // First phrase of `phrases` found in toks[from, to); "" if none. `at` receives its index.
 std::string FirstPhrase(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to,
