@@ -85,7 +85,9 @@ TEST(RealSpeech, WordErrorRateOnRecordingsWithReferences) {
             ++files;
             std::cout << "WER " << static_cast<int>(wer * 1000) / 10.0 << "%  " << stem << " (" << n << " words)\n";
             for (const auto& [prefix, limit] : bound) {
-                if (stem.rfind(prefix, 0) == 0) EXPECT_LE(wer, limit) << "hypothesis: " << hyp;
+                if (stem.rfind(prefix, 0) == 0) {
+                    EXPECT_LE(wer, limit) << "hypothesis: " << hyp;
+                }
             }
         }
     }

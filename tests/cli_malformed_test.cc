@@ -1,9 +1,12 @@
 // Black-box: unusable inputs get exit code 2, one line on stderr, and leave nothing behind.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <random>
 
+#include "podpromo/media/decode.h"
+#include "podpromo/media/probe.h"
 #include "testsupport.h"
 
 namespace podpromo::testing {
@@ -146,6 +149,72 @@ TEST_F(Malformed, BrokenRecordingsFromSharedData) {
         EXPECT_EQ(r.exit_code, 2) << r.err;
         EXPECT_TRUE(r.out.empty());
     }
+}
+
+}  // namespace
+}  // namespace podpromo::testing
+
+namespace podpromo::testing {
+namespace {
+
+// Every container a podcaster might upload decodes to the same audio.
+TEST(Containers, CommonAudioAndVideoContainersDecode) {
+    TempDir dir;
+    auto tl = SynthesizeEpisode({{"slt", "x",
+                                  "Every container should give the same fourteen seconds of audio, more or less, so we "
+                                  "keep talking for a while about nothing much at all, just to fill the time.",
+                                  300}},
+                                dir / "speech.wav");
+    ASSERT_TRUE(tl.ok()) << tl.status().ToString();
+    auto ref = ProbeMedia(dir / "speech.wav");
+    ASSERT_TRUE(ref.ok());
+    auto ref_pcm = DecodeToPcm(dir / "speech.wav", *ref);
+    ASSERT_TRUE(ref_pcm.ok());
+    const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+        {"a.mp3", {"-c:a", "libmp3lame"}}, {"a.m4a", {"-c:a", "aac"}},       {"a.aac", {"-c:a", "aac"}},
+        {"a.flac", {"-c:a", "flac"}},      {"a.ogg", {"-c:a", "libvorbis"}}, {"a.opus", {"-c:a", "libopus"}},
+        {"a.mkv", {"-c:a", "libopus"}},    {"a.webm", {"-c:a", "libopus"}},
+    };
+    for (const auto& [name, codec] : cases) {
+        SCOPED_TRACE(name);
+        std::vector<std::string> args = {"-i", (dir / "speech.wav").string()};
+        args.insert(args.end(), codec.begin(), codec.end());
+        args.push_back((dir / name).string());
+        ASSERT_TRUE(FfmpegConvert(args));
+        auto info = ProbeMedia(dir / name);
+        ASSERT_TRUE(info.ok()) << info.status().ToString();
+        auto pcm = DecodeToPcm(dir / name, *info);
+        ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
+        EXPECT_NEAR(static_cast<double>(pcm->DurationMs()), static_cast<double>(ref_pcm->DurationMs()), 120.0);
+    }
+    for (const auto& [name, vcodec] : std::vector<std::pair<std::string, std::string>>{
+             {"v.mp4", "libx264"}, {"v.mov", "libx264"}, {"v.mkv", "libx264"}, {"v.webm", "libvpx"}}) {
+        SCOPED_TRACE(name);
+        ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "testsrc2=s=160x120:r=5", "-i", (dir / "speech.wav").string(),
+                                   "-shortest", "-c:v", vcodec, "-c:a", name == "v.webm" ? "libopus" : "aac",
+                                   (dir / name).string()}));
+        auto info = ProbeMedia(dir / name);
+        ASSERT_TRUE(info.ok()) << info.status().ToString();
+        EXPECT_TRUE(info->has_video);
+        auto pcm = DecodeToPcm(dir / name, *info);
+        ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
+        EXPECT_NEAR(static_cast<double>(pcm->DurationMs()), static_cast<double>(ref_pcm->DurationMs()), 250.0);
+    }
+}
+
+// Ctrl-C during processing stops within seconds, exits 130 and leaves no output directory.
+TEST(Interrupt, SigintStopsCleanly) {
+    auto script = LoadScript(std::filesystem::path(PODPROMO_TEST_DATA) / "true_crime.tsv");
+    ASSERT_TRUE(script.ok());
+    TempDir dir;
+    ASSERT_TRUE(SynthesizeEpisode(*script, dir / "ep.wav").ok());
+    const auto start = std::chrono::steady_clock::now();
+    auto r = RunProcess({"timeout", "--preserve-status", "-s", "INT", "2", PODPROMO_BINARY, "process",
+                         (dir / "ep.wav").string(), "--out", (dir / "out").string()});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->exit_code, 130) << r->err;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+    EXPECT_FALSE(std::filesystem::exists(dir / "out"));
 }
 
 }  // namespace

@@ -47,7 +47,9 @@ TEST(PlanChunks, CutsInsideTheLongestPauseAndNeverExceedsTheMaximum) {
     EXPECT_EQ(chunks[0].second, 22500);  // the middle of the longest pause
     for (size_t i = 0; i < chunks.size(); ++i) {
         EXPECT_LE(chunks[i].second - chunks[i].first, 30000);
-        if (i > 0) EXPECT_EQ(chunks[i].first, chunks[i - 1].second);
+        if (i > 0) {
+            EXPECT_EQ(chunks[i].first, chunks[i - 1].second);
+        }
     }
     EXPECT_EQ(chunks.back().second, 100000);
 }

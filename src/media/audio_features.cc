@@ -20,20 +20,27 @@ float Percentile(std::vector<float> v, double p) {
     return v[k];
 }
 
-// Normalised cross-correlation pitch estimate on the decimated signal around `center`; 0 when unvoiced.
-float EstimatePitch(const std::vector<float>& x, size_t center, int rate) {
-    if (center < kPitchWindow / 2 || center + kPitchWindow / 2 + kMaxLag >= x.size()) return 0;
-    const size_t s = center - kPitchWindow / 2;
+// Normalised cross-correlation pitch estimate around sample `center` of the 16 kHz PCM, searched at 4 kHz
+// (a 4-tap average is the anti-alias filter: speech F0 < 400 Hz). Only the window it needs is decimated, so
+// memory does not grow with the episode. 0 when unvoiced.
+float EstimatePitch(const std::vector<int16_t>& pcm, size_t center, int rate) {
+    constexpr int kLen = kPitchWindow + kMaxLag + 1;
+    const size_t half = static_cast<size_t>(kPitchWindow / 2 * kDecim);
+    if (center < half || center - half + static_cast<size_t>(kLen * kDecim) > pcm.size()) return 0;
+    float x[kLen];
+    const int16_t* p = pcm.data() + (center - half);
+    for (int i = 0; i < kLen; ++i, p += kDecim)
+        x[i] = static_cast<float>(p[0] + p[1] + p[2] + p[3]) / (4.0f * 32768.0f);
     double e0 = 0;
-    for (int i = 0; i < kPitchWindow; ++i) e0 += static_cast<double>(x[s + i]) * x[s + i];
+    for (int i = 0; i < kPitchWindow; ++i) e0 += static_cast<double>(x[i]) * x[i];
     if (e0 <= 1e-9) return 0;
     double best = 0;
     int best_lag = 0;
     for (int lag = kMinLag; lag <= kMaxLag; ++lag) {
         double num = 0, e1 = 0;
         for (int i = 0; i < kPitchWindow; ++i) {
-            num += static_cast<double>(x[s + i]) * x[s + i + lag];
-            e1 += static_cast<double>(x[s + i + lag]) * x[s + i + lag];
+            num += static_cast<double>(x[i]) * x[i + lag];
+            e1 += static_cast<double>(x[i + lag]) * x[i + lag];
         }
         const double r = num / std::sqrt(e0 * e1 + 1e-12);
         if (r > best) {
@@ -91,22 +98,16 @@ Result<AudioFrames> AnalyzeAudio(const Pcm& pcm, const ProgressFn& progress, con
         f = e;
     }
 
-    // Pitch on loud frames only, at 4 kHz (a 4-tap average is the anti-alias filter: speech F0 < 400 Hz).
+    // Pitch on loud frames only.
     const int rate = pcm.sample_rate / kDecim;
-    std::vector<float> x(pcm.samples.size() / kDecim);
-    for (size_t i = 0; i < x.size(); ++i) {
-        const int16_t* p = pcm.samples.data() + i * kDecim;
-        x[i] = static_cast<float>(p[0] + p[1] + p[2] + p[3]) / (4.0f * 32768.0f);
-    }
     const float voiced_min_db = std::max(thr, out.speech_level_db - 25.0f);
-    const size_t hop4 = hop / kDecim;
     for (size_t f = 0; f < n_frames; ++f) {
         if ((f & 4095) == 0) {
             if (cancel && cancel->cancelled()) return Status::Cancelled();
             Report(progress, "analyze", 0.2 + 0.8 * static_cast<double>(f) / static_cast<double>(n_frames));
         }
         if (out.db[f] < voiced_min_db) continue;
-        out.f0_hz[f] = EstimatePitch(x, f * hop4 + hop4 / 2, rate);
+        out.f0_hz[f] = EstimatePitch(pcm.samples, f * hop + hop / 2, rate);
     }
     Report(progress, "analyze", 1.0);
     return out;

@@ -23,7 +23,7 @@ class Decoder {
         pcm.sample_rate = kAnalysisSampleRate;
         const Ms expected_ms = declared_ms_ > 0 ? declared_ms_ : info_.duration_ms;
         if (expected_ms > 0 && expected_ms < Ms{12} * 3600 * 1000) {
-            pcm.samples.reserve(static_cast<size_t>(expected_ms * kAnalysisSampleRate / 1000 * 101 / 100 + 4096));
+            pcm.samples.reserve(static_cast<size_t>(expected_ms * kAnalysisSampleRate / 1000 * 103 / 100 + 4096));
         }
         libav::PacketPtr pkt(av_packet_alloc());
         libav::FramePtr frame(av_frame_alloc());
@@ -96,7 +96,8 @@ class Decoder {
         }
         if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
             declared_ms_ = av_rescale_q(st->duration, st->time_base, AVRational{1, 1000});
-        } else if (info_.duration_declared) {
+        } else if (info_.duration_declared && !info_.has_video) {
+            // The container's duration covers every stream: with video it may outlast the audio legitimately.
             declared_ms_ = info_.duration_ms;
         }
         codec_.reset(avcodec_alloc_context3(codec));
@@ -139,6 +140,10 @@ class Decoder {
         const int max_out = swr_get_out_samples(swr_.get(), in_samples);
         if (max_out <= 0) return Status::Ok();
         const size_t old = pcm->samples.size();
+        // Past the estimate, grow by 10% rather than doubling: the PCM is most of the memory.
+        if (old + static_cast<size_t>(max_out) > pcm->samples.capacity()) {
+            pcm->samples.reserve(std::max(old + static_cast<size_t>(max_out), pcm->samples.capacity() * 11 / 10));
+        }
         pcm->samples.resize(old + static_cast<size_t>(max_out));
         uint8_t* out = reinterpret_cast<uint8_t*>(pcm->samples.data() + old);
         const int got = swr_convert(swr_.get(), &out, max_out, in, in_samples);
