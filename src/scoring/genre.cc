@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "lookup.h"
+
 namespace podpromo {
 namespace {
 
@@ -172,14 +174,7 @@ const std::vector<GenreProfile>& AllGenres() {
     return kGenres;
 }
 
-Result<GenreProfile> GenreByName(std::string_view name) {
-    std::string names;
-    for (const auto& g : AllGenres()) {
-        if (g.name == name) return g;
-        names += (names.empty() ? "" : ", ") + g.name;
-    }
-    return Status::InvalidInput("unknown genre '" + std::string(name) + "' (choose auto or one of " + names + ")");
-}
+Result<GenreProfile> GenreByName(std::string_view name) { return FindByName(AllGenres(), name, "genre", "auto or "); }
 
 GenreDetection DetectGenre(const std::vector<Token>& toks) {
     GenreDetection d;

@@ -1,5 +1,7 @@
 #include "podpromo/scoring/platform.h"
 
+#include "lookup.h"
+
 namespace podpromo {
 
 const std::vector<Platform>& AllPlatforms() {
@@ -13,14 +15,7 @@ const std::vector<Platform>& AllPlatforms() {
     return kPlatforms;
 }
 
-Result<Platform> PlatformByName(std::string_view name) {
-    std::string names;
-    for (const auto& p : AllPlatforms()) {
-        if (p.name == name) return p;
-        names += (names.empty() ? "" : ", ") + p.name;
-    }
-    return Status::InvalidInput("unknown platform '" + std::string(name) + "' (choose one of " + names + ")");
-}
+Result<Platform> PlatformByName(std::string_view name) { return FindByName(AllPlatforms(), name, "platform"); }
 
 double LengthMatch(const Platform& p, Ms d) {
     if (d < p.min_ms || d > p.max_ms) return 0.0;
