@@ -20,7 +20,11 @@ using podpromo::StatusCode;
 
 CancelToken g_cancel;
 
-extern "C" void OnSignal(int) { g_cancel.Cancel(); }
+// The first Ctrl-C asks the work to stop and clean up; a second one ends the process at once.
+extern "C" void OnSignal(int) {
+    if (g_cancel.cancelled()) _exit(130);
+    g_cancel.Cancel();
+}
 
 // Exit codes: 0 ok, 1 internal or environment failure, 2 unusable input or arguments, 130 interrupted.
 int ExitCodeFor(const Status& st) {

@@ -60,6 +60,9 @@ TEST(Text, PhrasesMatchOnNormalisedWords) {
     EXPECT_EQ(FindPhrase(t, "nobody tells you"), 3u);
     EXPECT_EQ(FindPhrase(t, "tell*"), 4u);
     EXPECT_EQ(FindPhrase(t, "the secret"), std::string::npos);
+    EXPECT_EQ(NormalizeWord("Here's"), "here's");
+    EXPECT_EQ(NormalizeWord("2.5,"), "2.5");
+    EXPECT_EQ(NormalizeWord("'end.'"), "end");
     EXPECT_TRUE(IsNumberWord("twenty"));
     EXPECT_TRUE(IsNumberWord("300"));
     EXPECT_FALSE(IsNumberWord("customers"));

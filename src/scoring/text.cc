@@ -7,15 +7,19 @@
 namespace podpromo {
 
 std::string NormalizeWord(std::string_view raw) {
+    // Letters and digits lower-cased; apostrophes inside words ("here's") and decimal points inside numbers
+    // ("2.5") kept; everything else dropped.
     std::string out;
     for (char ch : raw) {
         const auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c))
+        if (std::isalnum(c)) {
             out += static_cast<char>(std::tolower(c));
-        else if ((c == '\'' || c == '.') && !out.empty())
-            out += (c == '.' && std::isdigit(static_cast<unsigned char>(out.back()))) ? '.' : (c == '\'' ? '\'' : '\0');
+        } else if (c == '\'' && !out.empty()) {
+            out += '\'';
+        } else if (c == '.' && !out.empty() && std::isdigit(static_cast<unsigned char>(out.back()))) {
+            out += '.';
+        }
     }
-    out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
     while (!out.empty() && (out.back() == '\'' || out.back() == '.')) out.pop_back();
     return out;
 }
