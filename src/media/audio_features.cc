@@ -25,8 +25,8 @@ float Percentile(std::vector<float> v, double p) {
 // memory does not grow with the episode. 0 when unvoiced.
 float EstimatePitch(const std::vector<int16_t>& pcm, size_t center, int rate) {
     constexpr int kLen = kPitchWindow + kMaxLag + 1;
-    const size_t half = static_cast<size_t>(kPitchWindow / 2 * kDecim);
-    if (center < half || center - half + static_cast<size_t>(kLen * kDecim) > pcm.size()) return 0;
+    const size_t half = static_cast<size_t>(kPitchWindow / 2) * kDecim;
+    if (center < half || center - half + static_cast<size_t>(kLen) * kDecim > pcm.size()) return 0;
     float x[kLen];
     const int16_t* p = pcm.data() + (center - half);
     for (int i = 0; i < kLen; ++i, p += kDecim)
