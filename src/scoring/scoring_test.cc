@@ -60,6 +60,11 @@ TEST(Text, PhrasesMatchOnNormalisedWords) {
     EXPECT_EQ(FindPhrase(t, "nobody tells you"), 3u);
     EXPECT_EQ(FindPhrase(t, "tell*"), 4u);
     EXPECT_EQ(FindPhrase(t, "the secret"), std::string::npos);
+    // Counted once per position, phrases of different lengths, and only inside [from, to).
+    const auto u = Tokenize(Speak({"the secret the secret is the one thing"}), 0, 100);
+    EXPECT_EQ(CountPhrases(u, {"the secret", "the one thing", "the"}), 3);
+    EXPECT_EQ(CountPhrases(u, {"the secret"}, 1), 1);
+    EXPECT_EQ(CountPhrases(u, {"the secret"}, 0, 3), 1);
     EXPECT_EQ(NormalizeWord("Here's"), "here's");
     EXPECT_EQ(NormalizeWord("2.5,"), "2.5");
     EXPECT_EQ(NormalizeWord("'end.'"), "end");

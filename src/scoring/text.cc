@@ -1,7 +1,9 @@
 #include "podpromo/scoring/text.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <iterator>
 #include <unordered_set>
 
 namespace podpromo {
@@ -60,25 +62,37 @@ bool PartMatches(std::string_view want, const std::string& have) {
 
 }  // namespace
 
-size_t FindPhrase(const std::vector<Token>& toks, std::string_view phrase, size_t from, size_t to) {
-    // Split without allocating: phrases have at most a handful of words.
-    constexpr size_t kMaxParts = 12;
-    std::string_view parts[kMaxParts];
-    size_t n = 0;
-    size_t pos = 0;
+namespace {
+
+// Splits a phrase into its words without allocating (phrases have at most a handful of words).
+constexpr size_t kMaxParts = 12;
+size_t SplitPhrase(std::string_view phrase, std::string_view (&parts)[kMaxParts]) {
+    size_t n = 0, pos = 0;
     while (pos < phrase.size() && n < kMaxParts) {
         while (pos < phrase.size() && phrase[pos] == ' ') ++pos;
         const size_t end = std::min(phrase.find(' ', pos), phrase.size());
         if (end > pos) parts[n++] = phrase.substr(pos, end - pos);
         pos = end;
     }
+    return n;
+}
+
+bool MatchesAt(const std::vector<Token>& toks, const std::string_view* parts, size_t n, size_t i, size_t to) {
+    if (i + n > to) return false;
+    for (size_t k = 0; k < n; ++k)
+        if (!PartMatches(parts[k], toks[i + k].norm)) return false;
+    return true;
+}
+
+}  // namespace
+
+size_t FindPhrase(const std::vector<Token>& toks, std::string_view phrase, size_t from, size_t to) {
+    std::string_view parts[kMaxParts];
+    const size_t n = SplitPhrase(phrase, parts);
     to = std::min(to, toks.size());
-    if (n == 0 || to < n) return std::string::npos;
-    for (size_t i = from; i + n <= to; ++i) {
-        size_t k = 0;
-        while (k < n && PartMatches(parts[k], toks[i + k].norm)) ++k;
-        if (k == n) return i;
-    }
+    if (n == 0) return std::string::npos;
+    for (size_t i = from; i + n <= to; ++i)
+        if (MatchesAt(toks, parts, n, i, to)) return i;
     return std::string::npos;
 }
 
@@ -98,11 +112,18 @@ std::string FirstPhrase(const std::vector<Token>& toks, const std::vector<std::s
 }
 
 int CountPhrases(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to) {
+    // Linear in the tokens: each position is tested against each phrase once.
     to = std::min(to, toks.size());
+    std::vector<std::pair<std::array<std::string_view, kMaxParts>, size_t>> split(phrases.size());
+    for (size_t p = 0; p < phrases.size(); ++p) {
+        std::string_view parts[kMaxParts];
+        split[p].second = SplitPhrase(phrases[p], parts);
+        std::copy(std::begin(parts), std::end(parts), split[p].first.begin());
+    }
     int n = 0;
     for (size_t i = from; i < to; ++i) {
-        for (const auto& ph : phrases) {
-            if (FindPhrase(toks, ph, i, to) == i) {
+        for (const auto& [parts, len] : split) {
+            if (len > 0 && MatchesAt(toks, parts.data(), len, i, to)) {
                 ++n;
                 break;
             }
