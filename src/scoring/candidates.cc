@@ -72,10 +72,11 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
         sents.back().end = i + 1;
     }
     const auto toks = Tokenize(words, 0, words.size());
-    // Tokenize drops empty words; map by time instead of index to stay robust.
+    // Tokenize drops empty words; map by time instead of index to stay robust. Sentences are in time order,
+    // so the token search moves forward only.
+    size_t ta = 0;
     for (auto& s : sents) {
         const Ms a = words[s.first].start_ms, b = words[s.end - 1].end_ms;
-        size_t ta = 0;
         while (ta < toks.size() && toks[ta].start_ms < a) ++ta;
         size_t tb = ta;
         while (tb < toks.size() && toks[tb].end_ms <= b) ++tb;
