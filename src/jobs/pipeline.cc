@@ -185,7 +185,6 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, cons
         if (!staging.ok()) return staging.status();
         const fs::path& dir = staging->path();
         const auto words = r->transcript.AllWords();
-        std::vector<std::string> names;
         r->files.assign(r->clips.size(), {});
         std::vector<Status> cut_status(r->clips.size());
         std::atomic<size_t> next{0}, done{0};
