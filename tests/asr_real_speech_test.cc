@@ -73,7 +73,7 @@ TEST(RealSpeech, WordErrorRateOnRecordingsWithReferences) {
             ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
             auto frames = AnalyzeAudio(*pcm);
             ASSERT_TRUE(frames.ok());
-            auto t = asr->Transcribe(*pcm, *frames, {}, nullptr);
+            auto t = asr->Transcribe(MemoryPcmSource(*pcm), *frames, {}, nullptr);
             ASSERT_TRUE(t.ok()) << t.status().ToString();
             std::string hyp;
             for (const auto& s : t->segments) hyp += s.text + " ";

@@ -36,10 +36,10 @@ class PocketsphinxTranscriber final : public Transcriber {
 
     std::string Name() const override { return "pocketsphinx"; }
 
-    Result<Transcript> Transcribe(const Pcm& pcm, const AudioFrames& frames, const ProgressFn& progress,
+    Result<Transcript> Transcribe(const PcmSource& pcm, const AudioFrames& frames, const ProgressFn& progress,
                                   const CancelToken* cancel) override {
         PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(config_));
-        if (pcm.sample_rate != 16000) return Status::Internal("pocketsphinx needs 16 kHz audio");
+        if (pcm.sample_rate() != 16000) return Status::Internal("pocketsphinx needs 16 kHz audio");
         const auto chunks = PlanChunks(frames, config_.chunk_target_ms, config_.chunk_max_ms);
         std::vector<std::vector<Word>> chunk_words(chunks.size());
         const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -127,13 +127,15 @@ class PocketsphinxTranscriber final : public Transcriber {
         return ps;
     }
 
-    static std::vector<Word> DecodeChunk(ps_decoder_t* ps, const Pcm& pcm, Ms start_ms, Ms end_ms) {
+    static std::vector<Word> DecodeChunk(ps_decoder_t* ps, const PcmSource& pcm, Ms start_ms, Ms end_ms) {
         std::vector<Word> out;
         const size_t a = static_cast<size_t>(start_ms) * 16;
-        const size_t b = std::min(pcm.samples.size(), static_cast<size_t>(end_ms) * 16);
+        const size_t b = std::min(pcm.size(), static_cast<size_t>(end_ms) * 16);
         if (b <= a) return out;
+        std::vector<int16_t> samples(b - a);
+        samples.resize(pcm.Read(a, b - a, samples.data()));
         if (ps_start_utt(ps) < 0) return out;
-        ps_process_raw(ps, pcm.samples.data() + a, b - a, FALSE, TRUE);
+        ps_process_raw(ps, samples.data(), samples.size(), FALSE, TRUE);
         ps_end_utt(ps);
         int32 score = 0;
         if (ps_get_hyp(ps, &score) == nullptr) return out;

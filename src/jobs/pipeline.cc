@@ -109,6 +109,19 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
         if (!f.ok()) return f.status();
         frames = std::move(*f);
     }
+    // The recogniser reads the audio from an anonymous temp file, so the PCM (350 MB for 3 hours) is not
+    // resident beside the decoders' models. If the spill fails (e.g. a full disk) the memory copy is used.
+    std::unique_ptr<PcmSource> source_pcm;
+    if (!imported) {
+        auto spilled = SpilledPcm::Create(pcm);
+        if (spilled.ok()) {
+            source_pcm = std::move(*spilled);
+            pcm.samples = {};
+            pcm.samples.shrink_to_fit();
+        } else {
+            source_pcm = std::make_unique<MemoryPcmSource>(pcm);
+        }
+    }
     {
         StageTimer t(&r, "transcribe");
         if (imported) {
@@ -116,11 +129,12 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
             Report(progress, "transcribe", 1);
         } else {
             auto asr = MakePocketsphinxTranscriber(options.asr);
-            auto tr = asr->Transcribe(pcm, frames, progress, cancel);
+            auto tr = asr->Transcribe(*source_pcm, frames, progress, cancel);
             if (!tr.ok()) return tr.status();
             r.transcript = std::move(*tr);
         }
     }
+    source_pcm.reset();
     pcm.samples = {};
     pcm.samples.shrink_to_fit();
     if (cancel && cancel->cancelled()) return Status::Cancelled();

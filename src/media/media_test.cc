@@ -7,6 +7,7 @@
 
 #include "podpromo/media/audio_features.h"
 #include "podpromo/media/decode.h"
+#include "podpromo/media/pcm_source.h"
 #include "podpromo/media/probe.h"
 #include "testsupport.h"
 
@@ -151,6 +152,33 @@ TEST(AudioFeatures, PitchVariationSeparatesLivelyFromMonotone) {
     ASSERT_TRUE(f.ok() && l.ok());
     EXPECT_LT(ComputeSpanStats(*f, 0, 3000).pitch_variation_st, 1.0);
     EXPECT_GT(ComputeSpanStats(*l, 0, 3000).pitch_variation_st, 4.0);
+}
+
+}  // namespace
+}  // namespace podpromo
+
+namespace podpromo {
+namespace {
+
+TEST(PcmSource, SpilledReadsBackWhatWasWrittenAndLeavesNoFile) {
+    testing::TempDir dir;
+    setenv("TMPDIR", dir.path().c_str(), 1);
+    Pcm pcm;
+    for (int i = 0; i < 100000; ++i) pcm.samples.push_back(static_cast<int16_t>(i * 7));
+    auto spilled = SpilledPcm::Create(pcm);
+    unsetenv("TMPDIR");
+    ASSERT_TRUE(spilled.ok()) << spilled.status().ToString();
+    EXPECT_TRUE(fs::is_empty(dir.path())) << "the temp file is unlinked at once";
+    const MemoryPcmSource mem(pcm);
+    for (const PcmSource* src : {static_cast<const PcmSource*>(spilled->get()), static_cast<const PcmSource*>(&mem)}) {
+        EXPECT_EQ(src->size(), pcm.samples.size());
+        std::vector<int16_t> out(1000);
+        ASSERT_EQ(src->Read(50000, 1000, out.data()), 1000u);
+        EXPECT_EQ(out[0], pcm.samples[50000]);
+        EXPECT_EQ(out[999], pcm.samples[50999]);
+        EXPECT_EQ(src->Read(99990, 1000, out.data()), 10u);  // clamped at the end
+        EXPECT_EQ(src->Read(200000, 10, out.data()), 0u);
+    }
 }
 
 }  // namespace
