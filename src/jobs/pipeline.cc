@@ -159,22 +159,29 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
         r.genre = options.genre == "auto" ? r.detection.genre : options.genre;
         const GenreProfile genre = GenreByName(r.genre).value();
         const auto candidates = GenerateCandidates(words, r.platform, r.ads);
-        std::vector<ClipFeatures> features(candidates.size());
-        // Features are independent per candidate: spread them over the cores.
+        // Features are independent per candidate: spread them over the cores, and keep only the score (a long
+        // episode has tens of thousands of candidates; the chosen few get their features again below).
+        std::vector<double> scores(candidates.size());
         const size_t n_threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
         std::vector<std::thread> pool;
         std::atomic<size_t> next{0};
         for (size_t k = 0; k < n_threads; ++k) {
             pool.emplace_back([&] {
                 for (size_t i = next.fetch_add(1); i < candidates.size(); i = next.fetch_add(1)) {
-                    features[i] = ComputeFeatures(words, candidates[i], &frames, r.platform);
+                    scores[i] = ScoreClip(ComputeFeatures(words, candidates[i], &frames, r.platform), genre, r.platform,
+                                          candidates[i].DurationMs());
                 }
             });
         }
         for (auto& th : pool) th.join();
         RankOptions ro;
         ro.max_clips = options.clips;
-        r.clips = RankClips(words, candidates, features, genre, r.platform, ro);
+        const auto counts = WordCounts(words);
+        for (size_t i : SelectClips(candidates, scores, r.platform, ro)) {
+            r.clips.push_back(DescribeClip(words, candidates[i],
+                                           ComputeFeatures(words, candidates[i], &frames, r.platform), genre,
+                                           r.platform, counts));
+        }
         if (r.clips.empty()) {
             return Status::InvalidInput(PrintableName(source) + ": no span of speech fits a " + r.platform.display +
                                         " clip (" + std::to_string(r.platform.min_ms / 1000) + "–" +

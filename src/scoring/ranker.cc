@@ -198,54 +198,76 @@ double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platfor
     return Clip01(score);
 }
 
+std::map<std::string, int> WordCounts(const std::vector<Word>& words) {
+    std::map<std::string, int> counts;
+    for (const auto& tok : Tokenize(words, 0, words.size())) counts[tok.norm]++;
+    return counts;
+}
+
+std::vector<size_t> SelectClips(const std::vector<Candidate>& candidates, const std::vector<double>& scores,
+                                const Platform& platform, const RankOptions& options) {
+    std::vector<size_t> order;
+    order.reserve(candidates.size());
+    for (size_t i = 0; i < candidates.size() && i < scores.size(); ++i) {
+        const Ms d = candidates[i].DurationMs();
+        if (d >= platform.min_ms && d <= platform.max_ms) order.push_back(i);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        if (scores[a] != scores[b]) return scores[a] > scores[b];
+        return candidates[a].start_ms < candidates[b].start_ms;
+    });
+    std::vector<size_t> chosen;
+    for (size_t i : order) {
+        if (static_cast<int>(chosen.size()) >= options.max_clips) break;
+        const Candidate& c = candidates[i];
+        const bool clash = std::any_of(chosen.begin(), chosen.end(), [&](size_t j) {
+            const Candidate& o = candidates[j];
+            return c.start_ms < o.end_ms + options.min_gap_ms && o.start_ms < c.end_ms + options.min_gap_ms;
+        });
+        if (!clash) chosen.push_back(i);
+    }
+    return chosen;
+}
+
+ScoredClip DescribeClip(const std::vector<Word>& words, const Candidate& c, ClipFeatures features,
+                        const GenreProfile& genre, const Platform& platform,
+                        const std::map<std::string, int>& episode_counts) {
+    ScoredClip s;
+    s.candidate = c;
+    s.score = ScoreClip(features, genre, platform, c.DurationMs(), &s.path);
+    features.values["platform_len_match"] = LengthMatch(platform, c.DurationMs());
+    s.features = std::move(features);
+    const auto toks = Tokenize(words, c.first_word, c.end_word);
+    s.display_score = DisplayScore(s.score);
+    int strong = 0, weak = 0;
+    for (const char* k : {"hook", "payoff", "arousal", "info_density", "self_contained"}) {
+        strong += s.features.Get(k) >= 0.5;
+        weak += s.features.Get(k) <= 0.2;
+    }
+    if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6)
+        s.confidence = "High";
+    else if (weak >= 2 || s.features.mean_confidence < 0.4)
+        s.confidence = "Low";
+    else
+        s.confidence = "Medium";
+    s.explanation = Explain(s.features, genre, platform, s.path, c.DurationMs());
+    s.title = MakeTitle(toks, s.features);
+    s.hashtags = MakeHashtags(toks, episode_counts, genre);
+    s.text = JoinRaw(toks, 0, toks.size());
+    return s;
+}
+
 std::vector<ScoredClip> RankClips(const std::vector<Word>& words, const std::vector<Candidate>& candidates,
                                   const std::vector<ClipFeatures>& features, const GenreProfile& genre,
                                   const Platform& platform, const RankOptions& options) {
-    std::vector<ScoredClip> all;
-    all.reserve(candidates.size());
-    for (size_t i = 0; i < candidates.size() && i < features.size(); ++i) {
-        const Candidate& c = candidates[i];
-        if (c.DurationMs() < platform.min_ms || c.DurationMs() > platform.max_ms) continue;
-        ScoredClip s;
-        s.candidate = c;
-        s.features = features[i];
-        s.score = ScoreClip(features[i], genre, platform, c.DurationMs(), &s.path);
-        s.features.values["platform_len_match"] = LengthMatch(platform, c.DurationMs());
-        all.push_back(std::move(s));
+    std::vector<double> scores(std::min(candidates.size(), features.size()));
+    for (size_t i = 0; i < scores.size(); ++i) {
+        scores[i] = ScoreClip(features[i], genre, platform, candidates[i].DurationMs());
     }
-    std::stable_sort(all.begin(), all.end(), [](const ScoredClip& a, const ScoredClip& b) {
-        if (a.score != b.score) return a.score > b.score;
-        return a.candidate.start_ms < b.candidate.start_ms;
-    });
+    const auto counts = WordCounts(words);
     std::vector<ScoredClip> chosen;
-    for (auto& s : all) {
-        if (static_cast<int>(chosen.size()) >= options.max_clips) break;
-        const bool clash = std::any_of(chosen.begin(), chosen.end(), [&](const ScoredClip& o) {
-            return s.candidate.start_ms < o.candidate.end_ms + options.min_gap_ms &&
-                   o.candidate.start_ms < s.candidate.end_ms + options.min_gap_ms;
-        });
-        if (!clash) chosen.push_back(std::move(s));
-    }
-    std::map<std::string, int> counts;
-    for (const auto& tok : Tokenize(words, 0, words.size())) counts[tok.norm]++;
-    for (auto& s : chosen) {
-        const auto toks = Tokenize(words, s.candidate.first_word, s.candidate.end_word);
-        s.display_score = DisplayScore(s.score);
-        int strong = 0, weak = 0;
-        for (const char* k : {"hook", "payoff", "arousal", "info_density", "self_contained"}) {
-            strong += s.features.Get(k) >= 0.5;
-            weak += s.features.Get(k) <= 0.2;
-        }
-        if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6)
-            s.confidence = "High";
-        else if (weak >= 2 || s.features.mean_confidence < 0.4)
-            s.confidence = "Low";
-        else
-            s.confidence = "Medium";
-        s.explanation = Explain(s.features, genre, platform, s.path, s.candidate.DurationMs());
-        s.title = MakeTitle(toks, s.features);
-        s.hashtags = MakeHashtags(toks, counts, genre);
-        s.text = JoinRaw(toks, 0, toks.size());
+    for (size_t i : SelectClips(candidates, scores, platform, options)) {
+        chosen.push_back(DescribeClip(words, candidates[i], features[i], genre, platform, counts));
     }
     return chosen;
 }

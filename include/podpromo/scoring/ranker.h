@@ -1,6 +1,7 @@
 // Scoring candidates for a genre and platform, choosing the best non-overlapping ones, and explaining them.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,18 @@ double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platfor
 std::vector<ScoredClip> RankClips(const std::vector<Word>& words, const std::vector<Candidate>& candidates,
                                   const std::vector<ClipFeatures>& features, const GenreProfile& genre,
                                   const Platform& platform, const RankOptions& options);
+
+// Indices of the candidates chosen greedily by score (higher first, earlier on ties) that fit the platform's
+// range and do not overlap an already chosen one (with min_gap between), up to max_clips, in rank order.
+std::vector<size_t> SelectClips(const std::vector<Candidate>& candidates, const std::vector<double>& scores,
+                                const Platform& platform, const RankOptions& options);
+
+// A chosen candidate with its score, display score, confidence, explanation, title, hashtags and text.
+// `episode_counts` is WordCounts of the episode's words (for distinctive hashtags).
+ScoredClip DescribeClip(const std::vector<Word>& words, const Candidate& c, ClipFeatures features,
+                        const GenreProfile& genre, const Platform& platform,
+                        const std::map<std::string, int>& episode_counts);
+std::map<std::string, int> WordCounts(const std::vector<Word>& words);
 
 // 0..100 for people: 50 at an average clip (score 0.35), 90 for an exceptional one (0.75).
 int DisplayScore(double score);
