@@ -68,7 +68,6 @@ class Decoder {
                                         FormatClock(declared_ms_) + " but the audio ends at " +
                                         FormatClock(pcm.DurationMs()));
         }
-        pcm.samples.shrink_to_fit();
         Report(progress, "decode", 1.0);
         return pcm;
     }
