@@ -43,16 +43,21 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
         const auto it = f.evidence.find(key);
         return it == f.evidence.end() ? std::string() : it->second;
     };
+    // When the opening is itself the question, say so once.
+    const bool opens_with_question = ev("hook").empty() && !ev("hook_question").empty();
     if (f.Get("hook") >= 0.5) {
-        std::string e = ev("hook").empty() ? ev("hook_question") : ev("hook");
-        reasons.push_back({contribution("hook"), e.empty() ? "strong opening" : "opens strong: " + Quoted(e + "…")});
+        const std::string e = opens_with_question ? ev("hook_question") : ev("hook");
+        reasons.push_back(
+            {contribution("hook") + (opens_with_question ? contribution("question") : 0.0),
+             e.empty() ? "strong opening"
+                       : (opens_with_question ? "opens with a question: " : "opens strong: ") + Quoted(e + "…")});
     }
     if (f.Get("payoff") >= 0.5) {
         const std::string e = ev("payoff");
         reasons.push_back(
             {contribution("payoff"), e.empty() ? "ends on a payoff" : "ends on a clear payoff: " + Quoted(e + "…")});
     }
-    if (f.Get("question") >= 0.6) {
+    if (f.Get("question") >= 0.6 && !(f.Get("hook") >= 0.5 && opens_with_question)) {
         reasons.push_back({contribution("question"), "asks a question: " + Quoted(ev("question") + "…")});
     }
     if (f.Get("emotion") >= 0.4) {

@@ -215,6 +215,20 @@ TEST(Ranker, RescoringForAnotherPlatformReusesFeatures) {
     EXPECT_GT(ScoreClip(f, g, linkedin, 40000), ScoreClip(f, g, linkedin, 16000));
 }
 
+TEST(Ranker, AQuestionOpeningIsExplainedOnce) {
+    const auto words = Speak({"what if i told you our best hire never finished college",
+                              "she joined as an intern and within three years she ran a team of forty engineers",
+                              "the lesson is simple hire for curiosity not for credentials"});
+    const Platform tiktok = PlatformByName("tiktok").value();
+    const Candidate c{0, words.size(), words.front().start_ms, words.back().end_ms};
+    const auto clip = DescribeClip(words, c, ComputeFeatures(words, c, nullptr, tiktok), GenreByName("general").value(),
+                                   tiktok, WordCounts(words));
+    int quoting_the_opening = 0;
+    for (const auto& e : clip.explanation) quoting_the_opening += e.find("what if i told you") != std::string::npos;
+    EXPECT_EQ(quoting_the_opening, 1);
+    EXPECT_EQ(clip.explanation.front().rfind("Opens with a question", 0), 0u) << clip.explanation.front();
+}
+
 TEST(Ranker, DisplayScoreIsMonotoneAndBounded) {
     EXPECT_EQ(DisplayScore(0.0), 0);
     EXPECT_EQ(DisplayScore(0.35), 50);
