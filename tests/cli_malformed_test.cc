@@ -137,6 +137,9 @@ TEST_F(Malformed, BadOptionsNameTheChoices) {
     r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--genre", "opera"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("true_crime"), std::string::npos) << r.err;
+    r = RunPodpromo({"process", (*dir_ / "speech.wav").string(), "--asr-flag", "-logfn=/tmp/x.log"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("-logfn is not supported"), std::string::npos) << r.err;
 }
 
 TEST_F(Malformed, BrokenRecordingsFromSharedData) {

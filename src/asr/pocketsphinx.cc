@@ -1,5 +1,6 @@
 // pocketsphinx 5prealpha backend: chunks split at pauses, decoded on all cores, one decoder per thread.
 #include <pocketsphinx.h>
+#include <sphinxbase/err.h>
 
 #include <algorithm>
 #include <atomic>
@@ -55,35 +56,39 @@ class PocketsphinxTranscriber final : public Transcriber {
         std::atomic<Ms> done_ms{0};
         Ms total_ms = 0;
         for (const auto& c : chunks) total_ms += c.second - c.first;
-        std::mutex mu;
-        Status failure;
-        auto worker = [&] {
-            DecoderPtr ps(NewDecoder());
-            if (!ps) {
-                std::lock_guard<std::mutex> lock(mu);
-                failure = Status::Unavailable("pocketsphinx could not load its model from " + config_.model_dir);
-                return;
+        // sphinxbase keeps process-wide state (its log file, its debug level) that ps_init and ps_free
+        // rewrite: creating or freeing decoders while others run corrupts the heap. So every decoder is
+        // made here, one after another, before any thread starts, and freed after they have all ended.
+        std::vector<DecoderPtr> decoders;
+        {
+            std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
+            for (int i = 0; i < n_threads; ++i) {
+                decoders.emplace_back(NewDecoder());
+                if (!decoders.back()) {
+                    return Status::Unavailable("pocketsphinx could not load its model from " + config_.model_dir);
+                }
             }
+        }
+        auto worker = [&](ps_decoder_t* ps) {
             while (true) {
                 const size_t k = next.fetch_add(1);
                 if (k >= order.size()) return;
-                {
-                    std::lock_guard<std::mutex> lock(mu);
-                    if (!failure.ok()) return;
-                }
                 if (cancel && cancel->cancelled()) return;
                 const auto [s, e] = chunks[order[k]];
-                chunk_words[order[k]] = DecodeChunk(ps.get(), pcm, s, e);
+                chunk_words[order[k]] = DecodeChunk(ps, pcm, s, e);
                 const Ms d = done_ms.fetch_add(e - s) + (e - s);
                 Report(progress, "transcribe", static_cast<double>(d) / static_cast<double>(std::max<Ms>(1, total_ms)));
             }
         };
         std::vector<std::thread> threads;
         threads.reserve(static_cast<size_t>(n_threads));
-        for (int i = 0; i < n_threads; ++i) threads.emplace_back(worker);
+        for (auto& d : decoders) threads.emplace_back(worker, d.get());
         for (auto& t : threads) t.join();
+        {
+            std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
+            decoders.clear();
+        }
         if (cancel && cancel->cancelled()) return Status::Cancelled();
-        PODPROMO_RETURN_IF_ERROR(failure);
 
         std::vector<Word> words;
         for (auto& cw : chunk_words) words.insert(words.end(), cw.begin(), cw.end());
@@ -95,13 +100,26 @@ class PocketsphinxTranscriber final : public Transcriber {
     }
 
   private:
+    // Shared by every transcriber in the process: a service runs several jobs at once.
+    static std::mutex& DecoderLifecycleMutex() {
+        static std::mutex mu;
+        return mu;
+    }
+
+    // Called with DecoderLifecycleMutex held.
     ps_decoder_t* NewDecoder() const {
+        // Logging goes nowhere, set once for the process: a "-logfn" per decoder would make each new
+        // decoder close the log file the running ones are writing to.
+        static const bool quiet = [] {
+            err_set_logfp(nullptr);
+            return true;
+        }();
+        (void)quiet;
         const fs::path dir(config_.model_dir);
         std::vector<std::pair<std::string, std::string>> args = {
             {"-hmm", (dir / "en-us").string()},
             {"-lm", (dir / "en-us.lm.bin").string()},
             {"-dict", (dir / "cmudict-en-us.dict").string()},
-            {"-logfn", "/dev/null"},
             {"-topn", "2"},
             {"-maxwpf", "5"},
             {"-maxhmmpf", "3000"},
@@ -134,7 +152,9 @@ class PocketsphinxTranscriber final : public Transcriber {
         if (b <= a) return out;
         std::vector<int16_t> samples(b - a);
         samples.resize(pcm.Read(a, b - a, samples.data()));
-        if (ps_start_utt(ps) < 0) return out;
+        // A new stream per chunk: otherwise the decoder carries its noise and silence estimates from the
+        // chunks it decoded before, and the words would depend on how chunks fell to threads.
+        if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0) return out;
         ps_process_raw(ps, samples.data(), samples.size(), FALSE, TRUE);
         ps_end_utt(ps);
         int32 score = 0;

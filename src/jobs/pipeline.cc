@@ -58,6 +58,10 @@ Status ValidateOptions(const PipelineOptions& o) {
     if (o.genre != "auto") PODPROMO_RETURN_IF_ERROR(GenreByName(o.genre).status());
     PODPROMO_RETURN_IF_ERROR(PlatformByName(o.platform).status());
     if (o.clips < 1 || o.clips > 50) return Status::InvalidInput("--clips must be between 1 and 50");
+    for (const auto& [name, value] : o.asr.flags) {
+        // The recogniser's log is process-wide: a log file per run would be closed under running decoders.
+        if (name == "-logfn") return Status::InvalidInput("--asr-flag -logfn is not supported (logging is off)");
+    }
     return Status::Ok();
 }
 
@@ -80,8 +84,10 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
         Report(progress, "probe", 1);
     }
     // A given transcript is parsed before the long stages so a malformed one fails fast.
-    std::optional<Transcript> imported;
-    if (options.transcript) {
+    std::optional<Transcript> imported = options.given_transcript;
+    if (imported) {
+        // Made before (a resumed job): no recognition, no import.
+    } else if (options.transcript) {
         auto t = LoadTranscriptFile(*options.transcript);
         if (!t.ok()) return t.status();
         imported = std::move(*t);
@@ -135,62 +141,72 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
         }
     }
     source_pcm.reset();
+    if (options.on_transcribed) PODPROMO_RETURN_IF_ERROR(options.on_transcribed(r.transcript));
     pcm.samples = {};
     pcm.samples.shrink_to_fit();
     if (cancel && cancel->cancelled()) return Status::Cancelled();
     {
         StageTimer t(&r, "score");
         Report(progress, "score", 0);
-        const auto words = r.transcript.AllWords();
-        if (words.size() < 20) {
-            return Status::InvalidInput(PrintableName(source) + ": no speech found (" + std::to_string(words.size()) +
-                                        " words recognised)");
-        }
-        r.ads = DetectAdSpans(words);
-        // Genre detection leaves the ad reads out.
-        std::vector<Word> non_ad;
-        for (const auto& w : words) {
-            const bool in_ad = std::any_of(r.ads.begin(), r.ads.end(), [&](const AdSpan& a) {
-                return w.start_ms >= a.start_ms && w.end_ms <= a.end_ms;
-            });
-            if (!in_ad) non_ad.push_back(w);
-        }
-        r.detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()));
-        r.genre = options.genre == "auto" ? r.detection.genre : options.genre;
-        const GenreProfile genre = GenreByName(r.genre).value();
-        const auto candidates = GenerateCandidates(words, r.platform, r.ads);
-        // Features are independent per candidate: spread them over the cores, and keep only the score (a long
-        // episode has tens of thousands of candidates; the chosen few get their features again below).
-        std::vector<double> scores(candidates.size());
-        const size_t n_threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
-        std::vector<std::thread> pool;
-        std::atomic<size_t> next{0};
-        for (size_t k = 0; k < n_threads; ++k) {
-            pool.emplace_back([&] {
-                for (size_t i = next.fetch_add(1); i < candidates.size(); i = next.fetch_add(1)) {
-                    scores[i] = ScoreClip(ComputeFeatures(words, candidates[i], &frames, r.platform), genre, r.platform,
-                                          candidates[i].DurationMs());
-                }
-            });
-        }
-        for (auto& th : pool) th.join();
-        RankOptions ro;
-        ro.max_clips = options.clips;
-        const auto counts = WordCounts(words);
-        for (size_t i : SelectClips(candidates, scores, r.platform, ro)) {
-            r.clips.push_back(DescribeClip(words, candidates[i],
-                                           ComputeFeatures(words, candidates[i], &frames, r.platform), genre,
-                                           r.platform, counts));
-        }
-        if (r.clips.empty()) {
-            return Status::InvalidInput(PrintableName(source) + ": no span of speech fits a " + r.platform.display +
-                                        " clip (" + std::to_string(r.platform.min_ms / 1000) + "–" +
-                                        std::to_string(r.platform.max_ms / 1000) + " s) outside sponsor reads");
-        }
-        r.files.assign(r.clips.size(), {});
+        PODPROMO_RETURN_IF_ERROR(ScoreEpisode(&r, &frames, options.genre, options.clips));
         Report(progress, "score", 1);
     }
+    r.frames = std::make_shared<const AudioFrames>(std::move(frames));
     return r;
+}
+
+Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::string& genre_option, int clips) {
+    r->clips.clear();
+    const auto words = r->transcript.AllWords();
+    if (words.size() < 20) {
+        return Status::InvalidInput(PrintableName(r->source) + ": no speech found (" + std::to_string(words.size()) +
+                                    " words recognised)");
+    }
+    r->ads = DetectAdSpans(words);
+    // Genre detection leaves the ad reads out.
+    std::vector<Word> non_ad;
+    for (const auto& w : words) {
+        const bool in_ad = std::any_of(r->ads.begin(), r->ads.end(), [&](const AdSpan& a) {
+            return w.start_ms >= a.start_ms && w.end_ms <= a.end_ms;
+        });
+        if (!in_ad) non_ad.push_back(w);
+    }
+    r->detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()));
+    r->genre = genre_option == "auto" ? r->detection.genre : genre_option;
+    auto genre_found = GenreByName(r->genre);
+    if (!genre_found.ok()) return genre_found.status();
+    const GenreProfile genre = *genre_found;
+    const auto candidates = GenerateCandidates(words, r->platform, r->ads);
+    // Features are independent per candidate: spread them over the cores, and keep only the score (a long
+    // episode has tens of thousands of candidates; the chosen few get their features again below).
+    std::vector<double> scores(candidates.size());
+    const size_t n_threads = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
+    std::vector<std::thread> pool;
+    std::atomic<size_t> next{0};
+    for (size_t k = 0; k < n_threads; ++k) {
+        pool.emplace_back([&] {
+            for (size_t i = next.fetch_add(1); i < candidates.size(); i = next.fetch_add(1)) {
+                scores[i] = ScoreClip(ComputeFeatures(words, candidates[i], frames, r->platform), genre, r->platform,
+                                      candidates[i].DurationMs());
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    RankOptions ro;
+    ro.max_clips = clips;
+    const auto counts = WordCounts(words);
+    for (size_t i : SelectClips(candidates, scores, r->platform, ro)) {
+        r->clips.push_back(DescribeClip(words, candidates[i],
+                                        ComputeFeatures(words, candidates[i], frames, r->platform), genre, r->platform,
+                                        counts));
+    }
+    if (r->clips.empty()) {
+        return Status::InvalidInput(PrintableName(r->source) + ": no span of speech fits a " + r->platform.display +
+                                    " clip (" + std::to_string(r->platform.min_ms / 1000) + "–" +
+                                    std::to_string(r->platform.max_ms / 1000) + " s) outside sponsor reads");
+    }
+    r->files.assign(r->clips.size(), {});
+    return Status::Ok();
 }
 
 Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, const ProgressFn& progress,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "podpromo/asr/transcriber.h"
 #include "podpromo/core/progress.h"
 #include "podpromo/core/status.h"
+#include "podpromo/media/audio_features.h"
 #include "podpromo/media/probe.h"
 #include "podpromo/scoring/genre.h"
 #include "podpromo/scoring/ranker.h"
@@ -24,6 +26,10 @@ struct PipelineOptions {
     std::string platform = "tiktok";
     int clips = 5;
     std::optional<std::filesystem::path> transcript;  // import instead of recognising
+    std::optional<Transcript> given_transcript;       // a transcript already made (a resumed job's)
+    // Called once the transcript exists, before scoring (the service stores it as a checkpoint). An error
+    // stops the run.
+    std::function<Status(const Transcript&)> on_transcribed;
     PocketsphinxConfig asr;
     std::string title;  // defaults to the file name without extension
 };
@@ -47,8 +53,9 @@ struct EpisodeResult {
     Transcript transcript;
     std::vector<AdSpan> ads;
     std::vector<ScoredClip> clips;
-    std::vector<ClipFiles> files;        // parallel to clips once written
-    std::map<std::string, Ms> stage_ms;  // wall time per stage
+    std::vector<ClipFiles> files;               // parallel to clips once written
+    std::map<std::string, Ms> stage_ms;         // wall time per stage
+    std::shared_ptr<const AudioFrames> frames;  // the per-frame features, kept for rescoring
 };
 
 // Runs the analysis stages (no files written). Progress stages: probe, decode, analyze, transcribe, score.
@@ -56,6 +63,11 @@ struct EpisodeResult {
 // recogniser's model is missing, Cancelled.
 Result<EpisodeResult> AnalyzeEpisode(const std::filesystem::path& source, const PipelineOptions& options,
                                      const ProgressFn& progress = {}, const CancelToken* cancel = nullptr);
+
+// The scoring stage alone, on `r->transcript` and `r->platform`: sponsor reads, genre (detected, or `genre`
+// unless "auto"), candidates, features and the best `clips` clips. `frames` may be null (text only).
+// InvalidInput when there is too little speech or no span fits the platform.
+Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::string& genre, int clips);
 
 // Writes result.json, transcript.{json,srt,vtt} and per clip clip_NN.{srt,vtt} (+ clip_NN.m4a when
 // `render`) into `out_dir`, creating it if needed. Everything is staged in a hidden directory inside
