@@ -10,7 +10,9 @@
 #include <map>
 #include <mutex>
 
+#include "podpromo/core/config.h"
 #include "podpromo/jobs/pipeline.h"
+#include "serve.h"
 
 namespace {
 
@@ -187,7 +189,32 @@ int Main(int argc, char** argv) {
                       "With --out: skip the audio (and video) files, write captions and JSON only");
     process->add_flag("--json", json_out, "Print the result document as JSON instead of a table");
 
+    podpromo::ServiceConfig service;
+    auto* serve = app.add_subcommand("serve", "Run the HTTP API, the job queue and its workers");
+    std::string host, data_dir;
+    int port = -1;
+    serve->add_option("--host", host, "Address to listen on (HOST, default 127.0.0.1)");
+    serve->add_option("--port", port, "Port (PORT, default 8080; 0 picks a free one)");
+    serve->add_option("--data-dir", data_dir, "Uploads, outputs and the SQLite database (DATA_DIR, default ./data)");
+    auto* migrate = app.add_subcommand("migrate", "Apply the database migrations and exit");
+    migrate->add_option("--data-dir", data_dir, "Data directory (DATA_DIR, default ./data)");
+    serve->footer(
+        "Environment: DATABASE_URL DATA_DIR MAX_FILE_SIZE MAX_STORAGE_GB MAX_CONCURRENT_JOBS MAX_QUEUE_SIZE\n"
+        "CLEANUP_INTERVAL_HOURS METRICS_RETENTION_HOURS HTTP_THREADS MAX_EVENT_STREAMS JOB_LEASE_SECONDS\n"
+        "JOB_MAX_ATTEMPTS RETRY_BACKOFF_SECONDS ASR_THREADS HOST PORT (see README.md)");
+
     CLI11_PARSE(app, argc, argv);
+
+    if (*serve || *migrate) {
+        if (Status st = podpromo::LoadConfigFromEnv(&service); !st.ok()) {
+            std::cerr << "podpromo: " << st.message() << "\n";
+            return 2;
+        }
+        if (!host.empty()) service.host = host;
+        if (port >= 0) service.port = port;
+        if (!data_dir.empty()) service.data_dir = data_dir;
+        return *serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service);
+    }
 
     std::signal(SIGINT, OnSignal);
     std::signal(SIGTERM, OnSignal);

@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <random>
+#include <sstream>
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -72,6 +74,19 @@ StagingDir::~StagingDir() {
     if (keep_ || path_.empty()) return;
     std::error_code ec;
     fs::remove_all(path_, ec);
+}
+
+Result<std::string> ReadFileBytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::error_code ec;
+        if (!std::filesystem::exists(path, ec)) return Status::NotFound(path.string() + ": no such file");
+        return Status::IoError("cannot read " + path.string());
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return Status::IoError("cannot read " + path.string());
+    return ss.str();
 }
 
 }  // namespace podpromo

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 namespace podpromo {
@@ -196,6 +197,50 @@ SpanAudioStats ComputeSpanStats(const AudioFrames& frames, Ms start_ms, Ms end_m
         }
     }
     return st;
+}
+
+namespace {
+constexpr char kFramesMagic[8] = {'P', 'P', 'F', 'R', 'A', 'M', 'E', '1'};
+}  // namespace
+
+std::string SerializeFrames(const AudioFrames& f) {
+    std::string out(kFramesMagic, sizeof(kFramesMagic));
+    auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+    const uint64_t n = f.size();
+    put(&n, sizeof(n));
+    put(&f.noise_floor_db, sizeof(float));
+    put(&f.speech_level_db, sizeof(float));
+    put(f.db.data(), n * sizeof(float));
+    put(f.f0_hz.data(), n * sizeof(float));
+    put(f.pause.data(), n);
+    return out;
+}
+
+Result<AudioFrames> ParseFrames(std::string_view bytes) {
+    const size_t header = sizeof(kFramesMagic) + sizeof(uint64_t) + 2 * sizeof(float);
+    if (bytes.size() < header || bytes.substr(0, sizeof(kFramesMagic)) != std::string_view(kFramesMagic, 8)) {
+        return Status::InvalidInput("not a frames document");
+    }
+    uint64_t n = 0;
+    size_t pos = sizeof(kFramesMagic);
+    auto get = [&](void* p, size_t len) {
+        std::memcpy(p, bytes.data() + pos, len);
+        pos += len;
+    };
+    get(&n, sizeof(n));
+    if (n > (bytes.size() - header) / 9 || bytes.size() != header + n * 9) {
+        return Status::InvalidInput("frames document has the wrong size");
+    }
+    AudioFrames f;
+    get(&f.noise_floor_db, sizeof(float));
+    get(&f.speech_level_db, sizeof(float));
+    f.db.resize(n);
+    f.f0_hz.resize(n);
+    f.pause.resize(n);
+    get(f.db.data(), n * sizeof(float));
+    get(f.f0_hz.data(), n * sizeof(float));
+    get(f.pause.data(), n);
+    return f;
 }
 
 }  // namespace podpromo

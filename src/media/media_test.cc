@@ -183,3 +183,27 @@ TEST(PcmSource, SpilledReadsBackWhatWasWrittenAndLeavesNoFile) {
 
 }  // namespace
 }  // namespace podpromo
+
+namespace podpromo {
+namespace {
+
+TEST(Frames, SerializeRoundTripAndRejectGarbage) {
+    AudioFrames f;
+    f.db = {-20.5f, -30.f, -100.f};
+    f.f0_hz = {120.f, 0.f, 0.f};
+    f.pause = {0, 1, 1};
+    f.noise_floor_db = -70;
+    f.speech_level_db = -18;
+    const std::string bytes = SerializeFrames(f);
+    auto back = ParseFrames(bytes);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->db, f.db);
+    EXPECT_EQ(back->f0_hz, f.f0_hz);
+    EXPECT_EQ(back->pause, f.pause);
+    EXPECT_FLOAT_EQ(back->speech_level_db, -18);
+    EXPECT_FALSE(ParseFrames(bytes.substr(0, bytes.size() - 1)).ok());
+    EXPECT_FALSE(ParseFrames("not frames at all, just text").ok());
+}
+
+}  // namespace
+}  // namespace podpromo

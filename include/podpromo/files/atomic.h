@@ -35,4 +35,7 @@ class StagingDir {
     bool keep_ = false;
 };
 
+// The whole content of a file. NotFound when it does not exist, IoError when it cannot be read.
+Result<std::string> ReadFileBytes(const std::filesystem::path& path);
+
 }  // namespace podpromo

@@ -1,0 +1,52 @@
+// The HTTP API of DESIGN.md §4 over cpp-httplib: thin handlers that map requests onto the repositories,
+// storage and queue, and every error onto a JSON body {"error": {"code", "message"}} with its status.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "podpromo/core/config.h"
+#include "podpromo/files/storage.h"
+#include "podpromo/jobs/events.h"
+#include "podpromo/jobs/workers.h"
+#include "podpromo/monitor/metrics.h"
+#include "podpromo/store/database.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace podpromo {
+
+class ApiServer {
+  public:
+    ApiServer(const ServiceConfig& config, Database* db, Storage* storage, WorkerPool* workers, EventBus* events,
+              Metrics* metrics);
+    ~ApiServer();
+
+    // Binds config.host:config.port (0: any free port). Unavailable when the address is taken.
+    Status Bind();
+    int port() const { return port_; }
+    // Serves until Stop (blocking).
+    void Serve();
+    // Stops accepting, ends open event streams, and lets in-flight requests finish. Thread-safe.
+    void Stop();
+
+  private:
+    void Routes();
+    ServiceConfig config_;
+    Database* db_;
+    Storage* storage_;
+    WorkerPool* workers_;
+    EventBus* events_;
+    Metrics* metrics_;
+    std::unique_ptr<httplib::Server> server_;
+    int port_ = 0;
+    std::atomic<int> open_streams_{0};
+    std::atomic<bool> stopping_{false};
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace podpromo

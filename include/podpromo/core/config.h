@@ -1,0 +1,44 @@
+// The service's configuration: environment variables of DESIGN.md §4, overridden by command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "podpromo/core/status.h"
+
+namespace podpromo {
+
+struct ServiceConfig {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    std::string data_dir = "./data";
+    std::string database_url;  // empty: sqlite:///<data_dir>/podpromo.db
+    int64_t max_file_size_bytes = 524288000;
+    double max_storage_gb = 10;
+    double cleanup_interval_hours = 24;
+    int max_concurrent_jobs = 3;
+    int max_queue_size = 100;
+    double metrics_retention_hours = 24;
+    int http_threads = 96;             // HTTP_THREADS: connections served at once (keep-alive holds one each)
+    int max_event_streams = 32;        // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
+    int job_lease_seconds = 30;        // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
+    int job_max_attempts = 3;          // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
+    double retry_backoff_seconds = 5;  // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
+    int asr_threads = 0;               // ASR_THREADS: recogniser threads per job (0: all cores)
+
+    // The database URL in effect.
+    std::string DatabaseUrl() const;
+};
+
+// Reads the variables through `getenv` (a fake in tests) into `config`. Every bad value is refused with
+// InvalidInput naming the variable and what it accepts; the first one found is reported.
+Status LoadConfigFromEnv(
+    ServiceConfig* config,
+    const std::function<const char*(const char*)>& getenv = [](const char* n) { return std::getenv(n); });
+
+// Checks values that flags may also set (port range, positive sizes). InvalidInput naming the setting.
+Status ValidateConfig(const ServiceConfig& config);
+
+}  // namespace podpromo

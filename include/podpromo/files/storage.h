@@ -1,0 +1,89 @@
+// The managed storage under the data directory: where uploads and outputs live, safe names, quotas,
+// streamed uploads with a checksum, and usage statistics.
+//
+//   DATA_DIR/podpromo.db                SQLite default database
+//   DATA_DIR/uploads/<episode id>/<safe name>   the uploaded episode
+//   DATA_DIR/episodes/<episode id>/     outputs: frames.bin, clips, captions, transcript files
+//   DATA_DIR/tmp/                       uploads in progress (removed when they fail)
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "podpromo/core/status.h"
+
+namespace podpromo {
+
+// A file name that is safe to create anywhere: the last path component only, no control characters, no
+// leading dots, only letters, digits, '.', '-', '_' and spaces (others become '_'), at most 120 bytes,
+// keeping the extension. Never empty ("upload" when nothing is left).
+std::string SanitizeFileName(const std::string& name);
+
+// An upload being written to DATA_DIR/tmp. Counts bytes and hashes them (SHA-256) as they arrive. Removed on
+// destruction unless committed. Not thread-safe.
+class UploadFile {
+  public:
+    static Result<std::unique_ptr<UploadFile>> Create(const std::filesystem::path& tmp_dir);
+    ~UploadFile();
+    // Appends bytes. NoSpace when the disk is full, IoError otherwise.
+    Status Write(const char* data, size_t size);
+    // Flushes and closes; the file stays until Commit or destruction.
+    Status Finish();
+    // Moves the finished file to `dest` (creating its folder). After this the object owns nothing.
+    Status Commit(const std::filesystem::path& dest);
+    int64_t size_bytes() const { return size_; }
+    std::string sha256_hex() const { return digest_; }
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    UploadFile() = default;
+    std::filesystem::path path_;
+    int fd_ = -1;
+    int64_t size_ = 0;
+    std::string digest_;
+    struct Hash;
+    std::unique_ptr<Hash> hash_;
+    bool committed_ = false;
+};
+
+struct StorageStats {
+    int64_t used_bytes = 0;
+    int64_t quota_bytes = 0;
+    int64_t disk_free_bytes = 0;
+    int64_t disk_total_bytes = 0;
+    std::map<std::string, int64_t> files_by_kind;  // upload, audio, video, captions, transcript, data, other
+    std::map<std::string, int64_t> bytes_by_kind;
+};
+
+class Storage {
+  public:
+    // Creates the folders under `root`. IoError when it cannot.
+    static Result<Storage> Open(const std::filesystem::path& root, int64_t quota_bytes);
+
+    const std::filesystem::path& root() const { return root_; }
+    std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+    std::filesystem::path UploadPath(const std::string& episode_id, const std::string& safe_name) const;
+    std::filesystem::path EpisodeDir(const std::string& episode_id) const;
+    // `relative` resolved under the root; NotFound if it would leave the root (".." or absolute).
+    Result<std::filesystem::path> Resolve(const std::string& relative) const;
+
+    // Bytes used by uploads and outputs (the database is not counted).
+    int64_t UsedBytes() const;
+    int64_t quota_bytes() const { return quota_bytes_; }
+    // NoSpace when adding `incoming` bytes would pass the quota or leave the disk under 1% free.
+    Status CheckRoom(int64_t incoming) const;
+    StorageStats Stats() const;
+    // Removes an episode's upload and outputs.
+    void RemoveEpisode(const std::string& episode_id) const;
+    // Removes leftovers of uploads that never finished (a crash mid-upload). Returns how many.
+    int CleanTmp() const;
+
+  private:
+    std::filesystem::path root_;
+    int64_t quota_bytes_ = 0;
+};
+
+}  // namespace podpromo

@@ -1,0 +1,45 @@
+// Job progress fan-out to any number of listeners (the server-sent events stream). Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace podpromo {
+
+class EventBus {
+  public:
+    // One listener's queue. Events published after Subscribe arrive in order; a listener that falls more
+    // than `capacity` events behind loses the oldest (progress is idempotent: the next event says it all).
+    class Subscription {
+      public:
+        // The next event (a JSON text), waiting at most `timeout_ms`; nullopt on timeout or when closed.
+        std::optional<std::string> Next(int timeout_ms);
+
+      private:
+        friend class EventBus;
+        std::mutex mu_;
+        std::condition_variable cv_;
+        std::deque<std::string> queue_;
+        bool closed_ = false;
+        size_t capacity_ = 256;
+    };
+
+    std::shared_ptr<Subscription> Subscribe();
+    void Unsubscribe(const std::shared_ptr<Subscription>& s);
+    void Publish(const std::string& event);
+    // Wakes every listener with nothing more to come (shutdown).
+    void CloseAll();
+    size_t listeners() const;
+
+  private:
+    mutable std::mutex mu_;
+    std::set<std::shared_ptr<Subscription>> subs_;
+};
+
+}  // namespace podpromo

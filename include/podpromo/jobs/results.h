@@ -1,0 +1,30 @@
+// Mapping between pipeline results, stored rows and the JSON documents of DESIGN.md §4. Pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "podpromo/jobs/pipeline.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+
+// Copies duration, genres and the analysis summary (genre scores, sponsor reads, stage times, engine).
+void FillEpisodeAnalysis(const EpisodeResult& result, EpisodeRow* row);
+// The chosen clips as rows; file paths are `files_dir` (relative to the data directory) joined with the names.
+std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& result, const std::string& files_dir);
+
+// API documents. Files are given as the API paths that serve them (null when not made).
+nlohmann::json ClipRowToJson(const ClipRow& clip);
+nlohmann::json EpisodeRowToJson(const EpisodeRow& episode);
+nlohmann::json JobRowToJson(const JobRow& job);
+
+// Re-ranks a stored episode for another platform or genre: the transcript and frames it kept, scored again
+// (no recognition). Clips that coincide with stored ones keep their ids and files. InvalidInput for an
+// unknown platform or genre, or when nothing fits.
+Result<nlohmann::json> RescoreClips(const EpisodeRow& episode, const Transcript& transcript, const AudioFrames* frames,
+                                    const std::string& platform, const std::string& genre, int limit,
+                                    const std::vector<ClipRow>& stored);
+
+}  // namespace podpromo

@@ -1,0 +1,77 @@
+// The workers: threads that take jobs from the persistent queue (store/repositories.h) and run an episode
+// through the pipeline, checkpointing after recognition so a job whose worker died resumes there.
+//
+// A job's life: queued -> running -> succeeded | failed | cancelled. Transient failures (I/O, database,
+// a missing program) go back to the queue with exponential backoff until max_attempts; bad input fails at
+// once. A running job's lease is renewed every lease/3; when a worker dies its lease runs out and any
+// worker (of this process or another) takes the job again. At shutdown running jobs stop at the next
+// checkpoint and go back to the queue without counting an attempt.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "podpromo/core/config.h"
+#include "podpromo/core/progress.h"
+#include "podpromo/files/storage.h"
+#include "podpromo/jobs/events.h"
+#include "podpromo/monitor/metrics.h"
+#include "podpromo/store/database.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+
+class WorkerPool {
+  public:
+    WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events, Metrics* metrics);
+    ~WorkerPool();
+
+    // Starts config.max_concurrent_jobs workers and the lease keeper. Jobs left running by a process that
+    // died are recovered as their leases expire.
+    void Start();
+    // A job was queued: wake an idle worker now instead of at its next poll.
+    void Wake();
+    // Graceful stop: running jobs stop at their next check (within a second or two) and are released back
+    // to the queue. Returns true when every worker ended within `deadline`; otherwise the jobs still running
+    // are released in the database and false is returned (the caller should then exit without joining).
+    bool Stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(8000));
+    // At start: running jobs held by workers of this host whose process is gone go back to the queue at
+    // once (other hosts' jobs wait for their leases to run out). Returns how many.
+    int RecoverLocalOrphans();
+    int running() const { return running_.load(); }
+    const std::string& owner() const { return owner_; }
+
+  private:
+    struct Active {
+        std::string job_id;
+        CancelToken cancel;
+        std::atomic<bool> lost_lease{false};
+    };
+    void Loop();
+    void KeepLeases();
+    void RunJob(const JobRow& job);
+    void PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
+                    const std::string& stage, double progress, const std::string& error = "");
+
+    Database* db_;
+    const Storage* storage_;
+    ServiceConfig config_;
+    EventBus* events_;
+    Metrics* metrics_;
+    std::string owner_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> running_{0};
+    std::mutex mu_;
+    std::condition_variable wake_;
+    std::map<std::string, std::shared_ptr<Active>> active_;  // by job id
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace podpromo

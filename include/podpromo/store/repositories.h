@@ -1,0 +1,133 @@
+// Every SQL statement of the service, as functions over a SOCI session (so callers choose the transaction).
+// Portable SQL only (SQLite and PostgreSQL). Times are milliseconds since the epoch; errors are thrown as
+// soci exceptions and turned into Status by Database::With / InTransaction.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "podpromo/core/types.h"
+
+namespace soci {
+class session;
+}
+
+namespace podpromo {
+
+using DbInt = long long;  // SOCI binds 64-bit integers as long long on every backend
+
+struct EpisodeRow {
+    std::string id, title, filename, audio_path, checksum, format;
+    DbInt size_bytes = 0;
+    int has_video = 0;
+    std::string status;  // queued, processing, ready, failed, cancelled
+    double duration = 0;
+    std::string genre, detected_genre, platform;
+    int clip_count = 5;
+    std::string analysis;  // JSON: genre_scores, ad_spans, stage_seconds, engine
+    std::string error;
+    DbInt created_at = 0, updated_at = 0;
+};
+
+struct ClipRow {
+    std::string id, episode_id;
+    int clip_rank = 0;
+    double start_time = 0, end_time = 0, duration = 0, score = 0;
+    int display_score = 0;
+    std::string confidence, genre, platform, title, text;
+    std::string features, explanation, hashtags, file_path;  // JSON documents
+    DbInt created_at = 0;
+};
+
+struct FeedbackRow {
+    std::string id, clip_id, episode_id, kind;  // like, dislike, flag, comment, rating
+    std::optional<int> rating;
+    std::string comment;
+    DbInt created_at = 0;
+};
+
+struct JobRow {
+    std::string id, episode_id;
+    int priority = 1;              // 2 high, 1 normal, 0 low
+    std::string state = "queued";  // queued, running, succeeded, failed, cancelled
+    std::string stage = "queued";
+    double progress = 0;
+    std::string checkpoint;  // last completed stage: "", "transcribed", "scored", "rendered"
+    int attempts = 0, max_attempts = 3;
+    std::string error, lease_owner;
+    DbInt lease_expires_at = 0, run_after = 0;
+    int cancel_requested = 0;
+    std::string stage_ms = "{}";  // JSON: stage -> milliseconds
+    DbInt created_at = 0, started_at = 0, finished_at = 0;
+};
+
+// Episodes.
+void InsertEpisode(soci::session& s, const EpisodeRow& e);
+std::optional<EpisodeRow> GetEpisode(soci::session& s, const std::string& id);
+std::vector<EpisodeRow> ListEpisodes(soci::session& s, int limit, int offset);
+DbInt CountEpisodes(soci::session& s);
+void SetEpisodeStatus(soci::session& s, const std::string& id, const std::string& status, const std::string& error);
+void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e);  // duration, genres, analysis, status
+// Removes the episode with its segments, clips, feedback and jobs.
+void DeleteEpisode(soci::session& s, const std::string& id);
+// Total size_bytes of every episode's upload, and how many there are.
+std::pair<DbInt, DbInt> UploadTotals(soci::session& s);
+
+// Transcript, one row per segment with its words as JSON.
+void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Transcript& t);
+std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& episode_id);
+
+// Clips chosen for the episode's own platform and genre.
+void ReplaceClips(soci::session& s, const std::string& episode_id, const std::vector<ClipRow>& clips);
+std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id);
+std::optional<ClipRow> GetClip(soci::session& s, const std::string& id);
+
+// Feedback.
+void InsertFeedback(soci::session& s, const FeedbackRow& f);
+// kind -> count, plus "rating_sum" for ratings.
+std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string& clip_id);
+
+// Jobs: the persistent priority queue.
+void InsertJob(soci::session& s, const JobRow& j);
+std::optional<JobRow> GetJob(soci::session& s, const std::string& id);
+std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id);
+DbInt CountJobsInState(soci::session& s, const std::string& state);
+// Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
+// marking it running under `owner` until `lease_until`. Safe against other workers and processes: the
+// update only succeeds while the job is still queued.
+std::optional<JobRow> ClaimNextJob(soci::session& s, const std::string& owner, DbInt now, DbInt lease_until);
+// Extends the lease while `owner` still holds the job; false when it no longer does.
+bool RenewLease(soci::session& s, const std::string& job_id, const std::string& owner, DbInt lease_until);
+void SetJobProgress(soci::session& s, const std::string& job_id, const std::string& stage, double progress,
+                    const std::string& stage_ms);
+void SetJobCheckpoint(soci::session& s, const std::string& job_id, const std::string& checkpoint);
+// Ends a running job: succeeded, failed or cancelled.
+void FinishJob(soci::session& s, const std::string& job_id, const std::string& state, const std::string& error,
+               DbInt now);
+// Back to the queue: after a transient failure (counted, with run_after for the backoff) or at shutdown
+// (not counted).
+void RequeueJob(soci::session& s, const std::string& job_id, const std::string& error, DbInt run_after,
+                bool count_attempt);
+// Asks a job to stop: a queued one is cancelled at once (returns true), a running one is flagged.
+bool RequestCancel(soci::session& s, const std::string& job_id, DbInt now);
+bool CancelRequested(soci::session& s, const std::string& job_id);
+// Running jobs whose lease ended before `now` go back to the queue (their worker died). Returns how many.
+int RecoverExpiredJobs(soci::session& s, DbInt now);
+// (job id, lease owner) of every running job.
+std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session& s);
+
+struct QueueCounts {
+    std::map<std::string, DbInt> by_state;            // queued, running, ...
+    std::map<std::string, DbInt> queued_by_priority;  // high, normal, low
+    DbInt finished_last_hour = 0;
+    double avg_wait_s = 0, avg_run_s = 0;  // over jobs finished in the last hour
+};
+QueueCounts GetQueueCounts(soci::session& s, DbInt now);
+
+std::string PriorityName(int priority);
+// "high" 2, "normal" 1, "low" 0; -1 when unknown.
+int PriorityFromName(const std::string& name);
+
+}  // namespace podpromo

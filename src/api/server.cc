@@ -1,0 +1,836 @@
+#include "podpromo/api/server.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <soci/soci.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/transcript_io.h"
+#include "podpromo/core/subprocess.h"
+#include "podpromo/files/atomic.h"
+#include "podpromo/jobs/pipeline.h"
+#include "podpromo/jobs/results.h"
+#include "podpromo/media/probe.h"
+#include "podpromo/scoring/genre.h"
+#include "podpromo/scoring/platform.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+namespace {
+
+void SendJson(Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+}
+
+void SendError(Response& res, int status, const std::string& code, const std::string& message) {
+    SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+// One place maps a Status to its HTTP status and error code.
+void SendStatus(Response& res, const Status& st) {
+    switch (st.code()) {
+        case StatusCode::kInvalidInput:
+            return SendError(res, 400, "invalid_input", st.message());
+        case StatusCode::kNotFound:
+            return SendError(res, 404, "not_found", st.message());
+        case StatusCode::kNoSpace:
+            return SendError(res, 507, "insufficient_storage", st.message());
+        case StatusCode::kUnavailable:
+            res.set_header("Retry-After", "5");
+            return SendError(res, 503, "unavailable", st.message());
+        case StatusCode::kCancelled:
+            return SendError(res, 409, "cancelled", st.message());
+        default:
+            return SendError(res, 500, "internal", st.message());
+    }
+}
+
+int IntParam(const Request& req, const char* name, int fallback, int min, int max) {
+    if (!req.has_param(name)) return fallback;
+    try {
+        return std::clamp(std::stoi(req.get_param_value(name)), min, max);
+    } catch (...) {
+        return fallback;
+    }
+}
+
+std::string Param(const Request& req, const char* name, const std::string& fallback = "") {
+    return req.has_param(name) ? req.get_param_value(name) : fallback;
+}
+
+// The route pattern a request matched, for metric labels (ids would explode the label set).
+std::string RouteLabel(const std::string& path) {
+    static const std::pair<const char*, const char*> kPrefixes[] = {{"/api/v1/episodes/", "/api/v1/episodes/{id}"},
+                                                                    {"/api/v1/clips/", "/api/v1/clips/{id}"},
+                                                                    {"/api/v1/jobs/", "/api/v1/jobs/{id}"}};
+    for (const auto& [prefix, label] : kPrefixes) {
+        if (path.rfind(prefix, 0) == 0) {
+            const std::string rest = path.substr(std::string(prefix).size());
+            const auto slash = rest.find('/');
+            return std::string(label) + (slash == std::string::npos ? "" : rest.substr(slash));
+        }
+    }
+    if (path == "/health" || path == "/metrics" || path == "/queue/stats" || path == "/storage/stats" ||
+        path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/") {
+        return path;
+    }
+    return "other";
+}
+
+thread_local std::chrono::steady_clock::time_point t_request_start;
+
+// A body a refused request may still be sending. Clients without "Expect: 100-continue" only read the
+// answer once they have sent everything, so bodies up to this size are read and dropped before answering;
+// larger ones get the answer and a closed connection.
+constexpr int64_t kDrainBytes = 64 * 1024 * 1024;
+
+void DrainBody(const Request& req, const httplib::ContentReader& reader, int64_t declared) {
+    if (declared > kDrainBytes) return;
+    int64_t seen = 0;
+    auto drop = [&](const char*, size_t len) {
+        seen += static_cast<int64_t>(len);
+        return seen <= kDrainBytes;
+    };
+    if (req.is_multipart_form_data()) {
+        reader([](const httplib::MultipartFormData&) { return true; }, drop);
+    } else {
+        reader(drop);
+    }
+}
+
+std::string ContentTypeFor(const std::string& kind, const fs::path& p) {
+    if (kind == "srt") return "application/x-subrip; charset=utf-8";
+    if (kind == "vtt") return "text/vtt; charset=utf-8";
+    if (kind == "video") return "video/mp4";
+    if (p.extension() == ".m4a") return "audio/mp4";
+    return "application/octet-stream";
+}
+
+// An episode with what hangs off it, read in one session.
+struct EpisodeBundle {
+    std::optional<EpisodeRow> episode;
+    std::optional<JobRow> job;
+    std::optional<Transcript> transcript;
+    std::vector<ClipRow> clips;
+};
+
+Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b) {
+    return db->With([&](soci::session& s) {
+        b->episode = GetEpisode(s, id);
+        if (!b->episode) return;
+        b->job = LatestJobForEpisode(s, id);
+        b->transcript = LoadTranscript(s, id);
+        b->clips = ListClips(s, id);
+    });
+}
+
+}  // namespace
+
+ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage, WorkerPool* workers, EventBus* events,
+                     Metrics* metrics)
+    : config_(config),
+      db_(db),
+      storage_(storage),
+      workers_(workers),
+      events_(events),
+      metrics_(metrics),
+      server_(std::make_unique<httplib::Server>()) {
+    metrics_->Describe("podpromo_http_requests_total", "counter", "HTTP requests by route, method and status.");
+    metrics_->Describe("podpromo_http_request_duration_seconds", "histogram", "HTTP request latency by route.");
+    metrics_->Describe("podpromo_jobs", "gauge", "Jobs in the queue by state.");
+    metrics_->Describe("podpromo_stage_duration_seconds", "histogram", "Time each pipeline stage took.");
+    metrics_->Describe("podpromo_jobs_finished_total", "counter", "Jobs that ended, by outcome.");
+    metrics_->Describe("podpromo_uploads_total", "counter", "Uploads by outcome.");
+    metrics_->Describe("podpromo_upload_bytes_total", "counter", "Bytes of accepted uploads.");
+    Routes();
+}
+
+ApiServer::~ApiServer() = default;
+
+Status ApiServer::Bind() {
+    const int threads = config_.http_threads + config_.max_event_streams;
+    server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    server_->set_tcp_nodelay(true);
+    server_->set_keep_alive_timeout(2);
+    server_->set_read_timeout(30);
+    server_->set_write_timeout(30);
+    // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
+    server_->set_payload_max_length(static_cast<size_t>(config_.max_file_size_bytes + kDrainBytes));
+    if (config_.port == 0) {
+        port_ = server_->bind_to_any_port(config_.host);
+        if (port_ <= 0) return Status::Unavailable("cannot listen on " + config_.host);
+    } else {
+        if (!server_->bind_to_port(config_.host, config_.port)) {
+            return Status::Unavailable(fmt::format("cannot listen on {}:{} (in use?)", config_.host, config_.port));
+        }
+        port_ = config_.port;
+    }
+    return Status::Ok();
+}
+
+void ApiServer::Serve() { server_->listen_after_bind(); }
+
+void ApiServer::Stop() {
+    stopping_ = true;
+    events_->CloseAll();
+    server_->stop();
+}
+
+void ApiServer::Routes() {
+    auto& svr = *server_;
+
+    svr.set_pre_routing_handler([](const Request& req, Response& res) {
+        t_request_start = std::chrono::steady_clock::now();
+        // Only uploads may be large; every other body is read into memory, so it is capped before reading.
+        const bool upload = req.method == "POST" && req.path == "/api/v1/episodes";
+        if (!upload && req.has_header("Content-Length")) {
+            try {
+                if (std::stoll(req.get_header_value("Content-Length")) > kDrainBytes) {
+                    res.set_header("Connection", "close");
+                    SendError(res, 413, "too_large", "request bodies other than uploads are at most 64 MB");
+                    return httplib::Server::HandlerResponse::Handled;
+                }
+            } catch (...) {
+                SendError(res, 400, "bad_request", "Content-Length is not a number");
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+    svr.set_logger([this](const Request& req, const Response& res) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
+        const std::string route = RouteLabel(req.path);
+        metrics_->Increment("podpromo_http_requests_total",
+                            {{"route", route}, {"method", req.method}, {"status", std::to_string(res.status)}});
+        metrics_->Observe("podpromo_http_request_duration_seconds", {{"route", route}, {"method", req.method}}, seconds,
+                          Metrics::LatencyBuckets());
+    });
+    svr.set_error_handler([](const Request&, Response& res) {
+        if (!res.body.empty()) return;
+        if (res.status == 404) return SendError(res, 404, "not_found", "no such endpoint");
+        if (res.status == 413) return SendError(res, 413, "too_large", "the upload is larger than MAX_FILE_SIZE");
+        SendError(res, res.status, "http_" + std::to_string(res.status), "request refused");
+    });
+    svr.set_exception_handler([](const Request&, Response& res, const std::exception_ptr& ep) {
+        std::string what = "unexpected error";
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        SendError(res, 500, "internal", what);
+    });
+
+    // ---- operator endpoints
+    svr.Get("/health", [this](const Request&, Response& res) {
+        json checks = json::object();
+        bool critical_ok = true, all_ok = true;
+        auto check = [&](const std::string& name, bool ok, const std::string& detail, bool critical) {
+            checks[name] = {{"ok", ok}, {"detail", detail}};
+            if (!ok) {
+                all_ok = false;
+                if (critical) critical_ok = false;
+            }
+        };
+        const Status db = db_->Ping();
+        check("database", db.ok(), db.ok() ? "reachable" : db.message(), true);
+        {
+            const fs::path probe = storage_->tmp_dir() / ".health";
+            const Status w = WriteFileAtomic(probe, "ok");
+            std::error_code ec;
+            fs::remove(probe, ec);
+            check("storage", w.ok(), w.ok() ? storage_->root().string() + " writable" : w.message(), true);
+        }
+        const bool ffmpeg = ProgramExists("ffmpeg");
+        check("ffmpeg", ffmpeg, ffmpeg ? "found" : "ffmpeg is not installed", true);
+        const Status model = CheckPocketsphinxModel(PocketsphinxConfig{});
+        check("speech_model", model.ok(), model.ok() ? "pocketsphinx en-us present" : model.message(), true);
+        const StorageStats st = storage_->Stats();
+        const double free_ratio =
+            st.disk_total_bytes > 0 ? static_cast<double>(st.disk_free_bytes) / static_cast<double>(st.disk_total_bytes)
+                                    : 1.0;
+        check("disk", free_ratio >= 0.05,
+              fmt::format("{:.1f} GB free ({:.0f}%)", static_cast<double>(st.disk_free_bytes) / 1e9, free_ratio * 100),
+              free_ratio < 0.01);
+        DbInt queued = 0, running = 0;
+        (void)db_->With([&](soci::session& s) {
+            queued = CountJobsInState(s, "queued");
+            running = CountJobsInState(s, "running");
+        });
+        check("queue", queued < config_.max_queue_size,
+              fmt::format("{} queued of {}, {} running", queued, config_.max_queue_size, running), false);
+        const std::string status = !critical_ok ? "unhealthy" : (all_ok ? "healthy" : "degraded");
+        const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        SendJson(res, critical_ok ? 200 : 503, {{"status", status}, {"checks", checks}, {"uptime_s", uptime}});
+    });
+
+    svr.Get("/queue/stats", [this](const Request&, Response& res) {
+        QueueCounts q;
+        const Status st = db_->With([&](soci::session& s) { q = GetQueueCounts(s, NowEpochMs()); });
+        if (!st.ok()) return SendStatus(res, st);
+        SendJson(res, 200,
+                 {{"by_state", q.by_state},
+                  {"queued_by_priority", q.queued_by_priority},
+                  {"running", q.by_state["running"]},
+                  {"workers", config_.max_concurrent_jobs},
+                  {"max_queue_size", config_.max_queue_size},
+                  {"throughput_per_hour", q.finished_last_hour},
+                  {"avg_wait_s", q.avg_wait_s},
+                  {"avg_run_s", q.avg_run_s}});
+    });
+
+    svr.Get("/storage/stats", [this](const Request&, Response& res) {
+        const StorageStats st = storage_->Stats();
+        SendJson(res, 200,
+                 {{"used_bytes", st.used_bytes},
+                  {"quota_bytes", st.quota_bytes},
+                  {"quota_used_ratio",
+                   st.quota_bytes > 0 ? static_cast<double>(st.used_bytes) / static_cast<double>(st.quota_bytes) : 0},
+                  {"disk_free_bytes", st.disk_free_bytes},
+                  {"disk_total_bytes", st.disk_total_bytes},
+                  {"files_by_kind", st.files_by_kind},
+                  {"bytes_by_kind", st.bytes_by_kind}});
+    });
+
+    svr.Get("/metrics", [this](const Request&, Response& res) {
+        QueueCounts q;
+        if (db_->With([&](soci::session& s) { q = GetQueueCounts(s, NowEpochMs()); }).ok()) {
+            for (const auto& [state, n] : q.by_state) {
+                metrics_->Set("podpromo_jobs", {{"state", state}}, static_cast<double>(n));
+            }
+        }
+        metrics_->Set("podpromo_workers_busy", {}, workers_->running());
+        metrics_->Set("podpromo_event_streams_open", {}, open_streams_.load());
+        res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+
+    // ---- episodes
+    svr.Post("/api/v1/episodes", [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
+        auto refuse = [&](int status, const std::string& code, const std::string& message) {
+            metrics_->Increment("podpromo_uploads_total", {{"outcome", code}});
+            SendError(res, status, code, message);
+        };
+        int64_t declared = -1;
+        try {
+            if (req.has_header("Content-Length")) declared = std::stoll(req.get_header_value("Content-Length"));
+        } catch (...) {
+            declared = -1;
+        }
+        // Refused before the body is stored: the body is dropped (see DrainBody), never written.
+        auto refuse_early = [&](int status, const std::string& code, const std::string& message) {
+            DrainBody(req, reader, declared < 0 ? kDrainBytes : declared);
+            if (declared < 0 || declared > kDrainBytes) res.set_header("Connection", "close");
+            refuse(status, code, message);
+        };
+        // Cheap refusals first, before a byte of the body is stored.
+        DbInt queued = 0;
+        if (Status st = db_->With([&](soci::session& s) { queued = CountJobsInState(s, "queued"); }); !st.ok()) {
+            return SendStatus(res, st);
+        }
+        if (queued >= config_.max_queue_size) {
+            res.set_header("Retry-After", "30");
+            return refuse_early(503, "queue_full",
+                                fmt::format("the queue is full ({} waiting); try again later", queued));
+        }
+        if (declared > config_.max_file_size_bytes + (req.is_multipart_form_data() ? 64 * 1024 : 0)) {
+            return refuse_early(
+                413, "too_large",
+                fmt::format("the upload is {} bytes; the limit is {}", declared, config_.max_file_size_bytes));
+        }
+        if (Status room = storage_->CheckRoom(std::max<int64_t>(0, declared)); !room.ok()) {
+            return refuse_early(507, "insufficient_storage", room.message());
+        }
+
+        auto file = UploadFile::Create(storage_->tmp_dir());
+        if (!file.ok()) return SendStatus(res, file.status());
+        std::map<std::string, std::string> fields;
+        for (const char* k : {"genre", "platform", "title", "priority", "clips"}) {
+            if (req.has_param(k)) fields[k] = req.get_param_value(k);
+        }
+        std::string filename = req.get_header_value("X-Filename");
+        Status write_status;
+        bool too_large = false, got_file = false;
+        int64_t dropped = 0;
+        auto append = [&](const char* data, size_t len) {
+            if (too_large || (*file)->size_bytes() + static_cast<int64_t>(len) > config_.max_file_size_bytes) {
+                too_large = true;  // stop storing; keep reading (and dropping) a while so the client hears why
+                dropped += static_cast<int64_t>(len);
+                return dropped <= kDrainBytes;
+            }
+            write_status = (*file)->Write(data, len);
+            return write_status.ok();
+        };
+        bool read_ok = true;
+        if (req.is_multipart_form_data()) {
+            std::string current_field;
+            std::string field_value;
+            read_ok = reader(
+                [&](const httplib::MultipartFormData& part) {
+                    if (!current_field.empty() && current_field != "file") fields[current_field] = field_value;
+                    current_field = part.name;
+                    field_value.clear();
+                    if (part.name == "file") {
+                        got_file = true;
+                        if (filename.empty()) filename = part.filename;
+                    }
+                    return true;
+                },
+                [&](const char* data, size_t len) {
+                    if (current_field == "file") return append(data, len);
+                    if (field_value.size() + len > 4096) return false;  // form fields are short
+                    field_value.append(data, len);
+                    return true;
+                });
+            if (!current_field.empty() && current_field != "file") fields[current_field] = field_value;
+        } else {
+            got_file = true;
+            read_ok = reader(append);
+        }
+        if (too_large) {
+            if (dropped > kDrainBytes) res.set_header("Connection", "close");
+            return refuse(413, "too_large",
+                          fmt::format("the upload is larger than {} bytes", config_.max_file_size_bytes));
+        }
+        if (!write_status.ok()) {
+            return write_status.code() == StatusCode::kNoSpace ? refuse(507, "insufficient_storage", "the disk is full")
+                                                               : SendStatus(res, write_status);
+        }
+        if (!read_ok) return refuse(400, "bad_upload", "the upload was interrupted or malformed");
+        if (!got_file || (*file)->size_bytes() == 0) {
+            return refuse(400, "no_file", "send the episode as multipart field 'file' or as the raw body");
+        }
+        if (Status fin = (*file)->Finish(); !fin.ok()) return SendStatus(res, fin);
+
+        // Options, checked before anything is stored.
+        PipelineOptions options;
+        options.genre = fields.count("genre") && !fields["genre"].empty() ? fields["genre"] : "auto";
+        options.platform = fields.count("platform") && !fields["platform"].empty() ? fields["platform"] : "tiktok";
+        if (fields.count("clips") && !fields["clips"].empty()) {
+            try {
+                options.clips = std::stoi(fields["clips"]);
+            } catch (...) {
+                options.clips = -1;
+            }
+        }
+        if (Status v = ValidateOptions(options); !v.ok()) return refuse(400, "invalid_input", v.message());
+        const int priority = PriorityFromName(fields.count("priority") ? fields["priority"] : "");
+        if (priority < 0) return refuse(400, "invalid_input", "priority must be high, normal or low");
+
+        const std::string safe_name = SanitizeFileName(filename.empty() ? "episode" : filename);
+        auto info = ProbeMedia((*file)->path());
+        if (!info.ok()) {
+            std::string why = info.status().message();
+            const auto colon = why.find(": ");
+            if (colon != std::string::npos) why = why.substr(colon + 2);  // the message names the temp file
+            return refuse(415, "unsupported_media", safe_name + ": " + why);
+        }
+        if (Status room = storage_->CheckRoom((*file)->size_bytes()); !room.ok()) {
+            return refuse(507, "insufficient_storage", room.message());
+        }
+
+        EpisodeRow ep;
+        ep.id = NewId("ep");
+        ep.title = fields.count("title") && !fields["title"].empty() ? fields["title"].substr(0, 200)
+                                                                     : fs::path(safe_name).stem().string();
+        ep.filename = safe_name;
+        const fs::path dest = storage_->UploadPath(ep.id, safe_name);
+        ep.audio_path = fs::relative(dest, storage_->root()).string();
+        ep.size_bytes = (*file)->size_bytes();
+        ep.checksum = "sha256:" + (*file)->sha256_hex();
+        ep.format = info->format;
+        ep.has_video = info->has_video ? 1 : 0;
+        ep.status = "queued";
+        ep.genre = options.genre;
+        ep.platform = options.platform;
+        ep.clip_count = options.clips;
+        ep.created_at = ep.updated_at = NowEpochMs();
+        JobRow job;
+        job.id = NewId("job");
+        job.episode_id = ep.id;
+        job.priority = priority;
+        job.max_attempts = config_.job_max_attempts;
+        job.created_at = ep.created_at;
+        if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
+        bool full = false;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            full = CountJobsInState(s, "queued") >= config_.max_queue_size;
+            if (full) return;
+            InsertEpisode(s, ep);
+            InsertJob(s, job);
+        });
+        if (!st.ok() || full) {
+            storage_->RemoveEpisode(ep.id);
+            if (full) {
+                res.set_header("Retry-After", "30");
+                return refuse(503, "queue_full", "the queue is full; try again later");
+            }
+            return SendStatus(res, st);
+        }
+        metrics_->Increment("podpromo_uploads_total", {{"outcome", "accepted"}});
+        metrics_->Increment("podpromo_upload_bytes_total", {}, static_cast<double>(ep.size_bytes));
+        workers_->Wake();
+        events_->Publish(json{
+            {"type", "job"},
+            {"job_id", job.id},
+            {"episode_id", ep.id},
+            {"state", "queued"},
+            {"stage", "queued"},
+            {"progress", 0}}.dump());
+        res.set_header("Location", "/api/v1/episodes/" + ep.id);
+        SendJson(res, 202, {{"episode", EpisodeRowToJson(ep)}, {"job", JobRowToJson(job)}});
+    });
+
+    svr.Get("/api/v1/episodes", [this](const Request& req, Response& res) {
+        const int limit = IntParam(req, "limit", 20, 1, 100);
+        const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
+        std::vector<EpisodeRow> rows;
+        DbInt total = 0;
+        const Status st = db_->With([&](soci::session& s) {
+            rows = ListEpisodes(s, limit, offset);
+            total = CountEpisodes(s);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        json items = json::array();
+        for (const auto& e : rows) items.push_back(EpisodeRowToJson(e));
+        SendJson(res, 200, {{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}});
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        const Status st = LoadEpisodeBundle(db_, id, &b);
+        if (!st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& [ep, job, transcript, clips] = b;
+        json clip_list = json::array();
+        for (const auto& c : clips) clip_list.push_back(ClipRowToJson(c));
+        SendJson(res, 200,
+                 {{"episode", EpisodeRowToJson(*ep)},
+                  {"job", job ? JobRowToJson(*job) : json(nullptr)},
+                  {"transcript", transcript ? TranscriptToJson(*transcript) : json(nullptr)},
+                  {"clips", clip_list}});
+    });
+
+    svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        std::optional<EpisodeRow> ep;
+        std::optional<JobRow> job;
+        Status st = db_->With([&](soci::session& s) {
+            ep = GetEpisode(s, id);
+            if (ep) job = LatestJobForEpisode(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!ep) return SendError(res, 404, "not_found", "no episode " + id);
+        if (job && job->state == "running") {
+            (void)db_->With([&](soci::session& s) { RequestCancel(s, job->id, NowEpochMs()); });
+            return SendError(res, 409, "busy",
+                             "the episode is being processed; its job was asked to stop, retry shortly");
+        }
+        st = db_->InTransaction([&](soci::session& s) { DeleteEpisode(s, id); });
+        if (!st.ok()) return SendStatus(res, st);
+        storage_->RemoveEpisode(id);
+        res.status = 204;
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        std::optional<EpisodeRow> ep;
+        std::optional<Transcript> t;
+        const Status st = db_->With([&](soci::session& s) {
+            ep = GetEpisode(s, id);
+            if (ep) t = LoadTranscript(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!ep) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!t)
+            return SendError(res, 404, "not_ready", "the episode has no transcript yet (status " + ep->status + ")");
+        const std::string format = Param(req, "format", "json");
+        if (format == "json") return SendJson(res, 200, TranscriptToJson(*t));
+        const auto cues = CuesFromWords(t->AllWords());
+        if (format == "srt") return res.set_content(FormatSrt(cues), "application/x-subrip; charset=utf-8");
+        if (format == "vtt") return res.set_content(FormatVtt(cues), "text/vtt; charset=utf-8");
+        SendError(res, 400, "invalid_input", "format must be json, srt or vtt");
+    });
+
+    svr.Put(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        if (req.body.size() > 50 * 1024 * 1024)
+            return SendError(res, 413, "too_large", "transcripts are at most 50 MB");
+        auto t = ParseTranscript(req.body);
+        if (!t.ok()) return SendError(res, 400, "invalid_transcript", t.status().message());
+        std::optional<EpisodeRow> ep;
+        std::optional<JobRow> job;
+        Status st = db_->With([&](soci::session& s) {
+            ep = GetEpisode(s, id);
+            if (ep) job = LatestJobForEpisode(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!ep) return SendError(res, 404, "not_found", "no episode " + id);
+        if (job && (job->state == "running" || job->state == "queued")) {
+            return SendError(res, 409, "busy", "the episode is being processed; import after it ends or cancel it");
+        }
+        // The imported transcript replaces the old one and the episode is scored and rendered again.
+        JobRow next;
+        next.id = NewId("job");
+        next.episode_id = id;
+        next.priority = 2;
+        next.checkpoint = "transcribed";
+        next.max_attempts = config_.job_max_attempts;
+        next.created_at = NowEpochMs();
+        st = db_->InTransaction([&](soci::session& s) {
+            ReplaceTranscript(s, id, *t);
+            InsertJob(s, next);
+            SetEpisodeStatus(s, id, "queued", "");
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        workers_->Wake();
+        SendJson(res, 202, {{"job", JobRowToJson(next)}, {"words", t->WordCount()}});
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        const Status st = LoadEpisodeBundle(db_, id, &b);
+        if (!st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& ep = b.episode;
+        const auto& t = b.transcript;
+        const auto& stored = b.clips;
+        const std::string platform = Param(req, "platform", ep->platform);
+        const std::string genre = Param(req, "genre", ep->genre);
+        const int limit = IntParam(req, "limit", ep->clip_count, 1, 50);
+        const bool same = platform == ep->platform && genre == ep->genre && limit == ep->clip_count;
+        if (same || !t) {
+            if (!t && !same) {
+                return SendError(res, 409, "not_ready",
+                                 "the episode has no transcript yet (status " + ep->status + ")");
+            }
+            json items = json::array();
+            for (const auto& c : stored) items.push_back(ClipRowToJson(c));
+            return SendJson(res, 200,
+                            {{"items", items}, {"platform", platform}, {"genre", genre}, {"rescored", false}});
+        }
+        const auto started = std::chrono::steady_clock::now();
+        std::optional<AudioFrames> frames;
+        if (auto bytes = ReadFileBytes(storage_->EpisodeDir(id) / "frames.bin"); bytes.ok()) {
+            if (auto f = ParseFrames(*bytes); f.ok()) frames = std::move(*f);
+        }
+        auto clips = RescoreClips(*ep, *t, frames ? &*frames : nullptr, platform, genre, limit, stored);
+        if (!clips.ok()) return SendStatus(res, clips.status());
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        SendJson(res, 200,
+                 {{"items", *clips},
+                  {"platform", platform},
+                  {"genre", genre},
+                  {"rescored", true},
+                  {"rescore_ms", std::round(ms * 10) / 10}});
+    });
+
+    svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [](const Request&, Response& res) {
+        SendError(res, 501, "not_implemented", "rendering a chosen span arrives with the renderer (issue 4)");
+    });
+
+    // ---- clips
+    svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        std::optional<ClipRow> clip;
+        std::map<std::string, DbInt> counts;
+        const Status st = db_->With([&](soci::session& s) {
+            clip = GetClip(s, id);
+            if (clip) counts = FeedbackCounts(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+        json j = ClipRowToJson(*clip);
+        j["feedback"] = counts;
+        SendJson(res, 200, j);
+    });
+
+    svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|srt|vtt))", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1], kind = req.matches[2];
+        std::optional<ClipRow> clip;
+        const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+        const json files = json::parse(clip->file_path, nullptr, false);
+        if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
+            return SendError(res, 404, "not_found", "clip " + id + " has no " + kind + " file");
+        }
+        auto path = storage_->Resolve(files[kind].get<std::string>());
+        std::error_code ec;
+        if (!path.ok() || !fs::is_regular_file(*path, ec)) {
+            return SendError(res, 404, "not_found", "the " + kind + " file of clip " + id + " is missing");
+        }
+        const auto size = static_cast<size_t>(fs::file_size(*path, ec));
+        auto fd = std::make_shared<int>(open(path->c_str(), O_RDONLY | O_CLOEXEC));
+        if (*fd < 0) return SendStatus(res, StatusFromErrno(errno, "cannot open the clip"));
+        res.set_header("Content-Disposition",
+                       fmt::format("inline; filename=\"{}\"", SanitizeFileName(path->filename().string())));
+        res.set_content_provider(
+            size, ContentTypeFor(kind, *path),
+            [fd](size_t offset, size_t length, httplib::DataSink& sink) {
+                char buf[64 * 1024];
+                const size_t n = std::min(length, sizeof(buf));
+                const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(offset));
+                if (got <= 0) return false;
+                return sink.write(buf, static_cast<size_t>(got));
+            },
+            [fd](bool) { close(*fd); });
+    });
+
+    svr.Post(R"(/api/v1/clips/([A-Za-z0-9_]+)/feedback)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        const json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object()) {
+            return SendError(res, 400, "invalid_input", "send a JSON object, e.g. {\"kind\":\"like\"}");
+        }
+        FeedbackRow f;
+        f.id = NewId("fb");
+        f.clip_id = id;
+        f.kind = body.value("kind", "");
+        static const std::set<std::string> kinds = {"like", "dislike", "flag", "comment", "rating"};
+        if (!kinds.count(f.kind)) {
+            return SendError(res, 400, "invalid_input", "kind must be like, dislike, flag, comment or rating");
+        }
+        if (f.kind == "rating") {
+            if (!body.contains("rating") || !body["rating"].is_number_integer() || body["rating"] < 1 ||
+                body["rating"] > 5) {
+                return SendError(res, 400, "invalid_input", "rating must be a whole number from 1 to 5");
+            }
+            f.rating = body["rating"].get<int>();
+        }
+        if (body.contains("comment")) {
+            if (!body["comment"].is_string()) return SendError(res, 400, "invalid_input", "comment must be text");
+            f.comment = body["comment"].get<std::string>().substr(0, 4000);
+        }
+        if (f.kind == "comment" && f.comment.empty()) {
+            return SendError(res, 400, "invalid_input", "a comment needs its text in \"comment\"");
+        }
+        f.created_at = NowEpochMs();
+        std::optional<ClipRow> clip;
+        std::map<std::string, DbInt> counts;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            clip = GetClip(s, id);
+            if (!clip) return;
+            f.episode_id = clip->episode_id;
+            InsertFeedback(s, f);
+            counts = FeedbackCounts(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+        json j = {{"id", f.id}, {"clip_id", id}, {"kind", f.kind}, {"created_at", f.created_at}, {"totals", counts}};
+        if (f.rating) j["rating"] = *f.rating;
+        if (!f.comment.empty()) j["comment"] = f.comment;
+        SendJson(res, 201, j);
+    });
+
+    // ---- jobs
+    svr.Get(R"(/api/v1/jobs/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        std::optional<JobRow> job;
+        const Status st = db_->With([&](soci::session& s) { job = GetJob(s, req.matches[1]); });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!job) return SendError(res, 404, "not_found", "no job " + std::string(req.matches[1]));
+        SendJson(res, 200, JobRowToJson(*job));
+    });
+
+    svr.Post(R"(/api/v1/jobs/([A-Za-z0-9_]+)/cancel)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        std::optional<JobRow> job;
+        bool cancelled_now = false;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            job = GetJob(s, id);
+            if (!job || (job->state != "queued" && job->state != "running")) return;
+            cancelled_now = RequestCancel(s, id, NowEpochMs());
+            if (cancelled_now) SetEpisodeStatus(s, job->episode_id, "cancelled", "cancelled by request");
+            job = GetJob(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!job) return SendError(res, 404, "not_found", "no job " + id);
+        if (job->state != "queued" && job->state != "running" && !cancelled_now) {
+            return SendError(res, 409, "finished", "job " + id + " already ended: " + job->state);
+        }
+        workers_->Wake();
+        if (cancelled_now) {
+            events_->Publish(json{
+                {"type", "job"},
+                {"job_id", id},
+                {"episode_id", job->episode_id},
+                {"state", "cancelled"},
+                {"stage", "cancelled"},
+                {"progress", 0}}.dump());
+        }
+        SendJson(res, 202, JobRowToJson(*job));
+    });
+
+    svr.Get("/api/v1/events", [this](const Request& req, Response& res) {
+        if (open_streams_.fetch_add(1) >= config_.max_event_streams) {
+            --open_streams_;
+            res.set_header("Retry-After", "10");
+            return SendError(res, 503, "too_many_streams",
+                             fmt::format("at most {} event streams may be open", config_.max_event_streams));
+        }
+        const std::string only_episode = Param(req, "episode_id");
+        auto sub = events_->Subscribe();
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [this, sub, only_episode, first = true](size_t, httplib::DataSink& sink) mutable {
+                if (first) {
+                    first = false;
+                    const std::string hello = "retry: 2000\n: connected\n\n";
+                    return sink.write(hello.data(), hello.size());
+                }
+                if (stopping_) {
+                    sink.done();
+                    return true;
+                }
+                auto e = sub->Next(10000);
+                std::string chunk;
+                if (!e) {
+                    if (stopping_) {
+                        sink.done();
+                        return true;
+                    }
+                    chunk = ": keep-alive\n\n";
+                } else {
+                    if (!only_episode.empty() &&
+                        e->find("\"episode_id\":\"" + only_episode + "\"") == std::string::npos) {
+                        return true;
+                    }
+                    chunk = "event: job\ndata: " + *e + "\n\n";
+                }
+                return sink.write(chunk.data(), chunk.size());
+            },
+            [this, sub](bool) {
+                events_->Unsubscribe(sub);
+                --open_streams_;
+            });
+    });
+
+    svr.Get("/", [this](const Request&, Response& res) {
+        SendJson(res, 200,
+                 {{"name", "PodPromo"},
+                  {"api", "/api/v1"},
+                  {"health", "/health"},
+                  {"metrics", "/metrics"},
+                  {"note", "the browser app arrives with its own issue; the API is complete"}});
+    });
+}
+
+}  // namespace podpromo

@@ -1,0 +1,49 @@
+#include "podpromo/core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace podpromo {
+namespace {
+
+Status Load(const std::map<std::string, std::string>& env, ServiceConfig* c) {
+    return LoadConfigFromEnv(c, [&](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+    });
+}
+
+TEST(Config, DefaultsAndValues) {
+    ServiceConfig c;
+    ASSERT_TRUE(Load({}, &c).ok());
+    EXPECT_EQ(c.max_file_size_bytes, 524288000);
+    EXPECT_EQ(c.max_concurrent_jobs, 3);
+    EXPECT_EQ(c.DatabaseUrl(), "sqlite:///./data/podpromo.db");
+    ASSERT_TRUE(
+        Load(
+            {{"MAX_FILE_SIZE", "1000000"}, {"MAX_QUEUE_SIZE", "1"}, {"DATA_DIR", "/srv/pp"}, {"MAX_STORAGE_GB", "0.5"}},
+            &c)
+            .ok());
+    EXPECT_EQ(c.max_file_size_bytes, 1000000);
+    EXPECT_EQ(c.max_queue_size, 1);
+    EXPECT_DOUBLE_EQ(c.max_storage_gb, 0.5);
+    EXPECT_EQ(c.DatabaseUrl(), "sqlite:////srv/pp/podpromo.db");
+}
+
+TEST(Config, BadValuesNameTheVariable) {
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{{"MAX_FILE_SIZE", "lots"},
+                                                                                      {"MAX_CONCURRENT_JOBS", "0"},
+                                                                                      {"PORT", "70000"},
+                                                                                      {"MAX_STORAGE_GB", "-1"},
+                                                                                      {"MAX_QUEUE_SIZE", "10x"},
+                                                                                      {"DATABASE_URL", "mysql://x"}}) {
+        ServiceConfig c;
+        const Status st = Load({{name, value}}, &c);
+        EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << name;
+        EXPECT_NE(st.message().find(name), std::string::npos) << st.message();
+    }
+}
+
+}  // namespace
+}  // namespace podpromo

@@ -1,0 +1,228 @@
+#include "podpromo/files/storage.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "podpromo/files/atomic.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+
+std::string SanitizeFileName(const std::string& name) {
+    // Last component, whichever separator the client used.
+    std::string base = name;
+    const auto slash = base.find_last_of("/\\");
+    if (slash != std::string::npos) base = base.substr(slash + 1);
+    std::string out;
+    for (unsigned char ch : base) {
+        if (std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_' || ch == ' ') {
+            out.push_back(static_cast<char>(ch));
+        } else if (ch >= 0x80 || ch > 0x20) {
+            out.push_back('_');
+        }
+    }
+    while (!out.empty() && (out.front() == '.' || out.front() == ' ')) out.erase(out.begin());
+    while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
+    if (out.size() > 120) {
+        const auto dot = out.rfind('.');
+        std::string ext = dot != std::string::npos && out.size() - dot <= 10 ? out.substr(dot) : "";
+        out = out.substr(0, 120 - ext.size()) + ext;
+    }
+    if (out.empty()) out = "upload";
+    return out;
+}
+
+struct UploadFile::Hash {
+    crypto_hash_sha256_state state;
+};
+
+Result<std::unique_ptr<UploadFile>> UploadFile::Create(const fs::path& tmp_dir) {
+    if (sodium_init() < 0) return Status::Internal("libsodium failed to initialise");
+    std::error_code ec;
+    fs::create_directories(tmp_dir, ec);
+    std::string tmpl = (tmp_dir / "upload-XXXXXX").string();
+    const int fd = mkstemp(tmpl.data());
+    if (fd < 0) return StatusFromErrno(errno, "cannot create an upload file in " + tmp_dir.string());
+    std::unique_ptr<UploadFile> f(new UploadFile());
+    f->fd_ = fd;
+    f->path_ = tmpl;
+    f->hash_ = std::make_unique<Hash>();
+    crypto_hash_sha256_init(&f->hash_->state);
+    return f;
+}
+
+UploadFile::~UploadFile() {
+    if (fd_ >= 0) close(fd_);
+    if (!committed_ && !path_.empty()) {
+        std::error_code ec;
+        fs::remove(path_, ec);
+    }
+}
+
+Status UploadFile::Write(const char* data, size_t size) {
+    crypto_hash_sha256_update(&hash_->state, reinterpret_cast<const unsigned char*>(data), size);
+    size_t done = 0;
+    while (done < size) {
+        const ssize_t n = write(fd_, data + done, size - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return StatusFromErrno(errno, "cannot write the upload");
+        }
+        done += static_cast<size_t>(n);
+    }
+    size_ += static_cast<int64_t>(size);
+    return Status::Ok();
+}
+
+Status UploadFile::Finish() {
+    if (fd_ < 0) return Status::Ok();
+    const int rc = fsync(fd_);
+    const int err = errno;
+    close(fd_);
+    fd_ = -1;
+    if (rc != 0) return StatusFromErrno(err, "cannot write the upload");
+    unsigned char out[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&hash_->state, out);
+    static const char* hex = "0123456789abcdef";
+    digest_.clear();
+    for (unsigned char b : out) {
+        digest_.push_back(hex[b >> 4]);
+        digest_.push_back(hex[b & 15]);
+    }
+    return Status::Ok();
+}
+
+Status UploadFile::Commit(const fs::path& dest) {
+    PODPROMO_RETURN_IF_ERROR(Finish());
+    std::error_code ec;
+    fs::create_directories(dest.parent_path(), ec);
+    if (ec) return StatusFromErrno(ec.value(), "cannot create " + dest.parent_path().string());
+    fs::rename(path_, dest, ec);
+    if (ec) return StatusFromErrno(ec.value(), "cannot store the upload");
+    committed_ = true;
+    return Status::Ok();
+}
+
+Result<Storage> Storage::Open(const fs::path& root, int64_t quota_bytes) {
+    Storage s;
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) return StatusFromErrno(ec.value(), "cannot create the data directory " + root.string());
+    s.root_ = fs::weakly_canonical(root, ec);
+    if (ec) s.root_ = root;
+    for (const char* sub : {"uploads", "episodes", "tmp"}) {
+        fs::create_directories(s.root_ / sub, ec);
+        if (ec) return StatusFromErrno(ec.value(), "cannot create " + (s.root_ / sub).string());
+    }
+    s.quota_bytes_ = quota_bytes;
+    return s;
+}
+
+fs::path Storage::UploadPath(const std::string& episode_id, const std::string& safe_name) const {
+    return root_ / "uploads" / SanitizeFileName(episode_id) / SanitizeFileName(safe_name);
+}
+
+fs::path Storage::EpisodeDir(const std::string& episode_id) const {
+    return root_ / "episodes" / SanitizeFileName(episode_id);
+}
+
+Result<fs::path> Storage::Resolve(const std::string& relative) const {
+    const fs::path rel(relative);
+    if (rel.is_absolute()) return Status::NotFound("not a stored file");
+    for (const auto& part : rel) {
+        if (part == "..") return Status::NotFound("not a stored file");
+    }
+    return root_ / rel;
+}
+
+namespace {
+
+std::string KindOf(const fs::path& p, const fs::path& root) {
+    const auto rel = fs::relative(p, root);
+    const std::string top = rel.empty() ? "" : rel.begin()->string();
+    if (top == "uploads") return "upload";
+    const std::string ext = p.extension().string();
+    if (ext == ".m4a" || ext == ".mp3" || ext == ".wav") return "audio";
+    if (ext == ".mp4" || ext == ".mov" || ext == ".webm") return "video";
+    if (ext == ".srt" || ext == ".vtt") return "captions";
+    if (ext == ".json") return "transcript";
+    if (ext == ".bin") return "data";
+    return "other";
+}
+
+}  // namespace
+
+int64_t Storage::UsedBytes() const {
+    int64_t total = 0;
+    std::error_code ec;
+    for (const char* sub : {"uploads", "episodes", "tmp"}) {
+        for (auto it = fs::recursive_directory_iterator(root_ / sub, ec); !ec && it != fs::end(it); it.increment(ec)) {
+            if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+        }
+    }
+    return total;
+}
+
+Status Storage::CheckRoom(int64_t incoming) const {
+    const int64_t used = UsedBytes();
+    if (used + incoming > quota_bytes_) {
+        return Status::NoSpace("storage quota exceeded: " + std::to_string(used) + " of " +
+                               std::to_string(quota_bytes_) + " bytes used, " + std::to_string(incoming) +
+                               " more requested");
+    }
+    struct statvfs vfs {};
+    if (statvfs(root_.c_str(), &vfs) == 0) {
+        const auto free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+        const auto total = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
+        if (free_bytes - incoming < total / 100) return Status::NoSpace("the disk is full");
+    }
+    return Status::Ok();
+}
+
+StorageStats Storage::Stats() const {
+    StorageStats st;
+    st.quota_bytes = quota_bytes_;
+    for (const char* k : {"upload", "audio", "video", "captions", "transcript", "data", "other"}) {
+        st.files_by_kind[k] = 0;
+        st.bytes_by_kind[k] = 0;
+    }
+    std::error_code ec;
+    for (const char* sub : {"uploads", "episodes", "tmp"}) {
+        for (auto it = fs::recursive_directory_iterator(root_ / sub, ec); !ec && it != fs::end(it); it.increment(ec)) {
+            if (!it->is_regular_file(ec)) continue;
+            const auto size = static_cast<int64_t>(it->file_size(ec));
+            const std::string kind = KindOf(it->path(), root_);
+            st.files_by_kind[kind] += 1;
+            st.bytes_by_kind[kind] += size;
+            st.used_bytes += size;
+        }
+    }
+    struct statvfs vfs {};
+    if (statvfs(root_.c_str(), &vfs) == 0) {
+        st.disk_free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+        st.disk_total_bytes = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
+    }
+    return st;
+}
+
+void Storage::RemoveEpisode(const std::string& episode_id) const {
+    std::error_code ec;
+    fs::remove_all(root_ / "uploads" / SanitizeFileName(episode_id), ec);
+    fs::remove_all(EpisodeDir(episode_id), ec);
+}
+
+int Storage::CleanTmp() const {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(tmp_dir(), ec)) {
+        fs::remove_all(e.path(), ec);
+        ++n;
+    }
+    return n;
+}
+
+}  // namespace podpromo

@@ -1,0 +1,318 @@
+#include "podpromo/jobs/workers.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <soci/soci.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "podpromo/files/atomic.h"
+#include "podpromo/jobs/pipeline.h"
+#include "podpromo/jobs/results.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Where each stage sits in a job's overall progress.
+double OverallProgress(std::string_view stage, double f) {
+    struct Span {
+        const char* name;
+        double from, to;
+    };
+    static const Span spans[] = {{"probe", 0, 0.01},        {"decode", 0.01, 0.05}, {"analyze", 0.05, 0.08},
+                                 {"transcribe", 0.08, 0.9}, {"score", 0.9, 0.93},   {"write", 0.93, 1.0}};
+    for (const auto& s : spans) {
+        if (stage == s.name) return s.from + (s.to - s.from) * std::clamp(f, 0.0, 1.0);
+    }
+    return 0;
+}
+
+bool Transient(const Status& st) {
+    return st.code() == StatusCode::kIoError || st.code() == StatusCode::kUnavailable ||
+           st.code() == StatusCode::kInternal || st.code() == StatusCode::kNoSpace;
+}
+
+}  // namespace
+
+WorkerPool::WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events,
+                       Metrics* metrics)
+    : db_(db), storage_(storage), config_(config), events_(events), metrics_(metrics) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    owner_ = fmt::format("{}:{}:{}", host, getpid(), NewId("w"));
+}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+int WorkerPool::RecoverLocalOrphans() {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    const std::string prefix = std::string(host) + ":";
+    int recovered = 0;
+    (void)db_->InTransaction([&](soci::session& s) {
+        for (const auto& [job_id, owner] : RunningJobOwners(s)) {
+            if (owner.rfind(prefix, 0) != 0) continue;
+            const auto colon = owner.find(':', prefix.size());
+            const pid_t pid = static_cast<pid_t>(std::atol(owner.substr(prefix.size(), colon - prefix.size()).c_str()));
+            if (pid > 0 && pid != getpid() && kill(pid, 0) == 0) continue;  // that worker is alive
+            RequeueJob(s, job_id, "worker stopped; resumed", NowEpochMs(), /*count_attempt=*/false);
+            ++recovered;
+        }
+    });
+    return recovered;
+}
+
+void WorkerPool::Start() {
+    for (int i = 0; i < config_.max_concurrent_jobs; ++i) threads_.emplace_back([this] { Loop(); });
+    threads_.emplace_back([this] { KeepLeases(); });
+}
+
+void WorkerPool::Wake() { wake_.notify_all(); }
+
+bool WorkerPool::Stop(std::chrono::milliseconds deadline) {
+    if (!stopping_.exchange(true)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [id, a] : active_) a->cancel.Cancel();
+    }
+    wake_.notify_all();
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (running_ > 0 && std::chrono::steady_clock::now() < until) {
+            wake_.wait_for(lock, std::chrono::milliseconds(50));
+        }
+    }
+    if (running_ > 0) {
+        // A stage that does not check often enough (one long recognition chunk): release its job here.
+        std::vector<std::string> ids;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            for (auto& [id, a] : active_) ids.push_back(id);
+        }
+        (void)db_->InTransaction([&](soci::session& s) {
+            for (const auto& id : ids) RequeueJob(s, id, "", NowEpochMs(), /*count_attempt=*/false);
+        });
+        for (auto& t : threads_) {
+            if (t.joinable()) t.detach();
+        }
+        return false;
+    }
+    for (auto& t : threads_) {
+        if (t.joinable()) t.join();
+    }
+    return true;
+}
+
+void WorkerPool::PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
+                            const std::string& stage, double progress, const std::string& error) {
+    json e = {{"type", "job"},  {"job_id", job_id}, {"episode_id", episode_id},
+              {"state", state}, {"stage", stage},   {"progress", std::round(progress * 1000) / 1000}};
+    if (!error.empty()) e["error"] = error;
+    events_->Publish(e.dump());
+}
+
+void WorkerPool::Loop() {
+    while (!stopping_) {
+        std::optional<JobRow> job;
+        const DbInt now = NowEpochMs();
+        const Status st = db_->InTransaction(
+            [&](soci::session& s) { job = ClaimNextJob(s, owner_, now, now + config_.job_lease_seconds * 1000LL); });
+        if (!st.ok()) metrics_->Increment("podpromo_errors_total", {{"where", "queue"}});
+        if (job) {
+            RunJob(*job);
+            continue;
+        }
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait_for(lock, std::chrono::milliseconds(500));
+    }
+}
+
+void WorkerPool::KeepLeases() {
+    auto last_renew = std::chrono::steady_clock::now();
+    while (!stopping_) {
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            wake_.wait_for(lock, std::chrono::milliseconds(500));
+        }
+        std::vector<std::shared_ptr<Active>> active;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            for (auto& [id, a] : active_) active.push_back(a);
+        }
+        const bool renew = std::chrono::steady_clock::now() - last_renew >
+                           std::chrono::milliseconds(config_.job_lease_seconds * 1000 / 3);
+        const DbInt now = NowEpochMs();
+        (void)db_->With([&](soci::session& s) {
+            for (const auto& a : active) {
+                if (CancelRequested(s, a->job_id)) a->cancel.Cancel();
+                if (renew && !RenewLease(s, a->job_id, owner_, now + config_.job_lease_seconds * 1000LL)) {
+                    a->lost_lease = true;
+                    a->cancel.Cancel();
+                }
+            }
+            // Jobs of workers that died (this process's or another's) go back to the queue.
+            if (RecoverExpiredJobs(s, now) > 0) wake_.notify_all();
+        });
+        if (renew) last_renew = std::chrono::steady_clock::now();
+    }
+}
+
+void WorkerPool::RunJob(const JobRow& job) {
+    auto active = std::make_shared<Active>();
+    active->job_id = job.id;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        active_[job.id] = active;
+        if (stopping_) active->cancel.Cancel();
+    }
+    ++running_;
+    const auto started = std::chrono::steady_clock::now();
+    metrics_->Observe("podpromo_job_wait_seconds", {}, static_cast<double>(job.started_at - job.created_at) / 1000.0,
+                      Metrics::DurationBuckets());
+
+    std::optional<EpisodeRow> episode;
+    std::optional<Transcript> stored_transcript;
+    Status st = db_->With([&](soci::session& s) {
+        episode = GetEpisode(s, job.episode_id);
+        if (episode) SetEpisodeStatus(s, episode->id, "processing", "");
+        if (!job.checkpoint.empty()) stored_transcript = LoadTranscript(s, job.episode_id);
+    });
+    if (st.ok() && !episode) st = Status::NotFound("the job's episode is gone");
+    PublishJob(job.id, job.episode_id, "running", job.checkpoint.empty() ? "probe" : "resume", 0);
+
+    // Progress: from many threads; written to the database at most twice a second.
+    std::mutex progress_mu;
+    std::string last_stage;
+    auto last_write = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    std::map<std::string, Ms> stage_ms;
+    std::map<std::string, std::chrono::steady_clock::time_point> stage_start;
+    auto progress = [&](std::string_view stage, double f) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        const auto now = std::chrono::steady_clock::now();
+        const std::string name(stage);
+        if (!stage_start.count(name)) stage_start[name] = now;
+        stage_ms[name] = std::chrono::duration_cast<std::chrono::milliseconds>(now - stage_start[name]).count();
+        if (name == last_stage && f < 1.0 && now - last_write < std::chrono::milliseconds(500)) return;
+        last_stage = name;
+        last_write = now;
+        const double overall = OverallProgress(stage, f);
+        json sm = json::object();
+        for (const auto& [k, v] : stage_ms) sm[k] = v;
+        (void)db_->With([&](soci::session& s) { SetJobProgress(s, job.id, name, overall, sm.dump()); });
+        PublishJob(job.id, job.episode_id, "running", name, overall);
+    };
+
+    EpisodeResult result;
+    if (st.ok()) {
+        PipelineOptions options;
+        options.genre = episode->genre;
+        options.platform = episode->platform;
+        options.clips = episode->clip_count;
+        options.title = episode->title;
+        options.asr.threads = config_.asr_threads;
+        if (stored_transcript) options.given_transcript = std::move(stored_transcript);
+        const bool had_transcript = options.given_transcript.has_value();
+        options.on_transcribed = [&](const Transcript& t) -> Status {
+            if (had_transcript) return Status::Ok();
+            return db_->InTransaction([&](soci::session& s) {
+                ReplaceTranscript(s, job.episode_id, t);
+                SetJobCheckpoint(s, job.id, "transcribed");
+            });
+        };
+        auto path = storage_->Resolve(episode->audio_path);
+        st = path.status();
+        if (st.ok()) {
+            auto analysed = AnalyzeEpisode(*path, options, progress, &active->cancel);
+            st = analysed.status();
+            if (st.ok()) result = std::move(*analysed);
+        }
+    }
+    const fs::path dir = episode ? storage_->EpisodeDir(episode->id) : fs::path();
+    if (st.ok()) {
+        result.id = episode->id;
+        result.source = storage_->Resolve(episode->audio_path).value();
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        st = WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames));
+    }
+    if (st.ok()) st = WriteOutputs(&result, dir / "out", /*render=*/true, progress, &active->cancel);
+    if (st.ok()) {
+        const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
+        EpisodeRow updated = *episode;
+        FillEpisodeAnalysis(result, &updated);
+        updated.status = "ready";
+        updated.updated_at = NowEpochMs();
+        const auto clips = ClipRowsFromResult(result, rel_dir);
+        st = db_->InTransaction([&](soci::session& s) {
+            if (!active->lost_lease) {
+                ReplaceClips(s, episode->id, clips);
+                SetEpisodeAnalysis(s, updated);
+                FinishJob(s, job.id, "succeeded", "", NowEpochMs());
+            }
+        });
+    }
+
+    const double seconds =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count() /
+        1000.0;
+    for (const auto& [stage, ms] : stage_ms) {
+        metrics_->Observe("podpromo_stage_duration_seconds", {{"stage", stage}}, static_cast<double>(ms) / 1000.0,
+                          Metrics::DurationBuckets());
+    }
+    const DbInt now = NowEpochMs();
+    std::string outcome;
+    if (active->lost_lease) {
+        outcome = "lost_lease";  // another worker owns it now: touch nothing
+    } else if (st.ok()) {
+        outcome = "succeeded";
+        PublishJob(job.id, job.episode_id, "succeeded", "done", 1);
+    } else if (st.code() == StatusCode::kCancelled && stopping_) {
+        outcome = "released";
+        (void)db_->InTransaction([&](soci::session& s) {
+            RequeueJob(s, job.id, "", now, /*count_attempt=*/false);
+            SetEpisodeStatus(s, job.episode_id, "queued", "");
+        });
+        PublishJob(job.id, job.episode_id, "queued", "released", 0);
+    } else if (st.code() == StatusCode::kCancelled) {
+        outcome = "cancelled";
+        std::error_code ec;
+        fs::remove_all(dir / "out", ec);
+        (void)db_->InTransaction([&](soci::session& s) {
+            FinishJob(s, job.id, "cancelled", "cancelled by request", now);
+            SetEpisodeStatus(s, job.episode_id, "cancelled", "cancelled by request");
+        });
+        PublishJob(job.id, job.episode_id, "cancelled", "cancelled", 0);
+    } else if (Transient(st) && job.attempts < job.max_attempts) {
+        outcome = "retry";
+        const DbInt delay =
+            static_cast<DbInt>(config_.retry_backoff_seconds * 1000.0 * std::pow(2.0, std::max(0, job.attempts - 1)));
+        (void)db_->InTransaction([&](soci::session& s) {
+            RequeueJob(s, job.id, st.message(), now + delay, /*count_attempt=*/true);
+            SetEpisodeStatus(s, job.episode_id, "queued", st.message());
+        });
+        PublishJob(job.id, job.episode_id, "queued", "retry", 0, st.message());
+    } else {
+        outcome = "failed";
+        (void)db_->InTransaction([&](soci::session& s) {
+            FinishJob(s, job.id, "failed", st.message(), now);
+            SetEpisodeStatus(s, job.episode_id, "failed", st.message());
+        });
+        PublishJob(job.id, job.episode_id, "failed", "failed", 0, st.message());
+    }
+    metrics_->Increment("podpromo_jobs_finished_total", {{"outcome", outcome}});
+    metrics_->Observe("podpromo_job_run_seconds", {{"outcome", outcome}}, seconds, Metrics::DurationBuckets());
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        active_.erase(job.id);
+    }
+    --running_;
+    wake_.notify_all();
+}
+
+}  // namespace podpromo

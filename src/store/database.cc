@@ -1,0 +1,194 @@
+#include "podpromo/store/database.h"
+
+#include <fmt/format.h>
+#include <soci/connection-pool.h>
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace podpromo {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Each migration is a list of statements. Never edit one that has shipped: add the next.
+// Long statements are split over adjacent literals on purpose.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
+const std::vector<std::vector<std::string>>& Migrations() {
+    static const std::vector<std::vector<std::string>> m = {
+        // 1: episodes, their transcript, clips, feedback and the job queue.
+        {
+            "CREATE TABLE episodes ("
+            " id TEXT PRIMARY KEY, title TEXT NOT NULL, filename TEXT NOT NULL, audio_path TEXT NOT NULL,"
+            " size_bytes BIGINT NOT NULL, checksum TEXT NOT NULL, format TEXT NOT NULL, has_video INTEGER NOT NULL,"
+            " status TEXT NOT NULL, duration DOUBLE PRECISION, genre TEXT NOT NULL, detected_genre TEXT,"
+            " platform TEXT NOT NULL, clip_count INTEGER NOT NULL, analysis TEXT, error TEXT,"
+            " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+            "CREATE INDEX episodes_by_created ON episodes (created_at)",
+            "CREATE TABLE transcript_segments ("
+            " episode_id TEXT NOT NULL, idx INTEGER NOT NULL, start_time DOUBLE PRECISION NOT NULL,"
+            " end_time DOUBLE PRECISION NOT NULL, text TEXT NOT NULL, confidence DOUBLE PRECISION NOT NULL,"
+            " words TEXT NOT NULL, engine TEXT NOT NULL, PRIMARY KEY (episode_id, idx))",
+            "CREATE TABLE clips ("
+            " id TEXT PRIMARY KEY, episode_id TEXT NOT NULL, clip_rank INTEGER NOT NULL,"
+            " start_time DOUBLE PRECISION NOT NULL, end_time DOUBLE PRECISION NOT NULL,"
+            " duration DOUBLE PRECISION NOT NULL, score DOUBLE PRECISION NOT NULL, display_score INTEGER NOT NULL,"
+            " confidence TEXT NOT NULL, genre TEXT NOT NULL, platform TEXT NOT NULL, title TEXT NOT NULL,"
+            " text TEXT NOT NULL, features TEXT NOT NULL, explanation TEXT NOT NULL, hashtags TEXT NOT NULL,"
+            " file_path TEXT NOT NULL, created_at BIGINT NOT NULL)",
+            "CREATE INDEX clips_by_episode ON clips (episode_id, clip_rank)",
+            "CREATE TABLE feedback ("
+            " id TEXT PRIMARY KEY, clip_id TEXT NOT NULL, episode_id TEXT NOT NULL, kind TEXT NOT NULL,"
+            " rating INTEGER, comment TEXT, created_at BIGINT NOT NULL)",
+            "CREATE INDEX feedback_by_clip ON feedback (clip_id)",
+            "CREATE TABLE jobs ("
+            " id TEXT PRIMARY KEY, episode_id TEXT NOT NULL, priority INTEGER NOT NULL, state TEXT NOT NULL,"
+            " stage TEXT NOT NULL, progress DOUBLE PRECISION NOT NULL, checkpoint TEXT NOT NULL,"
+            " attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, error TEXT, lease_owner TEXT,"
+            " lease_expires_at BIGINT NOT NULL, run_after BIGINT NOT NULL, cancel_requested INTEGER NOT NULL,"
+            " stage_ms TEXT NOT NULL, created_at BIGINT NOT NULL, started_at BIGINT NOT NULL,"
+            " finished_at BIGINT NOT NULL)",
+            "CREATE INDEX jobs_by_state ON jobs (state, priority, created_at)",
+            "CREATE INDEX jobs_by_episode ON jobs (episode_id)",
+        },
+    };
+    return m;
+}
+// NOLINTEND(bugprone-suspicious-missing-comma)
+
+Status FromException(const std::exception& e) {
+    const std::string what = e.what();
+    if (dynamic_cast<const soci::soci_error*>(&e)) {
+        const auto* se = dynamic_cast<const soci::soci_error*>(&e);
+        if (se->get_error_category() == soci::soci_error::connection_error) {
+            return Status::Unavailable("database unavailable: " + what);
+        }
+    }
+    return Status::Internal("database error: " + what);
+}
+
+}  // namespace
+
+int64_t NowEpochMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Database::Database(Kind kind, int pool_size)
+    : kind_(kind), pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
+
+Database::~Database() = default;
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int pool_size) {
+    std::unique_ptr<Database> db;
+    try {
+        if (url.rfind("sqlite://", 0) == 0) {
+            const std::string path = url.substr(std::string("sqlite://").size());
+            if (path.empty()) return Status::InvalidInput("DATABASE_URL: sqlite:// needs a path");
+            std::error_code ec;
+            const fs::path parent = fs::path(path).parent_path();
+            if (!parent.empty()) fs::create_directories(parent, ec);
+            db.reset(new Database(Kind::kSqlite, pool_size));
+            for (int i = 0; i < pool_size; ++i) {
+                soci::session& s = db->pool_->at(static_cast<size_t>(i));
+                // timeout: seconds a writer waits for another's lock before SQLITE_BUSY.
+                s.open(soci::sqlite3, fmt::format("db=\"{}\" timeout=30", path));
+                if (i == 0) s << "PRAGMA journal_mode=WAL";
+                s << "PRAGMA synchronous=NORMAL";
+                s << "PRAGMA foreign_keys=ON";
+            }
+        } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+            db.reset(new Database(Kind::kPostgres, pool_size));
+            for (int i = 0; i < pool_size; ++i) db->pool_->at(static_cast<size_t>(i)).open(soci::postgresql, url);
+        } else {
+            return Status::InvalidInput("DATABASE_URL: expected sqlite:///path or postgresql://...");
+        }
+    } catch (const std::exception& e) {
+        return Status::Unavailable(std::string("cannot open the database: ") + e.what());
+    }
+    return db;
+}
+
+Status Database::With(const std::function<void(soci::session&)>& fn) {
+    try {
+        soci::session s(*pool_);
+        fn(s);
+        return Status::Ok();
+    } catch (const std::exception& e) {
+        return FromException(e);
+    }
+}
+
+Status Database::InTransaction(const std::function<void(soci::session&)>& fn) {
+    // SQLite allows one writer: a transaction that finds the database locked is retried a few times.
+    for (int attempt = 0;; ++attempt) {
+        try {
+            soci::session s(*pool_);
+            soci::transaction tr(s);
+            fn(s);
+            tr.commit();
+            return Status::Ok();
+        } catch (const std::exception& e) {
+            const std::string what = e.what();
+            const bool busy = what.find("database is locked") != std::string::npos ||
+                              what.find("could not serialize") != std::string::npos;
+            if (busy && attempt < 20) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+                continue;
+            }
+            return FromException(e);
+        }
+    }
+}
+
+Status Database::Ping() {
+    return With([](soci::session& s) {
+        int one = 0;
+        s << "SELECT 1", soci::into(one);
+    });
+}
+
+int Database::LatestVersion() { return static_cast<int>(Migrations().size()); }
+
+Result<int> Database::SchemaVersion() {
+    int version = 0;
+    PODPROMO_RETURN_IF_ERROR(With([&](soci::session& s) {
+        s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
+        soci::indicator ind = soci::i_null;
+        s << "SELECT MAX(version) FROM schema_migrations", soci::into(version, ind);
+        if (ind != soci::i_ok) version = 0;
+    }));
+    return version;
+}
+
+Result<int> Database::Migrate() {
+    auto current = SchemaVersion();
+    if (!current.ok()) return current.status();
+    int applied = 0;
+    const auto& all = Migrations();
+    for (int v = *current + 1; v <= static_cast<int>(all.size()); ++v) {
+        bool done_by_other = false;
+        const Status st = InTransaction([&](soci::session& s) {
+            // Another process may have applied it meanwhile: the primary key settles the race.
+            int exists = 0;
+            s << "SELECT COUNT(*) FROM schema_migrations WHERE version = :v", soci::use(v), soci::into(exists);
+            if (exists > 0) {
+                done_by_other = true;
+                return;
+            }
+            for (const auto& stmt : all[static_cast<size_t>(v - 1)]) s << stmt;
+            const int64_t now = NowEpochMs();
+            s << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)", soci::use(v), soci::use(now);
+        });
+        if (!st.ok()) return Status(st.code(), fmt::format("migration {} failed: {}", v, st.message()));
+        if (!done_by_other) ++applied;
+    }
+    return applied;
+}
+
+}  // namespace podpromo

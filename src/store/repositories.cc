@@ -1,0 +1,493 @@
+#include "podpromo/store/repositories.h"
+
+#include <soci/soci.h>
+
+#include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "podpromo/store/database.h"
+
+namespace podpromo {
+namespace {
+using nlohmann::json;
+using soci::into;
+using soci::use;
+
+constexpr const char* kEpisodeColumns =
+    "id, title, filename, audio_path, size_bytes, checksum, format, has_video, status, duration, genre,"
+    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at";
+
+// Binds every column of a SELECT kEpisodeColumns into `e`; nullable columns through `ind`.
+struct EpisodeInto {
+    EpisodeRow e;
+    soci::indicator ind_duration = soci::i_ok, ind_detected = soci::i_ok, ind_analysis = soci::i_ok,
+                    ind_error = soci::i_ok;
+    void Bind(soci::statement& st) {
+        st.exchange(into(e.id));
+        st.exchange(into(e.title));
+        st.exchange(into(e.filename));
+        st.exchange(into(e.audio_path));
+        st.exchange(into(e.size_bytes));
+        st.exchange(into(e.checksum));
+        st.exchange(into(e.format));
+        st.exchange(into(e.has_video));
+        st.exchange(into(e.status));
+        st.exchange(into(e.duration, ind_duration));
+        st.exchange(into(e.genre));
+        st.exchange(into(e.detected_genre, ind_detected));
+        st.exchange(into(e.platform));
+        st.exchange(into(e.clip_count));
+        st.exchange(into(e.analysis, ind_analysis));
+        st.exchange(into(e.error, ind_error));
+        st.exchange(into(e.created_at));
+        st.exchange(into(e.updated_at));
+    }
+    EpisodeRow Get() const {
+        EpisodeRow r = e;
+        if (ind_duration != soci::i_ok) r.duration = 0;
+        if (ind_detected != soci::i_ok) r.detected_genre.clear();
+        if (ind_analysis != soci::i_ok) r.analysis.clear();
+        if (ind_error != soci::i_ok) r.error.clear();
+        return r;
+    }
+};
+
+constexpr const char* kClipColumns =
+    "id, episode_id, clip_rank, start_time, end_time, duration, score, display_score, confidence, genre, platform,"
+    " title, text, features, explanation, hashtags, file_path, created_at";
+
+void BindClip(soci::statement& st, ClipRow& c) {
+    st.exchange(into(c.id));
+    st.exchange(into(c.episode_id));
+    st.exchange(into(c.clip_rank));
+    st.exchange(into(c.start_time));
+    st.exchange(into(c.end_time));
+    st.exchange(into(c.duration));
+    st.exchange(into(c.score));
+    st.exchange(into(c.display_score));
+    st.exchange(into(c.confidence));
+    st.exchange(into(c.genre));
+    st.exchange(into(c.platform));
+    st.exchange(into(c.title));
+    st.exchange(into(c.text));
+    st.exchange(into(c.features));
+    st.exchange(into(c.explanation));
+    st.exchange(into(c.hashtags));
+    st.exchange(into(c.file_path));
+    st.exchange(into(c.created_at));
+}
+
+constexpr const char* kJobColumns =
+    "id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts, error, lease_owner,"
+    " lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at, finished_at";
+
+struct JobInto {
+    JobRow j;
+    soci::indicator ind_error = soci::i_ok, ind_owner = soci::i_ok;
+    void Bind(soci::statement& st) {
+        st.exchange(into(j.id));
+        st.exchange(into(j.episode_id));
+        st.exchange(into(j.priority));
+        st.exchange(into(j.state));
+        st.exchange(into(j.stage));
+        st.exchange(into(j.progress));
+        st.exchange(into(j.checkpoint));
+        st.exchange(into(j.attempts));
+        st.exchange(into(j.max_attempts));
+        st.exchange(into(j.error, ind_error));
+        st.exchange(into(j.lease_owner, ind_owner));
+        st.exchange(into(j.lease_expires_at));
+        st.exchange(into(j.run_after));
+        st.exchange(into(j.cancel_requested));
+        st.exchange(into(j.stage_ms));
+        st.exchange(into(j.created_at));
+        st.exchange(into(j.started_at));
+        st.exchange(into(j.finished_at));
+    }
+    JobRow Get() const {
+        JobRow r = j;
+        if (ind_error != soci::i_ok) r.error.clear();
+        if (ind_owner != soci::i_ok) r.lease_owner.clear();
+        return r;
+    }
+};
+
+template <typename Binder>
+auto FetchAll(soci::session& s, const std::string& sql, const std::function<void(soci::statement&)>& uses) {
+    Binder b;
+    soci::statement st(s);
+    st.alloc();
+    b.Bind(st);
+    uses(st);
+    st.prepare(sql);
+    st.define_and_bind();
+    st.execute(false);
+    std::vector<decltype(b.Get())> out;
+    while (st.fetch()) out.push_back(b.Get());
+    return out;
+}
+
+struct ClipInto {
+    ClipRow c;
+    void Bind(soci::statement& st) { BindClip(st, c); }
+    ClipRow Get() const { return c; }
+};
+
+json WordsToJson(const std::vector<Word>& words) {
+    json a = json::array();
+    for (const auto& w : words) a.push_back({w.text, w.start_ms, w.end_ms, std::round(w.confidence * 1000) / 1000});
+    return a;
+}
+
+std::vector<Word> WordsFromJson(const std::string& text) {
+    std::vector<Word> out;
+    const json a = json::parse(text, nullptr, false);
+    if (!a.is_array()) return out;
+    for (const auto& w : a) {
+        if (!w.is_array() || w.size() != 4) continue;
+        out.push_back({w[0].get<std::string>(), w[1].get<Ms>(), w[2].get<Ms>(), w[3].get<double>()});
+    }
+    return out;
+}
+
+}  // namespace
+
+void InsertEpisode(soci::session& s, const EpisodeRow& e) {
+    s << "INSERT INTO episodes (id, title, filename, audio_path, size_bytes, checksum, format, has_video, status,"
+         " duration, genre, detected_genre, platform, clip_count, analysis, error, created_at, updated_at)"
+         " VALUES (:id, :title, :filename, :audio_path, :size, :checksum, :format, :has_video, :status, :duration,"
+         " :genre, :detected, :platform, :clip_count, :analysis, :error, :created, :updated)",
+        use(e.id), use(e.title), use(e.filename), use(e.audio_path), use(e.size_bytes), use(e.checksum), use(e.format),
+        use(e.has_video), use(e.status), use(e.duration), use(e.genre), use(e.detected_genre), use(e.platform),
+        use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at);
+}
+
+std::optional<EpisodeRow> GetEpisode(soci::session& s, const std::string& id) {
+    auto rows = FetchAll<EpisodeInto>(s, std::string("SELECT ") + kEpisodeColumns + " FROM episodes WHERE id = :id",
+                                      [&](soci::statement& st) { st.exchange(use(id)); });
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+}
+
+std::vector<EpisodeRow> ListEpisodes(soci::session& s, int limit, int offset) {
+    return FetchAll<EpisodeInto>(s,
+                                 std::string("SELECT ") + kEpisodeColumns +
+                                     " FROM episodes ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+                                 [&](soci::statement& st) {
+                                     st.exchange(use(limit));
+                                     st.exchange(use(offset));
+                                 });
+}
+
+DbInt CountEpisodes(soci::session& s) {
+    DbInt n = 0;
+    s << "SELECT COUNT(*) FROM episodes", into(n);
+    return n;
+}
+
+void SetEpisodeStatus(soci::session& s, const std::string& id, const std::string& status, const std::string& error) {
+    const DbInt t = NowEpochMs();
+    s << "UPDATE episodes SET status = :status, error = :error, updated_at = :t WHERE id = :id", use(status),
+        use(error), use(t), use(id);
+}
+
+void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e) {
+    s << "UPDATE episodes SET duration = :duration, genre = :genre, detected_genre = :detected,"
+         " analysis = :analysis, status = :status, updated_at = :t WHERE id = :id",
+        use(e.duration), use(e.genre), use(e.detected_genre), use(e.analysis), use(e.status), use(e.updated_at),
+        use(e.id);
+}
+
+void DeleteEpisode(soci::session& s, const std::string& id) {
+    s << "DELETE FROM feedback WHERE episode_id = :id", use(id);
+    s << "DELETE FROM clips WHERE episode_id = :id", use(id);
+    s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(id);
+    s << "DELETE FROM jobs WHERE episode_id = :id", use(id);
+    s << "DELETE FROM episodes WHERE id = :id", use(id);
+}
+
+std::pair<DbInt, DbInt> UploadTotals(soci::session& s) {
+    DbInt bytes = 0, count = 0;
+    soci::indicator ind = soci::i_ok;
+    s << "SELECT COALESCE(SUM(size_bytes), 0), COUNT(*) FROM episodes", into(bytes, ind), into(count);
+    return {ind == soci::i_ok ? bytes : 0, count};
+}
+
+void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Transcript& t) {
+    s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(episode_id);
+    int idx = 0;
+    double start = 0, end = 0, conf = 0;
+    std::string text, words;
+    soci::statement st =
+        (s.prepare << "INSERT INTO transcript_segments (episode_id, idx, start_time, end_time, text,"
+                      " confidence, words, engine) VALUES (:e, :i, :s, :t, :x, :c, :w, :g)",
+         use(episode_id), use(idx), use(start), use(end), use(text), use(conf), use(words), use(t.engine));
+    for (const auto& seg : t.segments) {
+        start = static_cast<double>(seg.start_ms) / 1000.0;
+        end = static_cast<double>(seg.end_ms) / 1000.0;
+        text = seg.text;
+        conf = seg.confidence;
+        words = WordsToJson(seg.words).dump();
+        st.execute(true);
+        ++idx;
+    }
+}
+
+std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& episode_id) {
+    Transcript t;
+    double start = 0, end = 0, conf = 0;
+    std::string text, words, engine;
+    soci::statement st = (s.prepare << "SELECT start_time, end_time, text, confidence, words, engine FROM"
+                                       " transcript_segments WHERE episode_id = :e ORDER BY idx",
+                          into(start), into(end), into(text), into(conf), into(words), into(engine), use(episode_id));
+    st.execute(false);
+    bool any = false;
+    while (st.fetch()) {
+        any = true;
+        Segment seg;
+        seg.start_ms = std::llround(start * 1000);
+        seg.end_ms = std::llround(end * 1000);
+        seg.text = text;
+        seg.confidence = conf;
+        seg.words = WordsFromJson(words);
+        t.engine = engine;
+        t.segments.push_back(std::move(seg));
+    }
+    if (!any) return std::nullopt;
+    return t;
+}
+
+void ReplaceClips(soci::session& s, const std::string& episode_id, const std::vector<ClipRow>& clips) {
+    // Feedback on clips that stay is kept; on clips replaced it goes with them.
+    s << "DELETE FROM feedback WHERE episode_id = :id", use(episode_id);
+    s << "DELETE FROM clips WHERE episode_id = :id", use(episode_id);
+    for (const auto& c : clips) {
+        s << "INSERT INTO clips (id, episode_id, clip_rank, start_time, end_time, duration, score, display_score,"
+             " confidence, genre, platform, title, text, features, explanation, hashtags, file_path, created_at)"
+             " VALUES (:id, :e, :r, :s, :t, :d, :score, :ds, :conf, :g, :p, :title, :text, :f, :x, :h, :fp, :c)",
+            use(c.id), use(episode_id), use(c.clip_rank), use(c.start_time), use(c.end_time), use(c.duration),
+            use(c.score), use(c.display_score), use(c.confidence), use(c.genre), use(c.platform), use(c.title),
+            use(c.text), use(c.features), use(c.explanation), use(c.hashtags), use(c.file_path), use(c.created_at);
+    }
+}
+
+std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id) {
+    return FetchAll<ClipInto>(
+        s, std::string("SELECT ") + kClipColumns + " FROM clips WHERE episode_id = :e ORDER BY clip_rank",
+        [&](soci::statement& st) { st.exchange(use(episode_id)); });
+}
+
+std::optional<ClipRow> GetClip(soci::session& s, const std::string& id) {
+    auto rows = FetchAll<ClipInto>(s, std::string("SELECT ") + kClipColumns + " FROM clips WHERE id = :id",
+                                   [&](soci::statement& st) { st.exchange(use(id)); });
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+}
+
+void InsertFeedback(soci::session& s, const FeedbackRow& f) {
+    soci::indicator rating_ind = f.rating ? soci::i_ok : soci::i_null;
+    const int rating = f.rating.value_or(0);
+    s << "INSERT INTO feedback (id, clip_id, episode_id, kind, rating, comment, created_at)"
+         " VALUES (:id, :c, :e, :k, :r, :m, :t)",
+        use(f.id), use(f.clip_id), use(f.episode_id), use(f.kind), use(rating, rating_ind), use(f.comment),
+        use(f.created_at);
+}
+
+std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string& clip_id) {
+    std::map<std::string, DbInt> out;
+    std::string kind;
+    DbInt n = 0, sum = 0;
+    soci::indicator sum_ind = soci::i_ok;
+    soci::statement st = (s.prepare << "SELECT kind, COUNT(*), COALESCE(SUM(rating), 0) FROM feedback"
+                                       " WHERE clip_id = :c GROUP BY kind",
+                          into(kind), into(n), into(sum, sum_ind), use(clip_id));
+    st.execute(false);
+    while (st.fetch()) {
+        out[kind] = n;
+        if (kind == "rating") out["rating_sum"] = sum_ind == soci::i_ok ? sum : 0;
+    }
+    return out;
+}
+
+void InsertJob(soci::session& s, const JobRow& j) {
+    s << "INSERT INTO jobs (id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts,"
+         " error, lease_owner, lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at,"
+         " finished_at) VALUES (:id, :e, :p, :st, :sg, :pr, :cp, :a, :ma, :err, :lo, :le, :ra, :cr, :sm, :c, :s,"
+         " :f)",
+        use(j.id), use(j.episode_id), use(j.priority), use(j.state), use(j.stage), use(j.progress), use(j.checkpoint),
+        use(j.attempts), use(j.max_attempts), use(j.error), use(j.lease_owner), use(j.lease_expires_at),
+        use(j.run_after), use(j.cancel_requested), use(j.stage_ms), use(j.created_at), use(j.started_at),
+        use(j.finished_at);
+}
+
+std::optional<JobRow> GetJob(soci::session& s, const std::string& id) {
+    auto rows = FetchAll<JobInto>(s, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = :id",
+                                  [&](soci::statement& st) { st.exchange(use(id)); });
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+}
+
+std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id) {
+    auto rows = FetchAll<JobInto>(
+        s, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE episode_id = :e ORDER BY created_at DESC LIMIT 1",
+        [&](soci::statement& st) { st.exchange(use(episode_id)); });
+    if (rows.empty()) return std::nullopt;
+    return rows[0];
+}
+
+DbInt CountJobsInState(soci::session& s, const std::string& state) {
+    DbInt n = 0;
+    s << "SELECT COUNT(*) FROM jobs WHERE state = :s", use(state), into(n);
+    return n;
+}
+
+std::optional<JobRow> ClaimNextJob(soci::session& s, const std::string& owner, DbInt now, DbInt lease_until) {
+    // Optimistic: pick the first candidate, then take it only if it is still queued. A lost race moves on to
+    // the next candidate.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        std::string id;
+        soci::indicator ind = soci::i_null;
+        s << "SELECT id FROM jobs WHERE state = 'queued' AND run_after <= :now"
+             " ORDER BY priority DESC, created_at ASC, id ASC LIMIT 1",
+            use(now), into(id, ind);
+        if (ind != soci::i_ok || !s.got_data()) return std::nullopt;
+        soci::statement st = (s.prepare << "UPDATE jobs SET state = 'running', lease_owner = :o,"
+                                           " lease_expires_at = :l, started_at = :n, attempts = attempts + 1"
+                                           " WHERE id = :id AND state = 'queued'",
+                              use(owner), use(lease_until), use(now), use(id));
+        st.execute(true);
+        if (st.get_affected_rows() == 1) return GetJob(s, id);
+    }
+    return std::nullopt;
+}
+
+bool RenewLease(soci::session& s, const std::string& job_id, const std::string& owner, DbInt lease_until) {
+    soci::statement st = (s.prepare << "UPDATE jobs SET lease_expires_at = :l WHERE id = :id AND lease_owner = :o"
+                                       " AND state = 'running'",
+                          use(lease_until), use(job_id), use(owner));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
+void SetJobProgress(soci::session& s, const std::string& job_id, const std::string& stage, double progress,
+                    const std::string& stage_ms) {
+    s << "UPDATE jobs SET stage = :s, progress = :p, stage_ms = :m WHERE id = :id", use(stage), use(progress),
+        use(stage_ms), use(job_id);
+}
+
+void SetJobCheckpoint(soci::session& s, const std::string& job_id, const std::string& checkpoint) {
+    s << "UPDATE jobs SET checkpoint = :c WHERE id = :id", use(checkpoint), use(job_id);
+}
+
+void FinishJob(soci::session& s, const std::string& job_id, const std::string& state, const std::string& error,
+               DbInt now) {
+    if (state == "succeeded") {
+        s << "UPDATE jobs SET state = :s, error = :e, finished_at = :n, lease_owner = NULL, lease_expires_at = 0,"
+             " progress = 1, stage = 'done' WHERE id = :id",
+            use(state), use(error), use(now), use(job_id);
+    } else {
+        s << "UPDATE jobs SET state = :s, error = :e, finished_at = :n, lease_owner = NULL, lease_expires_at = 0"
+             " WHERE id = :id",
+            use(state), use(error), use(now), use(job_id);
+    }
+}
+
+void RequeueJob(soci::session& s, const std::string& job_id, const std::string& error, DbInt run_after,
+                bool count_attempt) {
+    const int undo = count_attempt ? 0 : 1;
+    s << "UPDATE jobs SET state = 'queued', error = :e, run_after = :r, lease_owner = NULL, lease_expires_at = 0,"
+         " attempts = attempts - :u WHERE id = :id",
+        use(error), use(run_after), use(undo), use(job_id);
+}
+
+bool RequestCancel(soci::session& s, const std::string& job_id, DbInt now) {
+    soci::statement st = (s.prepare << "UPDATE jobs SET state = 'cancelled', finished_at = :n, cancel_requested = 1"
+                                       " WHERE id = :id AND state = 'queued'",
+                          use(now), use(job_id));
+    st.execute(true);
+    if (st.get_affected_rows() == 1) return true;
+    s << "UPDATE jobs SET cancel_requested = 1 WHERE id = :id AND state = 'running'", use(job_id);
+    return false;
+}
+
+bool CancelRequested(soci::session& s, const std::string& job_id) {
+    int flag = 0;
+    s << "SELECT cancel_requested FROM jobs WHERE id = :id", use(job_id), into(flag);
+    return flag != 0;
+}
+
+int RecoverExpiredJobs(soci::session& s, DbInt now) {
+    soci::statement st =
+        (s.prepare << "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = 0,"
+                      " error = 'worker stopped; resumed' WHERE state = 'running' AND lease_expires_at < :n",
+         use(now));
+    st.execute(true);
+    return static_cast<int>(st.get_affected_rows());
+}
+
+std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session& s) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::string id, owner;
+    soci::indicator ind = soci::i_ok;
+    soci::statement st =
+        (s.prepare << "SELECT id, lease_owner FROM jobs WHERE state = 'running'", into(id), into(owner, ind));
+    st.execute(false);
+    while (st.fetch()) out.emplace_back(id, ind == soci::i_ok ? owner : "");
+    return out;
+}
+
+QueueCounts GetQueueCounts(soci::session& s, DbInt now) {
+    QueueCounts q;
+    for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) q.by_state[state] = 0;
+    for (const char* p : {"high", "normal", "low"}) q.queued_by_priority[p] = 0;
+    {
+        std::string state;
+        DbInt n = 0;
+        soci::statement st = (s.prepare << "SELECT state, COUNT(*) FROM jobs GROUP BY state", into(state), into(n));
+        st.execute(false);
+        while (st.fetch()) q.by_state[state] = n;
+    }
+    {
+        int priority = 0;
+        DbInt n = 0;
+        soci::statement st = (s.prepare << "SELECT priority, COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY"
+                                           " priority",
+                              into(priority), into(n));
+        st.execute(false);
+        while (st.fetch()) q.queued_by_priority[PriorityName(priority)] = n;
+    }
+    {
+        const DbInt since = now - 3600 * 1000;
+        DbInt n = 0;
+        double wait = 0, run = 0;
+        soci::indicator iw = soci::i_ok, ir = soci::i_ok;
+        s << "SELECT COUNT(*), AVG(started_at - created_at), AVG(finished_at - started_at) FROM jobs"
+             " WHERE state = 'succeeded' AND finished_at >= :since",
+            use(since), into(n), into(wait, iw), into(run, ir);
+        q.finished_last_hour = n;
+        q.avg_wait_s = iw == soci::i_ok ? wait / 1000.0 : 0;
+        q.avg_run_s = ir == soci::i_ok ? run / 1000.0 : 0;
+    }
+    return q;
+}
+
+std::string PriorityName(int priority) {
+    switch (priority) {
+        case 2:
+            return "high";
+        case 0:
+            return "low";
+        default:
+            return "normal";
+    }
+}
+
+int PriorityFromName(const std::string& name) {
+    if (name == "high") return 2;
+    if (name == "normal" || name.empty()) return 1;
+    if (name == "low") return 0;
+    return -1;
+}
+
+}  // namespace podpromo

@@ -1,0 +1,110 @@
+// The repositories on a real SQLite database in a temporary directory.
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include "podpromo/store/database.h"
+#include "podpromo/store/repositories.h"
+#include "testsupport.h"
+
+namespace podpromo {
+namespace {
+
+std::unique_ptr<Database> OpenDb(const testing::TempDir& dir) {
+    auto db = Database::Open("sqlite://" + (dir / "t.db").string(), 2);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    auto applied = (*db)->Migrate();
+    EXPECT_TRUE(applied.ok()) << applied.status().ToString();
+    return std::move(*db);
+}
+
+void AddJob(soci::session& s, const std::string& id, int priority, DbInt created) {
+    EpisodeRow e;
+    e.id = "ep_" + id;
+    e.title = e.filename = e.audio_path = e.checksum = e.format = e.status = e.genre = e.platform = "x";
+    e.created_at = e.updated_at = created;
+    InsertEpisode(s, e);
+    JobRow j;
+    j.id = id;
+    j.episode_id = e.id;
+    j.priority = priority;
+    j.created_at = created;
+    InsertJob(s, j);
+}
+
+TEST(Store, MigrationsAreVersionedAndIdempotent) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    EXPECT_EQ(*db->SchemaVersion(), Database::LatestVersion());
+    EXPECT_EQ(*db->Migrate(), 0) << "nothing left to apply";
+    EXPECT_TRUE(db->Ping().ok());
+}
+
+TEST(Store, QueueTakesHigherPriorityFirstThenOldest) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->InTransaction([](soci::session& s) {
+                      AddJob(s, "low_old", 0, 100);
+                      AddJob(s, "normal_new", 1, 300);
+                      AddJob(s, "normal_old", 1, 200);
+                      AddJob(s, "high", 2, 400);
+                  }).ok());
+    std::vector<std::string> order;
+    ASSERT_TRUE(db->With([&](soci::session& s) {
+                      while (auto j = ClaimNextJob(s, "w1", 1000, 5000)) order.push_back(j->id);
+                  }).ok());
+    EXPECT_EQ(order, (std::vector<std::string>{"high", "normal_old", "normal_new", "low_old"}));
+}
+
+TEST(Store, LeasesCancellationAndRecovery) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->With([&](soci::session& s) {
+                      AddJob(s, "a", 1, 1);
+                      AddJob(s, "b", 1, 2);
+                      auto a = ClaimNextJob(s, "w1", 1000, 2000);
+                      ASSERT_TRUE(a);
+                      EXPECT_EQ(a->state, "running");
+                      EXPECT_EQ(a->attempts, 1);
+                      EXPECT_TRUE(RenewLease(s, "a", "w1", 3000));
+                      EXPECT_FALSE(RenewLease(s, "a", "someone else", 3000));
+                      // The worker dies: after its lease the job is queued again.
+                      EXPECT_EQ(RecoverExpiredJobs(s, 2500), 0);
+                      EXPECT_EQ(RecoverExpiredJobs(s, 3500), 1);
+                      EXPECT_EQ(GetJob(s, "a")->state, "queued");
+                      // A queued job is cancelled at once; a running one is flagged.
+                      EXPECT_TRUE(RequestCancel(s, "b", 4000));
+                      EXPECT_EQ(GetJob(s, "b")->state, "cancelled");
+                      auto again = ClaimNextJob(s, "w2", 4000, 9000);
+                      ASSERT_TRUE(again);
+                      EXPECT_EQ(again->id, "a");
+                      EXPECT_FALSE(RequestCancel(s, "a", 4100));
+                      EXPECT_TRUE(CancelRequested(s, "a"));
+                      // Backoff: a requeued job waits for run_after.
+                      RequeueJob(s, "a", "disk hiccup", 8000, true);
+                      EXPECT_FALSE(ClaimNextJob(s, "w2", 7000, 9000));
+                      EXPECT_TRUE(ClaimNextJob(s, "w2", 8000, 9000));
+                  }).ok());
+}
+
+TEST(Store, TranscriptRoundTrip) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    Transcript t;
+    t.engine = "pocketsphinx";
+    t.segments.push_back({1000, 2500, "hello there", 0.8, {{"hello", 1000, 1400, 0.9}, {"there", 1500, 2500, 0.7}}});
+    ASSERT_TRUE(db->With([&](soci::session& s) {
+                      AddJob(s, "j", 1, 1);
+                      ReplaceTranscript(s, "ep_j", t);
+                      auto back = LoadTranscript(s, "ep_j");
+                      ASSERT_TRUE(back);
+                      EXPECT_EQ(back->engine, "pocketsphinx");
+                      ASSERT_EQ(back->segments.size(), 1u);
+                      EXPECT_EQ(back->segments[0].words[1].text, "there");
+                      EXPECT_EQ(back->segments[0].words[1].start_ms, 1500);
+                      EXPECT_DOUBLE_EQ(back->segments[0].words[1].confidence, 0.7);
+                      EXPECT_FALSE(LoadTranscript(s, "ep_other"));
+                  }).ok());
+}
+
+}  // namespace
+}  // namespace podpromo

@@ -1,0 +1,447 @@
+// Black-box tests of `podpromo serve`: the real binary on a free loopback port with its own data directory,
+// driven over HTTP as a client would.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server_process.h"
+#include "testsupport.h"
+
+namespace podpromo::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string ReadAll(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Files under `dir` (recursively), excluding the database.
+std::vector<fs::path> FilesUnder(const fs::path& dir) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+        if (it->is_regular_file() && it->path().filename().string().rfind("podpromo.db", 0) != 0) {
+            out.push_back(it->path());
+        }
+    }
+    return out;
+}
+
+class Service : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        signal(SIGPIPE, SIG_IGN);  // a server may close a connection mid-upload (413): that is an answer
+        dir_ = new TempDir();
+        auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
+        ASSERT_TRUE(script.ok()) << script.status().ToString();
+        auto tl = SynthesizeEpisode(*script, *dir_ / "business.wav");
+        ASSERT_TRUE(tl.ok()) << tl.status().ToString();
+        timeline_ = *tl;
+    }
+    static void TearDownTestSuite() {
+        delete dir_;
+        dir_ = nullptr;
+    }
+
+    static httplib::Client Client(const ServerProcess& s) {
+        httplib::Client c("127.0.0.1", s.port());
+        c.set_read_timeout(60, 0);
+        c.set_write_timeout(60, 0);
+        return c;
+    }
+
+    static httplib::Result Upload(const ServerProcess& s, const std::string& content, const std::string& filename,
+                                  const std::map<std::string, std::string>& fields = {}) {
+        auto c = Client(s);
+        httplib::MultipartFormDataItems items = {{"file", content, filename, "application/octet-stream"}};
+        for (const auto& [k, v] : fields) items.push_back({k, v, "", ""});
+        return c.Post("/api/v1/episodes", items);
+    }
+
+    static json Get(const ServerProcess& s, const std::string& path, int expect = 200) {
+        auto c = Client(s);
+        auto r = c.Get(path);
+        EXPECT_TRUE(r) << path;
+        if (!r) return json();
+        EXPECT_EQ(r->status, expect) << path << ": " << r->body;
+        return json::parse(r->body, nullptr, false);
+    }
+
+    // Polls the job until `done` says so or `seconds` pass; returns the last job document.
+    static json WaitJob(const ServerProcess& s, const std::string& job_id, const std::function<bool(const json&)>& done,
+                        int seconds = 240) {
+        json job;
+        const auto until = Clock::now() + std::chrono::seconds(seconds);
+        while (Clock::now() < until) {
+            job = Get(s, "/api/v1/jobs/" + job_id);
+            if (job.is_discarded() || done(job)) return job;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return job;
+    }
+
+    static bool Ended(const json& j) {
+        const std::string st = j.value("state", "");
+        return st == "succeeded" || st == "failed" || st == "cancelled";
+    }
+
+    static inline TempDir* dir_ = nullptr;
+    static inline std::vector<TimedLine> timeline_;
+};
+
+TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
+    TempDir work;
+    const fs::path data = work / "data";
+    auto server = std::make_unique<ServerProcess>(data);
+    ASSERT_TRUE(server->Start()) << server->Log();
+
+    // Listen to the progress stream from before the upload.
+    std::vector<json> events;
+    std::mutex events_mu;
+    std::atomic<bool> stop_listening{false};
+    std::thread listener([&] {
+        httplib::Client c("127.0.0.1", server->port());
+        c.set_read_timeout(300, 0);
+        std::string buffer;
+        c.Get("/api/v1/events", [&](const char* data, size_t len) {
+            buffer.append(data, len);
+            for (auto at = buffer.find("\n\n"); at != std::string::npos; at = buffer.find("\n\n")) {
+                const std::string block = buffer.substr(0, at);
+                buffer.erase(0, at + 2);
+                const auto d = block.find("data: ");
+                if (d == std::string::npos) continue;
+                std::lock_guard<std::mutex> lock(events_mu);
+                events.push_back(json::parse(block.substr(d + 6), nullptr, false));
+            }
+            return !stop_listening.load();
+        });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
+                     {{"genre", "auto"}, {"platform", "tiktok"}, {"title", "Episode 12"}});
+    ASSERT_TRUE(up);
+    ASSERT_EQ(up->status, 202) << up->body;
+    const json accepted = json::parse(up->body);
+    const std::string episode_id = accepted["episode"]["id"], job_id = accepted["job"]["id"];
+    EXPECT_EQ(accepted["episode"]["title"], "Episode 12");
+    EXPECT_EQ(accepted["episode"]["status"], "queued");
+    EXPECT_EQ(accepted["episode"]["checksum"].get<std::string>().rfind("sha256:", 0), 0u);
+
+    const json job = WaitJob(*server, job_id, Ended);
+    ASSERT_EQ(job["state"], "succeeded") << job.dump() << server->Log();
+    for (const char* stage : {"decode", "transcribe", "score", "write"}) EXPECT_TRUE(job["stage_ms"].contains(stage));
+
+    // The stream told the story: queued, then running stages with rising progress, then succeeded.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop_listening = true;
+    {
+        std::lock_guard<std::mutex> lock(events_mu);
+        std::vector<std::string> states;
+        double last_progress = -1;
+        bool monotonic = true, saw_transcribe = false;
+        for (const auto& e : events) {
+            if (e.is_discarded() || e["job_id"] != job_id) continue;
+            states.push_back(e["state"]);
+            if (e["state"] == "running") {
+                monotonic &= e["progress"].get<double>() >= last_progress;
+                last_progress = e["progress"];
+                saw_transcribe |= e["stage"] == "transcribe";
+            }
+        }
+        ASSERT_FALSE(states.empty());
+        EXPECT_EQ(states.front(), "queued");
+        EXPECT_EQ(states.back(), "succeeded");
+        EXPECT_TRUE(saw_transcribe);
+        EXPECT_TRUE(monotonic);
+    }
+    // Stream threads end when the server stops; this one ends with our callback's false.
+    {
+        auto c = Client(*server);  // any request lets the listener see its stop flag on the next event
+        c.Get("/health");
+    }
+
+    // The clips cover the planted strong moments and never the sponsor read.
+    const json doc = Get(*server, "/api/v1/episodes/" + episode_id);
+    EXPECT_EQ(doc["episode"]["status"], "ready");
+    EXPECT_EQ(doc["episode"]["detected_genre"], "business");
+    ASSERT_GE(doc["clips"].size(), 3u);
+    int strong = 0;
+    for (const auto& line : timeline_) {
+        const double s = line.start_ms / 1000.0, e = line.end_ms / 1000.0;
+        for (const auto& c : doc["clips"]) {
+            const double overlap = std::min(e, c["end"].get<double>()) - std::max(s, c["start"].get<double>());
+            if (line.line.kind == "ad") {
+                EXPECT_LE(overlap, 0.0) << "clip " << c["id"] << " touches the sponsor read";
+            }
+            if (line.line.kind == "strong" && overlap >= 0.5 * (e - s)) {
+                ++strong;
+                break;
+            }
+        }
+    }
+    EXPECT_GE(strong, 3) << "the three strong moments are among the clips";
+    ASSERT_FALSE(doc["transcript"].is_null());
+    EXPECT_GT(doc["transcript"]["segments"].size(), 10u);
+
+    // Media with Range, captions, feedback.
+    const json clip = doc["clips"][0];
+    const std::string clip_id = clip["id"];
+    {
+        auto c = Client(*server);
+        auto r = c.Get(clip["files"]["audio"].get<std::string>(), {{"Range", "bytes=0-99"}});
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 206);
+        EXPECT_EQ(r->body.size(), 100u);
+        EXPECT_EQ(r->body.substr(4, 4), "ftyp") << "an MP4 audio file";
+        auto srt = c.Get(clip["files"]["srt"].get<std::string>());
+        ASSERT_TRUE(srt);
+        EXPECT_EQ(srt->status, 200);
+        EXPECT_NE(srt->body.find("00:00:00,"), std::string::npos) << "clip captions start at the clip's own zero";
+        auto fb =
+            c.Post("/api/v1/clips/" + clip_id + "/feedback", R"({"kind":"rating","rating":5})", "application/json");
+        ASSERT_TRUE(fb);
+        EXPECT_EQ(fb->status, 201) << fb->body;
+        fb = c.Post("/api/v1/clips/" + clip_id + "/feedback", R"({"kind":"like"})", "application/json");
+        EXPECT_EQ(fb->status, 201);
+        fb = c.Post("/api/v1/clips/" + clip_id + "/feedback", R"({"kind":"rating","rating":9})", "application/json");
+        EXPECT_EQ(fb->status, 400);
+        EXPECT_NE(json::parse(fb->body)["error"]["message"].get<std::string>().find("1 to 5"), std::string::npos);
+    }
+
+    // Rescored for LinkedIn without recognising again: longer clips, within LinkedIn's range.
+    const json linkedin = Get(*server, "/api/v1/episodes/" + episode_id + "/clips?platform=linkedin&genre=business");
+    EXPECT_TRUE(linkedin["rescored"].get<bool>());
+    ASSERT_FALSE(linkedin["items"].empty());
+    for (const auto& c : linkedin["items"]) {
+        EXPECT_GE(c["duration"].get<double>(), 20.0);
+        EXPECT_LE(c["duration"].get<double>(), 60.0);
+        EXPECT_EQ(c["platform"], "linkedin");
+    }
+    Get(*server, "/api/v1/episodes/" + episode_id + "/clips?platform=myspace", 400);
+
+    // Metrics and operator endpoints reflect the work.
+    {
+        auto c = Client(*server);
+        auto m = c.Get("/metrics");
+        ASSERT_TRUE(m);
+        EXPECT_NE(m->body.find("podpromo_jobs{state=\"succeeded\"} 1"), std::string::npos) << m->body;
+        EXPECT_NE(m->body.find("podpromo_stage_duration_seconds_bucket{stage=\"transcribe\""), std::string::npos);
+        EXPECT_NE(
+            m->body.find("podpromo_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/episodes\""),
+            std::string::npos);
+    }
+    const json queue = Get(*server, "/queue/stats");
+    EXPECT_EQ(queue["by_state"]["succeeded"], 1);
+    const json storage = Get(*server, "/storage/stats");
+    EXPECT_EQ(storage["files_by_kind"]["upload"], 1);
+    EXPECT_GE(storage["files_by_kind"]["audio"].get<int>(), 3);
+
+    // Restart: everything is still there.
+    listener.join();
+    const auto t0 = Clock::now();
+    EXPECT_EQ(server->Terminate(10000), 0) << server->Log();
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
+    server = std::make_unique<ServerProcess>(data);
+    ASSERT_TRUE(server->Start()) << server->Log();
+    const json again = Get(*server, "/api/v1/episodes/" + episode_id);
+    EXPECT_EQ(again["clips"], doc["clips"]);
+    EXPECT_EQ(again["transcript"], doc["transcript"]);
+    const json fetched = Get(*server, "/api/v1/clips/" + clip_id);
+    EXPECT_EQ(fetched["feedback"]["rating"], 1);
+    EXPECT_EQ(fetched["feedback"]["rating_sum"], 5);
+    EXPECT_EQ(fetched["feedback"]["like"], 1);
+    const json list = Get(*server, "/api/v1/episodes?limit=1&offset=0");
+    EXPECT_EQ(list["total"], 1);
+
+    // Delete removes rows and files.
+    auto c = Client(*server);
+    auto del = c.Delete("/api/v1/episodes/" + episode_id);
+    ASSERT_TRUE(del);
+    EXPECT_EQ(del->status, 204);
+    Get(*server, "/api/v1/episodes/" + episode_id, 404);
+    EXPECT_TRUE(FilesUnder(data / "uploads").empty());
+    EXPECT_TRUE(FilesUnder(data / "episodes").empty());
+}
+
+TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess server(data, {{"MAX_FILE_SIZE", "1000000"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto expect_error = [&](const httplib::Result& r, int status, const std::string& code) {
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, status) << r->body;
+        const json j = json::parse(r->body, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << r->body;
+        EXPECT_EQ(j["error"]["code"], code) << r->body;
+        EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+    };
+    // 3 MB over a 1 MB limit: multipart, and raw with a declared length.
+    const std::string big(3 * 1000 * 1000, 'x');
+    expect_error(Upload(server, big, "big.wav"), 413, "too_large");
+    {
+        auto c = Client(server);
+        expect_error(c.Post("/api/v1/episodes", {{"X-Filename", "big.wav"}}, big, "application/octet-stream"), 413,
+                     "too_large");
+    }
+    // Not audio or video, whatever the name says.
+    std::string png = "\x89PNG\r\n\x1a\n";
+    png += std::string(5000, '\0');
+    expect_error(Upload(server, png, "episode.mp3"), 415, "unsupported_media");
+    expect_error(Upload(server, "just some text, not a recording\n", "notes.wav"), 415, "unsupported_media");
+    // No file at all, and a bad option.
+    {
+        auto c = Client(server);
+        httplib::MultipartFormDataItems only_fields = {{"genre", "auto", "", ""}};
+        expect_error(c.Post("/api/v1/episodes", only_fields), 400, "no_file");
+    }
+    // A real but short recording (accepted below) with a bad platform is refused.
+    Pcm tone;
+    for (int i = 0; i < 16000 * 3; ++i) tone.samples.push_back(static_cast<int16_t>(3000 * std::sin(i * 0.05)));
+    WriteWav(tone, work / "tone.wav");
+    const std::string wav = ReadAll(work / "tone.wav");
+    expect_error(Upload(server, wav, "tone.wav", {{"platform", "myspace"}}), 400, "invalid_input");
+    expect_error(Upload(server, wav, "tone.wav", {{"priority", "urgent"}}), 400, "invalid_input");
+
+    EXPECT_TRUE(FilesUnder(data).empty()) << "refused uploads leave no file";
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0) << "and no row";
+
+    // A hostile file name is stored under a safe name inside the data directory.
+    auto ok = Upload(server, wav, "../../../etc/cron.d/evil;rm -rf ~.wav");
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(ok->status, 202) << ok->body;
+    const json ep = json::parse(ok->body)["episode"];
+    const std::string name = ep["filename"];
+    EXPECT_EQ(name.find('/'), std::string::npos);
+    EXPECT_EQ(name.find(".."), std::string::npos);
+    const auto files = FilesUnder(data / "uploads");
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].filename().string(), name);
+    EXPECT_EQ(fs::weakly_canonical(files[0]).string().rfind(fs::weakly_canonical(data).string(), 0), 0u);
+    // Unknown ids are JSON 404s.
+    const json missing = Get(server, "/api/v1/episodes/ep_nothere", 404);
+    EXPECT_EQ(missing["error"]["code"], "not_found");
+    Get(server, "/api/v1/no/such/endpoint", 404);
+}
+
+TEST_F(Service, QueueLimitPriorityAndCancellation) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess server(data, {{"MAX_QUEUE_SIZE", "1"}, {"MAX_CONCURRENT_JOBS", "1"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    const std::string episode = ReadAll(*dir_ / "business.wav");
+    auto first = Upload(server, episode, "a.wav");
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->status, 202) << first->body;
+    const std::string job_a = json::parse(first->body)["job"]["id"];
+    const std::string ep_a = json::parse(first->body)["episode"]["id"];
+    WaitJob(
+        server, job_a, [](const json& j) { return j["state"] != "queued"; }, 30);
+    auto second = Upload(server, episode, "b.wav", {{"priority", "low"}});
+    ASSERT_TRUE(second);
+    ASSERT_EQ(second->status, 202) << second->body;
+    const std::string job_b = json::parse(second->body)["job"]["id"];
+    auto third = Upload(server, episode, "c.wav");
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->status, 503) << third->body;
+    EXPECT_FALSE(third->get_header_value("Retry-After").empty());
+    EXPECT_EQ(json::parse(third->body)["error"]["code"], "queue_full");
+    EXPECT_EQ(Get(server, "/queue/stats")["queued_by_priority"]["low"], 1);
+
+    // Cancel the queued one (at once) and the running one (within a few seconds, its outputs removed).
+    auto c = Client(server);
+    auto cancel_b = c.Post("/api/v1/jobs/" + job_b + "/cancel");
+    ASSERT_TRUE(cancel_b);
+    EXPECT_EQ(cancel_b->status, 202);
+    EXPECT_EQ(Get(server, "/api/v1/jobs/" + job_b)["state"], "cancelled");
+    const auto t0 = Clock::now();
+    auto cancel_a = c.Post("/api/v1/jobs/" + job_a + "/cancel");
+    ASSERT_TRUE(cancel_a);
+    EXPECT_EQ(cancel_a->status, 202);
+    const json a = WaitJob(server, job_a, Ended, 30);
+    EXPECT_EQ(a["state"], "cancelled") << a.dump();
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(8)) << "a running job stops within a few seconds";
+    EXPECT_FALSE(fs::exists(data / "episodes" / ep_a / "out"));
+    EXPECT_TRUE(FilesUnder(data / "tmp").empty());
+    auto again = c.Post("/api/v1/jobs/" + job_a + "/cancel");
+    EXPECT_EQ(again->status, 409);
+
+    // Several clients upload at once: every upload is accepted once the queue has room.
+    EXPECT_EQ(server.Terminate(), 0);
+    ServerProcess roomy(data, {{"MAX_CONCURRENT_JOBS", "1"}});
+    ASSERT_TRUE(roomy.Start()) << roomy.Log();
+    std::vector<std::thread> clients;
+    std::vector<int> statuses(6, 0);
+    std::vector<std::string> ids(6);
+    for (int i = 0; i < 6; ++i) {
+        clients.emplace_back([&, i] {
+            auto cl = Client(roomy);
+            auto r = cl.Post("/api/v1/episodes", {{"X-Filename", "client" + std::to_string(i) + ".wav"}}, episode,
+                             "application/octet-stream");
+            if (!r) return;
+            statuses[static_cast<size_t>(i)] = r->status;
+            const json j = json::parse(r->body, nullptr, false);
+            if (!j.is_discarded() && j.contains("episode")) ids[static_cast<size_t>(i)] = j["episode"]["id"];
+        });
+    }
+    for (auto& t : clients) t.join();
+    std::set<std::string> distinct;
+    for (int i = 0; i < 6; ++i) {
+        EXPECT_EQ(statuses[static_cast<size_t>(i)], 202);
+        distinct.insert(ids[static_cast<size_t>(i)]);
+    }
+    EXPECT_EQ(distinct.size(), 6u);
+    EXPECT_EQ(Get(roomy, "/api/v1/episodes?limit=100")["total"], 8);
+    EXPECT_EQ(roomy.Terminate(), 0) << "SIGTERM while a job runs still exits 0";
+}
+
+TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
+    TempDir work;
+    const fs::path data = work / "data";
+    auto server = std::make_unique<ServerProcess>(data, std::map<std::string, std::string>{{"JOB_LEASE_SECONDS", "5"}});
+    ASSERT_TRUE(server->Start()) << server->Log();
+    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "resume.wav");
+    ASSERT_TRUE(up);
+    ASSERT_EQ(up->status, 202);
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+
+    // SIGTERM during recognition: exit 0 within 10 s, the job back in the queue without a counted attempt.
+    WaitJob(
+        *server, job_id, [](const json& j) { return j["stage"] == "transcribe"; }, 60);
+    const auto t0 = Clock::now();
+    EXPECT_EQ(server->Terminate(10000), 0) << server->Log();
+    EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
+
+    // Restart: it runs again; kill -9 once recognition is checkpointed.
+    server = std::make_unique<ServerProcess>(data, std::map<std::string, std::string>{{"JOB_LEASE_SECONDS", "5"}});
+    ASSERT_TRUE(server->Start()) << server->Log();
+    const json checkpointed = WaitJob(
+        *server, job_id, [](const json& j) { return j["checkpoint"] == "transcribed" || Ended(j); }, 240);
+    ASSERT_EQ(checkpointed["state"], "running") << checkpointed.dump();
+    EXPECT_EQ(checkpointed["attempts"], 1) << "the SIGTERM did not count as a failed attempt";
+    server->Kill();
+
+    // Restart after the crash: the job finishes, and recognition was not run again.
+    server = std::make_unique<ServerProcess>(data, std::map<std::string, std::string>{{"JOB_LEASE_SECONDS", "5"}});
+    ASSERT_TRUE(server->Start()) << server->Log();
+    const json done = WaitJob(*server, job_id, Ended, 240);
+    ASSERT_EQ(done["state"], "succeeded") << done.dump() << server->Log();
+    EXPECT_LT(done["stage_ms"]["transcribe"].get<double>(), 1000) << "resumed after the stored transcript";
+    EXPECT_GE(Get(*server, "/api/v1/episodes/" + done["episode_id"].get<std::string>())["clips"].size(), 3u);
+    EXPECT_EQ(server->Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace podpromo::testing

@@ -1,0 +1,108 @@
+#include "server_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace podpromo::testing {
+namespace fs = std::filesystem;
+
+ServerProcess::ServerProcess(fs::path data_dir, std::map<std::string, std::string> env)
+    : data_dir_(std::move(data_dir)), env_(std::move(env)) {}
+
+ServerProcess::~ServerProcess() { Kill(); }
+
+bool ServerProcess::Start() {
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return false;
+    fs::create_directories(data_dir_.parent_path());
+    const std::string log = (data_dir_.parent_path() / (data_dir_.filename().string() + ".log")).string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    std::vector<std::string> envs;
+    for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+    for (const auto& [k, v] : env_) envs.push_back(k + "=" + v);
+    std::vector<char*> envp;
+    for (auto& e : envs) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = {PODPROMO_BINARY, "serve", "--host",     "127.0.0.1",
+                                     "--port",        "0",     "--data-dir", data_dir_.string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    if (rc != 0) {
+        close(out[0]);
+        pid_ = -1;
+        return false;
+    }
+    // Read stdout until the URL line.
+    std::string text;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+        pollfd p{out[0], POLLIN, 0};
+        if (poll(&p, 1, 200) > 0) {
+            char buf[1024];
+            const ssize_t n = read(out[0], buf, sizeof buf);
+            if (n <= 0) break;
+            text.append(buf, static_cast<size_t>(n));
+            const auto at = text.find("http://127.0.0.1:");
+            if (at != std::string::npos && text.find('/', at + 17) != std::string::npos) {
+                port_ = std::stoi(text.substr(at + 17));
+                close(out[0]);
+                return true;
+            }
+        }
+    }
+    close(out[0]);
+    return false;
+}
+
+int ServerProcess::Terminate(int timeout_ms) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < until) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    Kill();
+    return -1;
+}
+
+void ServerProcess::Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+std::string ServerProcess::Log() const {
+    std::ifstream in(data_dir_.parent_path() / (data_dir_.filename().string() + ".log"));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace podpromo::testing
