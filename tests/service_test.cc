@@ -323,6 +323,7 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
     ASSERT_TRUE(ok);
     ASSERT_EQ(ok->status, 202) << ok->body;
     const json ep = json::parse(ok->body)["episode"];
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1) << "the list shows a new upload at once";
     const std::string name = ep["filename"];
     EXPECT_EQ(name.find('/'), std::string::npos);
     EXPECT_EQ(name.find(".."), std::string::npos);
@@ -441,6 +442,51 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     EXPECT_LT(done["stage_ms"]["transcribe"].get<double>(), 1000) << "resumed after the stored transcript";
     EXPECT_GE(Get(*server, "/api/v1/episodes/" + done["episode_id"].get<std::string>())["clips"].size(), 3u);
     EXPECT_EQ(server->Terminate(), 0);
+}
+
+TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
+    TempDir work;
+    const fs::path data = work / "data";
+    fs::create_directories(work / "empty-bin");
+    // No ffmpeg on PATH: the audio cut cannot start, which is an environment failure worth retrying.
+    ServerProcess server(
+        data, {{"PATH", (work / "empty-bin").string()}, {"JOB_MAX_ATTEMPTS", "2"}, {"RETRY_BACKOFF_SECONDS", "0.2"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    const json health = Get(server, "/health", 503);
+    EXPECT_EQ(health["status"], "unhealthy");
+    EXPECT_FALSE(health["checks"]["ffmpeg"]["ok"].get<bool>());
+    EXPECT_TRUE(health["checks"]["database"]["ok"].get<bool>());
+
+    auto up = Upload(server, ReadAll(*dir_ / "business.wav"), "retry.wav");
+    ASSERT_TRUE(up);
+    ASSERT_EQ(up->status, 202) << up->body;
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+    const json job = WaitJob(server, job_id, Ended, 240);
+    EXPECT_EQ(job["state"], "failed") << job.dump();
+    EXPECT_EQ(job["attempts"], 2) << "retried once, then given up";
+    EXPECT_NE(job["error"].get<std::string>().find("ffmpeg"), std::string::npos) << job.dump();
+    EXPECT_EQ(job["checkpoint"], "transcribed");
+    EXPECT_LT(job["stage_ms"]["transcribe"].get<double>(), 1000) << "the retry reused the stored transcript";
+    const json ep = Get(server, "/api/v1/episodes/" + job["episode_id"].get<std::string>());
+    EXPECT_EQ(ep["episode"]["status"], "failed");
+    EXPECT_FALSE(fs::exists(data / "episodes" / job["episode_id"].get<std::string>() / "out"))
+        << "a failed render leaves no half-written outputs";
+}
+
+TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
+    TempDir work;
+    auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("schema version 1"), std::string::npos) << r.out;
+    EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
+    r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
+    EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";
+    auto bad = RunProcess(
+        {"env", "MAX_QUEUE_SIZE=lots", PODPROMO_BINARY, "serve", "--port", "0", "--data-dir", (work / "data").string()},
+        nullptr, 30000);
+    ASSERT_TRUE(bad.ok());
+    EXPECT_EQ(bad->exit_code, 2);
+    EXPECT_NE(bad->err.find("MAX_QUEUE_SIZE"), std::string::npos) << bad->err;
 }
 
 }  // namespace

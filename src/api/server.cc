@@ -1,9 +1,12 @@
 #include "podpromo/api/server.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <soci/soci.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -137,6 +140,25 @@ Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b) 
     });
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and the kernel
+// drops SYNs (retried after a second, which shows as 1 s latencies). Listening again on the same socket
+// raises the backlog; the socket is found by its port since httplib keeps its descriptor private.
+void RaiseListenBacklog(int port) {
+    for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+        const int fd = std::atoi(entry.path().filename().c_str());
+        int listening = 0;
+        socklen_t len = sizeof(listening);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+        sockaddr_storage addr{};
+        socklen_t alen = sizeof(addr);
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+        int bound = 0;
+        if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+        if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+        if (bound == port) listen(fd, SOMAXCONN);
+    }
+}
+
 }  // namespace
 
 ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage, WorkerPool* workers, EventBus* events,
@@ -165,6 +187,7 @@ Status ApiServer::Bind() {
     server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     server_->set_tcp_nodelay(true);
     server_->set_keep_alive_timeout(2);
+    server_->set_keep_alive_max_count(10000);  // the default (5) makes clients reconnect constantly
     server_->set_read_timeout(30);
     server_->set_write_timeout(30);
     // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
@@ -178,6 +201,7 @@ Status ApiServer::Bind() {
         }
         port_ = config_.port;
     }
+    RaiseListenBacklog(port_);
     return Status::Ok();
 }
 
@@ -187,6 +211,48 @@ void ApiServer::Stop() {
     stopping_ = true;
     events_->CloseAll();
     server_->stop();
+}
+
+std::pair<int, json> ApiServer::RunHealthChecks() {
+    json checks = json::object();
+    bool critical_ok = true, all_ok = true;
+    auto check = [&](const std::string& name, bool ok, const std::string& detail, bool critical) {
+        checks[name] = {{"ok", ok}, {"detail", detail}};
+        if (!ok) {
+            all_ok = false;
+            if (critical) critical_ok = false;
+        }
+    };
+    const Status db = db_->Ping();
+    check("database", db.ok(), db.ok() ? "reachable" : db.message(), true);
+    {
+        const fs::path probe = storage_->tmp_dir() / ".health";
+        const Status w = WriteFileAtomic(probe, "ok");
+        std::error_code ec;
+        fs::remove(probe, ec);
+        check("storage", w.ok(), w.ok() ? storage_->root().string() + " writable" : w.message(), true);
+    }
+    const bool ffmpeg = ProgramExists("ffmpeg");
+    check("ffmpeg", ffmpeg, ffmpeg ? "found" : "ffmpeg is not installed", true);
+    const Status model = CheckPocketsphinxModel(PocketsphinxConfig{});
+    check("speech_model", model.ok(), model.ok() ? "pocketsphinx en-us present" : model.message(), true);
+    const StorageStats st = storage_->Stats();
+    const double free_ratio = st.disk_total_bytes > 0
+                                  ? static_cast<double>(st.disk_free_bytes) / static_cast<double>(st.disk_total_bytes)
+                                  : 1.0;
+    check("disk", free_ratio >= 0.05,
+          fmt::format("{:.1f} GB free ({:.0f}%)", static_cast<double>(st.disk_free_bytes) / 1e9, free_ratio * 100),
+          free_ratio < 0.01);
+    DbInt queued = 0, running = 0;
+    (void)db_->With([&](soci::session& s) {
+        queued = CountJobsInState(s, "queued");
+        running = CountJobsInState(s, "running");
+    });
+    check("queue", queued < config_.max_queue_size,
+          fmt::format("{} queued of {}, {} running", queued, config_.max_queue_size, running), false);
+    const std::string status = !critical_ok ? "unhealthy" : (all_ok ? "healthy" : "degraded");
+    const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    return {critical_ok ? 200 : 503, json{{"status", status}, {"checks", checks}, {"uptime_s", uptime}}};
 }
 
 void ApiServer::Routes() {
@@ -237,46 +303,35 @@ void ApiServer::Routes() {
     });
 
     // ---- operator endpoints
+    // The checks touch the disk and the database: they run at most once a second, and every request in
+    // between gets that answer (monitors poll this often, and it must stay cheap under load).
     svr.Get("/health", [this](const Request&, Response& res) {
-        json checks = json::object();
-        bool critical_ok = true, all_ok = true;
-        auto check = [&](const std::string& name, bool ok, const std::string& detail, bool critical) {
-            checks[name] = {{"ok", ok}, {"detail", detail}};
-            if (!ok) {
-                all_ok = false;
-                if (critical) critical_ok = false;
-            }
-        };
-        const Status db = db_->Ping();
-        check("database", db.ok(), db.ok() ? "reachable" : db.message(), true);
+        const auto now = std::chrono::steady_clock::now();
+        bool refresh = false;
         {
-            const fs::path probe = storage_->tmp_dir() / ".health";
-            const Status w = WriteFileAtomic(probe, "ok");
-            std::error_code ec;
-            fs::remove(probe, ec);
-            check("storage", w.ok(), w.ok() ? storage_->root().string() + " writable" : w.message(), true);
+            std::lock_guard<std::mutex> lock(health_mu_);
+            // One request refreshes a stale answer; the others keep serving the last one meanwhile.
+            if ((health_body_.empty() || now - health_at_ > std::chrono::seconds(1)) && !health_refreshing_) {
+                health_refreshing_ = true;
+                refresh = true;
+            }
         }
-        const bool ffmpeg = ProgramExists("ffmpeg");
-        check("ffmpeg", ffmpeg, ffmpeg ? "found" : "ffmpeg is not installed", true);
-        const Status model = CheckPocketsphinxModel(PocketsphinxConfig{});
-        check("speech_model", model.ok(), model.ok() ? "pocketsphinx en-us present" : model.message(), true);
-        const StorageStats st = storage_->Stats();
-        const double free_ratio =
-            st.disk_total_bytes > 0 ? static_cast<double>(st.disk_free_bytes) / static_cast<double>(st.disk_total_bytes)
-                                    : 1.0;
-        check("disk", free_ratio >= 0.05,
-              fmt::format("{:.1f} GB free ({:.0f}%)", static_cast<double>(st.disk_free_bytes) / 1e9, free_ratio * 100),
-              free_ratio < 0.01);
-        DbInt queued = 0, running = 0;
-        (void)db_->With([&](soci::session& s) {
-            queued = CountJobsInState(s, "queued");
-            running = CountJobsInState(s, "running");
-        });
-        check("queue", queued < config_.max_queue_size,
-              fmt::format("{} queued of {}, {} running", queued, config_.max_queue_size, running), false);
-        const std::string status = !critical_ok ? "unhealthy" : (all_ok ? "healthy" : "degraded");
-        const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-        SendJson(res, critical_ok ? 200 : 503, {{"status", status}, {"checks", checks}, {"uptime_s", uptime}});
+        if (refresh) {
+            auto [code, doc] = RunHealthChecks();
+            std::lock_guard<std::mutex> lock(health_mu_);
+            health_status_ = code;
+            health_body_ = doc.dump();
+            health_at_ = std::chrono::steady_clock::now();
+            health_refreshing_ = false;
+        }
+        std::unique_lock<std::mutex> lock(health_mu_);
+        if (health_body_.empty()) {  // the very first answer is being made by another request
+            lock.unlock();
+            auto [code, doc] = RunHealthChecks();
+            return SendJson(res, code, doc);
+        }
+        res.status = health_status_;
+        res.set_content(health_body_, "application/json");
     });
 
     svr.Get("/queue/stats", [this](const Request&, Response& res) {
@@ -498,6 +553,18 @@ void ApiServer::Routes() {
     svr.Get("/api/v1/episodes", [this](const Request& req, Response& res) {
         const int limit = IntParam(req, "limit", 20, 1, 100);
         const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
+        const uint64_t version = db_->write_version();
+        const auto now = std::chrono::steady_clock::now();
+        {
+            std::lock_guard<std::mutex> lock(list_mu_);
+            if (list_version_ != version || now - list_at_ > std::chrono::seconds(1)) {
+                list_cache_.clear();
+                list_version_ = version;
+                list_at_ = now;
+            }
+            const auto it = list_cache_.find({limit, offset});
+            if (it != list_cache_.end()) return res.set_content(it->second, "application/json");
+        }
         std::vector<EpisodeRow> rows;
         DbInt total = 0;
         const Status st = db_->With([&](soci::session& s) {
@@ -507,7 +574,12 @@ void ApiServer::Routes() {
         if (!st.ok()) return SendStatus(res, st);
         json items = json::array();
         for (const auto& e : rows) items.push_back(EpisodeRowToJson(e));
-        SendJson(res, 200, {{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}});
+        std::string body = json{{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}}.dump();
+        {
+            std::lock_guard<std::mutex> lock(list_mu_);
+            if (list_version_ == version && list_cache_.size() < 256) list_cache_[{limit, offset}] = body;
+        }
+        res.set_content(body, "application/json");
     });
 
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {

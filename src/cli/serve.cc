@@ -61,7 +61,7 @@ int RunServe(ServiceConfig config) {
         return 1;
     }
     if (const int n = storage->CleanTmp(); n > 0) std::cerr << "podpromo: removed " << n << " unfinished upload(s)\n";
-    auto db = OpenAndMigrate(config, std::min(64, config.max_concurrent_jobs + 16));
+    auto db = OpenAndMigrate(config, std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2));
     if (!db.ok()) {
         std::cerr << "podpromo: " << db.status().message() << "\n";
         return 1;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <soci/soci.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -118,6 +119,9 @@ void WorkerPool::PublishJob(const std::string& job_id, const std::string& episod
 }
 
 void WorkerPool::Loop() {
+    // Jobs run below the HTTP threads' priority (and the recogniser threads and ffmpeg processes they start
+    // inherit it), so the API stays responsive while episodes are processed.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     while (!stopping_) {
         std::optional<JobRow> job;
         const DbInt now = NowEpochMs();
@@ -178,7 +182,7 @@ void WorkerPool::RunJob(const JobRow& job) {
 
     std::optional<EpisodeRow> episode;
     std::optional<Transcript> stored_transcript;
-    Status st = db_->With([&](soci::session& s) {
+    Status st = db_->InTransaction([&](soci::session& s) {
         episode = GetEpisode(s, job.episode_id);
         if (episode) SetEpisodeStatus(s, episode->id, "processing", "");
         if (!job.checkpoint.empty()) stored_transcript = LoadTranscript(s, job.episode_id);

@@ -50,10 +50,11 @@ void Metrics::Describe(const std::string& name, const std::string& type, const s
 }
 
 void Metrics::Increment(const std::string& name, const Labels& labels, double by) {
+    std::string key = RenderLabels(labels);  // outside the lock: every request records here
     std::lock_guard<std::mutex> lock(mu_);
     auto& f = families_[name];
     if (f.type.empty()) f.type = "counter";
-    f.values[RenderLabels(labels)] += by;
+    f.values[std::move(key)] += by;
 }
 
 void Metrics::Set(const std::string& name, const Labels& labels, double value) {

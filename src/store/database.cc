@@ -88,6 +88,13 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
     std::unique_ptr<Database> db;
     try {
         if (url.rfind("sqlite://", 0) == 0) {
+            // SQLite's memory statistics take one process-wide mutex on every allocation, which serialises
+            // all connections under load; nothing here reads them. Must be set before the first open.
+            static const bool configured = [] {
+                sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+                return true;
+            }();
+            (void)configured;
             const std::string path = url.substr(std::string("sqlite://").size());
             if (path.empty()) return Status::InvalidInput("DATABASE_URL: sqlite:// needs a path");
             std::error_code ec;
@@ -132,6 +139,7 @@ Status Database::InTransaction(const std::function<void(soci::session&)>& fn) {
             soci::transaction tr(s);
             fn(s);
             tr.commit();
+            ++write_version_;
             return Status::Ok();
         } catch (const std::exception& e) {
             const std::string what = e.what();

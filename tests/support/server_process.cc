@@ -34,7 +34,10 @@ bool ServerProcess::Start() {
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     std::vector<std::string> envs;
-    for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+    for (char** e = environ; *e; ++e) {
+        const std::string entry(*e);
+        if (!env_.count(entry.substr(0, entry.find('=')))) envs.push_back(entry);  // ours replace inherited
+    }
     for (const auto& [k, v] : env_) envs.push_back(k + "=" + v);
     std::vector<char*> envp;
     for (auto& e : envs) envp.push_back(e.data());

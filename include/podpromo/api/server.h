@@ -4,8 +4,12 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "podpromo/core/config.h"
 #include "podpromo/files/storage.h"
@@ -36,6 +40,8 @@ class ApiServer {
 
   private:
     void Routes();
+    // Every check of /health: the HTTP status and the document.
+    std::pair<int, nlohmann::json> RunHealthChecks();
     ServiceConfig config_;
     Database* db_;
     Storage* storage_;
@@ -47,6 +53,17 @@ class ApiServer {
     std::atomic<int> open_streams_{0};
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::mutex health_mu_;
+    std::chrono::steady_clock::time_point health_at_;
+    int health_status_ = 200;
+    bool health_refreshing_ = false;
+    // GET /api/v1/episodes answers by (limit, offset), valid while the database's write version is unchanged
+    // and for at most a second (other processes may write).
+    std::mutex list_mu_;
+    uint64_t list_version_ = 0;
+    std::chrono::steady_clock::time_point list_at_;
+    std::map<std::pair<int, int>, std::string> list_cache_;
+    std::string health_body_;
 };
 
 }  // namespace podpromo

@@ -2,6 +2,8 @@
 // migrations, and transactions. Repositories (store/repositories.h) hold all SQL; the SQL is portable.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,6 +40,9 @@ class Database {
     Status InTransaction(const std::function<void(soci::session&)>& fn);
 
     Kind kind() const { return kind_; }
+    // Counts committed InTransaction calls of this process: a cache of query results is current while it
+    // has not moved (writes by other processes are not seen here).
+    uint64_t write_version() const { return write_version_.load(); }
     // A quick round trip (SELECT 1) for health checks.
     Status Ping();
 
@@ -46,6 +51,7 @@ class Database {
     Kind kind_;
     int pool_size_;
     std::unique_ptr<soci::connection_pool> pool_;
+    std::atomic<uint64_t> write_version_{0};
 };
 
 // Milliseconds since the Unix epoch, the time base of every stored timestamp.
