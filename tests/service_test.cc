@@ -220,6 +220,33 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         EXPECT_NE(json::parse(fb->body)["error"]["message"].get<std::string>().find("1 to 5"), std::string::npos);
     }
 
+    // A span the editor chose: the second strong moment, padded by a second on each side.
+    json chosen;
+    for (const auto& line : timeline_) {
+        if (line.line.kind == "strong")
+            chosen = {{"start", line.start_ms / 1000.0 - 1}, {"end", line.end_ms / 1000.0 + 1}};
+    }
+    {
+        auto c = Client(*server);
+        auto made = c.Post("/api/v1/episodes/" + episode_id + "/clips", chosen.dump(), "application/json");
+        ASSERT_TRUE(made);
+        ASSERT_EQ(made->status, 201) << made->body;
+        const json span = json::parse(made->body);
+        EXPECT_GE(span["start"].get<double>(), chosen["start"].get<double>());
+        EXPECT_LE(span["end"].get<double>(), chosen["end"].get<double>());
+        EXPECT_FALSE(span["explanation"].empty());
+        auto audio = c.Get(span["files"]["audio"].get<std::string>());
+        ASSERT_TRUE(audio);
+        EXPECT_EQ(audio->status, 200);
+        EXPECT_GT(audio->body.size(), 10000u);
+        auto too_short =
+            c.Post("/api/v1/episodes/" + episode_id + "/clips", R"({"start": 30, "end": 33})", "application/json");
+        ASSERT_TRUE(too_short);
+        EXPECT_EQ(too_short->status, 400) << too_short->body;
+    }
+    const json with_span = Get(*server, "/api/v1/episodes/" + episode_id);
+    EXPECT_EQ(with_span["clips"].size(), doc["clips"].size() + 1);
+
     // Rescored for LinkedIn without recognising again: longer clips, within LinkedIn's range.
     const json linkedin = Get(*server, "/api/v1/episodes/" + episode_id + "/clips?platform=linkedin&genre=business");
     EXPECT_TRUE(linkedin["rescored"].get<bool>());
@@ -256,7 +283,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     server = std::make_unique<ServerProcess>(data);
     ASSERT_TRUE(server->Start()) << server->Log();
     const json again = Get(*server, "/api/v1/episodes/" + episode_id);
-    EXPECT_EQ(again["clips"], doc["clips"]);
+    EXPECT_EQ(again["clips"], with_span["clips"]);
     EXPECT_EQ(again["transcript"], doc["transcript"]);
     const json fetched = Get(*server, "/api/v1/clips/" + clip_id);
     EXPECT_EQ(fetched["feedback"]["rating"], 1);
@@ -487,6 +514,27 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     ASSERT_TRUE(bad.ok());
     EXPECT_EQ(bad->exit_code, 2);
     EXPECT_NE(bad->err.find("MAX_QUEUE_SIZE"), std::string::npos) << bad->err;
+}
+
+TEST_F(Service, StorageQuotaGives507AndKeepsNothing) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess server(data, {{"MAX_STORAGE_GB", "0.00015"}});  // 150 kB
+    ASSERT_TRUE(server.Start()) << server.Log();
+    Pcm tone;
+    for (int i = 0; i < 16000 * 3; ++i) tone.samples.push_back(static_cast<int16_t>(3000 * std::sin(i * 0.05)));
+    WriteWav(tone, work / "tone.wav");  // 96 kB
+    const std::string wav = ReadAll(work / "tone.wav");
+    auto first = Upload(server, wav, "first.wav");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->status, 202) << first->body;
+    auto second = Upload(server, wav, "second.wav");
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->status, 507) << second->body;
+    EXPECT_EQ(json::parse(second->body)["error"]["code"], "insufficient_storage");
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1);
+    EXPECT_EQ(FilesUnder(data / "uploads").size(), 1u);
+    EXPECT_TRUE(FilesUnder(data / "tmp").empty());
 }
 
 }  // namespace

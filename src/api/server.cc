@@ -494,7 +494,8 @@ void ApiServer::Routes() {
             if (colon != std::string::npos) why = why.substr(colon + 2);  // the message names the temp file
             return refuse(415, "unsupported_media", safe_name + ": " + why);
         }
-        if (Status room = storage_->CheckRoom((*file)->size_bytes()); !room.ok()) {
+        // The finished upload already sits in tmp/, so it is counted in the storage used.
+        if (Status room = storage_->CheckRoom(0); !room.ok()) {
             return refuse(507, "insufficient_storage", room.message());
         }
 
@@ -713,8 +714,62 @@ void ApiServer::Routes() {
                   {"rescore_ms", std::round(ms * 10) / 10}});
     });
 
-    svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [](const Request&, Response& res) {
-        SendError(res, 501, "not_implemented", "rendering a chosen span arrives with the renderer (issue 4)");
+    // A clip over a span the user chose: scored and explained like the ranked ones, its audio cut and
+    // captions written now (a second or two), stored beside them.
+    svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        const json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("start") || !body.contains("end") ||
+            !body["start"].is_number() || !body["end"].is_number()) {
+            return SendError(res, 400, "invalid_input", "send {\"start\": seconds, \"end\": seconds}");
+        }
+        EpisodeBundle b;
+        if (Status st = LoadEpisodeBundle(db_, id, &b); !st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (b.episode->status != "ready" || !b.transcript) {
+            return SendError(res, 409, "not_ready", "the episode is " + b.episode->status + "; wait until it is ready");
+        }
+        EpisodeResult r;
+        r.id = id;
+        r.transcript = std::move(*b.transcript);
+        r.genre = b.episode->genre == "auto" ? b.episode->detected_genre : b.episode->genre;
+        auto platform = PlatformByName(Param(req, "platform", b.episode->platform));
+        if (!platform.ok()) return SendStatus(res, platform.status());
+        r.platform = *platform;
+        std::optional<AudioFrames> frames;
+        if (auto bytes = ReadFileBytes(storage_->EpisodeDir(id) / "frames.bin"); bytes.ok()) {
+            if (auto f = ParseFrames(*bytes); f.ok()) frames = std::move(*f);
+        }
+        const auto to_ms = [](const json& v) { return static_cast<Ms>(std::llround(v.get<double>() * 1000)); };
+        auto clip = DescribeSpan(r, frames ? &*frames : nullptr, to_ms(body["start"]), to_ms(body["end"]));
+        if (!clip.ok()) return SendStatus(res, clip.status());
+        auto source = storage_->Resolve(b.episode->audio_path);
+        if (!source.ok()) return SendStatus(res, source.status());
+        const std::string clip_id = NewId(id + "_s");
+        const fs::path dir = storage_->EpisodeDir(id) / "out";
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        ClipFiles files;
+        const Status written =
+            WriteClipFiles(*source, r.transcript.AllWords(), clip->candidate, dir, clip_id, /*render=*/true, &files);
+        auto remove_files = [&] {
+            for (const char* ext : {".m4a", ".srt", ".vtt"}) fs::remove(dir / (clip_id + ext), ec);
+        };
+        if (!written.ok()) {
+            remove_files();
+            return SendStatus(res, written);
+        }
+        r.clips = {*clip};
+        r.files = {files};
+        ClipRow row = ClipRowsFromResult(r, fs::relative(dir, storage_->root()).string()).at(0);
+        row.id = clip_id;
+        row.clip_rank = static_cast<int>(b.clips.size()) + 1;
+        if (Status st = db_->InTransaction([&](soci::session& s) { InsertClip(s, row); }); !st.ok()) {
+            remove_files();
+            return SendStatus(res, st);
+        }
+        res.set_header("Location", "/api/v1/clips/" + clip_id);
+        SendJson(res, 201, ClipRowToJson(row));
     });
 
     // ---- clips

@@ -209,6 +209,41 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
     return Status::Ok();
 }
 
+Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frames, Ms start_ms, Ms end_ms) {
+    const auto words = r.transcript.AllWords();
+    Candidate c;
+    c.first_word = words.size();
+    for (size_t i = 0; i < words.size(); ++i) {
+        if (words[i].start_ms < start_ms || words[i].end_ms > end_ms) continue;
+        if (c.first_word == words.size()) c.first_word = i;
+        c.end_word = i + 1;
+    }
+    if (c.first_word == words.size()) return Status::InvalidInput("no words fall inside the chosen span");
+    c.start_ms = words[c.first_word].start_ms;
+    c.end_ms = words[c.end_word - 1].end_ms;
+    if (c.DurationMs() < kMinClipMs || c.DurationMs() > kMaxClipMs) {
+        return Status::InvalidInput(fmt::format("the span's words last {:.1f} s; a clip lasts {}–{} s",
+                                                Sec(c.DurationMs()), kMinClipMs / 1000, kMaxClipMs / 1000));
+    }
+    auto genre = GenreByName(r.genre);
+    if (!genre.ok()) return genre.status();
+    return DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform), *genre, r.platform, WordCounts(words));
+}
+
+Status WriteClipFiles(const fs::path& source, const std::vector<Word>& words, const Candidate& c, const fs::path& dir,
+                      const std::string& stem, bool render, ClipFiles* files, const CancelToken* cancel) {
+    if (render) {
+        PODPROMO_RETURN_IF_ERROR(CutAudio(source, c.start_ms, c.end_ms, dir / (stem + ".m4a"), cancel));
+        files->audio = stem + ".m4a";
+    }
+    const auto cues = CuesFromWords(ClipWords(words, c), c.start_ms);
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".srt"), FormatSrt(cues)));
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".vtt"), FormatVtt(cues)));
+    files->srt = stem + ".srt";
+    files->vtt = stem + ".vtt";
+    return Status::Ok();
+}
+
 Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, const ProgressFn& progress,
                     const CancelToken* cancel) {
     std::error_code ec;
@@ -246,12 +281,8 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, cons
             for (const auto& s : cut_status) PODPROMO_RETURN_IF_ERROR(s);
         }
         for (size_t i = 0; i < r->clips.size(); ++i) {
-            const auto cues = CuesFromWords(ClipWords(words, r->clips[i].candidate), r->clips[i].candidate.start_ms);
-            const std::string srt = fmt::format("clip_{:02}.srt", i + 1), vtt = fmt::format("clip_{:02}.vtt", i + 1);
-            PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / srt, FormatSrt(cues)));
-            PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / vtt, FormatVtt(cues)));
-            r->files[i].srt = srt;
-            r->files[i].vtt = vtt;
+            PODPROMO_RETURN_IF_ERROR(WriteClipFiles(r->source, words, r->clips[i].candidate, dir,
+                                                    fmt::format("clip_{:02}", i + 1), /*render=*/false, &r->files[i]));
         }
         const auto all_cues = CuesFromWords(words);
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.json", TranscriptToJson(r->transcript).dump(2)));

@@ -262,14 +262,16 @@ void ReplaceClips(soci::session& s, const std::string& episode_id, const std::ve
     // Feedback on clips that stay is kept; on clips replaced it goes with them.
     s << "DELETE FROM feedback WHERE episode_id = :id", use(episode_id);
     s << "DELETE FROM clips WHERE episode_id = :id", use(episode_id);
-    for (const auto& c : clips) {
-        s << "INSERT INTO clips (id, episode_id, clip_rank, start_time, end_time, duration, score, display_score,"
-             " confidence, genre, platform, title, text, features, explanation, hashtags, file_path, created_at)"
-             " VALUES (:id, :e, :r, :s, :t, :d, :score, :ds, :conf, :g, :p, :title, :text, :f, :x, :h, :fp, :c)",
-            use(c.id), use(episode_id), use(c.clip_rank), use(c.start_time), use(c.end_time), use(c.duration),
-            use(c.score), use(c.display_score), use(c.confidence), use(c.genre), use(c.platform), use(c.title),
-            use(c.text), use(c.features), use(c.explanation), use(c.hashtags), use(c.file_path), use(c.created_at);
-    }
+    for (const auto& c : clips) InsertClip(s, c);
+}
+
+void InsertClip(soci::session& s, const ClipRow& c) {
+    s << "INSERT INTO clips (id, episode_id, clip_rank, start_time, end_time, duration, score, display_score,"
+         " confidence, genre, platform, title, text, features, explanation, hashtags, file_path, created_at)"
+         " VALUES (:id, :e, :r, :s, :t, :d, :score, :ds, :conf, :g, :p, :title, :text, :f, :x, :h, :fp, :c)",
+        use(c.id), use(c.episode_id), use(c.clip_rank), use(c.start_time), use(c.end_time), use(c.duration),
+        use(c.score), use(c.display_score), use(c.confidence), use(c.genre), use(c.platform), use(c.title), use(c.text),
+        use(c.features), use(c.explanation), use(c.hashtags), use(c.file_path), use(c.created_at);
 }
 
 std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id) {

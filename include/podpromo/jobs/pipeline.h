@@ -69,6 +69,17 @@ Result<EpisodeResult> AnalyzeEpisode(const std::filesystem::path& source, const 
 // InvalidInput when there is too little speech or no span fits the platform.
 Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::string& genre, int clips);
 
+// A clip over a span a person chose, [start_ms, end_ms) snapped inward to whole words, scored and explained
+// like the ranked ones for `r->platform` and `r->genre` (`r->transcript` must be set; `frames` may be null).
+// InvalidInput when the snapped span holds no words or lasts outside 12–60 s.
+Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frames, Ms start_ms, Ms end_ms);
+
+// Writes a clip's captions `<stem>.srt` and `<stem>.vtt` (times from the clip's start) into `dir`, and with
+// `render` its audio cut `<stem>.m4a` from `source`; fills the names into `files`.
+Status WriteClipFiles(const std::filesystem::path& source, const std::vector<Word>& words, const Candidate& c,
+                      const std::filesystem::path& dir, const std::string& stem, bool render, ClipFiles* files,
+                      const CancelToken* cancel = nullptr);
+
 // Writes result.json, transcript.{json,srt,vtt} and per clip clip_NN.{srt,vtt} (+ clip_NN.m4a when
 // `render`) into `out_dir`, creating it if needed. Everything is staged in a hidden directory inside
 // `out_dir` and moved into place only when all of it succeeded; on failure nothing new is left. Progress

@@ -81,6 +81,8 @@ std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& ep
 
 // Clips chosen for the episode's own platform and genre.
 void ReplaceClips(soci::session& s, const std::string& episode_id, const std::vector<ClipRow>& clips);
+// Adds one clip (a span a person chose) beside the ranked ones.
+void InsertClip(soci::session& s, const ClipRow& clip);
 std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id);
 std::optional<ClipRow> GetClip(soci::session& s, const std::string& id);
 
