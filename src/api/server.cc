@@ -601,14 +601,11 @@ void ApiServer::Routes() {
 
     svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
-        std::optional<EpisodeRow> ep;
-        std::optional<JobRow> job;
-        Status st = db_->With([&](soci::session& s) {
-            ep = GetEpisode(s, id);
-            if (ep) job = LatestJobForEpisode(s, id);
-        });
+        EpisodeBundle b;
+        Status st = LoadEpisodeBundle(db_, id, &b);
         if (!st.ok()) return SendStatus(res, st);
-        if (!ep) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& job = b.job;
         if (job && job->state == "running") {
             (void)db_->With([&](soci::session& s) { RequestCancel(s, job->id, NowEpochMs()); });
             return SendError(res, 409, "busy",
@@ -646,14 +643,11 @@ void ApiServer::Routes() {
             return SendError(res, 413, "too_large", "transcripts are at most 50 MB");
         auto t = ParseTranscript(req.body);
         if (!t.ok()) return SendError(res, 400, "invalid_transcript", t.status().message());
-        std::optional<EpisodeRow> ep;
-        std::optional<JobRow> job;
-        Status st = db_->With([&](soci::session& s) {
-            ep = GetEpisode(s, id);
-            if (ep) job = LatestJobForEpisode(s, id);
-        });
+        EpisodeBundle b;
+        Status st = LoadEpisodeBundle(db_, id, &b);
         if (!st.ok()) return SendStatus(res, st);
-        if (!ep) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& job = b.job;
         if (job && (job->state == "running" || job->state == "queued")) {
             return SendError(res, 409, "busy", "the episode is being processed; import after it ends or cancel it");
         }
