@@ -38,6 +38,14 @@ std::vector<fs::path> FilesUnder(const fs::path& dir) {
     return out;
 }
 
+// A steady tone of `seconds` as a 16 kHz WAV: valid, audible audio with no speech.
+std::string ToneWav(const fs::path& path, int seconds) {
+    Pcm tone;
+    for (int i = 0; i < 16000 * seconds; ++i) tone.samples.push_back(static_cast<int16_t>(3000 * std::sin(i * 0.05)));
+    WriteWav(tone, path);
+    return ReadAll(path);
+}
+
 class Service : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
@@ -334,11 +342,23 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
         httplib::MultipartFormDataItems only_fields = {{"genre", "auto", "", ""}};
         expect_error(c.Post("/api/v1/episodes", only_fields), 400, "no_file");
     }
-    // A real but short recording (accepted below) with a bad platform is refused.
-    Pcm tone;
-    for (int i = 0; i < 16000 * 3; ++i) tone.samples.push_back(static_cast<int16_t>(3000 * std::sin(i * 0.05)));
-    WriteWav(tone, work / "tone.wav");
-    const std::string wav = ReadAll(work / "tone.wav");
+    // Decodable only in part, silent, or too short to clip: refused at upload with the reason.
+    const std::string wav = ToneWav(work / "tone.wav", 13);
+    expect_error(Upload(server, wav.substr(0, wav.size() / 5), "liar.wav"), 415, "unsupported_media");
+    ASSERT_TRUE(FfmpegConvert(
+        {"-i", (work / "tone.wav").string(), "-c:a", "libmp3lame", "-b:a", "64k", (work / "tone.mp3").string()}));
+    const std::string mp3 = ReadAll(work / "tone.mp3");
+    auto truncated = Upload(server, mp3.substr(0, mp3.size() / 4), "truncated.mp3");
+    expect_error(truncated, 415, "unsupported_media");
+    EXPECT_NE(truncated->body.find("truncated"), std::string::npos) << truncated->body;
+    Pcm quiet;
+    quiet.samples.assign(16000 * 30, 0);
+    WriteWav(quiet, work / "silence.wav");
+    auto silent = Upload(server, ReadAll(work / "silence.wav"), "silence.wav");
+    expect_error(silent, 422, "unusable_media");
+    EXPECT_NE(silent->body.find("silent"), std::string::npos) << silent->body;
+    expect_error(Upload(server, ToneWav(work / "short.wav", 3), "short.wav"), 422, "unusable_media");
+    // A valid recording with a bad option.
     expect_error(Upload(server, wav, "tone.wav", {{"platform", "myspace"}}), 400, "invalid_input");
     expect_error(Upload(server, wav, "tone.wav", {{"priority", "urgent"}}), 400, "invalid_input");
 
@@ -519,12 +539,9 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
 TEST_F(Service, StorageQuotaGives507AndKeepsNothing) {
     TempDir work;
     const fs::path data = work / "data";
-    ServerProcess server(data, {{"MAX_STORAGE_GB", "0.00015"}});  // 150 kB
+    ServerProcess server(data, {{"MAX_STORAGE_GB", "0.0006"}});  // 600 kB
     ASSERT_TRUE(server.Start()) << server.Log();
-    Pcm tone;
-    for (int i = 0; i < 16000 * 3; ++i) tone.samples.push_back(static_cast<int16_t>(3000 * std::sin(i * 0.05)));
-    WriteWav(tone, work / "tone.wav");  // 96 kB
-    const std::string wav = ReadAll(work / "tone.wav");
+    const std::string wav = ToneWav(work / "tone.wav", 13);  // 416 kB
     auto first = Upload(server, wav, "first.wav");
     ASSERT_TRUE(first);
     EXPECT_EQ(first->status, 202) << first->body;

@@ -20,6 +20,7 @@
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
 #include "podpromo/scoring/genre.h"
 #include "podpromo/scoring/platform.h"
@@ -493,6 +494,23 @@ void ApiServer::Routes() {
             const auto colon = why.find(": ");
             if (colon != std::string::npos) why = why.substr(colon + 2);  // the message names the temp file
             return refuse(415, "unsupported_media", safe_name + ": " + why);
+        }
+        // Decoded once through (no PCM kept) so a corrupt, truncated, silent or too short file is refused now,
+        // with its reason, instead of failing later as a job.
+        auto check = CheckDecodable((*file)->path(), *info);
+        if (!check.ok()) {
+            std::string why = check.status().message();
+            const auto colon = why.find(": ");
+            if (colon != std::string::npos) why = why.substr(colon + 2);
+            return refuse(415, "unsupported_media", safe_name + ": " + why);
+        }
+        if (!check->audible) {
+            return refuse(422, "unusable_media", safe_name + ": the audio is silent (no sound above -45 dBFS)");
+        }
+        if (check->duration_ms < kMinClipMs) {
+            return refuse(422, "unusable_media",
+                          fmt::format("{}: the episode is {:.1f} s long; the shortest clip is {} s", safe_name,
+                                      static_cast<double>(check->duration_ms) / 1000.0, kMinClipMs / 1000));
         }
         // The finished upload already sits in tmp/, so it is counted in the storage used.
         if (Status room = storage_->CheckRoom(0); !room.ok()) {

@@ -13,16 +13,34 @@ namespace {
 constexpr double kTruncatedFraction = 0.90;
 constexpr Ms kTruncatedSlackMs = 1000;
 
+constexpr size_t kHop = kAnalysisSampleRate / 100;  // 10 ms
+
+// 10 ms frames of `samples` (whole frames only) whose RMS is above -45 dBFS.
+size_t CountLoudFrames(const int16_t* samples, size_t n) {
+    static const double threshold = 32768.0 * std::pow(10.0, -45.0 / 20.0);
+    size_t loud = 0;
+    for (size_t i = 0; i + kHop <= n; i += kHop) {
+        double sum = 0;
+        for (size_t k = i; k < i + kHop; ++k) sum += static_cast<double>(samples[k]) * samples[k];
+        if (std::sqrt(sum / kHop) > threshold) ++loud;
+    }
+    return loud;
+}
+
 class Decoder {
   public:
-    Decoder(const fs::path& path, const MediaInfo& info) : path_(path), info_(info), shown_(PrintableName(path)) {}
+    // keep_pcm false: decode to check only, counting samples and loud frames and dropping the PCM as it goes.
+    Decoder(const fs::path& path, const MediaInfo& info, bool keep_pcm = true)
+        : path_(path), info_(info), shown_(PrintableName(path)), keep_(keep_pcm) {}
+
+    size_t loud_frames() const { return loud_; }
 
     Result<Pcm> Run(const ProgressFn& progress, const CancelToken* cancel) {
         PODPROMO_RETURN_IF_ERROR(Open());
         Pcm pcm;
         pcm.sample_rate = kAnalysisSampleRate;
         const Ms expected_ms = declared_ms_ > 0 ? declared_ms_ : info_.duration_ms;
-        if (expected_ms > 0 && expected_ms < Ms{12} * 3600 * 1000) {
+        if (keep_ && expected_ms > 0 && expected_ms < Ms{12} * 3600 * 1000) {
             pcm.samples.reserve(static_cast<size_t>(expected_ms * kAnalysisSampleRate / 1000 * 103 / 100 + 4096));
         }
         libav::PacketPtr pkt(av_packet_alloc());
@@ -43,9 +61,10 @@ class Decoder {
                     ++bad_packets;
                 } else {
                     PODPROMO_RETURN_IF_ERROR(Drain(frame.get(), &pcm, &bad_packets));
+                    Fold(&pcm, false);
                 }
                 if (expected_ms > 0 && pkt->pts != AV_NOPTS_VALUE) {
-                    const double f = std::min(1.0, static_cast<double>(pcm.DurationMs()) / expected_ms);
+                    const double f = std::min(1.0, static_cast<double>(DecodedMs(pcm)) / expected_ms);
                     if (f - last_report >= 0.02) {
                         Report(progress, "decode", f);
                         last_report = f;
@@ -57,22 +76,37 @@ class Decoder {
         avcodec_send_packet(codec_.get(), nullptr);
         PODPROMO_RETURN_IF_ERROR(Drain(frame.get(), &pcm, &bad_packets));
         PODPROMO_RETURN_IF_ERROR(Flush(&pcm));
+        Fold(&pcm, true);
 
-        if (packets == 0 || pcm.samples.empty()) return Status::InvalidInput(shown_ + ": no audio could be decoded");
+        if (packets == 0 || DecodedMs(pcm) == 0) return Status::InvalidInput(shown_ + ": no audio could be decoded");
         if (bad_packets > 8 && bad_packets * 5 > packets) {
             return Status::InvalidInput(shown_ + ": the audio is corrupt (" + std::to_string(bad_packets) + " of " +
                                         std::to_string(packets) + " packets failed to decode)");
         }
-        if (declared_ms_ > 0 && pcm.DurationMs() + kTruncatedSlackMs < declared_ms_ * kTruncatedFraction) {
+        if (declared_ms_ > 0 && DecodedMs(pcm) + kTruncatedSlackMs < declared_ms_ * kTruncatedFraction) {
             return Status::InvalidInput(shown_ + ": the file is truncated: its header says " +
                                         FormatClock(declared_ms_) + " but the audio ends at " +
-                                        FormatClock(pcm.DurationMs()));
+                                        FormatClock(DecodedMs(pcm)));
         }
         Report(progress, "decode", 1.0);
         return pcm;
     }
 
+    // Milliseconds decoded so far.
+    Ms DecodedMs(const Pcm& pcm) const {
+        return static_cast<Ms>((dropped_ + pcm.samples.size()) * 1000 / kAnalysisSampleRate);
+    }
+
   private:
+    // In check-only mode, counts and drops the whole 10 ms frames decoded so far (all of them at the end).
+    void Fold(Pcm* pcm, bool last) {
+        if (keep_) return;
+        const size_t whole = last ? pcm->samples.size() : pcm->samples.size() / kHop * kHop;
+        loud_ += CountLoudFrames(pcm->samples.data(), whole);
+        dropped_ += whole;
+        pcm->samples.erase(pcm->samples.begin(), pcm->samples.begin() + static_cast<std::ptrdiff_t>(whole));
+    }
+
     Status Open() {
         AVDictionary* opts = nullptr;
         av_dict_set(&opts, "protocol_whitelist", "file", 0);
@@ -186,6 +220,9 @@ class Decoder {
     libav::SwrPtr swr_;
     int stream_index_ = -1;
     Ms declared_ms_ = 0;
+    bool keep_ = true;
+    size_t dropped_ = 0;  // samples counted and dropped (check-only mode)
+    size_t loud_ = 0;
 };
 
 }  // namespace
@@ -198,21 +235,21 @@ Result<Pcm> DecodeToPcm(const fs::path& path, const MediaInfo& info, const Progr
 }
 
 Status CheckAudible(const Pcm& pcm) {
-    // Count 10 ms frames whose RMS is above -45 dBFS; speech needs at least a second of them.
-    const size_t hop = static_cast<size_t>(pcm.sample_rate / 100);
-    if (hop == 0) return Status::InvalidInput("no audio");
-    size_t loud_frames = 0;
-    const double threshold = 32768.0 * std::pow(10.0, -45.0 / 20.0);
-    for (size_t i = 0; i + hop <= pcm.samples.size(); i += hop) {
-        double sum = 0;
-        for (size_t k = i; k < i + hop; ++k) sum += static_cast<double>(pcm.samples[k]) * pcm.samples[k];
-        if (std::sqrt(sum / hop) > threshold) ++loud_frames;
-    }
-    if (loud_frames < 100) {
+    // Speech needs at least a second of 10 ms frames above -45 dBFS.
+    if (pcm.sample_rate != kAnalysisSampleRate) return Status::InvalidInput("no audio");
+    if (CountLoudFrames(pcm.samples.data(), pcm.samples.size()) < 100) {
         return Status::InvalidInput("the audio is silent (no sound above -45 dBFS in " +
                                     FormatClock(pcm.DurationMs(), false) + ")");
     }
     return Status::Ok();
+}
+
+Result<AudioCheck> CheckDecodable(const fs::path& path, const MediaInfo& info, const CancelToken* cancel) {
+    QuietLibav();
+    Decoder d(path, info, /*keep_pcm=*/false);
+    auto r = d.Run({}, cancel);
+    if (!r.ok()) return r.status();
+    return AudioCheck{d.DecodedMs(*r), d.loud_frames() >= 100};
 }
 
 }  // namespace podpromo

@@ -19,6 +19,16 @@ constexpr int kAnalysisSampleRate = 16000;
 Result<Pcm> DecodeToPcm(const std::filesystem::path& path, const MediaInfo& info, const ProgressFn& progress = {},
                         const CancelToken* cancel = nullptr);
 
+struct AudioCheck {
+    Ms duration_ms = 0;    // decoded length
+    bool audible = false;  // at least a second of sound above -45 dBFS (CheckAudible's rule)
+};
+
+// Decodes `path` only to check it, keeping no PCM (memory stays a few packets whatever the length): the
+// same errors as DecodeToPcm for content that cannot be decoded or is truncated. Thread-safe.
+Result<AudioCheck> CheckDecodable(const std::filesystem::path& path, const MediaInfo& info,
+                                  const CancelToken* cancel = nullptr);
+
 // InvalidInput when `pcm` is too quiet to hold speech anywhere ("the audio is silent").
 Status CheckAudible(const Pcm& pcm);
 
