@@ -117,12 +117,13 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     // Listen to the progress stream from before the upload.
     std::vector<json> events;
     std::mutex events_mu;
-    std::atomic<bool> stop_listening{false};
+    std::atomic<bool> stop_listening{false}, connected{false};
     std::thread listener([&] {
         httplib::Client c("127.0.0.1", server->port());
         c.set_read_timeout(300, 0);
         std::string buffer;
         c.Get("/api/v1/events", [&](const char* data, size_t len) {
+            connected = true;  // the first bytes come after the server subscribed this stream
             buffer.append(data, len);
             for (auto at = buffer.find("\n\n"); at != std::string::npos; at = buffer.find("\n\n")) {
                 const std::string block = buffer.substr(0, at);
@@ -135,7 +136,8 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
             return !stop_listening.load();
         });
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (int i = 0; i < 200 && !connected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(connected) << "the event stream did not open";
 
     auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
                      {{"genre", "auto"}, {"platform", "tiktok"}, {"title", "Episode 12"}});

@@ -540,14 +540,24 @@ void ApiServer::Routes() {
         job.max_attempts = config_.job_max_attempts;
         job.created_at = ep.created_at;
         if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
-        bool full = false;
+        auto announce = [&](const std::string& state, const std::string& error) {
+            json e = {{"type", "job"},  {"job_id", job.id}, {"episode_id", ep.id},
+                      {"state", state}, {"stage", state},   {"progress", 0}};
+            if (!error.empty()) e["error"] = error;
+            events_->Publish(e.dump());
+        };
+        bool full = false, announced = false;
         const Status st = db_->InTransaction([&](soci::session& s) {
             full = CountJobsInState(s, "queued") >= config_.max_queue_size;
             if (full) return;
             InsertEpisode(s, ep);
             InsertJob(s, job);
+            // Announced before the commit, so no worker can report the job running before it is queued.
+            if (!announced) announce("queued", "");
+            announced = true;
         });
         if (!st.ok() || full) {
+            if (announced) announce("failed", "the upload could not be stored");
             storage_->RemoveEpisode(ep.id);
             if (full) {
                 res.set_header("Retry-After", "30");
@@ -558,13 +568,6 @@ void ApiServer::Routes() {
         metrics_->Increment("podpromo_uploads_total", {{"outcome", "accepted"}});
         metrics_->Increment("podpromo_upload_bytes_total", {}, static_cast<double>(ep.size_bytes));
         workers_->Wake();
-        events_->Publish(json{
-            {"type", "job"},
-            {"job_id", job.id},
-            {"episode_id", ep.id},
-            {"state", "queued"},
-            {"stage", "queued"},
-            {"progress", 0}}.dump());
         res.set_header("Location", "/api/v1/episodes/" + ep.id);
         SendJson(res, 202, {{"episode", EpisodeRowToJson(ep)}, {"job", JobRowToJson(job)}});
     });
