@@ -84,9 +84,10 @@ int RunServe(ServiceConfig config) {
         int sig = 0;
         sigwait(&signals, &sig);
         std::cerr << "podpromo: stopping (" << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ")\n";
-        // Stop taking work, release running jobs at their next check, then close the listener.
-        clean = workers.Stop();
+        // Stop accepting (the listener closes; open requests finish), then let running jobs reach their next
+        // check and go back to the queue.
         server.Stop();
+        clean = workers.Stop();
     });
     const std::string host = config.host == "0.0.0.0" ? "127.0.0.1" : config.host;
     std::cout << fmt::format("PodPromo is serving on http://{}:{}/  (data: {}, database: {}, workers: {})\n", host,
