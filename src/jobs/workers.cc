@@ -285,8 +285,8 @@ void WorkerPool::RunJob(const JobRow& job) {
         PublishJob(job.id, job.episode_id, "queued", "released", 0);
     } else if (st.code() == StatusCode::kCancelled) {
         outcome = "cancelled";
-        std::error_code ec;
-        fs::remove_all(dir / "out", ec);
+        // Nothing to remove: WriteOutputs stages its files and drops them when stopped, so earlier outputs
+        // (of a job that succeeded before) stay as the database describes them.
         (void)db_->InTransaction([&](soci::session& s) {
             FinishJob(s, job.id, "cancelled", "cancelled by request", now);
             SetEpisodeStatus(s, job.episode_id, "cancelled", "cancelled by request");
