@@ -3,12 +3,14 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "podpromo/core/config.h"
@@ -53,10 +55,14 @@ class ApiServer {
     std::atomic<int> open_streams_{0};
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    std::mutex health_mu_;
-    std::chrono::steady_clock::time_point health_at_;
-    int health_status_ = 200;
-    bool health_refreshing_ = false;
+    void RefreshHealth();
+    void StopHealthThread();
+    std::mutex health_mu_;  // guards the answer
+    int health_status_ = 503;
+    std::thread health_thread_;
+    std::mutex health_thread_mu_;
+    std::condition_variable health_cv_;
+    bool health_stop_ = false;
     // GET /api/v1/episodes answers by (limit, offset), valid while the database's write version is unchanged
     // and for at most a second (other processes may write).
     std::mutex list_mu_;
