@@ -127,18 +127,38 @@ std::string ContentTypeFor(const std::string& kind, const fs::path& p) {
 struct EpisodeBundle {
     std::optional<EpisodeRow> episode;
     std::optional<JobRow> job;
-    std::optional<Transcript> transcript;
-    std::vector<ClipRow> clips;
+    std::optional<Transcript> transcript;  // only with `content`
+    std::vector<ClipRow> clips;            // only with `content`
 };
 
-Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b) {
+// `content` false reads the episode and its latest job only (a transcript can be megabytes).
+Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b, bool content = true) {
     return db->With([&](soci::session& s) {
         b->episode = GetEpisode(s, id);
         if (!b->episode) return;
         b->job = LatestJobForEpisode(s, id);
+        if (!content) return;
         b->transcript = LoadTranscript(s, id);
         b->clips = ListClips(s, id);
     });
+}
+
+// The audio features a finished job kept for rescoring; nullopt when missing or unreadable (text only then).
+std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id) {
+    auto bytes = ReadFileBytes(storage.EpisodeDir(episode_id) / "frames.bin");
+    if (!bytes.ok()) return std::nullopt;
+    auto frames = ParseFrames(*bytes);
+    if (!frames.ok()) return std::nullopt;
+    return std::move(*frames);
+}
+
+// A media error for an upload, named by the client's file name: the message from probe or decode names the
+// temporary file ("upload-XXXXXX: reason"), so its first part is replaced.
+std::string UploadReason(const std::string& safe_name, const Status& st) {
+    std::string why = st.message();
+    const auto colon = why.find(": ");
+    if (colon != std::string::npos) why = why.substr(colon + 2);
+    return safe_name + ": " + why;
 }
 
 // cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and the kernel
@@ -273,12 +293,11 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
     check("ffmpeg", ffmpeg, ffmpeg ? "found" : "ffmpeg is not installed", true);
     const Status model = CheckPocketsphinxModel(PocketsphinxConfig{});
     check("speech_model", model.ok(), model.ok() ? "pocketsphinx en-us present" : model.message(), true);
-    const StorageStats st = storage_->Stats();
-    const double free_ratio = st.disk_total_bytes > 0
-                                  ? static_cast<double>(st.disk_free_bytes) / static_cast<double>(st.disk_total_bytes)
-                                  : 1.0;
+    const DiskSpace disk = storage_->Disk();
+    const double free_ratio =
+        disk.total_bytes > 0 ? static_cast<double>(disk.free_bytes) / static_cast<double>(disk.total_bytes) : 1.0;
     check("disk", free_ratio >= 0.05,
-          fmt::format("{:.1f} GB free ({:.0f}%)", static_cast<double>(st.disk_free_bytes) / 1e9, free_ratio * 100),
+          fmt::format("{:.1f} GB free ({:.0f}%)", static_cast<double>(disk.free_bytes) / 1e9, free_ratio * 100),
           free_ratio < 0.01);
     DbInt queued = 0, running = 0;
     (void)db_->With([&](soci::session& s) {
@@ -340,8 +359,7 @@ void ApiServer::Routes() {
     });
 
     // ---- operator endpoints
-    // The checks touch the disk and the database: they run at most once a second, and every request in
-    // between gets that answer (monitors poll this often, and it must stay cheap under load).
+    // The answer the health thread made last (see Bind): monitors poll this often, so it must cost nothing.
     svr.Get("/health", [this](const Request&, Response& res) {
         std::lock_guard<std::mutex> lock(health_mu_);
         res.status = health_status_;
@@ -502,21 +520,11 @@ void ApiServer::Routes() {
 
         const std::string safe_name = SanitizeFileName(filename.empty() ? "episode" : filename);
         auto info = ProbeMedia((*file)->path());
-        if (!info.ok()) {
-            std::string why = info.status().message();
-            const auto colon = why.find(": ");
-            if (colon != std::string::npos) why = why.substr(colon + 2);  // the message names the temp file
-            return refuse(415, "unsupported_media", safe_name + ": " + why);
-        }
+        if (!info.ok()) return refuse(415, "unsupported_media", UploadReason(safe_name, info.status()));
         // Decoded once through (no PCM kept) so a corrupt, truncated, silent or too short file is refused now,
         // with its reason, instead of failing later as a job.
         auto check = CheckDecodable((*file)->path(), *info);
-        if (!check.ok()) {
-            std::string why = check.status().message();
-            const auto colon = why.find(": ");
-            if (colon != std::string::npos) why = why.substr(colon + 2);
-            return refuse(415, "unsupported_media", safe_name + ": " + why);
-        }
+        if (!check.ok()) return refuse(415, "unsupported_media", UploadReason(safe_name, check.status()));
         if (!check->audible) {
             return refuse(422, "unusable_media", safe_name + ": the audio is silent (no sound above -45 dBFS)");
         }
@@ -554,10 +562,7 @@ void ApiServer::Routes() {
         job.created_at = ep.created_at;
         if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
         auto announce = [&](const std::string& state, const std::string& error) {
-            json e = {{"type", "job"},  {"job_id", job.id}, {"episode_id", ep.id},
-                      {"state", state}, {"stage", state},   {"progress", 0}};
-            if (!error.empty()) e["error"] = error;
-            events_->Publish(e.dump());
+            events_->Publish(JobEvent(job.id, ep.id, state, state, 0, error));
         };
         bool full = false, announced = false;
         const Status st = db_->InTransaction([&](soci::session& s) {
@@ -636,7 +641,7 @@ void ApiServer::Routes() {
     svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         EpisodeBundle b;
-        Status st = LoadEpisodeBundle(db_, id, &b);
+        Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
         if (!st.ok()) return SendStatus(res, st);
         if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
         const auto& job = b.job;
@@ -678,7 +683,7 @@ void ApiServer::Routes() {
         auto t = ParseTranscript(req.body);
         if (!t.ok()) return SendError(res, 400, "invalid_transcript", t.status().message());
         EpisodeBundle b;
-        Status st = LoadEpisodeBundle(db_, id, &b);
+        Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
         if (!st.ok()) return SendStatus(res, st);
         if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
         const auto& job = b.job;
@@ -727,10 +732,7 @@ void ApiServer::Routes() {
                             {{"items", items}, {"platform", platform}, {"genre", genre}, {"rescored", false}});
         }
         const auto started = std::chrono::steady_clock::now();
-        std::optional<AudioFrames> frames;
-        if (auto bytes = ReadFileBytes(storage_->EpisodeDir(id) / "frames.bin"); bytes.ok()) {
-            if (auto f = ParseFrames(*bytes); f.ok()) frames = std::move(*f);
-        }
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
         auto clips = RescoreClips(*ep, *t, frames ? &*frames : nullptr, platform, genre, limit, stored);
         if (!clips.ok()) return SendStatus(res, clips.status());
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -764,10 +766,7 @@ void ApiServer::Routes() {
         auto platform = PlatformByName(Param(req, "platform", b.episode->platform));
         if (!platform.ok()) return SendStatus(res, platform.status());
         r.platform = *platform;
-        std::optional<AudioFrames> frames;
-        if (auto bytes = ReadFileBytes(storage_->EpisodeDir(id) / "frames.bin"); bytes.ok()) {
-            if (auto f = ParseFrames(*bytes); f.ok()) frames = std::move(*f);
-        }
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
         const auto to_ms = [](const json& v) { return static_cast<Ms>(std::llround(v.get<double>() * 1000)); };
         auto clip = DescribeSpan(r, frames ? &*frames : nullptr, to_ms(body["start"]), to_ms(body["end"]));
         if (!clip.ok()) return SendStatus(res, clip.status());
@@ -921,13 +920,7 @@ void ApiServer::Routes() {
         }
         workers_->Wake();
         if (cancelled_now) {
-            events_->Publish(json{
-                {"type", "job"},
-                {"job_id", id},
-                {"episode_id", job->episode_id},
-                {"state", "cancelled"},
-                {"stage", "cancelled"},
-                {"progress", 0}}.dump());
+            events_->Publish(JobEvent(id, job->episode_id, "cancelled", "cancelled", 0));
         }
         SendJson(res, 202, JobRowToJson(*job));
     });

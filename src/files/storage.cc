@@ -156,14 +156,34 @@ std::string KindOf(const fs::path& p, const fs::path& root) {
 
 }  // namespace
 
-int64_t Storage::UsedBytes() const {
-    int64_t total = 0;
+namespace {
+
+// Calls fn(path, size) for every file of the managed folders.
+template <typename Fn>
+void ForEachStoredFile(const fs::path& root, Fn fn) {
     std::error_code ec;
     for (const char* sub : {"uploads", "episodes", "tmp"}) {
-        for (auto it = fs::recursive_directory_iterator(root_ / sub, ec); !ec && it != fs::end(it); it.increment(ec)) {
-            if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+        for (auto it = fs::recursive_directory_iterator(root / sub, ec); !ec && it != fs::end(it); it.increment(ec)) {
+            if (it->is_regular_file(ec)) fn(it->path(), static_cast<int64_t>(it->file_size(ec)));
         }
     }
+}
+
+}  // namespace
+
+DiskSpace Storage::Disk() const {
+    DiskSpace d;
+    struct statvfs vfs {};
+    if (statvfs(root_.c_str(), &vfs) == 0) {
+        d.free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+        d.total_bytes = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
+    }
+    return d;
+}
+
+int64_t Storage::UsedBytes() const {
+    int64_t total = 0;
+    ForEachStoredFile(root_, [&](const fs::path&, int64_t size) { total += size; });
     return total;
 }
 
@@ -174,11 +194,9 @@ Status Storage::CheckRoom(int64_t incoming) const {
                                std::to_string(quota_bytes_) + " bytes used, " + std::to_string(incoming) +
                                " more requested");
     }
-    struct statvfs vfs {};
-    if (statvfs(root_.c_str(), &vfs) == 0) {
-        const auto free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
-        const auto total = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
-        if (free_bytes - incoming < total / 100) return Status::NoSpace("the disk is full");
+    const DiskSpace disk = Disk();
+    if (disk.total_bytes > 0 && disk.free_bytes - incoming < disk.total_bytes / 100) {
+        return Status::NoSpace("the disk is full");
     }
     return Status::Ok();
 }
@@ -190,22 +208,15 @@ StorageStats Storage::Stats() const {
         st.files_by_kind[k] = 0;
         st.bytes_by_kind[k] = 0;
     }
-    std::error_code ec;
-    for (const char* sub : {"uploads", "episodes", "tmp"}) {
-        for (auto it = fs::recursive_directory_iterator(root_ / sub, ec); !ec && it != fs::end(it); it.increment(ec)) {
-            if (!it->is_regular_file(ec)) continue;
-            const auto size = static_cast<int64_t>(it->file_size(ec));
-            const std::string kind = KindOf(it->path(), root_);
-            st.files_by_kind[kind] += 1;
-            st.bytes_by_kind[kind] += size;
-            st.used_bytes += size;
-        }
-    }
-    struct statvfs vfs {};
-    if (statvfs(root_.c_str(), &vfs) == 0) {
-        st.disk_free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
-        st.disk_total_bytes = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
-    }
+    ForEachStoredFile(root_, [&](const fs::path& p, int64_t size) {
+        const std::string kind = KindOf(p, root_);
+        st.files_by_kind[kind] += 1;
+        st.bytes_by_kind[kind] += size;
+        st.used_bytes += size;
+    });
+    const DiskSpace disk = Disk();
+    st.disk_free_bytes = disk.free_bytes;
+    st.disk_total_bytes = disk.total_bytes;
     return st;
 }
 

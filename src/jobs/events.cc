@@ -1,8 +1,18 @@
 #include "podpromo/jobs/events.h"
 
 #include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace podpromo {
+
+std::string JobEvent(const std::string& job_id, const std::string& episode_id, const std::string& state,
+                     const std::string& stage, double progress, const std::string& error) {
+    nlohmann::json e = {{"type", "job"},  {"job_id", job_id}, {"episode_id", episode_id},
+                        {"state", state}, {"stage", stage},   {"progress", std::round(progress * 1000) / 1000}};
+    if (!error.empty()) e["error"] = error;
+    return e.dump();
+}
 
 std::optional<std::string> EventBus::Subscription::Next(int timeout_ms) {
     std::unique_lock<std::mutex> lock(mu_);

@@ -112,10 +112,7 @@ bool WorkerPool::Stop(std::chrono::milliseconds deadline) {
 
 void WorkerPool::PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
                             const std::string& stage, double progress, const std::string& error) {
-    json e = {{"type", "job"},  {"job_id", job_id}, {"episode_id", episode_id},
-              {"state", state}, {"stage", stage},   {"progress", std::round(progress * 1000) / 1000}};
-    if (!error.empty()) e["error"] = error;
-    events_->Publish(e.dump());
+    events_->Publish(JobEvent(job_id, episode_id, state, stage, progress, error));
 }
 
 void WorkerPool::Loop() {

@@ -14,6 +14,8 @@ constexpr double kTruncatedFraction = 0.90;
 constexpr Ms kTruncatedSlackMs = 1000;
 
 constexpr size_t kHop = kAnalysisSampleRate / 100;  // 10 ms
+// Speech needs at least a second of loud 10 ms frames (CheckAudible and CheckDecodable share the rule).
+constexpr size_t kMinLoudFrames = 100;
 
 // 10 ms frames of `samples` (whole frames only) whose RMS is above -45 dBFS.
 size_t CountLoudFrames(const int16_t* samples, size_t n) {
@@ -237,7 +239,7 @@ Result<Pcm> DecodeToPcm(const fs::path& path, const MediaInfo& info, const Progr
 Status CheckAudible(const Pcm& pcm) {
     // Speech needs at least a second of 10 ms frames above -45 dBFS.
     if (pcm.sample_rate != kAnalysisSampleRate) return Status::InvalidInput("no audio");
-    if (CountLoudFrames(pcm.samples.data(), pcm.samples.size()) < 100) {
+    if (CountLoudFrames(pcm.samples.data(), pcm.samples.size()) < kMinLoudFrames) {
         return Status::InvalidInput("the audio is silent (no sound above -45 dBFS in " +
                                     FormatClock(pcm.DurationMs(), false) + ")");
     }
@@ -249,7 +251,7 @@ Result<AudioCheck> CheckDecodable(const fs::path& path, const MediaInfo& info, c
     Decoder d(path, info, /*keep_pcm=*/false);
     auto r = d.Run({}, cancel);
     if (!r.ok()) return r.status();
-    return AudioCheck{d.DecodedMs(*r), d.loud_frames() >= 100};
+    return AudioCheck{d.DecodedMs(*r), d.loud_frames() >= kMinLoudFrames};
 }
 
 }  // namespace podpromo

@@ -58,6 +58,11 @@ struct StorageStats {
     std::map<std::string, int64_t> bytes_by_kind;
 };
 
+struct DiskSpace {
+    int64_t free_bytes = 0;   // available to this process
+    int64_t total_bytes = 0;  // 0 when unknown
+};
+
 class Storage {
   public:
     // Creates the folders under `root`. IoError when it cannot.
@@ -70,11 +75,14 @@ class Storage {
     // `relative` resolved under the root; NotFound if it would leave the root (".." or absolute).
     Result<std::filesystem::path> Resolve(const std::string& relative) const;
 
-    // Bytes used by uploads and outputs (the database is not counted).
+    // Bytes used by uploads and outputs (the database is not counted). Walks the folders.
     int64_t UsedBytes() const;
+    // The disk holding the data directory (one statfs; no walk).
+    DiskSpace Disk() const;
     int64_t quota_bytes() const { return quota_bytes_; }
     // NoSpace when adding `incoming` bytes would pass the quota or leave the disk under 1% free.
     Status CheckRoom(int64_t incoming) const;
+    // Use by kind and the disk. Walks the folders: for the stats endpoint, not for frequent checks.
     StorageStats Stats() const;
     // Removes an episode's upload and outputs.
     void RemoveEpisode(const std::string& episode_id) const;

@@ -12,6 +12,11 @@
 
 namespace podpromo {
 
+// The one shape of a job progress event (DESIGN §4): a JSON object text with type "job", job_id, episode_id,
+// state, stage, progress (0..1, three decimals) and, when not empty, error.
+std::string JobEvent(const std::string& job_id, const std::string& episode_id, const std::string& state,
+                     const std::string& stage, double progress, const std::string& error = "");
+
 class EventBus {
   public:
     // One listener's queue. Events published after Subscribe arrive in order; a listener that falls more
