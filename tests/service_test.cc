@@ -1,5 +1,6 @@
 // Black-box tests of `podpromo serve`: the real binary on a free loopback port with its own data directory,
 // driven over HTTP as a client would.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -412,6 +413,9 @@ TEST_F(Service, QueueLimitPriorityAndCancellation) {
 
     // Cancel the queued one (at once) and the running one (within a few seconds, its outputs removed).
     auto c = Client(server);
+    auto busy = c.Delete("/api/v1/episodes/" + ep_a);
+    ASSERT_TRUE(busy);
+    EXPECT_EQ(busy->status, 409) << "a running episode is not deleted under its worker";
     auto cancel_b = c.Post("/api/v1/jobs/" + job_b + "/cancel");
     ASSERT_TRUE(cancel_b);
     EXPECT_EQ(cancel_b->status, 202);
@@ -489,7 +493,39 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     const json done = WaitJob(*server, job_id, Ended, 240);
     ASSERT_EQ(done["state"], "succeeded") << done.dump() << server->Log();
     EXPECT_LT(done["stage_ms"]["transcribe"].get<double>(), 1000) << "resumed after the stored transcript";
-    EXPECT_GE(Get(*server, "/api/v1/episodes/" + done["episode_id"].get<std::string>())["clips"].size(), 3u);
+    const std::string episode_id = done["episode_id"];
+    EXPECT_GE(Get(*server, "/api/v1/episodes/" + episode_id)["clips"].size(), 3u);
+
+    // An editor imports an exact transcript (SRT from the script): the episode is scored and rendered again
+    // without recognition, and the clips now come from the imported words.
+    std::string srt;
+    int cue = 0;
+    for (const auto& line : timeline_) {
+        auto clock = [](Ms ms) {
+            return fmt::format("{:02}:{:02}:{:02},{:03}", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
+        };
+        srt += fmt::format("{}\n{} --> {}\n{}\n\n", ++cue, clock(line.start_ms), clock(line.end_ms), line.line.text);
+    }
+    auto c = Client(*server);
+    auto bad = c.Put("/api/v1/episodes/" + episode_id + "/transcript", "1\n00:00:01,000 --> nonsense\nhi\n",
+                     "application/x-subrip");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400) << bad->body;
+    auto put = c.Put("/api/v1/episodes/" + episode_id + "/transcript", srt, "application/x-subrip");
+    ASSERT_TRUE(put);
+    ASSERT_EQ(put->status, 202) << put->body;
+    const std::string import_job = json::parse(put->body)["job"]["id"];
+    const json imported = WaitJob(*server, import_job, Ended, 120);
+    ASSERT_EQ(imported["state"], "succeeded") << imported.dump();
+    EXPECT_LT(imported["stage_ms"]["transcribe"].get<double>(), 1000) << "no recognition for an import";
+    const json after = Get(*server, "/api/v1/episodes/" + episode_id);
+    EXPECT_EQ(after["transcript"]["engine"], "import:srt");
+    std::string clip_text;
+    for (const auto& clip : after["clips"]) clip_text += clip["text"].get<std::string>() + " ";
+    EXPECT_NE(clip_text.find("Here's"), std::string::npos) << "clips quote the imported, cased words: " << clip_text;
+    auto vtt = c.Get("/api/v1/episodes/" + episode_id + "/transcript?format=vtt");
+    ASSERT_TRUE(vtt);
+    EXPECT_EQ(vtt->body.rfind("WEBVTT", 0), 0u);
     EXPECT_EQ(server->Terminate(), 0);
 }
 
