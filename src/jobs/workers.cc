@@ -157,8 +157,9 @@ void WorkerPool::KeepLeases() {
                     a->cancel.Cancel();
                 }
             }
-            // Jobs of workers that died (this process's or another's) go back to the queue.
-            if (RecoverExpiredJobs(s, now) > 0) wake_.notify_all();
+            // Jobs of workers that died (this process's or another's) go back to the queue. Checked as often
+            // as leases are renewed: a lease cannot expire faster than that.
+            if (renew && RecoverExpiredJobs(s, now) > 0) wake_.notify_all();
         });
         if (renew) last_renew = std::chrono::steady_clock::now();
     }
