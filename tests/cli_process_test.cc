@@ -225,7 +225,21 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
             EXPECT_LT(cap->segments.front().start_ms, 1000);
             EXPECT_NEAR(cap->segments.back().end_ms / 1000.0, c["duration"].get<double>(), 0.5);
         }
-        EXPECT_TRUE(c["files"]["video"].is_null());
+        // The 9:16 captioned audiogram, probed as a person posting it would.
+        auto video = ProbeVideo(out / c["files"]["video"].get<std::string>());
+        ASSERT_TRUE(video.ok()) << video.status().ToString();
+        EXPECT_EQ(video->video_codec, "h264");
+        EXPECT_EQ(video->audio_codec, "aac");
+        EXPECT_EQ(video->pix_fmt, "yuv420p");
+        EXPECT_TRUE(video->faststart);
+        EXPECT_EQ(video->width, 1080);
+        EXPECT_EQ(video->height, 1920);
+        EXPECT_NEAR(video->duration, c["duration"].get<double>(), 0.1);
+        EXPECT_TRUE(fs::exists(out / c["files"]["thumbnail"].get<std::string>()));
+        // The post text: the title, then the hashtags.
+        const std::string post = ReadFile(out / c["files"]["post"].get<std::string>());
+        EXPECT_EQ(post.substr(0, post.find('\n')), c["title"].get<std::string>());
+        for (const auto& tag : c["hashtags"]) EXPECT_NE(post.find(tag.get<std::string>()), std::string::npos);
     }
     // The transcript files are complete and re-importable.
     for (const char* f : {"transcript.json", "transcript.srt", "transcript.vtt"}) {
@@ -236,12 +250,26 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
     for (const auto& e : fs::directory_iterator(out)) {
         EXPECT_NE(e.path().filename().string()[0], '.') << "left behind: " << e.path();
     }
-    // --no-render writes captions and JSON but no audio.
+    // --no-render writes captions and JSON but no audio or video; --no-video the audio but no video.
     const fs::path quick = work / "quick";
     r = RunPodpromo({"process", ep.wav.string(), "--clips", "2", "--no-render", "--out", quick.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_FALSE(fs::exists(quick / "clip_01.m4a"));
+    EXPECT_FALSE(fs::exists(quick / "clip_01.mp4"));
     EXPECT_TRUE(fs::exists(quick / "clip_01.srt"));
+    const fs::path audio_only = work / "audio_only";
+    r = RunPodpromo({"process", ep.wav.string(), "--clips", "1", "--no-video", "--out", audio_only.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(fs::exists(audio_only / "clip_01.m4a"));
+    EXPECT_FALSE(fs::exists(audio_only / "clip_01.mp4"));
+    // Bad render options are refused before any work, naming the choices.
+    r = RunPodpromo({"process", ep.wav.string(), "--style", "comic", "--out", (work / "x").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("bold, clean, boxed"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(work / "x"));
+    r = RunPodpromo({"process", ep.wav.string(), "--platform", "x", "--aspect", "4:5"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("9:16"), std::string::npos) << r.err;
 }
 
 TEST_F(ProcessEpisodes, ImportedTranscriptIsUsedAsIs) {

@@ -216,6 +216,16 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         EXPECT_EQ(r->status, 206);
         EXPECT_EQ(r->body.size(), 100u);
         EXPECT_EQ(r->body.substr(4, 4), "ftyp") << "an MP4 audio file";
+        // The rendered 9:16 video and its thumbnail.
+        auto video = c.Get(clip["files"]["video"].get<std::string>(), {{"Range", "bytes=0-99"}});
+        ASSERT_TRUE(video);
+        EXPECT_EQ(video->status, 206);
+        EXPECT_EQ(video->get_header_value("Content-Type"), "video/mp4");
+        EXPECT_EQ(video->body.substr(4, 4), "ftyp");
+        auto thumb = c.Get(clip["files"]["thumbnail"].get<std::string>());
+        ASSERT_TRUE(thumb);
+        EXPECT_EQ(thumb->status, 200);
+        EXPECT_EQ(thumb->get_header_value("Content-Type"), "image/jpeg");
         auto srt = c.Get(clip["files"]["srt"].get<std::string>());
         ASSERT_TRUE(srt);
         EXPECT_EQ(srt->status, 200);
@@ -231,11 +241,16 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         EXPECT_NE(json::parse(fb->body)["error"]["message"].get<std::string>().find("1 to 5"), std::string::npos);
     }
 
-    // A span the editor chose: the second strong moment, padded by a second on each side.
+    // A span the editor chose: the second strong moment, padded by a second on each side, rendered square
+    // for LinkedIn in the boxed caption style.
     json chosen;
     for (const auto& line : timeline_) {
         if (line.line.kind == "strong")
-            chosen = {{"start", line.start_ms / 1000.0 - 1}, {"end", line.end_ms / 1000.0 + 1}};
+            chosen = {{"start", line.start_ms / 1000.0 - 1},
+                      {"end", line.end_ms / 1000.0 + 1},
+                      {"platform", "linkedin"},
+                      {"aspect", "1:1"},
+                      {"style", "boxed"}};
     }
     {
         auto c = Client(*server);
@@ -250,6 +265,25 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         ASSERT_TRUE(audio);
         EXPECT_EQ(audio->status, 200);
         EXPECT_GT(audio->body.size(), 10000u);
+        auto video = c.Get(span["files"]["video"].get<std::string>());
+        ASSERT_TRUE(video);
+        ASSERT_EQ(video->status, 200);
+        TempDir tmp;
+        {
+            std::ofstream f(tmp / "span.mp4", std::ios::binary);
+            f << video->body;
+        }
+        auto probe = ProbeVideo(tmp / "span.mp4");
+        ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+        EXPECT_EQ(probe->width, 1080);
+        EXPECT_EQ(probe->height, 1080) << "the square preset asked for";
+        EXPECT_NEAR(probe->duration, span["duration"].get<double>(), 0.1);
+        json bad_style = chosen;
+        bad_style["style"] = "comic-sans";
+        auto refused = c.Post("/api/v1/episodes/" + episode_id + "/clips", bad_style.dump(), "application/json");
+        ASSERT_TRUE(refused);
+        EXPECT_EQ(refused->status, 400);
+        EXPECT_NE(refused->body.find("boxed"), std::string::npos) << "names the styles: " << refused->body;
         auto too_short =
             c.Post("/api/v1/episodes/" + episode_id + "/clips", R"({"start": 30, "end": 33})", "application/json");
         ASSERT_TRUE(too_short);

@@ -119,6 +119,8 @@ std::string ContentTypeFor(const std::string& kind, const fs::path& p) {
     if (kind == "srt") return "application/x-subrip; charset=utf-8";
     if (kind == "vtt") return "text/vtt; charset=utf-8";
     if (kind == "video") return "video/mp4";
+    if (kind == "thumbnail") return "image/jpeg";
+    if (kind == "post") return "text/plain; charset=utf-8";
     if (p.extension() == ".m4a") return "audio/mp4";
     return "application/octet-stream";
 }
@@ -744,8 +746,8 @@ void ApiServer::Routes() {
                   {"rescore_ms", std::round(ms * 10) / 10}});
     });
 
-    // A clip over a span the user chose: scored and explained like the ranked ones, its audio cut and
-    // captions written now (a second or two), stored beside them.
+    // A clip over a span the user chose: scored and explained like the ranked ones, its video rendered with
+    // the chosen frame and caption style, its audio cut and captions written now, stored beside them.
     svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         const json body = json::parse(req.body, nullptr, false);
@@ -763,9 +765,21 @@ void ApiServer::Routes() {
         r.id = id;
         r.transcript = std::move(*b.transcript);
         r.genre = b.episode->genre == "auto" ? b.episode->detected_genre : b.episode->genre;
-        auto platform = PlatformByName(Param(req, "platform", b.episode->platform));
+        auto text_field = [&](const char* key, const std::string& fallback) {
+            return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : fallback;
+        };
+        auto platform = PlatformByName(text_field("platform", Param(req, "platform", b.episode->platform)));
         if (!platform.ok()) return SendStatus(res, platform.status());
         r.platform = *platform;
+        // How to render it: frame and caption style, each optional.
+        MediaOptions media;
+        media.aspect = text_field("aspect", "9:16");
+        auto style = StyleByName(
+            text_field("style", "bold"), text_field("font", ""), text_field("color", ""), text_field("highlight", ""),
+            body.contains("size") && body["size"].is_number_integer() ? body["size"].get<int>() : 0);
+        if (!style.ok()) return SendStatus(res, style.status());
+        media.style = *style;
+        if (Status st = ValidateMedia(media, r.platform.name); !st.ok()) return SendStatus(res, st);
         const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
         const auto to_ms = [](const json& v) { return static_cast<Ms>(std::llround(v.get<double>() * 1000)); };
         auto clip = DescribeSpan(r, frames ? &*frames : nullptr, to_ms(body["start"]), to_ms(body["end"]));
@@ -777,10 +791,18 @@ void ApiServer::Routes() {
         std::error_code ec;
         fs::create_directories(dir, ec);
         ClipFiles files;
-        const Status written =
-            WriteClipFiles(*source, r.transcript.AllWords(), clip->candidate, dir, clip_id, /*render=*/true, &files);
+        r.source = *source;
+        r.title = b.episode->title;
+        Status written = Status::Ok();
+        if (auto info = ProbeMedia(*source); info.ok()) {
+            r.media = *info;
+            written = WriteClipFiles(r, *clip, dir, clip_id, media, &files);
+        } else {
+            written = info.status();
+        }
         auto remove_files = [&] {
-            for (const char* ext : {".m4a", ".srt", ".vtt"}) fs::remove(dir / (clip_id + ext), ec);
+            for (const char* ext : {".mp4", ".jpg", ".m4a", ".srt", ".vtt", ".txt"})
+                fs::remove(dir / (clip_id + ext), ec);
         };
         if (!written.ok()) {
             remove_files();
@@ -815,37 +837,38 @@ void ApiServer::Routes() {
         SendJson(res, 200, j);
     });
 
-    svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|srt|vtt))", [this](const Request& req, Response& res) {
-        const std::string id = req.matches[1], kind = req.matches[2];
-        std::optional<ClipRow> clip;
-        const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
-        if (!st.ok()) return SendStatus(res, st);
-        if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
-        const json files = json::parse(clip->file_path, nullptr, false);
-        if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
-            return SendError(res, 404, "not_found", "clip " + id + " has no " + kind + " file");
-        }
-        auto path = storage_->Resolve(files[kind].get<std::string>());
-        std::error_code ec;
-        if (!path.ok() || !fs::is_regular_file(*path, ec)) {
-            return SendError(res, 404, "not_found", "the " + kind + " file of clip " + id + " is missing");
-        }
-        const auto size = static_cast<size_t>(fs::file_size(*path, ec));
-        auto fd = std::make_shared<int>(open(path->c_str(), O_RDONLY | O_CLOEXEC));
-        if (*fd < 0) return SendStatus(res, StatusFromErrno(errno, "cannot open the clip"));
-        res.set_header("Content-Disposition",
-                       fmt::format("inline; filename=\"{}\"", SanitizeFileName(path->filename().string())));
-        res.set_content_provider(
-            size, ContentTypeFor(kind, *path),
-            [fd](size_t offset, size_t length, httplib::DataSink& sink) {
-                char buf[64 * 1024];
-                const size_t n = std::min(length, sizeof(buf));
-                const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(offset));
-                if (got <= 0) return false;
-                return sink.write(buf, static_cast<size_t>(got));
-            },
-            [fd](bool) { close(*fd); });
-    });
+    svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|thumbnail|srt|vtt|post))",
+            [this](const Request& req, Response& res) {
+                const std::string id = req.matches[1], kind = req.matches[2];
+                std::optional<ClipRow> clip;
+                const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
+                if (!st.ok()) return SendStatus(res, st);
+                if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+                const json files = json::parse(clip->file_path, nullptr, false);
+                if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
+                    return SendError(res, 404, "not_found", "clip " + id + " has no " + kind + " file");
+                }
+                auto path = storage_->Resolve(files[kind].get<std::string>());
+                std::error_code ec;
+                if (!path.ok() || !fs::is_regular_file(*path, ec)) {
+                    return SendError(res, 404, "not_found", "the " + kind + " file of clip " + id + " is missing");
+                }
+                const auto size = static_cast<size_t>(fs::file_size(*path, ec));
+                auto fd = std::make_shared<int>(open(path->c_str(), O_RDONLY | O_CLOEXEC));
+                if (*fd < 0) return SendStatus(res, StatusFromErrno(errno, "cannot open the clip"));
+                res.set_header("Content-Disposition",
+                               fmt::format("inline; filename=\"{}\"", SanitizeFileName(path->filename().string())));
+                res.set_content_provider(
+                    size, ContentTypeFor(kind, *path),
+                    [fd](size_t offset, size_t length, httplib::DataSink& sink) {
+                        char buf[64 * 1024];
+                        const size_t n = std::min(length, sizeof(buf));
+                        const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(offset));
+                        if (got <= 0) return false;
+                        return sink.write(buf, static_cast<size_t>(got));
+                    },
+                    [fd](bool) { close(*fd); });
+            });
 
     svr.Post(R"(/api/v1/clips/([A-Za-z0-9_]+)/feedback)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];

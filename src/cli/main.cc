@@ -47,12 +47,16 @@ int ExitCodeFor(const Status& st) {
 // otherwise. Stages are weighted by their typical share of the run. Thread-safe.
 class ProgressPrinter {
   public:
-    explicit ProgressPrinter(bool transcribing, bool writing)
+    explicit ProgressPrinter(bool transcribing, bool writing, bool rendering)
         : tty_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {
         // Start offset and weight (share of the whole) of each stage.
-        std::vector<std::pair<std::string, double>> w = {{"probe", 1},   {"decode", 4},
-                                                         {"analyze", 3}, {"transcribe", transcribing ? 80.0 : 1.0},
-                                                         {"score", 4},   {"write", writing ? 8.0 : 0.0}};
+        std::vector<std::pair<std::string, double>> w = {{"probe", 1},
+                                                         {"decode", 4},
+                                                         {"analyze", 3},
+                                                         {"transcribe", transcribing ? 80.0 : 1.0},
+                                                         {"score", 4},
+                                                         {"render", rendering ? 40.0 : 0.0},
+                                                         {"write", writing ? 1.0 : 0.0}};
         double total = 0;
         for (auto& [_, x] : w) total += x;
         double at = 0;
@@ -127,12 +131,15 @@ void PrintTable(const podpromo::EpisodeResult& r) {
 }
 
 int RunProcess(const std::string& file, const podpromo::PipelineOptions& options, const std::string& out_dir,
-               bool no_render, bool json_out) {
-    if (const Status st = podpromo::ValidateOptions(options); !st.ok()) {
-        std::cerr << "podpromo: " << st.message() << "\n";
+               const podpromo::MediaOptions& media, bool json_out) {
+    Status valid = podpromo::ValidateOptions(options);
+    if (valid.ok()) valid = podpromo::ValidateMedia(media, options.platform);
+    if (!valid.ok()) {
+        std::cerr << "podpromo: " << valid.message() << "\n";
         return 2;
     }
-    ProgressPrinter printer(!options.transcript.has_value(), !out_dir.empty());
+    ProgressPrinter printer(!options.transcript.has_value(), !out_dir.empty(),
+                            !out_dir.empty() && (media.audio || media.video));
     auto progress = [&](std::string_view stage, double f) { printer(stage, f); };
     auto result = podpromo::AnalyzeEpisode(file, options, progress, &g_cancel);
     if (!result.ok()) {
@@ -141,7 +148,7 @@ int RunProcess(const std::string& file, const podpromo::PipelineOptions& options
         return ExitCodeFor(result.status());
     }
     if (!out_dir.empty()) {
-        const Status st = podpromo::WriteOutputs(&*result, out_dir, !no_render, progress, &g_cancel);
+        const Status st = podpromo::WriteOutputs(&*result, out_dir, media, progress, &g_cancel);
         if (!st.ok()) {
             printer.Finish();
             std::cerr << "podpromo: " << st.message() << "\n";
@@ -167,7 +174,10 @@ int Main(int argc, char** argv) {
     std::string file, genre = "auto", platform = "tiktok", transcript, out_dir, title;
     int clips = 5, threads = 0;
     std::vector<std::string> asr_flags;
-    bool json_out = false, no_render = false;
+    bool json_out = false, no_render = false, no_video = false;
+    podpromo::MediaOptions media;
+    std::string cover, style_name = "bold", caption_font, caption_color, highlight_color;
+    int caption_size = 0;
     process
         ->add_option("FILE", file,
                      "Episode: any audio or video file (mp3, wav, m4a, flac, ogg, mp4, mov, mkv, webm...)")
@@ -186,7 +196,16 @@ int Main(int argc, char** argv) {
     process->add_option("--asr-flag", asr_flags,
                         "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
     process->add_flag("--no-render", no_render,
-                      "With --out: skip the audio (and video) files, write captions and JSON only");
+                      "With --out: skip the video and audio files, write captions and JSON only");
+    process->add_flag("--no-video", no_video, "With --out: write the audio cuts but no videos");
+    process->add_option("--aspect", media.aspect, "Video frame: 9:16, 1:1 or 16:9")->capture_default_str();
+    process->add_option("--style", style_name, "Caption style: bold, clean or boxed")->capture_default_str();
+    process->add_option("--caption-font", caption_font, "Caption font family (fontconfig name)");
+    process->add_option("--caption-color", caption_color, "Caption colour, RRGGBB");
+    process->add_option("--highlight-color", highlight_color, "Colour of the word being spoken, RRGGBB");
+    process->add_option("--caption-size", caption_size, "Caption size in px on a 1920-high frame (24-200)");
+    process->add_option("--cover", cover,
+                        "Audiogram background image (default: the episode's cover art, or a gradient)");
     process->add_flag("--json", json_out, "Print the result document as JSON instead of a table");
 
     podpromo::ServiceConfig service;
@@ -235,7 +254,17 @@ int Main(int argc, char** argv) {
             }
             options.asr.flags.emplace_back(f.substr(0, eq), f.substr(eq + 1));
         }
-        return RunProcess(file, options, out_dir, no_render, json_out);
+        // Unset style fields keep the chosen style's own.
+        auto style = podpromo::StyleByName(style_name, caption_font, caption_color, highlight_color, caption_size);
+        if (!style.ok()) {
+            std::cerr << "podpromo: " << style.status().message() << "\n";
+            return 2;
+        }
+        media.style = *style;
+        media.audio = !no_render;
+        media.video = !no_render && !no_video;
+        if (!cover.empty()) media.cover = cover;
+        return RunProcess(file, options, out_dir, media, json_out);
     }
     return 0;
 }

@@ -230,21 +230,66 @@ Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frame
     return DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform), *genre, r.platform, WordCounts(words));
 }
 
-Status WriteClipFiles(const fs::path& source, const std::vector<Word>& words, const Candidate& c, const fs::path& dir,
-                      const std::string& stem, bool render, ClipFiles* files, const CancelToken* cancel) {
-    if (render) {
-        PODPROMO_RETURN_IF_ERROR(CutAudio(source, c.start_ms, c.end_ms, dir / (stem + ".m4a"), cancel));
+Status ValidateMedia(const MediaOptions& media, const std::string& platform) {
+    auto preset = PresetFor(platform, media.aspect);
+    if (!preset.ok()) return preset.status();
+    auto style =
+        StyleByName(media.style.name, media.style.font, media.style.color, media.style.highlight, media.style.size);
+    if (!style.ok()) return style.status();
+    if (media.cover) {
+        auto info = ProbeMedia(*media.cover);
+        if (!info.ok() || !info->has_video) {
+            return Status::InvalidInput("the cover " + PrintableName(*media.cover) + " is not an image");
+        }
+    }
+    return Status::Ok();
+}
+
+Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::path& dir, const std::string& stem,
+                      const MediaOptions& media, ClipFiles* files, const CancelToken* cancel) {
+    const Candidate& c = clip.candidate;
+    const auto words = r.transcript.AllWords();
+    if (media.video) {
+        auto preset = PresetFor(r.platform.name, media.aspect);
+        if (!preset.ok()) return preset.status();
+        RenderRequest rq;
+        rq.source = r.source;
+        rq.start_ms = c.start_ms;
+        rq.end_ms = c.end_ms;
+        rq.words = ClipWords(words, c);
+        rq.preset = *preset;
+        rq.style = media.style;
+        rq.title = clip.title;
+        rq.has_video = r.media.has_video;
+        rq.src_width = r.media.width;
+        rq.src_height = r.media.height;
+        rq.cover = media.cover;
+        rq.source_has_cover = r.media.has_cover_art;
+        rq.threads = media.threads;
+        RenderOutputs outs{dir / (stem + ".mp4"), media.audio ? dir / (stem + ".m4a") : fs::path(),
+                           dir / (stem + ".jpg")};
+        auto rendered = RenderClip(rq, outs, cancel);
+        if (!rendered.ok()) return rendered.status();
+        files->video = stem + ".mp4";
+        files->thumbnail = stem + ".jpg";
+        if (media.audio) files->audio = stem + ".m4a";
+    } else if (media.audio) {
+        PODPROMO_RETURN_IF_ERROR(CutAudio(r.source, c.start_ms, c.end_ms, dir / (stem + ".m4a"), cancel));
         files->audio = stem + ".m4a";
     }
     const auto cues = CuesFromWords(ClipWords(words, c), c.start_ms);
     PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".srt"), FormatSrt(cues)));
     PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".vtt"), FormatVtt(cues)));
+    std::string post = clip.title + "\n\n";
+    for (const auto& tag : clip.hashtags) post += (post.back() == '\n' ? "" : " ") + tag;
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".txt"), post + "\n"));
     files->srt = stem + ".srt";
     files->vtt = stem + ".vtt";
+    files->post = stem + ".txt";
     return Status::Ok();
 }
 
-Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, const ProgressFn& progress,
+Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOptions& media, const ProgressFn& progress,
                     const CancelToken* cancel) {
     std::error_code ec;
     const bool created = !fs::exists(out_dir, ec);
@@ -258,32 +303,34 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, bool render, cons
         const fs::path& dir = staging->path();
         const auto words = r->transcript.AllWords();
         r->files.assign(r->clips.size(), {});
-        std::vector<Status> cut_status(r->clips.size());
+        std::vector<Status> clip_status(r->clips.size());
         std::atomic<size_t> next{0}, done{0};
-        // Audio cuts run in parallel, one ffmpeg per core.
-        auto cut_worker = [&] {
-            for (size_t i = next.fetch_add(1); i < r->clips.size(); i = next.fetch_add(1)) {
-                const auto& c = r->clips[i].candidate;
-                const std::string name = fmt::format("clip_{:02}.m4a", i + 1);
-                cut_status[i] = CutAudio(r->source, c.start_ms, c.end_ms, dir / name, cancel);
-                if (cut_status[i].ok()) r->files[i].audio = name;
-                Report(progress, "write",
-                       0.9 * static_cast<double>(done.fetch_add(1) + 1) / static_cast<double>(r->clips.size()));
+        std::atomic<bool> failed{false};
+        const bool heavy = media.video || media.audio;
+        const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+        const size_t workers = heavy ? std::max<size_t>(1, std::min(cores, r->clips.size())) : 1;
+        MediaOptions per_clip = media;
+        // Clips render side by side, one per core, the encoder threads shared out between them.
+        if (per_clip.threads == 0 && media.video)
+            per_clip.threads = static_cast<int>(std::max<size_t>(1, cores / workers));
+        if (heavy) Report(progress, "render", 0);
+        auto worker = [&] {
+            for (size_t i = next.fetch_add(1); i < r->clips.size() && !failed; i = next.fetch_add(1)) {
+                clip_status[i] = WriteClipFiles(*r, r->clips[i], dir, fmt::format("clip_{:02}", i + 1), per_clip,
+                                                &r->files[i], cancel);
+                if (!clip_status[i].ok()) failed = true;
+                if (heavy) {
+                    Report(progress, "render",
+                           static_cast<double>(done.fetch_add(1) + 1) / static_cast<double>(r->clips.size()));
+                }
             }
         };
-        if (render) {
-            std::vector<std::thread> pool;
-            const size_t n =
-                std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), r->clips.size()));
-            for (size_t k = 0; k < n; ++k) pool.emplace_back(cut_worker);
-            for (auto& th : pool) th.join();
-            if (cancel && cancel->cancelled()) return Status::Cancelled();
-            for (const auto& s : cut_status) PODPROMO_RETURN_IF_ERROR(s);
-        }
-        for (size_t i = 0; i < r->clips.size(); ++i) {
-            PODPROMO_RETURN_IF_ERROR(WriteClipFiles(r->source, words, r->clips[i].candidate, dir,
-                                                    fmt::format("clip_{:02}", i + 1), /*render=*/false, &r->files[i]));
-        }
+        std::vector<std::thread> pool;
+        for (size_t k = 0; k < workers; ++k) pool.emplace_back(worker);
+        for (auto& th : pool) th.join();
+        if (cancel && cancel->cancelled()) return Status::Cancelled();
+        for (const auto& s : clip_status) PODPROMO_RETURN_IF_ERROR(s);
+        Report(progress, "write", 0);
         const auto all_cues = CuesFromWords(words);
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.json", TranscriptToJson(r->transcript).dump(2)));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues)));
@@ -319,6 +366,8 @@ json ResultToJson(const EpisodeResult& r) {
         auto file_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
         files["video"] = file_or_null(cf.video);
         files["audio"] = file_or_null(cf.audio);
+        files["thumbnail"] = file_or_null(cf.thumbnail);
+        files["post"] = file_or_null(cf.post);
         files["srt"] = file_or_null(cf.srt);
         files["vtt"] = file_or_null(cf.vtt);
         clips.push_back({{"id", fmt::format("{}_c{}", r.id, i + 1)},

@@ -73,7 +73,7 @@ std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& r, const std::strin
 json ClipRowToJson(const ClipRow& c) {
     json files = json::object();
     const json stored = ParseOr(c.file_path, json::object());
-    for (const char* kind : {"video", "audio", "srt", "vtt"}) {
+    for (const char* kind : {"video", "audio", "thumbnail", "srt", "vtt", "post"}) {
         const bool made = stored.contains(kind) && stored[kind].is_string();
         files[kind] = made ? json(fmt::format("/api/v1/clips/{}/media/{}", c.id, kind)) : json(nullptr);
     }

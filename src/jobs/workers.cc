@@ -27,7 +27,8 @@ double OverallProgress(std::string_view stage, double f) {
         double from, to;
     };
     static const Span spans[] = {{"probe", 0, 0.01},        {"decode", 0.01, 0.05}, {"analyze", 0.05, 0.08},
-                                 {"transcribe", 0.08, 0.9}, {"score", 0.9, 0.93},   {"write", 0.93, 1.0}};
+                                 {"transcribe", 0.08, 0.7}, {"score", 0.7, 0.72},   {"render", 0.72, 0.99},
+                                 {"write", 0.99, 1.0}};
     for (const auto& s : spans) {
         if (stage == s.name) return s.from + (s.to - s.from) * std::clamp(f, 0.0, 1.0);
     }
@@ -243,7 +244,7 @@ void WorkerPool::RunJob(const JobRow& job) {
         fs::create_directories(dir, ec);
         st = WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames));
     }
-    if (st.ok()) st = WriteOutputs(&result, dir / "out", /*render=*/true, progress, &active->cancel);
+    if (st.ok()) st = WriteOutputs(&result, dir / "out", MediaOptions{}, progress, &active->cancel);
     if (st.ok()) {
         const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
         EpisodeRow updated = *episode;

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
@@ -141,6 +142,70 @@ std::string ReadFile(const fs::path& path) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+Result<VideoProbe> ProbeVideo(const fs::path& path) {
+    auto r = RunProcess({"ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_format", path.string()});
+    if (!r.ok()) return r.status();
+    if (r->exit_code != 0) return Status::InvalidInput("ffprobe failed: " + r->err);
+    const auto j = nlohmann::json::parse(r->out, nullptr, false);
+    if (j.is_discarded()) return Status::InvalidInput("ffprobe printed no JSON");
+    VideoProbe p;
+    for (const auto& st : j.value("streams", nlohmann::json::array())) {
+        if (st.value("codec_type", "") == "video") {
+            p.video_codec = st.value("codec_name", "");
+            p.pix_fmt = st.value("pix_fmt", "");
+            p.width = st.value("width", 0);
+            p.height = st.value("height", 0);
+        } else if (st.value("codec_type", "") == "audio") {
+            p.audio_codec = st.value("codec_name", "");
+        }
+    }
+    p.duration = std::stod(j["format"].value("duration", "0"));
+    // Walk the top-level boxes: 32-bit size, 4-byte type (size 1: a 64-bit size follows).
+    std::ifstream in(path, std::ios::binary);
+    uint64_t at = 0;
+    const uint64_t file_size = fs::file_size(path);
+    while (at + 8 <= file_size) {
+        unsigned char head[16];
+        in.seekg(static_cast<std::streamoff>(at));
+        in.read(reinterpret_cast<char*>(head), 16);
+        uint64_t size = (uint64_t{head[0]} << 24) | (uint64_t{head[1]} << 16) | (uint64_t{head[2]} << 8) | head[3];
+        const std::string type(reinterpret_cast<char*>(head) + 4, 4);
+        if (size == 1) {
+            size = 0;
+            for (int k = 8; k < 16; ++k) size = (size << 8) | head[k];
+        }
+        if (type == "moov") {
+            p.faststart = true;
+            break;
+        }
+        if (type == "mdat" || size < 8) break;
+        at += size;
+    }
+    return p;
+}
+
+Result<Loudness> MeasureLoudness(const fs::path& path) {
+    auto r = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-i", path.string(), "-vn", "-af", "ebur128=peak=true",
+                         "-f", "null", "-"});
+    if (!r.ok()) return r.status();
+    const auto summary = r->err.rfind("Summary:");
+    if (r->exit_code != 0 || summary == std::string::npos) return Status::InvalidInput("ebur128 failed: " + r->err);
+    const auto i = r->err.find("I:", summary), tp = r->err.find("Peak:", summary);
+    if (i == std::string::npos || tp == std::string::npos) return Status::InvalidInput("no loudness summary");
+    return Loudness{std::stod(r->err.substr(i + 2)), std::stod(r->err.substr(tp + 5))};
+}
+
+Result<std::string> FrameRgb(const fs::path& path, double t, int width, int height) {
+    auto r = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", std::to_string(t), "-i",
+                         path.string(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"});
+    if (!r.ok()) return r.status();
+    if (r->exit_code != 0) return Status::InvalidInput("ffmpeg could not read a frame: " + r->err);
+    if (r->out.size() != static_cast<size_t>(width) * height * 3) {
+        return Status::InvalidInput("the frame is not " + std::to_string(width) + "x" + std::to_string(height));
+    }
+    return r->out;
 }
 
 }  // namespace podpromo::testing

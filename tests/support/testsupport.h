@@ -68,4 +68,22 @@ std::filesystem::path SharedData();
 // Reads a whole file.
 std::string ReadFile(const std::filesystem::path& path);
 
+// What a person posting a rendered clip would check, read with ffprobe and from the file's top-level boxes.
+struct VideoProbe {
+    std::string video_codec, audio_codec, pix_fmt;
+    int width = 0, height = 0;
+    double duration = 0;     // seconds (the container's)
+    bool faststart = false;  // the index ('moov') comes before the media data ('mdat')
+};
+Result<VideoProbe> ProbeVideo(const std::filesystem::path& path);
+
+// Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's ebur128 filter.
+struct Loudness {
+    double integrated = 0, true_peak = 0;
+};
+Result<Loudness> MeasureLoudness(const std::filesystem::path& path);
+
+// One frame at `t` seconds as packed RGB24 (width × height × 3 bytes).
+Result<std::string> FrameRgb(const std::filesystem::path& path, double t, int width, int height);
+
 }  // namespace podpromo::testing

@@ -16,6 +16,7 @@
 #include "podpromo/core/status.h"
 #include "podpromo/media/audio_features.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/media/render.h"
 #include "podpromo/scoring/genre.h"
 #include "podpromo/scoring/ranker.h"
 
@@ -38,8 +39,24 @@ struct PipelineOptions {
 Status ValidateOptions(const PipelineOptions& options);
 
 struct ClipFiles {
-    std::string video, audio, srt, vtt;  // names relative to the output directory; empty when not written
+    // Names relative to the output directory; empty when not written. `post` is the text to post with it
+    // (title and hashtags).
+    std::string video, audio, thumbnail, srt, vtt, post;
 };
+
+// What media a clip gets besides its captions: nothing, the audio cut alone, or the rendered video (with
+// the audio cut and a thumbnail from the same pass).
+struct MediaOptions {
+    bool audio = true;
+    bool video = true;
+    std::string aspect = "9:16";
+    CaptionStyle style;
+    std::optional<std::filesystem::path> cover;  // audiogram background image
+    int threads = 0;                             // encoder threads per render; 0 = ffmpeg's choice
+};
+
+// Checks the aspect for `platform`, the style and the cover image. InvalidInput naming the bad option.
+Status ValidateMedia(const MediaOptions& media, const std::string& platform);
 
 struct EpisodeResult {
     std::string id;
@@ -74,17 +91,19 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
 // InvalidInput when the snapped span holds no words or lasts outside 12–60 s.
 Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frames, Ms start_ms, Ms end_ms);
 
-// Writes a clip's captions `<stem>.srt` and `<stem>.vtt` (times from the clip's start) into `dir`, and with
-// `render` its audio cut `<stem>.m4a` from `source`; fills the names into `files`.
-Status WriteClipFiles(const std::filesystem::path& source, const std::vector<Word>& words, const Candidate& c,
-                      const std::filesystem::path& dir, const std::string& stem, bool render, ClipFiles* files,
+// Writes a clip's files into `dir`: captions `<stem>.srt` and `<stem>.vtt` (times from the clip's start), the
+// post text `<stem>.txt`, and as `media` asks its video `<stem>.mp4` (audiogram for audio-only episodes,
+// reframed for video ones) with thumbnail `<stem>.jpg`, and its audio cut `<stem>.m4a`. Fills the names into
+// `files`.
+Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const std::filesystem::path& dir,
+                      const std::string& stem, const MediaOptions& media, ClipFiles* files,
                       const CancelToken* cancel = nullptr);
 
-// Writes result.json, transcript.{json,srt,vtt} and per clip clip_NN.{srt,vtt} (+ clip_NN.m4a when
-// `render`) into `out_dir`, creating it if needed. Everything is staged in a hidden directory inside
-// `out_dir` and moved into place only when all of it succeeded; on failure nothing new is left. Progress
-// stage: "write".
-Status WriteOutputs(EpisodeResult* result, const std::filesystem::path& out_dir, bool render,
+// Writes result.json, transcript.{json,srt,vtt} and per clip the files of WriteClipFiles (named clip_NN) into
+// `out_dir`, creating it if needed; clips render in parallel, one per core. Everything is staged in a
+// hidden directory inside `out_dir` and moved into place only when all of it succeeded; on failure nothing
+// new is left. Progress stages: "render" (per clip), "write".
+Status WriteOutputs(EpisodeResult* result, const std::filesystem::path& out_dir, const MediaOptions& media,
                     const ProgressFn& progress = {}, const CancelToken* cancel = nullptr);
 
 // The result document of DESIGN.md §4.

@@ -1,0 +1,106 @@
+// Rendering a clip for posting: one ffmpeg pass per clip that cuts, frames (audiogram or reframed video),
+// burns word-highlighted captions, normalises loudness and writes an H.264/AAC MP4, its audio as an .m4a
+// and a thumbnail, each appearing only when complete.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "podpromo/core/progress.h"
+#include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
+#include "podpromo/media/reframe.h"
+
+namespace podpromo {
+
+// An output frame. "9:16" for every platform; linkedin also "1:1"; any platform "1:1" or "16:9" on request.
+struct RenderPreset {
+    std::string platform;
+    std::string aspect;  // "9:16", "1:1", "16:9"
+    int width = 1080, height = 1920;
+};
+
+// InvalidInput naming the valid choices.
+Result<RenderPreset> PresetFor(const std::string& platform, const std::string& aspect = "9:16");
+
+// The rectangle captions and titles must stay inside: ~220 px top, ~500 px bottom and ~180 px each side
+// on 1080×1920, scaled with the frame.
+struct SafeZone {
+    int left = 0, top = 0, right = 0, bottom = 0;  // right/bottom exclusive, in output pixels
+};
+SafeZone SafeZoneFor(const RenderPreset& preset);
+
+struct CaptionStyle {
+    std::string name = "bold";  // bold | clean | boxed
+    std::string font = "DejaVu Sans";
+    std::string color = "FFFFFF";      // RRGGBB, the words not being spoken
+    std::string highlight = "FFD400";  // RRGGBB, the word being spoken
+    int size = 0;                      // font size in px on a 1920-high frame; 0 = the style's own
+    bool uppercase = true;
+};
+
+// A named style with optional overrides (empty/0 = keep the style's). InvalidInput for an unknown name or a
+// colour that is not RRGGBB.
+Result<CaptionStyle> StyleByName(const std::string& name, const std::string& font = "", const std::string& color = "",
+                                 const std::string& highlight = "", int size = 0);
+std::vector<std::string> StyleNames();
+
+// Words grouped for the screen: 1–3 at a time, broken at pauses and sentence ends.
+struct CaptionGroup {
+    size_t first = 0, last = 0;  // word indices, [first, last)
+    Ms start_ms = 0, end_ms = 0;
+};
+std::vector<CaptionGroup> GroupWords(const std::vector<Word>& words);
+
+// An ASS subtitle script for the clip: one event per spoken word showing its group with that word in the
+// highlight colour; `title` (when not empty) at the top inside the safe zone, for `title_until_ms` (0 =
+// the whole clip). Word times are relative to the clip start. Font sizes shrink so that a group always fits
+// one line inside the safe zone's width (long words and numbers never overflow). Pure.
+std::string BuildCaptionsAss(const std::vector<Word>& words, const RenderPreset& preset, const CaptionStyle& style,
+                             const std::string& title, Ms clip_ms, Ms title_until_ms = 0);
+
+struct RenderRequest {
+    std::filesystem::path source;
+    Ms start_ms = 0, end_ms = 0;
+    std::vector<Word> words;  // the clip's words, times absolute (from the episode's start)
+    RenderPreset preset;
+    CaptionStyle style;
+    std::string title;
+    // Video sources are reframed; audio-only ones become an audiogram.
+    bool has_video = false;
+    int src_width = 0, src_height = 0;
+    // Audiogram background: a cover image when given (or the source's own cover art when it has one),
+    // otherwise a gradient.
+    std::optional<std::filesystem::path> cover;
+    bool source_has_cover = false;
+    int threads = 0;  // encoder threads; 0 = ffmpeg's choice
+};
+
+struct RenderOutputs {
+    std::filesystem::path video;      // required (.mp4)
+    std::filesystem::path audio;      // optional (.m4a), empty to skip
+    std::filesystem::path thumbnail;  // optional (.jpg), empty to skip
+};
+
+struct RenderReport {
+    std::string mode;  // "audiogram", "track", "centre", "fit"
+    std::string reframe_reason;
+};
+
+// Renders the clip in one ffmpeg process (a loudness measurement of the clip's audio precedes it). Nothing
+// is left behind on failure or cancellation. Errors: Unavailable without ffmpeg or the face cascade,
+// IoError/NoSpace when the write fails, Cancelled.
+Result<RenderReport> RenderClip(const RenderRequest& request, const RenderOutputs& outputs,
+                                const CancelToken* cancel = nullptr);
+
+// The loudnorm filter (two-pass, linear when possible) for [start_ms, end_ms) of `source` after `pre`
+// filters, targeting -14 LUFS integrated and -1.5 dBTP. Runs one audio-only ffmpeg measurement.
+Result<std::string> LoudnormFor(const std::filesystem::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
+                                const CancelToken* cancel = nullptr);
+
+// The fades at a clip's cut points: 50 ms in, 150 ms out.
+std::string CutFades(Ms duration_ms);
+
+}  // namespace podpromo

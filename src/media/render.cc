@@ -1,0 +1,481 @@
+#include "podpromo/media/render.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "podpromo/core/subprocess.h"
+#include "podpromo/files/atomic.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kFps = 30;
+constexpr const char* kLoudTarget = "I=-14:TP=-1.5:LRA=11";
+constexpr Ms kGroupPauseMs = 400;      // a pause this long starts a new caption group
+constexpr size_t kGroupMaxChars = 18;  // a group longer than this on screen is split
+constexpr Ms kHoldMs = 500;            // a group stays up across gaps shorter than this
+constexpr Ms kVideoTitleMs = 3000;     // a reframed video shows its title this long
+
+struct StyleSpec {
+    CaptionStyle style;
+    bool bold;
+    int border_style;  // ASS: 1 outline + shadow, 3 opaque box
+    int outline, shadow;
+    double char_em;  // average advance per character, in ems, for fitting
+};
+
+const std::vector<StyleSpec>& Styles() {
+    static const std::vector<StyleSpec> s = {
+        {{"bold", "DejaVu Sans", "FFFFFF", "FFD400", 88, true}, true, 1, 6, 0, 0.74},
+        {{"clean", "DejaVu Sans", "FFFFFF", "7FE3FF", 76, false}, false, 1, 2, 3, 0.62},
+        {{"boxed", "DejaVu Sans", "FFFFFF", "FFD400", 80, false}, true, 3, 14, 0, 0.68},
+    };
+    return s;
+}
+
+const StyleSpec& SpecOf(const std::string& name) {
+    for (const auto& s : Styles())
+        if (s.style.name == name) return s;
+    return Styles().front();
+}
+
+bool IsHexColour(const std::string& c) {
+    return c.size() == 6 && std::all_of(c.begin(), c.end(), [](unsigned char ch) { return std::isxdigit(ch); });
+}
+
+// RRGGBB -> ASS &HAABBGGRR (alpha 00 = opaque).
+std::string AssColour(const std::string& rgb, int alpha = 0) {
+    return fmt::format("&H{:02X}{}{}{}", alpha, rgb.substr(4, 2), rgb.substr(2, 2), rgb.substr(0, 2));
+}
+
+std::string AssTime(Ms ms) {
+    ms = std::max<Ms>(0, ms);
+    const Ms cs = (ms + 5) / 10;
+    return fmt::format("{}:{:02}:{:02}.{:02}", cs / 360000, cs / 6000 % 60, cs / 100 % 60, cs % 100);
+}
+
+// Text as ASS shows it literally: no override blocks, no escapes, one line.
+std::string AssText(const std::string& s, bool upper) {
+    std::string out;
+    for (char ch : s) {
+        if (ch == '{') ch = '(';
+        if (ch == '}') ch = ')';
+        if (ch == '\\') ch = '/';
+        if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+        out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
+    }
+    return out;
+}
+
+size_t Utf8Length(const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+bool EndsSentence(const std::string& w) {
+    return !w.empty() && (w.back() == '.' || w.back() == '?' || w.back() == '!' || w.back() == ',');
+}
+
+double Scale(const RenderPreset& p) { return std::min(p.width, p.height) / 1080.0; }
+
+std::string FfmpegFailure(const std::string& what, const std::string& err) {
+    // ffmpeg's last non-empty line says what failed.
+    std::string line;
+    size_t end = err.find_last_not_of("\r\n");
+    if (end != std::string::npos) {
+        const size_t begin = err.rfind('\n', end);
+        line = err.substr(begin == std::string::npos ? 0 : begin + 1,
+                          end - (begin == std::string::npos ? 0 : begin + 1) + 1);
+    }
+    return what + (line.empty() ? "" : ": " + line);
+}
+
+Status FromFfmpeg(const std::string& what, const ProcessOutput& out) {
+    if (out.err.find("No space left") != std::string::npos) return Status::NoSpace(what + ": no space left on device");
+    return Status::IoError(FfmpegFailure(what, out.err));
+}
+
+std::string JsonField(const std::string& text, const std::string& key) {
+    const auto at = text.find("\"" + key + "\"");
+    if (at == std::string::npos) return "";
+    const auto q1 = text.find('"', text.find(':', at) + 1);
+    const auto q2 = text.find('"', q1 + 1);
+    return (q1 == std::string::npos || q2 == std::string::npos) ? "" : text.substr(q1 + 1, q2 - q1 - 1);
+}
+
+std::string Sec3(Ms ms) { return fmt::format("{:.3f}", static_cast<double>(ms) / 1000.0); }
+
+// A directory of its own for the script files of one render, removed with it.
+class ScratchDir {
+  public:
+    static Result<ScratchDir> Create() {
+        std::string tmpl = (fs::temp_directory_path() / "podpromo-render-XXXXXX").string();
+        if (!mkdtemp(tmpl.data())) return StatusFromErrno(errno, "cannot create a render work directory");
+        ScratchDir d;
+        d.path_ = tmpl;
+        return d;
+    }
+    ScratchDir() = default;
+    ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+    ScratchDir& operator=(ScratchDir&&) = delete;
+    ~ScratchDir() {
+        std::error_code ec;
+        if (!path_.empty()) fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+fs::path PartOf(const fs::path& dest) { return dest.parent_path() / ("." + dest.filename().string() + ".part"); }
+
+}  // namespace
+
+Result<RenderPreset> PresetFor(const std::string& platform, const std::string& aspect) {
+    static const std::vector<std::string> platforms = {"tiktok", "shorts", "reels", "linkedin", "x"};
+    if (std::find(platforms.begin(), platforms.end(), platform) == platforms.end()) {
+        return Status::InvalidInput("unknown platform '" + platform + "' (tiktok, shorts, reels, linkedin, x)");
+    }
+    RenderPreset p{platform, aspect, 1080, 1920};
+    if (aspect == "9:16") {
+        if (platform == "x") p.width = 720, p.height = 1280;
+    } else if (aspect == "1:1") {
+        p.width = 1080, p.height = 1080;
+    } else if (aspect == "16:9") {
+        p.width = 1920, p.height = 1080;
+        if (platform == "x") p.width = 1280, p.height = 720;
+    } else {
+        return Status::InvalidInput("unknown aspect '" + aspect + "' (9:16, 1:1, 16:9)");
+    }
+    return p;
+}
+
+SafeZone SafeZoneFor(const RenderPreset& p) {
+    const double sx = p.width / 1080.0, sy = p.height / 1920.0;
+    // Landscape frames have no app chrome over the top and bottom thirds; keep the portrait side margins.
+    const double side = p.width > p.height ? 180.0 * Scale(p) : 180.0 * sx;
+    const double top = p.width > p.height ? 120.0 * Scale(p) : 220.0 * sy;
+    const double bottom = p.width > p.height ? 160.0 * Scale(p) : 500.0 * sy;
+    return {static_cast<int>(side), static_cast<int>(top), p.width - static_cast<int>(side),
+            p.height - static_cast<int>(bottom)};
+}
+
+std::vector<std::string> StyleNames() {
+    std::vector<std::string> names;
+    for (const auto& s : Styles()) names.push_back(s.style.name);
+    return names;
+}
+
+Result<CaptionStyle> StyleByName(const std::string& name, const std::string& font, const std::string& color,
+                                 const std::string& highlight, int size) {
+    const auto names = StyleNames();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+        return Status::InvalidInput("unknown caption style '" + name + "' (bold, clean, boxed)");
+    }
+    CaptionStyle s = SpecOf(name).style;
+    for (const auto* c : {&color, &highlight}) {
+        if (!c->empty() && !IsHexColour(*c)) {
+            return Status::InvalidInput("caption colour '" + *c + "' is not RRGGBB hex (e.g. FFD400)");
+        }
+    }
+    if (size != 0 && (size < 24 || size > 200)) return Status::InvalidInput("caption size must be 24–200 px");
+    if (font.find_first_of(",:\\{}\n") != std::string::npos) return Status::InvalidInput("bad caption font name");
+    if (!font.empty()) s.font = font;
+    if (!color.empty()) s.color = color;
+    if (!highlight.empty()) s.highlight = highlight;
+    if (size != 0) s.size = size;
+    return s;
+}
+
+std::vector<CaptionGroup> GroupWords(const std::vector<Word>& words) {
+    std::vector<CaptionGroup> groups;
+    size_t chars = 0;
+    for (size_t i = 0; i < words.size(); ++i) {
+        const size_t len = Utf8Length(words[i].text);
+        bool fresh = groups.empty();
+        if (!fresh) {
+            const auto& g = groups.back();
+            const auto& prev = words[i - 1];
+            fresh = g.last - g.first >= 3 || words[i].start_ms - prev.end_ms > kGroupPauseMs ||
+                    EndsSentence(prev.text) || chars + 1 + len > kGroupMaxChars;
+        }
+        if (fresh) {
+            groups.push_back({i, i, words[i].start_ms, words[i].end_ms});
+            chars = 0;
+        } else {
+            chars += 1;
+        }
+        chars += len;
+        groups.back().last = i + 1;
+        groups.back().end_ms = std::max(groups.back().end_ms, words[i].end_ms);
+    }
+    for (size_t g = 0; g + 1 < groups.size(); ++g) {
+        if (groups[g + 1].start_ms - groups[g].end_ms < kHoldMs) groups[g].end_ms = groups[g + 1].start_ms;
+    }
+    return groups;
+}
+
+std::string BuildCaptionsAss(const std::vector<Word>& words, const RenderPreset& p, const CaptionStyle& style,
+                             const std::string& title, Ms clip_ms, Ms title_until_ms) {
+    const StyleSpec& spec = SpecOf(style.name);
+    const double k = Scale(p);
+    const SafeZone z = SafeZoneFor(p);
+    const int size = static_cast<int>(std::lround((style.size > 0 ? style.size : spec.style.size) * k));
+    const int outline = static_cast<int>(std::lround(spec.outline * k));
+    const int margin_v = p.height - z.bottom + static_cast<int>(40 * k);
+    const int title_size = static_cast<int>(std::lround(60 * k));
+    const std::string back = spec.border_style == 3 ? AssColour("000000", 0x60) : AssColour("000000", 0x80);
+    const std::string box = spec.border_style == 3 ? AssColour("000000", 0x60) : AssColour("000000");
+    std::string out = fmt::format(
+        "[Script Info]\nScriptType: v4.00+\nPlayResX: {}\nPlayResY: {}\nWrapStyle: 0\nScaledBorderAndShadow: yes\n\n"
+        "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
+        "Alignment, MarginL, MarginR, MarginV, Encoding\n",
+        p.width, p.height);
+    out += fmt::format("Style: Caption,{},{},{},{},{},{},{},0,0,0,100,100,0,0,{},{},{},2,{},{},{},1\n", style.font,
+                       size, AssColour(style.color), AssColour(style.highlight), box, back, spec.bold ? -1 : 0,
+                       spec.border_style, outline, static_cast<int>(std::lround(spec.shadow * k)), z.left,
+                       p.width - z.right, margin_v);
+    out +=
+        fmt::format("Style: Title,{},{},{},{},{},{},-1,0,0,0,100,100,0,0,1,{},0,8,{},{},{},1\n", style.font, title_size,
+                    AssColour("FFFFFF"), AssColour("FFFFFF"), AssColour("000000"), AssColour("000000", 0x80),
+                    static_cast<int>(std::lround(3 * k)), z.left, p.width - z.right, z.top + static_cast<int>(30 * k));
+    out += "\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n";
+    if (!title.empty()) {
+        std::string t = AssText(title, false);
+        if (Utf8Length(t) > 70) t = t.substr(0, t.rfind(' ', 67)) + "…";
+        out += fmt::format("Dialogue: 1,{},{},Title,,0,0,0,,{}\n", AssTime(0),
+                           AssTime(title_until_ms > 0 ? std::min(title_until_ms, clip_ms) : clip_ms), t);
+    }
+    const double avail = z.right - z.left;
+    for (const auto& g : GroupWords(words)) {
+        size_t chars = 0;
+        for (size_t i = g.first; i < g.last; ++i) chars += Utf8Length(words[i].text) + (i > g.first ? 1 : 0);
+        // Shrink the group until it fits one line (outline included).
+        const double width = static_cast<double>(chars) * spec.char_em * size + 2.0 * outline;
+        const int fs = width > avail ? static_cast<int>(std::floor(size * avail / width)) : size;
+        const std::string fs_tag = fs != size ? fmt::format("\\fs{}", fs) : "";
+        for (size_t w = g.first; w < g.last; ++w) {
+            const Ms from = w == g.first ? g.start_ms : words[w].start_ms;
+            const Ms to = w + 1 < g.last ? words[w + 1].start_ms : g.end_ms;
+            if (to <= from) continue;
+            std::string text = fs_tag.empty() ? "" : "{" + fs_tag + "}";
+            for (size_t i = g.first; i < g.last; ++i) {
+                if (i > g.first) text += ' ';
+                const std::string word = AssText(words[i].text, style.uppercase);
+                text += i == w ? "{\\c" + AssColour(style.highlight) + "&}" + word + "{\\c}" : word;
+            }
+            out += fmt::format("Dialogue: 0,{},{},Caption,,0,0,0,,{}\n", AssTime(from), AssTime(std::min(to, clip_ms)),
+                               text);
+        }
+    }
+    return out;
+}
+
+std::string CutFades(Ms duration_ms) {
+    const double dur = static_cast<double>(duration_ms) / 1000.0;
+    return fmt::format("afade=t=in:st=0:d=0.05,afade=t=out:st={:.3f}:d=0.15", std::max(0.0, dur - 0.15));
+}
+
+Result<std::string> LoudnormFor(const fs::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
+                                const CancelToken* cancel) {
+    auto m = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-ss", Sec3(start_ms), "-t", Sec3(end_ms - start_ms),
+                         "-i", "file:" + fs::absolute(source).string(), "-vn", "-af",
+                         pre + ",loudnorm=" + std::string(kLoudTarget) + ":print_format=json", "-f", "null", "-"},
+                        cancel);
+    if (!m.ok()) return m.status();
+    if (m->exit_code != 0) return Status::IoError("ffmpeg could not read the audio: " + FfmpegFailure("", m->err));
+    const std::string i = JsonField(m->err, "input_i"), tp = JsonField(m->err, "input_tp"),
+                      lra = JsonField(m->err, "input_lra"), thresh = JsonField(m->err, "input_thresh"),
+                      offset = JsonField(m->err, "target_offset");
+    std::string norm = std::string("loudnorm=") + kLoudTarget;
+    if (!i.empty() && i != "-inf" && !tp.empty() && !lra.empty() && !thresh.empty() && !offset.empty()) {
+        norm += fmt::format(":measured_I={}:measured_TP={}:measured_LRA={}:measured_thresh={}:offset={}:linear=true", i,
+                            tp, lra, thresh, offset);
+    }
+    return norm;
+}
+
+Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& outs, const CancelToken* cancel) {
+    if (rq.end_ms <= rq.start_ms) return Status::InvalidInput("the clip is empty");
+    const Ms dur_ms = rq.end_ms - rq.start_ms;
+    const RenderPreset& p = rq.preset;
+    const int W = p.width, H = p.height;
+    const double k = Scale(p);
+    const SafeZone z = SafeZoneFor(p);
+    RenderReport report;
+
+    auto scratch = ScratchDir::Create();
+    if (!scratch.ok()) return scratch.status();
+    std::vector<Word> rel;
+    for (const auto& w : rq.words) {
+        if (w.end_ms <= rq.start_ms || w.start_ms >= rq.end_ms) continue;
+        rel.push_back({w.text, std::max<Ms>(0, w.start_ms - rq.start_ms), std::min(dur_ms, w.end_ms - rq.start_ms),
+                       w.confidence});
+    }
+    const fs::path ass = scratch->path() / "captions.ass";
+    PODPROMO_RETURN_IF_ERROR(
+        WriteFileAtomic(ass, BuildCaptionsAss(rel, p, rq.style, rq.title, dur_ms, rq.has_video ? kVideoTitleMs : 0)));
+
+    const std::string src = "file:" + fs::absolute(rq.source).string();
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin",        "-hide_banner", "-loglevel",  "error", "-y",
+                                     "-ss",    Sec3(rq.start_ms), "-t",           Sec3(dur_ms), "-i",    src};
+    std::string graph;
+    // Audio: fades at the cut points, loudness normalised, split for the video, the .m4a and the waveform.
+    auto norm = LoudnormFor(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel);
+    if (!norm.ok()) return norm.status();
+    const bool want_audio = !outs.audio.empty(), want_thumb = !outs.thumbnail.empty();
+    const bool audiogram = !rq.has_video;
+    const int audio_copies = 1 + (want_audio ? 1 : 0) + (audiogram ? 1 : 0);
+    graph += fmt::format("[0:a]{},{},aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo", CutFades(dur_ms),
+                         *norm);
+    graph += audio_copies > 1 ? fmt::format(",asplit={}[aout]{}{};", audio_copies, want_audio ? "[acut]" : "",
+                                            audiogram ? "[awave]" : "")
+                              : "[aout];";
+    if (audiogram) {
+        report.mode = "audiogram";
+        const bool cover = rq.cover.has_value() || rq.source_has_cover;
+        if (rq.cover) {
+            argv.insert(argv.end(), {"-i", "file:" + fs::absolute(*rq.cover).string()});
+        } else if (rq.source_has_cover) {
+            argv.insert(argv.end(), {"-i", src});
+        }
+        const int ww = z.right - z.left;
+        const int wh = static_cast<int>(std::lround((cover ? 200 : 360) * k)) / 2 * 2;
+        int wave_y;
+        if (cover) {
+            // The cover, blurred and darkened, fills the frame; the cover itself sits above the waveform.
+            const int side = std::min(ww, static_cast<int>(std::lround(600 * k))) / 2 * 2;
+            const int cover_y = z.top + static_cast<int>(std::lround(200 * k));
+            wave_y = cover_y + side + static_cast<int>(std::lround(30 * k));
+            graph += fmt::format(
+                "[1:v:0]split[cv1][cv2];"
+                "[cv1]scale={0}:{1}:force_original_aspect_ratio=increase,crop={0}:{1},boxblur=6,eq=brightness=-0.25,"
+                "scale={2}:{3},setsar=1,format=yuv420p[cbg];"
+                "[cv2]scale={4}:{4}:force_original_aspect_ratio=increase,crop={4}:{4},setsar=1,format=yuv420p[cfg];"
+                "[cbg][cfg]overlay={5}:{6},trim=end_frame=1,loop=loop=-1:size=1,setpts=N/{7}/TB[bg];",
+                W / 8 / 2 * 2, H / 8 / 2 * 2, W, H, side, (W - side) / 2, cover_y, kFps);
+        } else {
+            wave_y = (H - wh) / 2 - static_cast<int>(std::lround(120 * k));
+            graph += fmt::format(
+                "gradients=s={}x{}:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1={}:y1={}:n=2:speed=0.00001:r={},"
+                "trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/{}/TB[bg];",
+                W, H, W, H, kFps, kFps);
+        }
+        // showwaves draws one sample per column: resampled to fps × width it gives exactly fps frames.
+        graph += fmt::format(
+            "[awave]aresample={},showwaves=s={}x{}:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];"
+            "[bg][wave]overlay={}:{}:shortest=1:format=yuv420[base];",
+            kFps * ww, ww, wh, z.left, wave_y);
+    } else {
+        auto faces = DetectFaces(rq.source, rq.src_width, rq.src_height, rq.start_ms, rq.end_ms, 2.0, cancel);
+        if (!faces.ok()) return faces.status();
+        const CropPlan plan = PlanCrop(*faces, rq.src_width, rq.src_height, W, H);
+        report.mode = plan.mode;
+        report.reframe_reason = plan.reason;
+        if (plan.mode == "fit") {
+            graph += fmt::format(
+                "[0:v]fps={0},split[v1][v2];"
+                "[v1]scale={1}:{2}:force_original_aspect_ratio=increase,crop={1}:{2},boxblur=8,eq=brightness=-0.2,"
+                "scale={3}:{4},setsar=1[vbg];"
+                "[v2]scale={3}:{4}:force_original_aspect_ratio=decrease,setsar=1[vfg];"
+                "[vbg][vfg]overlay=(W-w)/2:(H-h)/2,format=yuv420p[base];",
+                kFps, W / 8 / 2 * 2, H / 8 / 2 * 2, W, H);
+        } else {
+            graph += fmt::format("[0:v]fps={},crop=w={}:h={}:x='{}':y=0,scale={}:{},setsar=1,format=yuv420p[base];",
+                                 kFps, plan.crop_w, plan.crop_h, CropXExpression(plan, rq.src_width), W, H);
+        }
+    }
+    graph += "[base]ass=filename='" + ass.string() + "',format=yuv420p";
+    if (want_thumb) {
+        Ms at = rel.empty() ? dur_ms / 3 : rel.front().end_ms;
+        at = std::clamp<Ms>(at, std::min<Ms>(500, dur_ms / 2),
+                            std::min<Ms>(rq.has_video ? 2500 : dur_ms / 2, dur_ms - 100));
+        graph += fmt::format(",split[vout][vth];[vth]trim=start={},scale={}:-2[thumb]", Sec3(at), W / 2 / 2 * 2);
+    } else {
+        graph += "[vout]";
+    }
+
+    const fs::path video_part = PartOf(outs.video);
+    const fs::path audio_part = want_audio ? PartOf(outs.audio) : fs::path();
+    const fs::path thumb_part = want_thumb ? PartOf(outs.thumbnail) : fs::path();
+    argv.insert(argv.end(), {"-filter_complex",
+                             graph,
+                             "-map",
+                             "[vout]",
+                             "-map",
+                             "[aout]",
+                             "-c:v",
+                             "libx264",
+                             "-preset",
+                             "veryfast",
+                             "-crf",
+                             "21",
+                             "-pix_fmt",
+                             "yuv420p",
+                             "-r",
+                             std::to_string(kFps),
+                             "-g",
+                             std::to_string(2 * kFps),
+                             "-c:a",
+                             "aac",
+                             "-b:a",
+                             "160k",
+                             "-movflags",
+                             "+faststart",
+                             "-t",
+                             Sec3(dur_ms)});
+    if (rq.threads > 0) argv.insert(argv.end(), {"-threads", std::to_string(rq.threads)});
+    argv.insert(argv.end(), {"-f", "mp4", "file:" + fs::absolute(video_part).string()});
+    if (want_audio) {
+        argv.insert(argv.end(), {"-map", "[acut]", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-t",
+                                 Sec3(dur_ms), "-f", "mp4", "file:" + fs::absolute(audio_part).string()});
+    }
+    if (want_thumb) {
+        argv.insert(argv.end(), {"-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2",
+                                 "file:" + fs::absolute(thumb_part).string()});
+    }
+    std::vector<std::pair<fs::path, fs::path>> moves = {{video_part, outs.video}};
+    if (want_audio) moves.emplace_back(audio_part, outs.audio);
+    if (want_thumb) moves.emplace_back(thumb_part, outs.thumbnail);
+    auto cleanup = [&] {
+        std::error_code ec;
+        for (const auto& [part, dest] : moves) fs::remove(part, ec);
+    };
+    auto r = RunProcess(argv, cancel);
+    if (!r.ok()) {
+        cleanup();
+        return r.status();
+    }
+    if (r->exit_code != 0) {
+        cleanup();
+        return FromFfmpeg("ffmpeg could not render " + outs.video.filename().string(), *r);
+    }
+    for (const auto& [part, dest] : moves) {
+        std::error_code ec;
+        if (!fs::exists(part, ec)) {
+            cleanup();
+            return Status::IoError("ffmpeg wrote no " + dest.filename().string());
+        }
+    }
+    for (size_t i = 0; i < moves.size(); ++i) {
+        std::error_code ec;
+        fs::rename(moves[i].first, moves[i].second, ec);
+        if (ec) {
+            cleanup();
+            for (size_t j = 0; j < i; ++j) fs::remove(moves[j].second, ec);
+            return StatusFromErrno(ec.value(), "cannot write " + moves[i].second.string());
+        }
+    }
+    return report;
+}
+
+}  // namespace podpromo

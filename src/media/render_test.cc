@@ -1,0 +1,218 @@
+#include "podpromo/media/render.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "podpromo/media/reframe.h"
+
+namespace podpromo {
+namespace {
+
+std::vector<Word> Words(const std::vector<std::tuple<std::string, Ms, Ms>>& spec) {
+    std::vector<Word> w;
+    w.reserve(spec.size());
+    for (const auto& [text, s, e] : spec) w.push_back({text, s, e, 1.0});
+    return w;
+}
+
+struct Event {
+    Ms start, end;
+    std::string style, text;
+};
+
+Ms ParseAssTime(const std::string& t) {
+    int h, m, s, cs;
+    EXPECT_EQ(std::sscanf(t.c_str(), "%d:%d:%d.%d", &h, &m, &s, &cs), 4) << t;
+    return ((h * 60 + m) * 60 + s) * 1000 + cs * 10;
+}
+
+std::vector<Event> Events(const std::string& ass) {
+    std::vector<Event> out;
+    static const std::regex line(R"(Dialogue: \d+,([^,]+),([^,]+),([^,]+),[^,]*,\d+,\d+,\d+,[^,]*,(.*))");
+    std::istringstream in(ass);
+    std::string l;
+    while (std::getline(in, l)) {
+        std::smatch m;
+        if (std::regex_match(l, m, line)) out.push_back({ParseAssTime(m[1]), ParseAssTime(m[2]), m[3], m[4]});
+    }
+    return out;
+}
+
+TEST(RenderPresets, EveryPlatformHasItsFrame) {
+    for (const char* p : {"tiktok", "shorts", "reels", "linkedin"}) {
+        auto v = PresetFor(p, "9:16");
+        ASSERT_TRUE(v.ok());
+        EXPECT_EQ(v->width, 1080);
+        EXPECT_EQ(v->height, 1920);
+    }
+    EXPECT_EQ(PresetFor("x")->width, 720);
+    EXPECT_EQ(PresetFor("x")->height, 1280);
+    EXPECT_EQ(PresetFor("linkedin", "1:1")->height, 1080);
+    EXPECT_EQ(PresetFor("tiktok", "16:9")->width, 1920);
+    EXPECT_EQ(PresetFor("vine").status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(PresetFor("tiktok", "4:3").status().code(), StatusCode::kInvalidInput);
+}
+
+TEST(RenderPresets, SafeZoneKeepsClearOfTheAppChrome) {
+    const SafeZone z = SafeZoneFor(*PresetFor("tiktok"));
+    EXPECT_EQ(z.left, 180);
+    EXPECT_EQ(z.right, 1080 - 180);
+    EXPECT_EQ(z.top, 220);
+    EXPECT_EQ(z.bottom, 1920 - 500);
+    const SafeZone x = SafeZoneFor(*PresetFor("x"));
+    EXPECT_EQ(x.left, 120);
+    EXPECT_NEAR(x.bottom, 1280 - 333, 1);
+}
+
+TEST(CaptionStyles, NamedStylesAndOverrides) {
+    EXPECT_EQ(StyleNames(), (std::vector<std::string>{"bold", "clean", "boxed"}));
+    auto s = StyleByName("clean", "", "", "FF0000", 60);
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->highlight, "FF0000");
+    EXPECT_EQ(s->size, 60);
+    EXPECT_FALSE(s->uppercase);
+    EXPECT_EQ(StyleByName("comic").status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(StyleByName("bold", "", "red").status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(StyleByName("bold", "", "", "", 500).status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(StyleByName("bold", "Evil}{\\font").status().code(), StatusCode::kInvalidInput);
+}
+
+TEST(CaptionGroups, OneToThreeWordsBrokenAtPausesAndSentenceEnds) {
+    const auto w = Words({{"so", 0, 200},
+                          {"here", 250, 500},
+                          {"is", 550, 700},
+                          {"the", 750, 900},  // fourth word: a new group
+                          {"thing.", 950, 1300},
+                          {"Then", 1350, 1600},       // after a sentence end: a new group
+                          {"silence", 3000, 3500}});  // after a long pause: a new group
+    const auto g = GroupWords(w);
+    ASSERT_EQ(g.size(), 4u);
+    for (const auto& x : g) {
+        EXPECT_GE(x.last - x.first, 1u);
+        EXPECT_LE(x.last - x.first, 3u);
+    }
+    EXPECT_EQ(g[0].last, 3u);
+    EXPECT_EQ(g[1].first, 3u);
+    EXPECT_EQ(g[2].first, 5u);
+    EXPECT_EQ(g[3].first, 6u);
+    EXPECT_EQ(g[0].end_ms, g[1].start_ms) << "a short gap keeps the caption up";
+    EXPECT_EQ(g[2].end_ms, 1600) << "a long pause clears the screen";
+}
+
+TEST(CaptionsAss, HighlightsTheSpokenWordOnlyWhileItIsSpoken) {
+    const auto w = Words({{"what", 1000, 1300}, {"if", 1350, 1500}, {"money", 1550, 2000}});
+    const auto style = *StyleByName("bold");
+    const std::string ass = BuildCaptionsAss(w, *PresetFor("tiktok"), style, "A title", 5000);
+    const auto ev = Events(ass);
+    ASSERT_EQ(ev.size(), 4u) << ass;
+    EXPECT_EQ(ev[0].style, "Title");
+    EXPECT_EQ(ev[0].start, 0);
+    EXPECT_EQ(ev[0].end, 5000);
+    const std::string hl = "{\\c&H0000D4FF&}";
+    for (size_t i = 1; i < ev.size(); ++i) {
+        EXPECT_EQ(ev[i].style, "Caption");
+        EXPECT_EQ(ev[i].start, w[i - 1].start_ms) << "no caption before its word";
+        // The group is on screen with exactly this word highlighted (upper case for "bold").
+        std::string upper = w[i - 1].text;
+        for (auto& c : upper) c = static_cast<char>(std::toupper(c));
+        EXPECT_NE(ev[i].text.find(hl + upper + "{\\c}"), std::string::npos) << ev[i].text;
+        EXPECT_EQ(ev[i].text.find(hl, ev[i].text.find(hl) + 1), std::string::npos) << "one word highlighted";
+    }
+    EXPECT_EQ(ev[1].end, ev[2].start);
+}
+
+TEST(CaptionsAss, LongWordsShrinkToFitTheSafeZone) {
+    const auto preset = *PresetFor("tiktok");
+    const auto style = *StyleByName("bold");
+    const auto w = Words({{"antidisestablishmentarianism", 0, 900}, {"1,234,567,890", 1000, 2000}});
+    const auto ev = Events(BuildCaptionsAss(w, preset, style, "", 3000));
+    ASSERT_EQ(ev.size(), 2u);
+    const SafeZone z = SafeZoneFor(preset);
+    for (size_t i = 0; i < ev.size(); ++i) {
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(ev[i].text, m, std::regex(R"(\\fs(\d+))"))) << ev[i].text;
+        const int fs = std::stoi(m[1]);
+        EXPECT_LT(fs, style.size);
+        // At the style's widest average advance the word still fits between the side margins.
+        EXPECT_LE(static_cast<double>(w[i].text.size()) * 0.74 * fs, z.right - z.left) << w[i].text;
+    }
+    // Hostile text cannot inject override tags.
+    const auto evil = Events(BuildCaptionsAss(Words({{"{\\fs400}x", 0, 500}}), preset, style, "", 1000));
+    ASSERT_EQ(evil.size(), 1u);
+    EXPECT_EQ(evil[0].text.find("\\fs400"), std::string::npos) << evil[0].text;
+}
+
+// A face of `size` px centred at `cx` on a 1280×720 frame.
+FaceSample Sample(Ms t, const std::vector<double>& centres, double size = 160) {
+    FaceSample s{t, {}};
+    for (double cx : centres) s.faces.push_back({cx - size / 2, 200, size, size});
+    return s;
+}
+
+TEST(Reframe, TheCropFollowsAMovingFace) {
+    std::vector<FaceSample> samples;
+    samples.reserve(41);
+    for (int i = 0; i <= 40; ++i) samples.push_back(Sample(i * 500, {200.0 + i * 22.0}));  // 200 → 1080 px in 20 s
+    const CropPlan plan = PlanCrop(samples, 1280, 720, 1080, 1920);
+    ASSERT_EQ(plan.mode, "track");
+    EXPECT_EQ(plan.crop_h, 720);
+    EXPECT_EQ(plan.crop_w, 406);
+    for (Ms t : {2000, 10000, 19000}) {
+        const double face = 200.0 + t / 500.0 * 22.0;
+        const double centre = plan.XAt(t, 1280) + plan.crop_w / 2.0;
+        EXPECT_NEAR(centre, std::clamp(face, 203.0, 1077.0), plan.crop_w * 0.25) << "at " << t << " ms";
+    }
+    for (size_t i = 1; i < plan.keys.size(); ++i) EXPECT_GE(plan.keys[i].x, plan.keys[i - 1].x) << "never back";
+    const std::string expr = CropXExpression(plan, 1280);
+    EXPECT_EQ(expr.find("if(lt(t,"), 0u);
+}
+
+TEST(Reframe, HeadBobAndDetectorJitterDoNotMoveTheFrame) {
+    std::vector<FaceSample> samples;
+    for (int i = 0; i < 60; ++i) {
+        if (i % 7 == 3) {
+            samples.push_back(Sample(i * 500, {}));  // missed detection
+        } else if (i == 20) {
+            samples.push_back(Sample(i * 500, {1100}));  // one false detection far away
+        } else {
+            samples.push_back(Sample(i * 500, {640.0 + (i % 2 ? 25 : -25)}));
+        }
+    }
+    const CropPlan plan = PlanCrop(samples, 1280, 720, 1080, 1920);
+    ASSERT_EQ(plan.mode, "track");
+    EXPECT_EQ(plan.keys.size(), 2u) << "a still frame";
+    EXPECT_NEAR(plan.XAt(15000, 1280) + plan.crop_w / 2.0, 640, 30);
+}
+
+TEST(Reframe, TwoPeopleFarApartNeverPingPong) {
+    // Both faces seen: too far apart for one crop.
+    std::vector<FaceSample> both, turns;
+    both.reserve(40);
+    turns.reserve(40);
+    for (int i = 0; i < 40; ++i) both.push_back(Sample(i * 500, {250, 1030}));
+    EXPECT_EQ(PlanCrop(both, 1280, 720, 1080, 1920).mode, "fit");
+    // The detector catches one, then the other, turn by turn.
+    for (int i = 0; i < 40; ++i) turns.push_back(Sample(i * 500, {(i / 3) % 2 ? 250.0 : 1030.0}));
+    EXPECT_EQ(PlanCrop(turns, 1280, 720, 1080, 1920).mode, "fit");
+    // Two people side by side fit one crop: it centres between them.
+    std::vector<FaceSample> close;
+    close.reserve(40);
+    for (int i = 0; i < 40; ++i) close.push_back(Sample(i * 500, {560, 720}, 120));
+    const CropPlan p = PlanCrop(close, 1280, 720, 1080, 1920);
+    ASSERT_EQ(p.mode, "track");
+    EXPECT_NEAR(p.XAt(5000, 1280) + p.crop_w / 2.0, 640, 2);
+}
+
+TEST(Reframe, NoFaceMeansACentreCropAndANarrowSourceIsFitted) {
+    std::vector<FaceSample> empty;
+    empty.reserve(20);
+    for (int i = 0; i < 20; ++i) empty.push_back(Sample(i * 500, {}));
+    const CropPlan c = PlanCrop(empty, 1280, 720, 1080, 1920);
+    EXPECT_EQ(c.mode, "centre");
+    EXPECT_NEAR(c.XAt(1000, 1280), (1280 - c.crop_w) / 2.0, 0.5);
+    EXPECT_EQ(PlanCrop(empty, 720, 1280, 1080, 1920).mode, "fit") << "already portrait";
+}
+
+}  // namespace
+}  // namespace podpromo

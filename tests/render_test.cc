@@ -1,0 +1,259 @@
+// Rendering clips people can post, checked the way a person posting them would: probe every output
+// (codecs, pixel format, faststart, frame size, duration, loudness), look at frames for the captions, and
+// watch the reframed crop follow a face.
+#include "podpromo/media/render.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "podpromo/core/subprocess.h"
+#include "podpromo/media/probe.h"
+#include "podpromo/media/reframe.h"
+#include "testsupport.h"
+
+namespace podpromo::testing {
+namespace {
+namespace fs = std::filesystem;
+
+// 30 s of synthesised speech with words spread over each spoken line.
+class RenderClips : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        const std::vector<ScriptLine> script = {
+            {"slt", "strong", "What if I told you the biggest mistake founders make is hiring too fast.", 500},
+            {"rms", "filler", "Most of them learn it the hard way, after the money is already gone.", 500},
+            {"slt", "strong", "We lost two million dollars in nine months before we understood that.", 500},
+            {"rms", "filler", "So the lesson is simple: hire slowly and fire the wrong people quickly.", 500},
+            {"slt", "strong", "That is why our second company became profitable in its first year.", 500},
+        };
+        speech_ = *dir_ / "speech.wav";
+        auto timeline = SynthesizeEpisode(script, speech_);
+        ASSERT_TRUE(timeline.ok()) << timeline.status().ToString();
+        for (const auto& l : *timeline) {
+            std::istringstream in(l.line.text);
+            std::vector<std::string> ws;
+            for (std::string w; in >> w;) ws.push_back(w);
+            const double step = static_cast<double>(l.end_ms - l.start_ms) / static_cast<double>(ws.size());
+            for (size_t i = 0; i < ws.size(); ++i) {
+                words_.push_back({ws[i], l.start_ms + static_cast<Ms>(step * static_cast<double>(i)),
+                                  l.start_ms + static_cast<Ms>(step * (static_cast<double>(i) + 0.9)), 1.0});
+            }
+        }
+        duration_ = timeline->back().end_ms;
+    }
+    static void TearDownTestSuite() { delete dir_; }
+
+    static RenderRequest Request(const std::string& platform, const std::string& aspect, Ms start, Ms end) {
+        RenderRequest rq;
+        rq.source = speech_;
+        rq.start_ms = start;
+        rq.end_ms = end;
+        rq.words = words_;
+        rq.preset = *PresetFor(platform, aspect);
+        rq.style = *StyleByName("bold");
+        rq.title = "The biggest mistake founders make";
+        return rq;
+    }
+
+    // Every probe a posted clip must pass.
+    static void ExpectPostable(const fs::path& video, int width, int height, double seconds) {
+        auto p = ProbeVideo(video);
+        ASSERT_TRUE(p.ok()) << p.status().ToString();
+        EXPECT_EQ(p->video_codec, "h264");
+        EXPECT_EQ(p->audio_codec, "aac");
+        EXPECT_EQ(p->pix_fmt, "yuv420p");
+        EXPECT_TRUE(p->faststart) << "the index must come first so players start at once";
+        EXPECT_EQ(p->width, width);
+        EXPECT_EQ(p->height, height);
+        EXPECT_NEAR(p->duration, seconds, 0.1);
+        auto loud = MeasureLoudness(video);
+        ASSERT_TRUE(loud.ok()) << loud.status().ToString();
+        EXPECT_NEAR(loud->integrated, -14.0, 1.0);
+        EXPECT_LE(loud->true_peak, -1.0 + 0.3) << "true peak about -1 dBTP at most";
+    }
+
+    static inline TempDir* dir_ = nullptr;
+    static inline fs::path speech_;
+    static inline std::vector<Word> words_;
+    static inline Ms duration_ = 0;
+};
+
+// Pixels of the highlight colour (FFD400: strong red and green, little blue).
+struct Highlight {
+    size_t count = 0, outside = 0;
+};
+Highlight CountHighlight(const std::string& rgb, int width, int height, const SafeZone& z) {
+    Highlight h;
+    for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) {
+            const auto* px =
+                reinterpret_cast<const unsigned char*>(rgb.data()) + (static_cast<size_t>(y) * width + x) * 3;
+            if (px[0] > 200 && px[1] > 170 && px[1] < 235 && px[2] < 90) {
+                ++h.count;
+                if (x < z.left || x >= z.right || y < z.top || y >= z.bottom) ++h.outside;
+            }
+        }
+    }
+    return h;
+}
+
+TEST_F(RenderClips, TikTokAudiogramPassesEveryProbeWithCaptionsInTheSafeZone) {
+    const Ms start = words_.front().start_ms - 700, end = start + 20000;
+    auto rq = Request("tiktok", "9:16", start, end);
+    const RenderOutputs outs{*dir_ / "tiktok.mp4", *dir_ / "tiktok.m4a", *dir_ / "tiktok.jpg"};
+    auto report = RenderClip(rq, outs);
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->mode, "audiogram");
+    ExpectPostable(outs.video, 1080, 1920, 20.0);
+    auto audio = ProbeMedia(outs.audio);
+    ASSERT_TRUE(audio.ok());
+    EXPECT_EQ(audio->audio_codec, "aac");
+    EXPECT_NEAR(audio->duration_ms / 1000.0, 20.0, 0.1);
+    const std::string thumb = ReadFile(outs.thumbnail);
+    ASSERT_GT(thumb.size(), 1000u);
+    EXPECT_EQ(static_cast<unsigned char>(thumb[0]), 0xFF) << "a JPEG";
+    EXPECT_EQ(static_cast<unsigned char>(thumb[1]), 0xD8);
+
+    const SafeZone z = SafeZoneFor(rq.preset);
+    // Before the first word: no caption. While the second word is spoken: it is highlighted, inside the zone.
+    auto before = FrameRgb(outs.video, 0.3, 1080, 1920);
+    ASSERT_TRUE(before.ok()) << before.status().ToString();
+    EXPECT_EQ(CountHighlight(*before, 1080, 1920, z).count, 0u);
+    const double at = static_cast<double>(words_[1].start_ms - start + 100) / 1000.0;
+    auto during = FrameRgb(outs.video, at, 1080, 1920);
+    ASSERT_TRUE(during.ok());
+    const Highlight h = CountHighlight(*during, 1080, 1920, z);
+    EXPECT_GT(h.count, 400u) << "the spoken word is drawn in the highlight colour";
+    EXPECT_EQ(h.outside, 0u) << "no caption pixel outside the safe zone";
+    for (const auto& e : fs::directory_iterator(dir_->path())) {
+        EXPECT_NE(e.path().filename().string()[0], '.') << "left behind: " << e.path();
+    }
+}
+
+TEST_F(RenderClips, LinkedInSquareAndXPortraitHaveTheirSizes) {
+    const Ms start = words_[10].start_ms - 300;
+    auto square = Request("linkedin", "1:1", start, start + 12500);
+    square.style = *StyleByName("boxed");
+    auto r1 = RenderClip(square, {*dir_ / "linkedin.mp4", {}, {}});
+    ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+    ExpectPostable(*dir_ / "linkedin.mp4", 1080, 1080, 12.5);
+    auto x = Request("x", "9:16", start, start + 12000);
+    x.style = *StyleByName("clean", "", "", "FFD400");
+    auto r2 = RenderClip(x, {*dir_ / "x.mp4", {}, {}});
+    ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+    ExpectPostable(*dir_ / "x.mp4", 720, 1280, 12.0);
+    const double at = static_cast<double>(words_[11].start_ms - start + 100) / 1000.0;
+    auto frame = FrameRgb(*dir_ / "x.mp4", at, 720, 1280);
+    ASSERT_TRUE(frame.ok());
+    const Highlight h = CountHighlight(*frame, 720, 1280, SafeZoneFor(x.preset));
+    EXPECT_GT(h.count, 500u);
+    EXPECT_EQ(h.outside, 0u);
+}
+
+TEST_F(RenderClips, AFailedOrCancelledRenderLeavesNothing) {
+    TempDir out;
+    // A source that is not media.
+    auto bad = Request("tiktok", "9:16", 0, 12000);
+    bad.source = out / "garbage.mp3";
+    {
+        std::ofstream f(bad.source);
+        f << std::string(5000, 'x');
+    }
+    auto r = RenderClip(bad, {out / "a.mp4", out / "a.m4a", out / "a.jpg"});
+    EXPECT_FALSE(r.ok());
+    // Cancelled half way.
+    CancelToken cancel;
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        cancel.Cancel();
+    });
+    auto c = RenderClip(Request("tiktok", "9:16", 0, 25000), {out / "b.mp4", out / "b.m4a", out / "b.jpg"}, &cancel);
+    stopper.join();
+    EXPECT_EQ(c.status().code(), StatusCode::kCancelled);
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(out.path())) left.push_back(e.path().filename().string());
+    EXPECT_EQ(left, std::vector<std::string>{"garbage.mp3"});
+}
+
+TEST_F(RenderClips, VideoWithoutAFaceGetsACentreCrop) {
+    const fs::path video = *dir_ / "card.mp4";
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=14", "-i", speech_.string(), "-t", "14",
+                               "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", video.string()}));
+    auto rq = Request("reels", "9:16", 500, 13000);
+    rq.source = video;
+    rq.has_video = true;
+    rq.src_width = 1280;
+    rq.src_height = 720;
+    auto r = RenderClip(rq, {*dir_ / "card_out.mp4", {}, {}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->mode, "centre") << r->reframe_reason;
+    ExpectPostable(*dir_ / "card_out.mp4", 1080, 1920, 12.5);
+}
+
+// A real face (GRID corpus) carried across a wide frame: the portrait crop must keep it centred.
+TEST_F(RenderClips, ReframedCropFollowsAMovingFace) {
+    const fs::path data = SharedData();
+    if (data.empty()) GTEST_SKIP() << "../shared/data is absent: no real face recording";
+    const fs::path face = data / "video" / "grid_s2_swwp2s_talking_face_3s.mpg";
+    const fs::path video = *dir_ / "moving_face.mp4";
+    // The 360×288 face clip, looped and enlarged, slides from the left to the right of a 1280×720 frame.
+    ASSERT_TRUE(FfmpegConvert({"-f",
+                               "lavfi",
+                               "-i",
+                               "color=c=0x304050:s=1280x720:r=25:d=14",
+                               "-stream_loop",
+                               "-1",
+                               "-i",
+                               face.string(),
+                               "-i",
+                               speech_.string(),
+                               "-filter_complex",
+                               "[1:v]scale=450:360,setsar=1[f];[0:v][f]overlay=x='20+t*58':y=180:shortest=1[v]",
+                               "-map",
+                               "[v]",
+                               "-map",
+                               "2:a",
+                               "-t",
+                               "14",
+                               "-c:v",
+                               "libx264",
+                               "-preset",
+                               "ultrafast",
+                               "-c:a",
+                               "aac",
+                               video.string()}));
+    auto in_faces = DetectFaces(video, 1280, 720, 0, 14000, 1.0);
+    ASSERT_TRUE(in_faces.ok()) << in_faces.status().ToString();
+    size_t found = 0;
+    for (const auto& s : *in_faces) found += !s.faces.empty();
+    ASSERT_GT(found, in_faces->size() / 2) << "the cascade finds the face in the source";
+
+    auto rq = Request("tiktok", "9:16", 0, 14000);
+    rq.source = video;
+    rq.has_video = true;
+    rq.src_width = 1280;
+    rq.src_height = 720;
+    const fs::path out = *dir_ / "reframed.mp4";
+    auto r = RenderClip(rq, {out, {}, {}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->mode, "track") << r->reframe_reason;
+    ExpectPostable(out, 1080, 1920, 14.0);
+    // The face moved ~580 px in the source (more than the 406 px crop): a fixed crop would lose it. In the
+    // output it stays near the middle at the start, the middle and the end.
+    auto out_faces = DetectFaces(out, 1080, 1920, 0, 14000, 0.5);
+    ASSERT_TRUE(out_faces.ok());
+    size_t checked = 0;
+    for (const auto& s : *out_faces) {
+        if (s.t_ms < 1500 || s.faces.empty()) continue;
+        ++checked;
+        EXPECT_NEAR(s.faces.front().CentreX(), 540, 1080 * 0.25) << "at " << s.t_ms << " ms";
+    }
+    EXPECT_GE(checked, 4u);
+}
+
+}  // namespace
+}  // namespace podpromo::testing
