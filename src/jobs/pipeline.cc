@@ -309,10 +309,9 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         const bool heavy = media.video || media.audio;
         const size_t cores = std::max(1u, std::thread::hardware_concurrency());
         const size_t workers = heavy ? std::max<size_t>(1, std::min(cores, r->clips.size())) : 1;
-        MediaOptions per_clip = media;
-        // Clips render side by side, one per core, the encoder threads shared out between them.
-        if (per_clip.threads == 0 && media.video)
-            per_clip.threads = static_cast<int>(std::max<size_t>(1, cores / workers));
+        // Clips render side by side, one per core; each encoder may use every core, so the last clip left
+        // running does not leave the others idle.
+        const MediaOptions& per_clip = media;
         if (heavy) Report(progress, "render", 0);
         auto worker = [&] {
             for (size_t i = next.fetch_add(1); i < r->clips.size() && !failed; i = next.fetch_add(1)) {

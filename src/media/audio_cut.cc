@@ -14,7 +14,7 @@ Status CutAudio(const fs::path& source, Ms start_ms, Ms end_ms, const fs::path& 
     const double start = static_cast<double>(start_ms) / 1000.0, dur = static_cast<double>(end_ms - start_ms) / 1000.0;
     const fs::path tmp = dest.parent_path() / ("." + dest.filename().string() + ".part");
     const std::string fades = CutFades(end_ms - start_ms);
-    auto norm = LoudnormFor(source, start_ms, end_ms, fades, cancel);
+    auto norm = LoudnessFilter(source, start_ms, end_ms, fades, cancel);
     if (!norm.ok()) return norm.status();
     const std::vector<std::string> input = {"ffmpeg",       "-nostdin",
                                             "-hide_banner", "-y",

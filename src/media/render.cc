@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kFps = 30;
-constexpr const char* kLoudTarget = "I=-14:TP=-1.5:LRA=11";
+// The limiter's ceiling: -2 dBFS sample peak keeps the true peak near -1.5 dBTP after AAC encoding.
+constexpr double kLimit = 0.79;
 constexpr Ms kGroupPauseMs = 400;      // a pause this long starts a new caption group
 constexpr size_t kGroupMaxChars = 18;  // a group longer than this on screen is split
 constexpr Ms kHoldMs = 500;            // a group stays up across gaps shorter than this
@@ -100,14 +101,6 @@ std::string FfmpegFailure(const std::string& what, const std::string& err) {
 Status FromFfmpeg(const std::string& what, const ProcessOutput& out) {
     if (out.err.find("No space left") != std::string::npos) return Status::NoSpace(what + ": no space left on device");
     return Status::IoError(FfmpegFailure(what, out.err));
-}
-
-std::string JsonField(const std::string& text, const std::string& key) {
-    const auto at = text.find("\"" + key + "\"");
-    if (at == std::string::npos) return "";
-    const auto q1 = text.find('"', text.find(':', at) + 1);
-    const auto q2 = text.find('"', q1 + 1);
-    return (q1 == std::string::npos || q2 == std::string::npos) ? "" : text.substr(q1 + 1, q2 - q1 - 1);
 }
 
 std::string Sec3(Ms ms) { return fmt::format("{:.3f}", static_cast<double>(ms) / 1000.0); }
@@ -285,23 +278,40 @@ std::string CutFades(Ms duration_ms) {
     return fmt::format("afade=t=in:st=0:d=0.05,afade=t=out:st={:.3f}:d=0.15", std::max(0.0, dur - 0.15));
 }
 
-Result<std::string> LoudnormFor(const fs::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
-                                const CancelToken* cancel) {
-    auto m = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-ss", Sec3(start_ms), "-t", Sec3(end_ms - start_ms),
-                         "-i", "file:" + fs::absolute(source).string(), "-vn", "-af",
-                         pre + ",loudnorm=" + std::string(kLoudTarget) + ":print_format=json", "-f", "null", "-"},
-                        cancel);
-    if (!m.ok()) return m.status();
-    if (m->exit_code != 0) return Status::IoError("ffmpeg could not read the audio: " + FfmpegFailure("", m->err));
-    const std::string i = JsonField(m->err, "input_i"), tp = JsonField(m->err, "input_tp"),
-                      lra = JsonField(m->err, "input_lra"), thresh = JsonField(m->err, "input_thresh"),
-                      offset = JsonField(m->err, "target_offset");
-    std::string norm = std::string("loudnorm=") + kLoudTarget;
-    if (!i.empty() && i != "-inf" && !tp.empty() && !lra.empty() && !thresh.empty() && !offset.empty()) {
-        norm += fmt::format(":measured_I={}:measured_TP={}:measured_LRA={}:measured_thresh={}:offset={}:linear=true", i,
-                            tp, lra, thresh, offset);
+Result<std::string> LoudnessFilter(const fs::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
+                                   const CancelToken* cancel) {
+    // Integrated loudness of the span after `chain`, by ffmpeg's EBU R128 meter.
+    auto measure = [&](const std::string& chain) -> Result<double> {
+        auto m = RunProcess(
+            {"ffmpeg", "-nostdin", "-hide_banner", "-ss", Sec3(start_ms), "-t", Sec3(end_ms - start_ms), "-i",
+             "file:" + fs::absolute(source).string(), "-vn", "-af", chain + ",ebur128", "-f", "null", "-"},
+            cancel);
+        if (!m.ok()) return m.status();
+        const auto summary = m->err.rfind("Summary:");
+        const auto at = summary == std::string::npos ? summary : m->err.find("I:", summary);
+        if (m->exit_code != 0 || at == std::string::npos) {
+            return Status::IoError(FfmpegFailure("ffmpeg could not measure the audio's loudness", m->err));
+        }
+        return std::strtod(m->err.c_str() + at + 2, nullptr);
+    };
+    auto level = measure(pre);
+    if (!level.ok()) return level.status();
+    constexpr double kTarget = -14.0, kMaxGain = 30.0;
+    if (*level <= -69.0) return std::string("aresample=48000");  // silence: nothing to level
+    // Gain to the target, peaks held by a limiter. Speech is peaky, so the limiter takes some loudness back:
+    // measure through it and correct the gain until it lands within 0.3 LU (two corrections at most).
+    double gain = std::min(kMaxGain, kTarget - *level);
+    auto chain = [&] {
+        return fmt::format("aresample=48000,volume={:.2f}dB,alimiter=limit={}:attack=2:release=50:level=false", gain,
+                           kLimit);
+    };
+    for (int round = 0; round < 2; ++round) {
+        auto got = measure(pre + "," + chain());
+        if (!got.ok()) return got.status();
+        if (std::abs(*got - kTarget) < 0.3) break;
+        gain = std::min(kMaxGain, gain + (kTarget - *got));
     }
-    return norm;
+    return chain();
 }
 
 Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& outs, const CancelToken* cancel) {
@@ -330,13 +340,12 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
                                      "-ss",    Sec3(rq.start_ms), "-t",           Sec3(dur_ms), "-i",    src};
     std::string graph;
     // Audio: fades at the cut points, loudness normalised, split for the video, the .m4a and the waveform.
-    auto norm = LoudnormFor(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel);
+    auto norm = LoudnessFilter(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel);
     if (!norm.ok()) return norm.status();
     const bool want_audio = !outs.audio.empty(), want_thumb = !outs.thumbnail.empty();
     const bool audiogram = !rq.has_video;
     const int audio_copies = 1 + (want_audio ? 1 : 0) + (audiogram ? 1 : 0);
-    graph += fmt::format("[0:a]{},{},aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo", CutFades(dur_ms),
-                         *norm);
+    graph += fmt::format("[0:a]{},{},aformat=sample_fmts=fltp:channel_layouts=stereo", CutFades(dur_ms), *norm);
     graph += audio_copies > 1 ? fmt::format(",asplit={}[aout]{}{};", audio_copies, want_audio ? "[acut]" : "",
                                             audiogram ? "[awave]" : "")
                               : "[aout];";

@@ -95,10 +95,11 @@ struct RenderReport {
 Result<RenderReport> RenderClip(const RenderRequest& request, const RenderOutputs& outputs,
                                 const CancelToken* cancel = nullptr);
 
-// The loudnorm filter (two-pass, linear when possible) for [start_ms, end_ms) of `source` after `pre`
-// filters, targeting -14 LUFS integrated and -1.5 dBTP. Runs one audio-only ffmpeg measurement.
-Result<std::string> LoudnormFor(const std::filesystem::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
-                                const CancelToken* cancel = nullptr);
+// The filters that bring [start_ms, end_ms) of `source`, after the `pre` filters, to -14 LUFS integrated
+// (within about 0.3 LU) with peaks limited to about -1.5 dBTP, at 48 kHz: a measured gain and a limiter.
+// Runs two or three audio-only ffmpeg measurements (a fraction of a second each for a clip).
+Result<std::string> LoudnessFilter(const std::filesystem::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
+                                   const CancelToken* cancel = nullptr);
 
 // The fades at a clip's cut points: 50 ms in, 150 ms out.
 std::string CutFades(Ms duration_ms);
