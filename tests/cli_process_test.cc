@@ -314,6 +314,14 @@ TEST_F(ProcessEpisodes, ImportedTranscriptIsUsedAsIs) {
     EXPECT_EQ(Covered(j, ep), 3) << "with a perfect transcript every strong moment is found";
     ExpectNoClipTouchesAnAd(j, ep);
     EXPECT_EQ(j["episode"]["detected_genre"], "business");
+    // A transcript that runs far past the end of the audio belongs to another recording: refused, named.
+    cues.push_back({ep.timeline.back().end_ms + 60000, ep.timeline.back().end_ms + 63000, "and that is all"});
+    std::ofstream(work / "other.srt") << FormatSrt(cues);
+    const fs::path out = work / "out";
+    r = RunPodpromo({"process", ep.wav.string(), "--transcript", (work / "other.srt").string(), "--out", out.string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("the audio ends at"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
 }
 
 TEST_F(ProcessEpisodes, HostileButValidFileNameWorks) {

@@ -131,6 +131,14 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
     {
         StageTimer t(&r, "transcribe");
         if (imported) {
+            // A transcript of another (longer) recording would give clips the media cannot render.
+            Ms last_end = 0;
+            for (const auto& seg : imported->segments) last_end = std::max(last_end, seg.end_ms);
+            if (last_end > r.duration_ms + 2000) {
+                return Status::InvalidInput(fmt::format(
+                    "the transcript runs to {} but the audio ends at {}: is it the transcript of this episode?",
+                    FormatClock(last_end), FormatClock(r.duration_ms)));
+            }
             r.transcript = std::move(*imported);
             Report(progress, "transcribe", 1);
         } else {
