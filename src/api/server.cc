@@ -764,6 +764,7 @@ void ApiServer::Routes() {
         EpisodeResult r;
         r.id = id;
         r.transcript = std::move(*b.transcript);
+        r.duration_ms = static_cast<Ms>(std::llround(b.episode->duration * 1000));
         r.genre = b.episode->genre == "auto" ? b.episode->detected_genre : b.episode->genre;
         auto text_field = [&](const char* key, const std::string& fallback) {
             return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : fallback;

@@ -208,6 +208,10 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
                                         ComputeFeatures(words, candidates[i], frames, r->platform), genre, r->platform,
                                         counts));
     }
+    for (auto& clip : r->clips) {
+        clip.candidate =
+            WithBreathingRoom(words, clip.candidate, std::min(kMaxClipMs, r->platform.max_ms), r->duration_ms);
+    }
     if (r->clips.empty()) {
         return Status::InvalidInput(PrintableName(r->source) + ": no span of speech fits a " + r->platform.display +
                                     " clip (" + std::to_string(r->platform.min_ms / 1000) + "–" +
@@ -235,7 +239,26 @@ Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frame
     }
     auto genre = GenreByName(r.genre);
     if (!genre.ok()) return genre.status();
-    return DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform), *genre, r.platform, WordCounts(words));
+    ScoredClip clip =
+        DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform), *genre, r.platform, WordCounts(words));
+    clip.candidate = WithBreathingRoom(words, clip.candidate, kMaxClipMs, r.duration_ms);
+    return clip;
+}
+
+Candidate WithBreathingRoom(const std::vector<Word>& words, const Candidate& c, Ms max_ms, Ms media_end_ms) {
+    constexpr Ms kLead = 150, kTail = 300;
+    Candidate out = c;
+    // Never more than half the silence to the neighbouring word, so no part of it is heard.
+    const Ms prev_end = c.first_word > 0 ? words[c.first_word - 1].end_ms : 0;
+    const Ms next_start = c.end_word < words.size() ? words[c.end_word].start_ms : c.end_ms + 2 * kTail;
+    out.start_ms = std::max(c.start_ms - kLead, prev_end + (c.start_ms - prev_end + 1) / 2);
+    out.start_ms = std::min(out.start_ms, c.start_ms);
+    out.end_ms = std::max(c.end_ms, std::min(c.end_ms + kTail, next_start - (next_start - c.end_ms) / 2));
+    if (media_end_ms > 0) out.end_ms = std::max(c.end_ms, std::min(out.end_ms, media_end_ms));
+    // The platform's longest clip still holds: trim the room, tail first.
+    if (out.DurationMs() > max_ms) out.end_ms = std::max(c.end_ms, out.start_ms + max_ms);
+    if (out.DurationMs() > max_ms) out.start_ms = std::min(c.start_ms, out.end_ms - max_ms);
+    return out;
 }
 
 Status ValidateMedia(const MediaOptions& media, const std::string& platform) {

@@ -149,6 +149,7 @@ Result<json> RescoreClips(const EpisodeRow& episode, const Transcript& transcrip
     r.source = episode.filename;
     r.platform = *p;
     r.transcript = transcript;
+    r.duration_ms = static_cast<Ms>(std::llround(episode.duration * 1000));
     PODPROMO_RETURN_IF_ERROR(ScoreEpisode(&r, frames, genre, limit));
     json clips = ResultToJson(r)["clips"];
     json out = json::array();

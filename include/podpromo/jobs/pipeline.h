@@ -91,6 +91,12 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
 // InvalidInput when the snapped span holds no words or lasts outside 12–60 s.
 Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frames, Ms start_ms, Ms end_ms);
 
+// The clip's span with a little breathing room at the cut points: up to 150 ms before its first word and
+// 300 ms after its last, never more than half the pause to the neighbouring word, never past `media_end_ms`
+// (when > 0), and never beyond `max_ms` long (unless the words alone are). ScoreEpisode and DescribeSpan
+// apply it to every clip they return. Pure.
+Candidate WithBreathingRoom(const std::vector<Word>& words, const Candidate& c, Ms max_ms, Ms media_end_ms);
+
 // Writes a clip's files into `dir`: captions `<stem>.srt` and `<stem>.vtt` (times from the clip's start), the
 // post text `<stem>.txt`, and as `media` asks its video `<stem>.mp4` (audiogram for audio-only episodes,
 // reframed for video ones) with thumbnail `<stem>.jpg`, and its audio cut `<stem>.m4a`. Fills the names into
