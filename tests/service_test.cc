@@ -152,7 +152,8 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
 
     const json job = WaitJob(*server, job_id, Ended);
     ASSERT_EQ(job["state"], "succeeded") << job.dump() << server->Log();
-    for (const char* stage : {"decode", "transcribe", "score", "render", "write"}) EXPECT_TRUE(job["stage_ms"].contains(stage));
+    for (const char* stage : {"decode", "transcribe", "score", "render", "write"})
+        EXPECT_TRUE(job["stage_ms"].contains(stage));
 
     // The stream told the story: queued, then running stages with rising progress, then succeeded.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
