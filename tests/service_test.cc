@@ -140,13 +140,16 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     for (int i = 0; i < 200 && !connected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(connected) << "the event stream did not open";
 
-    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
-                     {{"genre", "auto"}, {"platform", "tiktok"}, {"title", "Episode 12"}});
+    auto up = Upload(
+        *server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
+        {{"genre", "auto"}, {"platform", "tiktok"}, {"title", "Episode 12"}, {"aspect", "1:1"}, {"style", "clean"}});
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202) << up->body;
     const json accepted = json::parse(up->body);
     const std::string episode_id = accepted["episode"]["id"], job_id = accepted["job"]["id"];
     EXPECT_EQ(accepted["episode"]["title"], "Episode 12");
+    EXPECT_EQ(accepted["episode"]["render_options"]["style"], "clean");
+    EXPECT_EQ(accepted["episode"]["render_options"]["aspect"], "1:1");
     EXPECT_EQ(accepted["episode"]["status"], "queued");
     EXPECT_EQ(accepted["episode"]["checksum"].get<std::string>().rfind("sha256:", 0), 0u);
 
@@ -223,6 +226,16 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         EXPECT_EQ(video->status, 206);
         EXPECT_EQ(video->get_header_value("Content-Type"), "video/mp4");
         EXPECT_EQ(video->body.substr(4, 4), "ftyp");
+        {
+            // Rendered as the upload asked: square.
+            TempDir tmp;
+            std::ofstream(tmp / "ranked.mp4", std::ios::binary)
+                << c.Get(clip["files"]["video"].get<std::string>())->body;
+            auto probe = ProbeVideo(tmp / "ranked.mp4");
+            ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+            EXPECT_EQ(probe->width, 1080);
+            EXPECT_EQ(probe->height, 1080);
+        }
         auto thumb = c.Get(clip["files"]["thumbnail"].get<std::string>());
         ASSERT_TRUE(thumb);
         EXPECT_EQ(thumb->status, 200);
@@ -257,8 +270,18 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         auto c = Client(*server);
         auto made = c.Post("/api/v1/episodes/" + episode_id + "/clips", chosen.dump(), "application/json");
         ASSERT_TRUE(made);
-        ASSERT_EQ(made->status, 201) << made->body;
-        const json span = json::parse(made->body);
+        // Scored at once, rendered by a worker as a high-priority render job.
+        ASSERT_EQ(made->status, 202) << made->body;
+        const json queued = json::parse(made->body);
+        EXPECT_EQ(queued["job"]["kind"], "render");
+        EXPECT_EQ(queued["job"]["priority"], "high");
+        EXPECT_EQ(queued["job"]["clip_id"], queued["clip_id"]);
+        EXPECT_FALSE(queued["clip"]["explanation"].empty());
+        const json render_job = WaitJob(*server, queued["job"]["id"], Ended);
+        ASSERT_EQ(render_job["state"], "succeeded") << render_job.dump() << server->Log();
+        EXPECT_EQ(Get(*server, "/api/v1/episodes/" + episode_id)["episode"]["status"], "ready")
+            << "a render job leaves the episode's state alone";
+        const json span = Get(*server, queued["clip_url"].get<std::string>());
         EXPECT_GE(span["start"].get<double>(), chosen["start"].get<double>());
         EXPECT_LE(span["end"].get<double>(), chosen["end"].get<double>());
         EXPECT_FALSE(span["explanation"].empty());
@@ -285,6 +308,17 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         ASSERT_TRUE(refused);
         EXPECT_EQ(refused->status, 400);
         EXPECT_NE(refused->body.find("boxed"), std::string::npos) << "names the styles: " << refused->body;
+        // A render cancelled while queued or running makes no clip.
+        auto second = c.Post("/api/v1/episodes/" + episode_id + "/clips", chosen.dump(), "application/json");
+        ASSERT_TRUE(second);
+        ASSERT_EQ(second->status, 202);
+        const json second_job = json::parse(second->body);
+        auto cancel =
+            c.Post("/api/v1/jobs/" + second_job["job"]["id"].get<std::string>() + "/cancel", "", "application/json");
+        ASSERT_TRUE(cancel);
+        const json cancelled = WaitJob(*server, second_job["job"]["id"], Ended);
+        EXPECT_EQ(cancelled["state"], "cancelled") << cancelled.dump();
+        Get(*server, second_job["clip_url"].get<std::string>(), 404);
         auto too_short =
             c.Post("/api/v1/episodes/" + episode_id + "/clips", R"({"start": 30, "end": 33})", "application/json");
         ASSERT_TRUE(too_short);
@@ -309,14 +343,17 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         auto c = Client(*server);
         auto m = c.Get("/metrics");
         ASSERT_TRUE(m);
-        EXPECT_NE(m->body.find("podpromo_jobs{state=\"succeeded\"} 1"), std::string::npos) << m->body;
+        // The episode's job and the span's render job succeeded; the second render was cancelled.
+        EXPECT_NE(m->body.find("podpromo_jobs{state=\"succeeded\"} 2"), std::string::npos) << m->body;
+        EXPECT_NE(m->body.find("podpromo_jobs{state=\"cancelled\"} 1"), std::string::npos) << m->body;
         EXPECT_NE(m->body.find("podpromo_stage_duration_seconds_bucket{stage=\"transcribe\""), std::string::npos);
         EXPECT_NE(
             m->body.find("podpromo_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/episodes\""),
             std::string::npos);
     }
     const json queue = Get(*server, "/queue/stats");
-    EXPECT_EQ(queue["by_state"]["succeeded"], 1);
+    EXPECT_EQ(queue["by_state"]["succeeded"], 2);
+    EXPECT_EQ(queue["by_state"]["cancelled"], 1);
     const json storage = Get(*server, "/storage/stats");
     EXPECT_EQ(storage["files_by_kind"]["upload"], 1);
     EXPECT_GE(storage["files_by_kind"]["audio"].get<int>(), 3);
@@ -399,6 +436,8 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
     // A valid recording with a bad option.
     expect_error(Upload(server, wav, "tone.wav", {{"platform", "myspace"}}), 400, "invalid_input");
     expect_error(Upload(server, wav, "tone.wav", {{"priority", "urgent"}}), 400, "invalid_input");
+    expect_error(Upload(server, wav, "tone.wav", {{"style", "comic"}}), 400, "invalid_input");
+    expect_error(Upload(server, wav, "tone.wav", {{"aspect", "4:3"}}), 400, "invalid_input");
 
     EXPECT_TRUE(FilesUnder(data).empty()) << "refused uploads leave no file";
     EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0) << "and no row";

@@ -20,6 +20,7 @@
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/jobs/span_render.h"
 #include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
 #include "podpromo/scoring/genre.h"
@@ -143,15 +144,6 @@ Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b, 
         b->transcript = LoadTranscript(s, id);
         b->clips = ListClips(s, id);
     });
-}
-
-// The audio features a finished job kept for rescoring; nullopt when missing or unreadable (text only then).
-std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id) {
-    auto bytes = ReadFileBytes(storage.EpisodeDir(episode_id) / "frames.bin");
-    if (!bytes.ok()) return std::nullopt;
-    auto frames = ParseFrames(*bytes);
-    if (!frames.ok()) return std::nullopt;
-    return std::move(*frames);
 }
 
 // A media error for an upload, named by the client's file name: the message from probe or decode names the
@@ -448,7 +440,8 @@ void ApiServer::Routes() {
         auto file = UploadFile::Create(storage_->tmp_dir());
         if (!file.ok()) return SendStatus(res, file.status());
         std::map<std::string, std::string> fields;
-        for (const char* k : {"genre", "platform", "title", "priority", "clips"}) {
+        for (const char* k : {"genre", "platform", "title", "priority", "clips", "aspect", "style", "font", "color",
+                              "highlight", "size"}) {
             if (req.has_param(k)) fields[k] = req.get_param_value(k);
         }
         std::string filename = req.get_header_value("X-Filename");
@@ -519,6 +512,12 @@ void ApiServer::Routes() {
         if (Status v = ValidateOptions(options); !v.ok()) return refuse(400, "invalid_input", v.message());
         const int priority = PriorityFromName(fields.count("priority") ? fields["priority"] : "");
         if (priority < 0) return refuse(400, "invalid_input", "priority must be high, normal or low");
+        json render_fields = json::object();
+        for (const char* k : {"aspect", "style", "font", "color", "highlight", "size"}) {
+            if (fields.count(k) && !fields[k].empty()) render_fields[k] = fields[k];
+        }
+        auto media = MediaOptionsFromJson(render_fields, options.platform);
+        if (!media.ok()) return refuse(400, "invalid_input", media.status().message());
 
         const std::string safe_name = SanitizeFileName(filename.empty() ? "episode" : filename);
         auto info = ProbeMedia((*file)->path());
@@ -555,6 +554,7 @@ void ApiServer::Routes() {
         ep.genre = options.genre;
         ep.platform = options.platform;
         ep.clip_count = options.clips;
+        ep.render_options = MediaOptionsToJson(*media).dump();
         ep.created_at = ep.updated_at = NowEpochMs();
         JobRow job;
         job.id = NewId("job");
@@ -646,9 +646,14 @@ void ApiServer::Routes() {
         Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
         if (!st.ok()) return SendStatus(res, st);
         if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
-        const auto& job = b.job;
-        if (job && job->state == "running") {
-            (void)db_->With([&](soci::session& s) { RequestCancel(s, job->id, NowEpochMs()); });
+        // A running job (processing it, or rendering one of its clips) is asked to stop first.
+        std::vector<std::string> running;
+        st = db_->With([&](soci::session& s) {
+            running = RunningJobsForEpisode(s, id);
+            for (const auto& job_id : running) RequestCancel(s, job_id, NowEpochMs());
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!running.empty()) {
             return SendError(res, 409, "busy",
                              "the episode is being processed; its job was asked to stop, retry shortly");
         }
@@ -746,8 +751,9 @@ void ApiServer::Routes() {
                   {"rescore_ms", std::round(ms * 10) / 10}});
     });
 
-    // A clip over a span the user chose: scored and explained like the ranked ones, its video rendered with
-    // the chosen frame and caption style, its audio cut and captions written now, stored beside them.
+    // A clip over a span the user chose: scored and explained at once (a bad span is refused here), then
+    // rendered with the chosen frame and caption style by a worker as a high-priority "render" job; the clip
+    // exists at /api/v1/clips/{clip_id} when the job succeeds.
     svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         const json body = json::parse(req.body, nullptr, false);
@@ -761,65 +767,58 @@ void ApiServer::Routes() {
         if (b.episode->status != "ready" || !b.transcript) {
             return SendError(res, 409, "not_ready", "the episode is " + b.episode->status + "; wait until it is ready");
         }
-        EpisodeResult r;
-        r.id = id;
-        r.transcript = std::move(*b.transcript);
-        r.duration_ms = static_cast<Ms>(std::llround(b.episode->duration * 1000));
-        r.genre = b.episode->genre == "auto" ? b.episode->detected_genre : b.episode->genre;
         auto text_field = [&](const char* key, const std::string& fallback) {
             return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : fallback;
         };
-        auto platform = PlatformByName(text_field("platform", Param(req, "platform", b.episode->platform)));
-        if (!platform.ok()) return SendStatus(res, platform.status());
-        r.platform = *platform;
-        // How to render it: frame and caption style, each optional.
-        MediaOptions media;
-        media.aspect = text_field("aspect", "9:16");
-        auto style = StyleByName(
-            text_field("style", "bold"), text_field("font", ""), text_field("color", ""), text_field("highlight", ""),
-            body.contains("size") && body["size"].is_number_integer() ? body["size"].get<int>() : 0);
-        if (!style.ok()) return SendStatus(res, style.status());
-        media.style = *style;
-        if (Status st = ValidateMedia(media, r.platform.name); !st.ok()) return SendStatus(res, st);
-        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
+        SpanRequest span;
+        span.platform = text_field("platform", Param(req, "platform", b.episode->platform));
         const auto to_ms = [](const json& v) { return static_cast<Ms>(std::llround(v.get<double>() * 1000)); };
-        auto clip = DescribeSpan(r, frames ? &*frames : nullptr, to_ms(body["start"]), to_ms(body["end"]));
+        span.start_ms = to_ms(body["start"]);
+        span.end_ms = to_ms(body["end"]);
+        // How to render it: frame and caption style, each optional.
+        auto media = MediaOptionsFromJson(body, span.platform);
+        if (!media.ok()) return SendStatus(res, media.status());
+        span.media = *media;
+        // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
+        auto r = EpisodeForSpan(*b.episode, std::move(*b.transcript), span.platform);
+        if (!r.ok()) return SendStatus(res, r.status());
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
+        auto clip = DescribeSpan(*r, frames ? &*frames : nullptr, span.start_ms, span.end_ms);
         if (!clip.ok()) return SendStatus(res, clip.status());
-        auto source = storage_->Resolve(b.episode->audio_path);
-        if (!source.ok()) return SendStatus(res, source.status());
-        const std::string clip_id = NewId(id + "_s");
-        const fs::path dir = storage_->EpisodeDir(id) / "out";
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        ClipFiles files;
-        r.source = *source;
-        r.title = b.episode->title;
-        Status written = Status::Ok();
-        if (auto info = ProbeMedia(*source); info.ok()) {
-            r.media = *info;
-            written = WriteClipFiles(r, *clip, dir, clip_id, media, &files);
-        } else {
-            written = info.status();
+        span.clip_id = NewId(id + "_s");
+        JobRow job;
+        job.id = NewId("job");
+        job.episode_id = id;
+        job.kind = "render";
+        job.payload = SpanRequestToJson(span).dump();
+        job.priority = 2;  // a person is waiting for it
+        job.max_attempts = config_.job_max_attempts;
+        job.created_at = NowEpochMs();
+        bool full = false;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            full = CountJobsInState(s, "queued") >= config_.max_queue_size;
+            if (!full) InsertJob(s, job);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (full) {
+            res.set_header("Retry-After", "30");
+            return SendError(res, 503, "queue_full", "the queue is full; try again later");
         }
-        auto remove_files = [&] {
-            for (const char* ext : {".mp4", ".jpg", ".m4a", ".srt", ".vtt", ".txt"})
-                fs::remove(dir / (clip_id + ext), ec);
-        };
-        if (!written.ok()) {
-            remove_files();
-            return SendStatus(res, written);
-        }
-        r.clips = {*clip};
-        r.files = {files};
-        ClipRow row = ClipRowsFromResult(r, fs::relative(dir, storage_->root()).string()).at(0);
-        row.id = clip_id;
-        row.clip_rank = static_cast<int>(b.clips.size()) + 1;
-        if (Status st = db_->InTransaction([&](soci::session& s) { InsertClip(s, row); }); !st.ok()) {
-            remove_files();
-            return SendStatus(res, st);
-        }
-        res.set_header("Location", "/api/v1/clips/" + clip_id);
-        SendJson(res, 201, ClipRowToJson(row));
+        events_->Publish(JobEvent(job.id, id, "queued", "queued", 0, ""));
+        workers_->Wake();
+        res.set_header("Location", "/api/v1/jobs/" + job.id);
+        json preview = json::object();
+        preview["start"] = static_cast<double>(clip->candidate.start_ms) / 1000.0;
+        preview["end"] = static_cast<double>(clip->candidate.end_ms) / 1000.0;
+        preview["duration"] = static_cast<double>(clip->candidate.DurationMs()) / 1000.0;
+        preview["display_score"] = clip->display_score;
+        preview["title"] = clip->title;
+        preview["explanation"] = clip->explanation;
+        SendJson(res, 202,
+                 {{"clip_id", span.clip_id},
+                  {"clip_url", "/api/v1/clips/" + span.clip_id},
+                  {"clip", preview},
+                  {"job", JobRowToJson(job)}});
     });
 
     // ---- clips
@@ -934,7 +933,9 @@ void ApiServer::Routes() {
             job = GetJob(s, id);
             if (!job || (job->state != "queued" && job->state != "running")) return;
             cancelled_now = RequestCancel(s, id, NowEpochMs());
-            if (cancelled_now) SetEpisodeStatus(s, job->episode_id, "cancelled", "cancelled by request");
+            if (cancelled_now && job->kind != "render") {
+                SetEpisodeStatus(s, job->episode_id, "cancelled", "cancelled by request");
+            }
             job = GetJob(s, id);
         });
         if (!st.ok()) return SendStatus(res, st);

@@ -276,6 +276,46 @@ Status ValidateMedia(const MediaOptions& media, const std::string& platform) {
     return Status::Ok();
 }
 
+Result<MediaOptions> MediaOptionsFromJson(const json& j, const std::string& platform) {
+    if (!j.is_object()) return Status::InvalidInput("render options must be a JSON object");
+    auto text = [&](const char* key, std::string* out) -> Status {
+        if (!j.contains(key) || j[key].is_null()) return Status::Ok();
+        if (!j[key].is_string()) return Status::InvalidInput(std::string(key) + " must be text");
+        *out = j[key].get<std::string>();
+        return Status::Ok();
+    };
+    MediaOptions m;
+    std::string style = "bold", font, color, highlight, size_text;
+    PODPROMO_RETURN_IF_ERROR(text("aspect", &m.aspect));
+    PODPROMO_RETURN_IF_ERROR(text("style", &style));
+    PODPROMO_RETURN_IF_ERROR(text("font", &font));
+    PODPROMO_RETURN_IF_ERROR(text("color", &color));
+    PODPROMO_RETURN_IF_ERROR(text("highlight", &highlight));
+    int size = 0;
+    if (j.contains("size") && j["size"].is_number_integer()) {
+        size = j["size"].get<int>();
+    } else if (j.contains("size") && j["size"].is_string() && !j["size"].get<std::string>().empty()) {
+        size_text = j["size"].get<std::string>();
+        char* end = nullptr;
+        size = static_cast<int>(std::strtol(size_text.c_str(), &end, 10));
+        if (*end != '\0') return Status::InvalidInput("size must be a whole number of pixels");
+    } else if (j.contains("size") && !j["size"].is_null()) {
+        return Status::InvalidInput("size must be a whole number of pixels");
+    }
+    if (m.aspect.empty()) m.aspect = "9:16";
+    if (style.empty()) style = "bold";
+    auto s = StyleByName(style, font, color, highlight, size);
+    if (!s.ok()) return s.status();
+    m.style = *s;
+    PODPROMO_RETURN_IF_ERROR(ValidateMedia(m, platform));
+    return m;
+}
+
+json MediaOptionsToJson(const MediaOptions& m) {
+    return {{"aspect", m.aspect},     {"style", m.style.name},          {"font", m.style.font},
+            {"color", m.style.color}, {"highlight", m.style.highlight}, {"size", m.style.size}};
+}
+
 Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::path& dir, const std::string& stem,
                       const MediaOptions& media, ClipFiles* files, const CancelToken* cancel) {
     const Candidate& c = clip.candidate;

@@ -105,6 +105,7 @@ json EpisodeRowToJson(const EpisodeRow& e) {
               {"checksum", e.checksum},
               {"format", e.format},
               {"has_video", e.has_video != 0},
+              {"render_options", ParseOr(e.render_options, json::object())},
               {"duration", e.duration > 0 ? json(e.duration) : json(nullptr)},
               {"genre", e.genre},
               {"detected_genre", e.detected_genre.empty() ? json(nullptr) : json(e.detected_genre)},
@@ -121,8 +122,12 @@ json EpisodeRowToJson(const EpisodeRow& e) {
 }
 
 json JobRowToJson(const JobRow& j) {
+    const json payload = ParseOr(j.payload, json::object());
+    const bool render = j.kind == "render" && payload.contains("clip_id");
     return {{"id", j.id},
             {"episode_id", j.episode_id},
+            {"kind", j.kind},
+            {"clip_id", render ? payload["clip_id"] : json(nullptr)},
             {"state", j.state},
             {"priority", PriorityName(j.priority)},
             {"stage", j.stage},

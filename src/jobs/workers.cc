@@ -13,6 +13,7 @@
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/jobs/span_render.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -166,6 +167,23 @@ void WorkerPool::KeepLeases() {
     }
 }
 
+Status WorkerPool::RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
+                                int clip_count, const ProgressFn& progress, Active* active) {
+    if (!transcript) return Status::InvalidInput("the episode has no transcript to make a clip from");
+    auto request = SpanRequestFromJson(json::parse(job.payload, nullptr, false));
+    if (!request.ok()) return request.status();
+    auto row =
+        RenderSpan(*storage_, episode, std::move(*transcript), *request, clip_count + 1, progress, &active->cancel);
+    if (!row.ok()) return row.status();
+    Status st = db_->InTransaction([&](soci::session& s) {
+        if (active->lost_lease) return;
+        InsertClip(s, *row);
+        FinishJob(s, job.id, "succeeded", "", NowEpochMs());
+    });
+    if (!st.ok() || active->lost_lease) RemoveSpanFiles(*storage_, episode.id, request->clip_id);
+    return st;
+}
+
 void WorkerPool::RunJob(const JobRow& job) {
     auto active = std::make_shared<Active>();
     active->job_id = job.id;
@@ -179,12 +197,16 @@ void WorkerPool::RunJob(const JobRow& job) {
     metrics_->Observe("podpromo_job_wait_seconds", {}, static_cast<double>(job.started_at - job.created_at) / 1000.0,
                       Metrics::DurationBuckets());
 
+    // A "render" job makes one clip of a ready episode and leaves the episode's own state alone.
+    const bool render = job.kind == "render";
     std::optional<EpisodeRow> episode;
     std::optional<Transcript> stored_transcript;
+    int clip_count = 0;
     Status st = db_->InTransaction([&](soci::session& s) {
         episode = GetEpisode(s, job.episode_id);
-        if (episode) SetEpisodeStatus(s, episode->id, "processing", "");
-        if (!job.checkpoint.empty()) stored_transcript = LoadTranscript(s, job.episode_id);
+        if (episode && !render) SetEpisodeStatus(s, episode->id, "processing", "");
+        if (render || !job.checkpoint.empty()) stored_transcript = LoadTranscript(s, job.episode_id);
+        if (render) clip_count = static_cast<int>(ListClips(s, job.episode_id).size());
     });
     if (st.ok() && !episode) st = Status::NotFound("the job's episode is gone");
     PublishJob(job.id, job.episode_id, "running", job.checkpoint.empty() ? "probe" : "resume", 0);
@@ -204,7 +226,7 @@ void WorkerPool::RunJob(const JobRow& job) {
         if (name == last_stage && f < 1.0 && now - last_write < std::chrono::milliseconds(500)) return;
         last_stage = name;
         last_write = now;
-        const double overall = OverallProgress(stage, f);
+        const double overall = render ? 0.99 * std::clamp(f, 0.0, 1.0) : OverallProgress(stage, f);
         json sm = json::object();
         for (const auto& [k, v] : stage_ms) sm[k] = v;
         (void)db_->With([&](soci::session& s) { SetJobProgress(s, job.id, name, overall, sm.dump()); });
@@ -212,7 +234,9 @@ void WorkerPool::RunJob(const JobRow& job) {
     };
 
     EpisodeResult result;
-    if (st.ok()) {
+    if (st.ok() && render) {
+        st = RunRenderJob(job, *episode, std::move(stored_transcript), clip_count, progress, active.get());
+    } else if (st.ok()) {
         PipelineOptions options;
         options.genre = episode->genre;
         options.platform = episode->platform;
@@ -237,15 +261,18 @@ void WorkerPool::RunJob(const JobRow& job) {
         }
     }
     const fs::path dir = episode ? storage_->EpisodeDir(episode->id) : fs::path();
-    if (st.ok()) {
+    if (st.ok() && !render) {
         result.id = episode->id;
         result.source = storage_->Resolve(episode->audio_path).value();
         std::error_code ec;
         fs::create_directories(dir, ec);
         st = WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames));
     }
-    if (st.ok()) st = WriteOutputs(&result, dir / "out", MediaOptions{}, progress, &active->cancel);
-    if (st.ok()) {
+    if (st.ok() && !render) {
+        auto media = MediaOptionsFromJson(json::parse(episode->render_options, nullptr, false), episode->platform);
+        st = media.ok() ? WriteOutputs(&result, dir / "out", *media, progress, &active->cancel) : media.status();
+    }
+    if (st.ok() && !render) {
         const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
         EpisodeRow updated = *episode;
         FillEpisodeAnalysis(result, &updated);
@@ -279,7 +306,7 @@ void WorkerPool::RunJob(const JobRow& job) {
         outcome = "released";
         (void)db_->InTransaction([&](soci::session& s) {
             RequeueJob(s, job.id, "", now, /*count_attempt=*/false);
-            SetEpisodeStatus(s, job.episode_id, "queued", "");
+            if (!render) SetEpisodeStatus(s, job.episode_id, "queued", "");
         });
         PublishJob(job.id, job.episode_id, "queued", "released", 0);
     } else if (st.code() == StatusCode::kCancelled) {
@@ -288,7 +315,7 @@ void WorkerPool::RunJob(const JobRow& job) {
         // (of a job that succeeded before) stay as the database describes them.
         (void)db_->InTransaction([&](soci::session& s) {
             FinishJob(s, job.id, "cancelled", "cancelled by request", now);
-            SetEpisodeStatus(s, job.episode_id, "cancelled", "cancelled by request");
+            if (!render) SetEpisodeStatus(s, job.episode_id, "cancelled", "cancelled by request");
         });
         PublishJob(job.id, job.episode_id, "cancelled", "cancelled", 0);
     } else if (Transient(st) && job.attempts < job.max_attempts) {
@@ -297,14 +324,14 @@ void WorkerPool::RunJob(const JobRow& job) {
             static_cast<DbInt>(config_.retry_backoff_seconds * 1000.0 * std::pow(2.0, std::max(0, job.attempts - 1)));
         (void)db_->InTransaction([&](soci::session& s) {
             RequeueJob(s, job.id, st.message(), now + delay, /*count_attempt=*/true);
-            SetEpisodeStatus(s, job.episode_id, "queued", st.message());
+            if (!render) SetEpisodeStatus(s, job.episode_id, "queued", st.message());
         });
         PublishJob(job.id, job.episode_id, "queued", "retry", 0, st.message());
     } else {
         outcome = "failed";
         (void)db_->InTransaction([&](soci::session& s) {
             FinishJob(s, job.id, "failed", st.message(), now);
-            SetEpisodeStatus(s, job.episode_id, "failed", st.message());
+            if (!render) SetEpisodeStatus(s, job.episode_id, "failed", st.message());
         });
         PublishJob(job.id, job.episode_id, "failed", "failed", 0, st.message());
     }

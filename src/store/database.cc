@@ -56,6 +56,13 @@ const std::vector<std::vector<std::string>>& Migrations() {
             "CREATE INDEX jobs_by_state ON jobs (state, priority, created_at)",
             "CREATE INDEX jobs_by_episode ON jobs (episode_id)",
         },
+        // 2: how an episode's clips are rendered (frame, caption style), and jobs of more than one kind
+        // ("process" an episode, "render" a chosen span) with what the kind needs.
+        {
+            "ALTER TABLE episodes ADD COLUMN render_options TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'process'",
+            "ALTER TABLE jobs ADD COLUMN payload TEXT NOT NULL DEFAULT '{}'",
+        },
     };
     return m;
 }

@@ -16,7 +16,7 @@ using soci::use;
 
 constexpr const char* kEpisodeColumns =
     "id, title, filename, audio_path, size_bytes, checksum, format, has_video, status, duration, genre,"
-    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at";
+    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at, render_options";
 
 // Binds every column of a SELECT kEpisodeColumns into `e`; nullable columns through `ind`.
 struct EpisodeInto {
@@ -42,6 +42,7 @@ struct EpisodeInto {
         st.exchange(into(e.error, ind_error));
         st.exchange(into(e.created_at));
         st.exchange(into(e.updated_at));
+        st.exchange(into(e.render_options));
     }
     EpisodeRow Get() const {
         EpisodeRow r = e;
@@ -80,7 +81,7 @@ void BindClip(soci::statement& st, ClipRow& c) {
 
 constexpr const char* kJobColumns =
     "id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts, error, lease_owner,"
-    " lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at, finished_at";
+    " lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at, finished_at, kind, payload";
 
 struct JobInto {
     JobRow j;
@@ -104,6 +105,8 @@ struct JobInto {
         st.exchange(into(j.created_at));
         st.exchange(into(j.started_at));
         st.exchange(into(j.finished_at));
+        st.exchange(into(j.kind));
+        st.exchange(into(j.payload));
     }
     JobRow Get() const {
         JobRow r = j;
@@ -155,12 +158,13 @@ std::vector<Word> WordsFromJson(const std::string& text) {
 
 void InsertEpisode(soci::session& s, const EpisodeRow& e) {
     s << "INSERT INTO episodes (id, title, filename, audio_path, size_bytes, checksum, format, has_video, status,"
-         " duration, genre, detected_genre, platform, clip_count, analysis, error, created_at, updated_at)"
+         " duration, genre, detected_genre, platform, clip_count, analysis, error, created_at, updated_at,"
+         " render_options)"
          " VALUES (:id, :title, :filename, :audio_path, :size, :checksum, :format, :has_video, :status, :duration,"
-         " :genre, :detected, :platform, :clip_count, :analysis, :error, :created, :updated)",
+         " :genre, :detected, :platform, :clip_count, :analysis, :error, :created, :updated, :render)",
         use(e.id), use(e.title), use(e.filename), use(e.audio_path), use(e.size_bytes), use(e.checksum), use(e.format),
         use(e.has_video), use(e.status), use(e.duration), use(e.genre), use(e.detected_genre), use(e.platform),
-        use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at);
+        use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at), use(e.render_options);
 }
 
 std::optional<EpisodeRow> GetEpisode(soci::session& s, const std::string& id) {
@@ -315,12 +319,12 @@ std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string&
 void InsertJob(soci::session& s, const JobRow& j) {
     s << "INSERT INTO jobs (id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts,"
          " error, lease_owner, lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at,"
-         " finished_at) VALUES (:id, :e, :p, :st, :sg, :pr, :cp, :a, :ma, :err, :lo, :le, :ra, :cr, :sm, :c, :s,"
-         " :f)",
+         " finished_at, kind, payload) VALUES (:id, :e, :p, :st, :sg, :pr, :cp, :a, :ma, :err, :lo, :le, :ra, :cr,"
+         " :sm, :c, :s, :f, :k, :pl)",
         use(j.id), use(j.episode_id), use(j.priority), use(j.state), use(j.stage), use(j.progress), use(j.checkpoint),
         use(j.attempts), use(j.max_attempts), use(j.error), use(j.lease_owner), use(j.lease_expires_at),
         use(j.run_after), use(j.cancel_requested), use(j.stage_ms), use(j.created_at), use(j.started_at),
-        use(j.finished_at);
+        use(j.finished_at), use(j.kind), use(j.payload);
 }
 
 std::optional<JobRow> GetJob(soci::session& s, const std::string& id) {
@@ -331,11 +335,23 @@ std::optional<JobRow> GetJob(soci::session& s, const std::string& id) {
 }
 
 std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id) {
-    auto rows = FetchAll<JobInto>(
-        s, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE episode_id = :e ORDER BY created_at DESC LIMIT 1",
-        [&](soci::statement& st) { st.exchange(use(episode_id)); });
+    auto rows = FetchAll<JobInto>(s,
+                                  std::string("SELECT ") + kJobColumns +
+                                      " FROM jobs WHERE episode_id = :e AND kind = 'process'"
+                                      " ORDER BY created_at DESC LIMIT 1",
+                                  [&](soci::statement& st) { st.exchange(use(episode_id)); });
     if (rows.empty()) return std::nullopt;
     return rows[0];
+}
+
+std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id) {
+    std::vector<std::string> ids;
+    std::string id;
+    soci::statement st =
+        (s.prepare << "SELECT id FROM jobs WHERE episode_id = :e AND state = 'running'", use(episode_id), into(id));
+    st.execute();
+    while (st.fetch()) ids.push_back(id);
+    return ids;
 }
 
 DbInt CountJobsInState(soci::session& s, const std::string& state) {

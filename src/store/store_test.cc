@@ -39,6 +39,35 @@ TEST(Store, MigrationsAreVersionedAndIdempotent) {
     EXPECT_TRUE(db->Ping().ok());
 }
 
+TEST(Store, RenderJobsKeepTheirPayloadAndAreNotTheEpisodesJob) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->InTransaction([](soci::session& s) {
+                      AddJob(s, "process", 1, 100);
+                      JobRow r;
+                      r.id = "render";
+                      r.episode_id = "ep_process";
+                      r.kind = "render";
+                      r.payload = R"({"clip_id":"c1"})";
+                      r.priority = 2;
+                      r.created_at = 200;
+                      InsertJob(s, r);
+                  }).ok());
+    ASSERT_TRUE(db->With([&](soci::session& s) {
+                      const auto r = GetJob(s, "render");
+                      ASSERT_TRUE(r);
+                      EXPECT_EQ(r->kind, "render");
+                      EXPECT_EQ(r->payload, R"({"clip_id":"c1"})");
+                      EXPECT_EQ(GetJob(s, "process")->kind, "process");
+                      EXPECT_EQ(LatestJobForEpisode(s, "ep_process")->id, "process") << "newer, but a render job";
+                      EXPECT_TRUE(RunningJobsForEpisode(s, "ep_process").empty());
+                      const auto claimed = ClaimNextJob(s, "w1", 1000, 5000);
+                      ASSERT_TRUE(claimed);
+                      EXPECT_EQ(claimed->id, "render") << "high priority first";
+                      EXPECT_EQ(RunningJobsForEpisode(s, "ep_process"), std::vector<std::string>{"render"});
+                  }).ok());
+}
+
 TEST(Store, QueueTakesHigherPriorityFirstThenOldest) {
     testing::TempDir dir;
     auto db = OpenDb(dir);

@@ -58,6 +58,12 @@ struct MediaOptions {
 // Checks the aspect for `platform`, the style and the cover image. InvalidInput naming the bad option.
 Status ValidateMedia(const MediaOptions& media, const std::string& platform);
 
+// The render options as the API takes them and the database keeps them: {"aspect", "style", "font", "color",
+// "highlight", "size"}, each optional (the style's own values otherwise). Strings may also hold numbers
+// (form fields). InvalidInput naming the bad option.
+Result<MediaOptions> MediaOptionsFromJson(const nlohmann::json& j, const std::string& platform);
+nlohmann::json MediaOptionsToJson(const MediaOptions& media);
+
 struct EpisodeResult {
     std::string id;
     std::string title;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,10 @@ class WorkerPool {
     void Loop();
     void KeepLeases();
     void RunJob(const JobRow& job);
+    // A "render" job: the chosen span scored, rendered and stored as a clip, with the job finished in the
+    // same transaction.
+    Status RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
+                        int clip_count, const ProgressFn& progress, Active* active);
     void PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
                     const std::string& stage, double progress, const std::string& error = "");
 

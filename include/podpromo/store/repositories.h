@@ -29,6 +29,7 @@ struct EpisodeRow {
     std::string analysis;  // JSON: genre_scores, ad_spans, stage_seconds, engine
     std::string error;
     DbInt created_at = 0, updated_at = 0;
+    std::string render_options = "{}";  // JSON: aspect, style, font, color, highlight, size
 };
 
 struct ClipRow {
@@ -61,6 +62,8 @@ struct JobRow {
     int cancel_requested = 0;
     std::string stage_ms = "{}";  // JSON: stage -> milliseconds
     DbInt created_at = 0, started_at = 0, finished_at = 0;
+    std::string kind = "process";  // "process" an episode, or "render" a chosen span of it
+    std::string payload = "{}";    // JSON: what a "render" job renders (clip_id, start, end, platform, options)
 };
 
 // Episodes.
@@ -94,7 +97,10 @@ std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string&
 // Jobs: the persistent priority queue.
 void InsertJob(soci::session& s, const JobRow& j);
 std::optional<JobRow> GetJob(soci::session& s, const std::string& id);
+// The newest "process" job of the episode (render jobs are the clips').
 std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id);
+// Ids of the episode's running jobs, of every kind.
+std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id);
 DbInt CountJobsInState(soci::session& s, const std::string& state);
 // Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
 // marking it running under `owner` until `lease_until`. Safe against other workers and processes: the

@@ -1,0 +1,43 @@
+// A clip over a span a person chose: checked and queued by the API, rendered by a worker as a "render" job.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "podpromo/core/progress.h"
+#include "podpromo/core/status.h"
+#include "podpromo/files/storage.h"
+#include "podpromo/jobs/pipeline.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+
+struct SpanRequest {
+    std::string clip_id;
+    Ms start_ms = 0, end_ms = 0;
+    std::string platform;
+    MediaOptions media;
+};
+
+// The job payload. FromJson: InvalidInput when a field is missing or wrong.
+nlohmann::json SpanRequestToJson(const SpanRequest& request);
+Result<SpanRequest> SpanRequestFromJson(const nlohmann::json& payload);
+
+// The stored episode as DescribeSpan wants it (id, title, transcript, duration, genre) for `platform`.
+// InvalidInput for an unknown platform.
+Result<EpisodeResult> EpisodeForSpan(const EpisodeRow& episode, Transcript transcript, const std::string& platform);
+
+// The audio features a finished job kept for rescoring; nullopt when missing or unreadable (text only then).
+std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id);
+
+// Scores the span and writes its files (video, thumbnail, audio, captions, post text) beside the episode's
+// clips; returns the row to store with `rank`. Progress stage "render". On failure nothing is left.
+Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
+                           const SpanRequest& request, int rank, const ProgressFn& progress = {},
+                           const CancelToken* cancel = nullptr);
+
+// Removes what RenderSpan wrote for `clip_id` (when storing its row failed).
+void RemoveSpanFiles(const Storage& storage, const std::string& episode_id, const std::string& clip_id);
+
+}  // namespace podpromo

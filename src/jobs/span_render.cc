@@ -1,0 +1,99 @@
+#include "podpromo/jobs/span_render.h"
+
+#include <cmath>
+
+#include "podpromo/files/atomic.h"
+#include "podpromo/jobs/results.h"
+#include "podpromo/media/probe.h"
+#include "podpromo/scoring/platform.h"
+
+namespace podpromo {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json SpanRequestToJson(const SpanRequest& r) {
+    return {{"clip_id", r.clip_id},
+            {"start_ms", r.start_ms},
+            {"end_ms", r.end_ms},
+            {"platform", r.platform},
+            {"options", MediaOptionsToJson(r.media)}};
+}
+
+Result<SpanRequest> SpanRequestFromJson(const json& p) {
+    if (!p.is_object() || !p.contains("clip_id") || !p["clip_id"].is_string() || !p.contains("start_ms") ||
+        !p["start_ms"].is_number_integer() || !p.contains("end_ms") || !p["end_ms"].is_number_integer() ||
+        !p.contains("platform") || !p["platform"].is_string() || !p.contains("options")) {
+        return Status::InvalidInput("the render job's payload is incomplete");
+    }
+    SpanRequest r;
+    r.clip_id = p["clip_id"].get<std::string>();
+    r.start_ms = p["start_ms"].get<Ms>();
+    r.end_ms = p["end_ms"].get<Ms>();
+    r.platform = p["platform"].get<std::string>();
+    auto media = MediaOptionsFromJson(p["options"], r.platform);
+    if (!media.ok()) return media.status();
+    r.media = *media;
+    return r;
+}
+
+Result<EpisodeResult> EpisodeForSpan(const EpisodeRow& episode, Transcript transcript, const std::string& platform) {
+    auto p = PlatformByName(platform);
+    if (!p.ok()) return p.status();
+    EpisodeResult r;
+    r.id = episode.id;
+    r.title = episode.title;
+    r.transcript = std::move(transcript);
+    r.duration_ms = static_cast<Ms>(std::llround(episode.duration * 1000));
+    r.genre = episode.genre == "auto" ? episode.detected_genre : episode.genre;
+    r.platform = *p;
+    return r;
+}
+
+std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id) {
+    auto bytes = ReadFileBytes(storage.EpisodeDir(episode_id) / "frames.bin");
+    if (!bytes.ok()) return std::nullopt;
+    auto frames = ParseFrames(*bytes);
+    if (!frames.ok()) return std::nullopt;
+    return std::move(*frames);
+}
+
+Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
+                           const SpanRequest& request, int rank, const ProgressFn& progress,
+                           const CancelToken* cancel) {
+    auto r = EpisodeForSpan(episode, std::move(transcript), request.platform);
+    if (!r.ok()) return r.status();
+    const std::optional<AudioFrames> frames = LoadFrames(storage, episode.id);
+    auto clip = DescribeSpan(*r, frames ? &*frames : nullptr, request.start_ms, request.end_ms);
+    if (!clip.ok()) return clip.status();
+    auto source = storage.Resolve(episode.audio_path);
+    if (!source.ok()) return source.status();
+    auto info = ProbeMedia(*source);
+    if (!info.ok()) return info.status();
+    r->source = *source;
+    r->media = *info;
+    const fs::path dir = storage.EpisodeDir(episode.id) / "out";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    Report(progress, "render", 0);
+    ClipFiles files;
+    const Status written = WriteClipFiles(*r, *clip, dir, request.clip_id, request.media, &files, cancel);
+    if (!written.ok()) {
+        RemoveSpanFiles(storage, episode.id, request.clip_id);
+        return written;
+    }
+    Report(progress, "render", 1);
+    r->clips = {*clip};
+    r->files = {files};
+    ClipRow row = ClipRowsFromResult(*r, fs::relative(dir, storage.root()).string()).at(0);
+    row.id = request.clip_id;
+    row.clip_rank = rank;
+    return row;
+}
+
+void RemoveSpanFiles(const Storage& storage, const std::string& episode_id, const std::string& clip_id) {
+    std::error_code ec;
+    const fs::path dir = storage.EpisodeDir(episode_id) / "out";
+    for (const char* ext : {".mp4", ".jpg", ".m4a", ".srt", ".vtt", ".txt"}) fs::remove(dir / (clip_id + ext), ec);
+}
+
+}  // namespace podpromo
