@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -152,6 +153,29 @@ TEST_F(RenderClips, LinkedInSquareAndXPortraitHaveTheirSizes) {
     const Highlight h = CountHighlight(*frame, 720, 1280, SafeZoneFor(x.preset));
     EXPECT_GT(h.count, 500u);
     EXPECT_EQ(h.outside, 0u);
+}
+
+TEST_F(RenderClips, CoverArtAudiogramShowsTheCoverOverItsBlurredFill) {
+    const fs::path cover = *dir_ / "cover.png";
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "color=c=0xE00000:s=800x800", "-frames:v", "1", cover.string()}));
+    const Ms start = words_[5].start_ms - 300;
+    auto rq = Request("linkedin", "1:1", start, start + 12000);
+    rq.cover = cover;
+    auto r = RenderClip(rq, {*dir_ / "cover.mp4", {}, {}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ExpectPostable(*dir_ / "cover.mp4", 1080, 1080, 12.0);
+    auto frame = FrameRgb(*dir_ / "cover.mp4", 1.0, 1080, 1080);
+    ASSERT_TRUE(frame.ok());
+    auto px = [&](int x, int y) {
+        const auto* p = reinterpret_cast<const unsigned char*>(frame->data()) + (static_cast<size_t>(y) * 1080 + x) * 3;
+        return std::array<int, 3>{p[0], p[1], p[2]};
+    };
+    const auto centre = px(540, 430), corner = px(20, 1060);
+    EXPECT_GT(centre[0], 190) << "the cover itself, bright, above the waveform";
+    EXPECT_LT(centre[1], 60);
+    EXPECT_LT(corner[0], centre[0] - 30) << "the fill is the cover darkened";
+    EXPECT_GT(corner[0], 80);
+    EXPECT_LT(corner[1], 60);
 }
 
 TEST_F(RenderClips, AFailedOrCancelledRenderLeavesNothing) {

@@ -140,9 +140,16 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     for (int i = 0; i < 200 && !connected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(connected) << "the event stream did not open";
 
-    auto up = Upload(
-        *server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
-        {{"genre", "auto"}, {"platform", "tiktok"}, {"title", "Episode 12"}, {"aspect", "1:1"}, {"style", "clean"}});
+    // Rendered square, in the clean style, over a cover image sent with it.
+    ASSERT_TRUE(FfmpegConvert(
+        {"-f", "lavfi", "-i", "color=c=0xE00000:s=800x800", "-frames:v", "1", (*dir_ / "cover.png").string()}));
+    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
+                     {{"genre", "auto"},
+                      {"platform", "tiktok"},
+                      {"title", "Episode 12"},
+                      {"aspect", "1:1"},
+                      {"style", "clean"},
+                      {"cover", ReadAll(*dir_ / "cover.png")}});
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202) << up->body;
     const json accepted = json::parse(up->body);
@@ -235,6 +242,11 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
             ASSERT_TRUE(probe.ok()) << probe.status().ToString();
             EXPECT_EQ(probe->width, 1080);
             EXPECT_EQ(probe->height, 1080);
+            auto frame = FrameRgb(tmp / "ranked.mp4", 1.0, 1080, 1080);
+            ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+            const auto* px = reinterpret_cast<const unsigned char*>(frame->data()) + (430 * 1080 + 540) * 3;
+            EXPECT_GT(px[0], 190) << "the uploaded cover is in the picture";
+            EXPECT_LT(px[1], 60);
         }
         auto thumb = c.Get(clip["files"]["thumbnail"].get<std::string>());
         ASSERT_TRUE(thumb);
@@ -438,6 +450,7 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
     expect_error(Upload(server, wav, "tone.wav", {{"priority", "urgent"}}), 400, "invalid_input");
     expect_error(Upload(server, wav, "tone.wav", {{"style", "comic"}}), 400, "invalid_input");
     expect_error(Upload(server, wav, "tone.wav", {{"aspect", "4:3"}}), 400, "invalid_input");
+    expect_error(Upload(server, wav, "tone.wav", {{"cover", "not a picture at all"}}), 415, "unsupported_media");
 
     EXPECT_TRUE(FilesUnder(data).empty()) << "refused uploads leave no file";
     EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0) << "and no row";
@@ -636,7 +649,7 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     TempDir work;
     auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("schema version 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version 2"), std::string::npos) << r.out;
     EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
     r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";

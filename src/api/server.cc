@@ -101,6 +101,7 @@ thread_local std::chrono::steady_clock::time_point t_request_start;
 // answer once they have sent everything, so bodies up to this size are read and dropped before answering;
 // larger ones get the answer and a closed connection.
 constexpr int64_t kDrainBytes = 64 * 1024 * 1024;
+constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
 
 void DrainBody(const Request& req, const httplib::ContentReader& reader, int64_t declared) {
     if (declared > kDrainBytes) return;
@@ -445,6 +446,10 @@ void ApiServer::Routes() {
             if (req.has_param(k)) fields[k] = req.get_param_value(k);
         }
         std::string filename = req.get_header_value("X-Filename");
+        // An optional "cover" part: the audiogram background image, streamed to tmp/ like the episode.
+        std::unique_ptr<UploadFile> cover;
+        Status cover_status;
+        bool cover_too_large = false;
         Status write_status;
         bool too_large = false, got_file = false;
         int64_t dropped = 0;
@@ -463,22 +468,42 @@ void ApiServer::Routes() {
             std::string field_value;
             read_ok = reader(
                 [&](const httplib::MultipartFormData& part) {
-                    if (!current_field.empty() && current_field != "file") fields[current_field] = field_value;
+                    if (!current_field.empty() && current_field != "file" && current_field != "cover") {
+                        fields[current_field] = field_value;
+                    }
                     current_field = part.name;
                     field_value.clear();
                     if (part.name == "file") {
                         got_file = true;
                         if (filename.empty()) filename = part.filename;
                     }
+                    if (part.name == "cover" && !cover) {
+                        auto c = UploadFile::Create(storage_->tmp_dir());
+                        if (!c.ok()) {
+                            cover_status = c.status();
+                            return false;
+                        }
+                        cover = std::move(*c);
+                    }
                     return true;
                 },
                 [&](const char* data, size_t len) {
                     if (current_field == "file") return append(data, len);
+                    if (current_field == "cover") {
+                        if (cover->size_bytes() + static_cast<int64_t>(len) > kMaxCoverBytes) {
+                            cover_too_large = true;
+                            return false;
+                        }
+                        cover_status = cover->Write(data, len);
+                        return cover_status.ok();
+                    }
                     if (field_value.size() + len > 4096) return false;  // form fields are short
                     field_value.append(data, len);
                     return true;
                 });
-            if (!current_field.empty() && current_field != "file") fields[current_field] = field_value;
+            if (!current_field.empty() && current_field != "file" && current_field != "cover") {
+                fields[current_field] = field_value;
+            }
         } else {
             got_file = true;
             read_ok = reader(append);
@@ -488,6 +513,10 @@ void ApiServer::Routes() {
             return refuse(413, "too_large",
                           fmt::format("the upload is larger than {} bytes", config_.max_file_size_bytes));
         }
+        if (cover_too_large) {
+            return refuse(413, "too_large", fmt::format("the cover image is larger than {} bytes", kMaxCoverBytes));
+        }
+        if (!cover_status.ok()) return SendStatus(res, cover_status);
         if (!write_status.ok()) {
             return write_status.code() == StatusCode::kNoSpace ? refuse(507, "insufficient_storage", "the disk is full")
                                                                : SendStatus(res, write_status);
@@ -518,6 +547,12 @@ void ApiServer::Routes() {
         }
         auto media = MediaOptionsFromJson(render_fields, options.platform);
         if (!media.ok()) return refuse(400, "invalid_input", media.status().message());
+        if (cover) {
+            if (Status fin = cover->Finish(); !fin.ok()) return SendStatus(res, fin);
+            if (!ProbeImage(cover->path()).ok()) {
+                return refuse(415, "unsupported_media", "the cover is not an image (send a PNG or JPEG)");
+            }
+        }
 
         const std::string safe_name = SanitizeFileName(filename.empty() ? "episode" : filename);
         auto info = ProbeMedia((*file)->path());
@@ -554,7 +589,10 @@ void ApiServer::Routes() {
         ep.genre = options.genre;
         ep.platform = options.platform;
         ep.clip_count = options.clips;
-        ep.render_options = MediaOptionsToJson(*media).dump();
+        json render_options = MediaOptionsToJson(*media);
+        const fs::path cover_dest = storage_->EpisodeDir(ep.id) / "cover";
+        if (cover) render_options["cover"] = fs::relative(cover_dest, storage_->root()).string();
+        ep.render_options = render_options.dump();
         ep.created_at = ep.updated_at = NowEpochMs();
         JobRow job;
         job.id = NewId("job");
@@ -563,6 +601,12 @@ void ApiServer::Routes() {
         job.max_attempts = config_.job_max_attempts;
         job.created_at = ep.created_at;
         if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
+        if (cover) {
+            if (Status st = cover->Commit(cover_dest); !st.ok()) {
+                storage_->RemoveEpisode(ep.id);
+                return SendStatus(res, st);
+            }
+        }
         auto announce = [&](const std::string& state, const std::string& error) {
             events_->Publish(JobEvent(job.id, ep.id, state, state, 0, error));
         };

@@ -268,10 +268,8 @@ Status ValidateMedia(const MediaOptions& media, const std::string& platform) {
         StyleByName(media.style.name, media.style.font, media.style.color, media.style.highlight, media.style.size);
     if (!style.ok()) return style.status();
     if (media.cover) {
-        auto info = ProbeMedia(*media.cover);
-        if (!info.ok() || !info->has_video) {
-            return Status::InvalidInput("the cover " + PrintableName(*media.cover) + " is not an image");
-        }
+        auto info = ProbeImage(*media.cover);
+        if (!info.ok()) return Status::InvalidInput("the cover " + PrintableName(*media.cover) + " is not an image");
     }
     return Status::Ok();
 }

@@ -76,7 +76,9 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     fs::create_directories(dir, ec);
     Report(progress, "render", 0);
     ClipFiles files;
-    const Status written = WriteClipFiles(*r, *clip, dir, request.clip_id, request.media, &files, cancel);
+    MediaOptions media = request.media;
+    media.cover = EpisodeCover(storage, episode);
+    const Status written = WriteClipFiles(*r, *clip, dir, request.clip_id, media, &files, cancel);
     if (!written.ok()) {
         RemoveSpanFiles(storage, episode.id, request.clip_id);
         return written;
@@ -88,6 +90,14 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     row.id = request.clip_id;
     row.clip_rank = rank;
     return row;
+}
+
+std::optional<fs::path> EpisodeCover(const Storage& storage, const EpisodeRow& episode) {
+    const json options = json::parse(episode.render_options, nullptr, false);
+    if (!options.is_object() || !options.contains("cover") || !options["cover"].is_string()) return std::nullopt;
+    auto path = storage.Resolve(options["cover"].get<std::string>());
+    if (!path.ok()) return std::nullopt;
+    return *path;
 }
 
 void RemoveSpanFiles(const Storage& storage, const std::string& episode_id, const std::string& clip_id) {

@@ -270,6 +270,7 @@ void WorkerPool::RunJob(const JobRow& job) {
     }
     if (st.ok() && !render) {
         auto media = MediaOptionsFromJson(json::parse(episode->render_options, nullptr, false), episode->platform);
+        if (media.ok()) media->cover = EpisodeCover(*storage_, *episode);
         st = media.ok() ? WriteOutputs(&result, dir / "out", *media, progress, &active->cancel) : media.status();
     }
     if (st.ok() && !render) {

@@ -72,7 +72,10 @@ std::string PrintableName(const fs::path& path) {
     return out;
 }
 
-Result<MediaInfo> ProbeMedia(const fs::path& path) {
+namespace {
+
+// What the file holds, from its content; no requirement on its streams.
+Result<MediaInfo> ProbeStreams(const fs::path& path) {
     const std::string shown = PrintableName(path);
     std::error_code ec;
     const auto status = fs::status(path, ec);
@@ -143,6 +146,16 @@ Result<MediaInfo> ProbeMedia(const fs::path& path) {
             }
         }
     }
+    return info;
+}
+
+}  // namespace
+
+Result<MediaInfo> ProbeMedia(const fs::path& path) {
+    const std::string shown = PrintableName(path);
+    auto probed = ProbeStreams(path);
+    if (!probed.ok()) return probed.status();
+    const MediaInfo& info = *probed;
     if (!info.has_audio) {
         return Status::InvalidInput(shown + ": has no audio stream (" +
                                     (info.has_video ? "video or image only" : std::string("no media streams")) + ")");
@@ -151,6 +164,15 @@ Result<MediaInfo> ProbeMedia(const fs::path& path) {
         return Status::InvalidInput(shown + ": the audio stream has no usable format");
     }
     return info;
+}
+
+Result<MediaInfo> ProbeImage(const fs::path& path) {
+    auto probed = ProbeStreams(path);
+    if (!probed.ok()) return probed.status();
+    if (!probed->has_video || probed->has_audio || probed->width <= 0 || probed->height <= 0) {
+        return Status::InvalidInput(PrintableName(path) + ": not an image");
+    }
+    return probed;
 }
 
 }  // namespace podpromo

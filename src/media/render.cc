@@ -357,14 +357,17 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
         } else if (rq.source_has_cover) {
             argv.insert(argv.end(), {"-i", src});
         }
+        // Laid out inside the safe zone, top to bottom: title, (cover), waveform, captions. Sizes follow the
+        // zone's height so a square frame holds them too (1200 px high on 1080×1920, 676 on 1080×1080).
         const int ww = z.right - z.left;
-        const int wh = static_cast<int>(std::lround((cover ? 200 : 360) * k)) / 2 * 2;
+        const double zone_h = z.bottom - z.top;
+        const int wh = static_cast<int>(std::min((cover ? 200 : 360) * k, zone_h * (cover ? 0.12 : 0.3))) / 2 * 2;
         int wave_y;
         if (cover) {
             // The cover, blurred and darkened, fills the frame; the cover itself sits above the waveform.
-            const int side = std::min(ww, static_cast<int>(std::lround(600 * k))) / 2 * 2;
-            const int cover_y = z.top + static_cast<int>(std::lround(200 * k));
-            wave_y = cover_y + side + static_cast<int>(std::lround(30 * k));
+            const int side = static_cast<int>(std::min({static_cast<double>(ww), 600 * k, zone_h * 0.4})) / 2 * 2;
+            const int cover_y = z.top + static_cast<int>(zone_h * 0.25);
+            wave_y = cover_y + side + static_cast<int>(zone_h * 0.025);
             graph += fmt::format(
                 "[1:v:0]split[cv1][cv2];"
                 "[cv1]scale={0}:{1}:force_original_aspect_ratio=increase,crop={0}:{1},boxblur=6,eq=brightness=-0.25,"

@@ -37,6 +37,9 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
                            const SpanRequest& request, int rank, const ProgressFn& progress = {},
                            const CancelToken* cancel = nullptr);
 
+// The cover image uploaded with the episode (its render_options "cover"), when there is one.
+std::optional<std::filesystem::path> EpisodeCover(const Storage& storage, const EpisodeRow& episode);
+
 // Removes what RenderSpan wrote for `clip_id` (when storing its row failed).
 void RemoveSpanFiles(const Storage& storage, const std::string& episode_id, const std::string& clip_id);
 

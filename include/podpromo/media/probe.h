@@ -27,6 +27,10 @@ struct MediaInfo {
 // Thread-safe.
 Result<MediaInfo> ProbeMedia(const std::filesystem::path& path);
 
+// Checks that `path` is a picture (PNG, JPEG, ...: one video stream, no audio) and gives its size.
+// InvalidInput otherwise.
+Result<MediaInfo> ProbeImage(const std::filesystem::path& path);
+
 // A file name made safe to print on one line (control characters escaped, long names shortened).
 std::string PrintableName(const std::filesystem::path& path);
 
