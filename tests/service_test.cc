@@ -5,9 +5,11 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -474,6 +476,118 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
     Get(server, "/api/v1/no/such/endpoint", 404);
 }
 
+// Reads `GET path` as server-sent events on a thread of its own until Stop(); keeps each event's JSON.
+class EventStream {
+  public:
+    EventStream(const ServerProcess& s, const std::string& path) : port_(s.port()) {
+        thread_ = std::thread([this, path] {
+            httplib::Client c("127.0.0.1", port_);
+            c.set_read_timeout(60, 0);
+            std::string buffer;
+            auto r = c.Get(path, [&](const char* data, size_t len) {
+                connected_ = true;
+                buffer.append(data, len);
+                for (auto at = buffer.find("\n\n"); at != std::string::npos; at = buffer.find("\n\n")) {
+                    const std::string block = buffer.substr(0, at);
+                    buffer.erase(0, at + 2);
+                    const auto d = block.find("data: ");
+                    if (d == std::string::npos) continue;
+                    std::lock_guard<std::mutex> lock(mu_);
+                    events_.push_back(json::parse(block.substr(d + 6), nullptr, false));
+                }
+                return !stop_.load();
+            });
+            if (r) status_ = r->status;
+        });
+        for (int i = 0; i < 200 && !connected_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ~EventStream() { Stop(); }
+    bool connected() const { return connected_; }
+    std::vector<json> events() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return events_;
+    }
+    // Stops at the next bytes the server sends (an event or the keep-alive).
+    void Stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    int port_;
+    std::thread thread_;
+    std::atomic<bool> connected_{false}, stop_{false};
+    std::atomic<int> status_{0};
+    std::mutex mu_;
+    std::vector<json> events_;
+};
+
+TEST_F(Service, EventStreamsAreFilteredByEpisodeAndLimitedInNumber) {
+    TempDir work;
+    ServerProcess server(work / "data", {{"MAX_EVENT_STREAMS", "2"}, {"MAX_CONCURRENT_JOBS", "1"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    const std::string episode = ReadAll(*dir_ / "business.wav");
+    auto a = Upload(server, episode, "a.wav");
+    ASSERT_TRUE(a);
+    ASSERT_EQ(a->status, 202);
+    const json ja = json::parse(a->body);
+    const std::string ep_a = ja["episode"]["id"], job_a = ja["job"]["id"];
+    EventStream only_a(server, "/api/v1/events?episode_id=" + ep_a);
+    EventStream all(server, "/api/v1/events");
+    ASSERT_TRUE(only_a.connected());
+    ASSERT_TRUE(all.connected());
+    {
+        // A third stream is one too many; ordinary requests are still served while two are open.
+        auto c = Client(server);
+        auto third = c.Get("/api/v1/events");
+        ASSERT_TRUE(third);
+        EXPECT_EQ(third->status, 503);
+        EXPECT_FALSE(third->get_header_value("Retry-After").empty());
+        EXPECT_EQ(json::parse(third->body)["error"]["code"], "too_many_streams");
+        auto health = c.Get("/health");
+        ASSERT_TRUE(health);
+        EXPECT_NE(health->status, 0);
+        EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1);
+    }
+    auto b = Upload(server, episode, "b.wav");
+    ASSERT_TRUE(b);
+    ASSERT_EQ(b->status, 202);
+    const json jb = json::parse(b->body);
+    const std::string ep_b = jb["episode"]["id"], job_b = jb["job"]["id"];
+    for (const std::string& job : {job_b, job_a}) {
+        auto c = Client(server);
+        ASSERT_TRUE(c.Post("/api/v1/jobs/" + job + "/cancel", "", "application/json"));
+        EXPECT_EQ(WaitJob(server, job, Ended, 60)["state"], "cancelled");
+    }
+    // Both cancellations are published; wait until the unfiltered stream has seen them.
+    auto saw = [](const std::vector<json>& evs, const std::string& ep, const std::string& state) {
+        return std::any_of(evs.begin(), evs.end(), [&](const json& e) {
+            return !e.is_discarded() && e["episode_id"] == ep && e["state"] == state;
+        });
+    };
+    for (int i = 0; i < 200 && !(saw(all.events(), ep_a, "cancelled") && saw(only_a.events(), ep_a, "cancelled"));
+         ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(saw(all.events(), ep_b, "queued"));
+    EXPECT_TRUE(saw(all.events(), ep_b, "cancelled"));
+    EXPECT_TRUE(saw(all.events(), ep_a, "cancelled"));
+    const auto filtered = only_a.events();
+    EXPECT_TRUE(saw(filtered, ep_a, "cancelled"));
+    for (const auto& e : filtered) EXPECT_EQ(e["episode_id"], ep_a) << "only the asked episode: " << e.dump();
+    // A closed stream frees its place.
+    only_a.Stop();
+    all.Stop();
+    bool reopened = false;
+    for (int i = 0; i < 100 && !reopened; ++i) {
+        EventStream again(server, "/api/v1/events");
+        reopened = again.connected();
+        if (!reopened) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(reopened);
+    EXPECT_EQ(server.Terminate(), 0);
+}
+
 TEST_F(Service, QueueLimitPriorityAndCancellation) {
     TempDir work;
     const fs::path data = work / "data";
@@ -602,7 +716,7 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     ASSERT_TRUE(put);
     ASSERT_EQ(put->status, 202) << put->body;
     const std::string import_job = json::parse(put->body)["job"]["id"];
-    const json imported = WaitJob(*server, import_job, Ended, 120);
+    const json imported = WaitJob(*server, import_job, Ended, 400);
     ASSERT_EQ(imported["state"], "succeeded") << imported.dump();
     EXPECT_LT(imported["stage_ms"]["transcribe"].get<double>(), 1000) << "no recognition for an import";
     const json after = Get(*server, "/api/v1/episodes/" + episode_id);
@@ -613,6 +727,14 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     auto vtt = c.Get("/api/v1/episodes/" + episode_id + "/transcript?format=vtt");
     ASSERT_TRUE(vtt);
     EXPECT_EQ(vtt->body.rfind("WEBVTT", 0), 0u);
+    auto srt_export = c.Get("/api/v1/episodes/" + episode_id + "/transcript?format=srt");
+    ASSERT_TRUE(srt_export);
+    EXPECT_EQ(srt_export->status, 200);
+    EXPECT_EQ(srt_export->body.rfind("1\n", 0), 0u) << srt_export->body.substr(0, 80);
+    EXPECT_NE(srt_export->body.find("Here's"), std::string::npos) << "the imported words, as SRT";
+    auto doc = c.Get("/api/v1/episodes/" + episode_id + "/transcript?format=docx");
+    ASSERT_TRUE(doc);
+    EXPECT_EQ(doc->status, 400);
     EXPECT_EQ(server->Terminate(), 0);
 }
 
