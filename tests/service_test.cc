@@ -747,6 +747,8 @@ TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
         data, {{"PATH", (work / "empty-bin").string()}, {"JOB_MAX_ATTEMPTS", "2"}, {"RETRY_BACKOFF_SECONDS", "0.2"}});
     ASSERT_TRUE(server.Start()) << server.Log();
     const json health = Get(server, "/health", 503);
+    EXPECT_EQ(Get(server, "/readyz", 503)["status"], "not_ready") << "not ready without ffmpeg";
+    EXPECT_EQ(Get(server, "/livez")["status"], "alive") << "but alive";
     EXPECT_EQ(health["status"], "unhealthy");
     EXPECT_FALSE(health["checks"]["ffmpeg"]["ok"].get<bool>());
     EXPECT_TRUE(health["checks"]["database"]["ok"].get<bool>());
@@ -781,6 +783,32 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     ASSERT_TRUE(bad.ok());
     EXPECT_EQ(bad->exit_code, 2);
     EXPECT_NE(bad->err.find("MAX_QUEUE_SIZE"), std::string::npos) << bad->err;
+}
+
+TEST_F(Service, LivenessReadinessAndRequestIds) {
+    TempDir work;
+    ServerProcess server(work / "data");
+    ASSERT_TRUE(server.Start()) << server.Log();
+    EXPECT_EQ(Get(server, "/livez")["status"], "alive");
+    EXPECT_EQ(Get(server, "/readyz")["status"], "ready");
+    auto c = Client(server);
+    // The caller's id comes back; without one (or with an unusable one) each request gets its own.
+    auto given = c.Get("/api/v1/episodes", {{"X-Request-Id", "trace-42.a_b"}});
+    ASSERT_TRUE(given);
+    EXPECT_EQ(given->get_header_value("X-Request-Id"), "trace-42.a_b");
+    auto one = c.Get("/api/v1/episodes"), two = c.Get("/health");
+    ASSERT_TRUE(one && two);
+    EXPECT_FALSE(one->get_header_value("X-Request-Id").empty());
+    EXPECT_NE(one->get_header_value("X-Request-Id"), two->get_header_value("X-Request-Id"));
+    auto odd = c.Get("/livez", {{"X-Request-Id", "not <ok> at all"}});
+    ASSERT_TRUE(odd);
+    EXPECT_NE(odd->get_header_value("X-Request-Id"), "not <ok> at all");
+    EXPECT_FALSE(odd->get_header_value("X-Request-Id").empty());
+    auto missing = c.Get("/api/v1/episodes/ep_none");
+    ASSERT_TRUE(missing);
+    EXPECT_EQ(missing->status, 404);
+    EXPECT_FALSE(missing->get_header_value("X-Request-Id").empty()) << "errors carry it too";
+    EXPECT_EQ(server.Terminate(), 0);
 }
 
 TEST_F(Service, StorageQuotaGives507AndKeepsNothing) {

@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -88,14 +91,28 @@ std::string RouteLabel(const std::string& path) {
             return std::string(label) + (slash == std::string::npos ? "" : rest.substr(slash));
         }
     }
-    if (path == "/health" || path == "/metrics" || path == "/queue/stats" || path == "/storage/stats" ||
-        path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/") {
+    if (path == "/health" || path == "/livez" || path == "/readyz" || path == "/metrics" || path == "/queue/stats" ||
+        path == "/storage/stats" || path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/") {
         return path;
     }
     return "other";
 }
 
 thread_local std::chrono::steady_clock::time_point t_request_start;
+
+// The request's id: the caller's X-Request-Id when it is a short token, otherwise a new one (this process's
+// random prefix and a counter, so it costs nothing on the hot path).
+std::string RequestId(const Request& req) {
+    std::string given = req.get_header_value("X-Request-Id");
+    if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+        })) {
+        return given;
+    }
+    static const std::string prefix = NewId("req").substr(4, 8);
+    static std::atomic<uint64_t> counter{0};
+    return fmt::format("{}-{:x}", prefix, counter.fetch_add(1) + 1);
+}
 
 // A body a refused request may still be sending. Clients without "Expect: 100-continue" only read the
 // answer once they have sent everything, so bodies up to this size are read and dropped before answering;
@@ -311,6 +328,7 @@ void ApiServer::Routes() {
 
     svr.set_pre_routing_handler([](const Request& req, Response& res) {
         t_request_start = std::chrono::steady_clock::now();
+        res.set_header("X-Request-Id", RequestId(req));
         // Only uploads may be large; every other body is read into memory, so it is capped before reading.
         const bool upload = req.method == "POST" && req.path == "/api/v1/episodes";
         if (!upload && req.has_header("Content-Length")) {
@@ -359,6 +377,21 @@ void ApiServer::Routes() {
         std::lock_guard<std::mutex> lock(health_mu_);
         res.status = health_status_;
         res.set_content(health_body_, "application/json");
+    });
+
+    // For orchestrators: alive while the process answers; ready while the health checks that matter pass
+    // (database, storage, ffmpeg, model) and the server is not shutting down.
+    svr.Get("/livez", [](const Request&, Response& res) { SendJson(res, 200, {{"status", "alive"}}); });
+    svr.Get("/readyz", [this](const Request&, Response& res) {
+        int health = 0;
+        {
+            std::lock_guard<std::mutex> lock(health_mu_);
+            health = health_status_;
+        }
+        const bool ready = health == 200 && !stopping_;
+        SendJson(res, ready ? 200 : 503,
+                 {{"status", ready ? "ready" : "not_ready"},
+                  {"reason", ready ? "" : (stopping_ ? "shutting down" : "a health check fails: see /health")}});
     });
 
     svr.Get("/queue/stats", [this](const Request&, Response& res) {
