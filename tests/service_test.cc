@@ -296,6 +296,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         EXPECT_EQ(Get(*server, "/api/v1/episodes/" + episode_id)["episode"]["status"], "ready")
             << "a render job leaves the episode's state alone";
         const json span = Get(*server, queued["clip_url"].get<std::string>());
+        EXPECT_EQ(span["rank"].get<size_t>(), doc["clips"].size() + 1) << "ranked after the stored clips";
         EXPECT_GE(span["start"].get<double>(), chosen["start"].get<double>());
         EXPECT_LE(span["end"].get<double>(), chosen["end"].get<double>());
         EXPECT_FALSE(span["explanation"].empty());

@@ -58,8 +58,7 @@ std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string&
 }
 
 Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
-                           const SpanRequest& request, int rank, const ProgressFn& progress,
-                           const CancelToken* cancel) {
+                           const SpanRequest& request, const ProgressFn& progress, const CancelToken* cancel) {
     auto r = EpisodeForSpan(episode, std::move(transcript), request.platform);
     if (!r.ok()) return r.status();
     const std::optional<AudioFrames> frames = LoadFrames(storage, episode.id);
@@ -88,7 +87,6 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     r->files = {files};
     ClipRow row = ClipRowsFromResult(*r, fs::relative(dir, storage.root()).string()).at(0);
     row.id = request.clip_id;
-    row.clip_rank = rank;
     return row;
 }
 

@@ -168,15 +168,16 @@ void WorkerPool::KeepLeases() {
 }
 
 Status WorkerPool::RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
-                                int clip_count, const ProgressFn& progress, Active* active) {
+                                const ProgressFn& progress, Active* active) {
     if (!transcript) return Status::InvalidInput("the episode has no transcript to make a clip from");
     auto request = SpanRequestFromJson(json::parse(job.payload, nullptr, false));
     if (!request.ok()) return request.status();
-    auto row =
-        RenderSpan(*storage_, episode, std::move(*transcript), *request, clip_count + 1, progress, &active->cancel);
+    auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, progress, &active->cancel);
     if (!row.ok()) return row.status();
     Status st = db_->InTransaction([&](soci::session& s) {
         if (active->lost_lease) return;
+        // Ranked after the clips stored by now (another render of the episode may have finished meanwhile).
+        row->clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
         InsertClip(s, *row);
         FinishJob(s, job.id, "succeeded", "", NowEpochMs());
     });
@@ -201,15 +202,13 @@ void WorkerPool::RunJob(const JobRow& job) {
     const bool render = job.kind == "render";
     std::optional<EpisodeRow> episode;
     std::optional<Transcript> stored_transcript;
-    int clip_count = 0;
     Status st = db_->InTransaction([&](soci::session& s) {
         episode = GetEpisode(s, job.episode_id);
         if (episode && !render) SetEpisodeStatus(s, episode->id, "processing", "");
         if (render || !job.checkpoint.empty()) stored_transcript = LoadTranscript(s, job.episode_id);
-        if (render) clip_count = static_cast<int>(ListClips(s, job.episode_id).size());
     });
     if (st.ok() && !episode) st = Status::NotFound("the job's episode is gone");
-    PublishJob(job.id, job.episode_id, "running", job.checkpoint.empty() ? "probe" : "resume", 0);
+    PublishJob(job.id, job.episode_id, "running", render ? "render" : job.checkpoint.empty() ? "probe" : "resume", 0);
 
     // Progress: from many threads; written to the database at most twice a second.
     std::mutex progress_mu;
@@ -235,7 +234,7 @@ void WorkerPool::RunJob(const JobRow& job) {
 
     EpisodeResult result;
     if (st.ok() && render) {
-        st = RunRenderJob(job, *episode, std::move(stored_transcript), clip_count, progress, active.get());
+        st = RunRenderJob(job, *episode, std::move(stored_transcript), progress, active.get());
     } else if (st.ok()) {
         PipelineOptions options;
         options.genre = episode->genre;

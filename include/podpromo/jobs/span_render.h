@@ -32,9 +32,10 @@ Result<EpisodeResult> EpisodeForSpan(const EpisodeRow& episode, Transcript trans
 std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id);
 
 // Scores the span and writes its files (video, thumbnail, audio, captions, post text) beside the episode's
-// clips; returns the row to store with `rank`. Progress stage "render". On failure nothing is left.
+// clips; returns the row to store (its `clip_rank` is for the caller to set when storing it). Progress stage
+// "render". On failure nothing is left.
 Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
-                           const SpanRequest& request, int rank, const ProgressFn& progress = {},
+                           const SpanRequest& request, const ProgressFn& progress = {},
                            const CancelToken* cancel = nullptr);
 
 // The cover image uploaded with the episode (its render_options "cover"), when there is one.

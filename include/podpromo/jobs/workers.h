@@ -58,10 +58,10 @@ class WorkerPool {
     void Loop();
     void KeepLeases();
     void RunJob(const JobRow& job);
-    // A "render" job: the chosen span scored, rendered and stored as a clip, with the job finished in the
-    // same transaction.
+    // A "render" job: the chosen span scored, rendered and stored as a clip (ranked after the clips stored by
+    // then), with the job finished in the same transaction.
     Status RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
-                        int clip_count, const ProgressFn& progress, Active* active);
+                        const ProgressFn& progress, Active* active);
     void PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
                     const std::string& stage, double progress, const std::string& error = "");
 
