@@ -223,18 +223,7 @@ TEST_F(ProcessEpisodes, VideoEpisodeRendersItsTopClipsForLinkedIn) {
     const json result = json::parse(ReadFile(out / "result.json"));
     ASSERT_EQ(result["clips"].size(), 2u);
     for (const auto& c : result["clips"]) {
-        auto video = ProbeVideo(out / c["files"]["video"].get<std::string>());
-        ASSERT_TRUE(video.ok()) << video.status().ToString();
-        EXPECT_EQ(video->video_codec, "h264");
-        EXPECT_EQ(video->audio_codec, "aac");
-        EXPECT_EQ(video->pix_fmt, "yuv420p");
-        EXPECT_TRUE(video->faststart);
-        EXPECT_EQ(video->width, 1080);
-        EXPECT_EQ(video->height, 1920);
-        EXPECT_NEAR(video->duration, c["duration"].get<double>(), 0.1);
-        auto loud = MeasureLoudness(out / c["files"]["video"].get<std::string>());
-        ASSERT_TRUE(loud.ok());
-        EXPECT_NEAR(loud->integrated, -14.0, 1.0);
+        ExpectPostableVideo(out / c["files"]["video"].get<std::string>(), 1080, 1920, c["duration"].get<double>());
     }
 }
 
@@ -268,15 +257,7 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
             EXPECT_NEAR(cap->segments.back().end_ms / 1000.0, c["duration"].get<double>(), 0.5);
         }
         // The 9:16 captioned audiogram, probed as a person posting it would.
-        auto video = ProbeVideo(out / c["files"]["video"].get<std::string>());
-        ASSERT_TRUE(video.ok()) << video.status().ToString();
-        EXPECT_EQ(video->video_codec, "h264");
-        EXPECT_EQ(video->audio_codec, "aac");
-        EXPECT_EQ(video->pix_fmt, "yuv420p");
-        EXPECT_TRUE(video->faststart);
-        EXPECT_EQ(video->width, 1080);
-        EXPECT_EQ(video->height, 1920);
-        EXPECT_NEAR(video->duration, c["duration"].get<double>(), 0.1);
+        ExpectPostableVideo(out / c["files"]["video"].get<std::string>(), 1080, 1920, c["duration"].get<double>());
         EXPECT_TRUE(fs::exists(out / c["files"]["thumbnail"].get<std::string>()));
         // The post text: the title, then the hashtags.
         const std::string post = ReadFile(out / c["files"]["post"].get<std::string>());

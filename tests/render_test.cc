@@ -60,23 +60,6 @@ class RenderClips : public ::testing::Test {
         return rq;
     }
 
-    // Every probe a posted clip must pass.
-    static void ExpectPostable(const fs::path& video, int width, int height, double seconds) {
-        auto p = ProbeVideo(video);
-        ASSERT_TRUE(p.ok()) << p.status().ToString();
-        EXPECT_EQ(p->video_codec, "h264");
-        EXPECT_EQ(p->audio_codec, "aac");
-        EXPECT_EQ(p->pix_fmt, "yuv420p");
-        EXPECT_TRUE(p->faststart) << "the index must come first so players start at once";
-        EXPECT_EQ(p->width, width);
-        EXPECT_EQ(p->height, height);
-        EXPECT_NEAR(p->duration, seconds, 0.1);
-        auto loud = MeasureLoudness(video);
-        ASSERT_TRUE(loud.ok()) << loud.status().ToString();
-        EXPECT_NEAR(loud->integrated, -14.0, 1.0);
-        EXPECT_LE(loud->true_peak, -1.0 + 0.3) << "true peak about -1 dBTP at most";
-    }
-
     static inline TempDir* dir_ = nullptr;
     static inline fs::path speech_;
     static inline std::vector<Word> words_;
@@ -109,7 +92,7 @@ TEST_F(RenderClips, TikTokAudiogramPassesEveryProbeWithCaptionsInTheSafeZone) {
     auto report = RenderClip(rq, outs);
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     EXPECT_EQ(report->mode, "audiogram");
-    ExpectPostable(outs.video, 1080, 1920, 20.0);
+    ExpectPostableVideo(outs.video, 1080, 1920, 20.0);
     auto audio = ProbeMedia(outs.audio);
     ASSERT_TRUE(audio.ok());
     EXPECT_EQ(audio->audio_codec, "aac");
@@ -141,12 +124,12 @@ TEST_F(RenderClips, LinkedInSquareAndXPortraitHaveTheirSizes) {
     square.style = *StyleByName("boxed");
     auto r1 = RenderClip(square, {*dir_ / "linkedin.mp4", {}, {}});
     ASSERT_TRUE(r1.ok()) << r1.status().ToString();
-    ExpectPostable(*dir_ / "linkedin.mp4", 1080, 1080, 12.5);
+    ExpectPostableVideo(*dir_ / "linkedin.mp4", 1080, 1080, 12.5);
     auto x = Request("x", "9:16", start, start + 12000);
     x.style = *StyleByName("clean", "", "", "FFD400");
     auto r2 = RenderClip(x, {*dir_ / "x.mp4", {}, {}});
     ASSERT_TRUE(r2.ok()) << r2.status().ToString();
-    ExpectPostable(*dir_ / "x.mp4", 720, 1280, 12.0);
+    ExpectPostableVideo(*dir_ / "x.mp4", 720, 1280, 12.0);
     const double at = static_cast<double>(words_[11].start_ms - start + 100) / 1000.0;
     auto frame = FrameRgb(*dir_ / "x.mp4", at, 720, 1280);
     ASSERT_TRUE(frame.ok());
@@ -163,7 +146,7 @@ TEST_F(RenderClips, CoverArtAudiogramShowsTheCoverOverItsBlurredFill) {
     rq.cover = cover;
     auto r = RenderClip(rq, {*dir_ / "cover.mp4", {}, {}});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    ExpectPostable(*dir_ / "cover.mp4", 1080, 1080, 12.0);
+    ExpectPostableVideo(*dir_ / "cover.mp4", 1080, 1080, 12.0);
     auto frame = FrameRgb(*dir_ / "cover.mp4", 1.0, 1080, 1080);
     ASSERT_TRUE(frame.ok());
     auto px = [&](int x, int y) {
@@ -215,7 +198,7 @@ TEST_F(RenderClips, VideoWithoutAFaceGetsACentreCrop) {
     auto r = RenderClip(rq, {*dir_ / "card_out.mp4", {}, {}});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->mode, "centre") << r->reframe_reason;
-    ExpectPostable(*dir_ / "card_out.mp4", 1080, 1920, 12.5);
+    ExpectPostableVideo(*dir_ / "card_out.mp4", 1080, 1920, 12.5);
 }
 
 // A real face (GRID corpus) carried across a wide frame: the portrait crop must keep it centred.
@@ -265,7 +248,7 @@ TEST_F(RenderClips, ReframedCropFollowsAMovingFace) {
     auto r = RenderClip(rq, {out, {}, {}});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->mode, "track") << r->reframe_reason;
-    ExpectPostable(out, 1080, 1920, 14.0);
+    ExpectPostableVideo(out, 1080, 1920, 14.0);
     // The face moved ~580 px in the source (more than the 406 px crop): a fixed crop would lose it. In the
     // output it stays near the middle at the start, the middle and the end.
     auto out_faces = DetectFaces(out, 1080, 1920, 0, 14000, 0.5);

@@ -111,6 +111,54 @@ class Service : public ::testing::Test {
     static inline std::vector<TimedLine> timeline_;
 };
 
+// Reads `GET path` as server-sent events on a thread of its own until Stop(); keeps each event's JSON.
+class EventStream {
+  public:
+    EventStream(const ServerProcess& s, const std::string& path) : port_(s.port()) {
+        thread_ = std::thread([this, path] {
+            httplib::Client c("127.0.0.1", port_);
+            c.set_read_timeout(60, 0);
+            std::string buffer;
+            auto r = c.Get(path, [&](const char* data, size_t len) {
+                connected_ = true;
+                buffer.append(data, len);
+                for (auto at = buffer.find("\n\n"); at != std::string::npos; at = buffer.find("\n\n")) {
+                    const std::string block = buffer.substr(0, at);
+                    buffer.erase(0, at + 2);
+                    const auto d = block.find("data: ");
+                    if (d == std::string::npos) continue;
+                    std::lock_guard<std::mutex> lock(mu_);
+                    events_.push_back(json::parse(block.substr(d + 6), nullptr, false));
+                }
+                return !stop_.load();
+            });
+            if (r) status_ = r->status;
+        });
+        for (int i = 0; i < 200 && !connected_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ~EventStream() { Stop(); }
+    bool connected() const { return connected_; }
+    std::vector<json> events() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return events_;
+    }
+    // Asks the reader to end at the next bytes the server sends (an event or the keep-alive).
+    void RequestStop() { stop_ = true; }
+    // Ends the reader and waits for it.
+    void Stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    int port_;
+    std::thread thread_;
+    std::atomic<bool> connected_{false}, stop_{false};
+    std::atomic<int> status_{0};
+    std::mutex mu_;
+    std::vector<json> events_;
+};
+
 TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     TempDir work;
     const fs::path data = work / "data";
@@ -118,29 +166,8 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     ASSERT_TRUE(server->Start()) << server->Log();
 
     // Listen to the progress stream from before the upload.
-    std::vector<json> events;
-    std::mutex events_mu;
-    std::atomic<bool> stop_listening{false}, connected{false};
-    std::thread listener([&] {
-        httplib::Client c("127.0.0.1", server->port());
-        c.set_read_timeout(300, 0);
-        std::string buffer;
-        c.Get("/api/v1/events", [&](const char* data, size_t len) {
-            connected = true;  // the first bytes come after the server subscribed this stream
-            buffer.append(data, len);
-            for (auto at = buffer.find("\n\n"); at != std::string::npos; at = buffer.find("\n\n")) {
-                const std::string block = buffer.substr(0, at);
-                buffer.erase(0, at + 2);
-                const auto d = block.find("data: ");
-                if (d == std::string::npos) continue;
-                std::lock_guard<std::mutex> lock(events_mu);
-                events.push_back(json::parse(block.substr(d + 6), nullptr, false));
-            }
-            return !stop_listening.load();
-        });
-    });
-    for (int i = 0; i < 200 && !connected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_TRUE(connected) << "the event stream did not open";
+    EventStream stream(*server, "/api/v1/events");
+    ASSERT_TRUE(stream.connected()) << "the event stream did not open";
 
     // Rendered square, in the clean style, over a cover image sent with it.
     ASSERT_TRUE(FfmpegConvert(
@@ -169,9 +196,9 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
 
     // The stream told the story: queued, then running stages with rising progress, then succeeded.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    stop_listening = true;
+    stream.RequestStop();  // the later requests' events end it
     {
-        std::lock_guard<std::mutex> lock(events_mu);
+        const std::vector<json> events = stream.events();
         std::vector<std::string> states;
         double last_progress = -1;
         bool monotonic = true, saw_transcribe = false;
@@ -189,11 +216,6 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         EXPECT_EQ(states.back(), "succeeded");
         EXPECT_TRUE(saw_transcribe);
         EXPECT_TRUE(monotonic);
-    }
-    // Stream threads end when the server stops; this one ends with our callback's false.
-    {
-        auto c = Client(*server);  // any request lets the listener see its stop flag on the next event
-        c.Get("/health");
     }
 
     // The clips cover the planted strong moments and never the sponsor read.
@@ -374,7 +396,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     EXPECT_GE(storage["files_by_kind"]["audio"].get<int>(), 3);
 
     // Restart: everything is still there.
-    listener.join();
+    stream.Stop();
     const auto t0 = Clock::now();
     EXPECT_EQ(server->Terminate(10000), 0) << server->Log();
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
@@ -476,52 +498,6 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
     EXPECT_EQ(missing["error"]["code"], "not_found");
     Get(server, "/api/v1/no/such/endpoint", 404);
 }
-
-// Reads `GET path` as server-sent events on a thread of its own until Stop(); keeps each event's JSON.
-class EventStream {
-  public:
-    EventStream(const ServerProcess& s, const std::string& path) : port_(s.port()) {
-        thread_ = std::thread([this, path] {
-            httplib::Client c("127.0.0.1", port_);
-            c.set_read_timeout(60, 0);
-            std::string buffer;
-            auto r = c.Get(path, [&](const char* data, size_t len) {
-                connected_ = true;
-                buffer.append(data, len);
-                for (auto at = buffer.find("\n\n"); at != std::string::npos; at = buffer.find("\n\n")) {
-                    const std::string block = buffer.substr(0, at);
-                    buffer.erase(0, at + 2);
-                    const auto d = block.find("data: ");
-                    if (d == std::string::npos) continue;
-                    std::lock_guard<std::mutex> lock(mu_);
-                    events_.push_back(json::parse(block.substr(d + 6), nullptr, false));
-                }
-                return !stop_.load();
-            });
-            if (r) status_ = r->status;
-        });
-        for (int i = 0; i < 200 && !connected_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    ~EventStream() { Stop(); }
-    bool connected() const { return connected_; }
-    std::vector<json> events() {
-        std::lock_guard<std::mutex> lock(mu_);
-        return events_;
-    }
-    // Stops at the next bytes the server sends (an event or the keep-alive).
-    void Stop() {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-
-  private:
-    int port_;
-    std::thread thread_;
-    std::atomic<bool> connected_{false}, stop_{false};
-    std::atomic<int> status_{0};
-    std::mutex mu_;
-    std::vector<json> events_;
-};
 
 TEST_F(Service, EventStreamsAreFilteredByEpisodeAndLimitedInNumber) {
     TempDir work;

@@ -208,4 +208,20 @@ Result<std::string> FrameRgb(const fs::path& path, double t, int width, int heig
     return r->out;
 }
 
+void ExpectPostableVideo(const fs::path& video, int width, int height, double seconds) {
+    auto p = ProbeVideo(video);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    EXPECT_EQ(p->video_codec, "h264");
+    EXPECT_EQ(p->audio_codec, "aac");
+    EXPECT_EQ(p->pix_fmt, "yuv420p");
+    EXPECT_TRUE(p->faststart) << "the index must come first so players start at once";
+    EXPECT_EQ(p->width, width);
+    EXPECT_EQ(p->height, height);
+    EXPECT_NEAR(p->duration, seconds, 0.1);
+    auto loud = MeasureLoudness(video);
+    ASSERT_TRUE(loud.ok()) << loud.status().ToString();
+    EXPECT_NEAR(loud->integrated, -14.0, 1.0);
+    EXPECT_LE(loud->true_peak, -1.0 + 0.3) << "true peak about -1 dBTP at most";
+}
+
 }  // namespace podpromo::testing

@@ -83,6 +83,10 @@ struct Loudness {
 };
 Result<Loudness> MeasureLoudness(const std::filesystem::path& path);
 
+// Every probe a posted clip must pass (gtest expectations): h264 + aac, yuv420p, faststart, the frame size,
+// the duration ±0.1 s, -14 ±1 LUFS integrated and a true peak of at most about -1 dBTP.
+void ExpectPostableVideo(const std::filesystem::path& video, int width, int height, double seconds);
+
 // One frame at `t` seconds as packed RGB24 (width × height × 3 bytes).
 Result<std::string> FrameRgb(const std::filesystem::path& path, double t, int width, int height);
 
