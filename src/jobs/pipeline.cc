@@ -334,7 +334,6 @@ Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::
         rq.src_height = r.media.height;
         rq.cover = media.cover;
         rq.source_has_cover = r.media.has_cover_art;
-        rq.threads = media.threads;
         RenderOutputs outs{dir / (stem + ".mp4"), media.audio ? dir / (stem + ".m4a") : fs::path(),
                            dir / (stem + ".jpg")};
         auto rendered = RenderClip(rq, outs, cancel);
@@ -380,12 +379,11 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         const size_t workers = heavy ? std::max<size_t>(1, std::min(cores, r->clips.size())) : 1;
         // Clips render side by side, one per core; each encoder may use every core, so the last clip left
         // running does not leave the others idle.
-        const MediaOptions& per_clip = media;
         if (heavy) Report(progress, "render", 0);
         auto worker = [&] {
             for (size_t i = next.fetch_add(1); i < r->clips.size() && !failed; i = next.fetch_add(1)) {
-                clip_status[i] = WriteClipFiles(*r, r->clips[i], dir, fmt::format("clip_{:02}", i + 1), per_clip,
-                                                &r->files[i], cancel);
+                clip_status[i] =
+                    WriteClipFiles(*r, r->clips[i], dir, fmt::format("clip_{:02}", i + 1), media, &r->files[i], cancel);
                 if (!clip_status[i].ok()) failed = true;
                 if (heavy) {
                     Report(progress, "render",

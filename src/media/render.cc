@@ -445,7 +445,6 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
                              "+faststart",
                              "-t",
                              Sec3(dur_ms)});
-    if (rq.threads > 0) argv.insert(argv.end(), {"-threads", std::to_string(rq.threads)});
     argv.insert(argv.end(), {"-f", "mp4", "file:" + fs::absolute(video_part).string()});
     if (want_audio) {
         argv.insert(argv.end(), {"-map", "[acut]", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-t",

@@ -52,7 +52,6 @@ struct MediaOptions {
     std::string aspect = "9:16";
     CaptionStyle style;
     std::optional<std::filesystem::path> cover;  // audiogram background image
-    int threads = 0;                             // encoder threads per render; 0 = ffmpeg's choice
 };
 
 // Checks the aspect for `platform`, the style and the cover image. InvalidInput naming the bad option.

@@ -75,7 +75,6 @@ struct RenderRequest {
     // otherwise a gradient.
     std::optional<std::filesystem::path> cover;
     bool source_has_cover = false;
-    int threads = 0;  // encoder threads; 0 = ffmpeg's choice
 };
 
 struct RenderOutputs {
