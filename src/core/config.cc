@@ -58,11 +58,19 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         double min, max;
     };
     for (const RealVar& v : {RealVar{"MAX_STORAGE_GB", &c->max_storage_gb, 0.000001, 1e6},
-                             RealVar{"CLEANUP_INTERVAL_HOURS", &c->cleanup_interval_hours, 0.001, 1e5},
+                             RealVar{"CLEANUP_INTERVAL_HOURS", &c->cleanup_interval_hours, 0, 1e5},
+                             RealVar{"SOURCE_RETENTION_DAYS", &c->source_retention_days, 0, 1e5},
+                             RealVar{"CLIP_RETENTION_DAYS", &c->clip_retention_days, 0, 1e5},
+                             RealVar{"WORK_RETENTION_HOURS", &c->work_retention_hours, 0.01, 1e5},
+                             RealVar{"HEALTH_MIN_FREE_DISK_PERCENT", &c->health_min_free_disk_percent, 0, 100},
+                             RealVar{"HEALTH_MAX_MEMORY_PERCENT", &c->health_max_memory_percent, 1, 100},
+                             RealVar{"HEALTH_MAX_QUEUE_AGE_SECONDS", &c->health_max_queue_age_seconds, 1, 1e7},
                              RealVar{"METRICS_RETENTION_HOURS", &c->metrics_retention_hours, 0.01, 1e5},
                              RealVar{"RETRY_BACKOFF_SECONDS", &c->retry_backoff_seconds, 0, 3600}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
+    text("LOG_FORMAT", &c->log_format);
+    text("LOG_LEVEL", &c->log_level);
     return ValidateConfig(*c);
 }
 
@@ -70,6 +78,12 @@ Status ValidateConfig(const ServiceConfig& c) {
     if (c.port < 0 || c.port > 65535) return Status::InvalidInput(fmt::format("port {} is not 0..65535", c.port));
     if (c.data_dir.empty()) return Status::InvalidInput("DATA_DIR must not be empty");
     if (c.host.empty()) return Status::InvalidInput("HOST must not be empty");
+    if (c.log_format != "auto" && c.log_format != "json" && c.log_format != "text") {
+        return Status::InvalidInput(fmt::format("LOG_FORMAT='{}': expected json, text or auto", c.log_format));
+    }
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
+        return Status::InvalidInput(fmt::format("LOG_LEVEL='{}': expected debug, info, warn or error", c.log_level));
+    }
     const std::string url = c.DatabaseUrl();
     if (url.rfind("sqlite://", 0) != 0 && url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
         return Status::InvalidInput(

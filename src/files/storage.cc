@@ -5,7 +5,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include "podpromo/files/atomic.h"
 
@@ -114,7 +116,7 @@ Result<Storage> Storage::Open(const fs::path& root, int64_t quota_bytes) {
     if (ec) return StatusFromErrno(ec.value(), "cannot create the data directory " + root.string());
     s.root_ = fs::weakly_canonical(root, ec);
     if (ec) s.root_ = root;
-    for (const char* sub : {"uploads", "episodes", "tmp"}) {
+    for (const char* sub : {"uploads", "episodes", "archive", "work", "tmp"}) {
         fs::create_directories(s.root_ / sub, ec);
         if (ec) return StatusFromErrno(ec.value(), "cannot create " + (s.root_ / sub).string());
     }
@@ -128,6 +130,19 @@ fs::path Storage::UploadPath(const std::string& episode_id, const std::string& s
 
 fs::path Storage::EpisodeDir(const std::string& episode_id) const {
     return root_ / "episodes" / SanitizeFileName(episode_id);
+}
+
+fs::path Storage::ArchiveDir(const std::string& episode_id) const {
+    return root_ / "archive" / SanitizeFileName(episode_id);
+}
+
+std::string WorkScratchPrefix(const std::string& kind) {
+    static const std::string host = [] {
+        char name[256] = {0};
+        gethostname(name, sizeof(name) - 1);
+        return SanitizeFileName(name);
+    }();
+    return "podpromo-" + kind + "." + host + "." + std::to_string(getpid()) + ".";
 }
 
 Result<fs::path> Storage::Resolve(const std::string& relative) const {
@@ -145,6 +160,7 @@ std::string KindOf(const fs::path& p, const fs::path& root) {
     const auto rel = fs::relative(p, root);
     const std::string top = rel.empty() ? "" : rel.begin()->string();
     if (top == "uploads") return "upload";
+    if (top == "archive") return "archive";
     const std::string ext = p.extension().string();
     if (ext == ".m4a" || ext == ".mp3" || ext == ".wav") return "audio";
     if (ext == ".mp4" || ext == ".mov" || ext == ".webm") return "video";
@@ -158,13 +174,20 @@ std::string KindOf(const fs::path& p, const fs::path& root) {
 
 namespace {
 
-// Calls fn(path, size) for every file of the managed folders.
+const char* const kAreas[][2] = {
+    {"uploads", "uploads"}, {"episodes", "clips"}, {"archive", "archive"}, {"work", "work"}, {"tmp", "work"}};
+
+// Calls fn(path, size, area, entry) for every file of the managed folders.
 template <typename Fn>
 void ForEachStoredFile(const fs::path& root, Fn fn) {
-    std::error_code ec;
-    for (const char* sub : {"uploads", "episodes", "tmp"}) {
+    for (const auto& [sub, area] : kAreas) {
+        std::error_code ec;
         for (auto it = fs::recursive_directory_iterator(root / sub, ec); !ec && it != fs::end(it); it.increment(ec)) {
-            if (it->is_regular_file(ec)) fn(it->path(), static_cast<int64_t>(it->file_size(ec)));
+            std::error_code fec;
+            if (it->is_regular_file(fec)) {
+                const auto size = it->file_size(fec);
+                if (!fec) fn(it->path(), static_cast<int64_t>(size), std::string(area), *it);
+            }
         }
     }
 }
@@ -183,7 +206,9 @@ DiskSpace Storage::Disk() const {
 
 int64_t Storage::UsedBytes() const {
     int64_t total = 0;
-    ForEachStoredFile(root_, [&](const fs::path&, int64_t size) { total += size; });
+    ForEachStoredFile(root_, [&](const fs::path&, int64_t size, const std::string&, const fs::directory_entry&) {
+        total += size;
+    });
     return total;
 }
 
@@ -208,11 +233,30 @@ StorageStats Storage::Stats() const {
         st.files_by_kind[k] = 0;
         st.bytes_by_kind[k] = 0;
     }
-    ForEachStoredFile(root_, [&](const fs::path& p, int64_t size) {
+    for (const auto& [sub, area] : kAreas) {
+        st.files_by_area[area] = 0;
+        st.bytes_by_area[area] = 0;
+    }
+    st.files_by_kind["archive"] = 0;
+    st.bytes_by_kind["archive"] = 0;
+    ForEachStoredFile(root_, [&](const fs::path& p, int64_t size, const std::string& area,
+                                 const fs::directory_entry& entry) {
         const std::string kind = KindOf(p, root_);
         st.files_by_kind[kind] += 1;
         st.bytes_by_kind[kind] += size;
+        st.files_by_area[area] += 1;
+        st.bytes_by_area[area] += size;
         st.used_bytes += size;
+        std::error_code ec;
+        const auto mtime = entry.last_write_time(ec);
+        if (ec) return;
+        const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                               .count();
+        st.oldest.push_back({fs::relative(p, root_).string(), size, ms});
+        std::sort(st.oldest.begin(), st.oldest.end(),
+                  [](const auto& a, const auto& b) { return a.modified_ms < b.modified_ms; });
+        if (st.oldest.size() > 5) st.oldest.pop_back();
     });
     const DiskSpace disk = Disk();
     st.disk_free_bytes = disk.free_bytes;
@@ -224,6 +268,7 @@ void Storage::RemoveEpisode(const std::string& episode_id) const {
     std::error_code ec;
     fs::remove_all(root_ / "uploads" / SanitizeFileName(episode_id), ec);
     fs::remove_all(EpisodeDir(episode_id), ec);
+    fs::remove_all(ArchiveDir(episode_id), ec);
 }
 
 int Storage::CleanTmp() const {

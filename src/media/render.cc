@@ -9,6 +9,7 @@
 
 #include "podpromo/core/subprocess.h"
 #include "podpromo/files/atomic.h"
+#include "podpromo/files/storage.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -109,7 +110,7 @@ std::string Sec3(Ms ms) { return fmt::format("{:.3f}", static_cast<double>(ms) /
 class ScratchDir {
   public:
     static Result<ScratchDir> Create() {
-        std::string tmpl = (fs::temp_directory_path() / "podpromo-render-XXXXXX").string();
+        std::string tmpl = (fs::temp_directory_path() / (WorkScratchPrefix("render") + "XXXXXX")).string();
         if (!mkdtemp(tmpl.data())) return StatusFromErrno(errno, "cannot create a render work directory");
         ScratchDir d;
         d.path_ = tmpl;

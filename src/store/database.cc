@@ -63,6 +63,16 @@ const std::vector<std::vector<std::string>>& Migrations() {
             "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'process'",
             "ALTER TABLE jobs ADD COLUMN payload TEXT NOT NULL DEFAULT '{}'",
         },
+        // 3: the storage lifecycle (archived sources, starred clips kept past retention, expired clips whose
+        // files were removed) and errors grouped by kind and stage.
+        {
+            "ALTER TABLE episodes ADD COLUMN archived_at BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE clips ADD COLUMN starred INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE clips ADD COLUMN expired_at BIGINT NOT NULL DEFAULT 0",
+            "CREATE TABLE errors ("
+            " kind TEXT NOT NULL, stage TEXT NOT NULL, count BIGINT NOT NULL, first_seen BIGINT NOT NULL,"
+            " last_seen BIGINT NOT NULL, sample TEXT NOT NULL, PRIMARY KEY (kind, stage))",
+        },
     };
     return m;
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "podpromo/store/database.h"
@@ -16,7 +17,7 @@ using soci::use;
 
 constexpr const char* kEpisodeColumns =
     "id, title, filename, audio_path, size_bytes, checksum, format, has_video, status, duration, genre,"
-    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at, render_options";
+    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at, render_options, archived_at";
 
 // Binds every column of a SELECT kEpisodeColumns into `e`; nullable columns through `ind`.
 struct EpisodeInto {
@@ -43,6 +44,7 @@ struct EpisodeInto {
         st.exchange(into(e.created_at));
         st.exchange(into(e.updated_at));
         st.exchange(into(e.render_options));
+        st.exchange(into(e.archived_at));
     }
     EpisodeRow Get() const {
         EpisodeRow r = e;
@@ -56,7 +58,7 @@ struct EpisodeInto {
 
 constexpr const char* kClipColumns =
     "id, episode_id, clip_rank, start_time, end_time, duration, score, display_score, confidence, genre, platform,"
-    " title, text, features, explanation, hashtags, file_path, created_at";
+    " title, text, features, explanation, hashtags, file_path, created_at, starred, expired_at";
 
 void BindClip(soci::statement& st, ClipRow& c) {
     st.exchange(into(c.id));
@@ -77,6 +79,8 @@ void BindClip(soci::statement& st, ClipRow& c) {
     st.exchange(into(c.hashtags));
     st.exchange(into(c.file_path));
     st.exchange(into(c.created_at));
+    st.exchange(into(c.starred));
+    st.exchange(into(c.expired_at));
 }
 
 constexpr const char* kJobColumns =
@@ -289,6 +293,101 @@ std::optional<ClipRow> GetClip(soci::session& s, const std::string& id) {
                                    [&](soci::statement& st) { st.exchange(use(id)); });
     if (rows.empty()) return std::nullopt;
     return rows[0];
+}
+
+std::vector<ClipRow> ListAllClips(soci::session& s) {
+    return FetchAll<ClipInto>(s, std::string("SELECT ") + kClipColumns + " FROM clips ORDER BY episode_id, clip_rank",
+                              [](soci::statement&) {});
+}
+
+bool SetClipStarred(soci::session& s, const std::string& id, bool starred) {
+    const int v = starred ? 1 : 0;
+    soci::statement st = (s.prepare << "UPDATE clips SET starred = :v WHERE id = :id", use(v), use(id));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
+bool ExpireClip(soci::session& s, const std::string& id, DbInt now) {
+    soci::statement st = (s.prepare << "UPDATE clips SET file_path = '{}', expired_at = :t"
+                                       " WHERE id = :id AND starred = 0 AND expired_at = 0",
+                          use(now), use(id));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
+void DeleteClip(soci::session& s, const std::string& id) { s << "DELETE FROM clips WHERE id = :id", use(id); }
+
+bool ArchiveEpisodeSource(soci::session& s, const std::string& id, const std::string& old_path,
+                          const std::string& new_path, DbInt now) {
+    soci::statement st =
+        (s.prepare << "UPDATE episodes SET audio_path = :p, has_video = 0, archived_at = :t, updated_at = :t2"
+                      " WHERE id = :id AND audio_path = :old AND archived_at = 0 AND NOT EXISTS (SELECT 1 FROM jobs"
+                      " WHERE jobs.episode_id = :id2 AND jobs.state IN ('queued', 'running'))",
+         use(new_path), use(now), use(now), use(id), use(old_path), use(id));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
+std::set<std::string> EpisodesWithActiveJobs(soci::session& s) {
+    std::set<std::string> out;
+    std::string id;
+    soci::statement st =
+        (s.prepare << "SELECT DISTINCT episode_id FROM jobs WHERE state IN ('queued', 'running')", into(id));
+    st.execute();
+    while (st.fetch()) out.insert(id);
+    return out;
+}
+
+std::map<std::string, DbInt> CountEpisodesByStatus(soci::session& s) {
+    std::map<std::string, DbInt> out;
+    std::string status;
+    DbInt n = 0;
+    soci::statement st = (s.prepare << "SELECT status, COUNT(*) FROM episodes GROUP BY status", into(status), into(n));
+    st.execute();
+    while (st.fetch()) out[status] = n;
+    return out;
+}
+
+DbInt CountClips(soci::session& s) {
+    DbInt n = 0;
+    s << "SELECT COUNT(*) FROM clips", into(n);
+    return n;
+}
+
+std::map<std::string, DbInt> CountFeedbackByKind(soci::session& s) {
+    std::map<std::string, DbInt> out;
+    std::string kind;
+    DbInt n = 0;
+    soci::statement st = (s.prepare << "SELECT kind, COUNT(*) FROM feedback GROUP BY kind", into(kind), into(n));
+    st.execute();
+    while (st.fetch()) out[kind] = n;
+    return out;
+}
+
+void RecordError(soci::session& s, const std::string& kind, const std::string& stage, const std::string& message,
+                 DbInt now) {
+    const std::string sample = message.substr(0, 500);
+    s << "INSERT INTO errors (kind, stage, count, first_seen, last_seen, sample) VALUES (:k, :s, 1, :t, :t2, :m)"
+         " ON CONFLICT (kind, stage) DO UPDATE SET count = errors.count + 1, last_seen = :t3, sample = :m2",
+        use(kind), use(stage), use(now), use(now), use(sample), use(now), use(sample);
+}
+
+std::vector<ErrorGroup> ListErrors(soci::session& s, DbInt since) {
+    std::vector<ErrorGroup> out;
+    ErrorGroup g;
+    soci::statement st = (s.prepare << "SELECT kind, stage, count, first_seen, last_seen, sample FROM errors"
+                                       " WHERE last_seen >= :since ORDER BY last_seen DESC",
+                          into(g.kind), into(g.stage), into(g.count), into(g.first_seen), into(g.last_seen),
+                          into(g.sample), use(since));
+    st.execute();
+    while (st.fetch()) out.push_back(g);
+    return out;
+}
+
+int PruneErrors(soci::session& s, DbInt before) {
+    soci::statement st = (s.prepare << "DELETE FROM errors WHERE last_seen < :t", use(before));
+    st.execute(true);
+    return static_cast<int>(st.get_affected_rows());
 }
 
 void InsertFeedback(soci::session& s, const FeedbackRow& f) {

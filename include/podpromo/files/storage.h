@@ -4,7 +4,10 @@
 //   DATA_DIR/podpromo.db                SQLite default database
 //   DATA_DIR/uploads/<episode id>/<safe name>   the uploaded episode
 //   DATA_DIR/episodes/<episode id>/     outputs: frames.bin, clips, captions, transcript files
+//   DATA_DIR/archive/<episode id>/source.opus   a source past its retention, kept as speech-quality Opus
+//   DATA_DIR/work/                      scratch files of running jobs (the service's TMPDIR)
 //   DATA_DIR/tmp/                       uploads in progress (removed when they fail)
+// Areas, as /storage/stats reports them: uploads, clips (episodes/), archive, work (work/ and tmp/).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "podpromo/core/status.h"
 
@@ -49,6 +53,10 @@ class UploadFile {
     bool committed_ = false;
 };
 
+// The name prefix of a scratch file or folder in the work area: "podpromo-<kind>.<host>.<pid>." (a random
+// part follows), so cleanup can tell those of processes that are gone.
+std::string WorkScratchPrefix(const std::string& kind);
+
 struct StorageStats {
     int64_t used_bytes = 0;
     int64_t quota_bytes = 0;
@@ -56,6 +64,14 @@ struct StorageStats {
     int64_t disk_total_bytes = 0;
     std::map<std::string, int64_t> files_by_kind;  // upload, audio, video, captions, transcript, data, other
     std::map<std::string, int64_t> bytes_by_kind;
+    std::map<std::string, int64_t> bytes_by_area;  // uploads, clips, archive, work
+    std::map<std::string, int64_t> files_by_area;
+    struct OldFile {
+        std::string path;  // relative to the root
+        int64_t bytes = 0;
+        int64_t modified_ms = 0;
+    };
+    std::vector<OldFile> oldest;  // the five least recently modified files
 };
 
 struct DiskSpace {
@@ -70,6 +86,8 @@ class Storage {
 
     const std::filesystem::path& root() const { return root_; }
     std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
+    std::filesystem::path work_dir() const { return root_ / "work"; }
+    std::filesystem::path ArchiveDir(const std::string& episode_id) const;
     std::filesystem::path UploadPath(const std::string& episode_id, const std::string& safe_name) const;
     std::filesystem::path EpisodeDir(const std::string& episode_id) const;
     // `relative` resolved under the root; NotFound if it would leave the root (".." or absolute).

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct EpisodeRow {
     std::string error;
     DbInt created_at = 0, updated_at = 0;
     std::string render_options = "{}";  // JSON: aspect, style, font, color, highlight, size
+    DbInt archived_at = 0;              // when the source was archived (audio_path then names the Opus copy)
 };
 
 struct ClipRow {
@@ -40,6 +42,14 @@ struct ClipRow {
     std::string confidence, genre, platform, title, text;
     std::string features, explanation, hashtags, file_path;  // JSON documents
     DbInt created_at = 0;
+    int starred = 0;       // kept past the clip retention
+    DbInt expired_at = 0;  // when cleanup removed its files (file_path is then "{}")
+};
+
+struct ErrorGroup {
+    std::string kind, stage;
+    DbInt count = 0, first_seen = 0, last_seen = 0;
+    std::string sample;
 };
 
 struct FeedbackRow {
@@ -88,6 +98,34 @@ void ReplaceClips(soci::session& s, const std::string& episode_id, const std::ve
 void InsertClip(soci::session& s, const ClipRow& clip);
 std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id);
 std::optional<ClipRow> GetClip(soci::session& s, const std::string& id);
+
+// Every clip of every episode (for storage reconciliation).
+std::vector<ClipRow> ListAllClips(soci::session& s);
+// Stars or unstars a clip; false when there is no such clip.
+bool SetClipStarred(soci::session& s, const std::string& id, bool starred);
+// Marks an unstarred clip's files as removed by cleanup; false when it is starred, expired already or gone
+// (the caller then must not remove its files).
+bool ExpireClip(soci::session& s, const std::string& id, DbInt now);
+void DeleteClip(soci::session& s, const std::string& id);
+// Points the episode at its archived source, only while it still names `old_path`, was not archived and has
+// no queued or running job. False otherwise (the caller then must not remove the old source).
+bool ArchiveEpisodeSource(soci::session& s, const std::string& id, const std::string& old_path,
+                          const std::string& new_path, DbInt now);
+// Episodes with a queued or running job of any kind: cleanup leaves their files alone.
+std::set<std::string> EpisodesWithActiveJobs(soci::session& s);
+
+// Totals for the metrics.
+std::map<std::string, DbInt> CountEpisodesByStatus(soci::session& s);
+DbInt CountClips(soci::session& s);
+std::map<std::string, DbInt> CountFeedbackByKind(soci::session& s);
+
+// Errors grouped by (kind, stage): counted, with first and last time seen and the latest message.
+void RecordError(soci::session& s, const std::string& kind, const std::string& stage, const std::string& message,
+                 DbInt now);
+// Groups seen at or after `since`, most recent first.
+std::vector<ErrorGroup> ListErrors(soci::session& s, DbInt since);
+// Removes groups last seen before `before`. Returns how many.
+int PruneErrors(soci::session& s, DbInt before);
 
 // Feedback.
 void InsertFeedback(soci::session& s, const FeedbackRow& f);
