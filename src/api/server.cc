@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cctype>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/monitor/log.h"
 #include "podpromo/scoring/genre.h"
 #include "podpromo/scoring/platform.h"
 #include "podpromo/store/repositories.h"
@@ -92,7 +94,8 @@ std::string RouteLabel(const std::string& path) {
         }
     }
     if (path == "/health" || path == "/livez" || path == "/readyz" || path == "/metrics" || path == "/queue/stats" ||
-        path == "/storage/stats" || path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/") {
+        path == "/storage/stats" || path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/" ||
+        path == "/api/v1/admin/cleanup" || path == "/api/v1/admin/errors") {
         return path;
     }
     return "other";
@@ -195,13 +198,15 @@ void RaiseListenBacklog(int port) {
 }  // namespace
 
 ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage, WorkerPool* workers, EventBus* events,
-                     Metrics* metrics)
+                     Metrics* metrics, Housekeeper* housekeeper, ErrorAggregator* errors)
     : config_(config),
       db_(db),
       storage_(storage),
       workers_(workers),
       events_(events),
       metrics_(metrics),
+      housekeeper_(housekeeper),
+      errors_(errors),
       server_(std::make_unique<httplib::Server>()) {
     metrics_->Describe("podpromo_http_requests_total", "counter", "HTTP requests by route, method and status.");
     metrics_->Describe("podpromo_http_request_duration_seconds", "histogram", "HTTP request latency by route.");
@@ -210,6 +215,12 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
     metrics_->Describe("podpromo_jobs_finished_total", "counter", "Jobs that ended, by outcome.");
     metrics_->Describe("podpromo_uploads_total", "counter", "Uploads by outcome.");
     metrics_->Describe("podpromo_upload_bytes_total", "counter", "Bytes of accepted uploads.");
+    metrics_->Describe("podpromo_feedback_total", "counter", "Feedback received on clips, by kind.");
+    metrics_->Describe("podpromo_episodes", "gauge", "Episodes in the database, by status.");
+    metrics_->Describe("podpromo_clips", "gauge", "Clips in the database.");
+    metrics_->Describe("podpromo_queue_depth", "gauge", "Queued jobs by priority.");
+    metrics_->Describe("podpromo_workers_busy", "gauge", "Workers running a job.");
+    metrics_->Describe("podpromo_event_streams_open", "gauge", "Open /api/v1/events streams.");
     Routes();
 }
 
@@ -308,16 +319,41 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
     const DiskSpace disk = storage_->Disk();
     const double free_ratio =
         disk.total_bytes > 0 ? static_cast<double>(disk.free_bytes) / static_cast<double>(disk.total_bytes) : 1.0;
-    check("disk", free_ratio >= 0.05,
-          fmt::format("{:.1f} GB free ({:.0f}%)", static_cast<double>(disk.free_bytes) / 1e9, free_ratio * 100),
+    // A write that failed for lack of space keeps the disk check failing for 10 minutes, even when removing
+    // the partial files gave some space back: the next job would likely fill it again.
+    const int64_t no_space_ago_ms = storage_->last_no_space_ms() > 0 ? NowEpochMs() - storage_->last_no_space_ms() : -1;
+    const bool recent_no_space = no_space_ago_ms >= 0 && no_space_ago_ms < 10 * 60 * 1000;
+    std::string disk_detail =
+        fmt::format("{:.2f} GB free ({:.1f}%; degraded under {}%)", static_cast<double>(disk.free_bytes) / 1e9,
+                    free_ratio * 100, config_.health_min_free_disk_percent);
+    if (recent_no_space) {
+        disk_detail += fmt::format("; a write failed for lack of space {} s ago", no_space_ago_ms / 1000);
+    }
+    check("disk", free_ratio * 100 >= config_.health_min_free_disk_percent && !recent_no_space, disk_detail,
           free_ratio < 0.01);
-    DbInt queued = 0, running = 0;
+    const auto sample = housekeeper_->latest();
+    if (sample.valid && sample.system.memory_total_bytes > 0) {
+        const double used = 100.0 * (1.0 - static_cast<double>(sample.system.memory_available_bytes) /
+                                               static_cast<double>(sample.system.memory_total_bytes));
+        check("memory", used <= config_.health_max_memory_percent,
+              fmt::format("{:.1f}% of {:.1f} GB in use (degraded over {}%); this process {:.0f} MB", used,
+                          static_cast<double>(sample.system.memory_total_bytes) / 1e9,
+                          config_.health_max_memory_percent,
+                          static_cast<double>(sample.process.resident_bytes) / 1e6),
+              false);
+    }
+    DbInt queued = 0, running = 0, oldest = 0;
+    const DbInt now = NowEpochMs();
     (void)db_->With([&](soci::session& s) {
         queued = CountJobsInState(s, "queued");
         running = CountJobsInState(s, "running");
+        oldest = OldestRunnableQueuedJob(s, now);
     });
-    check("queue", queued < config_.max_queue_size,
-          fmt::format("{} queued of {}, {} running", queued, config_.max_queue_size, running), false);
+    const double wait_s = oldest > 0 ? static_cast<double>(now - oldest) / 1000.0 : 0.0;
+    check("queue", queued < config_.max_queue_size && wait_s <= config_.health_max_queue_age_seconds,
+          fmt::format("{} queued of {}, {} running; the oldest has waited {:.0f} s (degraded over {} s)", queued,
+                      config_.max_queue_size, running, wait_s, config_.health_max_queue_age_seconds),
+          false);
     const std::string status = !critical_ok ? "unhealthy" : (all_ok ? "healthy" : "degraded");
     const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     return {critical_ok ? 200 : 503, json{{"status", status}, {"checks", checks}, {"uptime_s", uptime}}};
@@ -353,6 +389,26 @@ void ApiServer::Routes() {
                             {{"route", route}, {"method", req.method}, {"status", std::to_string(res.status)}});
         metrics_->Observe("podpromo_http_request_duration_seconds", {{"route", route}, {"method", req.method}}, seconds,
                           Metrics::LatencyBuckets());
+        // Access log: failures and slow requests at info (5xx also as aggregated errors), the rest at debug,
+        // so a busy service does not spend its time logging successes.
+        const LogLevel level = res.status >= 400 || seconds > 1.0 ? LogLevel::kInfo : LogLevel::kDebug;
+        if (res.status >= 500 && res.status != 503 && res.status != 507) {
+            const json body = json::parse(res.body, nullptr, false);
+            std::string message = "HTTP " + std::to_string(res.status);
+            if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+                message = body["error"].value("message", message);
+            }
+            errors_->Report("http_" + std::to_string(res.status), route, message,
+                            {{"request_id", res.get_header_value("X-Request-Id")}, {"path", req.path}});
+        }
+        if (LogEnabled(level)) {
+            Log(level, "request",
+                {{"request_id", res.get_header_value("X-Request-Id")},
+                 {"method", req.method},
+                 {"path", req.path},
+                 {"status", res.status},
+                 {"duration_ms", std::llround(seconds * 1e4) / 10.0}});
+        }
     });
     svr.set_error_handler([](const Request&, Response& res) {
         if (!res.body.empty()) return;
@@ -411,8 +467,23 @@ void ApiServer::Routes() {
 
     svr.Get("/storage/stats", [this](const Request&, Response& res) {
         const StorageStats st = storage_->Stats();
+        json oldest = json::array();
+        for (const auto& f : st.oldest) {
+            oldest.push_back({{"path", f.path}, {"bytes", f.bytes}, {"modified", f.modified_ms}});
+        }
+        // What the next scheduled cleanup would do, planned now (a dry run: nothing changes).
+        json next = {{"at", nullptr}, {"bytes_freed", nullptr}, {"archive_bytes", nullptr}, {"actions", nullptr}};
+        if (auto at = housekeeper_->next_cleanup_ms()) next["at"] = *at;
+        if (auto plan = RunCleanup(db_, *storage_, PolicyFromConfig(config_, false), /*dry_run=*/true); plan.ok()) {
+            next["bytes_freed"] = plan->bytes_freed;
+            next["archive_bytes"] = plan->archive_bytes;
+            next["actions"] = plan->ToJson()["counts"];
+        }
         SendJson(res, 200,
-                 {{"used_bytes", st.used_bytes},
+                 {{"areas", {{"bytes", st.bytes_by_area}, {"files", st.files_by_area}}},
+                  {"oldest_files", oldest},
+                  {"next_cleanup", next},
+                  {"used_bytes", st.used_bytes},
                   {"quota_bytes", st.quota_bytes},
                   {"quota_used_ratio",
                    st.quota_bytes > 0 ? static_cast<double>(st.used_bytes) / static_cast<double>(st.quota_bytes) : 0},
@@ -428,6 +499,22 @@ void ApiServer::Routes() {
             for (const auto& [state, n] : q.by_state) {
                 metrics_->Set("podpromo_jobs", {{"state", state}}, static_cast<double>(n));
             }
+        }
+        std::map<std::string, DbInt> episodes, feedback;
+        DbInt clips = 0;
+        if (db_->With([&](soci::session& s) {
+                   episodes = CountEpisodesByStatus(s);
+                   clips = CountClips(s);
+               }).ok()) {
+            for (const char* status : {"queued", "processing", "ready", "failed", "cancelled"}) {
+                metrics_->Set("podpromo_episodes", {{"status", status}},
+                              episodes.count(status) ? static_cast<double>(episodes[status]) : 0.0);
+            }
+            metrics_->Set("podpromo_clips", {}, static_cast<double>(clips));
+        }
+        for (const char* p : {"high", "normal", "low"}) {
+            metrics_->Set("podpromo_queue_depth", {{"priority", p}},
+                          q.queued_by_priority.count(p) ? static_cast<double>(q.queued_by_priority[p]) : 0.0);
         }
         metrics_->Set("podpromo_workers_busy", {}, workers_->running());
         metrics_->Set("podpromo_event_streams_open", {}, open_streams_.load());
@@ -551,8 +638,11 @@ void ApiServer::Routes() {
         }
         if (!cover_status.ok()) return SendStatus(res, cover_status);
         if (!write_status.ok()) {
-            return write_status.code() == StatusCode::kNoSpace ? refuse(507, "insufficient_storage", "the disk is full")
-                                                               : SendStatus(res, write_status);
+            if (write_status.code() == StatusCode::kNoSpace) {
+                storage_->NoteNoSpace();
+                return refuse(507, "insufficient_storage", "the disk is full");
+            }
+            return SendStatus(res, write_status);
         }
         if (!read_ok) return refuse(400, "bad_upload", "the upload was interrupted or malformed");
         if (!got_file || (*file)->size_bytes() == 0) {
@@ -921,6 +1011,12 @@ void ApiServer::Routes() {
                 const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
                 if (!st.ok()) return SendStatus(res, st);
                 if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+                if (clip->expired_at != 0) {
+                    return SendError(res, 410, "expired",
+                                     "clip " + id + "'s files were removed by cleanup (older than " +
+                                         fmt::format("{}", config_.clip_retention_days) +
+                                         " days and not starred); render its span again to get them back");
+                }
                 const json files = json::parse(clip->file_path, nullptr, false);
                 if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
                     return SendError(res, 404, "not_found", "clip " + id + " has no " + kind + " file");
@@ -946,6 +1042,24 @@ void ApiServer::Routes() {
                     },
                     [fd](bool) { close(*fd); });
             });
+
+    // A starred clip is kept past CLIP_RETENTION_DAYS.
+    auto star = [this](const Request& req, Response& res, bool starred) {
+        const std::string id = req.matches[1];
+        bool found = false;
+        std::optional<ClipRow> clip;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            found = SetClipStarred(s, id, starred);
+            if (found) clip = GetClip(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!found || !clip) return SendError(res, 404, "not_found", "no clip " + id);
+        SendJson(res, 200, ClipRowToJson(*clip));
+    };
+    svr.Post(R"(/api/v1/clips/([A-Za-z0-9_]+)/star)",
+             [star](const Request& req, Response& res) { star(req, res, true); });
+    svr.Delete(R"(/api/v1/clips/([A-Za-z0-9_]+)/star)",
+               [star](const Request& req, Response& res) { star(req, res, false); });
 
     svr.Post(R"(/api/v1/clips/([A-Za-z0-9_]+)/feedback)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
@@ -987,10 +1101,40 @@ void ApiServer::Routes() {
         });
         if (!st.ok()) return SendStatus(res, st);
         if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+        metrics_->Increment("podpromo_feedback_total", {{"kind", f.kind}});
         json j = {{"id", f.id}, {"clip_id", id}, {"kind", f.kind}, {"created_at", f.created_at}, {"totals", counts}};
         if (f.rating) j["rating"] = *f.rating;
         if (!f.comment.empty()) j["comment"] = f.comment;
         SendJson(res, 201, j);
+    });
+
+    // ---- administration
+    // {"dry_run": true|false (default true), "remove_orphans": false|true}: one cleanup pass, its report.
+    svr.Post("/api/v1/admin/cleanup", [this](const Request& req, Response& res) {
+        json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() ||
+            (body.contains("dry_run") && !body["dry_run"].is_boolean()) ||
+            (body.contains("remove_orphans") && !body["remove_orphans"].is_boolean())) {
+            return SendError(res, 400, "invalid_input",
+                             "send {\"dry_run\": true|false, \"remove_orphans\": true|false} (both optional)");
+        }
+        auto report = housekeeper_->Cleanup(body.value("dry_run", true), body.value("remove_orphans", false));
+        if (!report.ok()) return SendStatus(res, report.status());
+        SendJson(res, 200, report->ToJson());
+    });
+    svr.Get("/api/v1/admin/errors", [this](const Request&, Response& res) {
+        auto groups = errors_->Recent();
+        if (!groups.ok()) return SendStatus(res, groups.status());
+        json list = json::array();
+        for (const auto& g : *groups) {
+            list.push_back({{"kind", g.kind},
+                            {"stage", g.stage},
+                            {"count", g.count},
+                            {"first_seen", g.first_seen},
+                            {"last_seen", g.last_seen},
+                            {"sample", g.sample}});
+        }
+        SendJson(res, 200, {{"errors", list}, {"retention_hours", errors_->retention_hours()}});
     });
 
     // ---- jobs

@@ -217,14 +217,27 @@ int Main(int argc, char** argv) {
     serve->add_option("--data-dir", data_dir, "Uploads, outputs and the SQLite database (DATA_DIR, default ./data)");
     auto* migrate = app.add_subcommand("migrate", "Apply the database migrations and exit");
     migrate->add_option("--data-dir", data_dir, "Data directory (DATA_DIR, default ./data)");
+    auto* cleanup = app.add_subcommand(
+        "cleanup", "Archive old sources, expire old clips, remove leftovers, and report files and rows that disagree");
+    cleanup->add_option("--data-dir", data_dir, "Data directory (DATA_DIR, default ./data)");
+    bool dry_run = false, remove_orphans = false, cleanup_json = false;
+    cleanup->add_flag("--dry-run", dry_run, "List what would be done and the bytes it frees; change nothing");
+    cleanup->add_flag("--remove-orphans", remove_orphans,
+                      "Also remove files the database does not know and rows whose files are missing");
+    cleanup->add_flag("--json", cleanup_json, "Print the report as JSON");
+    cleanup->footer(
+        "Environment: SOURCE_RETENTION_DAYS (30) CLIP_RETENTION_DAYS (90) WORK_RETENTION_HOURS (6) DATA_DIR\n"
+        "DATABASE_URL. Safe while the service runs: episodes with queued or running jobs are left alone.");
     serve->footer(
         "Environment: DATABASE_URL DATA_DIR MAX_FILE_SIZE MAX_STORAGE_GB MAX_CONCURRENT_JOBS MAX_QUEUE_SIZE\n"
-        "CLEANUP_INTERVAL_HOURS METRICS_RETENTION_HOURS HTTP_THREADS MAX_EVENT_STREAMS JOB_LEASE_SECONDS\n"
-        "JOB_MAX_ATTEMPTS RETRY_BACKOFF_SECONDS ASR_THREADS HOST PORT (see README.md)");
+        "CLEANUP_INTERVAL_HOURS SOURCE_RETENTION_DAYS CLIP_RETENTION_DAYS WORK_RETENTION_HOURS\n"
+        "METRICS_RETENTION_HOURS HTTP_THREADS MAX_EVENT_STREAMS JOB_LEASE_SECONDS JOB_MAX_ATTEMPTS\n"
+        "RETRY_BACKOFF_SECONDS ASR_THREADS HEALTH_MIN_FREE_DISK_PERCENT HEALTH_MAX_MEMORY_PERCENT\n"
+        "HEALTH_MAX_QUEUE_AGE_SECONDS LOG_FORMAT LOG_LEVEL HOST PORT (see README.md)");
 
     CLI11_PARSE(app, argc, argv);
 
-    if (*serve || *migrate) {
+    if (*serve || *migrate || *cleanup) {
         if (Status st = podpromo::LoadConfigFromEnv(&service); !st.ok()) {
             std::cerr << "podpromo: " << st.message() << "\n";
             return 2;
@@ -232,6 +245,7 @@ int Main(int argc, char** argv) {
         if (!host.empty()) service.host = host;
         if (port >= 0) service.port = port;
         if (!data_dir.empty()) service.data_dir = data_dir;
+        if (*cleanup) return podpromo::RunCleanupCommand(service, dry_run, remove_orphans, cleanup_json);
         return *serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service);
     }
 

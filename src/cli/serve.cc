@@ -1,17 +1,23 @@
 #include "serve.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
 #include "podpromo/api/server.h"
+#include "podpromo/files/cleanup.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/workers.h"
+#include "podpromo/jobs/housekeeper.h"
+#include "podpromo/monitor/errors.h"
+#include "podpromo/monitor/log.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 
@@ -24,8 +30,7 @@ Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, in
     auto applied = (*db)->Migrate();
     if (!applied.ok()) return applied.status();
     if (*applied > 0) {
-        std::cerr << fmt::format("podpromo: applied {} migration(s); schema version {}\n", *applied,
-                                 Database::LatestVersion());
+        Log(LogLevel::kInfo, "database migrated", {{"applied", *applied}, {"schema_version", Database::LatestVersion()}});
     }
     return db;
 }
@@ -42,11 +47,51 @@ int RunMigrate(const ServiceConfig& config) {
     return 0;
 }
 
+int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orphans, bool json) {
+    auto storage = Storage::Open(config.data_dir, static_cast<int64_t>(config.max_storage_gb * 1e9));
+    if (!storage.ok()) {
+        std::cerr << "podpromo: " << storage.status().message() << "\n";
+        return 1;
+    }
+    auto db = OpenAndMigrate(config, 2);
+    if (!db.ok()) {
+        std::cerr << "podpromo: " << db.status().message() << "\n";
+        return 1;
+    }
+    auto report = RunCleanup(db->get(), *storage, PolicyFromConfig(config, remove_orphans), dry_run);
+    if (!report.ok()) {
+        std::cerr << "podpromo: " << report.status().message() << "\n";
+        return 1;
+    }
+    if (json) {
+        std::cout << report->ToJson().dump(2) << "\n";
+        return 0;
+    }
+    auto mb = [](int64_t b) { return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6); };
+    for (const auto& a : report->actions) {
+        const std::string what = a.clip_id.empty() ? (a.path.empty() ? a.episode_id : a.path) : a.clip_id;
+        const std::string state = dry_run ? (a.removes ? "would do" : "report")
+                                  : a.done ? "done"
+                                  : a.error.empty() ? "report"
+                                                    : "failed: " + a.error;
+        std::cout << fmt::format("{:<15} {:>10}  {:<10} {}  ({})\n", a.action, mb(a.bytes), state, what, a.reason);
+    }
+    if (!report->skipped_episodes.empty()) {
+        std::cout << fmt::format("left alone (a job is queued or running): {}\n",
+                                 fmt::join(report->skipped_episodes, ", "));
+    }
+    std::cout << fmt::format("{}: {} {}, {} written to the archive, in {:.1f} s\n",
+                             dry_run ? "dry run" : "cleanup", dry_run ? "would free" : "freed",
+                             mb(report->bytes_freed), mb(report->archive_bytes), report->seconds);
+    return 0;
+}
+
 int RunServe(ServiceConfig config) {
     if (Status v = ValidateConfig(config); !v.ok()) {
         std::cerr << "podpromo: " << v.message() << "\n";
         return 2;
     }
+    ConfigureLog(config.log_format, config.log_level);
     std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is an error on that connection, not the end
     // Signals are taken by one thread with sigwait: block them before any other thread starts.
     sigset_t signals;
@@ -60,7 +105,12 @@ int RunServe(ServiceConfig config) {
         std::cerr << "podpromo: " << storage.status().message() << "\n";
         return 1;
     }
-    if (const int n = storage->CleanTmp(); n > 0) std::cerr << "podpromo: removed " << n << " unfinished upload(s)\n";
+    // Scratch files of jobs (decoded audio, render scripts) go to the work area of the storage root, where
+    // the quota counts them and cleanup finds what a killed process left.
+    setenv("TMPDIR", storage->work_dir().c_str(), 1);
+    if (const int n = storage->CleanTmp(); n > 0) {
+        Log(LogLevel::kInfo, "removed scratch files of a stopped server", {{"count", n}});
+    }
     auto db = OpenAndMigrate(config, std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2));
     if (!db.ok()) {
         std::cerr << "podpromo: " << db.status().message() << "\n";
@@ -68,25 +118,29 @@ int RunServe(ServiceConfig config) {
     }
     EventBus events;
     Metrics metrics;
-    WorkerPool workers(db->get(), &*storage, config, &events, &metrics);
+    ErrorAggregator errors(db->get(), &metrics, config.metrics_retention_hours);
+    Housekeeper housekeeper(config, db->get(), &*storage, &metrics, &errors);
+    WorkerPool workers(db->get(), &*storage, config, &events, &metrics, &errors);
     if (const int n = workers.RecoverLocalOrphans(); n > 0) {
-        std::cerr << "podpromo: " << n << " job(s) of a stopped server go back to the queue\n";
+        Log(LogLevel::kInfo, "jobs of a stopped server go back to the queue", {{"count", n}});
     }
-    ApiServer server(config, db->get(), &*storage, &workers, &events, &metrics);
+    ApiServer server(config, db->get(), &*storage, &workers, &events, &metrics, &housekeeper, &errors);
     if (Status st = server.Bind(); !st.ok()) {
         std::cerr << "podpromo: " << st.message() << "\n";
         return 1;
     }
+    housekeeper.Start();
     workers.Start();
 
     std::atomic<bool> clean{true};
     std::thread signal_thread([&] {
         int sig = 0;
         sigwait(&signals, &sig);
-        std::cerr << "podpromo: stopping (" << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ")\n";
+        Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
         // Stop accepting (the listener closes; open requests finish), then let running jobs reach their next
         // check and go back to the queue.
         server.Stop();
+        housekeeper.Stop();
         clean = workers.Stop();
     });
     const std::string host = config.host == "0.0.0.0" ? "127.0.0.1" : config.host;
@@ -95,7 +149,7 @@ int RunServe(ServiceConfig config) {
               << std::flush;
     server.Serve();
     signal_thread.join();
-    std::cerr << "podpromo: stopped\n";
+    Log(LogLevel::kInfo, "stopped");
     if (!clean) _exit(0);  // a worker still inside a long stage: its job is already back in the queue
     return 0;
 }

@@ -1,4 +1,4 @@
-// `podpromo serve` and `podpromo migrate`.
+// `podpromo serve`, `podpromo migrate` and `podpromo cleanup`.
 #pragma once
 
 #include "podpromo/core/config.h"
@@ -8,6 +8,9 @@ namespace podpromo {
 // Runs the API, the workers and the queue until SIGTERM/SIGINT; prints the URL when listening. Returns the
 // process exit code (0 after a graceful stop, 1 when the service cannot start, 2 for bad configuration).
 int RunServe(ServiceConfig config);
+// One cleanup pass over the data directory (see files/cleanup.h), printing its report: 0 done, 1 when it could
+// not run (the database, the lock). Failed actions are listed with their reasons.
+int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orphans, bool json);
 // Applies the database migrations and exits: 0 done, 1 failed.
 int RunMigrate(const ServiceConfig& config);
 

@@ -59,26 +59,6 @@ bool IsHiddenLeftover(const std::string& name) {
            (name.find(".part") != std::string::npos || name.find(".tmp-") != std::string::npos);
 }
 
-// Whether a scratch entry of the work area belongs to a process of this host that is gone.
-bool OwnerGone(const std::string& name) {
-    // podpromo-<kind>.<host>.<pid>.<random>
-    const auto last = name.rfind('.');
-    if (last == std::string::npos || last == 0) return false;
-    const auto before = name.rfind('.', last - 1);
-    if (before == std::string::npos) return false;
-    const std::string pid_text = name.substr(before + 1, last - before - 1);
-    const std::string head = name.substr(0, before);
-    char host[256] = {0};
-    gethostname(host, sizeof(host) - 1);
-    const std::string suffix = "." + SanitizeFileName(host);
-    if (head.size() < suffix.size() || head.compare(head.size() - suffix.size(), suffix.size(), suffix) != 0) {
-        return false;  // another host's: only its age decides
-    }
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) return false;
-    const pid_t pid = static_cast<pid_t>(std::atol(pid_text.c_str()));
-    return pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH;
-}
-
 CleanupAction MakeAction(std::string action, std::string path, int64_t bytes, bool removes, std::string episode_id,
                          std::string clip_id, std::string reason) {
     CleanupAction a;
@@ -223,7 +203,7 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
             const std::string name = entry.path().filename().string();
             if (name == ".health") continue;
             const auto [bytes, newest] = SizeAndNewest(entry.path());
-            const bool gone = OwnerGone(name);
+            const bool gone = ScratchOwnerGone(name);
             if (!gone && now - newest < work_ms) continue;
             if (now - newest < std::min<int64_t>(grace_ms, 60 * 1000)) continue;
             actions.push_back(MakeAction(

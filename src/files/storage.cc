@@ -1,6 +1,7 @@
 #include "podpromo/files/storage.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sodium.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ Result<std::unique_ptr<UploadFile>> UploadFile::Create(const fs::path& tmp_dir) 
     if (sodium_init() < 0) return Status::Internal("libsodium failed to initialise");
     std::error_code ec;
     fs::create_directories(tmp_dir, ec);
-    std::string tmpl = (tmp_dir / "upload-XXXXXX").string();
+    std::string tmpl = (tmp_dir / (WorkScratchPrefix("upload") + "XXXXXX")).string();
     const int fd = mkstemp(tmpl.data());
     if (fd < 0) return StatusFromErrno(errno, "cannot create an upload file in " + tmp_dir.string());
     std::unique_ptr<UploadFile> f(new UploadFile());
@@ -132,17 +133,30 @@ fs::path Storage::EpisodeDir(const std::string& episode_id) const {
     return root_ / "episodes" / SanitizeFileName(episode_id);
 }
 
+int64_t Storage::NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 fs::path Storage::ArchiveDir(const std::string& episode_id) const {
     return root_ / "archive" / SanitizeFileName(episode_id);
 }
 
-std::string WorkScratchPrefix(const std::string& kind) {
+namespace {
+
+const std::string& ScratchHost() {
     static const std::string host = [] {
         char name[256] = {0};
         gethostname(name, sizeof(name) - 1);
         return SanitizeFileName(name);
     }();
-    return "podpromo-" + kind + "." + host + "." + std::to_string(getpid()) + ".";
+    return host;
+}
+
+}  // namespace
+
+std::string WorkScratchPrefix(const std::string& kind) {
+    return "podpromo-" + kind + "." + ScratchHost() + "." + std::to_string(getpid()) + ".";
 }
 
 Result<fs::path> Storage::Resolve(const std::string& relative) const {
@@ -271,12 +285,33 @@ void Storage::RemoveEpisode(const std::string& episode_id) const {
     fs::remove_all(ArchiveDir(episode_id), ec);
 }
 
+bool ScratchOwnerGone(const std::string& name) {
+    // podpromo-<kind>.<host>.<pid>.<random>
+    const auto last = name.rfind('.');
+    if (last == std::string::npos || last == 0) return false;
+    const auto before = name.rfind('.', last - 1);
+    if (before == std::string::npos) return false;
+    const std::string pid_text = name.substr(before + 1, last - before - 1);
+    const std::string head = name.substr(0, before);
+    const std::string host_part = "." + ScratchHost();
+    if (name.rfind("podpromo-", 0) != 0 || head.size() < host_part.size() ||
+        head.compare(head.size() - host_part.size(), host_part.size(), host_part) != 0) {
+        return false;  // another host's (or not a scratch name): only its age can tell
+    }
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) return false;
+    const pid_t pid = static_cast<pid_t>(std::atol(pid_text.c_str()));
+    return pid > 0 && pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 int Storage::CleanTmp() const {
     int n = 0;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(tmp_dir(), ec)) {
-        fs::remove_all(e.path(), ec);
-        ++n;
+    for (const fs::path& dir : {tmp_dir(), work_dir()}) {
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+            if (!ScratchOwnerGone(e.path().filename().string())) continue;
+            fs::remove_all(e.path(), ec);
+            ++n;
+        }
     }
     return n;
 }

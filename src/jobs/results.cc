@@ -78,6 +78,8 @@ json ClipRowToJson(const ClipRow& c) {
         files[kind] = made ? json(fmt::format("/api/v1/clips/{}/media/{}", c.id, kind)) : json(nullptr);
     }
     return {{"id", c.id},
+            {"starred", c.starred != 0},
+            {"expired", c.expired_at != 0},
             {"episode_id", c.episode_id},
             {"rank", c.clip_rank},
             {"start", c.start_time},

@@ -14,6 +14,7 @@
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
+#include "podpromo/monitor/log.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -36,16 +37,23 @@ double OverallProgress(std::string_view stage, double f) {
     return 0;
 }
 
+// A full disk is not transient: it fails the job at once with its reason rather than retrying into it.
 bool Transient(const Status& st) {
     return st.code() == StatusCode::kIoError || st.code() == StatusCode::kUnavailable ||
-           st.code() == StatusCode::kInternal || st.code() == StatusCode::kNoSpace;
+           st.code() == StatusCode::kInternal;
 }
 
 }  // namespace
 
 WorkerPool::WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events,
-                       Metrics* metrics)
-    : db_(db), storage_(storage), config_(config), events_(events), metrics_(metrics) {
+                       Metrics* metrics, ErrorAggregator* errors)
+    : db_(db), storage_(storage), config_(config), events_(events), metrics_(metrics), errors_(errors) {
+    metrics_->Describe("podpromo_episodes_processed_total", "counter", "Episodes processed to ranked clips.");
+    metrics_->Describe("podpromo_clips_generated_total", "counter", "Clips made (ranked, and spans people chose).");
+    metrics_->Describe("podpromo_asr_real_time_factor", "histogram",
+                       "Recognition time divided by the audio's duration, per episode.");
+    metrics_->Describe("podpromo_job_wait_seconds", "histogram", "Time jobs waited in the queue.");
+    metrics_->Describe("podpromo_job_run_seconds", "histogram", "Time jobs ran, by outcome.");
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     owner_ = fmt::format("{}:{}:{}", host, getpid(), NewId("w"));
@@ -126,7 +134,7 @@ void WorkerPool::Loop() {
         const DbInt now = NowEpochMs();
         const Status st = db_->InTransaction(
             [&](soci::session& s) { job = ClaimNextJob(s, owner_, now, now + config_.job_lease_seconds * 1000LL); });
-        if (!st.ok()) metrics_->Increment("podpromo_errors_total", {{"where", "queue"}});
+        if (!st.ok()) errors_->Report(ErrorKind(st.code()), "queue", st.message());
         if (job) {
             RunJob(*job);
             continue;
@@ -209,6 +217,8 @@ void WorkerPool::RunJob(const JobRow& job) {
     });
     if (st.ok() && !episode) st = Status::NotFound("the job's episode is gone");
     PublishJob(job.id, job.episode_id, "running", render ? "render" : job.checkpoint.empty() ? "probe" : "resume", 0);
+    Log(LogLevel::kInfo, "job started",
+        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"kind", job.kind}, {"attempt", job.attempts}});
 
     // Progress: from many threads; written to the database at most twice a second.
     std::mutex progress_mu;
@@ -295,12 +305,20 @@ void WorkerPool::RunJob(const JobRow& job) {
         metrics_->Observe("podpromo_stage_duration_seconds", {{"stage", stage}}, static_cast<double>(ms) / 1000.0,
                           Metrics::DurationBuckets());
     }
+    if (st.ok() && !render && stage_ms.count("transcribe") && result.duration_ms > 0) {
+        metrics_->Observe("podpromo_asr_real_time_factor", {},
+                          static_cast<double>(stage_ms["transcribe"]) / static_cast<double>(result.duration_ms),
+                          {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5});
+    }
     const DbInt now = NowEpochMs();
     std::string outcome;
     if (active->lost_lease) {
         outcome = "lost_lease";  // another worker owns it now: touch nothing
     } else if (st.ok()) {
         outcome = "succeeded";
+        if (!render) metrics_->Increment("podpromo_episodes_processed_total");
+        metrics_->Increment("podpromo_clips_generated_total", {},
+                            render ? 1.0 : static_cast<double>(result.clips.size()));
         PublishJob(job.id, job.episode_id, "succeeded", "done", 1);
     } else if (st.code() == StatusCode::kCancelled && stopping_) {
         outcome = "released";
@@ -320,6 +338,8 @@ void WorkerPool::RunJob(const JobRow& job) {
         PublishJob(job.id, job.episode_id, "cancelled", "cancelled", 0);
     } else if (Transient(st) && job.attempts < job.max_attempts) {
         outcome = "retry";
+        errors_->Report(ErrorKind(st.code()), last_stage.empty() ? job.stage : last_stage, st.message(),
+                        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}});
         const DbInt delay =
             static_cast<DbInt>(config_.retry_backoff_seconds * 1000.0 * std::pow(2.0, std::max(0, job.attempts - 1)));
         (void)db_->InTransaction([&](soci::session& s) {
@@ -329,6 +349,9 @@ void WorkerPool::RunJob(const JobRow& job) {
         PublishJob(job.id, job.episode_id, "queued", "retry", 0, st.message());
     } else {
         outcome = "failed";
+        if (st.code() == StatusCode::kNoSpace) storage_->NoteNoSpace();
+        errors_->Report(ErrorKind(st.code()), last_stage.empty() ? job.stage : last_stage, st.message(),
+                        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}});
         (void)db_->InTransaction([&](soci::session& s) {
             FinishJob(s, job.id, "failed", st.message(), now);
             if (!render) SetEpisodeStatus(s, job.episode_id, "failed", st.message());
@@ -336,6 +359,13 @@ void WorkerPool::RunJob(const JobRow& job) {
         PublishJob(job.id, job.episode_id, "failed", "failed", 0, st.message());
     }
     metrics_->Increment("podpromo_jobs_finished_total", {{"outcome", outcome}});
+    Log(outcome == "failed" ? LogLevel::kWarn : LogLevel::kInfo, "job finished",
+        {{"job_id", job.id},
+         {"episode_id", job.episode_id},
+         {"kind", job.kind},
+         {"outcome", outcome},
+         {"duration_ms", static_cast<int64_t>(seconds * 1000)},
+         {"error", st.ok() ? "" : st.message()}});
     metrics_->Observe("podpromo_job_run_seconds", {{"outcome", outcome}}, seconds, Metrics::DurationBuckets());
     {
         std::lock_guard<std::mutex> lock(mu_);

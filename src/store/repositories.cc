@@ -453,6 +453,13 @@ std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::stri
     return ids;
 }
 
+DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now) {
+    DbInt oldest = 0;
+    soci::indicator ind = soci::i_ok;
+    s << "SELECT MIN(created_at) FROM jobs WHERE state = 'queued' AND run_after <= :now", use(now), into(oldest, ind);
+    return ind == soci::i_ok ? oldest : 0;
+}
+
 DbInt CountJobsInState(soci::session& s, const std::string& state) {
     DbInt n = 0;
     s << "SELECT COUNT(*) FROM jobs WHERE state = :s", use(state), into(n);

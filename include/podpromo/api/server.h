@@ -16,6 +16,8 @@
 #include "podpromo/core/config.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
+#include "podpromo/jobs/housekeeper.h"
+#include "podpromo/monitor/errors.h"
 #include "podpromo/jobs/workers.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
@@ -29,7 +31,7 @@ namespace podpromo {
 class ApiServer {
   public:
     ApiServer(const ServiceConfig& config, Database* db, Storage* storage, WorkerPool* workers, EventBus* events,
-              Metrics* metrics);
+              Metrics* metrics, Housekeeper* housekeeper, ErrorAggregator* errors);
     ~ApiServer();
 
     // Binds config.host:config.port (0: any free port). Unavailable when the address is taken.
@@ -50,6 +52,8 @@ class ApiServer {
     WorkerPool* workers_;
     EventBus* events_;
     Metrics* metrics_;
+    Housekeeper* housekeeper_;
+    ErrorAggregator* errors_;
     std::unique_ptr<httplib::Server> server_;
     int port_ = 0;
     std::atomic<int> open_streams_{0};

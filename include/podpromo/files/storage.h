@@ -10,6 +10,7 @@
 // Areas, as /storage/stats reports them: uploads, clips (episodes/), archive, work (work/ and tmp/).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -56,6 +57,8 @@ class UploadFile {
 // The name prefix of a scratch file or folder in the work area: "podpromo-<kind>.<host>.<pid>." (a random
 // part follows), so cleanup can tell those of processes that are gone.
 std::string WorkScratchPrefix(const std::string& kind);
+// True when `name` is a scratch name (WorkScratchPrefix) of a process of this host that is no longer running.
+bool ScratchOwnerGone(const std::string& name);
 
 struct StorageStats {
     int64_t used_bytes = 0;
@@ -104,12 +107,20 @@ class Storage {
     StorageStats Stats() const;
     // Removes an episode's upload and outputs.
     void RemoveEpisode(const std::string& episode_id) const;
-    // Removes leftovers of uploads that never finished (a crash mid-upload). Returns how many.
+    // A write failed for lack of space (a job or an upload): /health reports the disk degraded for a while.
+    // Thread-safe.
+    void NoteNoSpace() const { *last_no_space_ms_ = NowMs(); }
+    // When NoteNoSpace was last called (milliseconds since the epoch), 0 when never.
+    int64_t last_no_space_ms() const { return *last_no_space_ms_; }
+    // Removes the scratch files (unfinished uploads, render folders) of this host's processes that are gone (a
+    // crash). Those of running processes, here or on other hosts sharing the root, stay. Returns how many.
     int CleanTmp() const;
 
   private:
+    static int64_t NowMs();
     std::filesystem::path root_;
     int64_t quota_bytes_ = 0;
+    std::shared_ptr<std::atomic<int64_t>> last_no_space_ms_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 }  // namespace podpromo

@@ -2,8 +2,8 @@
 // through the pipeline, checkpointing after recognition so a job whose worker died resumes there.
 //
 // A job's life: queued -> running -> succeeded | failed | cancelled. Transient failures (I/O, database,
-// a missing program) go back to the queue with exponential backoff until max_attempts; bad input fails at
-// once. A running job's lease is renewed every lease/3; when a worker dies its lease runs out and any
+// a missing program) go back to the queue with exponential backoff until max_attempts; bad input and a full
+// disk fail at once (partial files are removed by the stage that wrote them). A running job's lease is renewed every lease/3; when a worker dies its lease runs out and any
 // worker (of this process or another) takes the job again. At shutdown running jobs stop at the next
 // checkpoint and go back to the queue without counting an attempt.
 #pragma once
@@ -23,6 +23,7 @@
 #include "podpromo/core/progress.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
+#include "podpromo/monitor/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
@@ -31,7 +32,8 @@ namespace podpromo {
 
 class WorkerPool {
   public:
-    WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events, Metrics* metrics);
+    WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events, Metrics* metrics,
+               ErrorAggregator* errors);
     ~WorkerPool();
 
     // Starts config.max_concurrent_jobs workers and the lease keeper. Jobs left running by a process that
@@ -70,6 +72,7 @@ class WorkerPool {
     ServiceConfig config_;
     EventBus* events_;
     Metrics* metrics_;
+    ErrorAggregator* errors_;
     std::string owner_;
     std::atomic<bool> stopping_{false};
     std::atomic<int> running_{0};

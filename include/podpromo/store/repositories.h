@@ -140,6 +140,8 @@ std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& e
 // Ids of the episode's running jobs, of every kind.
 std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id);
 DbInt CountJobsInState(soci::session& s, const std::string& state);
+// created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
+DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now);
 // Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
 // marking it running under `owner` until `lease_until`. Safe against other workers and processes: the
 // update only succeeds while the job is still queued.

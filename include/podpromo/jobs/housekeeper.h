@@ -1,0 +1,66 @@
+// The service's background housekeeping: cleanup every CLEANUP_INTERVAL_HOURS (and on demand), pruning of
+// aggregated errors past METRICS_RETENTION_HOURS, and samples of the process, the machine and the storage
+// every few seconds into the metrics (and for /health).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "podpromo/core/config.h"
+#include "podpromo/files/cleanup.h"
+#include "podpromo/files/storage.h"
+#include "podpromo/monitor/errors.h"
+#include "podpromo/monitor/metrics.h"
+#include "podpromo/monitor/system.h"
+#include "podpromo/store/database.h"
+
+namespace podpromo {
+
+// The cleanup policy the configuration asks for.
+CleanupPolicy PolicyFromConfig(const ServiceConfig& config, bool remove_orphans);
+
+class Housekeeper {
+  public:
+    Housekeeper(const ServiceConfig& config, Database* db, const Storage* storage, Metrics* metrics,
+                ErrorAggregator* errors);
+    ~Housekeeper();
+    // Starts the thread: a sample at once and every `sample_every`; the first scheduled cleanup one interval
+    // after the start.
+    void Start(std::chrono::milliseconds sample_every = std::chrono::milliseconds(5000));
+    void Stop();
+    // One cleanup pass now (the scheduled ones call this too), with its outcome in the metrics, the logs and
+    // the error aggregation. Thread-safe.
+    Result<CleanupReport> Cleanup(bool dry_run, bool remove_orphans);
+    // Milliseconds since the epoch of the next scheduled cleanup; nullopt when they are off (interval 0).
+    std::optional<int64_t> next_cleanup_ms() const;
+
+    struct Sample {
+        ProcessSample process;
+        SystemSample system;
+        double cpu_utilization = 0;  // the machine's, over the last sampling period
+        DiskSpace disk;
+        bool valid = false;
+    };
+    Sample latest() const;
+
+  private:
+    void Loop(std::chrono::milliseconds sample_every);
+    void TakeSample();
+    ServiceConfig config_;
+    Database* db_;
+    const Storage* storage_;
+    Metrics* metrics_;
+    ErrorAggregator* errors_;
+    std::thread thread_;
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    Sample sample_;
+    int64_t next_cleanup_ms_ = 0;
+    std::chrono::steady_clock::time_point last_storage_walk_{};
+};
+
+}  // namespace podpromo
