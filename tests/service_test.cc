@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -804,6 +807,309 @@ TEST_F(Service, StorageQuotaGives507AndKeepsNothing) {
     EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1);
     EXPECT_EQ(FilesUnder(data / "uploads").size(), 1u);
     EXPECT_TRUE(FilesUnder(data / "tmp").empty());
+}
+
+// A 90-second episode (small talk and the three strong moments) for tests that need a processed episode but not the
+// whole interview: synthesised once per suite.
+fs::path ShortEpisode(const fs::path& dir) {
+    const fs::path path = dir / "short_episode.wav";
+    if (fs::exists(path)) return path;
+    auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
+    EXPECT_TRUE(script.ok());
+    if (!script.ok()) return path;
+    std::vector<ScriptLine> lines = {(*script)[0],  (*script)[4],  (*script)[5],
+                                     (*script)[11], (*script)[12], (*script)[15]};
+    EXPECT_TRUE(SynthesizeEpisode(lines, path).ok());
+    return path;
+}
+
+void SetOld(const fs::path& p, size_t bytes) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << std::string(bytes, 'x');
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::hours(48));
+}
+
+json PostJson(const ServerProcess& s, const std::string& path, const json& body, int expect) {
+    httplib::Client c("127.0.0.1", s.port());
+    c.set_read_timeout(120, 0);
+    auto r = c.Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(r) << path;
+    if (!r) return json();
+    EXPECT_EQ(r->status, expect) << path << ": " << r->body;
+    return json::parse(r->body, nullptr, false);
+}
+
+int CountActions(const json& report, const std::string& action, const std::string& episode_id = "") {
+    int n = 0;
+    for (const auto& a : report["actions"]) {
+        if (a["action"] == action && (episode_id.empty() || a.value("episode_id", "") == episode_id)) ++n;
+    }
+    return n;
+}
+
+// Bar: a cleanup dry run and a real run on a data directory with old, active and orphaned files.
+TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans) {
+    TempDir work;
+    const fs::path data = work / "data";
+    // Retention of about a second, so the episode processed here is "old" by the time cleanup runs.
+    ServerProcess server(data, {{"SOURCE_RETENTION_DAYS", "0.00001"},
+                                {"CLIP_RETENTION_DAYS", "0.00001"},
+                                {"CLEANUP_INTERVAL_HOURS", "0"},
+                                {"MAX_CONCURRENT_JOBS", "2"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto up = Upload(server, ReadAll(ShortEpisode(dir_->path())), "old show.wav", {{"clips", "2"}});
+    ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
+    const std::string old_id = json::parse(up->body)["episode"]["id"];
+    ASSERT_EQ(WaitJob(server, json::parse(up->body)["job"]["id"], Ended)["state"], "succeeded") << server.Log();
+    json doc = Get(server, "/api/v1/episodes/" + old_id);
+    ASSERT_EQ(doc["clips"].size(), 2u) << doc.dump();
+    const std::string kept_clip = doc["clips"][0]["id"], expiring_clip = doc["clips"][1]["id"];
+    EXPECT_EQ(PostJson(server, "/api/v1/clips/" + kept_clip + "/star", json::object(), 200)["starred"], true);
+
+    // A file of no episode, a stray file in the old episode's outputs, a render folder of a dead process.
+    SetOld(data / "uploads" / "ep_ghost" / "lost.mp3", 5000);
+    SetOld(data / "episodes" / old_id / "out" / "stray.mp4", 700);
+    // The active episode: the long interview, being processed while cleanup runs.
+    auto busy = Upload(server, ReadAll(*dir_ / "business.wav"), "busy.wav");
+    ASSERT_TRUE(busy && busy->status == 202);
+    const std::string busy_id = json::parse(busy->body)["episode"]["id"];
+    const std::string busy_job = json::parse(busy->body)["job"]["id"];
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // past the retention
+    const auto busy_upload = FilesUnder(data / "uploads" / busy_id);
+    ASSERT_EQ(busy_upload.size(), 1u);
+
+    const json stats = Get(server, "/storage/stats");
+    EXPECT_GT(stats["next_cleanup"]["bytes_freed"].get<int64_t>(), 0) << stats.dump();
+    EXPECT_TRUE(stats["next_cleanup"]["at"].is_null()) << "scheduled cleanup is off";
+    const int64_t uploads_before = stats["areas"]["bytes"]["uploads"];
+    const auto old_source = FilesUnder(data / "uploads" / old_id);
+    ASSERT_EQ(old_source.size(), 1u);
+    const auto old_source_bytes = static_cast<int64_t>(fs::file_size(old_source[0]));
+
+    const json dry = PostJson(server, "/api/v1/admin/cleanup", {{"dry_run", true}, {"remove_orphans", true}}, 200);
+    EXPECT_EQ(CountActions(dry, "archive_source", old_id), 1) << dry.dump(2);
+    EXPECT_EQ(CountActions(dry, "expire_clip", old_id), 1) << "the starred clip stays";
+    EXPECT_EQ(CountActions(dry, "orphan"), 2) << dry.dump(2);
+    for (const auto& a : dry["actions"]) {
+        EXPECT_NE(a.value("episode_id", ""), busy_id) << "nothing of the episode being processed";
+        EXPECT_NE(a.value("clip_id", ""), kept_clip);
+        EXPECT_FALSE(a["done"].get<bool>());
+    }
+    EXPECT_NE(std::find(dry["skipped_episodes"].begin(), dry["skipped_episodes"].end(), busy_id),
+              dry["skipped_episodes"].end());
+    EXPECT_TRUE(fs::exists(old_source[0])) << "a dry run changes nothing";
+    EXPECT_TRUE(fs::exists(data / "uploads" / "ep_ghost" / "lost.mp3"));
+
+    const json real = PostJson(server, "/api/v1/admin/cleanup", {{"dry_run", false}, {"remove_orphans", true}}, 200);
+    EXPECT_EQ(real["bytes_freed"], dry["bytes_freed"]) << "frees what the dry run predicted\n" << real.dump(2);
+    for (const auto& a : real["actions"]) EXPECT_TRUE(a["done"].get<bool>()) << a.dump();
+    const json after = Get(server, "/storage/stats");
+    EXPECT_EQ(uploads_before - after["areas"]["bytes"]["uploads"].get<int64_t>(), old_source_bytes + 5000)
+        << "the old source and the orphan upload are gone, nothing else";
+    EXPECT_EQ(after["areas"]["bytes"]["archive"], real["archive_bytes"]);
+    EXPECT_LT(real["archive_bytes"].get<int64_t>() * 4, old_source_bytes) << "the archive is compact";
+    EXPECT_FALSE(fs::exists(data / "uploads" / "ep_ghost"));
+    EXPECT_FALSE(fs::exists(data / "episodes" / old_id / "out" / "stray.mp4"));
+    EXPECT_EQ(FilesUnder(data / "uploads" / busy_id), busy_upload) << "the active upload is untouched";
+
+    // The old episode is archived; its starred clip kept its files, the other's are gone (410).
+    doc = Get(server, "/api/v1/episodes/" + old_id);
+    EXPECT_EQ(doc["episode"]["archived"], true);
+    auto c = Client(server);
+    auto kept = c.Get("/api/v1/clips/" + kept_clip + "/media/video");
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->status, 200);
+    auto gone = c.Get("/api/v1/clips/" + expiring_clip + "/media/video");
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, 410) << gone->body;
+    EXPECT_EQ(Get(server, "/api/v1/clips/" + expiring_clip)["expired"], true);
+
+    // Still re-clippable from the archive: a span rendered from the Opus source.
+    const double start = doc["clips"][0]["start"], end = doc["clips"][0]["end"];
+    const json made = PostJson(server, "/api/v1/episodes/" + old_id + "/clips", {{"start", start}, {"end", end}}, 202);
+    ASSERT_TRUE(made.contains("job")) << made.dump();
+    ASSERT_EQ(WaitJob(server, made["job"]["id"], Ended)["state"], "succeeded") << server.Log();
+    auto video = c.Get(made["clip_url"].get<std::string>() + "/media/video");
+    ASSERT_TRUE(video);
+    EXPECT_EQ(video->status, 200);
+    std::ofstream(work / "reclip.mp4", std::ios::binary) << video->body;
+    auto probe = ProbeVideo(work / "reclip.mp4");
+    ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+    EXPECT_EQ(probe->width, 1080);
+    EXPECT_EQ(probe->height, 1920);
+
+    // The busy episode finishes normally, its source where it was.
+    EXPECT_EQ(WaitJob(server, busy_job, Ended)["state"], "succeeded") << server.Log();
+    EXPECT_TRUE(fs::exists(busy_upload[0]));
+    EXPECT_EQ(server.Terminate(), 0);
+
+    // The command line sees the same data directory: the busy episode is now old, so a dry run would archive it.
+    const auto cli = RunPodpromo({"cleanup", "--dry-run", "--json", "--data-dir", data.string()});
+    ASSERT_EQ(cli.exit_code, 0) << cli.err;
+    const json cli_report = json::parse(cli.out, nullptr, false);
+    ASSERT_FALSE(cli_report.is_discarded()) << cli.out;
+    EXPECT_EQ(cli_report["dry_run"], true);
+}
+
+// Bar: after processing, /metrics parses with a Prometheus parser and its counters agree with the database;
+// errors are aggregated; logs are JSON lines carrying the request id.
+TEST_F(Service, MetricsParseAndAgreeWithTheDatabaseErrorsAreGroupedAndLogsAreJson) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess server(data, {{"LOG_FORMAT", "json"}, {"LOG_LEVEL", "debug"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto up = Upload(server, ReadAll(ShortEpisode(dir_->path())), "show.wav", {{"clips", "2"}});
+    ASSERT_TRUE(up && up->status == 202);
+    const std::string episode_id = json::parse(up->body)["episode"]["id"];
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+    ASSERT_EQ(WaitJob(server, job_id, Ended)["state"], "succeeded") << server.Log();
+    const json doc = Get(server, "/api/v1/episodes/" + episode_id);
+    const std::string clip_id = doc["clips"][0]["id"];
+    PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "like"}}, 201);
+    PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "rating"}, {"rating", 4}}, 201);
+    PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "like"}}, 201);
+    {
+        auto c = Client(server);
+        auto traced = c.Get("/api/v1/episodes/ep_missing", {{"X-Request-Id", "trace-metrics-7"}});
+        ASSERT_TRUE(traced);
+        EXPECT_EQ(traced->status, 404);
+    }
+    // A job that fails: the episode's source vanishes before a render of it runs.
+    for (const auto& f : FilesUnder(data / "uploads" / episode_id)) fs::remove(f);
+    const json render = PostJson(server, "/api/v1/episodes/" + episode_id + "/clips",
+                                 {{"start", doc["clips"][0]["start"]}, {"end", doc["clips"][0]["end"]}}, 202);
+    EXPECT_EQ(WaitJob(server, render["job"]["id"], Ended, 120)["state"], "failed");
+
+    auto c = Client(server);
+    auto r = c.Get("/metrics");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    std::ofstream(work / "metrics.txt") << r->body;
+    const auto check =
+        RunProcess({"/usr/bin/python3", (fs::path(PODPROMO_TEST_DATA).parent_path() / "promcheck.py").string(),
+                    (work / "metrics.txt").string()});
+    ASSERT_TRUE(check.ok()) << check.status().ToString();
+    ASSERT_EQ(check->exit_code, 0) << check->err << "\n" << r->body;
+    const json m = json::parse(check->out);
+    auto metric = [&](const std::string& key) {
+        EXPECT_TRUE(m.contains(key)) << key << " missing from\n" << r->body;
+        return m.contains(key) ? m[key].get<double>() : -1.0;
+    };
+    // Counters agree with what the database says through the API.
+    EXPECT_EQ(metric("podpromo_episodes_processed_total{}"), 1);
+    EXPECT_EQ(metric("podpromo_episodes{status=ready}"), 1);
+    EXPECT_EQ(metric("podpromo_clips_generated_total{}"), static_cast<double>(doc["clips"].size()));
+    EXPECT_EQ(metric("podpromo_clips{}"), static_cast<double>(doc["clips"].size()));
+    const json totals = Get(server, "/api/v1/clips/" + clip_id)["feedback"];
+    EXPECT_EQ(metric("podpromo_feedback_total{kind=like}"), totals["like"].get<double>());
+    EXPECT_EQ(metric("podpromo_feedback_total{kind=rating}"), totals["rating"].get<double>());
+    EXPECT_EQ(metric("podpromo_jobs_finished_total{outcome=succeeded}"), 1);
+    EXPECT_EQ(metric("podpromo_jobs_finished_total{outcome=failed}"), 1);
+    EXPECT_EQ(metric("podpromo_http_requests_total{method=POST,route=/api/v1/episodes,status=202}"), 1);
+    for (const char* stage : {"decode", "transcribe", "score", "render"}) {
+        EXPECT_GE(metric(fmt::format("podpromo_stage_duration_seconds_count{{stage={}}}", stage)), 1) << stage;
+    }
+    EXPECT_EQ(metric("podpromo_asr_real_time_factor_count{}"), 1);
+    EXPECT_GT(metric("podpromo_asr_real_time_factor_sum{}"), 0);
+    EXPECT_GT(metric("process_resident_memory_bytes{}"), 1e6);
+    EXPECT_GT(metric("process_open_fds{}"), 3);
+    EXPECT_GT(metric("process_cpu_seconds_total{}"), 0);
+    EXPECT_GT(metric("podpromo_system_memory_total_bytes{}"), 1e8);
+    EXPECT_GT(metric("podpromo_storage_disk_total_bytes{}"), 0);
+    EXPECT_EQ(metric("podpromo_errors_total{kind=not_found,stage=render}"), 1);
+
+    // The failure is grouped with its stage, count, times and message.
+    const json errors = Get(server, "/api/v1/admin/errors");
+    ASSERT_EQ(errors["errors"].size(), 1u) << errors.dump();
+    const json& g = errors["errors"][0];
+    EXPECT_EQ(g["kind"], "not_found");
+    EXPECT_EQ(g["stage"], "render");
+    EXPECT_EQ(g["count"], 1);
+    EXPECT_LE(g["first_seen"].get<int64_t>(), g["last_seen"].get<int64_t>());
+    EXPECT_FALSE(g["sample"].get<std::string>().empty());
+
+    // Every log line is a JSON object with time, level and message; the traced request and the jobs are there.
+    EXPECT_EQ(server.Terminate(), 0);
+    std::istringstream log(server.Log());
+    bool traced = false, job_finished = false;
+    int lines = 0;
+    for (std::string line; std::getline(log, line);) {
+        if (line.rfind("PodPromo is serving", 0) == 0 || line.empty()) continue;
+        const json j = json::parse(line, nullptr, false);
+        ASSERT_TRUE(j.is_object()) << "not a JSON line: " << line;
+        ++lines;
+        EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("message")) << line;
+        if (j.value("request_id", "") == "trace-metrics-7") {
+            traced = true;
+            EXPECT_EQ(j["status"], 404);
+            EXPECT_TRUE(j.contains("duration_ms"));
+        }
+        if (j["message"] == "job finished" && j.value("job_id", "") == job_id) {
+            job_finished = true;
+            EXPECT_EQ(j["episode_id"], episode_id);
+            EXPECT_EQ(j["outcome"], "succeeded");
+            EXPECT_GT(j["duration_ms"].get<int64_t>(), 0);
+        }
+    }
+    EXPECT_GT(lines, 5);
+    EXPECT_TRUE(traced) << "the request log line carries the caller's X-Request-Id";
+    EXPECT_TRUE(job_finished);
+}
+
+// Bar: a data directory on a small filesystem that fills during processing.
+TEST_F(Service, AFullDiskFailsTheJobCleanlyAndTheServiceKeepsAnswering) {
+    if (geteuid() != 0) GTEST_SKIP() << "mounting a small filesystem needs root";
+    TempDir work;
+    const fs::path mnt = work / "small";
+    fs::create_directories(mnt);
+    if (std::system(("mount -t tmpfs -o size=12m tmpfs '" + mnt.string() + "'").c_str()) != 0) {
+        GTEST_SKIP() << "cannot mount a tmpfs here";
+    }
+    struct Unmount {
+        fs::path p;
+        ~Unmount() { (void)std::system(("umount -l '" + p.string() + "'").c_str()); }
+    } unmount{mnt};
+    const fs::path data = mnt / "data";
+    // The database lives elsewhere, as it would on its own volume: what fills is the media storage.
+    ServerProcess server(data, {{"DATABASE_URL", "sqlite://" + (work / "podpromo.db").string()}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto up = Upload(server, ReadAll(ShortEpisode(dir_->path())), "show.wav", {{"clips", "2"}});
+    ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+    // Something else fills the disk while the episode is recognised: 2 MB stay free, enough for the decoded
+    // audio but not for the renders.
+    struct statvfs vfs {};
+    ASSERT_EQ(statvfs(mnt.c_str(), &vfs), 0);
+    const int64_t free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+    std::ofstream(mnt / "filler", std::ios::binary) << std::string(static_cast<size_t>(free_bytes - 2'000'000), 'f');
+
+    const json job = WaitJob(server, job_id, Ended);
+    EXPECT_EQ(job["state"], "failed") << job.dump();
+    std::cerr << "the job failed with: " << job.value("error", "") << "\n";
+    EXPECT_EQ(job["attempts"], 1) << "a full disk fails at once, without retries";
+    EXPECT_NE(job.value("error", "").find("space"), std::string::npos) << job.dump();
+    // No partial file anywhere: no hidden .part/.tmp files, no clip outputs, nothing left in work/.
+    for (const auto& f : FilesUnder(data)) {
+        const std::string name = f.filename().string();
+        EXPECT_FALSE(name.find(".part") != std::string::npos || name.find(".tmp-") != std::string::npos) << f;
+        EXPECT_NE(f.extension(), ".mp4") << f;
+    }
+    EXPECT_TRUE(FilesUnder(data / "work").empty());
+    // The service still answers, and says its disk is degraded.
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the health thread's next round
+    auto c = Client(server);
+    auto health = c.Get("/health");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200) << health->body;
+    const json h = json::parse(health->body);
+    EXPECT_EQ(h["status"], "degraded") << h.dump();
+    EXPECT_FALSE(h["checks"]["disk"]["ok"].get<bool>());
+    EXPECT_NE(h["checks"]["disk"]["detail"].get<std::string>().find("lack of space"), std::string::npos);
+    const json errors = Get(server, "/api/v1/admin/errors");
+    ASSERT_FALSE(errors["errors"].empty());
+    EXPECT_EQ(errors["errors"][0]["kind"], "no_space");
+    EXPECT_EQ(server.Terminate(), 0);
 }
 
 }  // namespace

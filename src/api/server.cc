@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -338,8 +338,7 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
         check("memory", used <= config_.health_max_memory_percent,
               fmt::format("{:.1f}% of {:.1f} GB in use (degraded over {}%); this process {:.0f} MB", used,
                           static_cast<double>(sample.system.memory_total_bytes) / 1e9,
-                          config_.health_max_memory_percent,
-                          static_cast<double>(sample.process.resident_bytes) / 1e6),
+                          config_.health_max_memory_percent, static_cast<double>(sample.process.resident_bytes) / 1e6),
               false);
     }
     DbInt queued = 0, running = 0, oldest = 0;
@@ -505,7 +504,8 @@ void ApiServer::Routes() {
         if (db_->With([&](soci::session& s) {
                    episodes = CountEpisodesByStatus(s);
                    clips = CountClips(s);
-               }).ok()) {
+               })
+                .ok()) {
             for (const char* status : {"queued", "processing", "ready", "failed", "cancelled"}) {
                 metrics_->Set("podpromo_episodes", {{"status", status}},
                               episodes.count(status) ? static_cast<double>(episodes[status]) : 0.0);
@@ -1112,8 +1112,7 @@ void ApiServer::Routes() {
     // {"dry_run": true|false (default true), "remove_orphans": false|true}: one cleanup pass, its report.
     svr.Post("/api/v1/admin/cleanup", [this](const Request& req, Response& res) {
         json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-        if (body.is_discarded() || !body.is_object() ||
-            (body.contains("dry_run") && !body["dry_run"].is_boolean()) ||
+        if (body.is_discarded() || !body.is_object() || (body.contains("dry_run") && !body["dry_run"].is_boolean()) ||
             (body.contains("remove_orphans") && !body["remove_orphans"].is_boolean())) {
             return SendError(res, 400, "invalid_input",
                              "send {\"dry_run\": true|false, \"remove_orphans\": true|false} (both optional)");

@@ -14,8 +14,8 @@
 #include "podpromo/files/cleanup.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
-#include "podpromo/jobs/workers.h"
 #include "podpromo/jobs/housekeeper.h"
+#include "podpromo/jobs/workers.h"
 #include "podpromo/monitor/errors.h"
 #include "podpromo/monitor/log.h"
 #include "podpromo/monitor/metrics.h"
@@ -30,7 +30,8 @@ Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, in
     auto applied = (*db)->Migrate();
     if (!applied.ok()) return applied.status();
     if (*applied > 0) {
-        Log(LogLevel::kInfo, "database migrated", {{"applied", *applied}, {"schema_version", Database::LatestVersion()}});
+        Log(LogLevel::kInfo, "database migrated",
+            {{"applied", *applied}, {"schema_version", Database::LatestVersion()}});
     }
     return db;
 }
@@ -70,8 +71,8 @@ int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orp
     auto mb = [](int64_t b) { return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6); };
     for (const auto& a : report->actions) {
         const std::string what = a.clip_id.empty() ? (a.path.empty() ? a.episode_id : a.path) : a.clip_id;
-        const std::string state = dry_run ? (a.removes ? "would do" : "report")
-                                  : a.done ? "done"
+        const std::string state = dry_run           ? (a.removes ? "would do" : "report")
+                                  : a.done          ? "done"
                                   : a.error.empty() ? "report"
                                                     : "failed: " + a.error;
         std::cout << fmt::format("{:<15} {:>10}  {:<10} {}  ({})\n", a.action, mb(a.bytes), state, what, a.reason);
@@ -80,9 +81,9 @@ int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orp
         std::cout << fmt::format("left alone (a job is queued or running): {}\n",
                                  fmt::join(report->skipped_episodes, ", "));
     }
-    std::cout << fmt::format("{}: {} {}, {} written to the archive, in {:.1f} s\n",
-                             dry_run ? "dry run" : "cleanup", dry_run ? "would free" : "freed",
-                             mb(report->bytes_freed), mb(report->archive_bytes), report->seconds);
+    std::cout << fmt::format("{}: {} {}, {} written to the archive, in {:.1f} s\n", dry_run ? "dry run" : "cleanup",
+                             dry_run ? "would free" : "freed", mb(report->bytes_freed), mb(report->archive_bytes),
+                             report->seconds);
     return 0;
 }
 

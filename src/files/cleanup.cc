@@ -147,10 +147,10 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
                                              "a file of the clip is gone"));
             } else if (policy.clip_retention_days > 0 && c->starred == 0 &&
                        now - c->created_at > static_cast<int64_t>(policy.clip_retention_days * kDayMs)) {
-                actions.push_back(MakeAction("expire_clip", "", bytes, true, e.id, c->id,
-                                             fmt::format("made {:.1f} days ago (retention {} days), not starred",
-                                                         static_cast<double>(now - c->created_at) / kDayMs,
-                                                         policy.clip_retention_days)));
+                actions.push_back(MakeAction(
+                    "expire_clip", "", bytes, true, e.id, c->id,
+                    fmt::format("made {:.1f} days ago (retention {} days), not starred",
+                                static_cast<double>(now - c->created_at) / kDayMs, policy.clip_retention_days)));
             }
         }
     }
@@ -206,10 +206,10 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
             const bool gone = ScratchOwnerGone(name);
             if (!gone && now - newest < work_ms) continue;
             if (now - newest < std::min<int64_t>(grace_ms, 60 * 1000)) continue;
-            actions.push_back(MakeAction(
-                "remove_work", Rel(storage, entry.path()), bytes, true, "", "",
-                gone ? "scratch of a process that is gone"
-                     : fmt::format("untouched for over {} hours", policy.work_retention_hours)));
+            actions.push_back(
+                MakeAction("remove_work", Rel(storage, entry.path()), bytes, true, "", "",
+                           gone ? "scratch of a process that is gone"
+                                : fmt::format("untouched for over {} hours", policy.work_retention_hours)));
         }
     }
     return actions;
@@ -257,9 +257,28 @@ void Archive(Database* db, const Storage& storage, const EpisodeRow& e, CleanupA
         fs::remove(part, ec);
         RemoveEmptyDirs(dir, storage.root() / "archive");
     };
-    auto out = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
-                           "file:" + source->string(), "-map", "0:a:0", "-vn", "-ac", "1", "-c:a", "libopus", "-b:a",
-                           "24k", "-application", "voip", "-f", "ogg", "file:" + part.string()},
+    auto out = RunProcess({"ffmpeg",
+                           "-nostdin",
+                           "-hide_banner",
+                           "-loglevel",
+                           "error",
+                           "-y",
+                           "-i",
+                           "file:" + source->string(),
+                           "-map",
+                           "0:a:0",
+                           "-vn",
+                           "-ac",
+                           "1",
+                           "-c:a",
+                           "libopus",
+                           "-b:a",
+                           "24k",
+                           "-application",
+                           "voip",
+                           "-f",
+                           "ogg",
+                           "file:" + part.string()},
                           cancel);
     if (!out.ok() || out->exit_code != 0) {
         a->error = !out.ok() ? out.status().message()
@@ -314,7 +333,8 @@ void Apply(Database* db, const Storage& storage, const Snapshot& snap, CleanupAc
             if (c.id == a->clip_id) clip = &c;
         }
         bool expired = false;
-        const Status st = db->InTransaction([&](soci::session& s) { expired = ExpireClip(s, a->clip_id, NowEpochMs()); });
+        const Status st =
+            db->InTransaction([&](soci::session& s) { expired = ExpireClip(s, a->clip_id, NowEpochMs()); });
         if (!st.ok() || !expired || !clip) {
             a->error = st.ok() ? "skipped: the clip was starred or removed meanwhile" : st.message();
             return;
@@ -425,8 +445,8 @@ json CleanupReport::ToJson() const {
     std::map<std::string, int> counts;
     for (const auto& a : actions) {
         counts[a.action] += 1;
-        json j = {{"action", a.action}, {"path", a.path},     {"bytes", a.bytes},   {"removes", a.removes},
-                  {"reason", a.reason}, {"done", a.done}};
+        json j = {{"action", a.action},   {"path", a.path},     {"bytes", a.bytes},
+                  {"removes", a.removes}, {"reason", a.reason}, {"done", a.done}};
         if (!a.episode_id.empty()) j["episode_id"] = a.episode_id;
         if (!a.clip_id.empty()) j["clip_id"] = a.clip_id;
         if (a.action == "archive_source") j["archive_bytes"] = a.archive_bytes;

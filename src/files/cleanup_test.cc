@@ -45,8 +45,8 @@ class CleanupTest : public ::testing::Test {
     EpisodeRow AddEpisode(const std::string& id, double days_old, int clips, bool active = false) {
         const fs::path source = storage_->UploadPath(id, "show.wav");
         fs::create_directories(source.parent_path());
-        EXPECT_TRUE(testing::FfmpegConvert({"-f", "lavfi", "-i", "sine=frequency=220:duration=20", "-ar", "16000", "-ac", "1",
-                                   source.string()}));
+        EXPECT_TRUE(testing::FfmpegConvert(
+            {"-f", "lavfi", "-i", "sine=frequency=220:duration=20", "-ar", "16000", "-ac", "1", source.string()}));
         fs::last_write_time(source, fs::file_time_type::clock::now() - std::chrono::hours(48));
         EpisodeRow e;
         e.id = id;
@@ -75,8 +75,9 @@ class CleanupTest : public ::testing::Test {
                 for (const char* ext : {"mp4", "m4a", "srt"}) {
                     const fs::path f = out / (c.id + "." + ext);
                     WriteBytes(f, 1000 * static_cast<size_t>(i));
-                    files[ext == std::string("mp4") ? "video" : ext == std::string("m4a") ? "audio" : "srt"] =
-                        fs::relative(f, storage_->root()).string();
+                    files[ext == std::string("mp4")   ? "video"
+                          : ext == std::string("m4a") ? "audio"
+                                                      : "srt"] = fs::relative(f, storage_->root()).string();
                 }
                 c.file_path = files.dump();
                 c.created_at = e.created_at;
@@ -164,7 +165,8 @@ TEST_F(CleanupTest, DryRunChangesNothingAndTheRealRunFreesWhatItPredicted) {
                        old = GetEpisode(s, "ep_old");
                        clip1 = GetClip(s, "ep_old_clip1");
                        clip2 = GetClip(s, "ep_old_clip2");
-                   }).ok());
+                   })
+                    .ok());
     EXPECT_EQ(old->audio_path, "archive/ep_old/source.opus");
     EXPECT_GT(old->archived_at, 0);
     EXPECT_FALSE(fs::exists(storage_->UploadPath("ep_old", "show.wav")));
@@ -218,7 +220,8 @@ TEST_F(CleanupTest, RowsWhoseFilesAreMissingAreReportedAndRemovedWithTheFlag) {
                        gone_clip = GetClip(s, "ep_a_clip1");
                        kept_clip = GetClip(s, "ep_a_clip2");
                        gone_episode = GetEpisode(s, "ep_b");
-                   }).ok());
+                   })
+                    .ok());
     EXPECT_FALSE(gone_clip.has_value());
     EXPECT_TRUE(kept_clip.has_value());
     EXPECT_FALSE(gone_episode.has_value());
@@ -259,7 +262,8 @@ TEST_F(CleanupTest, AStarredClipCannotBeExpiredAndAnArchiveWaitsForAQueuedJob) {
                        InsertJob(s, j);
                        archived = ArchiveEpisodeSource(s, "ep_a", "uploads/ep_a/show.wav", "archive/ep_a/source.opus",
                                                        NowEpochMs());
-                   }).ok());
+                   })
+                    .ok());
     EXPECT_FALSE(expired);
     EXPECT_FALSE(archived);
 }

@@ -220,9 +220,8 @@ DiskSpace Storage::Disk() const {
 
 int64_t Storage::UsedBytes() const {
     int64_t total = 0;
-    ForEachStoredFile(root_, [&](const fs::path&, int64_t size, const std::string&, const fs::directory_entry&) {
-        total += size;
-    });
+    ForEachStoredFile(
+        root_, [&](const fs::path&, int64_t size, const std::string&, const fs::directory_entry&) { total += size; });
     return total;
 }
 
@@ -253,25 +252,25 @@ StorageStats Storage::Stats() const {
     }
     st.files_by_kind["archive"] = 0;
     st.bytes_by_kind["archive"] = 0;
-    ForEachStoredFile(root_, [&](const fs::path& p, int64_t size, const std::string& area,
-                                 const fs::directory_entry& entry) {
-        const std::string kind = KindOf(p, root_);
-        st.files_by_kind[kind] += 1;
-        st.bytes_by_kind[kind] += size;
-        st.files_by_area[area] += 1;
-        st.bytes_by_area[area] += size;
-        st.used_bytes += size;
-        std::error_code ec;
-        const auto mtime = entry.last_write_time(ec);
-        if (ec) return;
-        const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::file_clock::to_sys(mtime).time_since_epoch())
-                               .count();
-        st.oldest.push_back({fs::relative(p, root_).string(), size, ms});
-        std::sort(st.oldest.begin(), st.oldest.end(),
-                  [](const auto& a, const auto& b) { return a.modified_ms < b.modified_ms; });
-        if (st.oldest.size() > 5) st.oldest.pop_back();
-    });
+    ForEachStoredFile(root_,
+                      [&](const fs::path& p, int64_t size, const std::string& area, const fs::directory_entry& entry) {
+                          const std::string kind = KindOf(p, root_);
+                          st.files_by_kind[kind] += 1;
+                          st.bytes_by_kind[kind] += size;
+                          st.files_by_area[area] += 1;
+                          st.bytes_by_area[area] += size;
+                          st.used_bytes += size;
+                          std::error_code ec;
+                          const auto mtime = entry.last_write_time(ec);
+                          if (ec) return;
+                          const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                                                 .count();
+                          st.oldest.push_back({fs::relative(p, root_).string(), size, ms});
+                          std::sort(st.oldest.begin(), st.oldest.end(),
+                                    [](const auto& a, const auto& b) { return a.modified_ms < b.modified_ms; });
+                          if (st.oldest.size() > 5) st.oldest.pop_back();
+                      });
     const DiskSpace disk = Disk();
     st.disk_free_bytes = disk.free_bytes;
     st.disk_total_bytes = disk.total_bytes;

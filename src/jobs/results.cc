@@ -107,6 +107,8 @@ json EpisodeRowToJson(const EpisodeRow& e) {
               {"checksum", e.checksum},
               {"format", e.format},
               {"has_video", e.has_video != 0},
+              {"archived", e.archived_at != 0},
+              {"archived_at", e.archived_at != 0 ? json(e.archived_at) : json(nullptr)},
               {"render_options", ParseOr(e.render_options, json::object())},
               {"duration", e.duration > 0 ? json(e.duration) : json(nullptr)},
               {"genre", e.genre},

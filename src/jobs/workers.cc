@@ -311,6 +311,8 @@ void WorkerPool::RunJob(const JobRow& job) {
                           {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5});
     }
     const DbInt now = NowEpochMs();
+    // The stage a failure belongs to: the last one that reported progress.
+    const std::string failed_stage = !last_stage.empty() ? last_stage : render ? "render" : "probe";
     std::string outcome;
     if (active->lost_lease) {
         outcome = "lost_lease";  // another worker owns it now: touch nothing
@@ -338,7 +340,7 @@ void WorkerPool::RunJob(const JobRow& job) {
         PublishJob(job.id, job.episode_id, "cancelled", "cancelled", 0);
     } else if (Transient(st) && job.attempts < job.max_attempts) {
         outcome = "retry";
-        errors_->Report(ErrorKind(st.code()), last_stage.empty() ? job.stage : last_stage, st.message(),
+        errors_->Report(ErrorKind(st.code()), failed_stage, st.message(),
                         {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}});
         const DbInt delay =
             static_cast<DbInt>(config_.retry_backoff_seconds * 1000.0 * std::pow(2.0, std::max(0, job.attempts - 1)));
@@ -350,7 +352,7 @@ void WorkerPool::RunJob(const JobRow& job) {
     } else {
         outcome = "failed";
         if (st.code() == StatusCode::kNoSpace) storage_->NoteNoSpace();
-        errors_->Report(ErrorKind(st.code()), last_stage.empty() ? job.stage : last_stage, st.message(),
+        errors_->Report(ErrorKind(st.code()), failed_stage, st.message(),
                         {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}});
         (void)db_->InTransaction([&](soci::session& s) {
             FinishJob(s, job.id, "failed", st.message(), now);

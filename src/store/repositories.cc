@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <functional>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "podpromo/store/database.h"
 
@@ -375,10 +375,10 @@ void RecordError(soci::session& s, const std::string& kind, const std::string& s
 std::vector<ErrorGroup> ListErrors(soci::session& s, DbInt since) {
     std::vector<ErrorGroup> out;
     ErrorGroup g;
-    soci::statement st = (s.prepare << "SELECT kind, stage, count, first_seen, last_seen, sample FROM errors"
-                                       " WHERE last_seen >= :since ORDER BY last_seen DESC",
-                          into(g.kind), into(g.stage), into(g.count), into(g.first_seen), into(g.last_seen),
-                          into(g.sample), use(since));
+    soci::statement st =
+        (s.prepare << "SELECT kind, stage, count, first_seen, last_seen, sample FROM errors"
+                      " WHERE last_seen >= :since ORDER BY last_seen DESC",
+         into(g.kind), into(g.stage), into(g.count), into(g.first_seen), into(g.last_seen), into(g.sample), use(since));
     st.execute();
     while (st.fetch()) out.push_back(g);
     return out;

@@ -17,8 +17,8 @@
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/housekeeper.h"
-#include "podpromo/monitor/errors.h"
 #include "podpromo/jobs/workers.h"
+#include "podpromo/monitor/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 

@@ -32,11 +32,11 @@ struct ServiceConfig {
     double clip_retention_days = 90;    // CLIP_RETENTION_DAYS: unstarred clips older than this expire (0: never)
     double work_retention_hours = 6;    // WORK_RETENTION_HOURS: leftovers of work older than this are removed
     // Health thresholds: past them /health says degraded.
-    double health_min_free_disk_percent = 5;  // HEALTH_MIN_FREE_DISK_PERCENT (unhealthy under 1%)
-    double health_max_memory_percent = 95;    // HEALTH_MAX_MEMORY_PERCENT: system memory in use
+    double health_min_free_disk_percent = 5;     // HEALTH_MIN_FREE_DISK_PERCENT (unhealthy under 1%)
+    double health_max_memory_percent = 95;       // HEALTH_MAX_MEMORY_PERCENT: system memory in use
     double health_max_queue_age_seconds = 3600;  // HEALTH_MAX_QUEUE_AGE_SECONDS: oldest runnable queued job
-    std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
-    std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error
+    std::string log_format = "auto";             // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
+    std::string log_level = "info";              // LOG_LEVEL: debug, info, warn, error
 
     // The database URL in effect.
     std::string DatabaseUrl() const;

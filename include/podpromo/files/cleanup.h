@@ -39,9 +39,9 @@ struct CleanupPolicy {
 };
 
 struct CleanupAction {
-    std::string action;  // archive_source, expire_clip, remove_work, orphan, missing_file
-    std::string path;    // relative to the storage root
-    int64_t bytes = 0;   // what the action frees
+    std::string action;    // archive_source, expire_clip, remove_work, orphan, missing_file
+    std::string path;      // relative to the storage root
+    int64_t bytes = 0;     // what the action frees
     bool removes = false;  // whether this run removes `bytes` (orphans and missing rows only with the flag)
     std::string episode_id, clip_id, reason;
     int64_t archive_bytes = 0;  // archive_source: the Opus file (estimated in a dry run)
@@ -53,8 +53,8 @@ struct CleanupReport {
     bool dry_run = true;
     bool remove_orphans = false;
     std::vector<CleanupAction> actions;
-    int64_t bytes_freed = 0;    // by the actions that remove (predicted in a dry run)
-    int64_t archive_bytes = 0;  // written to the archive (estimated in a dry run)
+    int64_t bytes_freed = 0;                    // by the actions that remove (predicted in a dry run)
+    int64_t archive_bytes = 0;                  // written to the archive (estimated in a dry run)
     std::vector<std::string> skipped_episodes;  // left alone: a job of theirs is queued or running
     double seconds = 0;
     nlohmann::json ToJson() const;

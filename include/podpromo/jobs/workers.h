@@ -3,9 +3,9 @@
 //
 // A job's life: queued -> running -> succeeded | failed | cancelled. Transient failures (I/O, database,
 // a missing program) go back to the queue with exponential backoff until max_attempts; bad input and a full
-// disk fail at once (partial files are removed by the stage that wrote them). A running job's lease is renewed every lease/3; when a worker dies its lease runs out and any
-// worker (of this process or another) takes the job again. At shutdown running jobs stop at the next
-// checkpoint and go back to the queue without counting an attempt.
+// disk fail at once (partial files are removed by the stage that wrote them). A running job's lease is renewed every
+// lease/3; when a worker dies its lease runs out and any worker (of this process or another) takes the job again. At
+// shutdown running jobs stop at the next checkpoint and go back to the queue without counting an attempt.
 #pragma once
 
 #include <atomic>
