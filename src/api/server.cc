@@ -952,6 +952,7 @@ void ApiServer::Routes() {
         const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
         auto clip = DescribeSpan(*r, frames ? &*frames : nullptr, span.start_ms, span.end_ms);
         if (!clip.ok()) return SendStatus(res, clip.status());
+        if (Status room = storage_->CheckRoom(0); !room.ok()) return SendStatus(res, room);
         span.clip_id = NewId(id + "_s");
         JobRow job;
         job.id = NewId("job");

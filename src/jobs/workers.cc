@@ -178,6 +178,7 @@ void WorkerPool::KeepLeases() {
 Status WorkerPool::RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
                                 const ProgressFn& progress, Active* active) {
     if (!transcript) return Status::InvalidInput("the episode has no transcript to make a clip from");
+    PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
     auto request = SpanRequestFromJson(json::parse(job.payload, nullptr, false));
     if (!request.ok()) return request.status();
     auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, progress, &active->cancel);
@@ -280,7 +281,11 @@ void WorkerPool::RunJob(const JobRow& job) {
     if (st.ok() && !render) {
         auto media = MediaOptionsFromJson(json::parse(episode->render_options, nullptr, false), episode->platform);
         if (media.ok()) media->cover = EpisodeCover(*storage_, *episode);
-        st = media.ok() ? WriteOutputs(&result, dir / "out", *media, progress, &active->cancel) : media.status();
+        // The quota is checked again before rendering: other uploads may have filled it since this one came.
+        if (media.ok()) st = storage_->CheckRoom(0);
+        if (st.ok()) {
+            st = media.ok() ? WriteOutputs(&result, dir / "out", *media, progress, &active->cancel) : media.status();
+        }
     }
     if (st.ok() && !render) {
         const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
