@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "podpromo/files/storage.h"
 #include "server_process.h"
 #include "testsupport.h"
 
@@ -869,8 +870,8 @@ TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans)
     // A file of no episode, a stray file in the old episode's outputs, a render folder of a dead process.
     SetOld(data / "uploads" / "ep_ghost" / "lost.mp3", 5000);
     SetOld(data / "episodes" / old_id / "out" / "stray.mp4", 700);
-    // The active episode: the long interview, being processed while cleanup runs.
-    auto busy = Upload(server, ReadAll(*dir_ / "business.wav"), "busy.wav");
+    // The active episode: another one, being processed (about 20 s) while cleanup runs.
+    auto busy = Upload(server, ReadAll(ShortEpisode(dir_->path())), "busy.wav");
     ASSERT_TRUE(busy && busy->status == 202);
     const std::string busy_id = json::parse(busy->body)["episode"]["id"];
     const std::string busy_job = json::parse(busy->body)["job"]["id"];
@@ -1109,6 +1110,43 @@ TEST_F(Service, AFullDiskFailsTheJobCleanlyAndTheServiceKeepsAnswering) {
     const json errors = Get(server, "/api/v1/admin/errors");
     ASSERT_FALSE(errors["errors"].empty());
     EXPECT_EQ(errors["errors"][0]["kind"], "no_space");
+    EXPECT_EQ(server.Terminate(), 0);
+}
+
+// The scheduled cleanup runs by itself, and the health thresholds come from the environment.
+TEST_F(Service, ScheduledCleanupRemovesLeftoversAndHealthThresholdsAreConfigurable) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess server(data, {{"CLEANUP_INTERVAL_HOURS", "0.0005"},  // 1.8 s
+                                {"HEALTH_MIN_FREE_DISK_PERCENT", "100"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    // A render folder of a process of this host that is gone (pid 2^22+1 cannot exist), left untouched
+    // for two days.
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    const fs::path scratch = data / "work" / ("podpromo-render." + SanitizeFileName(host) + ".4194305.xyz");
+    SetOld(scratch / "captions.ass", 300);
+    fs::last_write_time(scratch, fs::file_time_type::clock::now() - std::chrono::hours(48));
+    const json stats = Get(server, "/storage/stats");
+    EXPECT_FALSE(stats["next_cleanup"]["at"].is_null());
+    EXPECT_EQ(stats["next_cleanup"]["bytes_freed"], 300) << stats.dump();
+    EXPECT_EQ(stats["areas"]["bytes"]["work"], 300);
+    const auto until = Clock::now() + std::chrono::seconds(30);
+    while (fs::exists(scratch) && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(fs::exists(scratch)) << "the scheduled cleanup removed it\n" << server.Log();
+    // The disk threshold of 100% cannot be met: degraded (not unhealthy), with the threshold in the detail.
+    auto c = Client(server);
+    auto health = c.Get("/health");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200);
+    const json h = json::parse(health->body);
+    EXPECT_EQ(h["status"], "degraded");
+    EXPECT_FALSE(h["checks"]["disk"]["ok"].get<bool>());
+    EXPECT_NE(h["checks"]["disk"]["detail"].get<std::string>().find("degraded under 100%"), std::string::npos);
+    EXPECT_TRUE(h["checks"]["memory"]["ok"].get<bool>()) << h.dump();
+    auto metrics = c.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("podpromo_cleanup_runs_total{mode=\"real\"}"), std::string::npos);
     EXPECT_EQ(server.Terminate(), 0);
 }
 

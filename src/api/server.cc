@@ -93,6 +93,7 @@ std::string RouteLabel(const std::string& path) {
             return std::string(label) + (slash == std::string::npos ? "" : rest.substr(slash));
         }
     }
+    if (path.rfind("/assets/", 0) == 0) return "/assets/{file}";
     if (path == "/health" || path == "/livez" || path == "/readyz" || path == "/metrics" || path == "/queue/stats" ||
         path == "/storage/stats" || path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/" ||
         path == "/api/v1/admin/cleanup" || path == "/api/v1/admin/errors") {
@@ -145,6 +146,45 @@ std::string ContentTypeFor(const std::string& kind, const fs::path& p) {
     if (kind == "post") return "text/plain; charset=utf-8";
     if (p.extension() == ".m4a") return "audio/mp4";
     return "application/octet-stream";
+}
+
+// Answers with the file at `path` (Range requests are handled by httplib over the provider). `cache` is the
+// Cache-Control value; `download_name`, when given, names the file for a browser's download.
+void SendFile(Response& res, const fs::path& path, const std::string& content_type, const std::string& cache,
+              const std::string& download_name = "") {
+    std::error_code ec;
+    const auto size = static_cast<size_t>(fs::file_size(path, ec));
+    auto fd = std::make_shared<int>(ec ? -1 : open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (*fd < 0) return SendStatus(res, StatusFromErrno(ec ? ec.value() : errno, "cannot open the file"));
+    if (!download_name.empty()) {
+        res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", SanitizeFileName(download_name)));
+    }
+    res.set_header("Cache-Control", cache);
+    res.set_content_provider(
+        size, content_type,
+        [fd](size_t offset, size_t length, httplib::DataSink& sink) {
+            char buf[64 * 1024];
+            const size_t n = std::min(length, sizeof(buf));
+            const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(offset));
+            if (got <= 0) return false;
+            return sink.write(buf, static_cast<size_t>(got));
+        },
+        [fd](bool) { close(*fd); });
+}
+
+// The Content-Type of a file of the browser app, by its extension.
+std::string WebContentType(const fs::path& p) {
+    static const std::map<std::string, std::string> types = {{".html", "text/html; charset=utf-8"},
+                                                             {".js", "text/javascript; charset=utf-8"},
+                                                             {".css", "text/css; charset=utf-8"},
+                                                             {".svg", "image/svg+xml"},
+                                                             {".png", "image/png"},
+                                                             {".ico", "image/x-icon"},
+                                                             {".json", "application/json"},
+                                                             {".woff2", "font/woff2"},
+                                                             {".map", "application/json"}};
+    const auto it = types.find(p.extension().string());
+    return it == types.end() ? "application/octet-stream" : it->second;
 }
 
 // An episode with what hangs off it, read in one session.
@@ -830,6 +870,57 @@ void ApiServer::Routes() {
         res.status = 204;
     });
 
+    // The episode's own recording (or its archived Opus copy), for the browser's player; Range supported.
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/audio)", [this](const Request& req, Response& res) {
+        EpisodeBundle b;
+        if (Status st = LoadEpisodeBundle(db_, req.matches[1], &b, /*content=*/false); !st.ok()) {
+            return SendStatus(res, st);
+        }
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + std::string(req.matches[1]));
+        auto path = storage_->Resolve(b.episode->audio_path);
+        std::error_code ec;
+        if (!path.ok() || !fs::is_regular_file(*path, ec)) {
+            return SendError(res, 404, "not_found", "the episode's recording is missing");
+        }
+        const std::string ext = path->extension().string();
+        const std::string type = ext == ".opus"                    ? "audio/ogg"
+                                 : ext == ".mp3"                   ? "audio/mpeg"
+                                 : ext == ".wav"                   ? "audio/wav"
+                                 : ext == ".m4a" || ext == ".aac"  ? "audio/mp4"
+                                 : ext == ".flac"                  ? "audio/flac"
+                                 : ext == ".ogg"                   ? "audio/ogg"
+                                 : ext == ".webm" || ext == ".mkv" ? "video/webm"
+                                 : ext == ".mov"                   ? "video/quicktime"
+                                                                   : "video/mp4";
+        SendFile(res, *path, type, "private, max-age=3600", b.episode->filename);
+    });
+
+    // The episode's loudness envelope for drawing its waveform without decoding it in the browser:
+    // {"duration": s, "peaks": [n values in 0..1]} from the stored audio features (10 ms frames).
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/peaks)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        if (Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false); !st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
+        if (!frames || frames->size() == 0) {
+            return SendError(res, 409, "not_ready", "the episode has not been analysed yet");
+        }
+        const int n = IntParam(req, "n", 1000, 10, 20000);
+        json peaks = json::array();
+        const size_t total = frames->size();
+        for (int i = 0; i < n; ++i) {
+            const size_t from = total * static_cast<size_t>(i) / static_cast<size_t>(n);
+            const size_t to = std::max(from + 1, total * static_cast<size_t>(i + 1) / static_cast<size_t>(n));
+            float loudest = -100;
+            for (size_t f = from; f < to && f < total; ++f) loudest = std::max(loudest, frames->db[f]);
+            // -60 dBFS and below draw as silence; 0 dBFS as full height.
+            peaks.push_back(std::round(std::clamp((loudest + 60.0) / 60.0, 0.0, 1.0) * 1000) / 1000);
+        }
+        res.set_header("Cache-Control", "private, max-age=3600");
+        SendJson(res, 200, {{"duration", static_cast<double>(frames->DurationMs()) / 1000.0}, {"peaks", peaks}});
+    });
+
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         std::optional<EpisodeRow> ep;
@@ -1027,21 +1118,7 @@ void ApiServer::Routes() {
                 if (!path.ok() || !fs::is_regular_file(*path, ec)) {
                     return SendError(res, 404, "not_found", "the " + kind + " file of clip " + id + " is missing");
                 }
-                const auto size = static_cast<size_t>(fs::file_size(*path, ec));
-                auto fd = std::make_shared<int>(open(path->c_str(), O_RDONLY | O_CLOEXEC));
-                if (*fd < 0) return SendStatus(res, StatusFromErrno(errno, "cannot open the clip"));
-                res.set_header("Content-Disposition",
-                               fmt::format("inline; filename=\"{}\"", SanitizeFileName(path->filename().string())));
-                res.set_content_provider(
-                    size, ContentTypeFor(kind, *path),
-                    [fd](size_t offset, size_t length, httplib::DataSink& sink) {
-                        char buf[64 * 1024];
-                        const size_t n = std::min(length, sizeof(buf));
-                        const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(offset));
-                        if (got <= 0) return false;
-                        return sink.write(buf, static_cast<size_t>(got));
-                    },
-                    [fd](bool) { close(*fd); });
+                SendFile(res, *path, ContentTypeFor(kind, *path), "private, max-age=60", path->filename().string());
             });
 
     // A starred clip is kept past CLIP_RETENTION_DAYS.
@@ -1217,13 +1294,31 @@ void ApiServer::Routes() {
             });
     });
 
-    svr.Get("/", [this](const Request&, Response& res) {
-        SendJson(res, 200,
-                 {{"name", "PodPromo"},
-                  {"api", "/api/v1"},
-                  {"health", "/health"},
-                  {"metrics", "/metrics"},
-                  {"note", "the browser app arrives with its own issue; the API is complete"}});
+    // ---- the browser app (WEB_DIR: the bundle `npm run build` made). Its hashed assets never change, so
+    // browsers keep them for a year; index.html is revalidated every time so a new build is picked up.
+    svr.Get("/", [this](const Request& req, Response& res) {
+        const fs::path index = fs::path(config_.web_dir) / "index.html";
+        std::error_code ec;
+        if (config_.web_dir.empty() || !fs::is_regular_file(index, ec) ||
+            req.get_header_value("Accept").find("text/html") == std::string::npos) {
+            return SendJson(
+                res, 200,
+                {{"name", "PodPromo"},
+                 {"api", "/api/v1"},
+                 {"health", "/health"},
+                 {"metrics", "/metrics"},
+                 {"app", fs::is_regular_file(index, ec) ? "open / in a browser" : "not built (run scripts/build)"}});
+        }
+        SendFile(res, index, WebContentType(index), "no-cache");
+    });
+    svr.Get(R"(/(assets/[A-Za-z0-9._-]+|favicon\.svg))", [this](const Request& req, Response& res) {
+        const fs::path file = fs::path(config_.web_dir) / std::string(req.matches[1]);
+        std::error_code ec;
+        if (config_.web_dir.empty() || !fs::is_regular_file(file, ec)) {
+            return SendError(res, 404, "not_found", "no such file");
+        }
+        const bool hashed = std::string(req.matches[1]).rfind("assets/", 0) == 0;
+        SendFile(res, file, WebContentType(file), hashed ? "public, max-age=31536000, immutable" : "no-cache");
     });
 }
 

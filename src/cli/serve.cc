@@ -93,6 +93,9 @@ int RunServe(ServiceConfig config) {
         return 2;
     }
     ConfigureLog(config.log_format, config.log_level);
+#ifdef PODPROMO_WEB_DIST
+    if (config.web_dir.empty()) config.web_dir = PODPROMO_WEB_DIST;
+#endif
     std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is an error on that connection, not the end
     // Signals are taken by one thread with sigwait: block them before any other thread starts.
     sigset_t signals;

@@ -69,6 +69,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
                              RealVar{"RETRY_BACKOFF_SECONDS", &c->retry_backoff_seconds, 0, 3600}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
+    text("WEB_DIR", &c->web_dir);
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
     return ValidateConfig(*c);

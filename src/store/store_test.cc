@@ -135,5 +135,29 @@ TEST(Store, TranscriptRoundTrip) {
                   }).ok());
 }
 
+TEST(Store, ErrorsAreGroupedByKindAndStageAndPrunedByAge) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->InTransaction([&](soci::session& s) {
+                      RecordError(s, "no_space", "render", "first", 1000);
+                      RecordError(s, "no_space", "render", "second", 5000);
+                      RecordError(s, "invalid_input", "probe", "bad file", 3000);
+                  }).ok());
+    std::vector<ErrorGroup> groups;
+    ASSERT_TRUE(db->With([&](soci::session& s) { groups = ListErrors(s, 0); }).ok());
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(groups[0].kind, "no_space") << "most recent first";
+    EXPECT_EQ(groups[0].count, 2);
+    EXPECT_EQ(groups[0].first_seen, 1000);
+    EXPECT_EQ(groups[0].last_seen, 5000);
+    EXPECT_EQ(groups[0].sample, "second") << "the latest message";
+    int pruned = 0;
+    ASSERT_TRUE(db->InTransaction([&](soci::session& s) { pruned = PruneErrors(s, 4000); }).ok());
+    EXPECT_EQ(pruned, 1);
+    ASSERT_TRUE(db->With([&](soci::session& s) { groups = ListErrors(s, 0); }).ok());
+    ASSERT_EQ(groups.size(), 1u);
+    EXPECT_EQ(groups[0].stage, "render");
+}
+
 }  // namespace
 }  // namespace podpromo

@@ -35,8 +35,9 @@ struct ServiceConfig {
     double health_min_free_disk_percent = 5;     // HEALTH_MIN_FREE_DISK_PERCENT (unhealthy under 1%)
     double health_max_memory_percent = 95;       // HEALTH_MAX_MEMORY_PERCENT: system memory in use
     double health_max_queue_age_seconds = 3600;  // HEALTH_MAX_QUEUE_AGE_SECONDS: oldest runnable queued job
-    std::string log_format = "auto";             // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
-    std::string log_level = "info";              // LOG_LEVEL: debug, info, warn, error
+    std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
+    std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
+    std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error
 
     // The database URL in effect.
     std::string DatabaseUrl() const;

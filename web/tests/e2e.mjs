@@ -1,0 +1,287 @@
+// End-to-end test of the browser app: Debian's chromium driven by playwright-core against the real
+// `podpromo serve` on loopback. Uploads a synthesised episode through the page, watches it finish over
+// server-sent events, plays a clip, seeks from the transcript, drags a region (snapped to words), renders
+// it, downloads the video, leaves feedback, rescores for another platform, opens the dashboard, and checks
+// the server's state after each step. Screenshots at phone and desktop width go to $ARTIFACTS.
+//
+// Environment: PODPROMO_BINARY, MAKE_EPISODE (the test episode synthesiser), TEST_DATA (tests/data),
+// WEB_DIST (the built app), ARTIFACTS (where screenshots go).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const binary = env('PODPROMO_BINARY');
+const artifacts = env('ARTIFACTS');
+rmSync(artifacts, { recursive: true, force: true });
+mkdirSync(artifacts, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'podpromo-web-'));
+const step = (what) => console.log(`[e2e] ${new Date().toISOString().slice(11, 19)} ${what}`);
+
+// A 90-second episode: small talk around the three strong moments of the business interview script.
+const script = readFileSync(join(env('TEST_DATA'), 'business_interview.tsv'), 'utf8').split('\n');
+const rows = script.filter((l) => l && !l.startsWith('#'));
+writeFileSync(join(work, 'episode.tsv'), [0, 4, 5, 11, 12, 15].map((i) => rows[i]).join('\n') + '\n');
+execFileSync(env('MAKE_EPISODE'), [join(work, 'episode.tsv'), join(work, 'Founder Stories.wav')]);
+writeFileSync(join(work, 'notes.txt'), 'these are my show notes, not a recording\n');
+
+// The server on a free port, with its own data directory.
+const server = spawn(binary, ['serve', '--port', '0', '--data-dir', join(work, 'data')], {
+  env: { ...process.env, WEB_DIR: env('WEB_DIST'), LOG_FORMAT: 'json', MAX_CONCURRENT_JOBS: '2' },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let serverLog = '';
+server.stderr.on('data', (d) => { serverLog += d; });
+const base = await new Promise((resolve, reject) => {
+  let out = '';
+  const timer = setTimeout(() => reject(new Error(`the server did not start:\n${serverLog}`)), 30000);
+  server.stdout.on('data', (d) => {
+    out += d;
+    const m = out.match(/serving on (http:\/\/[0-9.]+:\d+)\//);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]);
+    }
+  });
+  server.on('exit', (code) => reject(new Error(`the server exited (${code}):\n${serverLog}`)));
+});
+const apiGet = async (path) => {
+  const r = await fetch(base + path);
+  assert.equal(r.status, 200, `${path}: ${r.status}`);
+  return r.json();
+};
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+});
+const problems = [];
+function watch(page, name) {
+  page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
+  page.on('console', (m) => {
+    // The refusal of notes.txt is expected: Chromium logs its 415 as a failed resource load.
+    if (m.type() === 'error' && !m.text().includes('status of 415')) problems.push(`${name}: console: ${m.text()}`);
+  });
+}
+async function noHorizontalScroll(page, what) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width + 1, `${what}: the page is ${scroll}px wide in a ${width}px window`);
+}
+
+let failed = false;
+let page = null;
+try {
+  const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  page = await desktop.newPage();
+  watch(page, 'desktop');
+  page.setDefaultTimeout(30000);
+
+  step('upload through the page: the keyboard opens the picker; an episode and a text file at once');
+  await page.goto(base + '/');
+  await page.locator('[data-testid=drop]').focus();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  await chooser.setFiles([join(work, 'Founder Stories.wav'), join(work, 'notes.txt')]);
+  const refused = page.locator('li.upload.refused');
+  await refused.waitFor();
+  assert.match(await refused.textContent(), /^notes\.txt.*Wrong type: .*not an audio or video file/i);
+  await page.locator('li.upload.ok').waitFor();
+  let episodes = await apiGet('/api/v1/episodes');
+  assert.equal(episodes.total, 1, 'the server kept the episode and refused the text file');
+  const episodeId = episodes.items[0].id;
+  assert.equal(episodes.items[0].title, 'Founder Stories');
+
+  step('watch it finish over server-sent events (no reload)');
+  const row = page.locator(`tr[data-episode=${episodeId}]`);
+  await row.locator('[data-status=processing]').waitFor({ timeout: 120000 });
+  await page.screenshot({ path: join(artifacts, 'desktop-processing.png') });
+  await row.locator('[data-status=ready]').waitFor({ timeout: 300000 });
+  episodes = await apiGet('/api/v1/episodes');
+  assert.equal(episodes.items[0].status, 'ready');
+  await page.screenshot({ path: join(artifacts, 'desktop-episodes.png'), fullPage: true });
+
+  step('a second upload, cancelled from the list while it waits, then deleted');
+  await page.locator('#file-input').setInputFiles(join(work, 'Founder Stories.wav'));
+  await page.waitForFunction(() => document.querySelectorAll('li.upload.ok').length === 2);
+  episodes = await apiGet('/api/v1/episodes');
+  assert.equal(episodes.total, 2);
+  const secondId = episodes.items.find((e) => e.id !== episodeId).id;
+  const second = page.locator(`tr[data-episode=${secondId}]`);
+  await second.locator('[data-action=cancel]').click();
+  await second.locator('[data-status=cancelled]').waitFor({ timeout: 60000 });
+  assert.equal((await apiGet(`/api/v1/episodes/${secondId}`)).job.state, 'cancelled');
+  page.once('dialog', (d) => d.accept());
+  await second.locator('[data-action=delete]').click();
+  await second.waitFor({ state: 'detached' });
+  episodes = await apiGet('/api/v1/episodes');
+  assert.deepEqual(episodes.items.map((e) => e.id), [episodeId], 'the server forgot the deleted episode');
+
+  step('the episode page: ranked clips with their explanations, a waveform, the transcript');
+  await row.locator('a').click();
+  await page.locator('.card').first().waitFor();
+  const doc = await apiGet(`/api/v1/episodes/${episodeId}`);
+  assert.ok(doc.clips.length >= 2, 'several clips');
+  assert.equal(await page.locator('.card').count(), doc.clips.length);
+  assert.equal(await page.locator('.card').first().locator('h3').textContent(), doc.clips[0].title);
+  assert.ok(await page.locator('.card').first().locator('.why li').count() >= 1, 'the score is explained');
+  assert.ok(await page.locator('.card').first().locator('.bars meter').count() >= 4, 'feature bars');
+  await page.locator('[data-testid=waveform] [part~="region"]').first().waitFor();
+
+  step('play a clip in place');
+  const first = doc.clips[0];
+  await page.locator('.card').first().locator('[data-action=play]').click();
+  await page.waitForFunction((start) => {
+    const a = document.querySelector('audio');
+    return a && !a.paused && a.currentTime > start + 0.3;
+  }, first.start, { timeout: 20000 });
+  await page.locator('audio').evaluate((a) => a.pause());
+
+  step('click a word of the transcript to seek there');
+  const words = doc.transcript.segments.flatMap((s) => s.words);
+  const target = words[Math.floor(words.length / 2)];
+  await page.locator(`.word[data-start="${target.start}"]`).first().click();
+  const at = await page.locator('audio').evaluate((a) => a.currentTime);
+  assert.ok(Math.abs(at - target.start) < 0.05, `seeked to ${at}, wanted ${target.start}`);
+
+  step('drag the end of the first clip\'s region: it snaps to a word end');
+  await page.locator('.card').first().locator('[data-action=edit]').click();
+  const endInput = page.locator('.editor input[name=end]');
+  await endInput.waitFor();
+  const before = Number(await endInput.inputValue());
+  const handle = page.locator(`[data-testid=waveform] [part~="${first.id}"] [part~="region-handle-right"]`);
+  const box = await handle.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x - 30, box.y + box.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForFunction((b) => Number(document.querySelector('.editor input[name=end]').value) < b - 0.2, before);
+  const end = Number(await endInput.inputValue());
+  const start = Number(await page.locator('.editor input[name=start]').inputValue());
+  assert.ok(words.some((w) => Math.abs(w.end - end) < 0.006), `the new end ${end} is a word's end`);
+  assert.ok(words.some((w) => Math.abs(w.start - start) < 0.006), `the start ${start} is a word's start`);
+
+  step('render it for LinkedIn, square, clean captions, and watch its progress');
+  await page.locator('.editor select[name=platform]').selectOption('linkedin');
+  await page.locator('.editor select[name=aspect]').selectOption('1:1');
+  await page.locator('.editor select[name=style]').selectOption('clean');
+  await page.locator('.editor [data-action=render]').click();
+  await page.locator('.editor progress[aria-label="Render progress"]').waitFor();
+  const rendered = page.locator('.editor [data-rendered]');
+  await rendered.waitFor({ timeout: 240000 });
+  const clipId = await rendered.getAttribute('data-rendered');
+  const clip = await apiGet(`/api/v1/clips/${clipId}`);
+  assert.equal(clip.platform, 'linkedin');
+  assert.ok(Math.abs(clip.end - clip.start - (end - start)) < 1.0, 'the rendered clip is the span chosen (plus breathing room)');
+  assert.ok(clip.files.video, 'it has a video');
+  await page.locator('.editor video').waitFor();
+  const ready = await page.locator('.editor video').evaluate((v) => new Promise((resolve) => {
+    if (v.readyState >= 1) resolve(true);
+    v.addEventListener('loadedmetadata', () => resolve(true));
+    v.addEventListener('error', () => resolve(false));
+    v.load();
+  }));
+  assert.ok(ready, 'the preview video loads');
+  const size = await page.locator('.editor video').evaluate((v) => [v.videoWidth, v.videoHeight]);
+  assert.deepEqual(size, [1080, 1080], 'a square video');
+
+  step('download the video, and its captions');
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.locator('.editor [data-download=video]').click()]);
+  const saved = join(work, 'download.mp4');
+  await download.saveAs(saved);
+  assert.equal(readFileSync(saved).subarray(4, 8).toString(), 'ftyp', 'an MP4 file');
+  const srt = await fetch(base + clip.files.srt).then((r) => r.text());
+  assert.match(srt, /^1\r?\n00:00:0/, 'SRT captions');
+
+  step('feedback: like, rate, flag with a reason, comment, star; the server keeps it; the page remembers');
+  const card = page.locator(`.card[data-clip="${clipId}"]`);
+  await card.locator('[data-action=like]').click();
+  await card.locator('select[aria-label=Rating]').selectOption('5');
+  await card.locator('select[aria-label="Flag reason"]').selectOption('ends too early');
+  await card.locator('[data-action=flag]').click();
+  await card.locator('input[aria-label=Comment]').fill('Great hook, tighten the ending');
+  await card.locator('[data-action=comment]').click();
+  await card.locator('[data-action=star]').click();
+  await page.waitForFunction((id) => document.querySelector(`.card[data-clip="${id}"] [data-action=star]`)
+    .getAttribute('aria-pressed') === 'true', clipId);
+  await page.waitForFunction(async (id) => {
+    const c = await (await fetch(`/api/v1/clips/${id}`)).json();
+    return c.feedback.comment === 1;
+  }, clipId);
+  const withFeedback = await apiGet(`/api/v1/clips/${clipId}`);
+  assert.deepEqual([withFeedback.feedback.like, withFeedback.feedback.rating, withFeedback.feedback.rating_sum,
+    withFeedback.feedback.flag, withFeedback.feedback.comment, withFeedback.starred], [1, 1, 5, 1, 1, true]);
+  await page.reload();
+  await page.locator(`.card[data-clip="${clipId}"]`).waitFor();
+  assert.equal(await page.locator(`.card[data-clip="${clipId}"] [data-action=like]`).getAttribute('aria-pressed'), 'true',
+    'the like is remembered');
+  assert.match(await page.locator(`.card[data-clip="${clipId}"] .feedback-status`).textContent(), /rated 5\/5/);
+  await page.screenshot({ path: join(artifacts, 'desktop-episode.png'), fullPage: true });
+
+  step('rescore for another platform and genre: the ranking updates at once');
+  await page.locator('.heading-row select[name=platform]').selectOption('linkedin');
+  await page.locator('.ranking-note').filter({ hasText: 'Ranked for linkedin' }).waitFor();
+  await page.locator('.heading-row select[name=genre]').selectOption('comedy');
+  await page.locator('.ranking-note').filter({ hasText: 'comedy' }).waitFor();
+  const rescored = await apiGet(`/api/v1/episodes/${episodeId}/clips?platform=linkedin&genre=comedy`);
+  assert.equal(await page.locator('.card').count(), rescored.items.length);
+
+  step('the dashboard: health, queue, storage, system charts, errors');
+  await page.goto(base + '/#/dashboard');
+  await page.locator('[data-health]').waitFor();
+  await page.locator('.charts svg').first().waitFor();
+  assert.ok(await page.locator('.checks li').count() >= 5);
+  assert.match(await page.locator('.stats').textContent(), /Workers\s*2/);
+  await page.screenshot({ path: join(artifacts, 'desktop-dashboard.png'), fullPage: true });
+
+  step('phone width: every page fits, no sideways scrolling');
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const small = await phone.newPage();
+  watch(small, 'phone');
+  for (const [hash, name, ready] of [['#/', 'episodes', 'tr[data-episode]'],
+    [`#/episodes/${episodeId}`, 'episode', '.card'], ['#/dashboard', 'dashboard', '[data-health]']]) {
+    await small.goto(`${base}/${hash}`);
+    await small.locator(ready).first().waitFor();
+    await small.waitForTimeout(300);
+    await noHorizontalScroll(small, name);
+    await small.screenshot({ path: join(artifacts, `phone-${name}.png`), fullPage: true });
+  }
+
+  step('caching: hashed assets are immutable, the page itself is revalidated');
+  const html = await fetch(base + '/', { headers: { Accept: 'text/html' } });
+  assert.equal(html.headers.get('cache-control'), 'no-cache');
+  const asset = (await html.text()).match(/\/assets\/[^"]+\.js/)[0];
+  const js = await fetch(base + asset);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /javascript/);
+  assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+
+  assert.deepEqual(problems, [], 'no console errors');
+  step('passed');
+} catch (e) {
+  failed = true;
+  console.error(e);
+  if (page) {
+    await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
+    console.error(`page at failure: ${page.url()} (screenshot: ${join(artifacts, 'failure.png')})`);
+    if (process.env.E2E_DEBUG) {
+      console.error(await page.evaluate(() => document.querySelector('[data-testid=waveform]')?.firstElementChild
+        ?.shadowRoot?.innerHTML?.replace(/<style>[\s\S]*?<\/style>/g, '').slice(0, 4000)).catch((x) => String(x)));
+    }
+  }
+  console.error(`problems: ${JSON.stringify(problems, null, 2)}`);
+  console.error(`server log (tail):\n${serverLog.split('\n').slice(-30).join('\n')}`);
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 1500));
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
