@@ -67,8 +67,8 @@ const problems = [];
 function watch(page, name) {
   page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
   page.on('console', (m) => {
-    // The refusal of notes.txt is expected: Chromium logs its 415 as a failed resource load.
-    if (m.type() === 'error' && !m.text().includes('status of 415')) problems.push(`${name}: console: ${m.text()}`);
+    // The refusals of notes.txt and blip.wav are expected: Chromium logs them as failed resource loads.
+    if (m.type() === 'error' && !/status of (415|422)/.test(m.text())) problems.push(`${name}: console: ${m.text()}`);
   });
 }
 async function noHorizontalScroll(page, what) {
@@ -97,6 +97,27 @@ try {
   assert.equal(episodes.total, 1, 'the server kept the episode and refused the text file');
   const episodeId = episodes.items[0].id;
   assert.equal(episodes.items[0].title, 'Founder Stories');
+
+  step('drag and drop: a dropped file is uploaded too (this one is refused as too short to clip)');
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    const wav = new Uint8Array(44 + 3200);
+    const view = new DataView(wav.buffer);
+    const text = (at, s) => [...s].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+    text(0, 'RIFF'); view.setUint32(4, 36 + 3200, true); text(8, 'WAVE'); text(12, 'fmt ');
+    view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
+    view.setUint32(24, 16000, true); view.setUint32(28, 32000, true); view.setUint16(32, 2, true);
+    view.setUint16(34, 16, true); text(36, 'data'); view.setUint32(40, 3200, true);
+    for (let i = 0; i < 1600; i++) view.setInt16(44 + 2 * i, Math.round(8000 * Math.sin(i / 5)), true);
+    dt.items.add(new File([wav], 'blip.wav', { type: 'audio/wav' }));
+    const drop = document.querySelector('[data-testid=drop]');
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      drop.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }
+  });
+  await page.locator('li.upload.refused', { hasText: 'blip.wav' }).waitFor();
+  assert.match(await page.locator('li.upload.refused', { hasText: 'blip.wav' }).textContent(), /Cannot be used/);
+  assert.equal((await apiGet('/api/v1/episodes')).total, 1);
 
   step('watch it finish over server-sent events (no reload)');
   const row = page.locator(`tr[data-episode=${episodeId}]`);
