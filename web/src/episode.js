@@ -5,6 +5,7 @@ import WaveSurfer from 'wavesurfer.js';
 import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
 import { api, el, formatTime, onJobEvent, toast } from './api.js';
 import { select } from './episodes.js';
+import { snapToWords, wordsOf } from './words.js';
 
 const PLATFORMS = ['tiktok', 'shorts', 'reels', 'linkedin', 'x'];
 const GENRES = ['auto', 'general', 'business', 'comedy', 'true_crime', 'education', 'health_wellness',
@@ -12,24 +13,6 @@ const GENRES = ['auto', 'general', 'business', 'comedy', 'true_crime', 'educatio
 const COLORS = ['rgba(91,61,245,0.22)', 'rgba(0,150,136,0.22)', 'rgba(233,30,99,0.2)', 'rgba(255,152,0,0.24)',
   'rgba(3,169,244,0.22)'];
 const FLAG_REASONS = ['starts mid-thought', 'ends too early', 'sponsor read', 'wrong words', 'boring', 'other'];
-
-// Every word of the transcript, in order: {word, start, end}.
-function wordsOf(transcript) {
-  return (transcript?.segments || []).flatMap((s) => s.words || []);
-}
-
-// The span moved to whole words: the start to the nearest word start, the end to the nearest word end after it.
-export function snapToWords(words, start, end) {
-  if (!words.length) return { start, end };
-  let s = words[0].start;
-  for (const w of words) if (Math.abs(w.start - start) < Math.abs(s - start)) s = w.start;
-  let e = null;
-  for (const w of words) {
-    if (w.end <= s) continue;
-    if (e == null || Math.abs(w.end - end) < Math.abs(e - end)) e = w.end;
-  }
-  return { start: s, end: e ?? end };
-}
 
 function remembered(clipId) {
   try {
