@@ -135,26 +135,50 @@ export function renderEpisodes(root) {
     }
   }
 
+  // The list as the server has it (one request at a time; a request asked for meanwhile runs after it).
+  let listing = null;
+  let again = false;
+  function refreshList() {
+    if (listing) {
+      again = true;
+      return listing;
+    }
+    listing = api.get('/api/v1/episodes?limit=100').then((page) => {
+      for (const ep of [...page.items].reverse()) if (!rows.has(ep.id)) upsert(ep);
+      empty.hidden = rows.size > 0;
+    }).catch((e) => toast(e.message, 'error')).finally(() => {
+      listing = null;
+      if (again) {
+        again = false;
+        refreshList();
+      }
+    });
+    return listing;
+  }
+
   const stop = onJobEvent(async (ev) => {
     if (!ev.episode_id) return;
     jobs.set(ev.episode_id, ev.job_id);
     const row = rows.get(ev.episode_id);
-    if (ev.state === 'running' && row) {
+    // An episode this page does not show yet (uploaded elsewhere, or announced just before its row is
+    // committed): the list brings it, and the next event finds its row.
+    if (!row) {
+      refreshList();
+      return;
+    }
+    if (ev.state === 'running') {
       row.children[1].replaceWith(statusCell({ status: 'processing' }, ev));
       return;
     }
     // queued, succeeded, failed, cancelled: the episode's own record says the rest.
     try {
       const doc = await api.get(`/api/v1/episodes/${ev.episode_id}`);
-      upsert(doc.episode);
+      if (rows.has(ev.episode_id)) upsert(doc.episode);
     } catch {
       /* deleted meanwhile */
     }
   });
 
-  api.get('/api/v1/episodes?limit=100').then((page) => {
-    for (const ep of [...page.items].reverse()) upsert(ep);
-    empty.hidden = page.items.length > 0;
-  }).catch((e) => toast(e.message, 'error'));
+  refreshList();
   return stop;
 }

@@ -85,10 +85,17 @@ try {
   page.setDefaultTimeout(30000);
 
   step('upload through the page: the keyboard opens the picker; an episode and a text file at once');
+  // Listening before the page loads: Playwright turns on file-chooser interception when the first listener
+  // is added, and a chooser opened before that is a real (invisible) dialog instead of an event.
+  const choosers = [];
+  page.on('filechooser', (c) => choosers.push(c));
   await page.goto(base + '/');
   await page.locator('[data-testid=drop]').focus();
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
-  await chooser.setFiles([join(work, 'Founder Stories.wav'), join(work, 'notes.txt')]);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => true); // a round trip, for the chooser event to arrive
+  for (let i = 0; i < 100 && !choosers.length; i++) await page.waitForTimeout(50);
+  assert.equal(choosers.length, 1, 'Enter on the upload area opens the file picker');
+  await choosers[0].setFiles([join(work, 'Founder Stories.wav'), join(work, 'notes.txt')]);
   const refused = page.locator('li.upload.refused');
   await refused.waitFor();
   assert.match(await refused.textContent(), /^notes\.txt.*Wrong type: .*not an audio or video file/i);
