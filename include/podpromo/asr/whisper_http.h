@@ -1,0 +1,40 @@
+// Whisper-compatible recognition over HTTP: the OpenAI audio transcription API shape (OpenAI itself and the
+// open-source OpenAI-compatible servers) and whisper.cpp's own server. The audio is sent in WAV chunks cut
+// at pauses (each under the API's size limit), several in flight at once, and the words are stitched back
+// with absolute times. 429, 5xx, connection failures and timeouts are retried with exponential backoff
+// (honouring Retry-After); other refusals fail at once. Errors name the engine and the HTTP status and never
+// contain the API key.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "podpromo/asr/transcriber.h"
+
+namespace podpromo {
+
+struct WhisperHttpConfig {
+    std::string engine = "openai";  // "openai": POST {url}/v1/audio/transcriptions; "whisper-server": {url}/inference
+    std::string url;                // scheme://host[:port][/prefix]
+    std::string api_key;            // sent as "Authorization: Bearer"; never logged or reported
+    std::string model = "whisper-1";
+    std::string language;                 // ISO 639-1, empty: let the engine detect it
+    std::string prompt;                   // vocabulary hint: title, show name, names and terms
+    int concurrency = 3;                  // chunks in flight at once
+    Ms chunk_target_ms = 10 * 60 * 1000;  // 10 min of 16 kHz s16 WAV is 19.2 MB: under OpenAI's 25 MB
+    Ms chunk_max_ms = 12 * 60 * 1000;
+    int max_attempts = 4;
+    double backoff_seconds = 1.0;  // doubled after each retry
+    long timeout_ms = 300000;      // per request
+};
+
+// InvalidInput naming the setting when the engine or URL is unusable.
+Status ValidateWhisperHttpConfig(const WhisperHttpConfig& config);
+
+std::unique_ptr<Transcriber> MakeWhisperHttpTranscriber(WhisperHttpConfig config);
+
+// Words of one verbose_json answer (OpenAI's top-level "words", or words inside "segments"), in the chunk's
+// own time. InvalidInput when the document has neither text nor words.
+Result<std::vector<Word>> ParseWhisperAnswer(const std::string& body);
+
+}  // namespace podpromo

@@ -1,0 +1,260 @@
+// The Whisper-compatible HTTP client against a small server on loopback that speaks both request shapes
+// (OpenAI's /v1/audio/transcriptions and whisper.cpp's /inference) and checks what the client sent.
+#include "podpromo/asr/whisper_http.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace podpromo {
+namespace {
+using nlohmann::json;
+
+struct Seen {
+    std::string path, auth, model, format, prompt, language;
+    std::vector<std::string> granularities;
+    size_t wav_bytes = 0;
+};
+
+// A loopback server whose answer to each request is `answer(request number, seen, response)`.
+class FakeWhisper {
+  public:
+    explicit FakeWhisper(std::function<void(int, const Seen&, httplib::Response&)> answer)
+        : answer_(std::move(answer)) {
+        auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+            Seen s;
+            s.path = req.path;
+            s.auth = req.get_header_value("Authorization");
+            auto field = [&](const char* name) { return req.has_file(name) ? req.get_file_value(name).content : ""; };
+            s.model = field("model");
+            s.format = field("response_format");
+            s.prompt = field("prompt");
+            s.language = field("language");
+            const auto range = req.files.equal_range("timestamp_granularities[]");
+            for (auto it = range.first; it != range.second; ++it) s.granularities.push_back(it->second.content);
+            s.wav_bytes = req.has_file("file") ? req.get_file_value("file").content.size() : 0;
+            int n = 0;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                seen_.push_back(s);
+                n = static_cast<int>(seen_.size());
+            }
+            answer_(n, s, res);
+        };
+        server_.Post("/v1/audio/transcriptions", handle);
+        server_.Post("/inference", handle);
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ~FakeWhisper() {
+        server_.stop();
+        thread_.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::vector<Seen> seen() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return seen_;
+    }
+
+  private:
+    std::function<void(int, const Seen&, httplib::Response&)> answer_;
+    httplib::Server server_;
+    int port_ = 0;
+    std::thread thread_;
+    std::mutex mu_;
+    std::vector<Seen> seen_;
+};
+
+// 20 s of audio with a pause every 4 s, so chunks of about 5 s are cut at pauses.
+struct Episode {
+    Pcm pcm;
+    AudioFrames frames;
+    Episode() {
+        pcm.sample_rate = 16000;
+        pcm.samples.assign(16000 * 20, 100);
+        for (int f = 0; f < 2000; ++f) {
+            const bool pause = f % 400 >= 370;
+            frames.db.push_back(pause ? -70.f : -20.f);
+            frames.f0_hz.push_back(0);
+            frames.pause.push_back(pause ? 1 : 0);
+        }
+    }
+};
+
+// A verbose_json answer for a chunk of `seconds`: two words, at 0.5 s and 1.0 s into the chunk.
+std::string OpenAiAnswer(double seconds) {
+    return json{{"text", "hello there"},
+                {"duration", seconds},
+                {"segments", json::array({{{"start", 0.0}, {"end", seconds}, {"text", "hello there"}}})},
+                {"words", json::array({{{"word", "hello"}, {"start", 0.5}, {"end", 0.9}},
+                                       {{"word", "there"}, {"start", 1.0}, {"end", 1.4}}})}}
+        .dump();
+}
+
+WhisperHttpConfig Config(const std::string& url) {
+    WhisperHttpConfig c;
+    c.url = url;
+    c.api_key = "secret-key-123";
+    c.prompt = "PodPromo, Kalinda Ortiz";
+    c.language = "en";
+    c.chunk_target_ms = 5000;
+    c.chunk_max_ms = 8000;
+    c.backoff_seconds = 0.01;
+    c.max_attempts = 3;
+    c.timeout_ms = 5000;
+    return c;
+}
+
+TEST(WhisperHttp, OpenAiShapeSendsChunksAtPausesAndStitchesAbsoluteTimes) {
+    FakeWhisper server([](int, const Seen& s, httplib::Response& res) {
+        res.set_content(OpenAiAnswer(static_cast<double>(s.wav_bytes - 44) / 32000.0), "application/json");
+    });
+    Episode ep;
+    const auto chunks = PlanChunks(ep.frames, 5000, 8000);
+    ASSERT_GE(chunks.size(), 3u);
+    auto engine = MakeWhisperHttpTranscriber(Config(server.url()));
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = engine->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->engine, "openai:whisper-1");
+    const auto seen = server.seen();
+    ASSERT_EQ(seen.size(), chunks.size()) << "one request per chunk";
+    for (const auto& s : seen) {
+        EXPECT_EQ(s.path, "/v1/audio/transcriptions");
+        EXPECT_EQ(s.auth, "Bearer secret-key-123");
+        EXPECT_EQ(s.model, "whisper-1");
+        EXPECT_EQ(s.format, "verbose_json");
+        EXPECT_EQ(s.granularities, (std::vector<std::string>{"word", "segment"}));
+        EXPECT_EQ(s.prompt, "PodPromo, Kalinda Ortiz");
+        EXPECT_EQ(s.language, "en");
+        EXPECT_LE(s.wav_bytes, 44u + 8 * 32000u) << "no chunk over the maximum";
+    }
+    // Each chunk's words land at its start plus their offset in it, in order.
+    const auto words = t->AllWords();
+    ASSERT_EQ(words.size(), 2 * chunks.size());
+    for (size_t i = 0; i < chunks.size(); ++i) {
+        EXPECT_EQ(words[2 * i].text, "hello");
+        EXPECT_EQ(words[2 * i].start_ms, chunks[i].first + 500) << "chunk " << i;
+        EXPECT_EQ(words[2 * i + 1].end_ms, chunks[i].first + 1400);
+    }
+}
+
+TEST(WhisperHttp, A429IsRetriedAfterItsRetryAfterThenSucceeds) {
+    FakeWhisper server([](int n, const Seen&, httplib::Response& res) {
+        if (n == 1) {
+            res.status = 429;
+            res.set_header("Retry-After", "0");
+            res.set_content(R"({"error":{"message":"rate limited"}})", "application/json");
+            return;
+        }
+        res.set_content(OpenAiAnswer(20), "application/json");
+    });
+    Episode ep;
+    auto c = Config(server.url());
+    c.chunk_target_ms = c.chunk_max_ms = 60000;  // one chunk
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = MakeWhisperHttpTranscriber(c)->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(server.seen().size(), 2u);
+    EXPECT_EQ(t->AllWords().size(), 2u);
+}
+
+TEST(WhisperHttp, AServerErrorForGoodNamesTheEngineAndStatusButNeverTheKey) {
+    FakeWhisper server([](int, const Seen&, httplib::Response& res) {
+        res.status = 500;
+        res.set_content("upstream exploded", "text/plain");
+    });
+    Episode ep;
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = MakeWhisperHttpTranscriber(Config(server.url()))->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_FALSE(t.ok());
+    const std::string msg = t.status().message();
+    EXPECT_NE(msg.find("openai"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("HTTP 500"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("3 attempts"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("secret-key-123"), std::string::npos) << "the key never appears";
+}
+
+TEST(WhisperHttp, ARefusalOtherThan429FailsAtOnce) {
+    FakeWhisper server([](int, const Seen&, httplib::Response& res) {
+        res.status = 401;
+        res.set_content(R"({"error":{"message":"bad key"}})", "application/json");
+    });
+    Episode ep;
+    auto c = Config(server.url());
+    c.chunk_target_ms = c.chunk_max_ms = 60000;
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = MakeWhisperHttpTranscriber(c)->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("HTTP 401"), std::string::npos);
+    EXPECT_EQ(server.seen().size(), 1u) << "not retried";
+}
+
+TEST(WhisperHttp, ASlowReplyTimesOutAndIsRetried) {
+    FakeWhisper server([](int, const Seen&, httplib::Response& res) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        res.set_content(OpenAiAnswer(20), "application/json");
+    });
+    Episode ep;
+    auto c = Config(server.url());
+    c.chunk_target_ms = c.chunk_max_ms = 60000;
+    c.timeout_ms = 300;
+    c.max_attempts = 2;
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = MakeWhisperHttpTranscriber(c)->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_FALSE(t.ok());
+    EXPECT_NE(t.status().message().find("no answer"), std::string::npos) << t.status().message();
+    EXPECT_EQ(server.seen().size(), 2u);
+}
+
+TEST(WhisperHttp, WhisperCppServerShapeWithWordsInsideSegments) {
+    FakeWhisper server([](int, const Seen& s, httplib::Response& res) {
+        res.set_content(
+            json{{"text", "one two"},
+                 {"segments",
+                  json::array(
+                      {{{"start", 0.2},
+                        {"end", 1.6},
+                        {"text", "one two"},
+                        {"words",
+                         json::array({{{"word", "one"}, {"start", 0.2}, {"end", 0.6}, {"probability", 0.9}},
+                                      {{"word", "two"}, {"start", 0.8}, {"end", 1.6}, {"probability", 0.4}}})}}})}}
+                .dump(),
+            "application/json");
+    });
+    Episode ep;
+    auto c = Config(server.url());
+    c.engine = "whisper-server";
+    c.api_key.clear();
+    c.chunk_target_ms = c.chunk_max_ms = 60000;
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = MakeWhisperHttpTranscriber(c)->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->engine, "whisper-server");
+    const auto seen = server.seen();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].path, "/inference");
+    EXPECT_TRUE(seen[0].auth.empty());
+    const auto words = t->AllWords();
+    ASSERT_EQ(words.size(), 2u);
+    EXPECT_EQ(words[1].text, "two");
+    EXPECT_NEAR(words[1].confidence, 0.4, 1e-9);
+}
+
+TEST(WhisperHttp, ConfigurationIsChecked) {
+    WhisperHttpConfig c;
+    c.url = "ftp://x";
+    EXPECT_EQ(ValidateWhisperHttpConfig(c).code(), StatusCode::kInvalidInput);
+    c.url = "http://127.0.0.1:9/api";
+    EXPECT_TRUE(ValidateWhisperHttpConfig(c).ok());
+    c.engine = "nope";
+    EXPECT_NE(ValidateWhisperHttpConfig(c).message().find("ASR_ENGINE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace podpromo
