@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -195,6 +196,18 @@ int Main(int argc, char** argv) {
     process->add_option("--threads", threads, "Recognition threads (default: one per core)");
     process->add_option("--asr-flag", asr_flags,
                         "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
+    std::string asr_engine, asr_url, asr_model, asr_language, asr_prompt;
+    double asr_chunk_seconds = 0;
+    process->add_option("--asr-engine", asr_engine,
+                        "pocketsphinx (built in), openai (the OpenAI transcription API shape) or whisper-server "
+                        "(whisper.cpp's server); default ASR_ENGINE or pocketsphinx");
+    process->add_option("--asr-url", asr_url, "The engine's base URL (ASR_URL), e.g. https://api.openai.com");
+    process->add_option("--asr-model", asr_model, "The engine's model (ASR_MODEL, default whisper-1)");
+    process->add_option("--asr-language", asr_language, "Spoken language, ISO 639-1 (ASR_LANGUAGE; default: detected)");
+    process->add_option("--asr-prompt", asr_prompt,
+                        "Names and terms of the show for the engine (default: the episode title)");
+    process->add_option("--asr-chunk-seconds", asr_chunk_seconds,
+                        "Advanced: seconds of audio per request to the engine (default 600)");
     process->add_flag("--no-render", no_render,
                       "With --out: skip the video and audio files, write captions and JSON only");
     process->add_flag("--no-video", no_video, "With --out: write the audio cuts but no videos");
@@ -267,6 +280,32 @@ int Main(int argc, char** argv) {
                 return 2;
             }
             options.asr.flags.emplace_back(f.substr(0, eq), f.substr(eq + 1));
+        }
+        // The recognition engine: flags, then the environment (the API key only from ASR_API_KEY, so it never
+        // shows in a process list).
+        auto env_or = [](const std::string& flag, const char* name, const std::string& fallback) {
+            if (!flag.empty()) return flag;
+            const char* v = std::getenv(name);
+            return std::string(v && *v ? v : fallback.c_str());
+        };
+        const std::string engine = env_or(asr_engine, "ASR_ENGINE", "pocketsphinx");
+        if (engine != "pocketsphinx") {
+            podpromo::WhisperHttpConfig w;
+            w.engine = engine;
+            w.url = env_or(asr_url, "ASR_URL", "");
+            w.api_key = env_or("", "ASR_API_KEY", "");
+            w.model = env_or(asr_model, "ASR_MODEL", "whisper-1");
+            w.language = env_or(asr_language, "ASR_LANGUAGE", "");
+            w.prompt = asr_prompt;
+            if (asr_chunk_seconds > 0) {
+                w.chunk_target_ms = static_cast<podpromo::Ms>(asr_chunk_seconds * 1000);
+                w.chunk_max_ms = w.chunk_target_ms * 6 / 5;
+            }
+            if (Status st = podpromo::ValidateWhisperHttpConfig(w); !st.ok()) {
+                std::cerr << "podpromo: " << st.message() << "\n";
+                return 2;
+            }
+            options.whisper = w;
         }
         // Unset style fields keep the chosen style's own.
         auto style = podpromo::StyleByName(style_name, caption_font, caption_color, highlight_color, caption_size);

@@ -70,6 +70,11 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     text("WEB_DIR", &c->web_dir);
+    text("ASR_ENGINE", &c->asr_engine);
+    text("ASR_URL", &c->asr_url);
+    text("ASR_API_KEY", &c->asr_api_key);
+    text("ASR_MODEL", &c->asr_model);
+    text("ASR_LANGUAGE", &c->asr_language);
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
     return ValidateConfig(*c);
@@ -84,6 +89,14 @@ Status ValidateConfig(const ServiceConfig& c) {
     }
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
         return Status::InvalidInput(fmt::format("LOG_LEVEL='{}': expected debug, info, warn or error", c.log_level));
+    }
+    if (c.asr_engine != "pocketsphinx" && c.asr_engine != "openai" && c.asr_engine != "whisper-server") {
+        return Status::InvalidInput(
+            fmt::format("ASR_ENGINE='{}': expected pocketsphinx, openai or whisper-server", c.asr_engine));
+    }
+    if (c.asr_engine != "pocketsphinx" && c.asr_url.rfind("http://", 0) != 0 && c.asr_url.rfind("https://", 0) != 0) {
+        return Status::InvalidInput(
+            fmt::format("ASR_URL='{}': ASR_ENGINE={} needs http(s)://host[:port][/prefix]", c.asr_url, c.asr_engine));
     }
     const std::string url = c.DatabaseUrl();
     if (url.rfind("sqlite://", 0) != 0 && url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {

@@ -31,13 +31,30 @@ TEST(Config, DefaultsAndValues) {
     EXPECT_EQ(c.DatabaseUrl(), "sqlite:////srv/pp/podpromo.db");
 }
 
+TEST(Config, ARemoteRecognitionEngineNeedsItsUrl) {
+    ServiceConfig c;
+    const Status missing = Load({{"ASR_ENGINE", "openai"}}, &c);
+    EXPECT_EQ(missing.code(), StatusCode::kInvalidInput);
+    EXPECT_NE(missing.message().find("ASR_URL"), std::string::npos) << missing.message();
+    ServiceConfig ok;
+    ASSERT_TRUE(
+        Load({{"ASR_ENGINE", "whisper-server"}, {"ASR_URL", "http://127.0.0.1:8178"}, {"ASR_API_KEY", "k"}}, &ok).ok());
+    EXPECT_EQ(ok.asr_engine, "whisper-server");
+    EXPECT_EQ(ok.asr_api_key, "k");
+}
+
 TEST(Config, BadValuesNameTheVariable) {
-    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{{"MAX_FILE_SIZE", "lots"},
-                                                                                      {"MAX_CONCURRENT_JOBS", "0"},
-                                                                                      {"PORT", "70000"},
-                                                                                      {"MAX_STORAGE_GB", "-1"},
-                                                                                      {"MAX_QUEUE_SIZE", "10x"},
-                                                                                      {"DATABASE_URL", "mysql://x"}}) {
+    for (const auto& [name, value] :
+         std::vector<std::pair<std::string, std::string>>{{"MAX_FILE_SIZE", "lots"},
+                                                          {"MAX_CONCURRENT_JOBS", "0"},
+                                                          {"PORT", "70000"},
+                                                          {"MAX_STORAGE_GB", "-1"},
+                                                          {"MAX_QUEUE_SIZE", "10x"},
+                                                          {"DATABASE_URL", "mysql://x"},
+                                                          {"ASR_ENGINE", "vosk"},
+                                                          {"LOG_FORMAT", "xml"},
+                                                          {"SOURCE_RETENTION_DAYS", "-2"},
+                                                          {"HEALTH_MAX_MEMORY_PERCENT", "0"}}) {
         ServiceConfig c;
         const Status st = Load({{name, value}}, &c);
         EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << name;

@@ -91,6 +91,8 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
         auto t = LoadTranscriptFile(*options.transcript);
         if (!t.ok()) return t.status();
         imported = std::move(*t);
+    } else if (options.whisper) {
+        PODPROMO_RETURN_IF_ERROR(ValidateWhisperHttpConfig(*options.whisper));
     } else {
         PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(options.asr));
     }
@@ -142,7 +144,14 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
             r.transcript = std::move(*imported);
             Report(progress, "transcribe", 1);
         } else {
-            auto asr = MakePocketsphinxTranscriber(options.asr);
+            std::unique_ptr<Transcriber> asr;
+            if (options.whisper) {
+                WhisperHttpConfig c = *options.whisper;
+                if (c.prompt.empty()) c.prompt = r.title;  // names in the title come out right
+                asr = MakeWhisperHttpTranscriber(std::move(c));
+            } else {
+                asr = MakePocketsphinxTranscriber(options.asr);
+            }
             auto tr = asr->Transcribe(*source_pcm, frames, progress, cancel);
             if (!tr.ok()) return tr.status();
             r.transcript = std::move(*tr);

@@ -253,6 +253,15 @@ void WorkerPool::RunJob(const JobRow& job) {
         options.clips = episode->clip_count;
         options.title = episode->title;
         options.asr.threads = config_.asr_threads;
+        if (config_.asr_engine != "pocketsphinx") {
+            WhisperHttpConfig w;
+            w.engine = config_.asr_engine;
+            w.url = config_.asr_url;
+            w.api_key = config_.asr_api_key;
+            w.model = config_.asr_model;
+            w.language = config_.asr_language;
+            options.whisper = w;
+        }
         if (stored_transcript) options.given_transcript = std::move(stored_transcript);
         const bool had_transcript = options.given_transcript.has_value();
         options.on_transcribed = [&](const Transcript& t) -> Status {

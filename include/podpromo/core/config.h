@@ -35,6 +35,13 @@ struct ServiceConfig {
     double health_min_free_disk_percent = 5;     // HEALTH_MIN_FREE_DISK_PERCENT (unhealthy under 1%)
     double health_max_memory_percent = 95;       // HEALTH_MAX_MEMORY_PERCENT: system memory in use
     double health_max_queue_age_seconds = 3600;  // HEALTH_MAX_QUEUE_AGE_SECONDS: oldest runnable queued job
+    // Recognition engine: pocketsphinx (built in), or a Whisper-compatible server: openai (the OpenAI API
+    // shape, also served by open-source servers) or whisper-server (whisper.cpp's server).
+    std::string asr_engine = "pocketsphinx";  // ASR_ENGINE
+    std::string asr_url;                      // ASR_URL, e.g. https://api.openai.com or http://127.0.0.1:8178
+    std::string asr_api_key;                  // ASR_API_KEY (never logged)
+    std::string asr_model = "whisper-1";      // ASR_MODEL
+    std::string asr_language;                 // ASR_LANGUAGE (empty: detected)
     std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
     std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
     std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error

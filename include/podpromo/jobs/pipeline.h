@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/whisper_http.h"
 #include "podpromo/core/progress.h"
 #include "podpromo/core/status.h"
 #include "podpromo/media/audio_features.h"
@@ -32,6 +33,8 @@ struct PipelineOptions {
     // stops the run.
     std::function<Status(const Transcript&)> on_transcribed;
     PocketsphinxConfig asr;
+    // A Whisper-compatible engine over HTTP instead of pocketsphinx (its prompt defaults to the title).
+    std::optional<WhisperHttpConfig> whisper;
     std::string title;  // defaults to the file name without extension
 };
 
