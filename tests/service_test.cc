@@ -1086,7 +1086,6 @@ TEST_F(Service, AFullDiskFailsTheJobCleanlyAndTheServiceKeepsAnswering) {
 
     const json job = WaitJob(server, job_id, Ended);
     EXPECT_EQ(job["state"], "failed") << job.dump();
-    std::cerr << "the job failed with: " << job.value("error", "") << "\n";
     EXPECT_EQ(job["attempts"], 1) << "a full disk fails at once, without retries";
     EXPECT_NE(job.value("error", "").find("space"), std::string::npos) << job.dump();
     // No partial file anywhere: no hidden .part/.tmp files, no clip outputs, nothing left in work/.

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "podpromo/asr/transcriber.h"
+
 namespace podpromo {
 namespace {
 
@@ -192,7 +194,11 @@ Result<Transcript> ParseJson(std::string_view content) {
         if (doc.contains("transcript") && doc["transcript"].is_object()) doc = doc["transcript"];  // a result.json
         Transcript t;
         t.engine = "import:json";
-        if (doc.contains("segments") && doc["segments"].is_array()) {
+        if (doc.contains("words") && doc["words"].is_array() && !doc["words"].empty()) {
+            // OpenAI verbose_json with word timestamps: the words are top-level and its segments carry none,
+            // so the words are the truth; segments are made from them at pauses, as for recognised words.
+            t.segments = GroupWordsIntoSegments(ParseJsonWords(doc["words"], "words"));
+        } else if (doc.contains("segments") && doc["segments"].is_array()) {
             const json& segs = doc["segments"];
             for (size_t i = 0; i < segs.size(); ++i) {
                 const json& s = segs[i];
@@ -240,24 +246,6 @@ Result<Transcript> ParseJson(std::string_view content) {
                 if (end < start) throw std::invalid_argument(at + ": ends before it starts");
                 if (!text.empty()) t.segments.push_back(MakeSegment(start, end, text));
             }
-        } else if (doc.contains("words") && doc["words"].is_array()) {  // OpenAI verbose_json, words only
-            auto words = ParseJsonWords(doc["words"], "words");
-            Transcript w;
-            // Segments by pauses, as for recognised words.
-            std::vector<Segment> segs;
-            Segment cur;
-            for (auto& word : words) {
-                if (!cur.words.empty() && word.start_ms - cur.words.back().end_ms >= 300) {
-                    segs.push_back(cur);
-                    cur = Segment{};
-                }
-                if (cur.words.empty()) cur.start_ms = word.start_ms;
-                cur.end_ms = word.end_ms;
-                cur.text += (cur.text.empty() ? "" : " ") + word.text;
-                cur.words.push_back(word);
-            }
-            if (!cur.words.empty()) segs.push_back(cur);
-            t.segments = std::move(segs);
         } else {
             return Status::InvalidInput("JSON transcript needs \"segments\", \"transcription\" or \"words\"");
         }

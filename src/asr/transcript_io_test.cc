@@ -68,6 +68,22 @@ TEST(ImportJson, WhisperCppAndWordsOnlyShapes) {
     EXPECT_EQ(words->segments[1].text, "c");
 }
 
+TEST(ImportJson, OpenAiVerboseJsonKeepsItsWordTimesOverItsWordlessSegments) {
+    // timestamp_granularities word + segment: segments without words, words at the top level.
+    auto t = ParseTranscript(R"({"text":"so here is the thing",
+        "segments":[{"start":0.0,"end":3.0,"text":"so here is the thing"}],
+        "words":[{"word":"so","start":0.1,"end":0.3},{"word":"here","start":0.35,"end":0.6},
+                 {"word":"is","start":0.62,"end":0.7},{"word":"the","start":2.0,"end":2.1},
+                 {"word":"thing","start":2.15,"end":2.9}]})");
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    const auto words = t->AllWords();
+    ASSERT_EQ(words.size(), 5u);
+    EXPECT_EQ(words[3].start_ms, 2000) << "the engine's own time, not one spread over the segment";
+    EXPECT_EQ(words[4].end_ms, 2900);
+    ASSERT_EQ(t->segments.size(), 2u) << "segments cut at the pause";
+    EXPECT_EQ(t->segments[1].text, "the thing");
+}
+
 TEST(ImportErrors, NameTheProblem) {
     auto bad_time = ParseTranscript("1\n00:00:01,000 --> 00:xx:02,000\nhello\n");
     ASSERT_FALSE(bad_time.ok());

@@ -192,25 +192,15 @@ std::unique_ptr<Transcriber> MakeWhisperHttpTranscriber(WhisperHttpConfig config
 }
 
 Result<std::vector<Word>> ParseWhisperAnswer(const std::string& body) {
-    const json doc = json::parse(body, nullptr, false);
-    if (!doc.is_object()) return Status::InvalidInput("not a JSON object");
-    // OpenAI's verbose_json with word granularity: top-level "words" (segments then carry no words).
-    if (doc.contains("words") && doc["words"].is_array() && !doc["words"].empty()) {
-        json only = {{"words", doc["words"]}};
-        auto t = ParseTranscript(only.dump());
-        if (!t.ok()) return t.status();
-        return t->AllWords();
-    }
     auto t = ParseTranscript(body);
-    if (!t.ok()) {
-        // Silence: a document with empty text and no segments is a valid answer with no words.
-        if (doc.contains("text") && doc["text"].is_string() &&
-            doc.value("text", "").find_first_not_of(" \n") == std::string::npos) {
-            return std::vector<Word>{};
-        }
-        return t.status();
+    if (t.ok()) return t->AllWords();
+    // Silence: an answer with empty text and nothing else is valid and has no words.
+    const json doc = json::parse(body, nullptr, false);
+    if (doc.is_object() && doc.contains("text") && doc["text"].is_string() &&
+        doc["text"].get<std::string>().find_first_not_of(" \n") == std::string::npos) {
+        return std::vector<Word>{};
     }
-    return t->AllWords();
+    return t.status();
 }
 
 }  // namespace podpromo

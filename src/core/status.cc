@@ -1,28 +1,40 @@
 #include "podpromo/core/status.h"
 
+#include <iterator>
+
 namespace podpromo {
 
-const char* StatusCodeName(StatusCode code) {
-    switch (code) {
-        case StatusCode::kOk:
-            return "ok";
-        case StatusCode::kInvalidInput:
-            return "invalid input";
-        case StatusCode::kNotFound:
-            return "not found";
-        case StatusCode::kIoError:
-            return "i/o error";
-        case StatusCode::kNoSpace:
-            return "no space left";
-        case StatusCode::kCancelled:
-            return "cancelled";
-        case StatusCode::kUnavailable:
-            return "unavailable";
-        case StatusCode::kInternal:
-            return "internal error";
+namespace {
+
+struct CodeNames {
+    StatusCode code;
+    const char* name;  // for people
+    const char* kind;  // for metrics labels and error groups
+};
+
+constexpr CodeNames kCodeNames[] = {
+    {StatusCode::kOk, "ok", "ok"},
+    {StatusCode::kInvalidInput, "invalid input", "invalid_input"},
+    {StatusCode::kNotFound, "not found", "not_found"},
+    {StatusCode::kIoError, "i/o error", "io_error"},
+    {StatusCode::kNoSpace, "no space left", "no_space"},
+    {StatusCode::kCancelled, "cancelled", "cancelled"},
+    {StatusCode::kUnavailable, "unavailable", "unavailable"},
+    {StatusCode::kInternal, "internal error", "internal"},
+};
+
+const CodeNames& NamesOf(StatusCode code) {
+    for (const auto& n : kCodeNames) {
+        if (n.code == code) return n;
     }
-    return "unknown";
+    return kCodeNames[std::size(kCodeNames) - 1];
 }
+
+}  // namespace
+
+const char* StatusCodeName(StatusCode code) { return NamesOf(code).name; }
+
+const char* StatusCodeKind(StatusCode code) { return NamesOf(code).kind; }
 
 std::string Status::ToString() const {
     if (ok()) return "ok";

@@ -4,27 +4,7 @@
 
 namespace podpromo {
 
-std::string ErrorKind(StatusCode code) {
-    switch (code) {
-        case StatusCode::kOk:
-            return "ok";
-        case StatusCode::kInvalidInput:
-            return "invalid_input";
-        case StatusCode::kNotFound:
-            return "not_found";
-        case StatusCode::kIoError:
-            return "io_error";
-        case StatusCode::kNoSpace:
-            return "no_space";
-        case StatusCode::kCancelled:
-            return "cancelled";
-        case StatusCode::kUnavailable:
-            return "unavailable";
-        case StatusCode::kInternal:
-            return "internal";
-    }
-    return "internal";
-}
+std::string ErrorKind(StatusCode code) { return StatusCodeKind(code); }
 
 ErrorAggregator::ErrorAggregator(Database* db, Metrics* metrics, double retention_hours)
     : db_(db), metrics_(metrics), retention_hours_(retention_hours) {

@@ -338,14 +338,23 @@ std::set<std::string> EpisodesWithActiveJobs(soci::session& s) {
     return out;
 }
 
-std::map<std::string, DbInt> CountEpisodesByStatus(soci::session& s) {
+namespace {
+
+// The rows of "SELECT key, COUNT(*) ... GROUP BY key" as a map.
+std::map<std::string, DbInt> GroupCounts(soci::session& s, const char* sql) {
     std::map<std::string, DbInt> out;
-    std::string status;
+    std::string key;
     DbInt n = 0;
-    soci::statement st = (s.prepare << "SELECT status, COUNT(*) FROM episodes GROUP BY status", into(status), into(n));
+    soci::statement st = (s.prepare << sql, into(key), into(n));
     st.execute();
-    while (st.fetch()) out[status] = n;
+    while (st.fetch()) out[key] = n;
     return out;
+}
+
+}  // namespace
+
+std::map<std::string, DbInt> CountEpisodesByStatus(soci::session& s) {
+    return GroupCounts(s, "SELECT status, COUNT(*) FROM episodes GROUP BY status");
 }
 
 DbInt CountClips(soci::session& s) {
@@ -355,13 +364,7 @@ DbInt CountClips(soci::session& s) {
 }
 
 std::map<std::string, DbInt> CountFeedbackByKind(soci::session& s) {
-    std::map<std::string, DbInt> out;
-    std::string kind;
-    DbInt n = 0;
-    soci::statement st = (s.prepare << "SELECT kind, COUNT(*) FROM feedback GROUP BY kind", into(kind), into(n));
-    st.execute();
-    while (st.fetch()) out[kind] = n;
-    return out;
+    return GroupCounts(s, "SELECT kind, COUNT(*) FROM feedback GROUP BY kind");
 }
 
 void RecordError(soci::session& s, const std::string& kind, const std::string& stage, const std::string& message,

@@ -1,5 +1,10 @@
 // The HTTP API of `podpromo serve`, as the pages use it. Errors become ApiError with a sentence for people.
 
+// The choices the API accepts, as the pages offer them.
+export const PLATFORMS = ['tiktok', 'shorts', 'reels', 'linkedin', 'x'];
+export const GENRES = ['auto', 'general', 'business', 'comedy', 'true_crime', 'education', 'health_wellness',
+  'news_politics', 'sports'];
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);

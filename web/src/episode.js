@@ -3,13 +3,10 @@
 // words) and renders it for a platform and caption style.
 import WaveSurfer from 'wavesurfer.js';
 import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
-import { api, el, formatTime, onJobEvent, toast } from './api.js';
+import { GENRES, PLATFORMS, api, el, formatTime, onJobEvent, toast } from './api.js';
 import { select } from './episodes.js';
 import { snapToWords, wordsOf } from './words.js';
 
-const PLATFORMS = ['tiktok', 'shorts', 'reels', 'linkedin', 'x'];
-const GENRES = ['auto', 'general', 'business', 'comedy', 'true_crime', 'education', 'health_wellness',
-  'news_politics', 'sports'];
 const COLORS = ['rgba(91,61,245,0.22)', 'rgba(0,150,136,0.22)', 'rgba(233,30,99,0.2)', 'rgba(255,152,0,0.24)',
   'rgba(3,169,244,0.22)'];
 const FLAG_REASONS = ['starts mid-thought', 'ends too early', 'sponsor read', 'wrong words', 'boring', 'other'];

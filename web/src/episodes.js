@@ -1,10 +1,7 @@
 // The episodes page: upload several files at once (drag and drop or the picker) with a progress bar each,
 // and the list with live status over server-sent events, cancel and delete.
-import { api, el, formatTime, onJobEvent, toast, uploadEpisode } from './api.js';
+import { GENRES, PLATFORMS, api, el, formatTime, onJobEvent, toast, uploadEpisode } from './api.js';
 
-const PLATFORMS = ['tiktok', 'shorts', 'reels', 'linkedin', 'x'];
-const GENRES = ['auto', 'general', 'business', 'comedy', 'true_crime', 'education', 'health_wellness',
-  'news_politics', 'sports'];
 
 export function select(name, values, value, label) {
   return el('label', { class: 'field' }, label,

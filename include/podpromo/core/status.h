@@ -46,6 +46,8 @@ class Status {
 };
 
 const char* StatusCodeName(StatusCode code);
+// The code as a label: invalid_input, not_found, io_error, no_space, cancelled, unavailable, internal.
+const char* StatusCodeKind(StatusCode code);
 
 // A value or a (non-ok) Status.
 template <typename T>
