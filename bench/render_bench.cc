@@ -60,7 +60,7 @@ int Main() {
         std::istringstream in(l.line.text);
         std::vector<std::string> ws;
         for (std::string w; in >> w;) ws.push_back(w);
-        Segment seg{l.start_ms, l.end_ms, l.line.text, 1.0, {}};
+        Segment seg{l.start_ms, l.end_ms, l.line.text, 1.0, {}, ""};
         const double step = static_cast<double>(l.end_ms - l.start_ms) / static_cast<double>(ws.size());
         for (size_t i = 0; i < ws.size(); ++i) {
             seg.words.push_back({ws[i], l.start_ms + static_cast<Ms>(step * static_cast<double>(i)),

@@ -54,7 +54,7 @@ TEST(WhisperEngine, ProcessUsesExactlyTheEnginesWordsForATenMinuteEpisodeInSever
     ASSERT_GE(seen.size(), 4u) << "ten minutes go as several chunks";
     for (const auto& s : seen) {
         EXPECT_EQ(s.auth, "Bearer test-key-42");
-        EXPECT_EQ(s.prompt, "Tone Show") << "the title is the vocabulary hint";
+        EXPECT_EQ(s.prompt, "Tone Show.") << "the title is the vocabulary hint";
         EXPECT_LE(s.wav_bytes, 44u + 144u * 32000u) << "no chunk over 1.2 x 120 s";
     }
     EXPECT_EQ(doc["transcript"]["engine"], "openai:whisper-1");

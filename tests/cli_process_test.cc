@@ -194,6 +194,49 @@ TEST_F(ProcessEpisodes, TranscriptWordErrorRate) {
     }
 }
 
+// Speaker turns from voice pitch: the true-crime show's narrator (slt, a female voice) and guest (awb, a male
+// one) are told apart, each segment named as the voice that spoke it; the business show's two male voices (kal
+// and rms) are too close in pitch to tell, and are left unmarked rather than guessed.
+TEST_F(ProcessEpisodes, SpeakerTurnsWhereVoicesDifferAndNoGuessWhereTheyDoNot) {
+    for (const auto& [name, ep] : episodes_) {
+        const json& r = Run(ep.wav);
+        std::map<std::string, std::map<std::string, double>> seconds;  // voice -> speaker -> seconds
+        for (const auto& seg : r["transcript"]["segments"]) {
+            const double mid = (seg["start"].get<double>() + seg["end"].get<double>()) * 500;
+            for (const auto& l : ep.timeline) {
+                if (mid >= static_cast<double>(l.start_ms) && mid <= static_cast<double>(l.end_ms)) {
+                    seconds[l.line.voice][seg.value("speaker", "")] +=
+                        seg["end"].get<double>() - seg["start"].get<double>();
+                }
+            }
+        }
+        if (name == "true_crime") {
+            ASSERT_EQ(seconds.size(), 2u);
+            std::set<std::string> named;
+            for (const auto& [voice, by_speaker] : seconds) {
+                double total = 0, best = 0;
+                std::string top;
+                for (const auto& [speaker, s] : by_speaker) {
+                    total += s;
+                    if (s > best) {
+                        best = s;
+                        top = speaker;
+                    }
+                }
+                EXPECT_FALSE(top.empty()) << voice;
+                EXPECT_GE(best / total, 0.9) << voice << " is mostly one speaker";
+                named.insert(top);
+            }
+            EXPECT_EQ(named, (std::set<std::string>{"S1", "S2"}));
+        } else {
+            for (const auto& [voice, by_speaker] : seconds) {
+                EXPECT_EQ(by_speaker.size(), 1u) << voice;
+                EXPECT_TRUE(by_speaker.count("")) << voice << " was given a speaker";
+            }
+        }
+    }
+}
+
 TEST_F(ProcessEpisodes, SameMomentsFromMp3AndMp4Video) {
     const Episode& ep = episodes_["true_crime"];
     const fs::path mp3 = *dir_ / "true crime.mp3", mp4 = *dir_ / "true crime.mp4";

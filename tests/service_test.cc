@@ -14,8 +14,10 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
+#include "fake_whisper.h"
 #include "podpromo/files/storage.h"
 #include "server_process.h"
 #include "testsupport.h"
@@ -750,11 +752,75 @@ TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
         << "a failed render leaves no half-written outputs";
 }
 
+// ASR_ENGINE=openai in the service: each upload is transcribed by the engine (a loopback server speaking the
+// OpenAI shape), its words are the episode's transcript, the vocabulary hint is the upload's own show and terms
+// or else the service's SHOW_NAME and ASR_TERMS, /health names the engine, and the key never shows in the log.
+TEST_F(Service, AWhisperEngineTranscribesUploadsWithTheirVocabularyHint) {
+    TempDir work;
+    std::mutex mu;
+    std::set<std::string> returned;
+    FakeWhisper engine([&](int n, const Seen&, httplib::Response& res) {
+        // 40 s of words in sentences of 8 with a pause after each.
+        json words = json::array();
+        std::lock_guard<std::mutex> lock(mu);
+        double t = 0.2;
+        for (int k = 0; k < 72; ++k) {
+            const std::string text = "r" + std::to_string(n) + "w" + std::to_string(k);
+            words.push_back({{"word", text}, {"start", t}, {"end", t + 0.35}});
+            returned.insert(text);
+            t += (k % 8 == 7) ? 1.0 : 0.45;
+        }
+        res.set_content(json{{"text", "..."}, {"words", words}}.dump(), "application/json");
+    });
+    ServerProcess server(work / "data", {{"ASR_ENGINE", "openai"},
+                                         {"ASR_URL", engine.url()},
+                                         {"ASR_API_KEY", "sk-test-secret-17"},
+                                         {"SHOW_NAME", "The Ops Hour"},
+                                         {"ASR_TERMS", "etcd, Zalando"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    const std::string tone = ToneWav(work / "tone.wav", 40);
+    auto own = Upload(server, tone, "ep7.wav",
+                      {{"title", "Episode 7 with Siobhan"}, {"terms", "Siobhan Okonkwo; Kubernetes"}});
+    auto plain = Upload(server, tone, "Scaling Day.wav", {{"priority", "low"}});
+    ASSERT_TRUE(own && plain);
+    ASSERT_EQ(own->status, 202) << own->body;
+    ASSERT_EQ(plain->status, 202) << plain->body;
+    for (const auto* up : {&own, &plain}) {
+        const json accepted = json::parse((*up)->body);
+        const json job = WaitJob(server, accepted["job"]["id"], Ended);
+        ASSERT_EQ(job["state"], "succeeded") << job.dump() << server.Log();
+        const json t = Get(server, "/api/v1/episodes/" + accepted["episode"]["id"].get<std::string>() + "/transcript");
+        EXPECT_EQ(t["engine"], "openai:whisper-1");
+        size_t words = 0;
+        for (const auto& seg : t["segments"]) {
+            for (const auto& w : seg["words"]) {
+                EXPECT_TRUE(returned.count(w["word"].get<std::string>())) << "not the engine's word: " << w;
+                ++words;
+            }
+        }
+        EXPECT_EQ(words, 72u);
+    }
+    const auto seen = engine.seen();
+    ASSERT_EQ(seen.size(), 2u);
+    std::set<std::string> prompts;
+    for (const auto& s : seen) {
+        EXPECT_EQ(s.auth, "Bearer sk-test-secret-17");
+        prompts.insert(s.prompt);
+    }
+    EXPECT_EQ(prompts, (std::set<std::string>{"The Ops Hour. Episode 7 with Siobhan. Siobhan Okonkwo, Kubernetes.",
+                                              "The Ops Hour. Scaling Day. etcd, Zalando."}));
+    const json health = Get(server, "/health");
+    EXPECT_NE(health["checks"]["speech_model"]["detail"].get<std::string>().find("openai at " + engine.url()),
+              std::string::npos)
+        << health.dump();
+    EXPECT_EQ(server.Log().find("sk-test-secret-17"), std::string::npos);
+}
+
 TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     TempDir work;
     auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("schema version 3"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version 4"), std::string::npos) << r.out;
     EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
     r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";

@@ -608,8 +608,8 @@ void ApiServer::Routes() {
         auto file = UploadFile::Create(storage_->tmp_dir());
         if (!file.ok()) return SendStatus(res, file.status());
         std::map<std::string, std::string> fields;
-        for (const char* k : {"genre", "platform", "title", "priority", "clips", "aspect", "style", "font", "color",
-                              "highlight", "size"}) {
+        for (const char* k : {"genre", "platform", "title", "show", "terms", "priority", "clips", "aspect", "style",
+                              "font", "color", "highlight", "size"}) {
             if (req.has_param(k)) fields[k] = req.get_param_value(k);
         }
         std::string filename = req.get_header_value("X-Filename");
@@ -770,6 +770,16 @@ void ApiServer::Routes() {
         job.priority = priority;
         job.max_attempts = config_.job_max_attempts;
         job.created_at = ep.created_at;
+        {
+            // The vocabulary hint of this upload (the worker falls back to SHOW_NAME and ASR_TERMS).
+            json payload = json::object();
+            if (fields.count("show") && !fields["show"].empty()) payload["show"] = fields["show"].substr(0, 200);
+            if (fields.count("terms")) {
+                const auto terms = ParseTerms(fields["terms"]);
+                if (!terms.empty()) payload["terms"] = terms;
+            }
+            job.payload = payload.dump();
+        }
         if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
         if (cover) {
             if (Status st = cover->Commit(cover_dest); !st.ok()) {

@@ -227,6 +227,9 @@ Result<Transcript> ParseJson(std::string_view content) {
                     if (text.empty()) continue;
                     seg = MakeSegment(start, end, text, std::clamp(conf, 0.0, 1.0));
                 }
+                if (s.contains("speaker") && s["speaker"].is_string()) {
+                    seg.speaker = s["speaker"].get<std::string>().substr(0, 40);
+                }
                 if (!seg.words.empty()) t.segments.push_back(std::move(seg));
             }
         } else if (doc.contains("transcription") && doc["transcription"].is_array()) {  // whisper.cpp -oj
@@ -399,11 +402,13 @@ json TranscriptToJson(const Transcript& t) {
                              {"end", sec(w.end_ms)},
                              {"confidence", round3(w.confidence)}});
         }
-        segs.push_back({{"start", sec(s.start_ms)},
-                        {"end", sec(s.end_ms)},
-                        {"text", s.text},
-                        {"confidence", round3(s.confidence)},
-                        {"words", std::move(words)}});
+        json seg = {{"start", sec(s.start_ms)},
+                    {"end", sec(s.end_ms)},
+                    {"text", s.text},
+                    {"confidence", round3(s.confidence)},
+                    {"words", std::move(words)}};
+        if (!s.speaker.empty()) seg["speaker"] = s.speaker;
+        segs.push_back(std::move(seg));
     }
     return {{"engine", t.engine}, {"segments", std::move(segs)}};
 }

@@ -193,6 +193,11 @@ int Main(int argc, char** argv) {
                         "Use this transcript (SRT, WebVTT or whisper JSON) instead of recognising");
     process->add_option("--out", out_dir, "Write result.json, transcripts and clip files into this directory");
     process->add_option("--title", title, "Episode title (default: the file name)");
+    std::string show, terms;
+    process->add_option("--show", show, "The show's name (SHOW_NAME): a vocabulary hint for recognition");
+    process->add_option("--terms", terms,
+                        "Names and terms said in the episode, comma-separated (ASR_TERMS), so they come out right: "
+                        "pocketsphinx adds them to its dictionary, Whisper engines get them in the prompt");
     process->add_option("--threads", threads, "Recognition threads (default: one per core)");
     process->add_option("--asr-flag", asr_flags,
                         "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
@@ -205,7 +210,7 @@ int Main(int argc, char** argv) {
     process->add_option("--asr-model", asr_model, "The engine's model (ASR_MODEL, default whisper-1)");
     process->add_option("--asr-language", asr_language, "Spoken language, ISO 639-1 (ASR_LANGUAGE; default: detected)");
     process->add_option("--asr-prompt", asr_prompt,
-                        "Names and terms of the show for the engine (default: the episode title)");
+                        "The Whisper engine's prompt as is (default: built from --show, --title and --terms)");
     process->add_option("--asr-chunk-seconds", asr_chunk_seconds,
                         "Advanced: seconds of audio per request to the engine (default 600)");
     process->add_flag("--no-render", no_render,
@@ -272,6 +277,12 @@ int Main(int argc, char** argv) {
         options.clips = clips;
         options.title = title;
         options.asr.threads = threads;
+        {
+            const char* s = std::getenv("SHOW_NAME");
+            options.show = !show.empty() ? show : std::string(s ? s : "");
+            const char* t = std::getenv("ASR_TERMS");
+            options.terms = podpromo::ParseTerms(!terms.empty() ? terms : std::string(t ? t : ""));
+        }
         if (!transcript.empty()) options.transcript = transcript;
         for (const auto& f : asr_flags) {
             const auto eq = f.find('=');

@@ -75,6 +75,8 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
     text("ASR_API_KEY", &c->asr_api_key);
     text("ASR_MODEL", &c->asr_model);
     text("ASR_LANGUAGE", &c->asr_language);
+    text("SHOW_NAME", &c->show_name);
+    text("ASR_TERMS", &c->asr_terms);
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
     return ValidateConfig(*c);

@@ -37,8 +37,8 @@ TEST(Types, FormatClockForPeople) {
 
 TEST(Types, TranscriptWordsInOrder) {
     Transcript t;
-    t.segments.push_back({0, 1000, "a b", 1, {{"a", 0, 400}, {"b", 500, 1000}}});
-    t.segments.push_back({2000, 3000, "c", 1, {{"c", 2000, 3000}}});
+    t.segments.push_back({0, 1000, "a b", 1, {{"a", 0, 400}, {"b", 500, 1000}}, ""});
+    t.segments.push_back({2000, 3000, "c", 1, {{"c", 2000, 3000}}, ""});
     EXPECT_EQ(t.WordCount(), 3u);
     const auto w = t.AllWords();
     ASSERT_EQ(w.size(), 3u);

@@ -144,17 +144,22 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
             r.transcript = std::move(*imported);
             Report(progress, "transcribe", 1);
         } else {
+            // Names in the show, the title and the user's terms come out right.
+            const Vocabulary vocabulary{r.title, options.show, options.terms};
             std::unique_ptr<Transcriber> asr;
             if (options.whisper) {
                 WhisperHttpConfig c = *options.whisper;
-                if (c.prompt.empty()) c.prompt = r.title;  // names in the title come out right
+                if (c.prompt.empty()) c.prompt = WhisperPrompt(vocabulary);
                 asr = MakeWhisperHttpTranscriber(std::move(c));
             } else {
-                asr = MakePocketsphinxTranscriber(options.asr);
+                PocketsphinxConfig c = options.asr;
+                c.vocabulary = VocabularyWords(vocabulary);
+                asr = MakePocketsphinxTranscriber(std::move(c));
             }
             auto tr = asr->Transcribe(*source_pcm, frames, progress, cancel);
             if (!tr.ok()) return tr.status();
             r.transcript = std::move(*tr);
+            MarkSpeakerTurns(&r.transcript.segments, frames);
         }
     }
     source_pcm.reset();

@@ -128,10 +128,16 @@ json EpisodeRowToJson(const EpisodeRow& e) {
 json JobRowToJson(const JobRow& j) {
     const json payload = ParseOr(j.payload, json::object());
     const bool render = j.kind == "render" && payload.contains("clip_id");
+    // A process job's own vocabulary hint (null when the upload gave none: SHOW_NAME and ASR_TERMS apply).
+    json vocabulary = nullptr;
+    if (!render && (payload.contains("show") || payload.contains("terms"))) {
+        vocabulary = {{"show", payload.value("show", "")}, {"terms", payload.value("terms", json::array())}};
+    }
     return {{"id", j.id},
             {"episode_id", j.episode_id},
             {"kind", j.kind},
             {"clip_id", render ? payload["clip_id"] : json(nullptr)},
+            {"vocabulary", vocabulary},
             {"state", j.state},
             {"priority", PriorityName(j.priority)},
             {"stage", j.stage},

@@ -253,6 +253,18 @@ void WorkerPool::RunJob(const JobRow& job) {
         options.clips = episode->clip_count;
         options.title = episode->title;
         options.asr.threads = config_.asr_threads;
+        // The vocabulary hint: the upload's own, else the service's.
+        const json payload = json::parse(job.payload.empty() ? "{}" : job.payload, nullptr, false);
+        options.show = payload.is_object() && payload.contains("show") && payload["show"].is_string()
+                           ? payload["show"].get<std::string>()
+                           : config_.show_name;
+        if (payload.is_object() && payload.contains("terms") && payload["terms"].is_array()) {
+            for (const auto& t : payload["terms"]) {
+                if (t.is_string()) options.terms.push_back(t.get<std::string>());
+            }
+        } else {
+            options.terms = ParseTerms(config_.asr_terms);
+        }
         if (config_.asr_engine != "pocketsphinx") {
             WhisperHttpConfig w;
             w.engine = config_.asr_engine;

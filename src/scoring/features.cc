@@ -124,10 +124,12 @@ std::string Quote(const std::vector<Token>& t, size_t at, size_t len_words) {
 
 size_t PhraseLen(const std::string& ph) { return static_cast<size_t>(std::count(ph.begin(), ph.end(), ' ')) + 1; }
 
-// Question sentences: a '?' or a sentence that opens with a question form.
-int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* engaging) {
+// Question sentences: a '?' or a sentence that opens with a question form. `weight` receives the largest weight of
+// a question's opening words (how sure the recogniser was of them).
+int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* engaging, double* weight) {
     int n = 0;
     *engaging = false;
+    *weight = 0;
     for (size_t i = 0; i < t.size(); ++i) {
         const bool sentence_start = i == 0 || t[i - 1].sentence_end;
         bool is_q = t[i].question_mark;
@@ -141,7 +143,10 @@ int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* eng
                 if (evidence->empty()) *evidence = Quote(t, i, 7);
             }
         }
-        if (is_q) ++n;
+        if (is_q) {
+            ++n;
+            *weight = std::max(*weight, t[i].question_mark ? t[i].weight : MatchWeight(t, i, 3));
+        }
     }
     return n;
 }
@@ -156,33 +161,41 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     if (t.empty()) return f;
     const double n = static_cast<double>(t.size());
     const Ms dur = c.DurationMs();
-    double conf = 0;
-    for (const auto& tok : t) conf += (tok.weight - 0.5) * 2.0;
-    f.mean_confidence = conf / n;
+    double conf = 0, low = 0;
+    const size_t end_word = std::min(c.end_word, words.size());
+    for (size_t i = c.first_word; i < end_word; ++i) {
+        conf += words[i].confidence;
+        low += words[i].confidence < kLowConfidence ? 1 : 0;
+    }
+    if (end_word > c.first_word) {
+        f.mean_confidence = conf / static_cast<double>(end_word - c.first_word);
+        f.low_confidence_share = low / static_cast<double>(end_word - c.first_word);
+    }
 
     // Hook: the first ~5 seconds.
     const size_t head = HeadEnd(t, c.start_ms + 5000, 8, 20);
     double hook = 0.1;
     size_t at = 0;
     if (auto ph = FirstPhrase(t, kCuriosity, 0, head, &at); !ph.empty()) {
-        hook += 0.45;
+        hook += 0.45 * MatchWeight(t, at, PhraseLen(ph));
         f.evidence["hook"] = Quote(t, at, PhraseLen(ph) + 3);
     }
     if (auto ph = FirstPhrase(t, kStory, 0, head, &at); !ph.empty()) {
-        hook += 0.25;
+        hook += 0.25 * MatchWeight(t, at, PhraseLen(ph));
         if (!f.evidence.count("hook")) f.evidence["hook"] = Quote(t, at, PhraseLen(ph) + 4);
     }
     if (auto ph = FirstPhrase(t, kQuestionStart, 0, 3, &at); !ph.empty() && at <= 1) {
-        hook += 0.25;
+        hook += 0.25 * MatchWeight(t, at, PhraseLen(ph));
         f.evidence["hook_question"] = Quote(t, at, 7);
     }
-    int head_numbers = 0, head_you = 0, head_bold = 0;
+    // A number or a "you" in the opening counts as much as the surest of them.
+    double head_number = 0, head_you = 0;
     for (size_t i = 0; i < head; ++i) {
-        head_numbers += IsNumberWord(t[i].norm) && t[i].norm != "half" ? 1 : 0;
-        head_you += (t[i].norm == "you" || t[i].norm == "your") ? 1 : 0;
+        if (IsNumberWord(t[i].norm) && t[i].norm != "half") head_number = std::max(head_number, t[i].weight);
+        if (t[i].norm == "you" || t[i].norm == "your") head_you = std::max(head_you, t[i].weight);
     }
-    head_bold = CountPhrases(t, kBold, 0, head);
-    hook += (head_numbers > 0 ? 0.15 : 0) + (head_you > 0 ? 0.1 : 0) + std::min(0.2, 0.1 * head_bold);
+    const double head_bold = WeighPhrases(t, kBold, 0, head);
+    hook += 0.15 * head_number + 0.1 * head_you + std::min(0.2, 0.1 * head_bold);
     f.starts_mid_thought = kMidThought.count(t[0].norm) > 0;
     const bool pronoun_start =
         kPronoun.count(t[0].norm) > 0 && FindPhrase(t, "it was", 0, 2) != 0 && FindPhrase(t, "this is", 0, 2) != 0;
@@ -203,17 +216,21 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     const size_t tail = TailBegin(t, c.end_ms - 8000, 12);
     double payoff = 0.1;
     if (auto ph = FirstPhrase(t, kConclusion, tail, t.size(), &at); !ph.empty()) {
-        payoff = 0.8 + std::min(0.2, 0.1 * (CountPhrases(t, kConclusion, tail, t.size()) - 1));
+        payoff = 0.1 + (0.7 + std::min(0.2, 0.1 * (CountPhrases(t, kConclusion, tail, t.size()) - 1))) *
+                           MatchWeight(t, at, PhraseLen(ph));
         f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
     } else if (auto ph2 = FirstPhrase(t, kConclusion, head, tail, &at); !ph2.empty()) {
-        payoff = 0.5;
+        payoff = 0.1 + 0.4 * MatchWeight(t, at, PhraseLen(ph2));
         f.evidence["payoff"] = Quote(t, at, PhraseLen(ph2) + 5);
     }
-    if (auto ph = FirstPhrase(t, kActionable, tail, t.size(), &at); !ph.empty() && payoff < 0.6) {
-        payoff = 0.6;
-        f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+    if (auto ph = FirstPhrase(t, kActionable, tail, t.size(), &at); !ph.empty()) {
+        const double actionable = 0.1 + 0.5 * MatchWeight(t, at, PhraseLen(ph));
+        if (payoff < actionable) {
+            payoff = actionable;
+            f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+        }
     }
-    if (payoff < 0.4 && CountPhrases(t, kExplanation) > 0) payoff = 0.4;
+    payoff = std::max(payoff, 0.1 + 0.3 * std::min(1.0, WeighPhrases(t, kExplanation)));
     f.ends_dangling = IsDanglingEnd(t.back().norm);
     if (f.ends_dangling) payoff *= 0.5;
     v["payoff"] = Clip01(payoff);
@@ -227,7 +244,7 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
                 return !std::isalpha(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch));
             });
     }
-    const int intense = CountPhrases(t, kIntense);
+    const double intense = WeighPhrases(t, kIntense);
     const double text_arousal =
         Clip01(0.2 + std::min(0.4, 0.12 * intense) + std::min(0.2, 0.1 * exclaim) + std::min(0.2, 0.1 * caps));
     if (intense > 0) f.evidence["arousal_text"] = FirstPhrase(t, kIntense, 0, t.size());
@@ -245,7 +262,7 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     v["arousal"] = Clip01(arousal);
 
     // Emotion.
-    const int strong = CountPhrases(t, kStrongEmotion), mild = CountPhrases(t, kMildEmotion);
+    const double strong = WeighPhrases(t, kStrongEmotion), mild = WeighPhrases(t, kMildEmotion);
     v["emotion"] = Clip01((2.0 * strong + mild) / 5.0);
     if (strong + mild > 0) {
         f.evidence["emotion"] = FirstPhrase(t, kStrongEmotion, 0, t.size());
@@ -255,21 +272,24 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     // Question.
     bool engaging = false;
     std::string q_ev;
-    const int questions = CountQuestions(t, &q_ev, &engaging);
-    v["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6);
+    double q_weight = 0;
+    const int questions = CountQuestions(t, &q_ev, &engaging, &q_weight);
+    v["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6) * q_weight;
     if (questions > 0) f.evidence["question"] = q_ev.empty() ? "a question" : q_ev;
 
     // Information density: numbers, names and content words, minus filler.
-    int numbers = 0, names = 0, fillers = 0, content = 0;
+    // Specifics count by weight; filler counts in full (a guessed "um" is still not a specific).
+    double numbers = 0, names = 0, content = 0;
+    int fillers = 0;
     std::string num_ev;
     for (const auto& tok : t) {
         if (IsNumberWord(tok.norm)) {
-            ++numbers;
+            numbers += tok.weight;
             if (num_ev.size() < 40) num_ev += (num_ev.empty() ? "" : ", ") + tok.raw;
         }
-        names += tok.capitalised;
+        names += tok.capitalised ? tok.weight : 0.0;
         fillers += IsFiller(tok.norm) && tok.norm != "so" && tok.norm != "right" && tok.norm != "well";
-        content += !IsStopword(tok.norm);
+        content += IsStopword(tok.norm) ? 0.0 : tok.weight;
     }
     fillers += CountPhrases(t, kMultiFiller);
     v["info_density"] = Clip01(0.05 + 0.7 * content / n + 4.0 * numbers / n + 2.0 * names / n - 3.0 * fillers / n);
@@ -306,7 +326,7 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     const double per_min = std::max(0.5, static_cast<double>(dur) / 60000.0);
     for (const auto& g : AllGenres()) {
         for (const auto& gf : g.features) {
-            const int hits = CountPhrases(t, gf.phrases);
+            const double hits = WeighPhrases(t, gf.phrases);
             v[gf.name] = Clip01(0.35 * hits / per_min);
             if (hits > 0) f.evidence[gf.name] = FirstPhrase(t, gf.phrases, 0, t.size());
         }

@@ -98,7 +98,12 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
     if (f.starts_mid_thought) out.push_back("Starts mid-thought: " + Quoted(ev("mid_thought") + "…"));
     if (!ev("back_reference").empty()) out.push_back("Refers back to earlier talk: " + Quoted(ev("back_reference")));
     if (f.ends_dangling) out.push_back("Ends mid-sentence");
-    if (f.mean_confidence < 0.5) out.push_back("Many words were recognised with low confidence: check the captions");
+    if (f.low_confidence_share > 0.5) {
+        out.push_back(
+            fmt::format("Mostly low-confidence words ({:.0f}% of them): the transcript may be wrong here, check "
+                        "the captions",
+                        100 * f.low_confidence_share));
+    }
     if (out.empty()) out.push_back("The best remaining span: no strong hook or payoff found");
     return out;
 }
@@ -251,7 +256,7 @@ ScoredClip DescribeClip(const std::vector<Word>& words, const Candidate& c, Clip
     }
     if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6)
         s.confidence = "High";
-    else if (weak >= 2 || s.features.mean_confidence < 0.4)
+    else if (weak >= 2 || s.features.mean_confidence < 0.4 || s.features.low_confidence_share > 0.5)
         s.confidence = "Low";
     else
         s.confidence = "Medium";

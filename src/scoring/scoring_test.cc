@@ -165,6 +165,10 @@ TEST(Genre, DetectedFromVocabulary) {
                       "the victim disappeared"}),
               "true_crime");
     EXPECT_EQ(detect(kDull), "general");
+    // Everyday words are not comedy ("a bit", "can't stand"); work talk a recogniser gets right is business.
+    EXPECT_EQ(detect({"the office is a bit bigger and i can't stand the coffee", "we had meetings all week",
+                      "she joined as an intern and now runs a team of engineers", "we raised prices a bit"}),
+              "business");
     EXPECT_FALSE(GenreByName("opera").ok());
 }
 
@@ -227,6 +231,47 @@ TEST(Ranker, AQuestionOpeningIsExplainedOnce) {
     for (const auto& e : clip.explanation) quoting_the_opening += e.find("what if i told you") != std::string::npos;
     EXPECT_EQ(quoting_the_opening, 1);
     EXPECT_EQ(clip.explanation.front().rfind("Opens with a question", 0), 0u) << clip.explanation.front();
+}
+
+// The same words heard with little confidence say less: the hook, payoff, question and specifics weigh less,
+// and the explanation warns that the transcript may be wrong.
+TEST(Confidence, LowConfidenceWordsWeighLessAndAreNamed) {
+    const std::vector<std::string> s = {"here's the thing nobody tells you about startups",
+                                        "what if you lost two million dollars in a week",
+                                        "the lesson is simple call five customers every week"};
+    auto sure = Speak(s);
+    auto unsure = sure;
+    for (auto& w : unsure) w.confidence = 0.2;
+    const Platform tiktok = PlatformByName("tiktok").value();
+    const Candidate c{0, sure.size(), sure.front().start_ms, sure.back().end_ms};
+    const auto fs = ComputeFeatures(sure, c, nullptr, tiktok);
+    const auto fu = ComputeFeatures(unsure, c, nullptr, tiktok);
+    for (const char* f : {"hook", "payoff", "question", "info_density"}) {
+        EXPECT_LT(fu.Get(f), fs.Get(f) - 0.05) << f;
+    }
+    EXPECT_DOUBLE_EQ(fs.low_confidence_share, 0.0);
+    EXPECT_DOUBLE_EQ(fu.low_confidence_share, 1.0);
+    const auto g = GenreByName("general").value();
+    const auto a = DescribeClip(sure, c, fs, g, tiktok, WordCounts(sure));
+    const auto b = DescribeClip(unsure, c, fu, g, tiktok, WordCounts(unsure));
+    auto warns = [](const ScoredClip& clip) {
+        return std::any_of(clip.explanation.begin(), clip.explanation.end(),
+                           [](const std::string& e) { return e.rfind("Mostly low-confidence words (100%", 0) == 0; });
+    };
+    EXPECT_FALSE(warns(a));
+    EXPECT_TRUE(warns(b));
+    EXPECT_EQ(b.confidence, "Low");
+    EXPECT_GT(a.score, b.score);
+    // A few unsure words among sure ones are no reason to warn.
+    auto mixed = sure;
+    for (size_t i = 0; i < mixed.size(); i += 4) mixed[i].confidence = 0.2;
+    const auto fm = ComputeFeatures(mixed, c, nullptr, tiktok);
+    EXPECT_LT(fm.low_confidence_share, 0.5);
+    EXPECT_FALSE(warns(DescribeClip(mixed, c, fm, g, tiktok, WordCounts(mixed))));
+    // Imported words carry confidence 1 and count in full.
+    EXPECT_DOUBLE_EQ(WordWeight(1.0), 1.0);
+    EXPECT_DOUBLE_EQ(WordWeight(kSureConfidence), 1.0);
+    EXPECT_DOUBLE_EQ(WordWeight(0.0), 0.25);
 }
 
 TEST(Ranker, DisplayScoreIsMonotoneAndBounded) {

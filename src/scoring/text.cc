@@ -38,7 +38,7 @@ std::vector<Token> Tokenize(const std::vector<Word>& words, size_t begin, size_t
         if (t.norm.empty()) continue;
         t.start_ms = w.start_ms;
         t.end_ms = w.end_ms;
-        t.weight = 0.5 + 0.5 * std::clamp(w.confidence, 0.0, 1.0);
+        t.weight = WordWeight(w.confidence);
         const char last = w.text.empty() ? ' ' : w.text.back();
         t.question_mark = last == '?';
         t.sentence_end = last == '.' || last == '!' || last == '?';
@@ -111,8 +111,12 @@ std::string FirstPhrase(const std::vector<Token>& toks, const std::vector<std::s
     return found;
 }
 
-int CountPhrases(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to) {
-    // Linear in the tokens: each position is tested against each phrase once.
+namespace {
+
+// Matches of any phrase in toks[from, to), each position counted once: their number, or (weighted) the sum of
+// the matched words' mean weights. Linear in the tokens: each position is tested against each phrase once.
+double Matches(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to,
+               bool weighted) {
     to = std::min(to, toks.size());
     std::vector<std::pair<std::array<std::string_view, kMaxParts>, size_t>> split(phrases.size());
     for (size_t p = 0; p < phrases.size(); ++p) {
@@ -120,17 +124,36 @@ int CountPhrases(const std::vector<Token>& toks, const std::vector<std::string>&
         split[p].second = SplitPhrase(phrases[p], parts);
         std::copy(std::begin(parts), std::end(parts), split[p].first.begin());
     }
-    int n = 0;
+    double n = 0;
     for (size_t i = from; i < to; ++i) {
         for (const auto& [parts, len] : split) {
             if (len > 0 && MatchesAt(toks, parts.data(), len, i, to)) {
-                ++n;
+                n += weighted ? MatchWeight(toks, i, len) : 1.0;
                 break;
             }
         }
     }
     return n;
 }
+
+}  // namespace
+
+int CountPhrases(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to) {
+    return static_cast<int>(Matches(toks, phrases, from, to, false));
+}
+
+double WeighPhrases(const std::vector<Token>& toks, const std::vector<std::string>& phrases, size_t from, size_t to) {
+    return Matches(toks, phrases, from, to, true);
+}
+
+double MatchWeight(const std::vector<Token>& toks, size_t at, size_t len) {
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = at; i < toks.size() && i < at + len; ++i, ++n) sum += toks[i].weight;
+    return n == 0 ? 0.0 : sum / static_cast<double>(n);
+}
+
+double WordWeight(double confidence) { return 0.25 + 0.75 * std::clamp(confidence / kSureConfidence, 0.0, 1.0); }
 
 bool IsNumberWord(std::string_view w) {
     static const std::unordered_set<std::string_view> kWords = {

@@ -73,6 +73,10 @@ const std::vector<std::vector<std::string>>& Migrations() {
             " kind TEXT NOT NULL, stage TEXT NOT NULL, count BIGINT NOT NULL, first_seen BIGINT NOT NULL,"
             " last_seen BIGINT NOT NULL, sample TEXT NOT NULL, PRIMARY KEY (kind, stage))",
         },
+        // 4: speaker turns on transcript segments ("" when unknown).
+        {
+            "ALTER TABLE transcript_segments ADD COLUMN speaker TEXT NOT NULL DEFAULT ''",
+        },
     };
     return m;
 }

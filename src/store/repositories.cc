@@ -226,17 +226,19 @@ void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Tr
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(episode_id);
     int idx = 0;
     double start = 0, end = 0, conf = 0;
-    std::string text, words;
+    std::string text, words, speaker;
     soci::statement st =
         (s.prepare << "INSERT INTO transcript_segments (episode_id, idx, start_time, end_time, text,"
-                      " confidence, words, engine) VALUES (:e, :i, :s, :t, :x, :c, :w, :g)",
-         use(episode_id), use(idx), use(start), use(end), use(text), use(conf), use(words), use(t.engine));
+                      " confidence, words, engine, speaker) VALUES (:e, :i, :s, :t, :x, :c, :w, :g, :p)",
+         use(episode_id), use(idx), use(start), use(end), use(text), use(conf), use(words), use(t.engine),
+         use(speaker));
     for (const auto& seg : t.segments) {
         start = static_cast<double>(seg.start_ms) / 1000.0;
         end = static_cast<double>(seg.end_ms) / 1000.0;
         text = seg.text;
         conf = seg.confidence;
         words = WordsToJson(seg.words).dump();
+        speaker = seg.speaker;
         st.execute(true);
         ++idx;
     }
@@ -245,10 +247,11 @@ void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Tr
 std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& episode_id) {
     Transcript t;
     double start = 0, end = 0, conf = 0;
-    std::string text, words, engine;
-    soci::statement st = (s.prepare << "SELECT start_time, end_time, text, confidence, words, engine FROM"
-                                       " transcript_segments WHERE episode_id = :e ORDER BY idx",
-                          into(start), into(end), into(text), into(conf), into(words), into(engine), use(episode_id));
+    std::string text, words, engine, speaker;
+    soci::statement st =
+        (s.prepare << "SELECT start_time, end_time, text, confidence, words, engine, speaker FROM"
+                      " transcript_segments WHERE episode_id = :e ORDER BY idx",
+         into(start), into(end), into(text), into(conf), into(words), into(engine), into(speaker), use(episode_id));
     st.execute(false);
     bool any = false;
     while (st.fetch()) {
@@ -259,6 +262,7 @@ std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& ep
         seg.text = text;
         seg.confidence = conf;
         seg.words = WordsFromJson(words);
+        seg.speaker = speaker;
         t.engine = engine;
         t.segments.push_back(std::move(seg));
     }

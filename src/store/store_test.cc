@@ -120,7 +120,8 @@ TEST(Store, TranscriptRoundTrip) {
     auto db = OpenDb(dir);
     Transcript t;
     t.engine = "pocketsphinx";
-    t.segments.push_back({1000, 2500, "hello there", 0.8, {{"hello", 1000, 1400, 0.9}, {"there", 1500, 2500, 0.7}}});
+    t.segments.push_back(
+        {1000, 2500, "hello there", 0.8, {{"hello", 1000, 1400, 0.9}, {"there", 1500, 2500, 0.7}}, "S2"});
     ASSERT_TRUE(db->With([&](soci::session& s) {
                       AddJob(s, "j", 1, 1);
                       ReplaceTranscript(s, "ep_j", t);
@@ -131,6 +132,7 @@ TEST(Store, TranscriptRoundTrip) {
                       EXPECT_EQ(back->segments[0].words[1].text, "there");
                       EXPECT_EQ(back->segments[0].words[1].start_ms, 1500);
                       EXPECT_DOUBLE_EQ(back->segments[0].words[1].confidence, 0.7);
+                      EXPECT_EQ(back->segments[0].speaker, "S2");
                       EXPECT_FALSE(LoadTranscript(s, "ep_other"));
                   }).ok());
 }

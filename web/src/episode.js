@@ -92,9 +92,13 @@ export function renderEpisode(root, id) {
       });
     }).catch((e) => wave.replaceChildren(el('p', { class: 'muted' }, e.message)));
 
-    // The transcript: one button-like span per word, seeking there on click or Enter.
+    // The transcript: one button-like span per word, seeking there on click or Enter; a speaker's label where
+    // a turn was found.
+    let lastSpeaker = '';
     for (const seg of doc.transcript?.segments || []) {
       const p = el('p', { class: 'segment' });
+      if (seg.speaker && seg.speaker !== lastSpeaker) p.append(el('span', { class: 'speaker' }, `${seg.speaker}:`), ' ');
+      lastSpeaker = seg.speaker || lastSpeaker;
       for (const w of seg.words || []) {
         const span = el('span', { class: 'word', tabindex: '0', role: 'button', 'data-start': w.start,
           title: formatTime(w.start) }, w.word);

@@ -21,7 +21,14 @@ export function renderEpisodes(root) {
     select('genre', GENRES, 'auto', 'Genre'),
     el('label', { class: 'field' }, 'Clips', el('input', { type: 'number', name: 'clips', min: 1, max: 20, value: 5 })),
     el('label', { class: 'field' }, 'Priority',
-      el('select', { name: 'priority' }, ['normal', 'high', 'low'].map((p) => el('option', { value: p }, p)))));
+      el('select', { name: 'priority' }, ['normal', 'high', 'low'].map((p) => el('option', { value: p }, p)))),
+    // The vocabulary hint: names said in the show come out right. Remembered in this browser.
+    el('label', { class: 'field wide' }, 'Show name',
+      el('input', { type: 'text', name: 'show', maxlength: 200, value: localStorage.getItem('podpromo.show') || '',
+        placeholder: 'e.g. The Ops Hour' })),
+    el('label', { class: 'field wide' }, 'Names and terms',
+      el('input', { type: 'text', name: 'terms', maxlength: 2000, value: localStorage.getItem('podpromo.terms') || '',
+        placeholder: 'e.g. Siobhan Okonkwo, Kubernetes' })));
   const uploads = el('ul', { class: 'uploads', 'aria-label': 'Uploads' });
   const list = el('tbody');
   const empty = el('p', { class: 'muted' }, 'No episodes yet. Upload one above.');
@@ -33,8 +40,13 @@ export function renderEpisodes(root) {
     el('section', { class: 'panel' }, el('h1', {}, 'Upload'), drop, input, options, uploads),
     el('section', { class: 'panel' }, el('h2', {}, 'Episodes'), empty, table));
 
-  const fields = () => Object.fromEntries(['platform', 'genre', 'clips', 'priority']
-    .map((n) => [n, options.querySelector(`[name=${n}]`).value]));
+  const fields = () => {
+    const f = Object.fromEntries(['platform', 'genre', 'clips', 'priority', 'show', 'terms']
+      .map((n) => [n, options.querySelector(`[name=${n}]`).value.trim()]));
+    localStorage.setItem('podpromo.show', f.show);
+    localStorage.setItem('podpromo.terms', f.terms);
+    return f;
+  };
 
   function startUpload(file) {
     const bar = el('progress', { max: 1, value: 0, 'aria-label': `Upload of ${file.name}` });

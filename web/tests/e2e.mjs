@@ -90,6 +90,9 @@ try {
   const choosers = [];
   page.on('filechooser', (c) => choosers.push(c));
   await page.goto(base + '/');
+  // The vocabulary hint goes with the upload (and is remembered for the next one).
+  await page.locator('input[name=show]').fill('Founder Stories Weekly');
+  await page.locator('input[name=terms]').fill('Okonkwo, Kubernetes');
   await page.locator('[data-testid=drop]').focus();
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => true); // a round trip, for the chooser event to arrive
@@ -104,6 +107,8 @@ try {
   assert.equal(episodes.total, 1, 'the server kept the episode and refused the text file');
   const episodeId = episodes.items[0].id;
   assert.equal(episodes.items[0].title, 'Founder Stories');
+  assert.deepEqual((await apiGet(`/api/v1/episodes/${episodeId}`)).job.vocabulary, { show: 'Founder Stories Weekly', terms: ['Okonkwo', 'Kubernetes'] },
+    'the show name and terms went with the upload');
 
   step('drag and drop: a dropped file is uploaded too (this one is refused as too short to clip)');
   await page.evaluate(() => {

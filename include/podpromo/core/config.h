@@ -42,6 +42,9 @@ struct ServiceConfig {
     std::string asr_api_key;                  // ASR_API_KEY (never logged)
     std::string asr_model = "whisper-1";      // ASR_MODEL
     std::string asr_language;                 // ASR_LANGUAGE (empty: detected)
+    // Vocabulary hint for every episode (an upload's own "show" and "terms" fields take precedence).
+    std::string show_name;            // SHOW_NAME
+    std::string asr_terms;            // ASR_TERMS: names and terms, comma-separated
     std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
     std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
     std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error

@@ -25,6 +25,7 @@ struct Segment {
     std::string text;
     double confidence = 1.0;
     std::vector<Word> words;
+    std::string speaker;  // "S1", "S2", ... when turns were found (or imported); "" when unknown
 };
 
 struct Transcript {

@@ -33,9 +33,13 @@ struct PipelineOptions {
     // stops the run.
     std::function<Status(const Transcript&)> on_transcribed;
     PocketsphinxConfig asr;
-    // A Whisper-compatible engine over HTTP instead of pocketsphinx (its prompt defaults to the title).
+    // A Whisper-compatible engine over HTTP instead of pocketsphinx (its prompt defaults to the vocabulary
+    // hint: show, title and terms).
     std::optional<WhisperHttpConfig> whisper;
     std::string title;  // defaults to the file name without extension
+    // The vocabulary hint besides the title: the show's name and the user's names and terms.
+    std::string show;
+    std::vector<std::string> terms;
 };
 
 // Checks names and ranges before any work starts. InvalidInput naming the bad option.

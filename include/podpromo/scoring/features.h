@@ -18,7 +18,8 @@ struct ClipFeatures {
     std::map<std::string, double> values;
     // feature -> the words that raised (or, for "mid_thought", lowered) it, quoted in explanations.
     std::map<std::string, std::string> evidence;
-    double mean_confidence = 1.0;  // of the recognised words
+    double mean_confidence = 1.0;       // of the recognised words
+    double low_confidence_share = 0.0;  // of the words, those below kLowConfidence
     bool starts_mid_thought = false;
     bool ends_dangling = false;
 

@@ -1,0 +1,50 @@
+// Measuring recognition on the real recordings in ../shared/data that have a human reference (*.ref.txt),
+// shared by the regression test and the tuning benchmark (bench/asr_tuning.cc).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "podpromo/asr/transcriber.h"
+#include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
+
+namespace podpromo::testing {
+
+struct Recording {
+    std::string name;  // file stem, e.g. "jfk_inaugural_11s_16k_mono"
+    std::filesystem::path media;
+    std::string reference;  // spoken words only (speaker labels and section headers removed)
+    Pcm pcm;                // 16 kHz mono, decoded the way the pipeline decodes
+    double seconds() const { return static_cast<double>(pcm.samples.size()) / 16000.0; }
+};
+
+// Every recording under data/audio and data/video with a reference, decoded, in name order.
+Result<std::vector<Recording>> LoadReferencedRecordings(const std::filesystem::path& data);
+
+// The reference file's spoken words: lines starting with '#' or '[' and "Speaker:" labels are dropped.
+std::string ReferenceText(const std::filesystem::path& ref);
+
+struct Measured {
+    std::string hypothesis;
+    double wer = 0;
+    double cpu_seconds = 0;  // recognition CPU time
+};
+
+// Recognises with PodPromo's pocketsphinx transcriber on one thread (so CPU time is comparable).
+Result<Measured> MeasurePodpromo(const Recording& r, PocketsphinxConfig config);
+
+// Recognises with Debian's pocketsphinx_continuous and its own defaults (only the model paths given) on a
+// WAV of the same PCM; CPU time is the child's.
+Result<Measured> MeasurePocketsphinxContinuous(const Recording& r, const std::string& model_dir);
+
+// Mean of per-recording word error rates, and the rate over all words pooled.
+struct WerSummary {
+    double mean = 0;
+    double pooled = 0;
+    double cpu_seconds = 0;
+};
+WerSummary Summarize(const std::vector<Recording>& recordings, const std::vector<Measured>& measured);
+
+}  // namespace podpromo::testing
