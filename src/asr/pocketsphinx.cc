@@ -72,7 +72,11 @@ class PocketsphinxTranscriber final : public Transcriber {
                 }
             }
         }
-        PODPROMO_RETURN_IF_ERROR(AddVocabulary(decoders));
+        if (Status added = AddVocabulary(decoders); !added.ok()) {
+            std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());  // freed under the lock, as below
+            decoders.clear();
+            return added;
+        }
         auto worker = [&](ps_decoder_t* ps) {
             while (true) {
                 const size_t k = next.fetch_add(1);
@@ -186,7 +190,7 @@ class PocketsphinxTranscriber final : public Transcriber {
             {"-maxhmmpf", "3000"},
             {"-fwdflat", "yes"},
             // Tuned on the real recordings (bench/asr_tuning.cc): a smaller word insertion penalty and wider
-            // beams cut the pooled WER from 71.6% to 69.8% for ~3% more time.
+            // beams cut the pooled WER from 71.6% to 69.8% for ~5% more CPU.
             {"-wip", "0.2"},
             {"-beam", "1e-60"},
             {"-wbeam", "1e-40"},

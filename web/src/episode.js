@@ -5,7 +5,7 @@ import WaveSurfer from 'wavesurfer.js';
 import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
 import { GENRES, PLATFORMS, api, el, formatTime, onJobEvent, toast } from './api.js';
 import { select } from './episodes.js';
-import { snapToWords, wordsOf } from './words.js';
+import { snapToWords, speakerLabels, wordsOf } from './words.js';
 
 const COLORS = ['rgba(91,61,245,0.22)', 'rgba(0,150,136,0.22)', 'rgba(233,30,99,0.2)', 'rgba(255,152,0,0.24)',
   'rgba(3,169,244,0.22)'];
@@ -94,11 +94,11 @@ export function renderEpisode(root, id) {
 
     // The transcript: one button-like span per word, seeking there on click or Enter; a speaker's label where
     // a turn was found.
-    let lastSpeaker = '';
-    for (const seg of doc.transcript?.segments || []) {
+    const segments = doc.transcript?.segments || [];
+    const labels = speakerLabels(segments);
+    for (const [i, seg] of segments.entries()) {
       const p = el('p', { class: 'segment' });
-      if (seg.speaker && seg.speaker !== lastSpeaker) p.append(el('span', { class: 'speaker' }, `${seg.speaker}:`), ' ');
-      lastSpeaker = seg.speaker || lastSpeaker;
+      if (labels[i]) p.append(el('span', { class: 'speaker' }, `${labels[i]}:`), ' ');
       for (const w of seg.words || []) {
         const span = el('span', { class: 'word', tabindex: '0', role: 'button', 'data-start': w.start,
           title: formatTime(w.start) }, w.word);

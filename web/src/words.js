@@ -18,3 +18,15 @@ export function snapToWords(words, start, end) {
   return { start: s, end: e ?? end };
 }
 
+
+// The speaker label to show before each segment: its speaker where a turn starts (the first segment of a
+// speaker, or a change of speaker), null elsewhere and for segments without one.
+export function speakerLabels(segments) {
+  let last = '';
+  return (segments || []).map((s) => {
+    if (!s.speaker) return null;
+    const label = s.speaker !== last ? s.speaker : null;
+    last = s.speaker;
+    return label;
+  });
+}

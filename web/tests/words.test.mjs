@@ -1,7 +1,7 @@
 // Unit tests of the word helpers: node --test web/tests/ (ctest web_unit).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { snapToWords, wordsOf } from '../src/words.js';
+import { snapToWords, speakerLabels, wordsOf } from '../src/words.js';
 
 const words = [
   { word: 'what', start: 1.0, end: 1.3 },
@@ -30,4 +30,11 @@ test('words are read from every segment in order', () => {
   const t = { segments: [{ words: words.slice(0, 2) }, { words: [] }, { words: words.slice(2) }] };
   assert.deepEqual(wordsOf(t).map((w) => w.word), ['what', 'if', 'i', 'told', 'you']);
   assert.deepEqual(wordsOf(null), []);
+});
+
+test('speaker labels mark each turn once and nothing where speakers are unknown', () => {
+  const segs = [{ speaker: 'S1' }, { speaker: 'S1' }, { speaker: 'S2' }, {}, { speaker: 'S2' }, { speaker: 'S1' }];
+  assert.deepEqual(speakerLabels(segs), ['S1', null, 'S2', null, null, 'S1']);
+  assert.deepEqual(speakerLabels([{}, {}]), [null, null]);
+  assert.deepEqual(speakerLabels(undefined), []);
 });
