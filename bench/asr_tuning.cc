@@ -3,8 +3,6 @@
 // (Debian's binary, only the model paths given). Prints a Markdown table; speed is recognition CPU time per
 // second of audio on one core, and its ratio to the reference binary's. NAMEs keep only the settings whose
 // names contain one of them.
-#include <cstdio>
-#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -75,9 +73,7 @@ bool Resample(pt::Recording* r, bool soxr) {
     args.insert(args.end(), {"-ac", "1", "-ar", "16000", "-f", "s16le", out.string()});
     auto run = podpromo::RunProcess(args);
     if (!run.ok() || run->exit_code != 0) return false;
-    const std::string bytes = pt::ReadFile(out);
-    r->pcm.samples.resize(bytes.size() / 2);
-    std::memcpy(r->pcm.samples.data(), bytes.data(), r->pcm.samples.size() * 2);
+    r->pcm = pt::PcmFromS16le(pt::ReadFile(out));
     return true;
 }
 

@@ -2,6 +2,7 @@
 // word error rate of each, guards against regressions, and checks that PodPromo's default settings beat
 // pocketsphinx_continuous's own defaults measured in the same run. Skipped with a message when the folder is
 // absent. (bench/asr_tuning.cc measures the other settings.)
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -14,7 +15,7 @@
 namespace podpromo::testing {
 namespace {
 
-std::string Pct(double x) { return std::to_string(static_cast<int>(x * 1000) / 10.0).substr(0, 4) + "%"; }
+std::string Pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
 
 TEST(RealSpeech, DefaultSettingsHoldTheirBoundsAndBeatPocketsphinxContinuous) {
     const auto data = SharedData();

@@ -354,13 +354,13 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
     }
     const bool ffmpeg = ProgramExists("ffmpeg");
     check("ffmpeg", ffmpeg, ffmpeg ? "found" : "ffmpeg is not installed", true);
-    if (config_.asr_engine == "pocketsphinx") {
+    if (config_.asr.engine == "pocketsphinx") {
         const Status model = CheckPocketsphinxModel(PocketsphinxConfig{});
         check("speech_model", model.ok(), model.ok() ? "pocketsphinx en-us present" : model.message(), true);
     } else {
         // A remote engine is not called here (each call may cost money): its errors show on the jobs.
         check("speech_model", true,
-              fmt::format("{} at {} (model {}; not probed)", config_.asr_engine, config_.asr_url, config_.asr_model),
+              fmt::format("{} at {} (model {}; not probed)", config_.asr.engine, config_.asr.url, config_.asr.model),
               true);
     }
     const DiskSpace disk = storage_->Disk();
@@ -772,13 +772,12 @@ void ApiServer::Routes() {
         job.created_at = ep.created_at;
         {
             // The vocabulary hint of this upload (the worker falls back to SHOW_NAME and ASR_TERMS).
-            json payload = json::object();
-            if (fields.count("show") && !fields["show"].empty()) payload["show"] = fields["show"].substr(0, 200);
-            if (fields.count("terms")) {
-                const auto terms = ParseTerms(fields["terms"]);
-                if (!terms.empty()) payload["terms"] = terms;
+            JobVocabulary vocabulary;
+            if (fields.count("show") && !fields["show"].empty()) vocabulary.show = fields["show"].substr(0, 200);
+            if (auto terms = ParseTerms(fields.count("terms") ? fields["terms"] : ""); !terms.empty()) {
+                vocabulary.terms = std::move(terms);
             }
-            job.payload = payload.dump();
+            job.payload = JobVocabularyToPayload(vocabulary).dump();
         }
         if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
         if (cover) {

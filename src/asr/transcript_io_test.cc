@@ -56,6 +56,22 @@ TEST(ImportJson, WhisperSegmentsWithWords) {
     EXPECT_EQ(t->segments[1].words.back().end_ms, 4000 - 1000 / 14);
 }
 
+// PodPromo's own transcript.json keeps the speakers it found; segments without one stay unmarked.
+TEST(ImportJson, SpeakersSurviveExportAndImport) {
+    Transcript t;
+    t.engine = "pocketsphinx";
+    t.segments.push_back({0, 1000, "hello there", 0.9, {{"hello", 0, 400, 0.9}, {"there", 500, 1000, 0.8}}, "S1"});
+    t.segments.push_back({1500, 2000, "hi", 0.7, {{"hi", 1500, 2000, 0.7}}, "S2"});
+    t.segments.push_back({2500, 3000, "um", 0.4, {{"um", 2500, 3000, 0.4}}, ""});
+    auto back = ParseTranscript(TranscriptToJson(t).dump());
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_EQ(back->segments.size(), 3u);
+    EXPECT_EQ(back->segments[0].speaker, "S1");
+    EXPECT_EQ(back->segments[1].speaker, "S2");
+    EXPECT_EQ(back->segments[2].speaker, "");
+    EXPECT_FALSE(TranscriptToJson(t)["segments"][2].contains("speaker"));
+}
+
 TEST(ImportJson, WhisperCppAndWordsOnlyShapes) {
     auto cpp = ParseTranscript(R"({"transcription":[{"timestamps":{"from":"00:00:00,000","to":"00:00:02,000"},
         "offsets":{"from":0,"to":2000},"text":" One two three"}]})");

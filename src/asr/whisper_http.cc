@@ -52,10 +52,9 @@ struct Endpoint {
 };
 
 Result<Endpoint> EndpointOf(const WhisperHttpConfig& c) {
+    if (c.engine == "pocketsphinx") return Status::InvalidInput("ASR_ENGINE=pocketsphinx is not a Whisper engine");
+    PODPROMO_RETURN_IF_ERROR(ValidateAsrEngine(c.engine, c.url));
     const auto scheme_end = c.url.find("://");
-    if (scheme_end == std::string::npos || (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)) {
-        return Status::InvalidInput(fmt::format("ASR_URL='{}': expected http://host[:port][/prefix]", c.url));
-    }
     const auto slash = c.url.find('/', scheme_end + 3);
     Endpoint e;
     e.origin = c.url.substr(0, slash);
@@ -178,13 +177,16 @@ class WhisperHttpTranscriber final : public Transcriber {
 
 }  // namespace
 
-Status ValidateWhisperHttpConfig(const WhisperHttpConfig& config) {
-    if (config.engine != "openai" && config.engine != "whisper-server") {
-        return Status::InvalidInput(
-            fmt::format("ASR_ENGINE='{}': expected pocketsphinx, openai or whisper-server", config.engine));
-    }
-    auto e = EndpointOf(config);
-    return e.ok() ? Status::Ok() : e.status();
+Status ValidateWhisperHttpConfig(const WhisperHttpConfig& config) { return EndpointOf(config).status(); }
+
+WhisperHttpConfig WhisperConfigFrom(const AsrSettings& asr) {
+    WhisperHttpConfig w;
+    w.engine = asr.engine;
+    w.url = asr.url;
+    w.api_key = asr.api_key;
+    w.model = asr.model;
+    w.language = asr.language;
+    return w;
 }
 
 std::unique_ptr<Transcriber> MakeWhisperHttpTranscriber(WhisperHttpConfig config) {

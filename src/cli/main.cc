@@ -277,12 +277,6 @@ int Main(int argc, char** argv) {
         options.clips = clips;
         options.title = title;
         options.asr.threads = threads;
-        {
-            const char* s = std::getenv("SHOW_NAME");
-            options.show = !show.empty() ? show : std::string(s ? s : "");
-            const char* t = std::getenv("ASR_TERMS");
-            options.terms = podpromo::ParseTerms(!terms.empty() ? terms : std::string(t ? t : ""));
-        }
         if (!transcript.empty()) options.transcript = transcript;
         for (const auto& f : asr_flags) {
             const auto eq = f.find('=');
@@ -292,29 +286,27 @@ int Main(int argc, char** argv) {
             }
             options.asr.flags.emplace_back(f.substr(0, eq), f.substr(eq + 1));
         }
-        // The recognition engine: flags, then the environment (the API key only from ASR_API_KEY, so it never
-        // shows in a process list).
-        auto env_or = [](const std::string& flag, const char* name, const std::string& fallback) {
-            if (!flag.empty()) return flag;
-            const char* v = std::getenv(name);
-            return std::string(v && *v ? v : fallback.c_str());
-        };
-        const std::string engine = env_or(asr_engine, "ASR_ENGINE", "pocketsphinx");
-        if (engine != "pocketsphinx") {
-            podpromo::WhisperHttpConfig w;
-            w.engine = engine;
-            w.url = env_or(asr_url, "ASR_URL", "");
-            w.api_key = env_or("", "ASR_API_KEY", "");
-            w.model = env_or(asr_model, "ASR_MODEL", "whisper-1");
-            w.language = env_or(asr_language, "ASR_LANGUAGE", "");
+        // Recognition: the environment's settings, then the flags (the API key only from ASR_API_KEY, so it
+        // never shows in a process list).
+        podpromo::AsrSettings asr;
+        podpromo::LoadAsrSettingsFromEnv(&asr);
+        for (const auto& [flag, setting] : {std::pair{&asr_engine, &asr.engine}, std::pair{&asr_url, &asr.url},
+                                            std::pair{&asr_model, &asr.model}, std::pair{&asr_language, &asr.language},
+                                            std::pair{&show, &asr.show_name}, std::pair{&terms, &asr.terms}}) {
+            if (!flag->empty()) *setting = *flag;
+        }
+        if (Status st = podpromo::ValidateAsrEngine(asr.engine, asr.url); !st.ok()) {
+            std::cerr << "podpromo: " << st.message() << "\n";
+            return 2;
+        }
+        options.show = asr.show_name;
+        options.terms = podpromo::ParseTerms(asr.terms);
+        if (asr.engine != "pocketsphinx") {
+            podpromo::WhisperHttpConfig w = podpromo::WhisperConfigFrom(asr);
             w.prompt = asr_prompt;
             if (asr_chunk_seconds > 0) {
                 w.chunk_target_ms = static_cast<podpromo::Ms>(asr_chunk_seconds * 1000);
                 w.chunk_max_ms = w.chunk_target_ms * 6 / 5;
-            }
-            if (Status st = podpromo::ValidateWhisperHttpConfig(w); !st.ok()) {
-                std::cerr << "podpromo: " << st.message() << "\n";
-                return 2;
             }
             options.whisper = w;
         }

@@ -70,13 +70,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     text("WEB_DIR", &c->web_dir);
-    text("ASR_ENGINE", &c->asr_engine);
-    text("ASR_URL", &c->asr_url);
-    text("ASR_API_KEY", &c->asr_api_key);
-    text("ASR_MODEL", &c->asr_model);
-    text("ASR_LANGUAGE", &c->asr_language);
-    text("SHOW_NAME", &c->show_name);
-    text("ASR_TERMS", &c->asr_terms);
+    LoadAsrSettingsFromEnv(&c->asr, getenv);
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
     return ValidateConfig(*c);
@@ -92,18 +86,32 @@ Status ValidateConfig(const ServiceConfig& c) {
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
         return Status::InvalidInput(fmt::format("LOG_LEVEL='{}': expected debug, info, warn or error", c.log_level));
     }
-    if (c.asr_engine != "pocketsphinx" && c.asr_engine != "openai" && c.asr_engine != "whisper-server") {
-        return Status::InvalidInput(
-            fmt::format("ASR_ENGINE='{}': expected pocketsphinx, openai or whisper-server", c.asr_engine));
-    }
-    if (c.asr_engine != "pocketsphinx" && c.asr_url.rfind("http://", 0) != 0 && c.asr_url.rfind("https://", 0) != 0) {
-        return Status::InvalidInput(
-            fmt::format("ASR_URL='{}': ASR_ENGINE={} needs http(s)://host[:port][/prefix]", c.asr_url, c.asr_engine));
-    }
+    PODPROMO_RETURN_IF_ERROR(ValidateAsrEngine(c.asr.engine, c.asr.url));
     const std::string url = c.DatabaseUrl();
     if (url.rfind("sqlite://", 0) != 0 && url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
         return Status::InvalidInput(
             fmt::format("DATABASE_URL='{}': expected sqlite:///path or postgresql://user:pass@host/db", url));
+    }
+    return Status::Ok();
+}
+
+void LoadAsrSettingsFromEnv(AsrSettings* asr, const std::function<const char*(const char*)>& getenv) {
+    for (const auto& [name, out] : {std::pair{"ASR_ENGINE", &asr->engine}, std::pair{"ASR_URL", &asr->url},
+                                    std::pair{"ASR_API_KEY", &asr->api_key}, std::pair{"ASR_MODEL", &asr->model},
+                                    std::pair{"ASR_LANGUAGE", &asr->language}, std::pair{"SHOW_NAME", &asr->show_name},
+                                    std::pair{"ASR_TERMS", &asr->terms}}) {
+        if (const char* v = getenv(name); v && *v) *out = v;  // set but empty: the default
+    }
+}
+
+Status ValidateAsrEngine(const std::string& engine, const std::string& url) {
+    if (engine != "pocketsphinx" && engine != "openai" && engine != "whisper-server") {
+        return Status::InvalidInput(
+            fmt::format("ASR_ENGINE='{}': expected pocketsphinx, openai or whisper-server", engine));
+    }
+    if (engine != "pocketsphinx" && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        return Status::InvalidInput(
+            fmt::format("ASR_URL='{}': ASR_ENGINE={} needs http(s)://host[:port][/prefix]", url, engine));
     }
     return Status::Ok();
 }

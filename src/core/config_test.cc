@@ -39,8 +39,12 @@ TEST(Config, ARemoteRecognitionEngineNeedsItsUrl) {
     ServiceConfig ok;
     ASSERT_TRUE(
         Load({{"ASR_ENGINE", "whisper-server"}, {"ASR_URL", "http://127.0.0.1:8178"}, {"ASR_API_KEY", "k"}}, &ok).ok());
-    EXPECT_EQ(ok.asr_engine, "whisper-server");
-    EXPECT_EQ(ok.asr_api_key, "k");
+    EXPECT_EQ(ok.asr.engine, "whisper-server");
+    EXPECT_EQ(ok.asr.api_key, "k");
+    ServiceConfig empty;  // set but empty: the default engine, not an unknown one
+    ASSERT_TRUE(Load({{"ASR_ENGINE", ""}, {"SHOW_NAME", "The Ops Hour"}}, &empty).ok());
+    EXPECT_EQ(empty.asr.engine, "pocketsphinx");
+    EXPECT_EQ(empty.asr.show_name, "The Ops Hour");
 }
 
 TEST(Config, BadValuesNameTheVariable) {

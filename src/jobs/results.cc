@@ -125,13 +125,35 @@ json EpisodeRowToJson(const EpisodeRow& e) {
     return j;
 }
 
+json JobVocabularyToPayload(const JobVocabulary& v) {
+    json payload = json::object();
+    if (v.show) payload["show"] = *v.show;
+    if (v.terms) payload["terms"] = *v.terms;
+    return payload;
+}
+
+JobVocabulary JobVocabularyOf(const JobRow& job) {
+    JobVocabulary v;
+    if (job.kind != "process") return v;
+    const json payload = ParseOr(job.payload, json::object());
+    if (!payload.is_object()) return v;
+    if (payload.contains("show") && payload["show"].is_string()) v.show = payload["show"].get<std::string>();
+    if (payload.contains("terms") && payload["terms"].is_array()) {
+        v.terms.emplace();
+        for (const auto& t : payload["terms"]) {
+            if (t.is_string()) v.terms->push_back(t.get<std::string>());
+        }
+    }
+    return v;
+}
+
 json JobRowToJson(const JobRow& j) {
     const json payload = ParseOr(j.payload, json::object());
     const bool render = j.kind == "render" && payload.contains("clip_id");
     // A process job's own vocabulary hint (null when the upload gave none: SHOW_NAME and ASR_TERMS apply).
     json vocabulary = nullptr;
-    if (!render && (payload.contains("show") || payload.contains("terms"))) {
-        vocabulary = {{"show", payload.value("show", "")}, {"terms", payload.value("terms", json::array())}};
+    if (const JobVocabulary v = JobVocabularyOf(j); v.show || v.terms) {
+        vocabulary = {{"show", v.show.value_or("")}, {"terms", v.terms.value_or(std::vector<std::string>{})}};
     }
     return {{"id", j.id},
             {"episode_id", j.episode_id},

@@ -254,26 +254,10 @@ void WorkerPool::RunJob(const JobRow& job) {
         options.title = episode->title;
         options.asr.threads = config_.asr_threads;
         // The vocabulary hint: the upload's own, else the service's.
-        const json payload = json::parse(job.payload.empty() ? "{}" : job.payload, nullptr, false);
-        options.show = payload.is_object() && payload.contains("show") && payload["show"].is_string()
-                           ? payload["show"].get<std::string>()
-                           : config_.show_name;
-        if (payload.is_object() && payload.contains("terms") && payload["terms"].is_array()) {
-            for (const auto& t : payload["terms"]) {
-                if (t.is_string()) options.terms.push_back(t.get<std::string>());
-            }
-        } else {
-            options.terms = ParseTerms(config_.asr_terms);
-        }
-        if (config_.asr_engine != "pocketsphinx") {
-            WhisperHttpConfig w;
-            w.engine = config_.asr_engine;
-            w.url = config_.asr_url;
-            w.api_key = config_.asr_api_key;
-            w.model = config_.asr_model;
-            w.language = config_.asr_language;
-            options.whisper = w;
-        }
+        const JobVocabulary vocabulary = JobVocabularyOf(job);
+        options.show = vocabulary.show.value_or(config_.asr.show_name);
+        options.terms = vocabulary.terms ? *vocabulary.terms : ParseTerms(config_.asr.terms);
+        if (config_.asr.engine != "pocketsphinx") options.whisper = WhisperConfigFrom(config_.asr);
         if (stored_transcript) options.given_transcript = std::move(stored_transcript);
         const bool had_transcript = options.given_transcript.has_value();
         options.on_transcribed = [&](const Transcript& t) -> Status {

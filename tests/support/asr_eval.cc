@@ -25,19 +25,20 @@ double CpuSeconds(int who) {
 }
 
 Result<Pcm> Decode(const fs::path& media) {
-    if (media.extension() == ".raw") {  // headerless s16le 16 kHz mono
-        Pcm pcm;
-        const std::string bytes = ReadFile(media);
-        pcm.samples.resize(bytes.size() / 2);
-        std::memcpy(pcm.samples.data(), bytes.data(), pcm.samples.size() * 2);
-        return pcm;
-    }
+    if (media.extension() == ".raw") return PcmFromS16le(ReadFile(media));  // headerless s16le 16 kHz mono
     auto info = ProbeMedia(media);
     if (!info.ok()) return info.status();
     return DecodeToPcm(media, *info);
 }
 
 }  // namespace
+
+Pcm PcmFromS16le(const std::string& bytes) {
+    Pcm pcm;
+    pcm.samples.resize(bytes.size() / 2);
+    std::memcpy(pcm.samples.data(), bytes.data(), pcm.samples.size() * 2);
+    return pcm;
+}
 
 std::string ReferenceText(const fs::path& ref) {
     std::ifstream in(ref);

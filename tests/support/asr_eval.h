@@ -23,6 +23,9 @@ struct Recording {
 // Every recording under data/audio and data/video with a reference, decoded, in name order.
 Result<std::vector<Recording>> LoadReferencedRecordings(const std::filesystem::path& data);
 
+// 16 kHz mono PCM from headerless s16le bytes (a .raw recording, or what `ffmpeg -f s16le` wrote).
+Pcm PcmFromS16le(const std::string& bytes);
+
 // The reference file's spoken words: lines starting with '#' or '[' and "Speaker:" labels are dropped.
 std::string ReferenceText(const std::filesystem::path& ref);
 

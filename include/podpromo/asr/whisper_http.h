@@ -10,6 +10,7 @@
 #include <string>
 
 #include "podpromo/asr/transcriber.h"
+#include "podpromo/core/config.h"
 
 namespace podpromo {
 
@@ -30,6 +31,9 @@ struct WhisperHttpConfig {
 
 // InvalidInput naming the setting when the engine or URL is unusable.
 Status ValidateWhisperHttpConfig(const WhisperHttpConfig& config);
+
+// The client configuration for the remote engine the settings name (the prompt left empty).
+WhisperHttpConfig WhisperConfigFrom(const AsrSettings& asr);
 
 std::unique_ptr<Transcriber> MakeWhisperHttpTranscriber(WhisperHttpConfig config);
 

@@ -10,6 +10,20 @@
 
 namespace podpromo {
 
+// Speech recognition settings, shared by `podpromo process` (where flags override them) and the service.
+struct AsrSettings {
+    // pocketsphinx (built in), or a Whisper-compatible server: openai (the OpenAI API shape, also served by
+    // open-source servers) or whisper-server (whisper.cpp's server).
+    std::string engine = "pocketsphinx";  // ASR_ENGINE
+    std::string url;                      // ASR_URL, e.g. https://api.openai.com or http://127.0.0.1:8178
+    std::string api_key;                  // ASR_API_KEY (never logged)
+    std::string model = "whisper-1";      // ASR_MODEL
+    std::string language;                 // ASR_LANGUAGE (empty: detected)
+    // The vocabulary hint for every episode (an upload's own "show" and "terms" fields take precedence).
+    std::string show_name;  // SHOW_NAME
+    std::string terms;      // ASR_TERMS: names and terms, comma-separated
+};
+
 struct ServiceConfig {
     std::string host = "127.0.0.1";
     int port = 8080;
@@ -35,16 +49,7 @@ struct ServiceConfig {
     double health_min_free_disk_percent = 5;     // HEALTH_MIN_FREE_DISK_PERCENT (unhealthy under 1%)
     double health_max_memory_percent = 95;       // HEALTH_MAX_MEMORY_PERCENT: system memory in use
     double health_max_queue_age_seconds = 3600;  // HEALTH_MAX_QUEUE_AGE_SECONDS: oldest runnable queued job
-    // Recognition engine: pocketsphinx (built in), or a Whisper-compatible server: openai (the OpenAI API
-    // shape, also served by open-source servers) or whisper-server (whisper.cpp's server).
-    std::string asr_engine = "pocketsphinx";  // ASR_ENGINE
-    std::string asr_url;                      // ASR_URL, e.g. https://api.openai.com or http://127.0.0.1:8178
-    std::string asr_api_key;                  // ASR_API_KEY (never logged)
-    std::string asr_model = "whisper-1";      // ASR_MODEL
-    std::string asr_language;                 // ASR_LANGUAGE (empty: detected)
-    // Vocabulary hint for every episode (an upload's own "show" and "terms" fields take precedence).
-    std::string show_name;            // SHOW_NAME
-    std::string asr_terms;            // ASR_TERMS: names and terms, comma-separated
+    AsrSettings asr;
     std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
     std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
     std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error
@@ -61,5 +66,15 @@ Status LoadConfigFromEnv(
 
 // Checks values that flags may also set (port range, positive sizes). InvalidInput naming the setting.
 Status ValidateConfig(const ServiceConfig& config);
+
+// Reads ASR_ENGINE, ASR_URL, ASR_API_KEY, ASR_MODEL, ASR_LANGUAGE, SHOW_NAME and ASR_TERMS (those set and not empty)
+// into `asr`, without checking them (flags may still override them).
+void LoadAsrSettingsFromEnv(
+    AsrSettings* asr,
+    const std::function<const char*(const char*)>& getenv = [](const char* n) { return std::getenv(n); });
+
+// InvalidInput naming ASR_ENGINE when `engine` is not pocketsphinx, openai or whisper-server, or naming ASR_URL
+// when a remote engine has no http(s) URL.
+Status ValidateAsrEngine(const std::string& engine, const std::string& url);
 
 }  // namespace podpromo

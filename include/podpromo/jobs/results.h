@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@ std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& result, const std::
 nlohmann::json ClipRowToJson(const ClipRow& clip);
 nlohmann::json EpisodeRowToJson(const EpisodeRow& episode);
 nlohmann::json JobRowToJson(const JobRow& job);
+
+// A process job's own vocabulary hint, kept in its payload: {"show", "terms"}, each only when the upload gave it
+// (the service's SHOW_NAME and ASR_TERMS stand in for what is missing).
+struct JobVocabulary {
+    std::optional<std::string> show;
+    std::optional<std::vector<std::string>> terms;
+};
+nlohmann::json JobVocabularyToPayload(const JobVocabulary& v);
+JobVocabulary JobVocabularyOf(const JobRow& job);
 
 // Re-ranks a stored episode for another platform or genre: the transcript and frames it kept, scored again
 // (no recognition). Clips that coincide with stored ones keep their ids and files. InvalidInput for an
