@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "podpromo/api/lean_server.h"
 #include "podpromo/asr/transcriber.h"
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/core/subprocess.h"
@@ -247,7 +248,7 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
       metrics_(metrics),
       housekeeper_(housekeeper),
       errors_(errors),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(std::make_unique<LeanServer>()) {
     metrics_->Describe("podpromo_http_requests_total", "counter", "HTTP requests by route, method and status.");
     metrics_->Describe("podpromo_http_request_duration_seconds", "histogram", "HTTP request latency by route.");
     metrics_->Describe("podpromo_jobs", "gauge", "Jobs in the queue by state.");

@@ -1,0 +1,193 @@
+#include "podpromo/api/lean_server.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string_view>
+#include <tuple>
+
+namespace podpromo {
+namespace {
+
+// poll() for one socket, retried when a signal interrupts it. >0 ready, 0 timed out, <0 failed.
+int PollOne(int sock, short events, int timeout_ms) {
+    pollfd pfd{sock, events, 0};
+    for (;;) {
+        const int r = ::poll(&pfd, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) continue;
+        return r;
+    }
+}
+
+// A response head (status line and headers, nothing after) that announces a body of known, non-zero length:
+// its body follows at once, so the head can wait for it.
+bool IsHeadWithBody(std::string_view data) {
+    constexpr std::string_view kLength = "\r\nContent-Length: ";
+    if (data.size() > 16384 || !data.starts_with("HTTP/1.") || !data.ends_with("\r\n\r\n")) return false;
+    const size_t at = data.find(kLength);
+    if (at == std::string_view::npos) return false;
+    const char first_digit = data[at + kLength.size()];
+    return first_digit >= '1' && first_digit <= '9';
+}
+
+std::pair<std::string, int> NumericAddress(const sockaddr_storage& addr, socklen_t len) {
+    char host[NI_MAXHOST] = "";
+    char port[NI_MAXSERV] = "";
+    if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        return {"", 0};
+    }
+    return {host, std::atoi(port)};
+}
+
+int ToMs(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
+
+}  // namespace
+
+BufferedSocketStream::BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
+    : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
+
+bool BufferedSocketStream::is_readable() const {
+    return in_begin_ < in_end_ || PollOne(sock_, POLLIN, read_timeout_ms_) > 0;
+}
+
+bool BufferedSocketStream::is_writable() const {
+    if (PollOne(sock_, POLLOUT, write_timeout_ms_) <= 0) return false;
+    if (PollOne(sock_, POLLIN, 0) <= 0) return true;  // nothing to read: the peer is still there
+    char byte = 0;
+    const ssize_t n = ::recv(sock_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));  // 0: the peer closed its end
+}
+
+ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
+    if (size == 0) return 0;
+    for (;;) {
+        if (in_begin_ < in_end_) {
+            const size_t n = std::min(size, in_end_ - in_begin_);
+            std::memcpy(ptr, in_.data() + in_begin_, n);
+            in_begin_ += n;
+            return static_cast<ssize_t>(n);
+        }
+        // A read as large as the buffer goes straight to the caller's memory.
+        const bool direct = size >= in_.size();
+        const ssize_t n = ::recv(sock_, direct ? ptr : in_.data(), direct ? size : in_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            if (direct) return n;
+            in_begin_ = 0;
+            in_end_ = static_cast<size_t>(n);
+            continue;
+        }
+        if (n == 0) return 0;  // the peer closed
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+        if (PollOne(sock_, POLLIN, read_timeout_ms_) <= 0) return -1;
+    }
+}
+
+ssize_t BufferedSocketStream::write(const char* ptr, size_t size) {
+    if (size == 0) return 0;
+    const std::string_view data(ptr, size);
+    if (held_head_.empty() && IsHeadWithBody(data)) {
+        held_head_.assign(data);
+        return static_cast<ssize_t>(size);
+    }
+    const bool ok = SendAll(held_head_.data(), held_head_.size(), ptr, size);
+    held_head_.clear();
+    return ok ? static_cast<ssize_t>(size) : -1;
+}
+
+bool BufferedSocketStream::Flush() {
+    if (held_head_.empty()) return true;
+    const bool ok = SendAll(held_head_.data(), held_head_.size(), nullptr, 0);
+    held_head_.clear();
+    return ok;
+}
+
+bool BufferedSocketStream::SendAll(const char* first, size_t first_size, const char* second, size_t second_size) {
+    iovec parts[2] = {{const_cast<char*>(first), first_size}, {const_cast<char*>(second), second_size}};
+    iovec* part = first_size > 0 ? parts : parts + 1;
+    int count = static_cast<int>(parts + 2 - part);
+    while (count > 0) {
+        msghdr msg{};
+        msg.msg_iov = part;
+        msg.msg_iovlen = static_cast<size_t>(count);
+        const ssize_t sent = ::sendmsg(sock_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+            if (PollOne(sock_, POLLOUT, write_timeout_ms_) <= 0) return false;
+            continue;
+        }
+        size_t left = static_cast<size_t>(sent);
+        while (count > 0 && left >= part->iov_len) {
+            left -= part->iov_len;
+            ++part;
+            --count;
+        }
+        if (count > 0) {
+            part->iov_base = static_cast<char*>(part->iov_base) + left;
+            part->iov_len -= left;
+        }
+    }
+    return true;
+}
+
+void BufferedSocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+    if (!remote_) {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        remote_ = getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 ? NumericAddress(addr, len)
+                                                                                    : std::pair<std::string, int>{};
+    }
+    std::tie(ip, port) = *remote_;
+}
+
+void BufferedSocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
+    if (!local_) {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        local_ = getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 ? NumericAddress(addr, len)
+                                                                                   : std::pair<std::string, int>{};
+    }
+    std::tie(ip, port) = *local_;
+}
+
+bool BufferedSocketStream::AwaitRequest(int timeout_ms, const std::atomic<socket_t>& listening) {
+    if (in_begin_ < in_end_) return true;  // a pipelined request is already here
+    // Waits in slices so a stopping server ends its idle connections promptly.
+    constexpr int kSliceMs = 100;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (listening != INVALID_SOCKET) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) return false;
+        const int r = PollOne(sock_, POLLIN, static_cast<int>(std::min<long long>(left, kSliceMs)));
+        if (r != 0) return r > 0;
+    }
+    return false;
+}
+
+bool LeanServer::process_and_close_socket(socket_t sock) {
+    BufferedSocketStream stream(sock, ToMs(read_timeout_sec_, read_timeout_usec_),
+                                ToMs(write_timeout_sec_, write_timeout_usec_));
+    bool ok = false;
+    for (size_t left = keep_alive_max_count_; left > 0; --left) {
+        if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), svr_sock_)) break;
+        bool connection_closed = false;
+        ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
+        ok = stream.Flush() && ok;
+        if (!ok || connection_closed) break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+}
+
+}  // namespace podpromo

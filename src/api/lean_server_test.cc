@@ -1,0 +1,281 @@
+#include "podpromo/api/lean_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace podpromo {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A LeanServer on a free loopback port, serving on its own thread until the fixture ends.
+class LeanServerTest : public ::testing::Test {
+  protected:
+    void Start() {
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        ASSERT_GT(port_, 0);
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+    }
+    void TearDown() override {
+        server_.stop();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    // A raw connection, so the test sees exactly what the server sends and when.
+    int Connect() {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port_));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+        return fd;
+    }
+    static void Send(int fd, const std::string& data) {
+        for (size_t off = 0; off < data.size();) {
+            const ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+            ASSERT_GT(n, 0) << "send failed: " << std::strerror(errno);
+            off += static_cast<size_t>(n);
+        }
+    }
+    // Reads `count` whole responses (their bodies by Content-Length; a HEAD's has none).
+    static std::string ReceiveResponses(int fd, int count, bool head_only = false,
+                                        std::chrono::milliseconds timeout = 3000ms) {
+        std::string got;
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        size_t pos = 0;
+        char buf[65536];
+        while (count > 0 && std::chrono::steady_clock::now() < until) {
+            const size_t end = got.find("\r\n\r\n", pos);
+            if (end != std::string::npos) {
+                size_t length = 0;
+                const size_t at = got.find("Content-Length: ", pos);
+                if (!head_only && at != std::string::npos && at < end) length = std::stoul(got.substr(at + 16));
+                if (got.size() >= end + 4 + length) {
+                    pos = end + 4 + length;
+                    --count;
+                    continue;
+                }
+            }
+            pollfd pfd{fd, POLLIN, 0};
+            if (::poll(&pfd, 1, 50) <= 0) continue;
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<size_t>(n));
+        }
+        return got;
+    }
+    // Reads until `text` arrived, the peer closed, or timeout: what arrived.
+    static std::string ReceiveUntil(int fd, const std::string& text, std::chrono::milliseconds timeout = 3000ms) {
+        std::string got;
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        char buf[4096];
+        while (got.find(text) == std::string::npos && std::chrono::steady_clock::now() < until) {
+            pollfd pfd{fd, POLLIN, 0};
+            if (::poll(&pfd, 1, 50) <= 0) continue;
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<size_t>(n));
+        }
+        return got;
+    }
+    // True when the server closed the connection within `timeout`.
+    static bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return false;
+        char byte;
+        return ::recv(fd, &byte, 1, 0) == 0;
+    }
+
+    LeanServer server_;
+    int port_ = 0;
+    std::thread thread_;
+};
+
+std::string Get(const std::string& path, const std::string& method = "GET") {
+    return method + " " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
+TEST_F(LeanServerTest, AnswersPipelinedRequestsInOrderOnOneConnection) {
+    server_.Get(R"(/echo/(\w+))", [](const httplib::Request& req, httplib::Response& res) {
+        res.set_content("you asked for " + req.matches[1].str(), "text/plain");
+    });
+    Start();
+    const int fd = Connect();
+    Send(fd, Get("/echo/first") + Get("/echo/second") + Get("/echo/third"));
+    const std::string got = ReceiveResponses(fd, 3);
+    const size_t first = got.find("you asked for first");
+    const size_t second = got.find("you asked for second");
+    const size_t third = got.find("you asked for third");
+    ASSERT_NE(first, std::string::npos) << got;
+    ASSERT_NE(second, std::string::npos) << got;
+    ASSERT_NE(third, std::string::npos) << got;
+    EXPECT_LT(first, second);
+    EXPECT_LT(second, third);
+    EXPECT_EQ(got.find("HTTP/1.1 200 OK"), 0u);
+    // The connection stays open for more.
+    Send(fd, Get("/echo/fourth"));
+    EXPECT_NE(ReceiveResponses(fd, 1).find("you asked for fourth"), std::string::npos);
+    ::close(fd);
+}
+
+TEST_F(LeanServerTest, HeadRequestsAndEmptyBodiesStillGetTheirHead) {
+    server_.Get("/doc", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(5000, 'x'), "text/plain");
+    });
+    server_.Delete("/doc", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    Start();
+    const int fd = Connect();
+    // A HEAD announces the body's length but sends none: the held head must still go out.
+    Send(fd, Get("/doc", "HEAD"));
+    const std::string head = ReceiveResponses(fd, 1, /*head_only=*/true);
+    EXPECT_EQ(head.find("HTTP/1.1 200 OK\r\n"), 0u) << head;
+    EXPECT_NE(head.find("Content-Length: 5000\r\n"), std::string::npos) << head;
+    EXPECT_TRUE(head.ends_with("\r\n\r\n")) << head;
+    Send(fd, Get("/doc", "DELETE"));
+    const std::string empty = ReceiveResponses(fd, 1);
+    EXPECT_EQ(empty.find("HTTP/1.1 204 No Content\r\n"), 0u) << empty;
+    Send(fd, Get("/doc"));
+    const std::string full = ReceiveResponses(fd, 1);
+    ASSERT_NE(full.find("\r\n\r\n"), std::string::npos);
+    EXPECT_EQ(full.substr(full.find("\r\n\r\n") + 4), std::string(5000, 'x'));
+    ::close(fd);
+}
+
+TEST_F(LeanServerTest, LargeBodiesArriveWholeAtAReaderThatIsSlowToStart) {
+    std::string big(8u << 20, '\0');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7919) % 26);
+    server_.Get("/big",
+                [&big](const httplib::Request&, httplib::Response& res) { res.set_content(big, "text/plain"); });
+    std::atomic<size_t> uploaded{0};
+    server_.Post("/upload",
+                 [&uploaded](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+                     reader([&](const char*, size_t n) {
+                         uploaded += n;
+                         return true;
+                     });
+                     res.set_content(std::to_string(uploaded.load()), "text/plain");
+                 });
+    Start();
+    const int fd = Connect();
+    Send(fd, Get("/big"));
+    std::this_thread::sleep_for(300ms);  // the server's send buffer fills and it must wait for the reader
+    const std::string got = ReceiveResponses(fd, 1, false, 10000ms);
+    ASSERT_NE(got.find("\r\n\r\n"), std::string::npos);
+    EXPECT_TRUE(got.substr(got.find("\r\n\r\n") + 4) == big) << "the 8 MB body came back altered";
+
+    const std::string body(3u << 20, 'u');
+    Send(fd, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    const std::string answer = ReceiveResponses(fd, 1);
+    EXPECT_TRUE(answer.ends_with("\r\n\r\n" + std::to_string(body.size()))) << answer;
+    ::close(fd);
+}
+
+TEST_F(LeanServerTest, StreamedResponsesAreNotHeldAndNoticeTheClientLeaving) {
+    std::atomic<bool> saw_client_leave{false};
+    std::atomic<bool> released{false};
+    server_.Get("/events", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [&, first = true](size_t, httplib::DataSink& sink) mutable {
+                if (first) {
+                    first = false;
+                    return sink.write("data: one\n\n", 11);
+                }
+                // Wait, as an event stream does, while the client is there.
+                for (int i = 0; i < 500 && sink.is_writable(); ++i) std::this_thread::sleep_for(10ms);
+                saw_client_leave = !sink.is_writable();
+                return false;
+            },
+            [&](bool) { released = true; });
+    });
+    Start();
+    const int fd = Connect();
+    Send(fd, Get("/events"));
+    // The head and the first event arrive while the provider is still running.
+    const std::string got = ReceiveUntil(fd, "data: one");
+    EXPECT_EQ(got.find("HTTP/1.1 200 OK\r\n"), 0u) << got;
+    EXPECT_NE(got.find("data: one"), std::string::npos) << got;
+    ::close(fd);
+    for (int i = 0; i < 300 && !released; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(saw_client_leave);
+    EXPECT_TRUE(released);
+}
+
+TEST_F(LeanServerTest, KnowsBothEndsOfTheConnection) {
+    std::string remote_addr, local_addr;
+    int remote_port = 0, local_port = 0;
+    server_.Get("/who", [&](const httplib::Request& req, httplib::Response& res) {
+        remote_addr = req.remote_addr;
+        remote_port = req.remote_port;
+        local_addr = req.get_header_value("LOCAL_ADDR");
+        local_port = std::stoi(req.get_header_value("LOCAL_PORT"));
+        res.set_content("ok", "text/plain");
+    });
+    Start();
+    const int fd = Connect();
+    sockaddr_in mine{};
+    socklen_t len = sizeof mine;
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &len), 0);
+    for (int i = 0; i < 2; ++i) {  // the second request reuses what the first looked up
+        Send(fd, Get("/who"));
+        EXPECT_TRUE(ReceiveResponses(fd, 1).ends_with("ok"));
+        EXPECT_EQ(remote_addr, "127.0.0.1");
+        EXPECT_EQ(remote_port, ntohs(mine.sin_port));
+        EXPECT_EQ(local_addr, "127.0.0.1");
+        EXPECT_EQ(local_port, port_);
+    }
+    ::close(fd);
+}
+
+TEST_F(LeanServerTest, IdleConnectionsCloseAfterTheKeepAliveTimeoutAndCountLimit) {
+    server_.Get("/x", [](const httplib::Request&, httplib::Response& res) { res.set_content("x", "text/plain"); });
+    server_.set_keep_alive_timeout(1);
+    server_.set_keep_alive_max_count(2);
+    Start();
+    const int idle = Connect();
+    Send(idle, Get("/x"));
+    EXPECT_TRUE(ReceiveResponses(idle, 1).ends_with("x"));
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(ClosedWithin(idle, 3000ms));
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_GT(waited, 0.8);
+    ::close(idle);
+
+    const int busy = Connect();
+    Send(busy, Get("/x"));
+    EXPECT_EQ(ReceiveResponses(busy, 1).find("Connection: close"), std::string::npos);
+    Send(busy, Get("/x"));  // the last one this connection may carry says so
+    EXPECT_NE(ReceiveResponses(busy, 1).find("Connection: close"), std::string::npos);
+    EXPECT_TRUE(ClosedWithin(busy, 1000ms));
+    ::close(busy);
+}
+
+TEST_F(LeanServerTest, StoppingEndsIdleKeepAliveConnectionsPromptly) {
+    server_.Get("/x", [](const httplib::Request&, httplib::Response& res) { res.set_content("x", "text/plain"); });
+    server_.set_keep_alive_timeout(30);
+    Start();
+    const int fd = Connect();
+    Send(fd, Get("/x"));
+    EXPECT_TRUE(ReceiveResponses(fd, 1).ends_with("x"));
+    const auto start = std::chrono::steady_clock::now();
+    server_.stop();
+    thread_.join();
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+    EXPECT_TRUE(ClosedWithin(fd, 1000ms));
+    ::close(fd);
+}
+
+}  // namespace
+}  // namespace podpromo
