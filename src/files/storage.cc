@@ -133,11 +133,6 @@ fs::path Storage::EpisodeDir(const std::string& episode_id) const {
     return root_ / "episodes" / SanitizeFileName(episode_id);
 }
 
-int64_t Storage::NowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 fs::path Storage::ArchiveDir(const std::string& episode_id) const {
     return root_ / "archive" / SanitizeFileName(episode_id);
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "podpromo/core/clock.h"
 #include "podpromo/scoring/platform.h"
 
 namespace podpromo {
@@ -38,9 +39,7 @@ void FillEpisodeAnalysis(const EpisodeResult& r, EpisodeRow* row) {
 std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& r, const std::string& files_dir) {
     const json doc = ResultToJson(r);
     std::vector<ClipRow> rows;
-    const DbInt now = static_cast<DbInt>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const DbInt now = NowEpochMs();
     for (const auto& c : doc["clips"]) {
         ClipRow row;
         row.id = c["id"];

@@ -5,8 +5,9 @@
 
 #include <atomic>
 #include <cctype>
-#include <chrono>
 #include <ctime>
+
+#include "podpromo/core/clock.h"
 
 namespace podpromo {
 namespace {
@@ -79,9 +80,7 @@ std::string FormatLogLine(bool json, LogLevel level, std::string_view message, c
 void Log(LogLevel level, std::string_view message, const nlohmann::json& fields) {
     if (!LogEnabled(level)) return;
     if (!g_configured.exchange(true)) g_json = !isatty(STDERR_FILENO);
-    const long long now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+    const long long now = NowEpochMs();
     std::string line = FormatLogLine(g_json, level, message, fields, now);
     line.push_back('\n');
     size_t done = 0;

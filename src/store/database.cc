@@ -95,11 +95,6 @@ Status FromException(const std::exception& e) {
 
 }  // namespace
 
-int64_t NowEpochMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 Database::Database(Kind kind, int pool_size)
     : kind_(kind), pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
 

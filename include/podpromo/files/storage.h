@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "podpromo/core/clock.h"
 #include "podpromo/core/status.h"
 
 namespace podpromo {
@@ -109,7 +110,7 @@ class Storage {
     void RemoveEpisode(const std::string& episode_id) const;
     // A write failed for lack of space (a job or an upload): /health reports the disk degraded for a while.
     // Thread-safe.
-    void NoteNoSpace() const { *last_no_space_ms_ = NowMs(); }
+    void NoteNoSpace() const { *last_no_space_ms_ = NowEpochMs(); }
     // When NoteNoSpace was last called (milliseconds since the epoch), 0 when never.
     int64_t last_no_space_ms() const { return *last_no_space_ms_; }
     // Removes the scratch files (unfinished uploads, render folders) of this host's processes that are gone (a
@@ -117,7 +118,6 @@ class Storage {
     int CleanTmp() const;
 
   private:
-    static int64_t NowMs();
     std::filesystem::path root_;
     int64_t quota_bytes_ = 0;
     std::shared_ptr<std::atomic<int64_t>> last_no_space_ms_ = std::make_shared<std::atomic<int64_t>>(0);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "podpromo/core/clock.h"
 #include "podpromo/core/status.h"
 
 namespace soci {
@@ -53,8 +54,5 @@ class Database {
     std::unique_ptr<soci::connection_pool> pool_;
     std::atomic<uint64_t> write_version_{0};
 };
-
-// Milliseconds since the Unix epoch, the time base of every stored timestamp.
-int64_t NowEpochMs();
 
 }  // namespace podpromo
