@@ -174,6 +174,10 @@ bool BufferedSocketStream::AwaitRequest(int timeout_ms, const std::atomic<socket
     return false;
 }
 
+void LeanServer::RaiseListenBacklog() {
+    if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
+}
+
 bool LeanServer::process_and_close_socket(socket_t sock) {
     BufferedSocketStream stream(sock, ToMs(read_timeout_sec_, read_timeout_usec_),
                                 ToMs(write_timeout_sec_, write_timeout_usec_));

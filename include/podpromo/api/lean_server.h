@@ -55,6 +55,12 @@ class BufferedSocketStream final : public httplib::Stream {
 };
 
 class LeanServer : public httplib::Server {
+  public:
+    // httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and the kernel drops
+    // SYNs (retried after a second, which shows as 1 s latencies). Call after binding: listens again on the
+    // same socket with the system's maximum backlog.
+    void RaiseListenBacklog();
+
   private:
     bool process_and_close_socket(socket_t sock) override;
 };

@@ -22,11 +22,9 @@
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace podpromo {
+
+class LeanServer;
 
 class ApiServer {
   public:
@@ -43,7 +41,14 @@ class ApiServer {
     void Stop();
 
   private:
+    // The middleware (request ids, body caps, metrics, access log, error bodies), then each area's routes,
+    // defined in routes_<area>.cc.
     void Routes();
+    void OperatorRoutes();
+    void EpisodeRoutes();
+    void ClipRoutes();
+    void JobRoutes();
+    void WebRoutes();
     // Every check of /health: the HTTP status and the document.
     std::pair<int, nlohmann::json> RunHealthChecks();
     ServiceConfig config_;
@@ -54,7 +59,7 @@ class ApiServer {
     Metrics* metrics_;
     Housekeeper* housekeeper_;
     ErrorAggregator* errors_;
-    std::unique_ptr<httplib::Server> server_;
+    std::unique_ptr<LeanServer> server_;
     int port_ = 0;
     std::atomic<int> open_streams_{0};
     std::atomic<bool> stopping_{false};

@@ -1,0 +1,61 @@
+// Helpers the API's handlers share: JSON answers and errors, query parameters, files and request bodies,
+// and an episode read with what hangs off it.
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "podpromo/core/status.h"
+#include "podpromo/store/database.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo::http {
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
+// {"error": {"code", "message"}} with its status.
+void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
+// One place maps a Status to its HTTP status and error code.
+void SendStatus(httplib::Response& res, const Status& st);
+
+// A query parameter as an integer clamped to [min, max]; `fallback` when absent or not a number.
+int IntParam(const httplib::Request& req, const char* name, int fallback, int min, int max);
+std::string Param(const httplib::Request& req, const char* name, const std::string& fallback = "");
+
+// A body a refused request may still be sending. Clients without "Expect: 100-continue" only read the
+// answer once they have sent everything, so bodies up to this size are read and dropped before answering;
+// larger ones get the answer and a closed connection.
+inline constexpr int64_t kDrainBytes = 64 * 1024 * 1024;
+inline constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
+void DrainBody(const httplib::Request& req, const httplib::ContentReader& reader, int64_t declared);
+
+// The Content-Type of a clip's file of the given kind (video, audio, thumbnail, srt, vtt, post).
+std::string ContentTypeFor(const std::string& kind, const std::filesystem::path& p);
+// Answers with the file at `path` (Range requests are handled by httplib over the provider). `cache` is the
+// Cache-Control value; `download_name`, when given, names the file for a browser's download.
+void SendFile(httplib::Response& res, const std::filesystem::path& path, const std::string& content_type,
+              const std::string& cache, const std::string& download_name = "");
+// The Content-Type of a file of the browser app, by its extension.
+std::string WebContentType(const std::filesystem::path& p);
+
+// An episode with what hangs off it, read in one session.
+struct EpisodeBundle {
+    std::optional<EpisodeRow> episode;
+    std::optional<JobRow> job;
+    std::optional<Transcript> transcript;  // only with `content`
+    std::vector<ClipRow> clips;            // only with `content`
+};
+
+// `content` false reads the episode and its latest job only (a transcript can be megabytes).
+Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b, bool content = true);
+
+// A media error for an upload, named by the client's file name: the message from probe or decode names the
+// temporary file ("upload-XXXXXX: reason"), so its first part is replaced.
+std::string UploadReason(const std::string& safe_name, const Status& st);
+
+}  // namespace podpromo::http

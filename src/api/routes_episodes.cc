@@ -1,0 +1,565 @@
+#include <fmt/format.h>
+#include <httplib.h>
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "http_common.h"
+#include "podpromo/api/lean_server.h"
+#include "podpromo/api/server.h"
+#include "podpromo/asr/transcript_io.h"
+#include "podpromo/files/storage.h"
+#include "podpromo/jobs/pipeline.h"
+#include "podpromo/jobs/results.h"
+#include "podpromo/jobs/span_render.h"
+#include "podpromo/media/decode.h"
+#include "podpromo/media/probe.h"
+#include "podpromo/scoring/platform.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
+namespace fs = std::filesystem;
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+// Uploads, episodes, their audio, peaks and transcript, and their clips (listed, rescored and re-cut).
+void ApiServer::EpisodeRoutes() {
+    auto& svr = *server_;
+
+    // ---- episodes
+    svr.Post("/api/v1/episodes", [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
+        auto refuse = [&](int status, const std::string& code, const std::string& message) {
+            metrics_->Increment("podpromo_uploads_total", {{"outcome", code}});
+            SendError(res, status, code, message);
+        };
+        int64_t declared = -1;
+        try {
+            if (req.has_header("Content-Length")) declared = std::stoll(req.get_header_value("Content-Length"));
+        } catch (...) {
+            declared = -1;
+        }
+        // Refused before the body is stored: the body is dropped (see DrainBody), never written.
+        auto refuse_early = [&](int status, const std::string& code, const std::string& message) {
+            DrainBody(req, reader, declared < 0 ? kDrainBytes : declared);
+            if (declared < 0 || declared > kDrainBytes) res.set_header("Connection", "close");
+            refuse(status, code, message);
+        };
+        // Cheap refusals first, before a byte of the body is stored.
+        DbInt queued = 0;
+        if (Status st = db_->With([&](soci::session& s) { queued = CountJobsInState(s, "queued"); }); !st.ok()) {
+            return SendStatus(res, st);
+        }
+        if (queued >= config_.max_queue_size) {
+            res.set_header("Retry-After", "30");
+            return refuse_early(503, "queue_full",
+                                fmt::format("the queue is full ({} waiting); try again later", queued));
+        }
+        if (declared > config_.max_file_size_bytes + (req.is_multipart_form_data() ? 64 * 1024 : 0)) {
+            return refuse_early(
+                413, "too_large",
+                fmt::format("the upload is {} bytes; the limit is {}", declared, config_.max_file_size_bytes));
+        }
+        if (Status room = storage_->CheckRoom(std::max<int64_t>(0, declared)); !room.ok()) {
+            return refuse_early(507, "insufficient_storage", room.message());
+        }
+
+        auto file = UploadFile::Create(storage_->tmp_dir());
+        if (!file.ok()) return SendStatus(res, file.status());
+        std::map<std::string, std::string> fields;
+        for (const char* k : {"genre", "platform", "title", "show", "terms", "priority", "clips", "aspect", "style",
+                              "font", "color", "highlight", "size"}) {
+            if (req.has_param(k)) fields[k] = req.get_param_value(k);
+        }
+        std::string filename = req.get_header_value("X-Filename");
+        // An optional "cover" part: the audiogram background image, streamed to tmp/ like the episode.
+        std::unique_ptr<UploadFile> cover;
+        Status cover_status;
+        bool cover_too_large = false;
+        Status write_status;
+        bool too_large = false, got_file = false;
+        int64_t dropped = 0;
+        auto append = [&](const char* data, size_t len) {
+            if (too_large || (*file)->size_bytes() + static_cast<int64_t>(len) > config_.max_file_size_bytes) {
+                too_large = true;  // stop storing; keep reading (and dropping) a while so the client hears why
+                dropped += static_cast<int64_t>(len);
+                return dropped <= kDrainBytes;
+            }
+            write_status = (*file)->Write(data, len);
+            return write_status.ok();
+        };
+        bool read_ok = true;
+        if (req.is_multipart_form_data()) {
+            std::string current_field;
+            std::string field_value;
+            read_ok = reader(
+                [&](const httplib::MultipartFormData& part) {
+                    if (!current_field.empty() && current_field != "file" && current_field != "cover") {
+                        fields[current_field] = field_value;
+                    }
+                    current_field = part.name;
+                    field_value.clear();
+                    if (part.name == "file") {
+                        got_file = true;
+                        if (filename.empty()) filename = part.filename;
+                    }
+                    if (part.name == "cover" && !cover) {
+                        auto c = UploadFile::Create(storage_->tmp_dir());
+                        if (!c.ok()) {
+                            cover_status = c.status();
+                            return false;
+                        }
+                        cover = std::move(*c);
+                    }
+                    return true;
+                },
+                [&](const char* data, size_t len) {
+                    if (current_field == "file") return append(data, len);
+                    if (current_field == "cover") {
+                        if (cover->size_bytes() + static_cast<int64_t>(len) > kMaxCoverBytes) {
+                            cover_too_large = true;
+                            return false;
+                        }
+                        cover_status = cover->Write(data, len);
+                        return cover_status.ok();
+                    }
+                    if (field_value.size() + len > 4096) return false;  // form fields are short
+                    field_value.append(data, len);
+                    return true;
+                });
+            if (!current_field.empty() && current_field != "file" && current_field != "cover") {
+                fields[current_field] = field_value;
+            }
+        } else {
+            got_file = true;
+            read_ok = reader(append);
+        }
+        if (too_large) {
+            if (dropped > kDrainBytes) res.set_header("Connection", "close");
+            return refuse(413, "too_large",
+                          fmt::format("the upload is larger than {} bytes", config_.max_file_size_bytes));
+        }
+        if (cover_too_large) {
+            return refuse(413, "too_large", fmt::format("the cover image is larger than {} bytes", kMaxCoverBytes));
+        }
+        if (!cover_status.ok()) return SendStatus(res, cover_status);
+        if (!write_status.ok()) {
+            if (write_status.code() == StatusCode::kNoSpace) {
+                storage_->NoteNoSpace();
+                return refuse(507, "insufficient_storage", "the disk is full");
+            }
+            return SendStatus(res, write_status);
+        }
+        if (!read_ok) return refuse(400, "bad_upload", "the upload was interrupted or malformed");
+        if (!got_file || (*file)->size_bytes() == 0) {
+            return refuse(400, "no_file", "send the episode as multipart field 'file' or as the raw body");
+        }
+        if (Status fin = (*file)->Finish(); !fin.ok()) return SendStatus(res, fin);
+
+        // Options, checked before anything is stored.
+        PipelineOptions options;
+        options.genre = fields.count("genre") && !fields["genre"].empty() ? fields["genre"] : "auto";
+        options.platform = fields.count("platform") && !fields["platform"].empty() ? fields["platform"] : "tiktok";
+        if (fields.count("clips") && !fields["clips"].empty()) {
+            try {
+                options.clips = std::stoi(fields["clips"]);
+            } catch (...) {
+                options.clips = -1;
+            }
+        }
+        if (Status v = ValidateOptions(options); !v.ok()) return refuse(400, "invalid_input", v.message());
+        const int priority = PriorityFromName(fields.count("priority") ? fields["priority"] : "");
+        if (priority < 0) return refuse(400, "invalid_input", "priority must be high, normal or low");
+        json render_fields = json::object();
+        for (const char* k : {"aspect", "style", "font", "color", "highlight", "size"}) {
+            if (fields.count(k) && !fields[k].empty()) render_fields[k] = fields[k];
+        }
+        auto media = MediaOptionsFromJson(render_fields, options.platform);
+        if (!media.ok()) return refuse(400, "invalid_input", media.status().message());
+        if (cover) {
+            if (Status fin = cover->Finish(); !fin.ok()) return SendStatus(res, fin);
+            if (!ProbeImage(cover->path()).ok()) {
+                return refuse(415, "unsupported_media", "the cover is not an image (send a PNG or JPEG)");
+            }
+        }
+
+        const std::string safe_name = SanitizeFileName(filename.empty() ? "episode" : filename);
+        auto info = ProbeMedia((*file)->path());
+        if (!info.ok()) return refuse(415, "unsupported_media", UploadReason(safe_name, info.status()));
+        // Decoded once through (no PCM kept) so a corrupt, truncated, silent or too short file is refused now,
+        // with its reason, instead of failing later as a job.
+        auto check = CheckDecodable((*file)->path(), *info);
+        if (!check.ok()) return refuse(415, "unsupported_media", UploadReason(safe_name, check.status()));
+        if (!check->audible) {
+            return refuse(422, "unusable_media", safe_name + ": the audio is silent (no sound above -45 dBFS)");
+        }
+        if (check->duration_ms < kMinClipMs) {
+            return refuse(422, "unusable_media",
+                          fmt::format("{}: the episode is {:.1f} s long; the shortest clip is {} s", safe_name,
+                                      static_cast<double>(check->duration_ms) / 1000.0, kMinClipMs / 1000));
+        }
+        // The finished upload already sits in tmp/, so it is counted in the storage used.
+        if (Status room = storage_->CheckRoom(0); !room.ok()) {
+            return refuse(507, "insufficient_storage", room.message());
+        }
+
+        EpisodeRow ep;
+        ep.id = NewId("ep");
+        ep.title = fields.count("title") && !fields["title"].empty() ? fields["title"].substr(0, 200)
+                                                                     : fs::path(safe_name).stem().string();
+        ep.filename = safe_name;
+        const fs::path dest = storage_->UploadPath(ep.id, safe_name);
+        ep.audio_path = fs::relative(dest, storage_->root()).string();
+        ep.size_bytes = (*file)->size_bytes();
+        ep.checksum = "sha256:" + (*file)->sha256_hex();
+        ep.format = info->format;
+        ep.has_video = info->has_video ? 1 : 0;
+        ep.status = "queued";
+        ep.genre = options.genre;
+        ep.platform = options.platform;
+        ep.clip_count = options.clips;
+        json render_options = MediaOptionsToJson(*media);
+        const fs::path cover_dest = storage_->EpisodeDir(ep.id) / "cover";
+        if (cover) render_options["cover"] = fs::relative(cover_dest, storage_->root()).string();
+        ep.render_options = render_options.dump();
+        ep.created_at = ep.updated_at = NowEpochMs();
+        JobRow job;
+        job.id = NewId("job");
+        job.episode_id = ep.id;
+        job.priority = priority;
+        job.max_attempts = config_.job_max_attempts;
+        job.created_at = ep.created_at;
+        {
+            // The vocabulary hint of this upload (the worker falls back to SHOW_NAME and ASR_TERMS).
+            JobVocabulary vocabulary;
+            if (fields.count("show") && !fields["show"].empty()) vocabulary.show = fields["show"].substr(0, 200);
+            if (auto terms = ParseTerms(fields.count("terms") ? fields["terms"] : ""); !terms.empty()) {
+                vocabulary.terms = std::move(terms);
+            }
+            job.payload = JobVocabularyToPayload(vocabulary).dump();
+        }
+        if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
+        if (cover) {
+            if (Status st = cover->Commit(cover_dest); !st.ok()) {
+                storage_->RemoveEpisode(ep.id);
+                return SendStatus(res, st);
+            }
+        }
+        auto announce = [&](const std::string& state, const std::string& error) {
+            events_->Publish(JobEvent(job.id, ep.id, state, state, 0, error));
+        };
+        bool full = false, announced = false;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            full = CountJobsInState(s, "queued") >= config_.max_queue_size;
+            if (full) return;
+            InsertEpisode(s, ep);
+            InsertJob(s, job);
+            // Announced before the commit, so no worker can report the job running before it is queued.
+            if (!announced) announce("queued", "");
+            announced = true;
+        });
+        if (!st.ok() || full) {
+            if (announced) announce("failed", "the upload could not be stored");
+            storage_->RemoveEpisode(ep.id);
+            if (full) {
+                res.set_header("Retry-After", "30");
+                return refuse(503, "queue_full", "the queue is full; try again later");
+            }
+            return SendStatus(res, st);
+        }
+        metrics_->Increment("podpromo_uploads_total", {{"outcome", "accepted"}});
+        metrics_->Increment("podpromo_upload_bytes_total", {}, static_cast<double>(ep.size_bytes));
+        workers_->Wake();
+        res.set_header("Location", "/api/v1/episodes/" + ep.id);
+        SendJson(res, 202, {{"episode", EpisodeRowToJson(ep)}, {"job", JobRowToJson(job)}});
+    });
+
+    svr.Get("/api/v1/episodes", [this](const Request& req, Response& res) {
+        const int limit = IntParam(req, "limit", 20, 1, 100);
+        const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
+        const uint64_t version = db_->write_version();
+        const auto now = std::chrono::steady_clock::now();
+        {
+            std::lock_guard<std::mutex> lock(list_mu_);
+            if (list_version_ != version || now - list_at_ > std::chrono::seconds(1)) {
+                list_cache_.clear();
+                list_version_ = version;
+                list_at_ = now;
+            }
+            const auto it = list_cache_.find({limit, offset});
+            if (it != list_cache_.end()) return res.set_content(it->second, "application/json");
+        }
+        std::vector<EpisodeRow> rows;
+        DbInt total = 0;
+        const Status st = db_->With([&](soci::session& s) {
+            rows = ListEpisodes(s, limit, offset);
+            total = CountEpisodes(s);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        json items = json::array();
+        for (const auto& e : rows) items.push_back(EpisodeRowToJson(e));
+        std::string body = json{{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}}.dump();
+        {
+            std::lock_guard<std::mutex> lock(list_mu_);
+            if (list_version_ == version && list_cache_.size() < 256) list_cache_[{limit, offset}] = body;
+        }
+        res.set_content(body, "application/json");
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        const Status st = LoadEpisodeBundle(db_, id, &b);
+        if (!st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& [ep, job, transcript, clips] = b;
+        json clip_list = json::array();
+        for (const auto& c : clips) clip_list.push_back(ClipRowToJson(c));
+        SendJson(res, 200,
+                 {{"episode", EpisodeRowToJson(*ep)},
+                  {"job", job ? JobRowToJson(*job) : json(nullptr)},
+                  {"transcript", transcript ? TranscriptToJson(*transcript) : json(nullptr)},
+                  {"clips", clip_list}});
+    });
+
+    svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
+        if (!st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        // A running job (processing it, or rendering one of its clips) is asked to stop first.
+        std::vector<std::string> running;
+        st = db_->With([&](soci::session& s) {
+            running = RunningJobsForEpisode(s, id);
+            for (const auto& job_id : running) RequestCancel(s, job_id, NowEpochMs());
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!running.empty()) {
+            return SendError(res, 409, "busy",
+                             "the episode is being processed; its job was asked to stop, retry shortly");
+        }
+        st = db_->InTransaction([&](soci::session& s) { DeleteEpisode(s, id); });
+        if (!st.ok()) return SendStatus(res, st);
+        storage_->RemoveEpisode(id);
+        res.status = 204;
+    });
+
+    // The episode's own recording (or its archived Opus copy), for the browser's player; Range supported.
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/audio)", [this](const Request& req, Response& res) {
+        EpisodeBundle b;
+        if (Status st = LoadEpisodeBundle(db_, req.matches[1], &b, /*content=*/false); !st.ok()) {
+            return SendStatus(res, st);
+        }
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + std::string(req.matches[1]));
+        auto path = storage_->Resolve(b.episode->audio_path);
+        std::error_code ec;
+        if (!path.ok() || !fs::is_regular_file(*path, ec)) {
+            return SendError(res, 404, "not_found", "the episode's recording is missing");
+        }
+        const std::string ext = path->extension().string();
+        const std::string type = ext == ".opus"                    ? "audio/ogg"
+                                 : ext == ".mp3"                   ? "audio/mpeg"
+                                 : ext == ".wav"                   ? "audio/wav"
+                                 : ext == ".m4a" || ext == ".aac"  ? "audio/mp4"
+                                 : ext == ".flac"                  ? "audio/flac"
+                                 : ext == ".ogg"                   ? "audio/ogg"
+                                 : ext == ".webm" || ext == ".mkv" ? "video/webm"
+                                 : ext == ".mov"                   ? "video/quicktime"
+                                                                   : "video/mp4";
+        SendFile(res, *path, type, "private, max-age=3600", b.episode->filename);
+    });
+
+    // The episode's loudness envelope for drawing its waveform without decoding it in the browser:
+    // {"duration": s, "peaks": [n values in 0..1]} from the stored audio features (10 ms frames).
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/peaks)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        if (Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false); !st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
+        if (!frames || frames->size() == 0) {
+            return SendError(res, 409, "not_ready", "the episode has not been analysed yet");
+        }
+        const int n = IntParam(req, "n", 1000, 10, 20000);
+        json peaks = json::array();
+        const size_t total = frames->size();
+        for (int i = 0; i < n; ++i) {
+            const size_t from = total * static_cast<size_t>(i) / static_cast<size_t>(n);
+            const size_t to = std::max(from + 1, total * static_cast<size_t>(i + 1) / static_cast<size_t>(n));
+            float loudest = -100;
+            for (size_t f = from; f < to && f < total; ++f) loudest = std::max(loudest, frames->db[f]);
+            // -60 dBFS and below draw as silence; 0 dBFS as full height.
+            peaks.push_back(std::round(std::clamp((loudest + 60.0) / 60.0, 0.0, 1.0) * 1000) / 1000);
+        }
+        res.set_header("Cache-Control", "private, max-age=3600");
+        SendJson(res, 200, {{"duration", static_cast<double>(frames->DurationMs()) / 1000.0}, {"peaks", peaks}});
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        std::optional<EpisodeRow> ep;
+        std::optional<Transcript> t;
+        const Status st = db_->With([&](soci::session& s) {
+            ep = GetEpisode(s, id);
+            if (ep) t = LoadTranscript(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!ep) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!t)
+            return SendError(res, 404, "not_ready", "the episode has no transcript yet (status " + ep->status + ")");
+        const std::string format = Param(req, "format", "json");
+        if (format == "json") return SendJson(res, 200, TranscriptToJson(*t));
+        const auto cues = CuesFromWords(t->AllWords());
+        if (format == "srt") return res.set_content(FormatSrt(cues), "application/x-subrip; charset=utf-8");
+        if (format == "vtt") return res.set_content(FormatVtt(cues), "text/vtt; charset=utf-8");
+        SendError(res, 400, "invalid_input", "format must be json, srt or vtt");
+    });
+
+    svr.Put(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        if (req.body.size() > 50 * 1024 * 1024)
+            return SendError(res, 413, "too_large", "transcripts are at most 50 MB");
+        auto t = ParseTranscript(req.body);
+        if (!t.ok()) return SendError(res, 400, "invalid_transcript", t.status().message());
+        EpisodeBundle b;
+        Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
+        if (!st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& job = b.job;
+        if (job && (job->state == "running" || job->state == "queued")) {
+            return SendError(res, 409, "busy", "the episode is being processed; import after it ends or cancel it");
+        }
+        // The imported transcript replaces the old one and the episode is scored and rendered again.
+        JobRow next;
+        next.id = NewId("job");
+        next.episode_id = id;
+        next.priority = 2;
+        next.checkpoint = "transcribed";
+        next.max_attempts = config_.job_max_attempts;
+        next.created_at = NowEpochMs();
+        st = db_->InTransaction([&](soci::session& s) {
+            ReplaceTranscript(s, id, *t);
+            InsertJob(s, next);
+            SetEpisodeStatus(s, id, "queued", "");
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        workers_->Wake();
+        SendJson(res, 202, {{"job", JobRowToJson(next)}, {"words", t->WordCount()}});
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        EpisodeBundle b;
+        const Status st = LoadEpisodeBundle(db_, id, &b);
+        if (!st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        const auto& ep = b.episode;
+        const auto& t = b.transcript;
+        const auto& stored = b.clips;
+        const std::string platform = Param(req, "platform", ep->platform);
+        const std::string genre = Param(req, "genre", ep->genre);
+        const int limit = IntParam(req, "limit", ep->clip_count, 1, 50);
+        const bool same = platform == ep->platform && genre == ep->genre && limit == ep->clip_count;
+        if (same || !t) {
+            if (!t && !same) {
+                return SendError(res, 409, "not_ready",
+                                 "the episode has no transcript yet (status " + ep->status + ")");
+            }
+            json items = json::array();
+            for (const auto& c : stored) items.push_back(ClipRowToJson(c));
+            return SendJson(res, 200,
+                            {{"items", items}, {"platform", platform}, {"genre", genre}, {"rescored", false}});
+        }
+        const auto started = std::chrono::steady_clock::now();
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
+        auto clips = RescoreClips(*ep, *t, frames ? &*frames : nullptr, platform, genre, limit, stored);
+        if (!clips.ok()) return SendStatus(res, clips.status());
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        SendJson(res, 200,
+                 {{"items", *clips},
+                  {"platform", platform},
+                  {"genre", genre},
+                  {"rescored", true},
+                  {"rescore_ms", std::round(ms * 10) / 10}});
+    });
+
+    // A clip over a span the user chose: scored and explained at once (a bad span is refused here), then
+    // rendered with the chosen frame and caption style by a worker as a high-priority "render" job; the clip
+    // exists at /api/v1/clips/{clip_id} when the job succeeds.
+    svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        const json body = json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("start") || !body.contains("end") ||
+            !body["start"].is_number() || !body["end"].is_number()) {
+            return SendError(res, 400, "invalid_input", "send {\"start\": seconds, \"end\": seconds}");
+        }
+        EpisodeBundle b;
+        if (Status st = LoadEpisodeBundle(db_, id, &b); !st.ok()) return SendStatus(res, st);
+        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (b.episode->status != "ready" || !b.transcript) {
+            return SendError(res, 409, "not_ready", "the episode is " + b.episode->status + "; wait until it is ready");
+        }
+        auto text_field = [&](const char* key, const std::string& fallback) {
+            return body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : fallback;
+        };
+        SpanRequest span;
+        span.platform = text_field("platform", Param(req, "platform", b.episode->platform));
+        const auto to_ms = [](const json& v) { return static_cast<Ms>(std::llround(v.get<double>() * 1000)); };
+        span.start_ms = to_ms(body["start"]);
+        span.end_ms = to_ms(body["end"]);
+        // How to render it: frame and caption style, each optional.
+        auto media = MediaOptionsFromJson(body, span.platform);
+        if (!media.ok()) return SendStatus(res, media.status());
+        span.media = *media;
+        // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
+        auto r = EpisodeForSpan(*b.episode, std::move(*b.transcript), span.platform);
+        if (!r.ok()) return SendStatus(res, r.status());
+        const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
+        auto clip = DescribeSpan(*r, frames ? &*frames : nullptr, span.start_ms, span.end_ms);
+        if (!clip.ok()) return SendStatus(res, clip.status());
+        if (Status room = storage_->CheckRoom(0); !room.ok()) return SendStatus(res, room);
+        span.clip_id = NewId(id + "_s");
+        JobRow job;
+        job.id = NewId("job");
+        job.episode_id = id;
+        job.kind = "render";
+        job.payload = SpanRequestToJson(span).dump();
+        job.priority = 2;  // a person is waiting for it
+        job.max_attempts = config_.job_max_attempts;
+        job.created_at = NowEpochMs();
+        bool full = false;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            full = CountJobsInState(s, "queued") >= config_.max_queue_size;
+            if (!full) InsertJob(s, job);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (full) {
+            res.set_header("Retry-After", "30");
+            return SendError(res, 503, "queue_full", "the queue is full; try again later");
+        }
+        events_->Publish(JobEvent(job.id, id, "queued", "queued", 0, ""));
+        workers_->Wake();
+        res.set_header("Location", "/api/v1/jobs/" + job.id);
+        json preview = json::object();
+        preview["start"] = static_cast<double>(clip->candidate.start_ms) / 1000.0;
+        preview["end"] = static_cast<double>(clip->candidate.end_ms) / 1000.0;
+        preview["duration"] = static_cast<double>(clip->candidate.DurationMs()) / 1000.0;
+        preview["display_score"] = clip->display_score;
+        preview["title"] = clip->title;
+        preview["explanation"] = clip->explanation;
+        SendJson(res, 202,
+                 {{"clip_id", span.clip_id},
+                  {"clip_url", "/api/v1/clips/" + span.clip_id},
+                  {"clip", preview},
+                  {"job", JobRowToJson(job)}});
+    });
+}
+
+}  // namespace podpromo

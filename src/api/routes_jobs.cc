@@ -1,0 +1,103 @@
+#include <fmt/format.h>
+#include <httplib.h>
+#include <soci/soci.h>
+
+#include <string>
+
+#include "http_common.h"
+#include "podpromo/api/lean_server.h"
+#include "podpromo/api/server.h"
+#include "podpromo/jobs/results.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
+using httplib::Request;
+using httplib::Response;
+
+// Jobs (read, cancelled) and the server-sent event stream of their progress.
+void ApiServer::JobRoutes() {
+    auto& svr = *server_;
+
+    // ---- jobs
+    svr.Get(R"(/api/v1/jobs/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        std::optional<JobRow> job;
+        const Status st = db_->With([&](soci::session& s) { job = GetJob(s, req.matches[1]); });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!job) return SendError(res, 404, "not_found", "no job " + std::string(req.matches[1]));
+        SendJson(res, 200, JobRowToJson(*job));
+    });
+
+    svr.Post(R"(/api/v1/jobs/([A-Za-z0-9_]+)/cancel)", [this](const Request& req, Response& res) {
+        const std::string id = req.matches[1];
+        std::optional<JobRow> job;
+        bool cancelled_now = false;
+        const Status st = db_->InTransaction([&](soci::session& s) {
+            job = GetJob(s, id);
+            if (!job || (job->state != "queued" && job->state != "running")) return;
+            cancelled_now = RequestCancel(s, id, NowEpochMs());
+            if (cancelled_now && job->kind != "render") {
+                SetEpisodeStatus(s, job->episode_id, "cancelled", "cancelled by request");
+            }
+            job = GetJob(s, id);
+        });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!job) return SendError(res, 404, "not_found", "no job " + id);
+        if (job->state != "queued" && job->state != "running" && !cancelled_now) {
+            return SendError(res, 409, "finished", "job " + id + " already ended: " + job->state);
+        }
+        workers_->Wake();
+        if (cancelled_now) {
+            events_->Publish(JobEvent(id, job->episode_id, "cancelled", "cancelled", 0));
+        }
+        SendJson(res, 202, JobRowToJson(*job));
+    });
+
+    svr.Get("/api/v1/events", [this](const Request& req, Response& res) {
+        if (open_streams_.fetch_add(1) >= config_.max_event_streams) {
+            --open_streams_;
+            res.set_header("Retry-After", "10");
+            return SendError(res, 503, "too_many_streams",
+                             fmt::format("at most {} event streams may be open", config_.max_event_streams));
+        }
+        const std::string only_episode = Param(req, "episode_id");
+        auto sub = events_->Subscribe();
+        res.set_header("Cache-Control", "no-cache");
+        res.set_header("X-Accel-Buffering", "no");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [this, sub, only_episode, first = true](size_t, httplib::DataSink& sink) mutable {
+                if (first) {
+                    first = false;
+                    const std::string hello = "retry: 2000\n: connected\n\n";
+                    return sink.write(hello.data(), hello.size());
+                }
+                if (stopping_) {
+                    sink.done();
+                    return true;
+                }
+                auto e = sub->Next(10000);
+                std::string chunk;
+                if (!e) {
+                    if (stopping_) {
+                        sink.done();
+                        return true;
+                    }
+                    chunk = ": keep-alive\n\n";
+                } else {
+                    if (!only_episode.empty() &&
+                        e->find("\"episode_id\":\"" + only_episode + "\"") == std::string::npos) {
+                        return true;
+                    }
+                    chunk = "event: job\ndata: " + *e + "\n\n";
+                }
+                return sink.write(chunk.data(), chunk.size());
+            },
+            [this, sub](bool) {
+                events_->Unsubscribe(sub);
+                --open_streams_;
+            });
+    });
+}
+
+}  // namespace podpromo

@@ -1,0 +1,146 @@
+#include <httplib.h>
+#include <soci/soci.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "http_common.h"
+#include "podpromo/api/lean_server.h"
+#include "podpromo/api/server.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+// /health, /livez, /readyz, /queue/stats, /storage/stats, /metrics and the administration endpoints.
+void ApiServer::OperatorRoutes() {
+    auto& svr = *server_;
+
+    // ---- operator endpoints
+    // The answer the health thread made last (see Bind): monitors poll this often, so it must cost nothing.
+    svr.Get("/health", [this](const Request&, Response& res) {
+        std::lock_guard<std::mutex> lock(health_mu_);
+        res.status = health_status_;
+        res.set_content(health_body_, "application/json");
+    });
+
+    // For orchestrators: alive while the process answers; ready while the health checks that matter pass
+    // (database, storage, ffmpeg, model) and the server is not shutting down.
+    svr.Get("/livez", [](const Request&, Response& res) { SendJson(res, 200, {{"status", "alive"}}); });
+    svr.Get("/readyz", [this](const Request&, Response& res) {
+        int health = 0;
+        {
+            std::lock_guard<std::mutex> lock(health_mu_);
+            health = health_status_;
+        }
+        const bool ready = health == 200 && !stopping_;
+        SendJson(res, ready ? 200 : 503,
+                 {{"status", ready ? "ready" : "not_ready"},
+                  {"reason", ready ? "" : (stopping_ ? "shutting down" : "a health check fails: see /health")}});
+    });
+
+    svr.Get("/queue/stats", [this](const Request&, Response& res) {
+        QueueCounts q;
+        const Status st = db_->With([&](soci::session& s) { q = GetQueueCounts(s, NowEpochMs()); });
+        if (!st.ok()) return SendStatus(res, st);
+        SendJson(res, 200,
+                 {{"by_state", q.by_state},
+                  {"queued_by_priority", q.queued_by_priority},
+                  {"running", q.by_state["running"]},
+                  {"workers", config_.max_concurrent_jobs},
+                  {"max_queue_size", config_.max_queue_size},
+                  {"throughput_per_hour", q.finished_last_hour},
+                  {"avg_wait_s", q.avg_wait_s},
+                  {"avg_run_s", q.avg_run_s}});
+    });
+
+    svr.Get("/storage/stats", [this](const Request&, Response& res) {
+        const StorageStats st = storage_->Stats();
+        json oldest = json::array();
+        for (const auto& f : st.oldest) {
+            oldest.push_back({{"path", f.path}, {"bytes", f.bytes}, {"modified", f.modified_ms}});
+        }
+        // What the next scheduled cleanup would do, planned now (a dry run: nothing changes).
+        json next = {{"at", nullptr}, {"bytes_freed", nullptr}, {"archive_bytes", nullptr}, {"actions", nullptr}};
+        if (auto at = housekeeper_->next_cleanup_ms()) next["at"] = *at;
+        if (auto plan = RunCleanup(db_, *storage_, PolicyFromConfig(config_, false), /*dry_run=*/true); plan.ok()) {
+            next["bytes_freed"] = plan->bytes_freed;
+            next["archive_bytes"] = plan->archive_bytes;
+            next["actions"] = plan->ToJson()["counts"];
+        }
+        SendJson(res, 200,
+                 {{"areas", {{"bytes", st.bytes_by_area}, {"files", st.files_by_area}}},
+                  {"oldest_files", oldest},
+                  {"next_cleanup", next},
+                  {"used_bytes", st.used_bytes},
+                  {"quota_bytes", st.quota_bytes},
+                  {"quota_used_ratio",
+                   st.quota_bytes > 0 ? static_cast<double>(st.used_bytes) / static_cast<double>(st.quota_bytes) : 0},
+                  {"disk_free_bytes", st.disk_free_bytes},
+                  {"disk_total_bytes", st.disk_total_bytes},
+                  {"files_by_kind", st.files_by_kind},
+                  {"bytes_by_kind", st.bytes_by_kind}});
+    });
+
+    svr.Get("/metrics", [this](const Request&, Response& res) {
+        QueueCounts q;
+        if (db_->With([&](soci::session& s) { q = GetQueueCounts(s, NowEpochMs()); }).ok()) {
+            for (const auto& [state, n] : q.by_state) {
+                metrics_->Set("podpromo_jobs", {{"state", state}}, static_cast<double>(n));
+            }
+        }
+        std::map<std::string, DbInt> episodes, feedback;
+        DbInt clips = 0;
+        if (db_->With([&](soci::session& s) {
+                   episodes = CountEpisodesByStatus(s);
+                   clips = CountClips(s);
+               })
+                .ok()) {
+            for (const char* status : {"queued", "processing", "ready", "failed", "cancelled"}) {
+                metrics_->Set("podpromo_episodes", {{"status", status}},
+                              episodes.count(status) ? static_cast<double>(episodes[status]) : 0.0);
+            }
+            metrics_->Set("podpromo_clips", {}, static_cast<double>(clips));
+        }
+        for (const char* p : {"high", "normal", "low"}) {
+            metrics_->Set("podpromo_queue_depth", {{"priority", p}},
+                          q.queued_by_priority.count(p) ? static_cast<double>(q.queued_by_priority[p]) : 0.0);
+        }
+        metrics_->Set("podpromo_workers_busy", {}, workers_->running());
+        metrics_->Set("podpromo_event_streams_open", {}, open_streams_.load());
+        res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+
+    // ---- administration
+    // {"dry_run": true|false (default true), "remove_orphans": false|true}: one cleanup pass, its report.
+    svr.Post("/api/v1/admin/cleanup", [this](const Request& req, Response& res) {
+        json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || (body.contains("dry_run") && !body["dry_run"].is_boolean()) ||
+            (body.contains("remove_orphans") && !body["remove_orphans"].is_boolean())) {
+            return SendError(res, 400, "invalid_input",
+                             "send {\"dry_run\": true|false, \"remove_orphans\": true|false} (both optional)");
+        }
+        auto report = housekeeper_->Cleanup(body.value("dry_run", true), body.value("remove_orphans", false));
+        if (!report.ok()) return SendStatus(res, report.status());
+        SendJson(res, 200, report->ToJson());
+    });
+    svr.Get("/api/v1/admin/errors", [this](const Request&, Response& res) {
+        auto groups = errors_->Recent();
+        if (!groups.ok()) return SendStatus(res, groups.status());
+        json list = json::array();
+        for (const auto& g : *groups) {
+            list.push_back({{"kind", g.kind},
+                            {"stage", g.stage},
+                            {"count", g.count},
+                            {"first_seen", g.first_seen},
+                            {"last_seen", g.last_seen},
+                            {"sample", g.sample}});
+        }
+        SendJson(res, 200, {{"errors", list}, {"retention_hours", errors_->retention_hours()}});
+    });
+}
+
+}  // namespace podpromo

@@ -1,0 +1,48 @@
+#include <httplib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "http_common.h"
+#include "podpromo/api/lean_server.h"
+#include "podpromo/api/server.h"
+
+namespace podpromo {
+using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
+namespace fs = std::filesystem;
+using httplib::Request;
+using httplib::Response;
+
+// The browser app.
+void ApiServer::WebRoutes() {
+    auto& svr = *server_;
+
+    // ---- the browser app (WEB_DIR: the bundle `npm run build` made). Its hashed assets never change, so
+    // browsers keep them for a year; index.html is revalidated every time so a new build is picked up.
+    svr.Get("/", [this](const Request& req, Response& res) {
+        const fs::path index = fs::path(config_.web_dir) / "index.html";
+        std::error_code ec;
+        if (config_.web_dir.empty() || !fs::is_regular_file(index, ec) ||
+            req.get_header_value("Accept").find("text/html") == std::string::npos) {
+            return SendJson(
+                res, 200,
+                {{"name", "PodPromo"},
+                 {"api", "/api/v1"},
+                 {"health", "/health"},
+                 {"metrics", "/metrics"},
+                 {"app", fs::is_regular_file(index, ec) ? "open / in a browser" : "not built (run scripts/build)"}});
+        }
+        SendFile(res, index, WebContentType(index), "no-cache");
+    });
+    svr.Get(R"(/(assets/[A-Za-z0-9._-]+|favicon\.svg))", [this](const Request& req, Response& res) {
+        const fs::path file = fs::path(config_.web_dir) / std::string(req.matches[1]);
+        std::error_code ec;
+        if (config_.web_dir.empty() || !fs::is_regular_file(file, ec)) {
+            return SendError(res, 404, "not_found", "no such file");
+        }
+        const bool hashed = std::string(req.matches[1]).rfind("assets/", 0) == 0;
+        SendFile(res, file, WebContentType(file), hashed ? "public, max-age=31536000, immutable" : "no-cache");
+    });
+}
+
+}  // namespace podpromo
