@@ -57,32 +57,35 @@ void ApiServer::OperatorRoutes() {
                   {"avg_run_s", q.avg_run_s}});
     });
 
+    // Each answer walks the data directory and plans a cleanup; monitors polling at once share one walk.
     svr.Get("/storage/stats", [this](const Request&, Response& res) {
-        const StorageStats st = storage_->Stats();
-        json oldest = json::array();
-        for (const auto& f : st.oldest) {
-            oldest.push_back({{"path", f.path}, {"bytes", f.bytes}, {"modified", f.modified_ms}});
-        }
-        // What the next scheduled cleanup would do, planned now (a dry run: nothing changes).
-        json next = {{"at", nullptr}, {"bytes_freed", nullptr}, {"archive_bytes", nullptr}, {"actions", nullptr}};
-        if (auto at = housekeeper_->next_cleanup_ms()) next["at"] = *at;
-        if (auto plan = RunCleanup(db_, *storage_, PolicyFromConfig(config_, false), /*dry_run=*/true); plan.ok()) {
-            next["bytes_freed"] = plan->bytes_freed;
-            next["archive_bytes"] = plan->archive_bytes;
-            next["actions"] = plan->ToJson()["counts"];
-        }
-        SendJson(res, 200,
-                 {{"areas", {{"bytes", st.bytes_by_area}, {"files", st.files_by_area}}},
-                  {"oldest_files", oldest},
-                  {"next_cleanup", next},
-                  {"used_bytes", st.used_bytes},
-                  {"quota_bytes", st.quota_bytes},
-                  {"quota_used_ratio",
-                   st.quota_bytes > 0 ? static_cast<double>(st.used_bytes) / static_cast<double>(st.quota_bytes) : 0},
-                  {"disk_free_bytes", st.disk_free_bytes},
-                  {"disk_total_bytes", st.disk_total_bytes},
-                  {"files_by_kind", st.files_by_kind},
-                  {"bytes_by_kind", st.bytes_by_kind}});
+        SendJson(res, 200, storage_stats_flight_.Run([this] {
+            const StorageStats st = storage_->Stats();
+            json oldest = json::array();
+            for (const auto& f : st.oldest) {
+                oldest.push_back({{"path", f.path}, {"bytes", f.bytes}, {"modified", f.modified_ms}});
+            }
+            // What the next scheduled cleanup would do, planned now (a dry run: nothing changes).
+            json next = {{"at", nullptr}, {"bytes_freed", nullptr}, {"archive_bytes", nullptr}, {"actions", nullptr}};
+            if (auto at = housekeeper_->next_cleanup_ms()) next["at"] = *at;
+            if (auto plan = RunCleanup(db_, *storage_, PolicyFromConfig(config_, false), /*dry_run=*/true); plan.ok()) {
+                next["bytes_freed"] = plan->bytes_freed;
+                next["archive_bytes"] = plan->archive_bytes;
+                next["actions"] = plan->ToJson()["counts"];
+            }
+            return json(
+                {{"areas", {{"bytes", st.bytes_by_area}, {"files", st.files_by_area}}},
+                 {"oldest_files", oldest},
+                 {"next_cleanup", next},
+                 {"used_bytes", st.used_bytes},
+                 {"quota_bytes", st.quota_bytes},
+                 {"quota_used_ratio",
+                  st.quota_bytes > 0 ? static_cast<double>(st.used_bytes) / static_cast<double>(st.quota_bytes) : 0},
+                 {"disk_free_bytes", st.disk_free_bytes},
+                 {"disk_total_bytes", st.disk_total_bytes},
+                 {"files_by_kind", st.files_by_kind},
+                 {"bytes_by_kind", st.bytes_by_kind}});
+        }));
     });
 
     svr.Get("/metrics", [this](const Request&, Response& res) {

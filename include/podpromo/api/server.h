@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "podpromo/core/config.h"
+#include "podpromo/core/single_flight.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/housekeeper.h"
@@ -74,6 +75,7 @@ class ApiServer {
     bool health_stop_ = false;
     // GET /api/v1/episodes answers by (limit, offset), valid while the database's write version is unchanged
     // and for at most a second (other processes may write).
+    SingleFlight<nlohmann::json> storage_stats_flight_;  // GET /storage/stats
     std::mutex list_mu_;
     uint64_t list_version_ = 0;
     std::chrono::steady_clock::time_point list_at_;
