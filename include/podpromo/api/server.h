@@ -73,9 +73,9 @@ class ApiServer {
     std::mutex health_thread_mu_;
     std::condition_variable health_cv_;
     bool health_stop_ = false;
+    SingleFlight<nlohmann::json> storage_stats_flight_;  // GET /storage/stats
     // GET /api/v1/episodes answers by (limit, offset), valid while the database's write version is unchanged
     // and for at most a second (other processes may write).
-    SingleFlight<nlohmann::json> storage_stats_flight_;  // GET /storage/stats
     std::mutex list_mu_;
     uint64_t list_version_ = 0;
     std::chrono::steady_clock::time_point list_at_;

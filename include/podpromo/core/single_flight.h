@@ -1,7 +1,7 @@
 // Callers that ask for the same expensive answer at the same time share one computation of it: the first
 // computes, the others wait for that result instead of starting their own. A caller that arrives after a
-// computation ended starts a new one, so no answer is older than the request that receives it, except by
-// the time one computation takes.
+// computation ended starts a new one, so an answer was begun at most one computation's time before the
+// request that receives it.
 #pragma once
 
 #include <exception>
