@@ -13,10 +13,6 @@
 #include "podpromo/files/storage.h"
 
 namespace podpromo::http {
-namespace fs = std::filesystem;
-using httplib::Request;
-using httplib::Response;
-using nlohmann::json;
 
 void SendJson(Response& res, int status, const json& body) {
     res.status = status;
@@ -118,8 +114,8 @@ std::string WebContentType(const fs::path& p) {
     return it == types.end() ? "application/octet-stream" : it->second;
 }
 
-Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b, bool content) {
-    return db->With([&](soci::session& s) {
+bool FindEpisode(Database* db, const std::string& id, EpisodeBundle* b, Response& res, bool content) {
+    const Status st = db->With([&](soci::session& s) {
         b->episode = GetEpisode(s, id);
         if (!b->episode) return;
         b->job = LatestJobForEpisode(s, id);
@@ -127,6 +123,15 @@ Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b, 
         b->transcript = LoadTranscript(s, id);
         b->clips = ListClips(s, id);
     });
+    if (!st.ok()) {
+        SendStatus(res, st);
+        return false;
+    }
+    if (!b->episode) {
+        SendError(res, 404, "not_found", "no episode " + id);
+        return false;
+    }
+    return true;
 }
 
 std::string UploadReason(const std::string& safe_name, const Status& st) {

@@ -17,6 +17,12 @@
 
 namespace podpromo::http {
 
+// The names every file of the API uses (they bring them in with `using namespace http`).
+namespace fs = std::filesystem;
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // {"error": {"code", "message"}} with its status.
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
@@ -51,8 +57,9 @@ struct EpisodeBundle {
     std::vector<ClipRow> clips;            // only with `content`
 };
 
-// `content` false reads the episode and its latest job only (a transcript can be megabytes).
-Status LoadEpisodeBundle(Database* db, const std::string& id, EpisodeBundle* b, bool content = true);
+// Reads episode `id` into `b`; `content` false reads the episode and its latest job only (a transcript can be
+// megabytes). False after answering `res` with 404 when there is no such episode, or with the failure.
+bool FindEpisode(Database* db, const std::string& id, EpisodeBundle* b, httplib::Response& res, bool content = true);
 
 // A media error for an upload, named by the client's file name: the message from probe or decode names the
 // temporary file ("upload-XXXXXX: reason"), so its first part is replaced.

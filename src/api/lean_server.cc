@@ -37,14 +37,21 @@ bool IsHeadWithBody(std::string_view data) {
     return first_digit >= '1' && first_digit <= '9';
 }
 
-std::pair<std::string, int> NumericAddress(const sockaddr_storage& addr, socklen_t len) {
+// One end of the connection (getpeername or getsockname) as numeric host and port, asked once: `cache` keeps it.
+const std::pair<std::string, int>& SocketAddress(int sock, int (*lookup)(int, sockaddr*, socklen_t*),
+                                                 std::optional<std::pair<std::string, int>>& cache) {
+    if (cache) return *cache;
+    cache.emplace("", 0);
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
     char host[NI_MAXHOST] = "";
     char port[NI_MAXSERV] = "";
-    if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        return {"", 0};
+    if (lookup(sock, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+        getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        *cache = {host, std::atoi(port)};
     }
-    return {host, std::atoi(port)};
+    return *cache;
 }
 
 int ToMs(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
@@ -140,23 +147,11 @@ bool BufferedSocketStream::SendAll(const char* first, size_t first_size, const c
 }
 
 void BufferedSocketStream::get_remote_ip_and_port(std::string& ip, int& port) const {
-    if (!remote_) {
-        sockaddr_storage addr{};
-        socklen_t len = sizeof addr;
-        remote_ = getpeername(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 ? NumericAddress(addr, len)
-                                                                                    : std::pair<std::string, int>{};
-    }
-    std::tie(ip, port) = *remote_;
+    std::tie(ip, port) = SocketAddress(sock_, getpeername, remote_);
 }
 
 void BufferedSocketStream::get_local_ip_and_port(std::string& ip, int& port) const {
-    if (!local_) {
-        sockaddr_storage addr{};
-        socklen_t len = sizeof addr;
-        local_ = getsockname(sock_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 ? NumericAddress(addr, len)
-                                                                                   : std::pair<std::string, int>{};
-    }
-    std::tie(ip, port) = *local_;
+    std::tie(ip, port) = SocketAddress(sock_, getsockname, local_);
 }
 
 bool BufferedSocketStream::AwaitRequest(int timeout_ms, const std::atomic<socket_t>& listening) {

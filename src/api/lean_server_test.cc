@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -49,25 +50,13 @@ class LeanServerTest : public ::testing::Test {
             off += static_cast<size_t>(n);
         }
     }
-    // Reads `count` whole responses (their bodies by Content-Length; a HEAD's has none).
-    static std::string ReceiveResponses(int fd, int count, bool head_only = false,
-                                        std::chrono::milliseconds timeout = 3000ms) {
+    // Reads while `more(what arrived)` holds, until the peer closes or `timeout`: what arrived.
+    static std::string ReceiveWhile(int fd, std::chrono::milliseconds timeout,
+                                    const std::function<bool(const std::string&)>& more) {
         std::string got;
         const auto until = std::chrono::steady_clock::now() + timeout;
-        size_t pos = 0;
         char buf[65536];
-        while (count > 0 && std::chrono::steady_clock::now() < until) {
-            const size_t end = got.find("\r\n\r\n", pos);
-            if (end != std::string::npos) {
-                size_t length = 0;
-                const size_t at = got.find("Content-Length: ", pos);
-                if (!head_only && at != std::string::npos && at < end) length = std::stoul(got.substr(at + 16));
-                if (got.size() >= end + 4 + length) {
-                    pos = end + 4 + length;
-                    --count;
-                    continue;
-                }
-            }
+        while (more(got) && std::chrono::steady_clock::now() < until) {
             pollfd pfd{fd, POLLIN, 0};
             if (::poll(&pfd, 1, 50) <= 0) continue;
             const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -76,19 +65,28 @@ class LeanServerTest : public ::testing::Test {
         }
         return got;
     }
-    // Reads until `text` arrived, the peer closed, or timeout: what arrived.
-    static std::string ReceiveUntil(int fd, const std::string& text, std::chrono::milliseconds timeout = 3000ms) {
-        std::string got;
-        const auto until = std::chrono::steady_clock::now() + timeout;
-        char buf[4096];
-        while (got.find(text) == std::string::npos && std::chrono::steady_clock::now() < until) {
-            pollfd pfd{fd, POLLIN, 0};
-            if (::poll(&pfd, 1, 50) <= 0) continue;
-            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) break;
-            got.append(buf, static_cast<size_t>(n));
+    // How many whole responses `got` holds (their bodies by Content-Length; a HEAD's has none).
+    static int WholeResponses(const std::string& got, bool head_only) {
+        int whole = 0;
+        for (size_t pos = 0;; ++whole) {
+            const size_t end = got.find("\r\n\r\n", pos);
+            if (end == std::string::npos) return whole;
+            size_t length = 0;
+            const size_t at = got.find("Content-Length: ", pos);
+            if (!head_only && at != std::string::npos && at < end) length = std::stoul(got.substr(at + 16, 20));
+            if (got.size() < end + 4 + length) return whole;
+            pos = end + 4 + length;
         }
-        return got;
+    }
+    // Reads `count` whole responses.
+    static std::string ReceiveResponses(int fd, int count, bool head_only = false,
+                                        std::chrono::milliseconds timeout = 3000ms) {
+        return ReceiveWhile(fd, timeout,
+                            [&](const std::string& got) { return WholeResponses(got, head_only) < count; });
+    }
+    // Reads until `text` arrived.
+    static std::string ReceiveUntil(int fd, const std::string& text, std::chrono::milliseconds timeout = 3000ms) {
+        return ReceiveWhile(fd, timeout, [&](const std::string& got) { return got.find(text) == std::string::npos; });
     }
     // True when the server closed the connection within `timeout`.
     static bool ClosedWithin(int fd, std::chrono::milliseconds timeout) {

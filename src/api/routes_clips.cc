@@ -16,16 +16,11 @@
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
-namespace fs = std::filesystem;
-using httplib::Request;
-using httplib::Response;
-using nlohmann::json;
 
 // One clip, its media files, its star and its feedback.
 void ApiServer::ClipRoutes() {
     auto& svr = *server_;
 
-    // ---- clips
     svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         std::optional<ClipRow> clip;

@@ -24,16 +24,11 @@
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
-namespace fs = std::filesystem;
-using httplib::Request;
-using httplib::Response;
-using nlohmann::json;
 
 // Uploads, episodes, their audio, peaks and transcript, and their clips (listed, rescored and re-cut).
 void ApiServer::EpisodeRoutes() {
     auto& svr = *server_;
 
-    // ---- episodes
     svr.Post("/api/v1/episodes", [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
         auto refuse = [&](int status, const std::string& code, const std::string& message) {
             metrics_->Increment("podpromo_uploads_total", {{"outcome", code}});
@@ -315,9 +310,7 @@ void ApiServer::EpisodeRoutes() {
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         EpisodeBundle b;
-        const Status st = LoadEpisodeBundle(db_, id, &b);
-        if (!st.ok()) return SendStatus(res, st);
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!FindEpisode(db_, id, &b, res)) return;
         const auto& [ep, job, transcript, clips] = b;
         json clip_list = json::array();
         for (const auto& c : clips) clip_list.push_back(ClipRowToJson(c));
@@ -331,12 +324,10 @@ void ApiServer::EpisodeRoutes() {
     svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         EpisodeBundle b;
-        Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
-        if (!st.ok()) return SendStatus(res, st);
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!FindEpisode(db_, id, &b, res, /*content=*/false)) return;
         // A running job (processing it, or rendering one of its clips) is asked to stop first.
         std::vector<std::string> running;
-        st = db_->With([&](soci::session& s) {
+        Status st = db_->With([&](soci::session& s) {
             running = RunningJobsForEpisode(s, id);
             for (const auto& job_id : running) RequestCancel(s, job_id, NowEpochMs());
         });
@@ -354,10 +345,7 @@ void ApiServer::EpisodeRoutes() {
     // The episode's own recording (or its archived Opus copy), for the browser's player; Range supported.
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/audio)", [this](const Request& req, Response& res) {
         EpisodeBundle b;
-        if (Status st = LoadEpisodeBundle(db_, req.matches[1], &b, /*content=*/false); !st.ok()) {
-            return SendStatus(res, st);
-        }
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + std::string(req.matches[1]));
+        if (!FindEpisode(db_, req.matches[1], &b, res, /*content=*/false)) return;
         auto path = storage_->Resolve(b.episode->audio_path);
         std::error_code ec;
         if (!path.ok() || !fs::is_regular_file(*path, ec)) {
@@ -381,8 +369,7 @@ void ApiServer::EpisodeRoutes() {
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/peaks)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         EpisodeBundle b;
-        if (Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false); !st.ok()) return SendStatus(res, st);
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!FindEpisode(db_, id, &b, res, /*content=*/false)) return;
         const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
         if (!frames || frames->size() == 0) {
             return SendError(res, 409, "not_ready", "the episode has not been analysed yet");
@@ -429,9 +416,7 @@ void ApiServer::EpisodeRoutes() {
         auto t = ParseTranscript(req.body);
         if (!t.ok()) return SendError(res, 400, "invalid_transcript", t.status().message());
         EpisodeBundle b;
-        Status st = LoadEpisodeBundle(db_, id, &b, /*content=*/false);
-        if (!st.ok()) return SendStatus(res, st);
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!FindEpisode(db_, id, &b, res, /*content=*/false)) return;
         const auto& job = b.job;
         if (job && (job->state == "running" || job->state == "queued")) {
             return SendError(res, 409, "busy", "the episode is being processed; import after it ends or cancel it");
@@ -444,7 +429,7 @@ void ApiServer::EpisodeRoutes() {
         next.checkpoint = "transcribed";
         next.max_attempts = config_.job_max_attempts;
         next.created_at = NowEpochMs();
-        st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](soci::session& s) {
             ReplaceTranscript(s, id, *t);
             InsertJob(s, next);
             SetEpisodeStatus(s, id, "queued", "");
@@ -457,9 +442,7 @@ void ApiServer::EpisodeRoutes() {
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
         EpisodeBundle b;
-        const Status st = LoadEpisodeBundle(db_, id, &b);
-        if (!st.ok()) return SendStatus(res, st);
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!FindEpisode(db_, id, &b, res)) return;
         const auto& ep = b.episode;
         const auto& t = b.transcript;
         const auto& stored = b.clips;
@@ -501,8 +484,7 @@ void ApiServer::EpisodeRoutes() {
             return SendError(res, 400, "invalid_input", "send {\"start\": seconds, \"end\": seconds}");
         }
         EpisodeBundle b;
-        if (Status st = LoadEpisodeBundle(db_, id, &b); !st.ok()) return SendStatus(res, st);
-        if (!b.episode) return SendError(res, 404, "not_found", "no episode " + id);
+        if (!FindEpisode(db_, id, &b, res)) return;
         if (b.episode->status != "ready" || !b.transcript) {
             return SendError(res, 409, "not_ready", "the episode is " + b.episode->status + "; wait until it is ready");
         }

@@ -12,14 +12,11 @@
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
-using httplib::Request;
-using httplib::Response;
 
 // Jobs (read, cancelled) and the server-sent event stream of their progress.
 void ApiServer::JobRoutes() {
     auto& svr = *server_;
 
-    // ---- jobs
     svr.Get(R"(/api/v1/jobs/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         std::optional<JobRow> job;
         const Status st = db_->With([&](soci::session& s) { job = GetJob(s, req.matches[1]); });

@@ -11,15 +11,11 @@
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
-using httplib::Request;
-using httplib::Response;
-using nlohmann::json;
 
 // /health, /livez, /readyz, /queue/stats, /storage/stats, /metrics and the administration endpoints.
 void ApiServer::OperatorRoutes() {
     auto& svr = *server_;
 
-    // ---- operator endpoints
     // The answer the health thread made last (see Bind): monitors poll this often, so it must cost nothing.
     svr.Get("/health", [this](const Request&, Response& res) {
         std::lock_guard<std::mutex> lock(health_mu_);
@@ -117,7 +113,7 @@ void ApiServer::OperatorRoutes() {
         res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
     });
 
-    // ---- administration
+    // Administration.
     // {"dry_run": true|false (default true), "remove_orphans": false|true}: one cleanup pass, its report.
     svr.Post("/api/v1/admin/cleanup", [this](const Request& req, Response& res) {
         json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);

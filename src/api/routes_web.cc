@@ -9,16 +9,12 @@
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
-namespace fs = std::filesystem;
-using httplib::Request;
-using httplib::Response;
 
-// The browser app.
+// The browser app (WEB_DIR: the bundle `npm run build` made). Its hashed assets never change, so browsers keep
+// them for a year; index.html is revalidated every time so a new build is picked up.
 void ApiServer::WebRoutes() {
     auto& svr = *server_;
 
-    // ---- the browser app (WEB_DIR: the bundle `npm run build` made). Its hashed assets never change, so
-    // browsers keep them for a year; index.html is revalidated every time so a new build is picked up.
     svr.Get("/", [this](const Request& req, Response& res) {
         const fs::path index = fs::path(config_.web_dir) / "index.html";
         std::error_code ec;

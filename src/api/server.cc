@@ -24,10 +24,6 @@
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
-namespace fs = std::filesystem;
-using httplib::Request;
-using httplib::Response;
-using nlohmann::json;
 
 namespace {
 
