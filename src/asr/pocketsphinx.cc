@@ -1,15 +1,19 @@
 // pocketsphinx 5prealpha backend: chunks split at pauses, decoded on all cores, one decoder per thread.
 #include <pocketsphinx.h>
 #include <sphinxbase/ckd_alloc.h>
+#include <sphinxbase/cmd_ln.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/fe.h>
 #include <sphinxbase/ngram_model.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "podpromo/asr/narrowband.h"
 #include "podpromo/asr/transcriber.h"
 #include "podpromo/monitor/log.h"
 
@@ -33,6 +37,173 @@ std::string BaseWord(const char* w) {
     if (paren != std::string::npos && paren > 0) s.resize(paren);
     return s;
 }
+
+// sphinxbase keeps process-wide state (its log file, its debug level) that ps_init, ps_free and fe_init rewrite:
+// creating or freeing decoders while others run corrupts the heap. Shared by every transcriber in the process.
+std::mutex& DecoderLifecycleMutex() {
+    static std::mutex mu;
+    return mu;
+}
+
+// Called with DecoderLifecycleMutex held.
+ps_decoder_t* NewDecoder(const PocketsphinxConfig& config) {
+    // Logging goes nowhere, set once for the process: a "-logfn" per decoder would make each new
+    // decoder close the log file the running ones are writing to.
+    static const bool quiet = [] {
+        err_set_logfp(nullptr);
+        return true;
+    }();
+    (void)quiet;
+    const fs::path dir(config.model_dir);
+    std::vector<std::pair<std::string, std::string>> args = {
+        {"-hmm", (dir / "en-us").string()},
+        {"-lm", (dir / "en-us.lm.bin").string()},
+        {"-dict", (dir / "cmudict-en-us.dict").string()},
+        {"-topn", "2"},
+        {"-maxwpf", "5"},
+        {"-maxhmmpf", "3000"},
+        {"-fwdflat", "yes"},
+        // Tuned on the real recordings (bench/asr_tuning.cc): a smaller word insertion penalty and wider
+        // beams cut the pooled WER from 71.6% to 69.8% for ~5% more CPU.
+        {"-wip", "0.2"},
+        {"-beam", "1e-60"},
+        {"-wbeam", "1e-40"},
+    };
+    for (const auto& f : config.flags) {
+        auto it = std::find_if(args.begin(), args.end(), [&](const auto& a) { return a.first == f.first; });
+        if (it != args.end()) {
+            it->second = f.second;
+        } else {
+            args.push_back(f);
+        }
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) {
+        argv.push_back(a.first.data());
+        argv.push_back(a.second.data());
+    }
+    cmd_ln_t* cfg = cmd_ln_parse_r(nullptr, ps_args(), static_cast<int32>(argv.size()), argv.data(), FALSE);
+    if (!cfg) return nullptr;
+    ps_decoder_t* ps = ps_init(cfg);
+    cmd_ln_free_r(cfg);
+    return ps;
+}
+
+// The decoder's own front end, stopped at the log-mel spectrum so that spectrum can be changed (narrowband.h)
+// before the cepstra are taken and handed to the decoder (ps_process_cep). Every front-end setting is copied from
+// the decoder's configuration, so for unchanged audio the decoder sees exactly the cepstra ps_process_raw would
+// give it; only the lifter is applied here, after the DCT (sphinxbase applies it to log spectra too).
+class LogMelFrontEnd {
+  public:
+    // nullptr when the decoder's filterbank is not the one narrowband.h was made for (another model).
+    static std::unique_ptr<LogMelFrontEnd> ForDecoder(ps_decoder_t* ps) {
+        cmd_ln_t* dc = ps_get_config(ps);
+        if (cmd_ln_int_r(dc, "-nfilt") != kMelBands || std::lround(cmd_ln_float_r(dc, "-lowerf")) != 130 ||
+            std::lround(cmd_ln_float_r(dc, "-upperf")) != 6800 ||
+            std::lround(cmd_ln_float_r(dc, "-samprate")) != 16000) {
+            return nullptr;
+        }
+        const std::string transform = cmd_ln_str_r(dc, "-transform") ? cmd_ln_str_r(dc, "-transform") : "";
+        if (transform != "dct" && transform != "legacy") return nullptr;
+        std::vector<std::string> args;
+        for (const arg_t* a = fe_get_args(); a->name; ++a) {
+            const std::string name = a->name;
+            if (name == "-logspec" || name == "-smoothspec" || name == "-lifter" || !cmd_ln_exists_r(dc, a->name)) {
+                continue;
+            }
+            std::string value;
+            if (a->type & ARG_BOOLEAN) {
+                value = cmd_ln_int_r(dc, a->name) ? "yes" : "no";
+            } else if (a->type & ARG_INTEGER) {
+                value = std::to_string(cmd_ln_int_r(dc, a->name));
+            } else if (a->type & ARG_FLOATING) {
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%.9g", cmd_ln_float_r(dc, a->name));
+                value = buf;
+            } else if (a->type & ARG_STRING) {
+                const char* v = cmd_ln_str_r(dc, a->name);
+                if (!v) continue;
+                value = v;
+            } else {
+                continue;
+            }
+            args.push_back(name);
+            args.push_back(value);
+        }
+        for (const char* kv : {"-logspec", "yes", "-lifter", "0"}) args.emplace_back(kv);
+        std::vector<char*> argv;
+        argv.reserve(args.size());
+        for (auto& a : args) argv.push_back(a.data());
+        cmd_ln_t* fc = cmd_ln_parse_r(nullptr, fe_get_args(), static_cast<int32>(argv.size()), argv.data(), FALSE);
+        if (!fc) return nullptr;
+        fe_t* fe = fe_init_auto_r(fc);
+        cmd_ln_free_r(fc);  // the front end keeps its own reference
+        if (!fe) return nullptr;
+        auto out = std::unique_ptr<LogMelFrontEnd>(new LogMelFrontEnd(fe, transform == "dct"));
+        const long lifter = cmd_ln_int_r(dc, "-lifter");
+        const long ncep = cmd_ln_int_r(dc, "-ncep");
+        out->lifter_.assign(static_cast<size_t>(ncep), 1.0f);
+        if (lifter > 0) {
+            const long half = lifter / 2;  // sphinxbase's weights halve the lifter in integers
+            for (long i = 0; i < ncep; ++i) {
+                out->lifter_[static_cast<size_t>(i)] =
+                    static_cast<float>(1.0 + static_cast<double>(half) *
+                                                 std::sin(static_cast<double>(i) * M_PI / static_cast<double>(lifter)));
+            }
+        }
+        return out;
+    }
+
+    ~LogMelFrontEnd() { fe_free(fe_); }
+    LogMelFrontEnd(const LogMelFrontEnd&) = delete;
+    LogMelFrontEnd& operator=(const LogMelFrontEnd&) = delete;
+
+    // One utterance, as a new stream (so noise estimates do not carry over from the last one).
+    std::vector<MelFrame> LogMel(std::span<const int16_t> pcm) {
+        std::vector<MelFrame> out;
+        fe_start_stream(fe_);
+        fe_start_utt(fe_);
+        size_t left = pcm.size();
+        int n_frames = 0;
+        fe_process_frames(fe_, nullptr, &left, nullptr, &n_frames, nullptr);  // how many frames this will give
+        std::vector<MelFrame> buf(static_cast<size_t>(n_frames) + 1);
+        std::vector<mfcc_t*> rows(buf.size());
+        for (size_t i = 0; i < buf.size(); ++i) rows[i] = buf[i].data();
+        const int16* in = pcm.data();
+        left = pcm.size();
+        int got = n_frames;
+        fe_process_frames(fe_, &in, &left, rows.data(), &got, nullptr);
+        out.assign(buf.begin(), buf.begin() + got);
+        int last = 0;
+        fe_end_utt(fe_, rows[0], &last);
+        if (last > 0) out.push_back(buf[0]);
+        return out;
+    }
+
+    // The cepstra the decoder would have computed from these spectra, one row of `ncep` per frame.
+    std::vector<mfcc_t> Cepstra(const std::vector<MelFrame>& frames) {
+        const size_t ncep = lifter_.size();
+        std::vector<mfcc_t> out(frames.size() * ncep);
+        std::vector<mfcc_t> row(std::max<size_t>(ncep, kMelBands));
+        for (size_t t = 0; t < frames.size(); ++t) {
+            if (dct_) {
+                fe_logspec_dct2(fe_, frames[t].data(), row.data());
+            } else {
+                fe_logspec_to_mfcc(fe_, frames[t].data(), row.data());
+            }
+            for (size_t i = 0; i < ncep; ++i) out[t * ncep + i] = row[i] * lifter_[i];
+        }
+        return out;
+    }
+
+    size_t ncep() const { return lifter_.size(); }
+
+  private:
+    LogMelFrontEnd(fe_t* fe, bool dct) : fe_(fe), dct_(dct) {}
+    fe_t* fe_;
+    bool dct_;
+    std::vector<float> lifter_;
+};
 
 class PocketsphinxTranscriber final : public Transcriber {
   public:
@@ -59,47 +230,58 @@ class PocketsphinxTranscriber final : public Transcriber {
         std::atomic<Ms> done_ms{0};
         Ms total_ms = 0;
         for (const auto& c : chunks) total_ms += c.second - c.first;
-        // sphinxbase keeps process-wide state (its log file, its debug level) that ps_init and ps_free
-        // rewrite: creating or freeing decoders while others run corrupts the heap. So every decoder is
-        // made here, one after another, before any thread starts, and freed after they have all ended.
+        // Every decoder (and its front end) is made here, one after another under the lifecycle lock, before any
+        // thread starts, and freed after they have all ended.
         std::vector<DecoderPtr> decoders;
+        std::vector<std::unique_ptr<LogMelFrontEnd>> front_ends;
+        auto release = [&] {
+            std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
+            front_ends.clear();
+            decoders.clear();
+        };
         {
             std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
             for (int i = 0; i < n_threads; ++i) {
-                decoders.emplace_back(NewDecoder());
-                if (!decoders.back()) {
-                    return Status::Unavailable("pocketsphinx could not load its model from " + config_.model_dir);
-                }
+                decoders.emplace_back(NewDecoder(config_));
+                if (!decoders.back()) break;
+                front_ends.push_back(config_.extend_narrowband ? LogMelFrontEnd::ForDecoder(decoders.back().get())
+                                                               : nullptr);
             }
         }
+        if (!decoders.back()) {
+            release();
+            return Status::Unavailable("pocketsphinx could not load its model from " + config_.model_dir);
+        }
         if (Status added = AddVocabulary(decoders); !added.ok()) {
-            std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());  // freed under the lock, as below
-            decoders.clear();
+            release();
             return added;
         }
-        auto worker = [&](ps_decoder_t* ps) {
+        std::atomic<size_t> narrow_frames{0};
+        auto worker = [&](ps_decoder_t* ps, LogMelFrontEnd* front_end) {
             while (true) {
                 const size_t k = next.fetch_add(1);
                 if (k >= order.size()) return;
                 if (cancel && cancel->cancelled()) return;
                 const auto [s, e] = chunks[order[k]];
-                chunk_words[order[k]] = DecodeChunk(ps, pcm, s, e);
+                chunk_words[order[k]] = DecodeChunk(ps, front_end, pcm, s, e, &narrow_frames);
                 const Ms d = done_ms.fetch_add(e - s) + (e - s);
                 Report(progress, "transcribe", static_cast<double>(d) / static_cast<double>(std::max<Ms>(1, total_ms)));
             }
         };
         std::vector<std::thread> threads;
         threads.reserve(static_cast<size_t>(n_threads));
-        for (auto& d : decoders) threads.emplace_back(worker, d.get());
+        for (size_t i = 0; i < decoders.size(); ++i)
+            threads.emplace_back(worker, decoders[i].get(), front_ends[i].get());
         for (auto& t : threads) t.join();
-        {
-            std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
-            decoders.clear();
-        }
+        release();
         if (cancel && cancel->cancelled()) return Status::Cancelled();
 
         std::vector<Word> words;
         for (auto& cw : chunk_words) words.insert(words.end(), cw.begin(), cw.end());
+        if (narrow_frames > 0) {
+            Log(LogLevel::kInfo, "narrowband speech given back its upper band before recognition",
+                {{"seconds", static_cast<double>(narrow_frames.load()) / 100.0}});
+        }
         Transcript t;
         t.engine = "pocketsphinx";
         t.segments = GroupWordsIntoSegments(words);
@@ -108,12 +290,6 @@ class PocketsphinxTranscriber final : public Transcriber {
     }
 
   private:
-    // Shared by every transcriber in the process: a service runs several jobs at once.
-    static std::mutex& DecoderLifecycleMutex() {
-        static std::mutex mu;
-        return mu;
-    }
-
     // Adds the vocabulary's words the dictionary lacks to every decoder, with pronunciations generated by
     // espeak-ng (without the lock: it runs as a child process); the dictionaries are changed under it. A new
     // word enters the language model as a unigram of `boost` times the uniform probability for names and terms
@@ -171,51 +347,9 @@ class PocketsphinxTranscriber final : public Transcriber {
         return Status::Ok();
     }
 
-    // Called with DecoderLifecycleMutex held.
-    ps_decoder_t* NewDecoder() const {
-        // Logging goes nowhere, set once for the process: a "-logfn" per decoder would make each new
-        // decoder close the log file the running ones are writing to.
-        static const bool quiet = [] {
-            err_set_logfp(nullptr);
-            return true;
-        }();
-        (void)quiet;
-        const fs::path dir(config_.model_dir);
-        std::vector<std::pair<std::string, std::string>> args = {
-            {"-hmm", (dir / "en-us").string()},
-            {"-lm", (dir / "en-us.lm.bin").string()},
-            {"-dict", (dir / "cmudict-en-us.dict").string()},
-            {"-topn", "2"},
-            {"-maxwpf", "5"},
-            {"-maxhmmpf", "3000"},
-            {"-fwdflat", "yes"},
-            // Tuned on the real recordings (bench/asr_tuning.cc): a smaller word insertion penalty and wider
-            // beams cut the pooled WER from 71.6% to 69.8% for ~5% more CPU.
-            {"-wip", "0.2"},
-            {"-beam", "1e-60"},
-            {"-wbeam", "1e-40"},
-        };
-        for (const auto& f : config_.flags) {
-            auto it = std::find_if(args.begin(), args.end(), [&](const auto& a) { return a.first == f.first; });
-            if (it != args.end()) {
-                it->second = f.second;
-            } else {
-                args.push_back(f);
-            }
-        }
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.first.data());
-            argv.push_back(a.second.data());
-        }
-        cmd_ln_t* cfg = cmd_ln_parse_r(nullptr, ps_args(), static_cast<int32>(argv.size()), argv.data(), FALSE);
-        if (!cfg) return nullptr;
-        ps_decoder_t* ps = ps_init(cfg);
-        cmd_ln_free_r(cfg);
-        return ps;
-    }
-
-    static std::vector<Word> DecodeChunk(ps_decoder_t* ps, const PcmSource& pcm, Ms start_ms, Ms end_ms) {
+    // `front_end` null: the decoder computes its features from the samples itself.
+    static std::vector<Word> DecodeChunk(ps_decoder_t* ps, LogMelFrontEnd* front_end, const PcmSource& pcm, Ms start_ms,
+                                         Ms end_ms, std::atomic<size_t>* narrow_frames) {
         std::vector<Word> out;
         const size_t a = static_cast<size_t>(start_ms) * 16;
         const size_t b = std::min(pcm.size(), static_cast<size_t>(end_ms) * 16);
@@ -225,7 +359,16 @@ class PocketsphinxTranscriber final : public Transcriber {
         // A new stream per chunk: otherwise the decoder carries its noise and silence estimates from the
         // chunks it decoded before, and the words would depend on how chunks fell to threads.
         if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0) return out;
-        ps_process_raw(ps, samples.data(), samples.size(), FALSE, TRUE);
+        if (front_end) {
+            std::vector<MelFrame> mel = front_end->LogMel(samples);
+            *narrow_frames += ExtendBandwidth(mel, FindNarrowbandFrames(mel));
+            std::vector<mfcc_t> cep = front_end->Cepstra(mel);
+            std::vector<mfcc_t*> rows(mel.size());
+            for (size_t i = 0; i < rows.size(); ++i) rows[i] = cep.data() + i * front_end->ncep();
+            ps_process_cep(ps, rows.data(), static_cast<int>(rows.size()), FALSE, TRUE);
+        } else {
+            ps_process_raw(ps, samples.data(), samples.size(), FALSE, TRUE);
+        }
         ps_end_utt(ps);
         int32 score = 0;
         if (ps_get_hyp(ps, &score) == nullptr) return out;
@@ -261,6 +404,28 @@ Status CheckPocketsphinxModel(const PocketsphinxConfig& config) {
         }
     }
     return Status::Ok();
+}
+
+Result<std::vector<MelFrame>> RecogniserLogMel(const PocketsphinxConfig& config, std::span<const int16_t> pcm) {
+    PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(config));
+    DecoderPtr ps;
+    std::unique_ptr<LogMelFrontEnd> front_end;
+    {
+        std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
+        ps.reset(NewDecoder(config));
+        if (ps) front_end = LogMelFrontEnd::ForDecoder(ps.get());
+    }
+    std::vector<MelFrame> mel;
+    if (front_end) mel = front_end->LogMel(pcm);
+    const bool loaded = ps != nullptr, supported = front_end != nullptr;
+    {
+        std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());
+        front_end.reset();
+        ps.reset();
+    }
+    if (!loaded) return Status::Unavailable("pocketsphinx could not load its model from " + config.model_dir);
+    if (!supported) return Status::Unavailable("the acoustic model's filterbank is not the 25-filter en-us one");
+    return mel;
 }
 
 std::unique_ptr<Transcriber> MakePocketsphinxTranscriber(PocketsphinxConfig config) {

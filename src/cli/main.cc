@@ -175,7 +175,7 @@ int Main(int argc, char** argv) {
     std::string file, genre = "auto", platform = "tiktok", transcript, out_dir, title;
     int clips = 5, threads = 0;
     std::vector<std::string> asr_flags;
-    bool json_out = false, no_render = false, no_video = false;
+    bool json_out = false, no_render = false, no_video = false, no_narrowband = false;
     podpromo::MediaOptions media;
     std::string cover, style_name = "bold", caption_font, caption_color, highlight_color;
     int caption_size = 0;
@@ -213,6 +213,9 @@ int Main(int argc, char** argv) {
                         "The Whisper engine's prompt as is (default: built from --show, --title and --terms)");
     process->add_option("--asr-chunk-seconds", asr_chunk_seconds,
                         "Advanced: seconds of audio per request to the engine (default 600)");
+    process->add_flag("--no-narrowband", no_narrowband,
+                      "Advanced: recognise 8 kHz (phone-line) speech as it is, without predicting the band above "
+                      "4 kHz it lacks (pocketsphinx)");
     process->add_flag("--no-render", no_render,
                       "With --out: skip the video and audio files, write captions and JSON only");
     process->add_flag("--no-video", no_video, "With --out: write the audio cuts but no videos");
@@ -277,6 +280,7 @@ int Main(int argc, char** argv) {
         options.clips = clips;
         options.title = title;
         options.asr.threads = threads;
+        options.asr.extend_narrowband = !no_narrowband;
         if (!transcript.empty()) options.transcript = transcript;
         for (const auto& f : asr_flags) {
             const auto eq = f.find('=');

@@ -98,6 +98,30 @@ Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& 
     return timeline;
 }
 
+void AddHiss(Pcm& pcm, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> noise(0.0, 12.0);  // about -68 dBFS, as SynthesizeEpisode's
+    for (auto& x : pcm.samples) x = static_cast<int16_t>(std::clamp(x + noise(rng), -32768.0, 32767.0));
+}
+
+Result<Pcm> SpeakLine(const std::string& voice, const std::string& text, bool through_8khz) {
+    if (!ProgramExists("flite")) return Status::Unavailable("flite is not installed (scripts/setup installs it)");
+    TempDir work;
+    const fs::path spoken = work / "spoken.wav", line = work / "line.wav";
+    auto r = RunProcess({"flite", "-voice", voice, "-t", text, "-o", spoken.string()});
+    if (!r.ok() || r->exit_code != 0) return Status::Internal("flite failed for voice " + voice);
+    fs::path heard = spoken;
+    if (through_8khz) {
+        if (!FfmpegConvert({"-i", spoken.string(), "-ar", "8000", "-ac", "1", line.string()})) {
+            return Status::Internal("ffmpeg could not resample to 8 kHz");
+        }
+        heard = line;
+    }
+    auto info = ProbeMedia(heard);
+    if (!info.ok()) return info.status();
+    return DecodeToPcm(heard, *info);
+}
+
 bool FfmpegConvert(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
     argv.insert(argv.end(), args.begin(), args.end());

@@ -53,6 +53,13 @@ struct TimedLine {
 Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& script,
                                                  const std::filesystem::path& path);
 
+// `text` spoken by the flite `voice` and decoded to 16 kHz mono as the pipeline decodes. With `through_8khz` the
+// speech first passes through an 8 kHz line (resampled by ffmpeg), as a phone call would carry it.
+Result<Pcm> SpeakLine(const std::string& voice, const std::string& text, bool through_8khz = false);
+
+// Adds the faint hiss SynthesizeEpisode's episodes have (Gaussian, about -68 dBFS), the same for the same seed.
+void AddHiss(Pcm& pcm, unsigned seed);
+
 // Converts with the ffmpeg program, e.g. to .mp3 or to an .mp4 with a video track. Returns false on failure.
 bool FfmpegConvert(const std::vector<std::string>& args);
 

@@ -41,6 +41,9 @@ struct PocketsphinxConfig {
     // uniform unigram probability in the language model.
     std::vector<VocabularyWord> vocabulary;
     double boost = 20.0;
+    // Narrowband speech (8 kHz: phone lines, flite's kal voice) is found and given back its upper band before
+    // recognition (narrowband.h); off: the decoder reads the samples as they are.
+    bool extend_narrowband = true;
 };
 
 // InvalidInput/Unavailable when the acoustic model, language model or dictionary is missing.
