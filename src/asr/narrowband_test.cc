@@ -151,11 +151,14 @@ TEST_F(NarrowbandTest, WidebandSpeechIsRecognisedExactlyAsBefore) {
     EXPECT_FALSE(with->hypothesis.empty());
 }
 
-TEST_F(NarrowbandTest, NarrowbandSpeechIsRecognisedWithFarFewerErrors) {
+TEST_F(NarrowbandTest, NarrowbandSpeechIsRecognisedWithFewerErrors) {
     const std::string text = std::string(kSentence) +
                              " The committee postponed its decision until the auditors had checked every invoice from "
                              "the last three years. My brother moved to a village by the sea, where he repairs old "
-                             "fishing boats and teaches sailing in the summer.";
+                             "fishing boats and teaches sailing in the summer. Honestly, I think the hardest part of "
+                             "running a business is saying no to customers you really like. The storm knocked down "
+                             "power lines across the valley, and it took the crews four days to reach every farm. "
+                             "What would you do if you found a wallet full of cash on the train?";
     auto pcm = SpeakLine("kal", text);
     ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
     AddHiss(*pcm, 9);
@@ -163,8 +166,10 @@ TEST_F(NarrowbandTest, NarrowbandSpeechIsRecognisedWithFarFewerErrors) {
     auto without = Recognise(*pcm, text, false);
     ASSERT_TRUE(with.ok() && without.ok());
     std::cout << "kal WER: " << without->wer * 100 << "% as it is, " << with->wer * 100 << "% extended\n";
-    EXPECT_LT(with->wer, without->wer - 0.08);
-    EXPECT_LT(with->wer, 0.35);
+    // At least a sixth fewer errors on these isolated sentences (the business episode's kal lines, in the cli test
+    // ProcessEpisodes.NoNarrowband..., go from ~39% to ~19%).
+    EXPECT_LT(with->wer, 0.85 * without->wer);
+    EXPECT_LT(with->wer, 0.30);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "podpromo/asr/narrowband.h"
@@ -103,8 +104,8 @@ class LogMelFrontEnd {
             std::lround(cmd_ln_float_r(dc, "-samprate")) != 16000) {
             return nullptr;
         }
-        const std::string transform = cmd_ln_str_r(dc, "-transform") ? cmd_ln_str_r(dc, "-transform") : "";
-        if (transform != "dct" && transform != "legacy") return nullptr;
+        const char* transform = cmd_ln_str_r(dc, "-transform");
+        if (!transform || std::string_view(transform) != "dct") return nullptr;  // the DCT-II the cepstra below use
         std::vector<std::string> args;
         for (const arg_t* a = fe_get_args(); a->name; ++a) {
             const std::string name = a->name;
@@ -139,7 +140,7 @@ class LogMelFrontEnd {
         fe_t* fe = fe_init_auto_r(fc);
         cmd_ln_free_r(fc);  // the front end keeps its own reference
         if (!fe) return nullptr;
-        auto out = std::unique_ptr<LogMelFrontEnd>(new LogMelFrontEnd(fe, transform == "dct"));
+        auto out = std::unique_ptr<LogMelFrontEnd>(new LogMelFrontEnd(fe));
         const long lifter = cmd_ln_int_r(dc, "-lifter");
         const long ncep = cmd_ln_int_r(dc, "-ncep");
         out->lifter_.assign(static_cast<size_t>(ncep), 1.0f);
@@ -186,11 +187,7 @@ class LogMelFrontEnd {
         std::vector<mfcc_t> out(frames.size() * ncep);
         std::vector<mfcc_t> row(std::max<size_t>(ncep, kMelBands));
         for (size_t t = 0; t < frames.size(); ++t) {
-            if (dct_) {
-                fe_logspec_dct2(fe_, frames[t].data(), row.data());
-            } else {
-                fe_logspec_to_mfcc(fe_, frames[t].data(), row.data());
-            }
+            fe_logspec_dct2(fe_, frames[t].data(), row.data());
             for (size_t i = 0; i < ncep; ++i) out[t * ncep + i] = row[i] * lifter_[i];
         }
         return out;
@@ -199,9 +196,8 @@ class LogMelFrontEnd {
     size_t ncep() const { return lifter_.size(); }
 
   private:
-    LogMelFrontEnd(fe_t* fe, bool dct) : fe_(fe), dct_(dct) {}
+    explicit LogMelFrontEnd(fe_t* fe) : fe_(fe) {}
     fe_t* fe_;
-    bool dct_;
     std::vector<float> lifter_;
 };
 
