@@ -21,11 +21,12 @@ inline constexpr int kMelBands = 25;
 inline constexpr int kNarrowBands = 19;
 using MelFrame = std::array<float, kMelBands>;  // natural-log mel energies of one 10 ms frame
 
-// Which frames are narrowband. Measured over 2 s windows (1 s apart): the energy in filters 21-22 (4.2-5 kHz)
-// against that in filters 16-18 (3-3.9 kHz). A line cut at 4 kHz leaves a cliff of 30 dB or more there (flite's
-// kal -33 to -39 dB, real phone calls -38 to -45); wideband speech falls off gently even when its top is dull
-// (a 1961 broadcast -21 to -29, audiobooks above -20). A frame takes the median verdict of the five windows
-// around it, so a pause or a single word does not flip it.
+// Which frames are narrowband. Measured over 2 s windows (1 s apart): the energy above each filter's noise floor
+// (twice its tenth percentile over the frames given) in filters 21-22 (4.2-5 kHz) against filters 16-18 (3-3.9 kHz).
+// A line cut at 4 kHz leaves a cliff of 30 dB or more there (flite's kal -31 to -40 dB, phone calls -31 to -47,
+// its hiss not counted); wideband speech falls off gently even when its top is dull (a 1961 broadcast -21 to -29,
+// audiobooks above -20). A frame takes the median verdict of the five windows around it, so a pause or a single
+// word does not flip it.
 std::vector<bool> FindNarrowbandFrames(std::span<const MelFrame> frames);
 
 // Fills filters 19-24 of the marked frames from filters 0-18: the frame is assigned to the nearest of 16
