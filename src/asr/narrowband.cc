@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace podpromo {
 namespace {
@@ -17,37 +18,46 @@ constexpr size_t kHopFrames = 100;     // 1 s
 constexpr double kCliffDb = -30.0;
 constexpr int kMedianWindows = 5;
 
-// Each filter's noise floor: twice the tenth percentile of its energy over all the frames.
-std::array<double, kMelBands> NoiseFloor(std::span<const MelFrame> frames) {
-    std::array<double, kMelBands> floor{};
+// The filters compared: 16-18 (3-3.9 kHz), which an 8 kHz line carries, and 21-22 (4.2-5 kHz), which it cannot.
+constexpr int kBelowEdge[] = {16, 17, 18};
+constexpr int kAboveEdge[] = {21, 22};
+
+// Per frame, the energy above the noise floor of each compared filter, summed below and above the edge. A filter's
+// floor is twice the tenth percentile of its energy over all the frames: measured above it, a line's hiss does not
+// fill the band the line cannot carry.
+std::vector<std::pair<double, double>> EnergyAboveFloor(std::span<const MelFrame> frames) {
+    std::vector<std::pair<double, double>> sums(frames.size(), {0.0, 0.0});
     std::vector<double> energy(frames.size());
-    for (int b = 0; b < kMelBands; ++b) {
-        for (size_t t = 0; t < frames.size(); ++t) energy[t] = std::exp(static_cast<double>(frames[t][b]));
-        auto tenth = energy.begin() + static_cast<long>(energy.size() / 10);
-        std::nth_element(energy.begin(), tenth, energy.end());
-        floor[b] = 2.0 * *tenth;
-    }
-    return floor;
+    auto add = [&](int band, bool above) {
+        for (size_t t = 0; t < frames.size(); ++t) energy[t] = std::exp(static_cast<double>(frames[t][band]));
+        std::vector<double> sorted = energy;
+        auto tenth = sorted.begin() + static_cast<long>(sorted.size() / 10);
+        std::nth_element(sorted.begin(), tenth, sorted.end());
+        const double floor = 2.0 * *tenth;
+        for (size_t t = 0; t < frames.size(); ++t) {
+            (above ? sums[t].second : sums[t].first) += std::max(0.0, energy[t] - floor);
+        }
+    };
+    for (int b : kBelowEdge) add(b, false);
+    for (int b : kAboveEdge) add(b, true);
+    return sums;
 }
 
-// Energy above the noise floor in filters 21-22 against that in filters 16-18 over each window, in dB. (Measured
-// above the floor, a line's hiss does not fill the band it cannot carry.) Windows start every second; the last one
-// may be shorter.
+// Above-floor energy above the edge against below it over each window, in dB. Windows start every second; the last
+// one may be shorter.
 std::vector<double> WindowCliffs(std::span<const MelFrame> frames) {
-    const std::array<double, kMelBands> floor = NoiseFloor(frames);
-    auto above_floor = [&](size_t t, int b) {
-        return std::max(0.0, std::exp(static_cast<double>(frames[t][b])) - floor[b]);
-    };
+    const auto sums = EnergyAboveFloor(frames);
     const size_t n = frames.size();
     const size_t windows = n <= kWindowFrames ? 1 : 1 + (n - kWindowFrames + kHopFrames - 1) / kHopFrames;
     std::vector<double> cliffs;
+    cliffs.reserve(windows);
     for (size_t w = 0; w < windows; ++w) {
-        double upper = 1e-9, lower = 1e-9;
+        double below = 1e-9, above = 1e-9;
         for (size_t t = w * kHopFrames; t < std::min(n, w * kHopFrames + kWindowFrames); ++t) {
-            for (int b = 21; b <= 22; ++b) upper += above_floor(t, b);
-            for (int b = 16; b <= 18; ++b) lower += above_floor(t, b);
+            below += sums[t].first;
+            above += sums[t].second;
         }
-        cliffs.push_back(10.0 * std::log10(upper / lower));
+        cliffs.push_back(10.0 * std::log10(above / below));
     }
     return cliffs;
 }

@@ -1,5 +1,5 @@
 // Narrowband speech: found where an 8 kHz line cut it and nowhere else, its upper band predicted close to what
-// the same voice has at 16 kHz, and recognised with far fewer errors. Speech is made with flite at test time;
+// the same voice has at 16 kHz, and recognised with fewer errors. Speech is made with flite at test time;
 // the kal voices (8 kHz kal and its 16 kHz twin kal16) were not used to learn the extension.
 #include "podpromo/asr/narrowband.h"
 
@@ -124,31 +124,40 @@ TEST_F(NarrowbandTest, NoFramesAndAFewFramesAreHandled) {
     auto f = Frames("kal", "Yes.", false);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     ASSERT_FALSE(f->empty());
-    EXPECT_EQ(FindNarrowbandFrames(*f).size(), f->size());
+    EXPECT_GT(NarrowShare(*f), 0.9) << "a single word on a line, shorter than one window, is still found";
 }
 
-// The transcriber with and without the extension (one thread, so the runs are comparable).
-Result<testing::Measured> Recognise(const Pcm& pcm, const std::string& reference, bool extend) {
+// `voice` speaking `text` (with the episodes' hiss) through the transcriber with the extension and without it, on
+// one thread so the runs are comparable.
+struct WithAndWithout {
+    testing::Measured with, without;
+};
+Result<WithAndWithout> RecogniseBothWays(const std::string& voice, const std::string& text, unsigned hiss_seed) {
+    auto pcm = SpeakLine(voice, text);
+    if (!pcm.ok()) return pcm.status();
+    AddHiss(*pcm, hiss_seed);
     testing::Recording r;
-    r.name = "narrowband";
-    r.reference = reference;
-    r.pcm = pcm;
-    PocketsphinxConfig config;
-    config.extend_narrowband = extend;
-    return testing::MeasurePodpromo(r, config);
+    r.name = voice;
+    r.reference = text;
+    r.pcm = *pcm;
+    WithAndWithout out;
+    for (bool extend : {true, false}) {
+        PocketsphinxConfig config;
+        config.extend_narrowband = extend;
+        auto m = testing::MeasurePodpromo(r, config);
+        if (!m.ok()) return m.status();
+        (extend ? out.with : out.without) = *m;
+    }
+    return out;
 }
 
 TEST_F(NarrowbandTest, WidebandSpeechIsRecognisedExactlyAsBefore) {
     // Through the recogniser's own front end, unchanged spectra give the decoder the very cepstra it would have
     // computed itself: the same words.
-    auto pcm = SpeakLine("rms", kSentence);
-    ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
-    AddHiss(*pcm, 5);
-    auto with = Recognise(*pcm, kSentence, true);
-    auto without = Recognise(*pcm, kSentence, false);
-    ASSERT_TRUE(with.ok() && without.ok());
-    EXPECT_EQ(with->hypothesis, without->hypothesis);
-    EXPECT_FALSE(with->hypothesis.empty());
+    auto r = RecogniseBothWays("rms", kSentence, 5);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->with.hypothesis, r->without.hypothesis);
+    EXPECT_LT(r->with.wer, 0.3) << r->with.hypothesis;  // words, not an empty or garbled pair
 }
 
 TEST_F(NarrowbandTest, NarrowbandSpeechIsRecognisedWithFewerErrors) {
@@ -159,17 +168,13 @@ TEST_F(NarrowbandTest, NarrowbandSpeechIsRecognisedWithFewerErrors) {
                              "running a business is saying no to customers you really like. The storm knocked down "
                              "power lines across the valley, and it took the crews four days to reach every farm. "
                              "What would you do if you found a wallet full of cash on the train?";
-    auto pcm = SpeakLine("kal", text);
-    ASSERT_TRUE(pcm.ok()) << pcm.status().ToString();
-    AddHiss(*pcm, 9);
-    auto with = Recognise(*pcm, text, true);
-    auto without = Recognise(*pcm, text, false);
-    ASSERT_TRUE(with.ok() && without.ok());
-    std::cout << "kal WER: " << without->wer * 100 << "% as it is, " << with->wer * 100 << "% extended\n";
+    auto r = RecogniseBothWays("kal", text, 9);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    std::cout << "kal WER: " << r->without.wer * 100 << "% as it is, " << r->with.wer * 100 << "% extended\n";
     // At least a sixth fewer errors on these isolated sentences (the business episode's kal lines, in the cli test
     // ProcessEpisodes.NoNarrowband..., go from ~39% to ~19%).
-    EXPECT_LT(with->wer, 0.85 * without->wer);
-    EXPECT_LT(with->wer, 0.30);
+    EXPECT_LT(r->with.wer, 0.85 * r->without.wer);
+    EXPECT_LT(r->with.wer, 0.30);
 }
 
 }  // namespace
