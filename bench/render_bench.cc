@@ -55,7 +55,7 @@ int Main() {
         std::cerr << timeline.status().ToString() << "\n";
         return 1;
     }
-    Transcript transcript{"bench", {}};
+    Transcript transcript{"bench", {}, {}};
     for (const auto& l : *timeline) {
         std::istringstream in(l.line.text);
         std::vector<std::string> ws;

@@ -6,8 +6,10 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "podpromo/asr/cue_text.h"
 #include "podpromo/asr/transcriber.h"
 
 namespace podpromo {
@@ -77,23 +79,6 @@ Ms ParseTimestamp(std::string_view s) {
     return ms;
 }
 
-std::string StripTags(std::string_view s) {
-    std::string out;
-    bool in_tag = false;
-    for (char c : s) {
-        if (c == '<')
-            in_tag = true;
-        else if (c == '>' && in_tag)
-            in_tag = false;
-        else if (!in_tag)
-            out += c;
-    }
-    // A leading "- " marks a speaker change in subtitles.
-    std::string t = Trim(out);
-    if (t.rfind("- ", 0) == 0) t = t.substr(2);
-    return t;
-}
-
 Segment MakeSegment(Ms start, Ms end, std::string text, double confidence = 1.0) {
     Segment s;
     s.start_ms = start;
@@ -104,10 +89,79 @@ Segment MakeSegment(Ms start, Ms end, std::string text, double confidence = 1.0)
     return s;
 }
 
+// Names seen before a colon at the start of a line, and how often; an uncertain one ("Well:") is a speaker
+// only when it recurs.
+struct SpeakerNames {
+    std::map<std::string, int> uncertain_counts;
+    std::string current;  // the speaker of the lines that follow, "" when unknown
+};
+
+// One cue's lines as segments: a new segment wherever a line names a (different) speaker or opens a turn; the
+// cue's time is shared among them by text length, and its sound tags become events at their place.
+void AddCue(Ms start, Ms end, std::vector<CueLine> cue_lines, SpeakerNames* names, Transcript* t) {
+    struct Piece {
+        std::string text, speaker;
+        bool uncertain = false;
+        std::vector<SoundTag> sounds;
+    };
+    std::vector<Piece> pieces;
+    for (auto& cl : cue_lines) {
+        if (!cl.speaker.empty() && !cl.speaker_certain) names->uncertain_counts[cl.speaker]++;
+        if (cl.new_turn) names->current = cl.speaker;
+        const bool split = pieces.empty() || cl.new_turn;
+        if (split) pieces.push_back({"", names->current, !cl.speaker.empty() && !cl.speaker_certain, {}});
+        Piece& p = pieces.back();
+        for (auto& snd : cl.sounds)
+            p.sounds.push_back({snd.kind, snd.offset + p.text.size() + (p.text.empty() ? 0 : 1)});
+        if (!cl.text.empty()) p.text += (p.text.empty() ? "" : " ") + cl.text;
+    }
+    size_t total = 0;
+    for (const auto& p : pieces) total += std::max<size_t>(1, p.text.size());
+    const double span = static_cast<double>(end - start);
+    size_t done = 0;
+    for (auto& p : pieces) {
+        const size_t len = std::max<size_t>(1, p.text.size());
+        const Ms a = start + static_cast<Ms>(span * static_cast<double>(done) / static_cast<double>(total));
+        done += len;
+        const Ms b = start + static_cast<Ms>(span * static_cast<double>(done) / static_cast<double>(total));
+        for (const auto& snd : p.sounds) {
+            const Ms at = a + static_cast<Ms>(static_cast<double>(b - a) * static_cast<double>(snd.offset) /
+                                              static_cast<double>(len));
+            t->events.push_back({snd.kind, at, std::min(b, at + 1000)});
+        }
+        if (p.text.empty()) continue;
+        Segment seg = MakeSegment(a, b, p.text);
+        seg.speaker = p.speaker.substr(0, 40);
+        // An uncertain name is remembered with the segment until ConfirmSpeakers decides.
+        if (p.uncertain) seg.speaker = "?" + seg.speaker;
+        t->segments.push_back(std::move(seg));
+    }
+}
+
+// Keeps the uncertain speaker names that recur; the others were prose and go back into the text.
+void ConfirmSpeakers(Transcript* t, const SpeakerNames& names) {
+    for (auto& seg : t->segments) {
+        const bool marked = seg.speaker.rfind('?', 0) == 0;
+        std::string name = marked ? seg.speaker.substr(1) : seg.speaker;
+        const auto it = names.uncertain_counts.find(name);
+        if (it == names.uncertain_counts.end() || it->second >= 2) {
+            seg.speaker = name;
+            continue;
+        }
+        seg.speaker.clear();  // prose, and the lines that inherited it
+        if (!marked) continue;
+        seg.text = name + ": " + seg.text;
+        seg.words = SpreadWords(seg.text, seg.start_ms, seg.end_ms, seg.confidence);
+    }
+    std::stable_sort(t->events.begin(), t->events.end(),
+                     [](const SoundEvent& a, const SoundEvent& b) { return a.start_ms < b.start_ms; });
+}
+
 // SRT and WebVTT share the cue grammar: an optional identifier, "start --> end [settings]", text lines.
 Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
     Transcript t;
     t.engine = vtt ? "import:vtt" : "import:srt";
+    SpeakerNames speakers;
     size_t i = 0;
     if (vtt) {
         if (lines.empty() || lines[0].rfind("WEBVTT", 0) != 0) return Status::InvalidInput("line 1: expected WEBVTT");
@@ -139,15 +193,12 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
         const Ms end = ParseTimestamp(end_part);
         if (start < 0 || end < 0) return Status::InvalidInput(fmt::format("line {}: malformed timestamp", timing + 1));
         if (end < start) return Status::InvalidInput(fmt::format("line {}: cue ends before it starts", timing + 1));
-        std::string text;
         i = timing + 1;
-        while (i < lines.size() && !Trim(lines[i]).empty()) {
-            const std::string part = StripTags(lines[i]);
-            if (!part.empty()) text += (text.empty() ? "" : " ") + part;
-            ++i;
-        }
-        if (!text.empty()) t.segments.push_back(MakeSegment(start, end, text));
+        std::vector<CueLine> cue_lines;
+        while (i < lines.size() && !Trim(lines[i]).empty()) cue_lines.push_back(ParseCueLine(lines[i++]));
+        AddCue(start, end, std::move(cue_lines), &speakers, &t);
     }
+    ConfirmSpeakers(&t, speakers);
     if (t.segments.empty()) return Status::InvalidInput("the transcript has no cues with text");
     std::stable_sort(t.segments.begin(), t.segments.end(),
                      [](const Segment& a, const Segment& b) { return a.start_ms < b.start_ms; });
@@ -187,6 +238,24 @@ std::vector<Word> ParseJsonWords(const json& arr, const std::string& where) {
     return words;
 }
 
+// PodPromo's own export: {"events": [{"kind", "start", "end"}]}.
+void ParseJsonEvents(const json& arr, Transcript* t) {
+    for (size_t k = 0; k < arr.size() && k < 100000; ++k) {
+        const json& e = arr[k];
+        const std::string at = fmt::format("events[{}]", k);
+        if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string()) {
+            throw std::invalid_argument(at + ": expected {\"kind\", \"start\", \"end\"}");
+        }
+        const std::string kind = e["kind"].get<std::string>();
+        if (kind != "laughter" && kind != "applause" && kind != "music" && kind != "sound") {
+            throw std::invalid_argument(at + ".kind: expected laughter, applause, music or sound");
+        }
+        const Ms start = ToMs(Seconds(e.at("start"), at + ".start")), end = ToMs(Seconds(e.at("end"), at + ".end"));
+        if (end < start) throw std::invalid_argument(at + ": ends before it starts");
+        t->events.push_back({kind, start, end});
+    }
+}
+
 Result<Transcript> ParseJson(std::string_view content) {
     json doc = json::parse(content.begin(), content.end(), nullptr, false);
     if (doc.is_discarded()) return Status::InvalidInput("the transcript is not valid JSON");
@@ -204,10 +273,15 @@ Result<Transcript> ParseJson(std::string_view content) {
                 const json& s = segs[i];
                 const std::string at = fmt::format("segments[{}]", i);
                 if (!s.is_object()) throw std::invalid_argument(at + ": expected an object");
-                const std::string text =
-                    s.contains("text") && s["text"].is_string() ? Trim(s["text"].get<std::string>()) : "";
-                const Ms start = ToMs(Seconds(s.at("start"), at + ".start"));
-                const Ms end = ToMs(Seconds(s.at("end"), at + ".end"));
+                // Whisper's start/end/text, or Podcasting 2.0's startTime/endTime/body.
+                const char* text_key = s.contains("body") && !s.contains("text") ? "body" : "text";
+                const bool p20 = s.contains("startTime") && !s.contains("start");
+                CueLine line =
+                    ParseCueLine(s.contains(text_key) && s[text_key].is_string() ? s[text_key].get<std::string>() : "");
+                const std::string text = line.text;
+                const Ms start = ToMs(Seconds(s.at(p20 ? "startTime" : "start"), at + ".start"));
+                const Ms end = ToMs(Seconds(s.at(p20 ? "endTime" : "end"), at + ".end"));
+                for (const auto& snd : line.sounds) t.events.push_back({snd.kind, start, std::min(end, start + 1000)});
                 if (end < start) throw std::invalid_argument(at + ": ends before it starts");
                 double conf = 1.0;
                 if (s.contains("confidence") && s["confidence"].is_number()) conf = s["confidence"].get<double>();
@@ -229,6 +303,8 @@ Result<Transcript> ParseJson(std::string_view content) {
                 }
                 if (s.contains("speaker") && s["speaker"].is_string()) {
                     seg.speaker = s["speaker"].get<std::string>().substr(0, 40);
+                } else if (!line.speaker.empty()) {
+                    seg.speaker = line.speaker.substr(0, 40);
                 }
                 if (!seg.words.empty()) t.segments.push_back(std::move(seg));
             }
@@ -255,6 +331,9 @@ Result<Transcript> ParseJson(std::string_view content) {
         if (t.segments.empty()) return Status::InvalidInput("the transcript has no segments with text");
         std::stable_sort(t.segments.begin(), t.segments.end(),
                          [](const Segment& a, const Segment& b) { return a.start_ms < b.start_ms; });
+        if (doc.contains("events") && doc["events"].is_array()) ParseJsonEvents(doc["events"], &t);
+        std::stable_sort(t.events.begin(), t.events.end(),
+                         [](const SoundEvent& a, const SoundEvent& b) { return a.start_ms < b.start_ms; });
         return t;
     } catch (const json::exception& e) {
         return Status::InvalidInput(std::string("malformed JSON transcript: ") + e.what());
@@ -410,7 +489,14 @@ json TranscriptToJson(const Transcript& t) {
         if (!s.speaker.empty()) seg["speaker"] = s.speaker;
         segs.push_back(std::move(seg));
     }
-    return {{"engine", t.engine}, {"segments", std::move(segs)}};
+    json out = {{"engine", t.engine}, {"segments", std::move(segs)}};
+    if (!t.events.empty()) {
+        json events = json::array();
+        for (const auto& e : t.events)
+            events.push_back({{"kind", e.kind}, {"start", sec(e.start_ms)}, {"end", sec(e.end_ms)}});
+        out["events"] = std::move(events);
+    }
+    return out;
 }
 
 std::vector<std::string> NormalizeForWer(std::string_view text) {

@@ -74,7 +74,7 @@ class WhisperHttpTranscriber final : public Transcriber {
         auto endpoint = EndpointOf(c_);
         if (!endpoint.ok()) return endpoint.status();
         auto chunks = PlanChunks(frames, c_.chunk_target_ms, c_.chunk_max_ms);
-        if (chunks.empty()) return Transcript{Name(), {}};
+        if (chunks.empty()) return Transcript{Name(), {}, {}};
         std::vector<std::vector<Word>> words(chunks.size());
         std::atomic<size_t> next{0}, done{0};
         std::mutex mu;

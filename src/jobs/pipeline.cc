@@ -199,6 +199,7 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
     if (!genre_found.ok()) return genre_found.status();
     const GenreProfile genre = *genre_found;
     const auto candidates = GenerateCandidates(words, r->platform, r->ads);
+    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events);
     // Features are independent per candidate: spread them over the cores, and keep only the score (a long
     // episode has tens of thousands of candidates; the chosen few get their features again below).
     std::vector<double> scores(candidates.size());
@@ -208,8 +209,8 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
     for (size_t k = 0; k < n_threads; ++k) {
         pool.emplace_back([&] {
             for (size_t i = next.fetch_add(1); i < candidates.size(); i = next.fetch_add(1)) {
-                scores[i] = ScoreClip(ComputeFeatures(words, candidates[i], frames, r->platform), genre, r->platform,
-                                      candidates[i].DurationMs());
+                scores[i] = ScoreClip(ComputeFeatures(words, candidates[i], frames, r->platform, &context), genre,
+                                      r->platform, candidates[i].DurationMs());
             }
         });
     }
@@ -219,8 +220,8 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
     const auto counts = WordCounts(words);
     for (size_t i : SelectClips(candidates, scores, r->platform, ro)) {
         r->clips.push_back(DescribeClip(words, candidates[i],
-                                        ComputeFeatures(words, candidates[i], frames, r->platform), genre, r->platform,
-                                        counts));
+                                        ComputeFeatures(words, candidates[i], frames, r->platform, &context), genre,
+                                        r->platform, counts));
     }
     for (auto& clip : r->clips) {
         clip.candidate =
@@ -253,8 +254,9 @@ Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frame
     }
     auto genre = GenreByName(r.genre);
     if (!genre.ok()) return genre.status();
-    ScoredClip clip =
-        DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform), *genre, r.platform, WordCounts(words));
+    const EpisodeContext context = BuildEpisodeContext(words, r.transcript.events);
+    ScoredClip clip = DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform, &context), *genre,
+                                   r.platform, WordCounts(words));
     clip.candidate = WithBreathingRoom(words, clip.candidate, kMaxClipMs, r.duration_ms);
     return clip;
 }

@@ -51,9 +51,9 @@ const std::vector<std::string> kBold = {"never", "always",  "everything", "nothi
 const std::unordered_set<std::string> kMidThought = {"and",  "but",  "so",     "or",     "because",  "which", "that",
                                                      "then", "also", "anyway", "like",   "um",       "uh",    "yeah",
                                                      "plus", "too",  "either", "though", "although", "cause"};
-const std::unordered_set<std::string> kPronoun = {"he",   "she",  "it",    "they",   "them",  "him",
-                                                  "her",  "his",  "this",  "those",  "these", "there",
-                                                  "it's", "he's", "she's", "they're"};
+const std::unordered_set<std::string> kPronoun = {"he",   "she",  "it",    "they",    "them",  "him",
+                                                  "her",  "his",  "this",  "those",   "these", "there",
+                                                  "it's", "he's", "she's", "they're", "that's"};
 const std::vector<std::string> kConclusion = {
     "that's why",    "that is why",    "the lesson",       "the moral",          "bottom line",     "turns out",
     "it turns out",  "which means",    "the key is",       "the point is",       "the takeaway",    "in the end",
@@ -103,6 +103,48 @@ const std::vector<std::string> kMultiFiller = {"you know", "i mean",      "kind 
 const std::vector<std::string> kSelfPromo = {"my company", "my podcast", "my book",       "my course",  "check out my",
                                              "link in",    "subscribe",  "my newsletter", "my website", "follow me"};
 
+const std::vector<std::string> kStoryOpen = {
+    "i remember",     "one time",       "one day",          "when i was",    "when we were", "years ago", "back when",
+    "the first time", "there was this", "there was a time", "this one time", "true story",   "so i was",  "we were in",
+    "i was in",       "i was at",       "the day",          "the night",     "growing up",   "long story"};
+const std::unordered_set<std::string> kPastVerb = {
+    "was",      "were",     "had",    "went",   "said",  "told",    "got",    "came",  "saw",    "thought", "knew",
+    "took",     "made",     "found",  "left",   "felt",  "asked",   "did",    "gave",  "called", "started", "decided",
+    "realized", "realised", "walked", "looked", "ran",   "tried",   "wanted", "heard", "met",    "lost",    "won",
+    "became",   "began",    "sat",    "stood",  "wrote", "brought", "bought", "sent",  "kept",   "turned",  "happened"};
+const std::unordered_set<std::string> kNarrator = {"i", "we", "he", "she", "they", "my", "our"};
+const std::vector<std::string> kSurprise = {"turns out",
+                                            "it turns out",
+                                            "actually",
+                                            "in fact",
+                                            "believe it or not",
+                                            "the crazy thing",
+                                            "the funny thing",
+                                            "the weird thing",
+                                            "the wild thing",
+                                            "the crazy part",
+                                            "the funny part",
+                                            "surprisingly",
+                                            "ironically",
+                                            "the opposite",
+                                            "not because",
+                                            "most people think",
+                                            "people don't realize",
+                                            "people don't realise",
+                                            "nobody realizes",
+                                            "it's not that",
+                                            "the truth is",
+                                            "the reality is",
+                                            "little known",
+                                            "the real reason",
+                                            "more than",
+                                            "less than",
+                                            "times more",
+                                            "times as"};
+const std::vector<std::string> kGeneral = {"you",       "people",   "everyone", "everybody", "nobody",  "no one",
+                                           "never",     "always",   "every",    "the only",  "the key", "the best",
+                                           "the worst", "the most", "if you",   "the thing", "life",    "anyone"};
+
 // Tokens whose start lies before `ms`, at least `min_n` and at most `max_n` of them from the front.
 size_t HeadEnd(const std::vector<Token>& t, Ms ms, size_t min_n, size_t max_n) {
     size_t n = 0;
@@ -151,10 +193,77 @@ int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* eng
     return n;
 }
 
+// Reaction after (or at the end of) the clip, stories told in the past tense, surprising turns and a quotable
+// line: what a stranger stops for, as opposed to how the clip opens and closes.
+void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const EpisodeContext* ctx, ClipFeatures* f) {
+    auto& v = f->values;
+    const double n = static_cast<double>(t.size());
+    // Reaction: laughter or an interjection in the last 8 s or up to 1.5 s after (heard as part of the clip), less
+    // within 5 s after; one in the body counts less.
+    double reaction = 0;
+    if (ctx) {
+        for (const auto& r : ctx->reactions) {
+            if (r.at_ms < c.start_ms + 3000 || r.at_ms > c.end_ms + 5000) continue;
+            const double w = r.at_ms >= c.end_ms - 8000 ? (r.at_ms <= c.end_ms + 1500 ? 1.0 : 0.6) : 0.35;
+            if (w > reaction) f->evidence["reaction"] = r.what;
+            reaction = std::max(reaction, w) + (reaction > 0 ? 0.1 : 0.0);
+        }
+        // A new topic starting inside the clip: it holds the end of one thing and the start of another.
+        for (Ms b : ctx->topic_boundaries_ms) {
+            if (b > c.start_ms + 5000 && b < c.end_ms - 5000) {
+                f->evidence["topic_change"] = "changes topic";
+                break;
+            }
+        }
+    }
+    v["reaction"] = Clip01(reaction);
+    // Story: narrators in the past tense ("I went", "she said"), and a story's opening.
+    double narrative = 0;
+    for (size_t i = 0; i + 1 < t.size(); ++i) {
+        if (!kNarrator.count(t[i].norm)) continue;
+        const bool past = kPastVerb.count(t[i + 1].norm) ||
+                          (i + 2 < t.size() && kPastVerb.count(t[i + 2].norm) && !t[i].sentence_end);
+        narrative += past ? t[i].weight : 0.0;
+    }
+    size_t at = 0;
+    const std::string open = FirstPhrase(t, kStoryOpen, 0, t.size(), &at);
+    v["story"] = Clip01(narrative * 25.0 / std::max(n, 25.0) * 0.25 + (open.empty() ? 0.0 : 0.3));
+    if (!open.empty()) f->evidence["story"] = Quote(t, at, PhraseLen(open) + 5);
+    // Surprise: a turn ("it turns out", "actually", "the opposite") and the numbers that make a fact.
+    const double turns = WeighPhrases(t, kSurprise);
+    double numbers = 0;
+    for (const auto& tok : t) numbers += IsNumberWord(tok.norm) ? tok.weight : 0.0;
+    v["surprise"] = Clip01(0.25 * turns + 0.08 * std::min(numbers, 5.0));
+    if (turns > 0) {
+        const std::string ph = FirstPhrase(t, kSurprise, 0, t.size(), &at);
+        f->evidence["surprise"] = Quote(t, at, PhraseLen(ph) + 6);
+    }
+    // Quotable: one complete sentence of 6-20 words that speaks generally ("you", "people", "never"), free of
+    // filler; the clip's title when there is one.
+    size_t begin = 0;
+    double best = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+        if (!t[i].sentence_end) continue;
+        const size_t len = i + 1 - begin;
+        if (len >= 6 && len <= 20) {
+            int filler = 0;
+            for (size_t k = begin; k <= i; ++k) filler += IsFiller(t[k].norm) && t[k].norm != "so";
+            const double general = WeighPhrases(t, kGeneral, begin, i + 1);
+            const double q = filler == 0 && general > 0 ? std::min(1.0, 0.5 + 0.25 * general) : 0.0;
+            if (q > best && !kMidThought.count(t[begin].norm)) {
+                best = q;
+                f->evidence["quotable"] = JoinRaw(t, begin, i + 1);
+            }
+        }
+        begin = i + 1;
+    }
+    v["quotable"] = best;
+}
+
 }  // namespace
 
 ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c, const AudioFrames* frames,
-                             const Platform& platform) {
+                             const Platform& platform, const EpisodeContext* context) {
     ClipFeatures f;
     const auto t = Tokenize(words, c.first_word, c.end_word);
     auto& v = f.values;
@@ -315,6 +424,9 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
         self -= 0.15;
     if (f.ends_dangling) self -= 0.15;
     v["self_contained"] = Clip01(self);
+
+    AddMomentFeatures(t, c, context, &f);
+    if (f.evidence.count("topic_change")) v["self_contained"] = Clip01(v["self_contained"] - 0.2);
 
     // Self-promotion short of a sponsor read (full ad reads never become candidates).
     const int promo = CountPhrases(t, kSelfPromo);

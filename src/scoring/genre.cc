@@ -44,6 +44,18 @@ ScoringPath StructuredPath() {
              {"platform_len_match", .15},
              {"self_contained", .10}}};
 }
+// What a stranger stops for, in any genre: a reaction after it, a story, a surprising turn, a quotable line.
+ScoringPath MomentPath() {
+    return {"moment",
+            {{"reaction", .25},
+             {"story", .15},
+             {"surprise", .15},
+             {"quotable", .10},
+             {"payoff", .10},
+             {"hook", .10},
+             {"self_contained", .10},
+             {"platform_len_match", .05}}};
+}
 // A genre's own path: its two features carry half the weight, hook and payoff the rest.
 ScoringPath OwnPath(const std::string& name, const std::string& a, const std::string& b) {
     return {name,
@@ -169,6 +181,7 @@ std::vector<GenreProfile> Build() {
                     "scored", "the crowd"}}},
                  {HookPath(), EnergyPath(), OwnPath("sports", "hot_take", "game_moment")},
                  {{"x", 1.1}, {"tiktok", 1.05}}});
+    for (auto& genre : g) genre.paths.push_back(MomentPath());
     return g;
 }
 

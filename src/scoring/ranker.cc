@@ -108,29 +108,61 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
     return out;
 }
 
-std::string MakeTitle(const std::vector<Token>& t, const ClipFeatures& f) {
-    // The strongest phrase: the opening hook if there is one, else the payoff, else the first sentence.
-    std::string base;
-    for (const char* key : {"hook", "hook_question", "payoff"}) {
-        const auto it = f.evidence.find(key);
-        if (it != f.evidence.end() && !it->second.empty()) {
-            base = it->second;
-            break;
+// A sentence as a title: whole when it is short; else up to its last clause break (comma, semicolon, dash) within
+// 14 words; else its first 12 words less any that leave it hanging ("of", "the", "and"), with an ellipsis.
+std::string TitleFrom(const std::vector<std::string>& words) {
+    constexpr size_t kMax = 14;
+    auto join = [&](size_t n) {
+        std::string out;
+        for (size_t i = 0; i < n; ++i) out += (i ? " " : "") + words[i];
+        return out;
+    };
+    if (words.size() <= kMax) return join(words.size());
+    for (size_t n = kMax; n >= 5; --n) {
+        const char last = words[n - 1].back();
+        if ((last == ',' || last == ';' || last == ':' || words[n - 1].ends_with("\u2014")) &&
+            !IsDanglingEnd(NormalizeWord(words[n - 1]))) {
+            std::string out = join(n);
+            while (!out.empty() && !std::isalnum(static_cast<unsigned char>(out.back()))) out.pop_back();
+            return out + "\u2026";
         }
     }
-    if (base.empty()) {
-        size_t end = 0;
-        while (end < t.size() && end < 9 && !(end > 3 && t[end - 1].sentence_end)) ++end;
-        base = JoinRaw(t, 0, end);
+    size_t n = 12;
+    while (n > 3 && (IsDanglingEnd(NormalizeWord(words[n - 1])) || IsFiller(NormalizeWord(words[n - 1])))) --n;
+    std::string out = join(n);
+    while (!out.empty() && !std::isalnum(static_cast<unsigned char>(out.back()))) out.pop_back();
+    return out + "\u2026";
+}
+
+std::vector<std::string> SplitWords(const std::string& s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char ch : s) {
+        if (ch == ' ') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += ch;
+        }
     }
-    std::string title;
-    int words = 0;
-    for (size_t i = 0; i < base.size(); ++i) {
-        const char ch = base[i];
-        if (ch == ' ' && ++words >= 9) break;
-        title += ch;
+    if (!cur.empty()) out.push_back(cur);
+    return out;
+}
+
+std::string MakeTitle(const std::vector<Token>& t, const ClipFeatures& f) {
+    // The quotable line when there is one; else the clip's first sentence (the clip starts on one).
+    std::vector<std::string> words;
+    if (const auto it = f.evidence.find("quotable"); it != f.evidence.end() && !it->second.empty()) {
+        words = SplitWords(it->second);
+    } else {
+        for (size_t i = 0; i < t.size(); ++i) {
+            words.push_back(t[i].raw);
+            if (t[i].sentence_end && words.size() >= 4) break;
+        }
     }
-    while (!title.empty() && (title.back() == ',' || title.back() == '.' || title.back() == ' ')) title.pop_back();
+    std::string title = words.empty() ? "" : TitleFrom(words);
+    // A bare sentence end reads better without its full stop; a question keeps its mark.
+    while (!title.empty() && (title.back() == '.' || title.back() == ',' || title.back() == ' ')) title.pop_back();
     return Capitalise(title);
 }
 
@@ -198,6 +230,11 @@ double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platfor
     double score = best * (0.8 + 0.4 * synergy);
     if (hook >= 0.8) score += 0.05;
     if (payoff >= 0.8) score += 0.05;
+    // What a stranger stops for weighs on every path: a clip with a reaction after it, a story, a surprising
+    // turn or a quotable line beats one whose only merit is a stock phrase at its edges.
+    const double moment =
+        std::min(1.0, 0.5 * (g.Get("reaction") + g.Get("story") + g.Get("surprise") + g.Get("quotable")));
+    score *= 0.5 + 0.8 * moment;
     // Quality gates.
     if (hook < 0.2 && payoff < 0.2) score *= 0.8;
     if (g.Get("platform_len_match") <= 0) score *= 0.3;
@@ -226,15 +263,34 @@ std::vector<size_t> SelectClips(const std::vector<Candidate>& candidates, const 
         if (scores[a] != scores[b]) return scores[a] > scores[b];
         return candidates[a].start_ms < candidates[b].start_ms;
     });
+    // Greedy by score, with the clips spread over the episode: a candidate within kNear of one already chosen
+    // counts for less (the second-best minute of one conversation rarely beats the best of another).
+    constexpr Ms kNear = 120000;
     std::vector<size_t> chosen;
-    for (size_t i : order) {
-        if (static_cast<int>(chosen.size()) >= options.max_clips) break;
-        const Candidate& c = candidates[i];
-        const bool clash = std::any_of(chosen.begin(), chosen.end(), [&](size_t j) {
-            const Candidate& o = candidates[j];
-            return c.start_ms < o.end_ms + options.min_gap_ms && o.start_ms < c.end_ms + options.min_gap_ms;
-        });
-        if (!clash) chosen.push_back(i);
+    std::vector<bool> taken(order.size(), false);
+    while (static_cast<int>(chosen.size()) < options.max_clips) {
+        size_t best = order.size();
+        double best_score = -1;
+        for (size_t k = 0; k < order.size(); ++k) {
+            if (taken[k]) continue;
+            const Candidate& c = candidates[order[k]];
+            bool clash = false, near = false;
+            for (size_t j : chosen) {
+                const Candidate& o = candidates[j];
+                clash |= c.start_ms < o.end_ms + options.min_gap_ms && o.start_ms < c.end_ms + options.min_gap_ms;
+                near |= c.start_ms < o.end_ms + kNear && o.start_ms < c.end_ms + kNear;
+            }
+            if (clash) {
+                taken[k] = true;
+                continue;
+            }
+            const double sc = scores[order[k]] * (near ? 0.8 : 1.0);
+            if (sc > best_score) best_score = sc, best = k;
+            if (!near && best == k) break;  // `order` is by score: nothing later can beat an undiscounted one
+        }
+        if (best == order.size()) break;
+        taken[best] = true;
+        chosen.push_back(order[best]);
     }
     return chosen;
 }

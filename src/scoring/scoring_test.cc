@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "podpromo/scoring/candidates.h"
+#include "podpromo/scoring/context.h"
 #include "podpromo/scoring/features.h"
 #include "podpromo/scoring/genre.h"
 #include "podpromo/scoring/platform.h"
@@ -280,6 +281,112 @@ TEST(Ranker, DisplayScoreIsMonotoneAndBounded) {
     EXPECT_EQ(DisplayScore(0.75), 90);
     EXPECT_EQ(DisplayScore(1.0), 100);
     for (double s = 0; s < 1.0; s += 0.05) EXPECT_LE(DisplayScore(s), DisplayScore(s + 0.05));
+}
+
+// Real transcripts: punctuation decides sentences, a cue's gap does not; bare words without pauses still get some.
+TEST(Sentences, PunctuationOverCueGapsAndLongestGapsForBareCaptions) {
+    std::vector<Word> w = {{"So", 0, 200},       {"I", 300, 400},    {"told", 2000, 2200},
+                           {"him.", 2300, 2500}, {"He", 2600, 2700}, {"laughed.", 2800, 3000}};
+    for (int i = 0; i < 60; ++i) w.push_back({i % 10 == 9 ? "end." : "word", 4000 + i * 300, 4200 + i * 300});
+    ASSERT_TRUE(IsPunctuated(w));
+    auto starts = SentenceStarts(w);
+    EXPECT_FALSE(starts[2]) << "a 1.6 s cue gap inside a sentence";
+    EXPECT_TRUE(starts[4]);
+    // Automatic captions: no punctuation, contiguous times, one gap of 120 ms every 12 words.
+    std::vector<Word> bare;
+    Ms t = 0;
+    for (int i = 0; i < 240; ++i) {
+        bare.push_back({"word", t, t + 280});
+        t += i % 12 == 11 ? 400 : 280;
+    }
+    ASSERT_FALSE(IsPunctuated(bare));
+    starts = SentenceStarts(bare);
+    const long n = std::count(starts.begin(), starts.end(), true);
+    EXPECT_GE(n, 10);
+    EXPECT_LE(n, 25);
+    EXPECT_TRUE(starts[12]);
+}
+
+TEST(Ads, AReadIsOneBlockWithItsCuelessMiddleAndItsSponsorsLaterPlug) {
+    std::vector<std::string> s = kDull;
+    s.insert(s.end(), {"This episode is brought to you by Acme Ledger.",
+                       "Keeping your books straight is hard when you are busy running things.",
+                       "Our accountant swears it saved her a month of evenings every year.",
+                       "Go to acmeledger.com/show and get three months free."});
+    for (int i = 0; i < 12; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    s.push_back("Honestly Acme Ledger is the only app I open every day, sign up today.");
+    s.insert(s.end(), kDull.begin(), kDull.end());
+    const auto words = Speak(s);
+    const auto ads = DetectAdSpans(words);
+    ASSERT_EQ(ads.size(), 2u);
+    size_t read = 0;  // the first word of the read
+    while (words[read].text != "This") ++read;
+    EXPECT_EQ(ads[0].start_ms, words[read].start_ms);
+    EXPECT_EQ(ads[0].end_ms, words[read + 9 + 12 + 12 + 7].end_ms) << "through the offer, middle included";
+    EXPECT_FALSE(ads[0].cue.empty());
+    EXPECT_GT(ads[1].start_ms, ads[0].end_ms + 60000) << "the plug, by the sponsor's name";
+    EXPECT_TRUE(DetectAdSpans(Speak({"we talked about that for an hour and then went home happy"})).empty());
+}
+
+TEST(Moments, AReactionAfterTheClipAndATopicChangeInsideIt) {
+    std::vector<std::string> s = {"I went to the market and I bought a fish for my cat last year.",
+                                  "The fish was so big that the cat ran away from it.",
+                                  "Then I realised the fish was still alive and it jumped off the table."};
+    s.push_back("No way!");
+    const auto words = Speak(s);
+    const EpisodeContext ctx = BuildEpisodeContext(words, {});
+    ASSERT_EQ(ctx.reactions.size(), 1u);
+    EXPECT_EQ(ctx.reactions[0].what, "No way!");
+    const size_t story_end = words.size() - 2;
+    Candidate c{0, story_end, words.front().start_ms, words[story_end - 1].end_ms};
+    const auto with = ComputeFeatures(words, c, nullptr, PlatformByName("tiktok").value(), &ctx);
+    const auto without = ComputeFeatures(words, c, nullptr, PlatformByName("tiktok").value(), nullptr);
+    EXPECT_GE(with.Get("reaction"), 0.9);
+    EXPECT_EQ(without.Get("reaction"), 0.0);
+    EXPECT_EQ(with.evidence.at("reaction"), "No way!");
+    const auto present = Speak({"People buy fish at markets and cats often like fish a lot more than dogs do.",
+                                "Fish can be big and cats can be scared of big things sometimes.",
+                                "It is usually fine to keep a fish in a bowl on the kitchen table."});
+    const Candidate pc{0, present.size(), present.front().start_ms, present.back().end_ms};
+    EXPECT_GT(with.Get("story"),
+              ComputeFeatures(present, pc, nullptr, PlatformByName("tiktok").value()).Get("story") + 0.3)
+        << "told in the past tense by its narrator";
+    // Laughter marked in a transcript is a reaction too.
+    const EpisodeContext laughs = BuildEpisodeContext(words, {{"laughter", c.end_ms + 500, c.end_ms + 1500}});
+    EXPECT_TRUE(std::any_of(laughs.reactions.begin(), laughs.reactions.end(),
+                            [](const Reaction& r) { return r.what == "laughter"; }));
+
+    // TextTiling: two topics, one after the other, meet at a boundary near where they meet.
+    std::vector<std::string> topics;
+    for (int i = 0; i < 20; ++i) topics.push_back("the rocket engine burned fuel and the rocket reached orbit fast.");
+    for (int i = 0; i < 20; ++i) topics.push_back("my grandmother baked bread and cookies in her kitchen oven.");
+    const auto tw = Speak(topics);
+    const auto tc = BuildEpisodeContext(tw, {});
+    ASSERT_FALSE(tc.topic_boundaries_ms.empty());
+    size_t first_bread = 0;
+    while (tw[first_bread].text != "my") ++first_bread;
+    const Ms meet = tw[first_bread].start_ms;
+    EXPECT_TRUE(std::any_of(tc.topic_boundaries_ms.begin(), tc.topic_boundaries_ms.end(),
+                            [&](Ms b) { return std::llabs(b - meet) < 5000; }));
+}
+
+TEST(Ranker, TitlesAreCompletePhrasesAndClipsSpreadOut) {
+    const auto words =
+        Speak({"When I was thirteen years old I used to listen to these motivational tapes while "
+               "mowing lawns for the neighbours of my parents.",
+               "And that changed everything for me."});
+    Candidate c{0, words.size(), words.front().start_ms, words.back().end_ms};
+    const auto g = GenreByName("general").value();
+    const auto p = PlatformByName("tiktok").value();
+    const auto clip = DescribeClip(words, c, ComputeFeatures(words, c, nullptr, p), g, p, WordCounts(words));
+    EXPECT_FALSE(clip.title.empty());
+    const std::string last = clip.title.substr(clip.title.find_last_of(' ') + 1);
+    EXPECT_FALSE(IsDanglingEnd(NormalizeWord(last))) << clip.title;
+    // Spread: equal scores, two candidates close together and one far away: the far one comes second.
+    std::vector<Candidate> cands = {{0, 1, 0, 20000}, {0, 1, 30000, 50000}, {0, 1, 600000, 620000}};
+    const auto chosen = SelectClips(cands, {0.9, 0.85, 0.8}, p, RankOptions{2, 2000});
+    ASSERT_EQ(chosen.size(), 2u);
+    EXPECT_EQ(chosen[1], 2u);
 }
 
 }  // namespace

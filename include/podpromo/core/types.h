@@ -28,9 +28,17 @@ struct Segment {
     std::string speaker;  // "S1", "S2", ... when turns were found (or imported); "" when unknown
 };
 
+// A sound marked in an imported transcript: "[laughter]", "(applause)", "[MUSIC]", "♪".
+struct SoundEvent {
+    std::string kind;  // "laughter", "applause", "music" or "sound"
+    Ms start_ms = 0;
+    Ms end_ms = 0;
+};
+
 struct Transcript {
     std::string engine;  // "pocketsphinx", "import:srt", ...
     std::vector<Segment> segments;
+    std::vector<SoundEvent> events;  // in time order; only imported transcripts have them
 
     size_t WordCount() const;
     // All words of all segments, in order.

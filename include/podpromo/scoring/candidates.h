@@ -35,7 +35,12 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words);
 std::vector<Candidate> GenerateCandidates(const std::vector<Word>& words, const Platform& platform,
                                           const std::vector<AdSpan>& ads, Ms ad_margin_ms = 1000);
 
-// Indices of words that begin a sentence: the first word, after punctuation . ! ?, or after a pause >= 250 ms.
+// Indices of words that begin a sentence. In a punctuated transcript (IsPunctuated): the first word, after . ! ?,
+// or a capitalised word after 1.5 s of silence; cue breaks inside a sentence are not boundaries. In bare words:
+// after a pause >= `pause_ms`, or, where the times hold fewer than one such pause per 40 words, at the longest
+// gaps (about one in 15 words).
 std::vector<bool> SentenceStarts(const std::vector<Word>& words, Ms pause_ms = 250);
+// Whether the words carry sentence punctuation (at least one sentence end per 60 words).
+bool IsPunctuated(const std::vector<Word>& words);
 
 }  // namespace podpromo

@@ -8,13 +8,14 @@
 #include "podpromo/core/types.h"
 #include "podpromo/media/audio_features.h"
 #include "podpromo/scoring/candidates.h"
+#include "podpromo/scoring/context.h"
 #include "podpromo/scoring/platform.h"
 
 namespace podpromo {
 
 struct ClipFeatures {
     // hook, payoff, arousal, emotion, question, info_density, loopability, self_contained, ad_penalty,
-    // platform_len_match, and every genre's own features (mystery, authority, ...).
+    // platform_len_match, reaction, story, surprise, quotable, and every genre's own features (mystery, ...).
     std::map<std::string, double> values;
     // feature -> the words that raised (or, for "mid_thought", lowered) it, quoted in explanations.
     std::map<std::string, std::string> evidence;
@@ -30,8 +31,9 @@ struct ClipFeatures {
 };
 
 // Computes the features of `c`. `frames` may be null (no audio, e.g. rescoring from stored text only); then
-// arousal uses the text alone. Pure; thread-safe.
+// arousal uses the text alone. `context` (BuildEpisodeContext of the same words) may be null; then reaction is 0
+// and topic changes are not seen. Pure; thread-safe.
 ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c, const AudioFrames* frames,
-                             const Platform& platform);
+                             const Platform& platform, const EpisodeContext* context = nullptr);
 
 }  // namespace podpromo

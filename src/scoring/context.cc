@@ -1,0 +1,160 @@
+#include "podpromo/scoring/context.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "podpromo/scoring/candidates.h"
+#include "podpromo/scoring/text.h"
+
+namespace podpromo {
+namespace {
+
+const std::vector<std::string>& ReactionPhrases() {
+    static const std::vector<std::string> k = {"wow",
+                                               "whoa",
+                                               "oh my god",
+                                               "oh my gosh",
+                                               "my god",
+                                               "holy",
+                                               "no way",
+                                               "are you serious",
+                                               "you're kidding",
+                                               "you're joking",
+                                               "that's amazing",
+                                               "that's incredible",
+                                               "that's crazy",
+                                               "that's insane",
+                                               "that's wild",
+                                               "that's hilarious",
+                                               "that's so funny",
+                                               "that's funny",
+                                               "that's awesome",
+                                               "that's fascinating",
+                                               "that's beautiful",
+                                               "that's brilliant",
+                                               "that's great",
+                                               "that's so good",
+                                               "that's unbelievable",
+                                               "that's amazing",
+                                               "i love that",
+                                               "love that",
+                                               "so good",
+                                               "ha",
+                                               "haha",
+                                               "hahaha",
+                                               "ha ha",
+                                               "lol",
+                                               "oh no",
+                                               "jeez",
+                                               "geez",
+                                               "unbelievable",
+                                               "amazing",
+                                               "incredible",
+                                               "brilliant",
+                                               "fascinating",
+                                               "hilarious",
+                                               "damn",
+                                               "good lord",
+                                               "what",
+                                               "so true",
+                                               "exactly",
+                                               "wild",
+                                               "insane",
+                                               "crazy",
+                                               "beautiful",
+                                               "oh wow"};
+    return k;
+}
+
+// Sentences as token ranges, by the same boundaries the candidates use.
+std::vector<std::pair<size_t, size_t>> SentenceRanges(const std::vector<Token>& toks) {
+    std::vector<std::pair<size_t, size_t>> out;
+    size_t begin = 0;
+    for (size_t i = 0; i < toks.size(); ++i) {
+        if (toks[i].sentence_end || i + 1 == toks.size()) {
+            out.emplace_back(begin, i + 1);
+            begin = i + 1;
+        }
+    }
+    return out;
+}
+
+std::vector<Reaction> FindReactions(const std::vector<Token>& toks,
+                                    const std::vector<std::pair<size_t, size_t>>& sentences,
+                                    const std::vector<SoundEvent>& events) {
+    std::vector<Reaction> out;
+    for (const auto& [a, b] : sentences) {
+        // Short, and mostly the reaction: "Wow." "That's incredible." "Oh my God, no way."
+        if (b - a > 6) continue;
+        size_t at = 0;
+        const std::string ph = FirstPhrase(toks, ReactionPhrases(), a, b, &at);
+        if (ph.empty() || at > a + 1) continue;
+        out.push_back({toks[a].start_ms, JoinRaw(toks, a, b)});
+    }
+    for (const auto& e : events) {
+        if (e.kind == "laughter" || e.kind == "applause") out.push_back({e.start_ms, e.kind});
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Reaction& x, const Reaction& y) { return x.at_ms < y.at_ms; });
+    return out;
+}
+
+// TextTiling (Hearst 1997): the cosine of the content words in the `k` sentences before and after each sentence
+// gap; a gap whose similarity lies well below the peaks around it (a local maximum of depth, above mean + sd / 2)
+// is a topic boundary.
+std::vector<Ms> TopicBoundaries(const std::vector<Token>& toks, const std::vector<std::pair<size_t, size_t>>& sents) {
+    constexpr size_t k = 8;
+    std::vector<Ms> out;
+    if (sents.size() < 4 * k) return out;
+    auto bag = [&](size_t s0, size_t s1) {
+        std::map<std::string, double> m;
+        for (size_t s = s0; s < s1; ++s) {
+            for (size_t i = sents[s].first; i < sents[s].second; ++i) {
+                if (!IsStopword(toks[i].norm) && !IsFiller(toks[i].norm) && toks[i].norm.size() > 2)
+                    m[toks[i].norm] += 1;
+            }
+        }
+        return m;
+    };
+    auto cosine = [](const std::map<std::string, double>& x, const std::map<std::string, double>& y) {
+        double dot = 0, nx = 0, ny = 0;
+        for (const auto& [w, v] : x) {
+            nx += v * v;
+            const auto it = y.find(w);
+            if (it != y.end()) dot += v * it->second;
+        }
+        for (const auto& [w, v] : y) ny += v * v;
+        return nx > 0 && ny > 0 ? dot / std::sqrt(nx * ny) : 0.0;
+    };
+    std::vector<double> sim(sents.size(), 0.0);
+    for (size_t g = k; g + k <= sents.size(); ++g) sim[g] = cosine(bag(g - k, g), bag(g, g + k));
+    std::vector<double> depth(sents.size(), 0.0);
+    for (size_t g = k; g + k <= sents.size(); ++g) {
+        double left = sim[g], right = sim[g];
+        for (size_t j = g; j >= k && sim[j] >= left; --j) left = sim[j];
+        for (size_t j = g; j + k <= sents.size() && sim[j] >= right; ++j) right = sim[j];
+        depth[g] = (left - sim[g]) + (right - sim[g]);
+    }
+    double mean = 0, sq = 0, n = 0;
+    for (size_t g = k; g + k <= sents.size(); ++g) mean += depth[g], sq += depth[g] * depth[g], n += 1;
+    mean /= n;
+    const double sd = std::sqrt(std::max(0.0, sq / n - mean * mean));
+    for (size_t g = k; g + k <= sents.size(); ++g) {
+        const bool local_max = depth[g] >= depth[g - 1] && depth[g] >= depth[g + 1];
+        if (local_max && depth[g] > mean + sd / 2 && depth[g] > 0) out.push_back(toks[sents[g].first].start_ms);
+    }
+    return out;
+}
+
+}  // namespace
+
+EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events) {
+    EpisodeContext ctx;
+    const auto toks = Tokenize(words, 0, words.size());
+    const auto sentences = SentenceRanges(toks);
+    ctx.reactions = FindReactions(toks, sentences, events);
+    ctx.topic_boundaries_ms = TopicBoundaries(toks, sentences);
+    return ctx;
+}
+
+}  // namespace podpromo
