@@ -18,6 +18,7 @@
 
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/jobs/pipeline.h"
+#include "podpromo/scoring/context.h"
 #include "podpromo/scoring/evaluation.h"
 
 namespace fs = std::filesystem;
@@ -70,7 +71,13 @@ bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platfo
             found += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
         for (const auto& a : ads)
             labelled += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
-        std::cout << "  ads found:" << found << "\n  ads labelled:" << labelled << "\n";
+        std::cout << "  ads found:" << found << "\n  ads labelled:" << labelled << "\n  genre scores:";
+        for (const auto& [g, v] : r.detection.scores) std::cout << fmt::format(" {} {:.1f}", g, v);
+        const auto ctx = BuildEpisodeContext(r.transcript.AllWords(), r.transcript.events);
+        std::cout << fmt::format(" | reactions per 1000 words {:.1f}, topic boundaries {}",
+                                 1000.0 * ctx.reactions.size() / std::max<size_t>(1, r.transcript.WordCount()),
+                                 ctx.topic_boundaries_ms.size());
+        std::cout << "\n";
     }
     std::vector<TimeSpan> top5, top10;
     std::vector<Ms> len5, len10;

@@ -820,7 +820,7 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     TempDir work;
     auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("schema version 4"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version 5"), std::string::npos) << r.out;
     EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
     r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";

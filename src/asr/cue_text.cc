@@ -54,7 +54,7 @@ std::string SpeakerPrefix(const std::string& s, size_t* taken, bool* certain) {
     const size_t colon = s.find(':');
     if (colon == std::string::npos || colon == 0 || colon > 32) return "";
     if (colon + 1 < s.size() && s[colon + 1] != ' ') return "";  // "10:30", "http://"
-    const std::string name = s.substr(0, colon);
+    std::string name = s.substr(0, colon);
     int words = 0, letters = 0, lower = 0;
     bool word_start = true;
     for (char c : name) {

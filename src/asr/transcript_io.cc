@@ -98,20 +98,20 @@ struct SpeakerNames {
 
 // One cue's lines as segments: a new segment wherever a line names a (different) speaker or opens a turn; the
 // cue's time is shared among them by text length, and its sound tags become events at their place.
-void AddCue(Ms start, Ms end, std::vector<CueLine> cue_lines, SpeakerNames* names, Transcript* t) {
+void AddCue(Ms start, Ms end, const std::vector<CueLine>& cue_lines, SpeakerNames* names, Transcript* t) {
     struct Piece {
         std::string text, speaker;
         bool uncertain = false;
         std::vector<SoundTag> sounds;
     };
     std::vector<Piece> pieces;
-    for (auto& cl : cue_lines) {
+    for (const auto& cl : cue_lines) {
         if (!cl.speaker.empty() && !cl.speaker_certain) names->uncertain_counts[cl.speaker]++;
         if (cl.new_turn) names->current = cl.speaker;
         const bool split = pieces.empty() || cl.new_turn;
         if (split) pieces.push_back({"", names->current, !cl.speaker.empty() && !cl.speaker_certain, {}});
         Piece& p = pieces.back();
-        for (auto& snd : cl.sounds)
+        for (const auto& snd : cl.sounds)
             p.sounds.push_back({snd.kind, snd.offset + p.text.size() + (p.text.empty() ? 0 : 1)});
         if (!cl.text.empty()) p.text += (p.text.empty() ? "" : " ") + cl.text;
     }
@@ -196,7 +196,7 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
         i = timing + 1;
         std::vector<CueLine> cue_lines;
         while (i < lines.size() && !Trim(lines[i]).empty()) cue_lines.push_back(ParseCueLine(lines[i++]));
-        AddCue(start, end, std::move(cue_lines), &speakers, &t);
+        AddCue(start, end, cue_lines, &speakers, &t);
     }
     ConfirmSpeakers(&t, speakers);
     if (t.segments.empty()) return Status::InvalidInput("the transcript has no cues with text");

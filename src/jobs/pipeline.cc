@@ -193,13 +193,15 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
         });
         if (!in_ad) non_ad.push_back(w);
     }
-    r->detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()));
+    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events);
+    const double reactions_per_k =
+        1000.0 * static_cast<double>(context.reactions.size()) / static_cast<double>(words.size());
+    r->detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()), reactions_per_k);
     r->genre = genre_option == "auto" ? r->detection.genre : genre_option;
     auto genre_found = GenreByName(r->genre);
     if (!genre_found.ok()) return genre_found.status();
     const GenreProfile genre = *genre_found;
     const auto candidates = GenerateCandidates(words, r->platform, r->ads);
-    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events);
     // Features are independent per candidate: spread them over the cores, and keep only the score (a long
     // episode has tens of thousands of candidates; the chosen few get their features again below).
     std::vector<double> scores(candidates.size());

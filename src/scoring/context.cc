@@ -100,10 +100,11 @@ std::vector<Reaction> FindReactions(const std::vector<Token>& toks,
 }
 
 // TextTiling (Hearst 1997): the cosine of the content words in the `k` sentences before and after each sentence
-// gap; a gap whose similarity lies well below the peaks around it (a local maximum of depth, above mean + sd / 2)
-// is a topic boundary.
+// gap; a gap whose similarity lies well below the peaks around it (a local maximum of depth, above mean + sd) is
+// a topic boundary. Of two boundaries closer than kMinTopicMs, the deeper stays: a podcast's topics last minutes.
 std::vector<Ms> TopicBoundaries(const std::vector<Token>& toks, const std::vector<std::pair<size_t, size_t>>& sents) {
-    constexpr size_t k = 8;
+    constexpr size_t k = 10;
+    constexpr Ms kMinTopicMs = 90000;
     std::vector<Ms> out;
     if (sents.size() < 4 * k) return out;
     auto bag = [&](size_t s0, size_t s1) {
@@ -139,10 +140,18 @@ std::vector<Ms> TopicBoundaries(const std::vector<Token>& toks, const std::vecto
     for (size_t g = k; g + k <= sents.size(); ++g) mean += depth[g], sq += depth[g] * depth[g], n += 1;
     mean /= n;
     const double sd = std::sqrt(std::max(0.0, sq / n - mean * mean));
+    std::vector<std::pair<Ms, double>> found;  // time, depth
     for (size_t g = k; g + k <= sents.size(); ++g) {
         const bool local_max = depth[g] >= depth[g - 1] && depth[g] >= depth[g + 1];
-        if (local_max && depth[g] > mean + sd / 2 && depth[g] > 0) out.push_back(toks[sents[g].first].start_ms);
+        if (!local_max || depth[g] <= mean + sd || depth[g] <= 0) continue;
+        const Ms at = toks[sents[g].first].start_ms;
+        if (!found.empty() && at - found.back().first < kMinTopicMs) {
+            if (depth[g] > found.back().second) found.back() = {at, depth[g]};
+            continue;
+        }
+        found.emplace_back(at, depth[g]);
     }
+    for (const auto& [at, d] : found) out.push_back(at);
     return out;
 }
 

@@ -358,6 +358,7 @@ TEST(Moments, AReactionAfterTheClipAndATopicChangeInsideIt) {
 
     // TextTiling: two topics, one after the other, meet at a boundary near where they meet.
     std::vector<std::string> topics;
+    topics.reserve(40);
     for (int i = 0; i < 20; ++i) topics.push_back("the rocket engine burned fuel and the rocket reached orbit fast.");
     for (int i = 0; i < 20; ++i) topics.push_back("my grandmother baked bread and cookies in her kitchen oven.");
     const auto tw = Speak(topics);

@@ -77,6 +77,12 @@ const std::vector<std::vector<std::string>>& Migrations() {
         {
             "ALTER TABLE transcript_segments ADD COLUMN speaker TEXT NOT NULL DEFAULT ''",
         },
+        // 5: sounds marked in imported transcripts ([laughter], (applause), [MUSIC]): laughter is a signal.
+        {
+            "CREATE TABLE transcript_events ("
+            " episode_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,"
+            " start_time DOUBLE PRECISION NOT NULL, end_time DOUBLE PRECISION NOT NULL, PRIMARY KEY (episode_id, idx))",
+        },
     };
     return m;
 }

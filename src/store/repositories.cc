@@ -211,6 +211,7 @@ void DeleteEpisode(soci::session& s, const std::string& id) {
     s << "DELETE FROM feedback WHERE episode_id = :id", use(id);
     s << "DELETE FROM clips WHERE episode_id = :id", use(id);
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(id);
+    s << "DELETE FROM transcript_events WHERE episode_id = :id", use(id);
     s << "DELETE FROM jobs WHERE episode_id = :id", use(id);
     s << "DELETE FROM episodes WHERE id = :id", use(id);
 }
@@ -221,6 +222,40 @@ std::pair<DbInt, DbInt> UploadTotals(soci::session& s) {
     s << "SELECT COALESCE(SUM(size_bytes), 0), COUNT(*) FROM episodes", into(bytes, ind), into(count);
     return {ind == soci::i_ok ? bytes : 0, count};
 }
+
+namespace {
+
+void ReplaceEvents(soci::session& s, const std::string& episode_id, const std::vector<SoundEvent>& events) {
+    s << "DELETE FROM transcript_events WHERE episode_id = :id", use(episode_id);
+    if (events.empty()) return;
+    int idx = 0;
+    double start = 0, end = 0;
+    std::string kind;
+    soci::statement st = (s.prepare << "INSERT INTO transcript_events (episode_id, idx, kind, start_time, end_time)"
+                                       " VALUES (:e, :i, :k, :s, :t)",
+                          use(episode_id), use(idx), use(kind), use(start), use(end));
+    for (const auto& e : events) {
+        kind = e.kind;
+        start = static_cast<double>(e.start_ms) / 1000.0;
+        end = static_cast<double>(e.end_ms) / 1000.0;
+        st.execute(true);
+        ++idx;
+    }
+}
+
+std::vector<SoundEvent> LoadEvents(soci::session& s, const std::string& episode_id) {
+    std::vector<SoundEvent> out;
+    double start = 0, end = 0;
+    std::string kind;
+    soci::statement st = (s.prepare << "SELECT kind, start_time, end_time FROM transcript_events"
+                                       " WHERE episode_id = :e ORDER BY idx",
+                          into(kind), into(start), into(end), use(episode_id));
+    st.execute(false);
+    while (st.fetch()) out.push_back({kind, std::llround(start * 1000), std::llround(end * 1000)});
+    return out;
+}
+
+}  // namespace
 
 void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Transcript& t) {
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(episode_id);
@@ -242,6 +277,7 @@ void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Tr
         st.execute(true);
         ++idx;
     }
+    ReplaceEvents(s, episode_id, t.events);
 }
 
 std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& episode_id) {
@@ -267,6 +303,7 @@ std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& ep
         t.segments.push_back(std::move(seg));
     }
     if (!any) return std::nullopt;
+    t.events = LoadEvents(s, episode_id);
     return t;
 }
 

@@ -122,6 +122,7 @@ TEST(Store, TranscriptRoundTrip) {
     t.engine = "pocketsphinx";
     t.segments.push_back(
         {1000, 2500, "hello there", 0.8, {{"hello", 1000, 1400, 0.9}, {"there", 1500, 2500, 0.7}}, "S2"});
+    t.events = {{"laughter", 2500, 3500}};
     ASSERT_TRUE(db->With([&](soci::session& s) {
                       AddJob(s, "j", 1, 1);
                       ReplaceTranscript(s, "ep_j", t);
@@ -133,6 +134,9 @@ TEST(Store, TranscriptRoundTrip) {
                       EXPECT_EQ(back->segments[0].words[1].start_ms, 1500);
                       EXPECT_DOUBLE_EQ(back->segments[0].words[1].confidence, 0.7);
                       EXPECT_EQ(back->segments[0].speaker, "S2");
+                      ASSERT_EQ(back->events.size(), 1u);
+                      EXPECT_EQ(back->events[0].kind, "laughter");
+                      EXPECT_EQ(back->events[0].end_ms, 3500);
                       EXPECT_FALSE(LoadTranscript(s, "ep_other"));
                   }).ok());
 }

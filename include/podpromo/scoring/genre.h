@@ -42,6 +42,8 @@ struct GenreDetection {
 };
 
 // Detects the genre from keyword rates over `toks` (ad reads should be left out by the caller).
-GenreDetection DetectGenre(const std::vector<Token>& toks);
+// `reactions_per_k` (laughter and interjections per 1000 words, EpisodeContext) adds to comedy: a laughing
+// audience or co-hosts is what a comedy show sounds like.
+GenreDetection DetectGenre(const std::vector<Token>& toks, double reactions_per_k = 0);
 
 }  // namespace podpromo
