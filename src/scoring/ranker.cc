@@ -74,6 +74,30 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
         reasons.push_back({contribution("info_density"),
                            nums.empty() ? "dense with specifics" : "concrete specifics (" + nums + ")"});
     }
+    if (f.Get("reaction") >= 0.6 && !ev("reaction").empty()) {
+        const std::string r = ev("reaction");
+        reasons.push_back({contribution("reaction"), r == "laughter" || r == "applause"
+                                                         ? "gets a laugh: the transcript marks " + r + " at its end"
+                                                         : "gets a reaction: " + Quoted(r)});
+    }
+    if (f.Get("story") >= 0.5) {
+        const std::string e = ev("story");
+        reasons.push_back({contribution("story"),
+                           e.empty() ? "tells a story in the past tense" : "tells a story: " + Quoted(e + "…")});
+    }
+    if (f.Get("surprise") >= 0.5 && !ev("surprise").empty()) {
+        reasons.push_back({contribution("surprise"), "has a surprising turn: " + Quoted(ev("surprise") + "…")});
+    }
+    // The quotable line, unless it is the opening already quoted.
+    auto quoted_already = [&](const std::string& line) {
+        for (const char* k : {"hook", "hook_question"}) {
+            if (!ev(k).empty() && line.find(ev(k)) != std::string::npos) return true;
+        }
+        return false;
+    };
+    if (f.Get("quotable") >= 0.75 && !ev("quotable").empty() && !quoted_already(ev("quotable"))) {
+        reasons.push_back({contribution("quotable"), "a quotable line: " + Quoted(ev("quotable"))});
+    }
     for (const auto& gf : genre.features) {
         if (f.Get(gf.name) >= 0.35) {
             reasons.push_back({contribution(gf.name), gf.reason + " (" + Quoted(ev(gf.name)) + ")"});
@@ -176,7 +200,10 @@ std::vector<std::string> MakeHashtags(const std::vector<Token>& clip, const std:
         }
         const auto it = episode_counts.find(tok.norm);
         const double df = it == episode_counts.end() ? 1.0 : it->second;
-        weight[tok.norm] += tok.weight / std::sqrt(df);  // frequent here, rarer across the episode
+        // Frequent here, rarer across the episode; a name (capitalised mid-sentence) is what the clip is about,
+        // and an adverb or an "-able" adjective rarely is.
+        const bool modifier = tok.norm.ends_with("ly") || tok.norm.ends_with("able") || tok.norm.ends_with("ible");
+        weight[tok.norm] += tok.weight / std::sqrt(df) * (tok.capitalised ? 3.0 : 1.0) * (modifier ? 0.3 : 1.0);
     }
     std::vector<std::pair<std::string, double>> ranked(weight.begin(), weight.end());
     std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {

@@ -344,6 +344,11 @@ TEST(Moments, AReactionAfterTheClipAndATopicChangeInsideIt) {
     EXPECT_GE(with.Get("reaction"), 0.9);
     EXPECT_EQ(without.Get("reaction"), 0.0);
     EXPECT_EQ(with.evidence.at("reaction"), "No way!");
+    const auto g = GenreByName("general").value();
+    const auto described = DescribeClip(words, c, with, g, PlatformByName("tiktok").value(), WordCounts(words));
+    EXPECT_TRUE(std::any_of(described.explanation.begin(), described.explanation.end(), [](const std::string& e) {
+        return e.find("reaction") != std::string::npos && e.find("No way!") != std::string::npos;
+    })) << "the explanation quotes the reaction";
     const auto present = Speak({"People buy fish at markets and cats often like fish a lot more than dogs do.",
                                 "Fish can be big and cats can be scared of big things sometimes.",
                                 "It is usually fine to keep a fish in a bowl on the kitchen table."});
