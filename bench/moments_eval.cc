@@ -46,6 +46,35 @@ Ms Median(std::vector<Ms> v) {
     return v[v.size() / 2];
 }
 
+// With --clips: the ad blocks found and labelled, the genre scores, reactions and topic boundaries.
+void PrintEpisodeDiagnostics(const EpisodeResult& r, const std::vector<TimeSpan>& ads) {
+    std::string found, labelled;
+    for (const auto& a : r.ads)
+        found += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
+    for (const auto& a : ads)
+        labelled += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
+    std::cout << "  ads found:" << found << "\n  ads labelled:" << labelled << "\n  genre scores:";
+    for (const auto& [g, v] : r.detection.scores) std::cout << fmt::format(" {} {:.1f}", g, v);
+    const auto ctx = BuildEpisodeContext(r.transcript.AllWords(), r.transcript.events);
+    std::cout << fmt::format(" | reactions per 1000 words {:.1f}, topic boundaries {}",
+                             1000.0 * ctx.reactions.size() / std::max<size_t>(1, r.transcript.WordCount()),
+                             ctx.topic_boundaries_ms.size());
+    std::cout << "\n";
+}
+
+// With --clips: the reader's moments as the scorer sees them.
+void PrintMomentsAsScored(const EpisodeResult& r, const std::vector<TimeSpan>& moments) {
+    for (const auto& m : moments) {
+        auto d = DescribeSpan(r, nullptr, m.start_ms, m.end_ms);
+        if (!d.ok()) continue;
+        std::string fs;
+        for (const char* k : {"hook", "payoff", "reaction", "story", "surprise", "quotable", "self_contained"})
+            fs += fmt::format(" {}={:.2f}", k, d->features.Get(k));
+        std::cout << fmt::format("  R {:>7} {:>3} {:<10}{} | {}\n", FormatClock(m.start_ms, false), d->display_score,
+                                 d->path, fs, d->title);
+    }
+}
+
 // Scores one labelled transcript and adds its row to `totals`; false (with a message) when it cannot.
 bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platform& platform, bool show_clips,
                  Totals* totals) {
@@ -65,20 +94,7 @@ bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platfo
     }
     const auto moments = Spans(label.at("highlights"));
     const auto ads = Spans(label.at("ads"));
-    if (show_clips) {
-        std::string found, labelled;
-        for (const auto& a : r.ads)
-            found += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
-        for (const auto& a : ads)
-            labelled += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
-        std::cout << "  ads found:" << found << "\n  ads labelled:" << labelled << "\n  genre scores:";
-        for (const auto& [g, v] : r.detection.scores) std::cout << fmt::format(" {} {:.1f}", g, v);
-        const auto ctx = BuildEpisodeContext(r.transcript.AllWords(), r.transcript.events);
-        std::cout << fmt::format(" | reactions per 1000 words {:.1f}, topic boundaries {}",
-                                 1000.0 * ctx.reactions.size() / std::max<size_t>(1, r.transcript.WordCount()),
-                                 ctx.topic_boundaries_ms.size());
-        std::cout << "\n";
-    }
+    if (show_clips) PrintEpisodeDiagnostics(r, ads);
     std::vector<TimeSpan> top5, top10;
     std::vector<Ms> len5, len10;
     int bad_titles = 0, prefixes = 0;
@@ -96,17 +112,7 @@ bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platfo
                 ClipsOverlapping({span}, ads, 2000) ? "AD " : "", TitleEndsMidPhrase(c.title) ? "MID " : "", c.title);
         }
     }
-    if (show_clips) {  // the reader's moments as the scorer sees them
-        for (const auto& m : moments) {
-            auto d = DescribeSpan(r, nullptr, m.start_ms, m.end_ms);
-            if (!d.ok()) continue;
-            std::string fs;
-            for (const char* k : {"hook", "payoff", "reaction", "story", "surprise", "quotable", "self_contained"})
-                fs += fmt::format(" {}={:.2f}", k, d->features.Get(k));
-            std::cout << fmt::format("  R {:>7} {:>3} {:<10}{} | {}\n", FormatClock(m.start_ms, false),
-                                     d->display_score, d->path, fs, d->title);
-        }
-    }
+    if (show_clips) PrintMomentsAsScored(r, moments);
     const auto genres = label.at("genre");
     const bool genre_right = std::find(genres.begin(), genres.end(), r.detection.genre) != genres.end();
     const int f5 = MomentsFound(top5, moments), f10 = MomentsFound(top10, moments);

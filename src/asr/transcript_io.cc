@@ -256,6 +256,44 @@ void ParseJsonEvents(const json& arr, Transcript* t) {
     }
 }
 
+// One segment of a Whisper JSON (start/end/text, maybe words) or Podcasting 2.0 JSON (startTime/endTime/body,
+// speaker) transcript, added to `t` with its sound tags as events. Throws std::invalid_argument naming `at`.
+void AddJsonSegment(const json& s, const std::string& at, Transcript* t) {
+    if (!s.is_object()) throw std::invalid_argument(at + ": expected an object");
+    // Whisper's start/end/text, or Podcasting 2.0's startTime/endTime/body.
+    const char* text_key = s.contains("body") && !s.contains("text") ? "body" : "text";
+    const bool p20 = s.contains("startTime") && !s.contains("start");
+    CueLine line = ParseCueLine(s.contains(text_key) && s[text_key].is_string() ? s[text_key].get<std::string>() : "");
+    const std::string text = line.text;
+    const Ms start = ToMs(Seconds(s.at(p20 ? "startTime" : "start"), at + ".start"));
+    const Ms end = ToMs(Seconds(s.at(p20 ? "endTime" : "end"), at + ".end"));
+    for (const auto& snd : line.sounds) t->events.push_back({snd.kind, start, std::min(end, start + 1000)});
+    if (end < start) throw std::invalid_argument(at + ": ends before it starts");
+    double conf = 1.0;
+    if (s.contains("confidence") && s["confidence"].is_number()) conf = s["confidence"].get<double>();
+    if (s.contains("avg_logprob") && s["avg_logprob"].is_number()) conf = std::exp(s["avg_logprob"].get<double>());
+    Segment seg;
+    if (s.contains("words") && s["words"].is_array() && !s["words"].empty()) {
+        seg.words = ParseJsonWords(s["words"], at + ".words");
+        seg.start_ms = start;
+        seg.end_ms = end;
+        seg.text = text;
+        seg.confidence = std::clamp(conf, 0.0, 1.0);
+        if (seg.text.empty()) {
+            for (const auto& w : seg.words) seg.text += (seg.text.empty() ? "" : " ") + w.text;
+        }
+    } else {
+        if (text.empty()) return;
+        seg = MakeSegment(start, end, text, std::clamp(conf, 0.0, 1.0));
+    }
+    if (s.contains("speaker") && s["speaker"].is_string()) {
+        seg.speaker = s["speaker"].get<std::string>().substr(0, 40);
+    } else if (!line.speaker.empty()) {
+        seg.speaker = line.speaker.substr(0, 40);
+    }
+    if (!seg.words.empty()) t->segments.push_back(std::move(seg));
+}
+
 Result<Transcript> ParseJson(std::string_view content) {
     json doc = json::parse(content.begin(), content.end(), nullptr, false);
     if (doc.is_discarded()) return Status::InvalidInput("the transcript is not valid JSON");
@@ -269,45 +307,7 @@ Result<Transcript> ParseJson(std::string_view content) {
             t.segments = GroupWordsIntoSegments(ParseJsonWords(doc["words"], "words"));
         } else if (doc.contains("segments") && doc["segments"].is_array()) {
             const json& segs = doc["segments"];
-            for (size_t i = 0; i < segs.size(); ++i) {
-                const json& s = segs[i];
-                const std::string at = fmt::format("segments[{}]", i);
-                if (!s.is_object()) throw std::invalid_argument(at + ": expected an object");
-                // Whisper's start/end/text, or Podcasting 2.0's startTime/endTime/body.
-                const char* text_key = s.contains("body") && !s.contains("text") ? "body" : "text";
-                const bool p20 = s.contains("startTime") && !s.contains("start");
-                CueLine line =
-                    ParseCueLine(s.contains(text_key) && s[text_key].is_string() ? s[text_key].get<std::string>() : "");
-                const std::string text = line.text;
-                const Ms start = ToMs(Seconds(s.at(p20 ? "startTime" : "start"), at + ".start"));
-                const Ms end = ToMs(Seconds(s.at(p20 ? "endTime" : "end"), at + ".end"));
-                for (const auto& snd : line.sounds) t.events.push_back({snd.kind, start, std::min(end, start + 1000)});
-                if (end < start) throw std::invalid_argument(at + ": ends before it starts");
-                double conf = 1.0;
-                if (s.contains("confidence") && s["confidence"].is_number()) conf = s["confidence"].get<double>();
-                if (s.contains("avg_logprob") && s["avg_logprob"].is_number())
-                    conf = std::exp(s["avg_logprob"].get<double>());
-                Segment seg;
-                if (s.contains("words") && s["words"].is_array() && !s["words"].empty()) {
-                    seg.words = ParseJsonWords(s["words"], at + ".words");
-                    seg.start_ms = start;
-                    seg.end_ms = end;
-                    seg.text = text;
-                    seg.confidence = std::clamp(conf, 0.0, 1.0);
-                    if (seg.text.empty()) {
-                        for (const auto& w : seg.words) seg.text += (seg.text.empty() ? "" : " ") + w.text;
-                    }
-                } else {
-                    if (text.empty()) continue;
-                    seg = MakeSegment(start, end, text, std::clamp(conf, 0.0, 1.0));
-                }
-                if (s.contains("speaker") && s["speaker"].is_string()) {
-                    seg.speaker = s["speaker"].get<std::string>().substr(0, 40);
-                } else if (!line.speaker.empty()) {
-                    seg.speaker = line.speaker.substr(0, 40);
-                }
-                if (!seg.words.empty()) t.segments.push_back(std::move(seg));
-            }
+            for (size_t i = 0; i < segs.size(); ++i) AddJsonSegment(segs[i], fmt::format("segments[{}]", i), &t);
         } else if (doc.contains("transcription") && doc["transcription"].is_array()) {  // whisper.cpp -oj
             const json& segs = doc["transcription"];
             for (size_t i = 0; i < segs.size(); ++i) {

@@ -86,7 +86,8 @@ bool EndsSentence(const std::string& text) {
 }
 
 struct Sentence {
-    size_t first = 0, end = 0;
+    size_t first = 0, end = 0;          // words
+    size_t tok_first = 0, tok_end = 0;  // tokens
     int strong = 0, weak = 0;
     std::string cue;
 };
@@ -130,19 +131,18 @@ std::vector<bool> SentenceStarts(const std::vector<Word>& words, Ms pause_ms) {
     return starts;
 }
 
-std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
-    std::vector<AdSpan> spans;
-    if (words.empty()) return spans;
+namespace {
+
+// The sentences of `words` with their ad cues counted (`tok_first`/`tok_end` index the episode's tokens).
+std::vector<Sentence> CueSentences(const std::vector<Word>& words, const std::vector<Token>& toks) {
     const auto starts = SentenceStarts(words, 450);
     std::vector<Sentence> sents;
     for (size_t i = 0; i < words.size(); ++i) {
-        if (starts[i] || sents.empty()) sents.push_back({i, i, 0, 0, ""});
+        if (starts[i] || sents.empty()) sents.push_back({i, i, 0, 0, 0, 0, ""});
         sents.back().end = i + 1;
     }
-    const auto toks = Tokenize(words, 0, words.size());
     // Tokenize drops empty words; map by time instead of index to stay robust. Sentences are in time order,
     // so the token search moves forward only.
-    std::vector<std::pair<size_t, size_t>> ranges;
     std::vector<std::string> sponsors;
     size_t ta = 0;
     for (auto& s : sents) {
@@ -150,9 +150,9 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
         while (ta < toks.size() && toks[ta].start_ms < a) ++ta;
         size_t tb = ta;
         while (tb < toks.size() && toks[tb].end_ms <= b) ++tb;
-        ranges.emplace_back(ta, tb);
-        size_t at = 0;
-        s.cue = FirstPhrase(toks, StrongAdCues(), ta, tb, &at);
+        s.tok_first = ta;
+        s.tok_end = tb;
+        s.cue = FirstPhrase(toks, StrongAdCues(), ta, tb);
         s.strong = CountPhrases(toks, StrongAdCues(), ta, tb);
         s.weak = CountPhrases(toks, WeakAdCues(), ta, tb);
         if (s.cue.empty() && s.weak >= 3) s.cue = FirstPhrase(toks, WeakAdCues(), ta, tb);
@@ -164,16 +164,23 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
         for (auto& name : SponsorNames(toks, ta, tb)) sponsors.push_back(std::move(name));
     }
     // The sponsor named once ("brought to you by Acme") gives away the rest of its read, and its plugs elsewhere.
-    for (size_t i = 0; i < sents.size() && !sponsors.empty(); ++i) {
-        const std::string name = FirstPhrase(toks, sponsors, ranges[i].first, ranges[i].second);
+    for (auto& s : sents) {
+        if (sponsors.empty()) break;
+        const std::string name = FirstPhrase(toks, sponsors, s.tok_first, s.tok_end);
         if (name.empty()) continue;
-        if (sents[i].weak >= 1) sents[i].strong += 1;
-        sents[i].weak += 2;
-        if (sents[i].cue.empty()) sents[i].cue = name;
+        if (s.weak >= 1) s.strong += 1;
+        s.weak += 2;
+        if (s.cue.empty()) s.cue = name;
     }
+    return sents;
+}
+
+// Which sentences are promotion: a strong cue, or three weak ones in a short sentence; the cue-less middle of a
+// read; and a neighbour that still sounds promotional.
+std::vector<bool> MarkAdSentences(const std::vector<Word>& words, const std::vector<Sentence>& sents) {
     std::vector<bool> ad(sents.size(), false);
     for (size_t i = 0; i < sents.size(); ++i) {
-        const size_t n = ranges[i].second - ranges[i].first;
+        const size_t n = sents[i].tok_end - sents[i].tok_first;
         ad[i] = sents[i].strong >= 1 || (sents[i].weak >= 3 && static_cast<size_t>(sents[i].weak) * 10 >= n);
     }
     // A read's middle sentences need no cue of their own: join across up to two ordinary sentences between two ad
@@ -186,26 +193,31 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
             break;
         }
     }
-    // Widen by a neighbour that still sounds promotional.
     std::vector<bool> widened = ad;
     for (size_t i = 0; i < sents.size(); ++i) {
         if (ad[i]) continue;
         const bool next_to_ad = (i > 0 && ad[i - 1]) || (i + 1 < sents.size() && ad[i + 1]);
         if (next_to_ad && sents[i].weak >= 1) widened[i] = true;
     }
+    return widened;
+}
+
+// Runs of marked sentences as blocks, with a read's pieces joined and the outro run to the end.
+std::vector<AdSpan> AdBlocks(const std::vector<Word>& words, const std::vector<Sentence>& sents,
+                             const std::vector<bool>& marked) {
+    std::vector<AdSpan> spans;
     int last_strong = 0;  // strong cues in spans.back()
     for (size_t i = 0; i < sents.size();) {
-        if (!widened[i]) {
+        if (!marked[i]) {
             ++i;
             continue;
         }
         AdSpan span{words[sents[i].first].start_ms, 0, ""};
         int strong = 0;
-        while (i < sents.size() && widened[i]) {
+        for (; i < sents.size() && marked[i]; ++i) {
             strong += sents[i].strong;
             if (span.cue.empty()) span.cue = sents[i].cue;
             span.end_ms = words[sents[i].end - 1].end_ms;
-            ++i;
         }
         // A read is one block: pieces less than 30 s apart are one read with its cue-less middle, and so are two
         // pieces that both say a strong cue less than 75 s apart (a product described at length between its
@@ -226,6 +238,15 @@ std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
         spans.back().end_ms = episode_end;
     }
     return spans;
+}
+
+}  // namespace
+
+std::vector<AdSpan> DetectAdSpans(const std::vector<Word>& words) {
+    if (words.empty()) return {};
+    const auto toks = Tokenize(words, 0, words.size());
+    const auto sents = CueSentences(words, toks);
+    return AdBlocks(words, sents, MarkAdSentences(words, sents));
 }
 
 std::vector<Candidate> GenerateCandidates(const std::vector<Word>& words, const Platform& platform,

@@ -23,13 +23,46 @@ std::string Quoted(const std::string& s) { return "\u201c" + s + "\u201d"; }
 
 std::string Seconds(Ms ms) { return fmt::format("{:.0f} s", static_cast<double>(ms) / 1000.0); }
 
+struct Reason {
+    double weight;
+    std::string text;
+};
+
+// What a stranger stops for, in words: a reaction, a story, a surprising turn, a quotable line (unless it is the
+// opening, quoted already).
+template <typename Contribution, typename Evidence>
+std::vector<Reason> MomentReasons(const ClipFeatures& f, const Contribution& contribution, const Evidence& ev) {
+    std::vector<Reason> reasons;
+    if (f.Get("reaction") >= 0.6 && !ev("reaction").empty()) {
+        const std::string r = ev("reaction");
+        reasons.push_back({contribution("reaction"), r == "laughter" || r == "applause"
+                                                         ? "gets a laugh: the transcript marks " + r + " at its end"
+                                                         : "gets a reaction: " + Quoted(r)});
+    }
+    if (f.Get("story") >= 0.5) {
+        const std::string e = ev("story");
+        reasons.push_back({contribution("story"),
+                           e.empty() ? "tells a story in the past tense" : "tells a story: " + Quoted(e + "…")});
+    }
+    if (f.Get("surprise") >= 0.5 && !ev("surprise").empty()) {
+        reasons.push_back({contribution("surprise"), "has a surprising turn: " + Quoted(ev("surprise") + "…")});
+    }
+    // The quotable line, unless it is the opening already quoted.
+    auto quoted_already = [&](const std::string& line) {
+        for (const char* k : {"hook", "hook_question"}) {
+            if (!ev(k).empty() && line.find(ev(k)) != std::string::npos) return true;
+        }
+        return false;
+    };
+    if (f.Get("quotable") >= 0.75 && !ev("quotable").empty() && !quoted_already(ev("quotable"))) {
+        reasons.push_back({contribution("quotable"), "a quotable line: " + Quoted(ev("quotable"))});
+    }
+    return reasons;
+}
+
 // Reasons, strongest first, from what each feature contributed to the winning path.
 std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genre, const Platform& platform,
                                  const std::string& path_name, Ms duration_ms) {
-    struct Reason {
-        double weight;
-        std::string text;
-    };
     std::vector<Reason> reasons;
     const ScoringPath* path = nullptr;
     for (const auto& p : genre.paths)
@@ -74,30 +107,7 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
         reasons.push_back({contribution("info_density"),
                            nums.empty() ? "dense with specifics" : "concrete specifics (" + nums + ")"});
     }
-    if (f.Get("reaction") >= 0.6 && !ev("reaction").empty()) {
-        const std::string r = ev("reaction");
-        reasons.push_back({contribution("reaction"), r == "laughter" || r == "applause"
-                                                         ? "gets a laugh: the transcript marks " + r + " at its end"
-                                                         : "gets a reaction: " + Quoted(r)});
-    }
-    if (f.Get("story") >= 0.5) {
-        const std::string e = ev("story");
-        reasons.push_back({contribution("story"),
-                           e.empty() ? "tells a story in the past tense" : "tells a story: " + Quoted(e + "…")});
-    }
-    if (f.Get("surprise") >= 0.5 && !ev("surprise").empty()) {
-        reasons.push_back({contribution("surprise"), "has a surprising turn: " + Quoted(ev("surprise") + "…")});
-    }
-    // The quotable line, unless it is the opening already quoted.
-    auto quoted_already = [&](const std::string& line) {
-        for (const char* k : {"hook", "hook_question"}) {
-            if (!ev(k).empty() && line.find(ev(k)) != std::string::npos) return true;
-        }
-        return false;
-    };
-    if (f.Get("quotable") >= 0.75 && !ev("quotable").empty() && !quoted_already(ev("quotable"))) {
-        reasons.push_back({contribution("quotable"), "a quotable line: " + Quoted(ev("quotable"))});
-    }
+    for (auto& r : MomentReasons(f, contribution, ev)) reasons.push_back(std::move(r));
     for (const auto& gf : genre.features) {
         if (f.Get(gf.name) >= 0.35) {
             reasons.push_back({contribution(gf.name), gf.reason + " (" + Quoted(ev(gf.name)) + ")"});
