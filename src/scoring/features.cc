@@ -260,42 +260,24 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
     v["quotable"] = best;
 }
 
-}  // namespace
-
-ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c, const AudioFrames* frames,
-                             const Platform& platform, const EpisodeContext* context) {
-    ClipFeatures f;
-    const auto t = Tokenize(words, c.first_word, c.end_word);
-    auto& v = f.values;
-    if (t.empty()) return f;
-    const double n = static_cast<double>(t.size());
-    const Ms dur = c.DurationMs();
-    double conf = 0, low = 0;
-    const size_t end_word = std::min(c.end_word, words.size());
-    for (size_t i = c.first_word; i < end_word; ++i) {
-        conf += words[i].confidence;
-        low += words[i].confidence < kLowConfidence ? 1 : 0;
-    }
-    if (end_word > c.first_word) {
-        f.mean_confidence = conf / static_cast<double>(end_word - c.first_word);
-        f.low_confidence_share = low / static_cast<double>(end_word - c.first_word);
-    }
-
-    // Hook: the first ~5 seconds.
+// Hook: the first ~5 seconds. Returns the number of tokens in that opening; `pronoun_start` receives whether the
+// clip opens on a pronoun that points back ("he", "that's").
+size_t AddHook(const std::vector<Token>& t, const Candidate& c, const AudioFrames* frames, ClipFeatures* f,
+               bool* pronoun_start) {
     const size_t head = HeadEnd(t, c.start_ms + 5000, 8, 20);
     double hook = 0.1;
     size_t at = 0;
     if (auto ph = FirstPhrase(t, kCuriosity, 0, head, &at); !ph.empty()) {
         hook += 0.45 * MatchWeight(t, at, PhraseLen(ph));
-        f.evidence["hook"] = Quote(t, at, PhraseLen(ph) + 3);
+        f->evidence["hook"] = Quote(t, at, PhraseLen(ph) + 3);
     }
     if (auto ph = FirstPhrase(t, kStory, 0, head, &at); !ph.empty()) {
         hook += 0.25 * MatchWeight(t, at, PhraseLen(ph));
-        if (!f.evidence.count("hook")) f.evidence["hook"] = Quote(t, at, PhraseLen(ph) + 4);
+        if (!f->evidence.count("hook")) f->evidence["hook"] = Quote(t, at, PhraseLen(ph) + 4);
     }
     if (auto ph = FirstPhrase(t, kQuestionStart, 0, 3, &at); !ph.empty() && at <= 1) {
         hook += 0.25 * MatchWeight(t, at, PhraseLen(ph));
-        f.evidence["hook_question"] = Quote(t, at, 7);
+        f->evidence["hook_question"] = Quote(t, at, 7);
     }
     // A number or a "you" in the opening counts as much as the surest of them.
     double head_number = 0, head_you = 0;
@@ -305,46 +287,52 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     }
     const double head_bold = WeighPhrases(t, kBold, 0, head);
     hook += 0.15 * head_number + 0.1 * head_you + std::min(0.2, 0.1 * head_bold);
-    f.starts_mid_thought = kMidThought.count(t[0].norm) > 0;
-    const bool pronoun_start =
+    f->starts_mid_thought = kMidThought.count(t[0].norm) > 0;
+    *pronoun_start =
         kPronoun.count(t[0].norm) > 0 && FindPhrase(t, "it was", 0, 2) != 0 && FindPhrase(t, "this is", 0, 2) != 0;
-    if (f.starts_mid_thought) {
+    if (f->starts_mid_thought) {
         hook -= 0.3;
-        f.evidence["mid_thought"] = Quote(t, 0, 4);
-    } else if (pronoun_start) {
+        f->evidence["mid_thought"] = Quote(t, 0, 4);
+    } else if (*pronoun_start) {
         hook -= 0.15;
-        f.evidence["mid_thought"] = Quote(t, 0, 4);
+        f->evidence["mid_thought"] = Quote(t, 0, 4);
     }
     if (frames) {
         const auto st = ComputeSpanStats(*frames, c.start_ms, std::min(c.end_ms, c.start_ms + 3000));
         if (st.onset_lift_db > 6) hook += 0.05;
     }
-    v["hook"] = Clip01(hook);
+    f->values["hook"] = Clip01(hook);
+    return head;
+}
 
-    // Payoff: the last ~8 seconds.
+// Payoff: the last ~8 seconds (a conclusion in the body counts less). `head` is AddHook's opening.
+void AddPayoff(const std::vector<Token>& t, const Candidate& c, size_t head, ClipFeatures* f) {
+    size_t at = 0;
     const size_t tail = TailBegin(t, c.end_ms - 8000, 12);
     double payoff = 0.1;
     if (auto ph = FirstPhrase(t, kConclusion, tail, t.size(), &at); !ph.empty()) {
         payoff = 0.1 + (0.7 + std::min(0.2, 0.1 * (CountPhrases(t, kConclusion, tail, t.size()) - 1))) *
                            MatchWeight(t, at, PhraseLen(ph));
-        f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+        f->evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
     } else if (auto ph2 = FirstPhrase(t, kConclusion, head, tail, &at); !ph2.empty()) {
         payoff = 0.1 + 0.4 * MatchWeight(t, at, PhraseLen(ph2));
-        f.evidence["payoff"] = Quote(t, at, PhraseLen(ph2) + 5);
+        f->evidence["payoff"] = Quote(t, at, PhraseLen(ph2) + 5);
     }
     if (auto ph = FirstPhrase(t, kActionable, tail, t.size(), &at); !ph.empty()) {
         const double actionable = 0.1 + 0.5 * MatchWeight(t, at, PhraseLen(ph));
         if (payoff < actionable) {
             payoff = actionable;
-            f.evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+            f->evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
         }
     }
     payoff = std::max(payoff, 0.1 + 0.3 * std::min(1.0, WeighPhrases(t, kExplanation)));
-    f.ends_dangling = IsDanglingEnd(t.back().norm);
-    if (f.ends_dangling) payoff *= 0.5;
-    v["payoff"] = Clip01(payoff);
+    f->ends_dangling = IsDanglingEnd(t.back().norm);
+    if (f->ends_dangling) payoff *= 0.5;
+    f->values["payoff"] = Clip01(payoff);
+}
 
-    // Arousal: audio dynamics blended with intense wording.
+// Arousal: audio dynamics blended with intense wording (the text alone without `frames`).
+void AddArousal(const std::vector<Token>& t, const Candidate& c, const AudioFrames* frames, ClipFeatures* f) {
     int exclaim = 0, caps = 0;
     for (const auto& tok : t) {
         exclaim += !tok.raw.empty() && tok.raw.back() == '!';
@@ -356,7 +344,7 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     const double intense = WeighPhrases(t, kIntense);
     const double text_arousal =
         Clip01(0.2 + std::min(0.4, 0.12 * intense) + std::min(0.2, 0.1 * exclaim) + std::min(0.2, 0.1 * caps));
-    if (intense > 0) f.evidence["arousal_text"] = FirstPhrase(t, kIntense, 0, t.size());
+    if (intense > 0) f->evidence["arousal_text"] = FirstPhrase(t, kIntense, 0, t.size());
     double arousal = text_arousal;
     if (frames) {
         const auto st = ComputeSpanStats(*frames, c.start_ms, c.end_ms);
@@ -365,17 +353,21 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
         const double loud = Clip01(0.5 + st.loudness_vs_episode_db / 6.0);
         const double audio = Clip01(0.4 * pitch + 0.3 * range + 0.3 * loud + (st.laughter_bursts > 0 ? 0.15 : 0.0));
         arousal = 0.6 * audio + 0.4 * text_arousal;
-        if (st.laughter_bursts > 0) f.evidence["laughter"] = "laughter-like bursts";
-        if (pitch > 0.6) f.evidence["arousal_audio"] = "lively pitch";
+        if (st.laughter_bursts > 0) f->evidence["laughter"] = "laughter-like bursts";
+        if (pitch > 0.6) f->evidence["arousal_audio"] = "lively pitch";
     }
-    v["arousal"] = Clip01(arousal);
+    f->values["arousal"] = Clip01(arousal);
+}
 
+// Emotion, questions and information density: what the words themselves carry.
+void AddContentFeatures(const std::vector<Token>& t, ClipFeatures* f) {
+    const double n = static_cast<double>(t.size());
     // Emotion.
     const double strong = WeighPhrases(t, kStrongEmotion), mild = WeighPhrases(t, kMildEmotion);
-    v["emotion"] = Clip01((2.0 * strong + mild) / 5.0);
+    f->values["emotion"] = Clip01((2.0 * strong + mild) / 5.0);
     if (strong + mild > 0) {
-        f.evidence["emotion"] = FirstPhrase(t, kStrongEmotion, 0, t.size());
-        if (f.evidence["emotion"].empty()) f.evidence["emotion"] = FirstPhrase(t, kMildEmotion, 0, t.size());
+        f->evidence["emotion"] = FirstPhrase(t, kStrongEmotion, 0, t.size());
+        if (f->evidence["emotion"].empty()) f->evidence["emotion"] = FirstPhrase(t, kMildEmotion, 0, t.size());
     }
 
     // Question.
@@ -383,8 +375,8 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     std::string q_ev;
     double q_weight = 0;
     const int questions = CountQuestions(t, &q_ev, &engaging, &q_weight);
-    v["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6) * q_weight;
-    if (questions > 0) f.evidence["question"] = q_ev.empty() ? "a question" : q_ev;
+    f->values["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6) * q_weight;
+    if (questions > 0) f->evidence["question"] = q_ev.empty() ? "a question" : q_ev;
 
     // Information density: numbers, names and content words, minus filler.
     // Specifics count by weight; filler counts in full (a guessed "um" is still not a specific).
@@ -401,9 +393,38 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
         content += IsStopword(tok.norm) ? 0.0 : tok.weight;
     }
     fillers += CountPhrases(t, kMultiFiller);
-    v["info_density"] = Clip01(0.05 + 0.7 * content / n + 4.0 * numbers / n + 2.0 * names / n - 3.0 * fillers / n);
-    if (numbers > 0) f.evidence["numbers"] = num_ev;
-    if (fillers * 8 > static_cast<int>(t.size())) f.evidence["filler"] = "lots of filler words";
+    f->values["info_density"] =
+        Clip01(0.05 + 0.7 * content / n + 4.0 * numbers / n + 2.0 * names / n - 3.0 * fillers / n);
+    if (numbers > 0) f->evidence["numbers"] = num_ev;
+    if (fillers * 8 > static_cast<int>(t.size())) f->evidence["filler"] = "lots of filler words";
+}
+
+}  // namespace
+
+ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c, const AudioFrames* frames,
+                             const Platform& platform, const EpisodeContext* context) {
+    ClipFeatures f;
+    const auto t = Tokenize(words, c.first_word, c.end_word);
+    auto& v = f.values;
+    if (t.empty()) return f;
+    const Ms dur = c.DurationMs();
+    double conf = 0, low = 0;
+    const size_t end_word = std::min(c.end_word, words.size());
+    for (size_t i = c.first_word; i < end_word; ++i) {
+        conf += words[i].confidence;
+        low += words[i].confidence < kLowConfidence ? 1 : 0;
+    }
+    if (end_word > c.first_word) {
+        f.mean_confidence = conf / static_cast<double>(end_word - c.first_word);
+        f.low_confidence_share = low / static_cast<double>(end_word - c.first_word);
+    }
+
+    bool pronoun_start = false;
+    const size_t head = AddHook(t, c, frames, &f, &pronoun_start);
+    AddPayoff(t, c, head, &f);
+    AddArousal(t, c, frames, &f);
+
+    AddContentFeatures(t, &f);
 
     // Loopability: ends cleanly, at a pause or on a conclusion, not too long.
     const bool pause_after =
@@ -414,6 +435,7 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
 
     // Self-contained: no references to earlier talk, no mid-thought start, no dangling end.
     double self = 1.0;
+    size_t at = 0;
     if (auto ph = FirstPhrase(t, kBackReference, 0, t.size(), &at); !ph.empty()) {
         self -= 0.5;
         f.evidence["back_reference"] = Quote(t, at, PhraseLen(ph) + 2);
