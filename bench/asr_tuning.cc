@@ -1,8 +1,8 @@
-// asr_tuning [DATA_DIR [NAME...]]: word error rate and speed of pocketsphinx settings on every recording in
-// ../shared/data that has a reference, measured in one run against pocketsphinx_continuous's own defaults
+// asr_tuning [DATA_DIR [--mixed] [NAME...]]: word error rate and speed of pocketsphinx settings on every recording
+// in ../shared/data that has a reference, measured in one run against pocketsphinx_continuous's own defaults
 // (Debian's binary, only the model paths given). Prints a Markdown table; speed is recognition CPU time per
-// second of audio on one core, and its ratio to the reference binary's. NAMEs keep only the settings whose
-// names contain one of them.
+// second of audio on one core, and its ratio to the reference binary's. --mixed measures the long mixed
+// recording (asr_eval.h: MixedRecording) instead. NAMEs keep only the settings whose names contain one of them.
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -102,6 +102,16 @@ int main(int argc, char** argv) {
         std::cerr << "asr_tuning: " << recordings.status().message() << "\n";
         return 1;
     }
+    int first_name = 2;
+    if (argc > 2 && std::string(argv[2]) == "--mixed") {
+        auto mixed = pt::MixedRecording(*recordings);
+        if (!mixed.ok()) {
+            std::cerr << "asr_tuning: " << mixed.status().message() << "\n";
+            return 1;
+        }
+        recordings = std::vector<pt::Recording>{*mixed};
+        first_name = 3;
+    }
     double audio_s = 0;
     for (const auto& r : *recordings) audio_s += r.seconds();
     std::cerr << recordings->size() << " recordings, " << Fixed(audio_s, 1) << " s of audio\n";
@@ -127,8 +137,8 @@ int main(int argc, char** argv) {
               << std::flush;
     std::vector<std::string> names = {"reference"};
     for (const auto& s : Settings()) {
-        bool wanted = argc <= 2;
-        for (int i = 2; i < argc; ++i) wanted = wanted || s.name.find(argv[i]) != std::string::npos;
+        bool wanted = argc <= first_name;
+        for (int i = first_name; i < argc; ++i) wanted = wanted || s.name.find(argv[i]) != std::string::npos;
         if (!wanted) continue;
         auto recs = *recordings;
         if (s.soxr) {

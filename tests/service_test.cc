@@ -181,6 +181,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
                      {{"genre", "auto"},
                       {"platform", "tiktok"},
+                      {"clips", "3"},
                       {"title", "Episode 12"},
                       {"aspect", "1:1"},
                       {"style", "clean"},
@@ -650,7 +651,7 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     const fs::path data = work / "data";
     auto server = std::make_unique<ServerProcess>(data, std::map<std::string, std::string>{{"JOB_LEASE_SECONDS", "5"}});
     ASSERT_TRUE(server->Start()) << server->Log();
-    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "resume.wav");
+    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "resume.wav", {{"clips", "2"}});
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202);
     const std::string job_id = json::parse(up->body)["job"]["id"];
@@ -678,7 +679,7 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     ASSERT_EQ(done["state"], "succeeded") << done.dump() << server->Log();
     EXPECT_LT(done["stage_ms"]["transcribe"].get<double>(), 1000) << "resumed after the stored transcript";
     const std::string episode_id = done["episode_id"];
-    EXPECT_GE(Get(*server, "/api/v1/episodes/" + episode_id)["clips"].size(), 3u);
+    EXPECT_EQ(Get(*server, "/api/v1/episodes/" + episode_id)["clips"].size(), 2u);
 
     // An editor imports an exact transcript (SRT from the script): the episode is scored and rendered again
     // without recognition, and the clips now come from the imported words.
@@ -937,7 +938,7 @@ TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans)
     SetOld(data / "uploads" / "ep_ghost" / "lost.mp3", 5000);
     SetOld(data / "episodes" / old_id / "out" / "stray.mp4", 700);
     // The active episode: another one, being processed (about 20 s) while cleanup runs.
-    auto busy = Upload(server, ReadAll(ShortEpisode(dir_->path())), "busy.wav");
+    auto busy = Upload(server, ReadAll(ShortEpisode(dir_->path())), "busy.wav", {{"clips", "1"}});
     ASSERT_TRUE(busy && busy->status == 202);
     const std::string busy_id = json::parse(busy->body)["episode"]["id"];
     const std::string busy_job = json::parse(busy->body)["job"]["id"];

@@ -159,25 +159,44 @@ class LogMelFrontEnd {
     LogMelFrontEnd(const LogMelFrontEnd&) = delete;
     LogMelFrontEnd& operator=(const LogMelFrontEnd&) = delete;
 
-    // One utterance, as a new stream (so noise estimates do not carry over from the last one).
-    std::vector<MelFrame> LogMel(std::span<const int16_t> pcm) {
+    // One utterance, as a new stream (so noise estimates do not carry over from the last one). The front end's
+    // voice activity detection leaves long silence out, as the decoder's would; `index` gets the frame (10 ms
+    // steps from the start) of every frame returned. The samples are fed one frame shift at a time, so each
+    // call's output, which is always the latest frames, can be placed.
+    std::vector<MelFrame> LogMel(std::span<const int16_t> pcm, std::vector<uint32_t>* index) {
         std::vector<MelFrame> out;
+        index->clear();
+        int shift = 0, size = 0;
+        fe_get_input_size(fe_, &shift, &size);
         fe_start_stream(fe_);
         fe_start_utt(fe_);
-        size_t left = pcm.size();
-        int n_frames = 0;
-        fe_process_frames(fe_, nullptr, &left, nullptr, &n_frames, nullptr);  // how many frames this will give
-        std::vector<MelFrame> buf(static_cast<size_t>(n_frames) + 1);
+        std::vector<MelFrame> buf(256);  // room for the detection's buffered lead-in, flushed at once
         std::vector<mfcc_t*> rows(buf.size());
         for (size_t i = 0; i < buf.size(); ++i) rows[i] = buf[i].data();
         const int16* in = pcm.data();
-        left = pcm.size();
-        int got = n_frames;
-        fe_process_frames(fe_, &in, &left, rows.data(), &got, nullptr);
-        out.assign(buf.begin(), buf.begin() + got);
+        size_t fed = 0;
+        auto take = [&](int got, size_t framed) {
+            for (int i = 0; i < got; ++i) {
+                out.push_back(buf[static_cast<size_t>(i)]);
+                index->push_back(static_cast<uint32_t>(framed - static_cast<size_t>(got - i)));
+            }
+        };
+        while (fed < pcm.size()) {
+            size_t step = std::min<size_t>(static_cast<size_t>(shift), pcm.size() - fed);
+            const size_t before = step;
+            int got = static_cast<int>(buf.size());
+            fe_process_frames(fe_, &in, &step, rows.data(), &got, nullptr);
+            fed += before - step;
+            const size_t framed = fed >= static_cast<size_t>(size) ? (fed - static_cast<size_t>(size)) / shift + 1 : 0;
+            take(got, framed);
+            if (before == step && got == 0) break;  // nothing consumed: cannot happen, but never loop forever
+        }
         int last = 0;
         fe_end_utt(fe_, rows[0], &last);
-        if (last > 0) out.push_back(buf[0]);
+        if (last > 0) {
+            const size_t framed = (index->empty() ? 0 : index->back() + 1) + 1;
+            take(1, framed);
+        }
         return out;
     }
 
@@ -240,8 +259,7 @@ class PocketsphinxTranscriber final : public Transcriber {
             for (int i = 0; i < n_threads; ++i) {
                 decoders.emplace_back(NewDecoder(config_));
                 if (!decoders.back()) break;
-                front_ends.push_back(config_.extend_narrowband ? LogMelFrontEnd::ForDecoder(decoders.back().get())
-                                                               : nullptr);
+                front_ends.push_back(LogMelFrontEnd::ForDecoder(decoders.back().get()));
             }
         }
         if (!decoders.back()) {
@@ -344,8 +362,24 @@ class PocketsphinxTranscriber final : public Transcriber {
     }
 
     // `front_end` null: the decoder computes its features from the samples itself.
-    static std::vector<Word> DecodeChunk(ps_decoder_t* ps, LogMelFrontEnd* front_end, const PcmSource& pcm, Ms start_ms,
-                                         Ms end_ms, std::atomic<size_t>* narrow_frames) {
+    // Computes the chunk's features with our front end (silence left out, the time of each frame kept), gives back
+    // narrowband speech its upper band and hands them to the decoder as one utterance. Returns the chunk frame of
+    // each frame handed over.
+    std::vector<uint32_t> GiveFeatures(ps_decoder_t* ps, LogMelFrontEnd* front_end, std::span<const int16_t> samples,
+                                       std::atomic<size_t>* narrow_frames) const {
+        std::vector<uint32_t> index;
+        std::vector<MelFrame> mel = front_end->LogMel(samples, &index);
+        if (config_.extend_narrowband) *narrow_frames += ExtendBandwidth(mel, FindNarrowbandFrames(mel));
+        std::vector<mfcc_t> cep = front_end->Cepstra(mel);
+        const size_t ncep = front_end->ncep();
+        std::vector<mfcc_t*> rows(mel.size());
+        for (size_t i = 0; i < rows.size(); ++i) rows[i] = cep.data() + i * ncep;
+        if (!rows.empty()) ps_process_cep(ps, rows.data(), static_cast<int>(rows.size()), FALSE, TRUE);
+        return index;
+    }
+
+    std::vector<Word> DecodeChunk(ps_decoder_t* ps, LogMelFrontEnd* front_end, const PcmSource& pcm, Ms start_ms,
+                                  Ms end_ms, std::atomic<size_t>* narrow_frames) const {
         std::vector<Word> out;
         const size_t a = static_cast<size_t>(start_ms) * 16;
         const size_t b = std::min(pcm.size(), static_cast<size_t>(end_ms) * 16);
@@ -355,13 +389,9 @@ class PocketsphinxTranscriber final : public Transcriber {
         // A new stream per chunk: otherwise the decoder carries its noise and silence estimates from the
         // chunks it decoded before, and the words would depend on how chunks fell to threads.
         if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0) return out;
+        std::vector<uint32_t> kept;  // with the front end: the chunk's frame of each frame given to the decoder
         if (front_end) {
-            std::vector<MelFrame> mel = front_end->LogMel(samples);
-            *narrow_frames += ExtendBandwidth(mel, FindNarrowbandFrames(mel));
-            std::vector<mfcc_t> cep = front_end->Cepstra(mel);
-            std::vector<mfcc_t*> rows(mel.size());
-            for (size_t i = 0; i < rows.size(); ++i) rows[i] = cep.data() + i * front_end->ncep();
-            ps_process_cep(ps, rows.data(), static_cast<int>(rows.size()), FALSE, TRUE);
+            kept = GiveFeatures(ps, front_end, samples, narrow_frames);
         } else {
             ps_process_raw(ps, samples.data(), samples.size(), FALSE, TRUE);
         }
@@ -378,8 +408,15 @@ class PocketsphinxTranscriber final : public Transcriber {
             const int32 post = ps_seg_prob(seg, &ascr, &lscr, &lback);
             Word word;
             word.text = BaseWord(w);
-            word.start_ms = start_ms + static_cast<Ms>(sf) * 10;
-            word.end_ms = start_ms + static_cast<Ms>(ef + 1) * 10;
+            if (front_end) {
+                if (kept.empty()) continue;
+                sf = static_cast<int>(
+                    kept[std::clamp<size_t>(static_cast<size_t>(std::max(0, sf)), 0, kept.size() - 1)]);
+                ef = static_cast<int>(
+                    kept[std::clamp<size_t>(static_cast<size_t>(std::max(0, ef)), 0, kept.size() - 1)]);
+            }
+            word.start_ms = start_ms + static_cast<Ms>(sf) * kFrameMs;
+            word.end_ms = start_ms + static_cast<Ms>(ef + 1) * kFrameMs;
             word.confidence = std::clamp(logmath_exp(lmath, post), 0.0, 1.0);
             out.push_back(std::move(word));
         }
@@ -412,7 +449,8 @@ Result<std::vector<MelFrame>> RecogniserLogMel(const PocketsphinxConfig& config,
         if (ps) front_end = LogMelFrontEnd::ForDecoder(ps.get());
     }
     std::vector<MelFrame> mel;
-    if (front_end) mel = front_end->LogMel(pcm);
+    std::vector<uint32_t> index;
+    if (front_end) mel = front_end->LogMel(pcm, &index);
     const bool loaded = ps != nullptr, supported = front_end != nullptr;
     {
         std::lock_guard<std::mutex> lock(DecoderLifecycleMutex());

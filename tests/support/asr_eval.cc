@@ -76,6 +76,28 @@ Result<std::vector<Recording>> LoadReferencedRecordings(const fs::path& data) {
     return out;
 }
 
+Result<Recording> MixedRecording(const std::vector<Recording>& recordings) {
+    const std::vector<std::string> parts = {"jfk_inaugural_11s_16k_mono",
+                                            "librivox_sense_and_sensibility_ch01_0870",
+                                            "librivox_sense_and_sensibility_ch01_0880",
+                                            "librivox_sense_and_sensibility_ch01_0890",
+                                            "librivox_sense_and_sensibility_ch01_0920",
+                                            "librivox_sense_and_sensibility_ch01_0930",
+                                            "librivox_shakespeare_sonnet001_16k",
+                                            "pyannote_sample_2spk_phone_30s"};
+    Recording mixed;
+    mixed.name = "mixed_127s (jfk, 5 librivox passages, sonnet, phone call)";
+    for (const auto& name : parts) {
+        auto it =
+            std::find_if(recordings.begin(), recordings.end(), [&](const Recording& r) { return r.name == name; });
+        if (it == recordings.end()) return Status::NotFound("no recording " + name);
+        if (!mixed.pcm.samples.empty()) mixed.pcm.samples.insert(mixed.pcm.samples.end(), 16000, 0);
+        mixed.pcm.samples.insert(mixed.pcm.samples.end(), it->pcm.samples.begin(), it->pcm.samples.end());
+        mixed.reference += it->reference + " ";
+    }
+    return mixed;
+}
+
 Result<Measured> MeasurePodpromo(const Recording& r, PocketsphinxConfig config) {
     auto frames = AnalyzeAudio(r.pcm);
     if (!frames.ok()) return frames.status();

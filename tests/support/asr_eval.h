@@ -23,6 +23,11 @@ struct Recording {
 // Every recording under data/audio and data/video with a reference, decoded, in name order.
 Result<std::vector<Recording>> LoadReferencedRecordings(const std::filesystem::path& data);
 
+// The long mixed recording of issue 15: JFK (16 kHz mono), the five LibriVox passages, the first sonnet and the
+// two-speaker phone call, in that order, with 1 s of silence between each (about 127 s). Its reference is theirs
+// joined. NotFound when one of them is not among `recordings`.
+Result<Recording> MixedRecording(const std::vector<Recording>& recordings);
+
 // 16 kHz mono PCM from headerless s16le bytes (a .raw recording, or what `ffmpeg -f s16le` wrote).
 Pcm PcmFromS16le(const std::string& bytes);
 
