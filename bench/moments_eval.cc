@@ -55,10 +55,14 @@ void PrintEpisodeDiagnostics(const EpisodeResult& r, const std::vector<TimeSpan>
         labelled += fmt::format(" {}-{}", FormatClock(a.start_ms, false), FormatClock(a.end_ms, false));
     std::cout << "  ads found:" << found << "\n  ads labelled:" << labelled << "\n  genre scores:";
     for (const auto& [g, v] : r.detection.scores) std::cout << fmt::format(" {} {:.1f}", g, v);
-    const auto ctx = BuildEpisodeContext(r.transcript.AllWords(), r.transcript.events);
+    const auto ctx = BuildEpisodeContext(r.transcript.AllWords(), r.transcript.events, r.ads);
     std::cout << fmt::format(" | reactions per 1000 words {:.1f}, topic boundaries {}",
                              1000.0 * ctx.reactions.size() / std::max<size_t>(1, r.transcript.WordCount()),
                              ctx.topic_boundaries_ms.size());
+    for (const auto& t : ctx.teases) {
+        std::cout << fmt::format("\n  cold open at {} teases {}-{} ({} words)", FormatClock(t.teaser_ms, false),
+                                 FormatClock(t.start_ms, false), FormatClock(t.end_ms, false), t.words);
+    }
     std::cout << "\n";
 }
 

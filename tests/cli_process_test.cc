@@ -299,7 +299,9 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
     const Episode& ep = episodes_["true_crime"];
     TempDir work;
     const fs::path out = work / "clips";
-    auto r = RunPodpromo({"process", ep.wav.string(), "--clips", "2", "--out", out.string()});
+    // From the script's exact words: what is checked here comes after recognition (tested above).
+    auto r = RunPodpromo({"process", ep.wav.string(), "--clips", "2", "--transcript",
+                          ScriptSrt(ep, work.path()).string(), "--out", out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("rank"), std::string::npos) << "a table is printed without --json";
     const json result = json::parse(ReadFile(out / "result.json"));

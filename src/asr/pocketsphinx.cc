@@ -174,11 +174,12 @@ class LogMelFrontEnd {
         std::vector<mfcc_t*> rows(buf.size());
         for (size_t i = 0; i < buf.size(); ++i) rows[i] = buf[i].data();
         const int16* in = pcm.data();
-        size_t fed = 0;
+        size_t fed = 0, framed = 0;  // samples consumed; whole frames they make
         auto take = [&](int got, size_t framed) {
             for (int i = 0; i < got; ++i) {
                 out.push_back(buf[static_cast<size_t>(i)]);
-                index->push_back(static_cast<uint32_t>(framed - static_cast<size_t>(got - i)));
+                const size_t back = static_cast<size_t>(got - i);  // frames from the end of what was framed
+                index->push_back(static_cast<uint32_t>(framed >= back ? framed - back : 0));
             }
         };
         while (fed < pcm.size()) {
@@ -187,16 +188,13 @@ class LogMelFrontEnd {
             int got = static_cast<int>(buf.size());
             fe_process_frames(fe_, &in, &step, rows.data(), &got, nullptr);
             fed += before - step;
-            const size_t framed = fed >= static_cast<size_t>(size) ? (fed - static_cast<size_t>(size)) / shift + 1 : 0;
+            framed = fed >= static_cast<size_t>(size) ? (fed - static_cast<size_t>(size)) / shift + 1 : 0;
             take(got, framed);
             if (before == step && got == 0) break;  // nothing consumed: cannot happen, but never loop forever
         }
         int last = 0;
         fe_end_utt(fe_, rows[0], &last);
-        if (last > 0) {
-            const size_t framed = (index->empty() ? 0 : index->back() + 1) + 1;
-            take(1, framed);
-        }
+        if (last > 0) take(1, framed + 1);  // the last, partial frame
         return out;
     }
 
@@ -361,7 +359,6 @@ class PocketsphinxTranscriber final : public Transcriber {
         return Status::Ok();
     }
 
-    // `front_end` null: the decoder computes its features from the samples itself.
     // Computes the chunk's features with our front end (silence left out, the time of each frame kept), gives back
     // narrowband speech its upper band and hands them to the decoder as one utterance. Returns the chunk frame of
     // each frame handed over.
@@ -378,6 +375,8 @@ class PocketsphinxTranscriber final : public Transcriber {
         return index;
     }
 
+    // `front_end` null (a model our front end does not fit): the decoder computes its features from the samples
+    // itself, and its silence removal shifts the times of words after long pauses.
     std::vector<Word> DecodeChunk(ps_decoder_t* ps, LogMelFrontEnd* front_end, const PcmSource& pcm, Ms start_ms,
                                   Ms end_ms, std::atomic<size_t>* narrow_frames) const {
         std::vector<Word> out;

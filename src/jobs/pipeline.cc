@@ -193,7 +193,7 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
         });
         if (!in_ad) non_ad.push_back(w);
     }
-    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events);
+    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events, r->ads);
     const double reactions_per_k =
         1000.0 * static_cast<double>(context.reactions.size()) / static_cast<double>(words.size());
     r->detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()), reactions_per_k);
@@ -256,7 +256,7 @@ Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frame
     }
     auto genre = GenreByName(r.genre);
     if (!genre.ok()) return genre.status();
-    const EpisodeContext context = BuildEpisodeContext(words, r.transcript.events);
+    const EpisodeContext context = BuildEpisodeContext(words, r.transcript.events, r.ads);
     ScoredClip clip = DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform, &context), *genre,
                                    r.platform, WordCounts(words));
     clip.candidate = WithBreathingRoom(words, clip.candidate, kMaxClipMs, r.duration_ms);

@@ -155,14 +155,53 @@ std::vector<Ms> TopicBoundaries(const std::vector<Token>& toks, const std::vecto
     return out;
 }
 
+bool InAd(const std::vector<AdSpan>& ads, Ms a, Ms b) {
+    return std::any_of(ads.begin(), ads.end(), [&](const AdSpan& s) { return a < s.end_ms && b > s.start_ms; });
+}
+
+// The cold open's runs said again later: for each opening position, the longest run that recurs at least
+// kMinTeaseGapMs later (found through the positions sharing its first word pair), taken greedily from the start.
+std::vector<Tease> FindTeases(const std::vector<Token>& toks, const std::vector<AdSpan>& ads) {
+    std::vector<Tease> out;
+    std::map<std::pair<std::string, std::string>, std::vector<size_t>> at;  // word pair -> positions
+    for (size_t j = 0; j + 1 < toks.size(); ++j) {
+        if (toks[j].start_ms >= kColdOpenMs) at[{toks[j].norm, toks[j + 1].norm}].push_back(j);
+    }
+    for (size_t i = 0; i + kMinTeaseWords <= toks.size() && toks[i].start_ms < kColdOpenMs;) {
+        size_t best_len = 0, best_j = 0;
+        const auto it = at.find({toks[i].norm, toks[i + 1].norm});
+        if (it != at.end()) {
+            for (size_t j : it->second) {
+                if (toks[j].start_ms < toks[i].start_ms + kMinTeaseGapMs) continue;
+                size_t len = 0;
+                while (j + len < toks.size() && i + len < j && toks[i + len].norm == toks[j + len].norm) ++len;
+                if (len > best_len) best_len = len, best_j = j;
+            }
+        }
+        if (best_len < kMinTeaseWords) {
+            ++i;
+            continue;
+        }
+        const Tease t{toks[best_j].start_ms, toks[best_j + best_len - 1].end_ms, toks[i].start_ms, best_len};
+        if (!InAd(ads, t.teaser_ms, toks[i + best_len - 1].end_ms) && !InAd(ads, t.start_ms, t.end_ms)) {
+            out.push_back(t);
+        }
+        i += best_len;
+    }
+    std::sort(out.begin(), out.end(), [](const Tease& a, const Tease& b) { return a.start_ms < b.start_ms; });
+    return out;
+}
+
 }  // namespace
 
-EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events) {
+EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events,
+                                   const std::vector<AdSpan>& ads) {
     EpisodeContext ctx;
     const auto toks = Tokenize(words, 0, words.size());
     const auto sentences = SentenceRanges(toks);
     ctx.reactions = FindReactions(toks, sentences, events);
     ctx.topic_boundaries_ms = TopicBoundaries(toks, sentences);
+    ctx.teases = FindTeases(toks, ads);
     return ctx;
 }
 

@@ -200,7 +200,7 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
     const double n = static_cast<double>(t.size());
     // Reaction: laughter or an interjection in the last 8 s or up to 1.5 s after (heard as part of the clip), less
     // within 5 s after; one in the body counts less.
-    double reaction = 0;
+    double reaction = 0, teased = 0;
     if (ctx) {
         for (const auto& r : ctx->reactions) {
             if (r.at_ms < c.start_ms + 3000 || r.at_ms > c.end_ms + 5000) continue;
@@ -208,6 +208,16 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
             if (w > reaction) f->evidence["reaction"] = r.what;
             reaction = std::max(reaction, w) + (reaction > 0 ? 0.1 : 0.0);
         }
+        // Teased: how much of the cold open's quotes the clip holds, the moment the show's own editor picked. One
+        // whole quote counts 0.6, two (a setup and its payoff, as teasers cut them) the full 1.
+        double quoted = 0;
+        for (const auto& tz : ctx->teases) {
+            const Ms in = std::min(c.end_ms, tz.end_ms) - std::max(c.start_ms, tz.start_ms);
+            if (in <= 0) continue;
+            quoted += static_cast<double>(in) / static_cast<double>(std::max<Ms>(1, tz.end_ms - tz.start_ms));
+            if (!f->evidence.count("teased")) f->evidence["teased"] = FormatClock(tz.teaser_ms, false);
+        }
+        teased = Clip01(0.6 * quoted);
         // A new topic starting inside the clip: it holds the end of one thing and the start of another.
         for (Ms b : ctx->topic_boundaries_ms) {
             if (b > c.start_ms + 5000 && b < c.end_ms - 5000) {
@@ -217,6 +227,7 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
         }
     }
     v["reaction"] = Clip01(reaction);
+    v["teased"] = teased;
     // Story: narrators in the past tense ("I went", "she said"), and a story's opening.
     double narrative = 0;
     for (size_t i = 0; i + 1 < t.size(); ++i) {

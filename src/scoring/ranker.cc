@@ -28,11 +28,14 @@ struct Reason {
     std::string text;
 };
 
-// What a stranger stops for, in words: a reaction, a story, a surprising turn, a quotable line (unless it is the
-// opening, quoted already).
+// What a stranger stops for, in words: the show's cold open teasing it, a reaction, a story, a surprising turn, a
+// quotable line (unless it is the opening, quoted already).
 template <typename Contribution, typename Evidence>
 std::vector<Reason> MomentReasons(const ClipFeatures& f, const Contribution& contribution, const Evidence& ev) {
     std::vector<Reason> reasons;
+    if (f.Get("teased") >= 0.3 && !ev("teased").empty()) {
+        reasons.push_back({1.0, "the show's own cold open teases it (at " + ev("teased") + ")"});
+    }
     if (f.Get("reaction") >= 0.6 && !ev("reaction").empty()) {
         const std::string r = ev("reaction");
         reasons.push_back({contribution("reaction"), r == "laughter" || r == "applause"
@@ -269,9 +272,11 @@ double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platfor
     if (payoff >= 0.8) score += 0.05;
     // What a stranger stops for weighs on every path: a clip with a reaction after it, a story, a surprising
     // turn or a quotable line beats one whose only merit is a stock phrase at its edges.
+    // The show's own cold open quoting the clip is the strongest of these: an editor picked it.
+    const double teased = g.Get("teased");
     const double moment =
-        std::min(1.0, 0.5 * (g.Get("reaction") + g.Get("story") + g.Get("surprise") + g.Get("quotable")));
-    score *= 0.5 + 0.8 * moment;
+        std::min(1.0, 0.5 * (g.Get("reaction") + g.Get("story") + g.Get("surprise") + g.Get("quotable")) + teased);
+    score *= (0.5 + 0.8 * moment) * (1.0 + 0.3 * teased);
     // Quality gates.
     if (hook < 0.2 && payoff < 0.2) score *= 0.8;
     if (g.Get("platform_len_match") <= 0) score *= 0.3;

@@ -376,6 +376,53 @@ TEST(Moments, AReactionAfterTheClipAndATopicChangeInsideIt) {
                             [&](Ms b) { return std::llabs(b - meet) < 5000; }));
 }
 
+// Produced shows open with a teaser cut from their best moments: the moment said in full later is the one the
+// show's editor picked. A short shared phrase, or a sponsor read heard twice, is no tease.
+TEST(Moments, TheColdOpenTeasesAMomentSaidInFullLater) {
+    const std::string moment =
+        "every worthwhile change in your life starts by making things worse before they get better";
+    const std::string plug = "this episode is brought to you by acme the only anvil company your coyote will ever need";
+    std::vector<std::string> s = {moment, "also we talked about the weather for a bit", plug, "welcome to the show"};
+    for (int i = 0; i < 60; ++i)
+        s.push_back("and then we moved on to talk about " + std::to_string(i) + " other things");
+    const size_t said_at = s.size();
+    s.push_back("here is what I keep telling my students");
+    s.push_back(moment);
+    s.push_back("that is the whole idea");
+    s.push_back("also we talked about the weather for a bit");  // nine words again: too short for a tease
+    for (int i = 0; i < 10; ++i) s.push_back("we kept going with question number " + std::to_string(i));
+    const size_t plug_at = s.size();
+    s.push_back(plug);
+    const auto words = Speak(s);
+    size_t first_word_of = 0, plug_word = 0;
+    for (size_t k = 0, w = 0; k < s.size(); ++k) {
+        if (k == said_at + 1) first_word_of = w;
+        if (k == plug_at) plug_word = w;
+        w += static_cast<size_t>(std::count(s[k].begin(), s[k].end(), ' ') + 1);
+    }
+    const std::vector<AdSpan> ads = {{words[plug_word].start_ms, words.back().end_ms, "brought to you by"}};
+    const EpisodeContext ctx = BuildEpisodeContext(words, {}, ads);
+    ASSERT_EQ(ctx.teases.size(), 1u) << "the moment only: not the nine words, not the sponsor read";
+    EXPECT_EQ(ctx.teases[0].start_ms, words[first_word_of].start_ms);
+    EXPECT_EQ(ctx.teases[0].words, 15u);
+    EXPECT_EQ(ctx.teases[0].teaser_ms, 0);
+    EXPECT_EQ(BuildEpisodeContext(words, {}).teases.size(), 2u) << "without the ad span, the read repeats too";
+
+    // A clip holding the moment carries it, and says so; the same words nowhere else teased carry nothing.
+    const Candidate c{first_word_of - 8, first_word_of + 15, words[first_word_of - 8].start_ms,
+                      words[first_word_of + 14].end_ms};
+    const auto platform = PlatformByName("tiktok").value();
+    const auto f = ComputeFeatures(words, c, nullptr, platform, &ctx);
+    EXPECT_DOUBLE_EQ(f.Get("teased"), 0.6) << "one whole quote";
+    const auto g = GenreByName("general").value();
+    const auto described = DescribeClip(words, c, f, g, platform, WordCounts(words));
+    EXPECT_NE(described.explanation.front().find("cold open teases it (at 0:00)"), std::string::npos)
+        << described.explanation.front();
+    const auto plain = ComputeFeatures(words, c, nullptr, platform, nullptr);
+    EXPECT_EQ(plain.Get("teased"), 0.0);
+    EXPECT_GT(ScoreClip(f, g, platform, c.DurationMs()), ScoreClip(plain, g, platform, c.DurationMs()));
+}
+
 TEST(Ranker, TitlesAreCompletePhrasesAndClipsSpreadOut) {
     const auto words =
         Speak({"When I was thirteen years old I used to listen to these motivational tapes while "

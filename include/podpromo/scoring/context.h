@@ -1,11 +1,13 @@
 // What the whole episode says about its parts, found once before candidates are scored: where listeners (or
-// co-hosts) reacted, and where the topic changes. Pure; thread-safe.
+// co-hosts) reacted, where the topic changes, and which moments the show's own cold open teases. Pure;
+// thread-safe.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "podpromo/core/types.h"
+#include "podpromo/scoring/candidates.h"
 
 namespace podpromo {
 
@@ -16,13 +18,30 @@ struct Reaction {
     std::string what;  // "laughter", or the interjection as written
 };
 
+// A moment the episode's cold open quotes: produced shows open with a teaser cut from their best moments, so the
+// same run of words said in the opening and again later marks, at the later place, a moment the show's own
+// editor picked.
+struct Tease {
+    Ms start_ms = 0, end_ms = 0;  // the run where it is said in full
+    Ms teaser_ms = 0;             // where the opening quotes it
+    size_t words = 0;             // the length of the run
+};
+
 struct EpisodeContext {
     std::vector<Reaction> reactions;      // in time order
     std::vector<Ms> topic_boundaries_ms;  // TextTiling valleys: where one topic gives way to the next
+    std::vector<Tease> teases;            // in time order
 };
 
-// Reactions from `words` and the transcript's sound `events`, and topic boundaries from lexical cohesion
-// (Hearst's TextTiling over blocks of sentences).
-EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events);
+// The cold open is the first kColdOpenMs; a run counts when at least kMinTeaseWords words are said again in the
+// same order at least kMinTeaseGapMs later, neither time inside an ad (a sponsor read is repeated too).
+constexpr Ms kColdOpenMs = 150000;
+constexpr size_t kMinTeaseWords = 12;
+constexpr Ms kMinTeaseGapMs = 120000;
+
+// Reactions from `words` and the transcript's sound `events`, topic boundaries from lexical cohesion (Hearst's
+// TextTiling over blocks of sentences), and the cold open's teases outside `ads`.
+EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events,
+                                   const std::vector<AdSpan>& ads = {});
 
 }  // namespace podpromo
