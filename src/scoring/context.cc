@@ -161,7 +161,10 @@ bool InAd(const std::vector<AdSpan>& ads, Ms a, Ms b) {
 
 // The cold open's runs said again later: for each opening position, the longest run that recurs at least
 // kMinTeaseGapMs later (found through the positions sharing its first word pair), taken greedily from the start.
+// Bounded for any transcript: a word pair said more than kCommonPair times later is too common to start a quote
+// (the run is found from its next word instead), and runs stop at kLongestRun words.
 std::vector<Tease> FindTeases(const std::vector<Token>& toks, const std::vector<AdSpan>& ads) {
+    constexpr size_t kCommonPair = 64, kLongestRun = 400;
     std::vector<Tease> out;
     std::map<std::pair<std::string, std::string>, std::vector<size_t>> at;  // word pair -> positions
     for (size_t j = 0; j + 1 < toks.size(); ++j) {
@@ -170,11 +173,14 @@ std::vector<Tease> FindTeases(const std::vector<Token>& toks, const std::vector<
     for (size_t i = 0; i + kMinTeaseWords <= toks.size() && toks[i].start_ms < kColdOpenMs;) {
         size_t best_len = 0, best_j = 0;
         const auto it = at.find({toks[i].norm, toks[i + 1].norm});
-        if (it != at.end()) {
+        if (it != at.end() && it->second.size() <= kCommonPair) {
             for (size_t j : it->second) {
                 if (toks[j].start_ms < toks[i].start_ms + kMinTeaseGapMs) continue;
                 size_t len = 0;
-                while (j + len < toks.size() && i + len < j && toks[i + len].norm == toks[j + len].norm) ++len;
+                while (len < kLongestRun && j + len < toks.size() && i + len < j &&
+                       toks[i + len].norm == toks[j + len].norm) {
+                    ++len;
+                }
                 if (len > best_len) best_len = len, best_j = j;
             }
         }

@@ -423,6 +423,13 @@ TEST(Moments, TheColdOpenTeasesAMomentSaidInFullLater) {
     EXPECT_GT(ScoreClip(f, g, platform, c.DurationMs()), ScoreClip(plain, g, platform, c.DurationMs()));
 }
 
+// A transcript of one phrase over and over (hostile, or a song's chorus) is no tease, and is read in linear time:
+// each opening position would otherwise compare itself with every later one, to the end.
+TEST(Moments, ARepeatedChorusIsNoTeaseAndStaysCheap) {
+    const auto words = Speak(std::vector<std::string>(4000, "la la la la la"));
+    EXPECT_TRUE(BuildEpisodeContext(words, {}).teases.empty());
+}
+
 TEST(Ranker, TitlesAreCompletePhrasesAndClipsSpreadOut) {
     const auto words =
         Speak({"When I was thirteen years old I used to listen to these motivational tapes while "
