@@ -30,6 +30,17 @@ void ExpectSameWords(const std::vector<Word>& a, const std::vector<Word>& b) {
     }
 }
 
+// The WAV decoded and analysed as the pipeline does.
+Result<std::pair<Pcm, AudioFrames>> DecodeAndAnalyze(const fs::path& wav) {
+    auto info = ProbeMedia(wav);
+    if (!info.ok()) return info.status();
+    auto pcm = DecodeToPcm(wav, *info);
+    if (!pcm.ok()) return pcm.status();
+    auto frames = AnalyzeAudio(*pcm);
+    if (!frames.ok()) return frames.status();
+    return std::make_pair(std::move(*pcm), std::move(*frames));
+}
+
 TEST(ConcurrentRecognition, SameWordsWhateverTheThreadsAndNoInterference) {
     TempDir dir;
     auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
@@ -37,12 +48,10 @@ TEST(ConcurrentRecognition, SameWordsWhateverTheThreadsAndNoInterference) {
     const fs::path wav = dir / "episode.wav";
     auto timeline = SynthesizeEpisode(*script, wav);
     ASSERT_TRUE(timeline.ok()) << timeline.status().ToString();
-    auto info = ProbeMedia(wav);
-    ASSERT_TRUE(info.ok());
-    auto pcm = DecodeToPcm(wav, *info);
-    ASSERT_TRUE(pcm.ok());
-    auto frames = AnalyzeAudio(*pcm);
-    ASSERT_TRUE(frames.ok());
+    auto decoded = DecodeAndAnalyze(wav);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const Pcm* pcm = &decoded->first;
+    const AudioFrames* frames = &decoded->second;
     const MemoryPcmSource source(*pcm);
     const auto chunks = PlanChunks(*frames, PocketsphinxConfig{}.chunk_target_ms, PocketsphinxConfig{}.chunk_max_ms);
     ASSERT_GE(chunks.size(), 6u) << "the episode must give each thread several chunks";
@@ -83,12 +92,10 @@ TEST(RecognitionTiming, WordsAfterLongPausesInOneChunkKeepTheirTime) {
     auto timeline = SynthesizeEpisode(script, wav);
     ASSERT_TRUE(timeline.ok()) << timeline.status().ToString();
     ASSERT_LT(timeline->back().end_ms, PocketsphinxConfig{}.chunk_max_ms) << "the whole episode is one chunk";
-    auto info = ProbeMedia(wav);
-    ASSERT_TRUE(info.ok());
-    auto pcm = DecodeToPcm(wav, *info);
-    ASSERT_TRUE(pcm.ok());
-    auto frames = AnalyzeAudio(*pcm);
-    ASSERT_TRUE(frames.ok());
+    auto decoded = DecodeAndAnalyze(wav);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const Pcm* pcm = &decoded->first;
+    const AudioFrames* frames = &decoded->second;
     auto t = MakePocketsphinxTranscriber({})->Transcribe(MemoryPcmSource(*pcm), *frames, {}, nullptr);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     std::vector<int> per_line(timeline->size(), 0);
