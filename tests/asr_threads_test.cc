@@ -3,6 +3,7 @@
 // word times that hold across pauses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "podpromo/asr/transcriber.h"
@@ -45,6 +46,7 @@ TEST(ConcurrentRecognition, SameWordsWhateverTheThreadsAndNoInterference) {
     TempDir dir;
     auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
     ASSERT_TRUE(script.ok()) << script.status().ToString();
+    script->resize(std::min<size_t>(script->size(), 13));  // about two minutes: enough chunks for four threads
     const fs::path wav = dir / "episode.wav";
     auto timeline = SynthesizeEpisode(*script, wav);
     ASSERT_TRUE(timeline.ok()) << timeline.status().ToString();
@@ -61,23 +63,18 @@ TEST(ConcurrentRecognition, SameWordsWhateverTheThreadsAndNoInterference) {
         config.threads = threads;
         return MakePocketsphinxTranscriber(config)->Transcribe(source, *frames, {}, nullptr);
     };
-    // Three jobs at once, on one, three and four threads: eight decoders started, used and freed side by side,
-    // and the words the same as the single thread's.
-    Result<Transcript> one = Status::Internal("not run"), a = Status::Internal("not run"),
-                       b = Status::Internal("not run");
+    // Two jobs at once, on one and four threads: five decoders started, used and freed side by side, and the words
+    // the same as the single thread's although the chunks fell to threads in another order.
+    Result<Transcript> one = Status::Internal("not run"), four = Status::Internal("not run");
     std::thread t1([&] { one = transcribe(1); });
-    std::thread ta([&] { a = transcribe(3); });
-    std::thread tb([&] { b = transcribe(4); });
+    std::thread t4([&] { four = transcribe(4); });
     t1.join();
-    ta.join();
-    tb.join();
+    t4.join();
     ASSERT_TRUE(one.ok()) << one.status().ToString();
     const auto reference = AllWords(*one);
-    ASSERT_GT(reference.size(), 200u);
-    ASSERT_TRUE(a.ok()) << a.status().ToString();
-    ASSERT_TRUE(b.ok()) << b.status().ToString();
-    ExpectSameWords(AllWords(*a), reference);
-    ExpectSameWords(AllWords(*b), reference);
+    ASSERT_GT(reference.size(), 150u);
+    ASSERT_TRUE(four.ok()) << four.status().ToString();
+    ExpectSameWords(AllWords(*four), reference);
 }
 
 // Words keep their time after a long pause inside one recognition chunk. (The decoder's own silence removal drops

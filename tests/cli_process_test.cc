@@ -261,21 +261,18 @@ TEST_F(ProcessEpisodes, SpeakerTurnsWhereVoicesDifferAndNoGuessWhereTheyDoNot) {
     }
 }
 
-TEST_F(ProcessEpisodes, SameMomentsFromMp3AndMp4Video) {
+// (The audio containers' decoding, MP3 among them, is checked by Containers.CommonAudioAndVideoContainersDecode;
+// here the whole run from a video file, whose AAC audio is recognised anew.)
+TEST_F(ProcessEpisodes, SameMomentsFromWavAndMp4Video) {
     const Episode& ep = episodes_["true_crime"];
-    const fs::path mp3 = *dir_ / "true crime.mp3", mp4 = *dir_ / "true crime.mp4";
-    ASSERT_TRUE(FfmpegConvert({"-i", ep.wav.string(), "-c:a", "libmp3lame", "-b:a", "96k", mp3.string()}));
+    const fs::path mp4 = *dir_ / "true crime.mp4";
     ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "testsrc2=s=320x240:r=10", "-i", ep.wav.string(), "-shortest",
                                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "96k", mp4.string()}));
-    const int from_wav = Covered(Run(ep.wav), ep);
-    for (const auto& f : {mp3, mp4}) {
-        SCOPED_TRACE(f.filename().string());
-        const json& r = Run(f);
-        EXPECT_EQ(Covered(r, ep), from_wav);
-        EXPECT_EQ(r["episode"]["detected_genre"], ep.genre);
-        ExpectNoClipTouchesAnAd(r, ep);
-    }
-    EXPECT_EQ(Run(mp4)["episode"]["has_video"], true);
+    const json& r = Run(mp4);
+    EXPECT_EQ(Covered(r, ep), Covered(Run(ep.wav), ep));
+    EXPECT_EQ(r["episode"]["detected_genre"], ep.genre);
+    EXPECT_EQ(r["episode"]["has_video"], true);
+    ExpectNoClipTouchesAnAd(r, ep);
 }
 
 TEST_F(ProcessEpisodes, VideoEpisodeRendersItsTopClipsForLinkedIn) {

@@ -60,11 +60,6 @@ class Service : public ::testing::Test {
     static void SetUpTestSuite() {
         signal(SIGPIPE, SIG_IGN);  // a server may close a connection mid-upload (413): that is an answer
         dir_ = new TempDir();
-        auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
-        ASSERT_TRUE(script.ok()) << script.status().ToString();
-        auto tl = SynthesizeEpisode(*script, *dir_ / "business.wav");
-        ASSERT_TRUE(tl.ok()) << tl.status().ToString();
-        timeline_ = *tl;
     }
     static void TearDownTestSuite() {
         delete dir_;
@@ -111,6 +106,20 @@ class Service : public ::testing::Test {
     static bool Ended(const json& j) {
         const std::string st = j.value("state", "");
         return st == "succeeded" || st == "failed" || st == "cancelled";
+    }
+
+    // The whole business interview (about three minutes, with its timeline in timeline_), synthesised on first use:
+    // each test runs in a process of its own, and most need a shorter episode or none.
+    static fs::path BusinessWav() {
+        const fs::path wav = *dir_ / "business.wav";
+        if (fs::exists(wav)) return wav;
+        auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
+        EXPECT_TRUE(script.ok()) << script.status().ToString();
+        if (!script.ok()) return wav;
+        auto tl = SynthesizeEpisode(*script, wav);
+        EXPECT_TRUE(tl.ok()) << tl.status().ToString();
+        if (tl.ok()) timeline_ = *tl;
+        return wav;
     }
 
     static inline TempDir* dir_ = nullptr;
@@ -178,7 +187,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     // Rendered square, in the clean style, over a cover image sent with it.
     ASSERT_TRUE(FfmpegConvert(
         {"-f", "lavfi", "-i", "color=c=0xE00000:s=800x800", "-frames:v", "1", (*dir_ / "cover.png").string()}));
-    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "Business Interview.wav",
+    auto up = Upload(*server, ReadAll(BusinessWav()), "Business Interview.wav",
                      {{"genre", "auto"},
                       {"platform", "tiktok"},
                       {"clips", "3"},
@@ -510,7 +519,7 @@ TEST_F(Service, EventStreamsAreFilteredByEpisodeAndLimitedInNumber) {
     TempDir work;
     ServerProcess server(work / "data", {{"MAX_EVENT_STREAMS", "2"}, {"MAX_CONCURRENT_JOBS", "1"}});
     ASSERT_TRUE(server.Start()) << server.Log();
-    const std::string episode = ReadAll(*dir_ / "business.wav");
+    const std::string episode = ReadAll(BusinessWav());
     auto a = Upload(server, episode, "a.wav");
     ASSERT_TRUE(a);
     ASSERT_EQ(a->status, 202);
@@ -577,7 +586,7 @@ TEST_F(Service, QueueLimitPriorityAndCancellation) {
     const fs::path data = work / "data";
     ServerProcess server(data, {{"MAX_QUEUE_SIZE", "1"}, {"MAX_CONCURRENT_JOBS", "1"}});
     ASSERT_TRUE(server.Start()) << server.Log();
-    const std::string episode = ReadAll(*dir_ / "business.wav");
+    const std::string episode = ReadAll(BusinessWav());
     auto first = Upload(server, episode, "a.wav");
     ASSERT_TRUE(first);
     ASSERT_EQ(first->status, 202) << first->body;
@@ -651,7 +660,7 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     const fs::path data = work / "data";
     auto server = std::make_unique<ServerProcess>(data, std::map<std::string, std::string>{{"JOB_LEASE_SECONDS", "5"}});
     ASSERT_TRUE(server->Start()) << server->Log();
-    auto up = Upload(*server, ReadAll(*dir_ / "business.wav"), "resume.wav", {{"clips", "2"}});
+    auto up = Upload(*server, ReadAll(BusinessWav()), "resume.wav", {{"clips", "2"}});
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202);
     const std::string job_id = json::parse(up->body)["job"]["id"];
@@ -737,7 +746,7 @@ TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
     EXPECT_FALSE(health["checks"]["ffmpeg"]["ok"].get<bool>());
     EXPECT_TRUE(health["checks"]["database"]["ok"].get<bool>());
 
-    auto up = Upload(server, ReadAll(*dir_ / "business.wav"), "retry.wav");
+    auto up = Upload(server, ReadAll(BusinessWav()), "retry.wav");
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202) << up->body;
     const std::string job_id = json::parse(up->body)["job"]["id"];
