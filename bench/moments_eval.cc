@@ -1,5 +1,5 @@
-// moments_eval DIR [--platform P] [--clips] [--strict [--max-on-ads N]]: how well the moment finder does on real
-// podcasts with a reader's labels (DIR/labels.json beside the transcripts, as in ../shared/data/podcasts; see its
+// moments_eval DIR [--platform P] [--clips] [--signals] [--strict [--max-on-ads N]]: how well the moment finder does on
+// real podcasts with a reader's labels (DIR/labels.json beside the transcripts, as in ../shared/data/podcasts; see its
 // SOURCES.md). Each transcript goes through the same scoring stage as `podpromo process --transcript` (text only, no
 // audio). Per episode and in total it prints the reader's moments found by the top 5 and top 10 clips, the expected
 // number for clips of the same lengths placed at random, top-10 clips on an ad block (> 2 s), whether the
@@ -7,29 +7,40 @@
 // Exits 0 having printed the table; 2 on a usage error; 77 (skipped) when DIR or its labels are missing. With
 // --strict (as ctest runs it) it exits 3 when a title ends mid-phrase, a clip's text keeps a speaker mark, more
 // than --max-on-ads top-10 clips (default 0) sit on an ad block, or the top 10 find fewer moments than random
-// clips would.
+// clips would. With --signals it also prints, per scoring feature, how well it alone tells the reader's moments
+// from the rest of each episode (AUC: 0.5 is chance), and in how many episodes it does better than chance: a
+// feature that helps in most shows is one to trust on shows nobody here has seen.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/jobs/pipeline.h"
+#include "podpromo/scoring/candidates.h"
 #include "podpromo/scoring/context.h"
 #include "podpromo/scoring/evaluation.h"
+#include "podpromo/scoring/features.h"
+#include "podpromo/scoring/genre.h"
+#include "podpromo/scoring/ranker.h"
 
 namespace fs = std::filesystem;
 using namespace podpromo;
 
 namespace {
 
+// Per feature, its AUC in each episode (--signals).
+using SignalTable = std::map<std::string, std::vector<double>>;
+
 struct Totals {
     int episodes = 0, moments = 0, found5 = 0, found10 = 0, on_ads = 0, genre_right = 0, bad_titles = 0, prefixes = 0;
     double random5 = 0, random10 = 0;
     std::vector<Ms> lengths;
+    SignalTable signals;
 };
 
 std::vector<TimeSpan> Spans(const nlohmann::json& arr) {
@@ -79,9 +90,52 @@ void PrintMomentsAsScored(const EpisodeResult& r, const std::vector<TimeSpan>& m
     }
 }
 
+// The probability that a reader's moment scores above a span placed anywhere else (ties count half).
+double Auc(const std::vector<double>& positives, const std::vector<double>& negatives) {
+    double wins = 0;
+    for (double p : positives)
+        for (double n : negatives) wins += p > n ? 1.0 : (p == n ? 0.5 : 0.0);
+    return positives.empty() || negatives.empty() ? 0.5
+                                                  : wins / static_cast<double>(positives.size() * negatives.size());
+}
+
+// --signals: among the candidate clips the ranker chooses from, those that would find a reader's moment against
+// the rest: for each feature (and the final score), one AUC into `table`.
+void AddSignals(const EpisodeResult& r, const std::vector<TimeSpan>& moments, SignalTable* table) {
+    const auto words = r.transcript.AllWords();
+    const auto genre = GenreByName(r.genre);
+    if (words.empty() || moments.empty() || !genre.ok()) return;
+    const EpisodeContext context = BuildEpisodeContext(words, r.transcript.events, r.ads);
+    std::map<std::string, std::vector<double>> pos, neg;
+    for (const auto& c : GenerateCandidates(words, r.platform, r.ads)) {
+        ClipFeatures f = ComputeFeatures(words, c, nullptr, r.platform, &context);
+        f.values["score"] = ScoreClip(f, *genre, r.platform, c.DurationMs());
+        auto& side = MomentsFound({{c.start_ms, c.end_ms}}, moments) > 0 ? pos : neg;
+        for (const auto& [k, v] : f.values) side[k].push_back(v);
+    }
+    for (const auto& [k, p] : pos) table->try_emplace(k).first->second.push_back(Auc(p, neg[k]));
+}
+
+void PrintSignals(const SignalTable& table) {
+    std::cout << "\nfeature            mean AUC  episodes > 0.55  < 0.45   per episode\n";
+    for (const auto& [k, aucs] : table) {
+        double sum = 0;
+        int above = 0, below = 0;
+        std::string per;
+        for (double a : aucs) {
+            sum += a;
+            above += a > 0.55;
+            below += a < 0.45;
+            per += fmt::format(" {:.2f}", a);
+        }
+        std::cout << fmt::format("{:<18} {:>8.2f}  {:>9}/{:<5} {:>6}  {}\n", k, sum / std::max<size_t>(1, aucs.size()),
+                                 above, aucs.size(), below, per);
+    }
+}
+
 // Scores one labelled transcript and adds its row to `totals`; false (with a message) when it cannot.
 bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platform& platform, bool show_clips,
-                 Totals* totals) {
+                 bool signals, Totals* totals) {
     auto transcript = LoadTranscriptFile(file);
     if (!transcript.ok()) {
         std::cerr << file.filename().string() << ": " << transcript.status().message() << "\n";
@@ -117,6 +171,7 @@ bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platfo
         }
     }
     if (show_clips) PrintMomentsAsScored(r, moments);
+    if (signals) AddSignals(r, moments, &totals->signals);
     const auto genres = label.at("genre");
     const bool genre_right = std::find(genres.begin(), genres.end(), r.detection.genre) != genres.end();
     const int f5 = MomentsFound(top5, moments), f10 = MomentsFound(top10, moments);
@@ -145,12 +200,12 @@ bool EvaluateOne(const fs::path& file, const nlohmann::json& label, const Platfo
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::cerr << "usage: moments_eval DIR [--platform P] [--clips] [--strict [--max-on-ads N]]\n";
+        std::cerr << "usage: moments_eval DIR [--platform P] [--clips] [--signals] [--strict [--max-on-ads N]]\n";
         return 2;
     }
     const fs::path dir = argv[1];
     std::string platform_name = "tiktok";
-    bool show_clips = false, strict = false;
+    bool show_clips = false, strict = false, signals = false;
     int max_on_ads = 0;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -158,6 +213,8 @@ int main(int argc, char** argv) {
             platform_name = argv[++i];
         } else if (a == "--clips") {
             show_clips = true;
+        } else if (a == "--signals") {
+            signals = true;
         } else if (a == "--strict") {
             strict = true;
         } else if (a == "--max-on-ads" && i + 1 < argc) {
@@ -183,7 +240,7 @@ int main(int argc, char** argv) {
     Totals t;
     int failed = 0;
     for (const auto& [name, label] : labels.items())
-        failed += !EvaluateOne(dir / name, label, *platform, show_clips, &t);
+        failed += !EvaluateOne(dir / name, label, *platform, show_clips, signals, &t);
     std::cout << fmt::format(
         "TOTAL {} episodes: top 5 found {}/{} ({:.0f}%), random {:.1f} ({:.1f}x); top 10 found {}/{}, random {:.1f} "
         "({:.1f}x); top-10 clips on an ad block {}; genre right {}/{}; median clip {:.0f} s; titles mid-phrase {}; "
@@ -191,6 +248,7 @@ int main(int argc, char** argv) {
         t.episodes, t.found5, t.moments, 100.0 * t.found5 / std::max(1, t.moments), t.random5,
         t.found5 / std::max(0.01, t.random5), t.found10, t.moments, t.random10, t.found10 / std::max(0.01, t.random10),
         t.on_ads, t.genre_right, t.episodes, Median(t.lengths) / 1000.0, t.bad_titles, t.prefixes);
+    if (signals) PrintSignals(t.signals);
     if (failed) return 1;
     if (strict && (t.bad_titles > 0 || t.prefixes > 0 || t.on_ads > max_on_ads || t.found10 < t.random10)) {
         std::cout << "moments_eval: --strict: a bar is not met\n";

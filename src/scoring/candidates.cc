@@ -24,12 +24,12 @@ const std::vector<std::string>& StrongAdCues() {
         "rate and review", "rate review", "leave us a review", "leave a review", "five star review", "5 star review",
         "rating or review", "subscribe to the show", "subscribe to the podcast", "subscribe to our",
         "subscribe on youtube", "hit subscribe", "hit that subscribe", "smash that", "don't forget to subscribe",
-        "wherever you get your podcasts", "wherever you listen", "patreon", "merch", "tour dates",
-        "tickets are on sale", "tickets on sale", "get your tickets", "our newsletter", "my newsletter",
-        "support the show", "support the podcast", "become a member", "become a patron", "is a production of",
-        "a production of", "follow the show", "follow us on", "find us on", "find us at", "find me at",
-        "where can people find you", "where can people find", "call to action", "in the comments",
-        "let us know what you think",
+        "wherever you get your podcasts", "wherever you listen", "wherever podcasts are", "wherever you get podcasts",
+        "patreon", "merch", "tour dates", "tickets are on sale", "tickets on sale", "get your tickets",
+        "our newsletter", "my newsletter", "support the show", "support the podcast", "become a member",
+        "become a patron", "is a production of", "a production of", "follow the show", "follow us on", "find us on",
+        "find us at", "find me at", "where can people find you", "where can people find", "call to action",
+        "in the comments", "let us know what you think",
         // breaks
         "we'll be right back", "be right back after", "after the break", "after this break", "after these messages",
         "a quick break", "short break", "and we're back", "we are back"};
@@ -49,7 +49,8 @@ const std::vector<std::string>& WeakAdCues() {
 // A web address in a word as written: "acme.com", "MaximumFun.org/join", "bit.ly/x" (the spoken "dot com" is a
 // phrase cue). Sponsor reads and plugs nearly always give one.
 bool IsWebAddress(const std::string& raw) {
-    static const char* kTlds[] = {".com", ".org", ".net", ".co", ".io", ".fm", ".ly", ".tv", ".app", ".us", ".uk"};
+    static const char* kTlds[] = {".com", ".org", ".net", ".co",  ".io", ".ai",
+                                  ".fm",  ".ly",  ".tv",  ".app", ".us", ".uk"};
     for (const char* tld : kTlds) {
         const size_t at = raw.find(tld);
         if (at == std::string::npos || at == 0 || !std::isalnum(static_cast<unsigned char>(raw[at - 1]))) continue;
@@ -160,6 +161,9 @@ std::vector<Sentence> CueSentences(const std::vector<Word>& words, const std::ve
             if (!IsWebAddress(toks[k].raw)) continue;
             s.strong += 1;
             if (s.cue.empty()) s.cue = toks[k].raw;
+            // The brand in the address ("Plaud.ai" -> "plaud") names the sponsor, as the read says it.
+            const std::string brand = NormalizeWord(toks[k].raw.substr(0, toks[k].raw.find('.')));
+            if (brand.size() >= 3 && !IsStopword(brand)) sponsors.push_back(brand);
         }
         for (auto& name : SponsorNames(toks, ta, tb)) sponsors.push_back(std::move(name));
     }
@@ -181,7 +185,8 @@ std::vector<bool> MarkAdSentences(const std::vector<Word>& words, const std::vec
     std::vector<bool> ad(sents.size(), false);
     for (size_t i = 0; i < sents.size(); ++i) {
         const size_t n = sents[i].tok_end - sents[i].tok_first;
-        ad[i] = sents[i].strong >= 1 || (sents[i].weak >= 3 && static_cast<size_t>(sents[i].weak) * 10 >= n);
+        ad[i] = sents[i].strong >= 1 || (sents[i].weak >= 3 && static_cast<size_t>(sents[i].weak) * 10 >= n) ||
+                sents[i].weak >= 4;
     }
     // A read's middle sentences need no cue of their own: join across up to two ordinary sentences between two ad
     // sentences less than 45 s apart.

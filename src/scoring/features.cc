@@ -316,6 +316,21 @@ size_t AddHook(const std::vector<Token>& t, const Candidate& c, const AudioFrame
     return head;
 }
 
+// The first piece of advice in toks[from, end): "you should", "make sure", ... anywhere, and a bare imperative
+// ("Don't", "Stop", "Try") only where it opens a sentence: in conversation "I don't know" and "I'll try" are no
+// advice. Returns the phrase ("" when none) and where it starts.
+std::pair<std::string, size_t> FirstAdvice(const std::vector<Token>& t, size_t from) {
+    static const std::unordered_set<std::string> kImperative = {"don't", "do not", "start", "stop", "try"};
+    for (size_t k = from; k < t.size();) {
+        size_t at = 0;
+        const std::string ph = FirstPhrase(t, kActionable, k, t.size(), &at);
+        if (ph.empty()) break;
+        if (!kImperative.count(ph) || at == 0 || t[at - 1].sentence_end) return {ph, at};
+        k = at + 1;
+    }
+    return {"", 0};
+}
+
 // Payoff: the last ~8 seconds (a conclusion in the body counts less). `head` is AddHook's opening.
 void AddPayoff(const std::vector<Token>& t, const Candidate& c, size_t head, ClipFeatures* f) {
     size_t at = 0;
@@ -329,11 +344,11 @@ void AddPayoff(const std::vector<Token>& t, const Candidate& c, size_t head, Cli
         payoff = 0.1 + 0.4 * MatchWeight(t, at, PhraseLen(ph2));
         f->evidence["payoff"] = Quote(t, at, PhraseLen(ph2) + 5);
     }
-    if (auto ph = FirstPhrase(t, kActionable, tail, t.size(), &at); !ph.empty()) {
-        const double actionable = 0.1 + 0.5 * MatchWeight(t, at, PhraseLen(ph));
+    if (auto [ph, at_advice] = FirstAdvice(t, tail); !ph.empty()) {
+        const double actionable = 0.1 + 0.5 * MatchWeight(t, at_advice, PhraseLen(ph));
         if (payoff < actionable) {
             payoff = actionable;
-            f->evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
+            f->evidence["payoff"] = Quote(t, at_advice, PhraseLen(ph) + 5);
         }
     }
     payoff = std::max(payoff, 0.1 + 0.3 * std::min(1.0, WeighPhrases(t, kExplanation)));

@@ -265,11 +265,12 @@ double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platfor
         }
     }
     const double hook = g.Get("hook"), payoff = g.Get("payoff"), arousal = g.Get("arousal");
-    // Synergy: a clip that both opens and lands is worth more than the sum of its parts.
-    const double synergy = std::cbrt(std::max(0.01, hook) * std::max(0.01, payoff) * std::max(0.05, arousal));
+    // Synergy: a clip that opens strong with energy behind it is worth more than the sum of its parts. (The closing
+    // phrase, "payoff", no longer counts here or in the paths: on real talk its cues, "that's the", "finally",
+    // "because", mark a reader's moment less often than any other candidate; moments_eval --signals.)
+    const double synergy = std::sqrt(std::max(0.01, hook) * std::max(0.05, arousal));
     double score = best * (0.8 + 0.4 * synergy);
     if (hook >= 0.8) score += 0.05;
-    if (payoff >= 0.8) score += 0.05;
     // What a stranger stops for weighs on every path: a clip with a reaction after it, a story, a surprising
     // turn or a quotable line beats one whose only merit is a stock phrase at its edges.
     // The show's own cold open quoting the clip is the strongest of these: an editor picked it.

@@ -1,6 +1,7 @@
 // Behaviour of the scoring stage: each feature responds to what it claims to measure.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "podpromo/scoring/candidates.h"
@@ -101,6 +102,15 @@ TEST(Payoff, ConclusionAtTheEndScoresHigh) {
     EXPECT_LT(dangling.Get("payoff"), lesson.Get("payoff"));
     EXPECT_TRUE(dangling.ends_dangling);
     EXPECT_LT(dangling.Get("loopability"), lesson.Get("loopability"));
+}
+
+// Advice closes a clip when it is advice: a bare "don't" or "try" counts where it opens a sentence (an
+// imperative), not in "I don't know" or "I'll try".
+TEST(Payoff, ABareImperativeIsAdviceOnlyWhereItOpensASentence) {
+    const auto advice = FeaturesOf({"we lost three hundred customers in a week", "Don't raise prices overnight."});
+    const auto talk = FeaturesOf({"we lost three hundred customers in a week", "honestly I don't know what happened"});
+    EXPECT_GE(advice.Get("payoff"), 0.5);
+    EXPECT_LE(talk.Get("payoff"), 0.2);
 }
 
 TEST(InfoDensity, NumbersRaiseFillerLowers) {
@@ -326,6 +336,40 @@ TEST(Ads, AReadIsOneBlockWithItsCuelessMiddleAndItsSponsorsLaterPlug) {
     EXPECT_FALSE(ads[0].cue.empty());
     EXPECT_GT(ads[1].start_ms, ads[0].end_ms + 60000) << "the plug, by the sponsor's name";
     EXPECT_TRUE(DetectAdSpans(Speak({"we talked about that for an hour and then went home happy"})).empty());
+}
+
+// A read as podcast hosts give it: no "sponsored by", the brand said again and again and its address at the end
+// ("Plaud.ai": the brand in the address names the sponsor); a network cross-promo found "wherever podcasts are";
+// and a long fund-drive sentence thick with promotion words.
+TEST(Ads, TheBrandInTheAddressCrossPromosAndFundDrivesAreFound) {
+    std::vector<std::string> s = kDull;
+    s.insert(s.end(), {"Decisions get made and then the details slip.", "Plaud fixes that for busy people.",
+                       "Clip Plaud to your phone and hit record.", "Find Plaud at Plaud.ai."});
+    s.insert(s.end(), kDull.begin(), kDull.end());
+    s.insert(s.end(), {"You can find them wherever podcasts are."});
+    s.insert(s.end(), kDull.begin(), kDull.end());
+    s.insert(s.end(), {"We will be offering great gifts for new members and you can support shows like ours, all the "
+                       "shows you support and love, all the shows you love and support, starting in the spring."});
+    s.insert(s.end(), kDull.begin(), kDull.end());
+    const auto words = Speak(s);
+    const auto ads = DetectAdSpans(words);
+    auto at = [&](const std::string& text) {
+        size_t i = 0;
+        while (i < words.size() && words[i].text != text) ++i;
+        return i < words.size() ? words[i].start_ms : Ms{-1};
+    };
+    auto covered = [&](Ms t) {
+        return std::any_of(ads.begin(), ads.end(), [&](const AdSpan& a) { return a.start_ms <= t && t < a.end_ms; });
+    };
+    EXPECT_TRUE(covered(at("Clip"))) << "the brand's sentences belong to the read";
+    EXPECT_TRUE(covered(at("Plaud.ai.")));
+    EXPECT_TRUE(covered(at("wherever")));
+    EXPECT_TRUE(covered(at("gifts")));
+    EXPECT_FALSE(covered(at("coffee"))) << "the small talk is not promotion";
+    EXPECT_TRUE(DetectAdSpans(Speak({"I remember when we tried to support each other as new members of the club and "
+                                     "offered to share the shows we loved with everyone in town that summer"}))
+                    .empty())
+        << "two promotion words in a long sentence are talk";
 }
 
 TEST(Moments, AReactionAfterTheClipAndATopicChangeInsideIt) {
