@@ -172,9 +172,16 @@ int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* eng
     int n = 0;
     *engaging = false;
     *weight = 0;
+    size_t sentence = 0;  // where the current sentence starts
     for (size_t i = 0; i < t.size(); ++i) {
         const bool sentence_start = i == 0 || t[i - 1].sentence_end;
+        if (sentence_start) sentence = i;
         bool is_q = t[i].question_mark;
+        // A question known by its mark is quoted up to its mark: its last ten words at most.
+        if (is_q && evidence->empty()) {
+            const size_t from = std::max(sentence, i + 1 >= 10 ? i + 1 - 10 : 0);
+            *evidence = (from > sentence ? "…" : "") + Quote(t, from, i + 1 - from);
+        }
         if (sentence_start) {
             size_t at = 0;
             const std::string q = FirstPhrase(t, kQuestionStart, i, std::min(t.size(), i + 3), &at);
@@ -402,7 +409,7 @@ void AddContentFeatures(const std::vector<Token>& t, ClipFeatures* f) {
     double q_weight = 0;
     const int questions = CountQuestions(t, &q_ev, &engaging, &q_weight);
     f->values["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6) * q_weight;
-    if (questions > 0) f->evidence["question"] = q_ev.empty() ? "a question" : q_ev;
+    if (questions > 0) f->evidence["question"] = q_ev;
 
     // Information density: numbers, names and content words, minus filler.
     // Specifics count by weight; filler counts in full (a guessed "um" is still not a specific).

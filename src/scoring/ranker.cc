@@ -93,8 +93,9 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
         reasons.push_back(
             {contribution("payoff"), e.empty() ? "ends on a payoff" : "ends on a clear payoff: " + Quoted(e + "…")});
     }
-    if (f.Get("question") >= 0.6 && !(f.Get("hook") >= 0.5 && opens_with_question)) {
-        reasons.push_back({contribution("question"), "asks a question: " + Quoted(ev("question") + "…")});
+    if (f.Get("question") >= 0.6 && !(f.Get("hook") >= 0.5 && opens_with_question) && !ev("question").empty()) {
+        const std::string q = ev("question");
+        reasons.push_back({contribution("question"), "asks a question: " + Quoted(q.ends_with('?') ? q : q + "…")});
     }
     if (f.Get("emotion") >= 0.4) {
         reasons.push_back({contribution("emotion"), "emotional language (" + ev("emotion") + ")"});

@@ -113,6 +113,15 @@ TEST(Payoff, ABareImperativeIsAdviceOnlyWhereItOpensASentence) {
     EXPECT_LE(talk.Get("payoff"), 0.2);
 }
 
+// A question known only by its mark is quoted up to the mark (the issue saw "Asks a question: “a question…”").
+TEST(Question, AQuestionKnownByItsMarkIsQuotedUpToIt) {
+    const auto f = FeaturesOf({"we talked for an hour about the gym and the diet and the sleep",
+                               "You want a better body?", "then stop skipping the boring parts every single week"});
+    EXPECT_EQ(f.evidence.at("question"), "You want a better body?");
+    const auto inner = FeaturesOf({"It's not a day where I've said, where do I want to be going with my life?"});
+    EXPECT_EQ(inner.evidence.at("question"), "\u2026where do I want to be going with my life?");
+}
+
 TEST(InfoDensity, NumbersRaiseFillerLowers) {
     const auto dense = FeaturesOf({"revenue grew forty percent to twelve million dollars in eighteen months"});
     const auto filler = FeaturesOf({"um yeah like you know it was kind of um sort of okay i mean yeah"});
