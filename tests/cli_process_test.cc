@@ -61,10 +61,8 @@ class ProcessEpisodes : public ::testing::Test {
     // The episode's exact words as an SRT in `dir`: for tests of what comes after recognition, which then
     // need not wait for it (recognition itself is measured by the tests above).
     static fs::path ScriptSrt(const Episode& ep, const fs::path& dir) {
-        std::vector<Cue> cues;
-        for (const auto& l : ep.timeline) cues.push_back({l.start_ms, l.end_ms, l.line.text});
         const fs::path srt = dir / (ep.name + ".srt");
-        std::ofstream(srt) << FormatSrt(cues);
+        std::ofstream(srt) << podpromo::testing::ScriptSrt(ep.timeline);
         return srt;
     }
 

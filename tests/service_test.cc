@@ -109,49 +109,30 @@ class Service : public ::testing::Test {
         return st == "succeeded" || st == "failed" || st == "cancelled";
     }
 
-    // The whole business interview (about three minutes, with its timeline in timeline_), synthesised on first use:
-    // each test runs in a process of its own, and most need a shorter episode or none.
-    static fs::path BusinessWav() {
-        const fs::path wav = *dir_ / "business.wav";
+    // The business interview's script lines `pick` (all when empty) synthesised into dir_/`name` on first use, with
+    // their times in `timeline`: each test runs in a process of its own, and most need a shorter episode or none.
+    static fs::path Synthesized(const std::string& name, const std::vector<size_t>& pick,
+                                std::vector<TimedLine>* timeline) {
+        const fs::path wav = *dir_ / name;
         if (fs::exists(wav)) return wav;
         auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
         EXPECT_TRUE(script.ok()) << script.status().ToString();
         if (!script.ok()) return wav;
-        auto tl = SynthesizeEpisode(*script, wav);
+        std::vector<ScriptLine> lines = *script;
+        if (!pick.empty()) {
+            lines.clear();
+            for (size_t i : pick) lines.push_back((*script)[i]);
+        }
+        auto tl = SynthesizeEpisode(lines, wav);
         EXPECT_TRUE(tl.ok()) << tl.status().ToString();
-        if (tl.ok()) timeline_ = *tl;
+        if (tl.ok()) *timeline = *tl;
         return wav;
     }
-
-    // A 90-second episode (small talk and the three strong moments, its timeline in short_timeline_) for tests that
-    // need a processed episode but not the whole interview; synthesised on first use.
-    static fs::path ShortWav() {
-        const fs::path path = *dir_ / "short_episode.wav";
-        if (fs::exists(path)) return path;
-        auto script = LoadScript(fs::path(PODPROMO_TEST_DATA) / "business_interview.tsv");
-        EXPECT_TRUE(script.ok());
-        if (!script.ok()) return path;
-        std::vector<ScriptLine> lines = {(*script)[0],  (*script)[4],  (*script)[5],
-                                         (*script)[11], (*script)[12], (*script)[15]};
-        auto tl = SynthesizeEpisode(lines, path);
-        EXPECT_TRUE(tl.ok()) << tl.status().ToString();
-        if (tl.ok()) short_timeline_ = *tl;
-        return path;
-    }
-
-    // `timeline` as an SRT of the exact words: what an editor imports.
-    static std::string ScriptSrt(const std::vector<TimedLine>& timeline) {
-        std::string srt;
-        int cue = 0;
-        for (const auto& line : timeline) {
-            auto clock = [](Ms ms) {
-                return fmt::format("{:02}:{:02}:{:02},{:03}", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
-            };
-            srt +=
-                fmt::format("{}\n{} --> {}\n{}\n\n", ++cue, clock(line.start_ms), clock(line.end_ms), line.line.text);
-        }
-        return srt;
-    }
+    // The whole interview (about three minutes), its times in timeline_.
+    static fs::path BusinessWav() { return Synthesized("business.wav", {}, &timeline_); }
+    // 90 seconds of it (small talk and the three strong moments), its times in short_timeline_, for tests that need a
+    // processed episode but not the whole interview.
+    static fs::path ShortWav() { return Synthesized("short_episode.wav", {0, 4, 5, 11, 12, 15}, &short_timeline_); }
 
     static inline TempDir* dir_ = nullptr;
     static inline std::vector<TimedLine> timeline_, short_timeline_;

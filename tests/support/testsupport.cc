@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "podpromo/asr/transcript_io.h"
 #include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
 
@@ -153,6 +154,12 @@ std::string JoinText(const std::vector<TimedLine>& lines) {
     std::string out;
     for (const auto& l : lines) out += (out.empty() ? "" : " ") + l.line.text;
     return out;
+}
+
+std::string ScriptSrt(const std::vector<TimedLine>& lines) {
+    std::vector<Cue> cues;
+    for (const auto& l : lines) cues.push_back({l.start_ms, l.end_ms, l.line.text});
+    return FormatSrt(cues);
 }
 
 fs::path SharedData() {

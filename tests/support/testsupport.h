@@ -68,6 +68,8 @@ Result<std::vector<ScriptLine>> LoadScript(const std::filesystem::path& path);
 
 // The reference text of a set of lines, joined by spaces.
 std::string JoinText(const std::vector<TimedLine>& lines);
+// The lines' exact words as an SRT, one cue per line at its synthesised time: what an editor imports.
+std::string ScriptSrt(const std::vector<TimedLine>& lines);
 
 // ../shared/data when present ("" otherwise).
 std::filesystem::path SharedData();
