@@ -198,6 +198,86 @@ std::vector<Tease> FindTeases(const std::vector<Token>& toks, const std::vector<
     return out;
 }
 
+// Each sentence's content words, as sorted distinct ids.
+std::vector<std::vector<int>> ContentBags(const std::vector<Token>& toks,
+                                          const std::vector<std::pair<size_t, size_t>>& sents) {
+    std::map<std::string, int> ids;
+    std::vector<std::vector<int>> bags(sents.size());
+    for (size_t s = 0; s < sents.size(); ++s) {
+        for (size_t i = sents[s].first; i < sents[s].second; ++i) {
+            const auto& w = toks[i].norm;
+            if (IsStopword(w) || IsFiller(w) || w.size() < 3) continue;
+            bags[s].push_back(ids.emplace(w, static_cast<int>(ids.size())).first->second);
+        }
+        std::sort(bags[s].begin(), bags[s].end());
+        bags[s].erase(std::unique(bags[s].begin(), bags[s].end()), bags[s].end());
+    }
+    return bags;
+}
+
+using Graph = std::vector<std::vector<std::pair<size_t, double>>>;
+
+// TextRank's sentence graph: two sentences are joined by the content words they share over the sum of the logs of
+// their sizes. Pairs are found through each word's sentences, so the work is the sum of the squares of the words'
+// sentence counts, at most n^2/2 however the words repeat. Sentences of fewer than 4 content words stay unjoined.
+Graph SentenceGraph(const std::vector<std::vector<int>>& bags) {
+    const size_t n = bags.size();
+    std::map<int, std::vector<size_t>> postings;
+    for (size_t s = 0; s < n; ++s) {
+        if (bags[s].size() >= 4)
+            for (int w : bags[s]) postings[w].push_back(s);
+    }
+    Graph edges(n);
+    std::vector<int> common(n, 0);
+    std::vector<size_t> touched;
+    for (size_t a = 0; a < n; ++a) {
+        if (bags[a].size() < 4) continue;
+        for (int w : bags[a]) {
+            const auto& p = postings[w];
+            for (auto it = std::upper_bound(p.begin(), p.end(), a); it != p.end(); ++it) {
+                if (common[*it]++ == 0) touched.push_back(*it);
+            }
+        }
+        for (size_t b : touched) {
+            const double w = common[b] / (std::log(static_cast<double>(bags[a].size())) +
+                                          std::log(static_cast<double>(bags[b].size())));
+            edges[a].emplace_back(b, w), edges[b].emplace_back(a, w);
+            common[b] = 0;
+        }
+        touched.clear();
+    }
+    return edges;
+}
+
+// TextRank (PageRank with damping 0.85, 30 rounds) over the sentence graph, reported as each sentence's
+// percentile. Bounded by kMaxRankedSentences.
+std::vector<std::pair<Ms, double>> Centrality(const std::vector<Token>& toks,
+                                              const std::vector<std::pair<size_t, size_t>>& sents) {
+    const size_t n = sents.size();
+    if (n < 2 || n > kMaxRankedSentences) return {};
+    const Graph edges = SentenceGraph(ContentBags(toks, sents));
+    std::vector<double> out_sum(n, 0.0);
+    for (size_t a = 0; a < n; ++a)
+        for (const auto& [b, w] : edges[a]) out_sum[a] += w;
+    std::vector<double> rank(n, 1.0), next(n);
+    for (int round = 0; round < 30; ++round) {
+        for (size_t a = 0; a < n; ++a) {
+            double r = 0;
+            for (const auto& [b, w] : edges[a]) r += w / out_sum[b] * rank[b];
+            next[a] = 0.15 + 0.85 * r;
+        }
+        rank.swap(next);
+    }
+    std::vector<size_t> order(n);
+    for (size_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return rank[x] < rank[y]; });
+    std::vector<std::pair<Ms, double>> out(n);
+    for (size_t k = 0; k < n; ++k) {
+        out[order[k]] = {toks[sents[order[k]].first].start_ms, static_cast<double>(k) / static_cast<double>(n - 1)};
+    }
+    return out;
+}
+
 }  // namespace
 
 EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events,
@@ -208,6 +288,7 @@ EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::ve
     ctx.reactions = FindReactions(toks, sentences, events);
     ctx.topic_boundaries_ms = TopicBoundaries(toks, sentences);
     ctx.teases = FindTeases(toks, ads);
+    ctx.centrality = Centrality(toks, sentences);
     return ctx;
 }
 

@@ -225,6 +225,12 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
             if (!f->evidence.count("teased")) f->evidence["teased"] = FormatClock(tz.teaser_ms, false);
         }
         teased = Clip01(0.6 * quoted);
+        // Centrality: the mean TextRank percentile of the sentences that start in the clip (absent when none do).
+        double centrality = 0, sentences = 0;
+        for (const auto& [at, r] : ctx->centrality) {
+            if (at >= c.start_ms && at < c.end_ms) centrality += r, sentences += 1;
+        }
+        if (sentences > 0) v["centrality"] = centrality / sentences;
         // A new topic starting inside the clip: it holds the end of one thing and the start of another.
         for (Ms b : ctx->topic_boundaries_ms) {
             if (b > c.start_ms + 5000 && b < c.end_ms - 5000) {

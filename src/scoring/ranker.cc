@@ -275,9 +275,13 @@ double ScoreClip(const ClipFeatures& f, const GenreProfile& genre, const Platfor
     // What a stranger stops for weighs on every path: a clip with a reaction after it, a story, a surprising
     // turn or a quotable line beats one whose only merit is a stock phrase at its edges.
     // The show's own cold open quoting the clip is the strongest of these: an editor picked it.
+    // A clip of the episode's least central sentences (TextRank) counts a little more, the most central a little
+    // less: what a stranger stops for is the particular anecdote, image or aside, not the episode's recurring
+    // subject said once more (moments_eval --signals: 0.42 AUC for centrality, 5 of 8 shows below 0.45).
     const double teased = g.Get("teased");
     const double moment =
-        std::min(1.0, 0.5 * (g.Get("reaction") + g.Get("story") + g.Get("surprise") + g.Get("quotable")) + teased);
+        std::min(1.0, 0.5 * (g.Get("reaction") + g.Get("story") + g.Get("surprise") + g.Get("quotable")) + teased +
+                          0.3 * (0.5 - (g.values.count("centrality") ? g.Get("centrality") : 0.5)));
     score *= (0.5 + 0.8 * moment) * (1.0 + 0.3 * teased);
     // Quality gates.
     if (hook < 0.2 && payoff < 0.2) score *= 0.8;

@@ -483,6 +483,37 @@ TEST(Moments, ARepeatedChorusIsNoTeaseAndStaysCheap) {
     EXPECT_TRUE(BuildEpisodeContext(words, {}).teases.empty());
 }
 
+// TextRank: the sentences an episode keeps coming back to are central; the one-off anecdote is not, and a clip
+// of it ranks above the same clip made of the recurring subject said once more.
+TEST(Moments, TheRecurringSubjectIsCentralTheAnecdoteIsNot) {
+    std::vector<std::string> s;
+    for (int i = 0; i < 12; ++i) {
+        s.push_back("attention regulation matters for developers who struggle with focus at work every day");
+        s.push_back("developers with focus problems need attention regulation tools at work");
+    }
+    const size_t anecdote = s.size();
+    s.push_back("my grandfather once smuggled a piano across the frozen lake in february");
+    for (int i = 0; i < 12; ++i) s.push_back("focus and attention regulation at work help developers every day");
+    const auto words = Speak(s);
+    const EpisodeContext ctx = BuildEpisodeContext(words, {});
+    ASSERT_EQ(ctx.centrality.size(), s.size());
+    EXPECT_EQ(ctx.centrality[anecdote].second, 0.0) << "the least central sentence";
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (i == anecdote) continue;
+        EXPECT_GT(ctx.centrality[i].second, 0.0) << i;
+    }
+    // Two clips alike in everything but their centrality: the aside wins.
+    const auto platform = PlatformByName("tiktok").value();
+    const auto g = GenreByName("general").value();
+    ClipFeatures central, aside;
+    central.values = {{"hook", 0.5}, {"self_contained", 1.0}, {"centrality", 0.9}};
+    aside.values = {{"hook", 0.5}, {"self_contained", 1.0}, {"centrality", 0.1}};
+    EXPECT_GT(ScoreClip(aside, g, platform, 30000), ScoreClip(central, g, platform, 30000));
+    // A transcript too long to compare every pair of sentences is not ranked at all.
+    const auto huge = Speak(std::vector<std::string>(kMaxRankedSentences + 1, "one more sentence about work"));
+    EXPECT_TRUE(BuildEpisodeContext(huge, {}).centrality.empty());
+}
+
 TEST(Ranker, TitlesAreCompletePhrasesAndClipsSpreadOut) {
     const auto words =
         Speak({"When I was thirteen years old I used to listen to these motivational tapes while "

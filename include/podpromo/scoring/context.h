@@ -31,6 +31,9 @@ struct EpisodeContext {
     std::vector<Reaction> reactions;      // in time order
     std::vector<Ms> topic_boundaries_ms;  // TextTiling valleys: where one topic gives way to the next
     std::vector<Tease> teases;            // in time order
+    // TextRank (Mihalcea and Tarau 2004): each sentence's centrality among the episode's sentences, as its
+    // percentile (0 least, 1 most central), keyed by the sentence's start. Empty past kMaxRankedSentences.
+    std::vector<std::pair<Ms, double>> centrality;  // in time order
 };
 
 // The cold open is the first kColdOpenMs; a run counts when at least kMinTeaseWords words are said again in the
@@ -38,6 +41,8 @@ struct EpisodeContext {
 constexpr Ms kColdOpenMs = 150000;
 constexpr size_t kMinTeaseWords = 12;
 constexpr Ms kMinTeaseGapMs = 120000;
+// TextRank compares every pair of sentences: past this many (some ten hours of talk) it is skipped.
+constexpr size_t kMaxRankedSentences = 8000;
 
 // Reactions from `words` and the transcript's sound `events`, topic boundaries from lexical cohesion (Hearst's
 // TextTiling over blocks of sentences), and the cold open's teases outside `ads`.
