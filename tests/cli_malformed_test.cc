@@ -118,6 +118,17 @@ TEST_F(Malformed, HostileFileNameIsNeverInterpreted) {
     EXPECT_FALSE(fs::exists("pwned") || fs::exists("pwned2") || fs::exists("pwned3"));
 }
 
+// A playlist or a concat script names other files: opened as one, it would read whatever it names (a file outside
+// the data directory, over the service). Only plain media containers are opened.
+TEST_F(Malformed, APlaylistOrScriptNamingAnotherFileIsRefused) {
+    const std::string target = fs::absolute(*dir_ / "speech.wav").string();
+    std::ofstream(*dir_ / "playlist.m3u8")
+        << "#EXTM3U\n#EXT-X-TARGETDURATION:30\n#EXTINF:30,\nfile:" << target << "\n#EXT-X-ENDLIST\n";
+    ExpectRefused(*dir_ / "playlist.m3u8", "a hls file is not accepted");
+    std::ofstream(*dir_ / "list.ffconcat") << "ffconcat version 1.0\nfile '" << target << "'\n";
+    ExpectRefused(*dir_ / "list.ffconcat", "not accepted");
+}
+
 TEST_F(Malformed, MissingFile) { ExpectRefused(*dir_ / "absent.mp3", "no such file"); }
 
 TEST_F(Malformed, MalformedTranscript) {

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -738,6 +741,168 @@ TEST_F(Service, SigtermReleasesTheJobAndAKilledServerResumesAfterRecognition) {
     ASSERT_TRUE(doc);
     EXPECT_EQ(doc->status, 400);
     EXPECT_EQ(server->Terminate(), 0);
+}
+
+// Issue 16, class 1: text that is not UTF-8 is refused before anything is stored; a length limit never cuts a
+// character in two (a 200-character title ending in "é" once crashed every listing); and a job that kills its worker
+// on every attempt ends failed with its reason instead of crash-looping the service at each restart.
+TEST_F(Service, TextThatIsNotUtf8IsRefusedAndAJobThatKillsItsWorkerEndsFailed) {
+    TempDir work;
+    const fs::path data = work / "data";
+    const std::map<std::string, std::string> env = {{"JOB_MAX_ATTEMPTS", "1"}, {"JOB_LEASE_SECONDS", "5"}};
+    auto server = std::make_unique<ServerProcess>(data, env);
+    ASSERT_TRUE(server->Start()) << server->Log();
+    const std::string wav = ReadAll(ShortWav());
+    for (const char* field : {"title", "show", "terms", "font"}) {
+        auto bad = Upload(*server, wav, "latin1.wav", {{field, "caf\xE9"}});
+        ASSERT_TRUE(bad) << field;
+        EXPECT_EQ(bad->status, 400) << field << ": " << bad->body;
+        EXPECT_EQ(json::parse(bad->body, nullptr, false)["error"]["code"], "invalid_input") << bad->body;
+    }
+    EXPECT_EQ(Get(*server, "/api/v1/episodes")["total"], 0) << "nothing stored";
+    auto c = Client(*server);
+    auto comment =
+        c.Post("/api/v1/clips/clip_x/feedback", "{\"kind\":\"comment\",\"comment\":\"caf\xE9\"}", "application/json");
+    ASSERT_TRUE(comment);
+    EXPECT_EQ(comment->status, 400) << comment->body;
+
+    // 199 letters, an "é" and one more: cut to 200 characters, the é whole.
+    const std::string title = std::string(199, 'a') + "\xC3\xA9" + "b";
+    auto up = Upload(*server, wav, "poison.wav", {{"title", title}, {"clips", "1"}});
+    ASSERT_TRUE(up);
+    ASSERT_EQ(up->status, 202) << up->body;
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+    const json listed = Get(*server, "/api/v1/episodes");
+    ASSERT_EQ(listed["items"].size(), 1u) << listed.dump();
+    EXPECT_EQ(listed["items"][0]["title"], title.substr(0, 201));
+
+    // The job's worker dies (kill -9) while running it, its only attempt: after the restart the job has failed with
+    // the reason, and the service answers.
+    const json running = WaitJob(
+        *server, job_id, [](const json& j) { return j["state"] == "running" || Ended(j); }, 60);
+    ASSERT_EQ(running["state"], "running") << running.dump();
+    server->Kill();
+    server = std::make_unique<ServerProcess>(data, env);
+    ASSERT_TRUE(server->Start()) << server->Log();
+    const json failed = WaitJob(*server, job_id, Ended, 30);
+    EXPECT_EQ(failed["state"], "failed") << failed.dump();
+    EXPECT_NE(failed.value("error", "").find("each of its 1 attempts"), std::string::npos) << failed.dump();
+    const json episode = Get(*server, "/api/v1/episodes/" + failed["episode_id"].get<std::string>());
+    EXPECT_EQ(episode["episode"]["status"], "failed") << episode.dump();
+    EXPECT_EQ(Get(*server, "/api/v1/episodes")["total"], 1);
+    auto live = Client(*server).Get("/livez");
+    EXPECT_TRUE(live && live->status == 200);
+    EXPECT_EQ(server->Terminate(), 0) << server->Log();
+}
+
+// A raw request to `port`, for what a client library would not send; returns what came back before the server
+// closed the connection or 3 s passed.
+std::string RawExchange(int port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string got;
+    char buf[4096];
+    const auto until = Clock::now() + std::chrono::seconds(3);
+    while (Clock::now() < until && got.find("\r\n\r\n") == std::string::npos) {
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, 100) <= 0) continue;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return got;
+}
+
+// Issue 16, class 4: HTTP a stranger sends to get round the limits gets a clean 4xx, and leaves nothing behind: no
+// inflated or unbounded body is read, no metric series is made per made-up path or method.
+TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
+    TempDir work;
+    ServerProcess server(work / "data");
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto c = Client(server);
+    auto expect_error = [](const httplib::Result& r, int status, const std::string& code, const std::string& what) {
+        ASSERT_TRUE(r) << what;
+        EXPECT_EQ(r->status, status) << what << ": " << r->body;
+        EXPECT_EQ(json::parse(r->body, nullptr, false)["error"]["code"], code) << what << ": " << r->body;
+    };
+    const std::string feedback = "/api/v1/clips/clip_x/feedback";
+    expect_error(c.Post(feedback, {{"Content-Encoding", "gzip"}}, "\x1f\x8b not read", "application/json"), 415,
+                 "unsupported_encoding", "a gzip body");
+    expect_error(c.Post(
+                     feedback,
+                     [](size_t, httplib::DataSink& sink) {
+                         sink.write("{}", 2);
+                         sink.done();
+                         return true;
+                     },
+                     "application/json"),
+                 411, "length_required", "a chunked JSON body");
+    auto form = c.Post(feedback, std::string(10000, 'a'), "application/x-www-form-urlencoded");
+    expect_error(form, 413, "too_large", "a form body over 8 KB");
+    EXPECT_NE(form ? form->body.find("form-encoded") : std::string::npos, std::string::npos);
+    expect_error(c.Post(feedback, R"({"kind": 5})", "application/json"), 400, "invalid_input", "a number for a name");
+    expect_error(c.Post("/api/v1/episodes/ep_x/clips", R"({"start": 1e300, "end": 2e300})", "application/json"), 400,
+                 "invalid_input", "a time past any episode");
+    const std::string headers = RawExchange(
+        server.port(), "GET /livez HTTP/1.1\r\nHost: x\r\n" + [] {
+            std::string h;
+            for (int i = 0; i < 300; ++i) h += "X-" + std::to_string(i) + ": v\r\n";
+            return h;
+        }() + "\r\n");
+    EXPECT_EQ(headers.rfind("HTTP/1.1 431 ", 0), 0u) << headers.substr(0, 80);
+
+    // A Range that starts past the end is 416, with the length; a satisfiable one is 206.
+    auto up = Upload(server, ToneWav(work / "tone.wav", 13), "tone.wav", {{"clips", "1"}});
+    ASSERT_TRUE(up);
+    ASSERT_EQ(up->status, 202) << up->body;
+    const std::string audio =
+        "/api/v1/episodes/" + json::parse(up->body)["episode"]["id"].get<std::string>() + "/audio";
+    auto part = c.Get(audio, {{"Range", "bytes=0-9"}});
+    ASSERT_TRUE(part);
+    EXPECT_EQ(part->status, 206);
+    EXPECT_EQ(part->body.size(), 10u);
+    // Class 3: a playlist naming a file on the server's disk is not opened.
+    std::ofstream(work / "list.m3u8") << "#EXTM3U\n#EXT-X-TARGETDURATION:30\n#EXTINF:30,\nfile:"
+                                      << fs::absolute(work / "tone.wav").string() << "\n#EXT-X-ENDLIST\n";
+    expect_error(Upload(server, ReadAll(work / "list.m3u8"), "list.m3u8"), 415, "unsupported_media",
+                 "a playlist naming a local file");
+    auto past = c.Get(audio, {{"Range", "bytes=99999999-"}});
+    ASSERT_TRUE(past);
+    EXPECT_EQ(past->status, 416) << past->body;
+    EXPECT_EQ(past->get_header_value("Content-Range"), "bytes */" + std::to_string(fs::file_size(work / "tone.wav")));
+
+    // Made-up paths and methods are counted under "other": the series stay as many however many come.
+    auto series = [&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a request is counted after its answer
+        auto m = c.Get("/metrics");
+        size_t n = 0;
+        for (size_t at = 0; m && (at = m->body.find("\npodpromo_http_requests_total{", at)) != std::string::npos;
+             ++at) {
+            ++n;
+        }
+        return n;
+    };
+    auto made_up = [&](int from, int to) {
+        for (int i = from; i < to; ++i) {
+            (void)c.Get("/api/v1/episodes/ep_" + std::to_string(i) + "/nothing" + std::to_string(i));
+            (void)c.Get("/no/such/path/" + std::to_string(i));
+            (void)RawExchange(server.port(), "BREW" + std::to_string(i) + " /pot HTTP/1.1\r\nHost: x\r\n\r\n");
+        }
+    };
+    made_up(0, 3);
+    (void)series();  // the first look at /metrics is itself counted
+    const size_t before = series();
+    made_up(3, 40);
+    EXPECT_EQ(series(), before);
+    auto live = c.Get("/livez");
+    EXPECT_TRUE(live && live->status == 200);
+    EXPECT_EQ(server.Terminate(), 0) << server.Log();
 }
 
 TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {

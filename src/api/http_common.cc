@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <utility>
 
+#include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/files/storage.h"
 
@@ -16,7 +18,7 @@ namespace podpromo::http {
 
 void SendJson(Response& res, int status, const json& body) {
     res.status = status;
-    res.set_content(body.dump(), "application/json");
+    res.set_content(DumpJson(body), "application/json");
 }
 
 void SendError(Response& res, int status, const std::string& code, const std::string& message) {
@@ -37,9 +39,22 @@ void SendStatus(Response& res, const Status& st) {
         case StatusCode::kCancelled:
             return SendError(res, 409, "cancelled", st.message());
         default:
-            return SendError(res, 500, "internal", st.message());
+            return SendInternalError(res, st.message());
     }
 }
+
+namespace {
+thread_local std::string t_internal_detail;
+}
+
+void SendInternalError(Response& res, const std::string& detail) {
+    t_internal_detail = detail;
+    SendError(res, 500, "internal",
+              "an internal error occurred; quote request " + res.get_header_value("X-Request-Id") +
+                  " to the operator (the detail is in the server's log)");
+}
+
+std::string TakeInternalDetail() { return std::exchange(t_internal_detail, std::string()); }
 
 int IntParam(const Request& req, const char* name, int fallback, int min, int max) {
     if (!req.has_param(name)) return fallback;
@@ -78,10 +93,26 @@ std::string ContentTypeFor(const std::string& kind, const fs::path& p) {
     return "application/octet-stream";
 }
 
-void SendFile(Response& res, const fs::path& path, const std::string& content_type, const std::string& cache,
-              const std::string& download_name) {
+namespace {
+
+// RFC 9110 14.1.1: a range is satisfiable when it starts inside the file, a suffix range when it is not empty.
+bool RangesSatisfiable(const httplib::Ranges& ranges, size_t size) {
+    if (ranges.size() > kMaxRanges) return false;
+    return std::any_of(ranges.begin(), ranges.end(), [&](const httplib::Range& r) {
+        return r.first >= 0 ? static_cast<size_t>(r.first) < size : r.second > 0 && size > 0;
+    });
+}
+
+}  // namespace
+
+void SendFile(const Request& req, Response& res, const fs::path& path, const std::string& content_type,
+              const std::string& cache, const std::string& download_name) {
     std::error_code ec;
     const auto size = static_cast<size_t>(fs::file_size(path, ec));
+    if (!ec && !req.ranges.empty() && !RangesSatisfiable(req.ranges, size)) {
+        res.set_header("Content-Range", fmt::format("bytes */{}", size));
+        return SendError(res, 416, "range_not_satisfiable", fmt::format("the file is {} bytes long", size));
+    }
     auto fd = std::make_shared<int>(ec ? -1 : open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (*fd < 0) return SendStatus(res, StatusFromErrno(ec ? ec.value() : errno, "cannot open the file"));
     if (!download_name.empty()) {

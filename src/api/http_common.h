@@ -28,6 +28,11 @@ void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
 // One place maps a Status to its HTTP status and error code.
 void SendStatus(httplib::Response& res, const Status& st);
+// A 500: the client is told only that it happened and the request's id (the X-Request-Id already set on `res`);
+// `detail` (an exception's text, a path) is kept for this thread's access log line, see TakeInternalDetail.
+void SendInternalError(httplib::Response& res, const std::string& detail);
+// The detail of the 500 this thread last sent, once (empty when there was none).
+std::string TakeInternalDetail();
 
 // A query parameter as an integer clamped to [min, max]; `fallback` when absent or not a number.
 int IntParam(const httplib::Request& req, const char* name, int fallback, int min, int max);
@@ -42,10 +47,13 @@ void DrainBody(const httplib::Request& req, const httplib::ContentReader& reader
 
 // The Content-Type of a clip's file of the given kind (video, audio, thumbnail, srt, vtt, post).
 std::string ContentTypeFor(const std::string& kind, const std::filesystem::path& p);
-// Answers with the file at `path` (Range requests are handled by httplib over the provider). `cache` is the
-// Cache-Control value; `download_name`, when given, names the file for a browser's download.
-void SendFile(httplib::Response& res, const std::filesystem::path& path, const std::string& content_type,
-              const std::string& cache, const std::string& download_name = "");
+// Answers `req` with the file at `path`. Satisfiable Range requests are served by httplib over the provider; a Range
+// that starts past the end, or asks for more than kMaxRanges parts, is answered 416 here (httplib 0.11 would answer
+// 206 and drop the connection). `cache` is the Cache-Control value; `download_name`, when given, names the file for a
+// browser's download.
+inline constexpr size_t kMaxRanges = 8;
+void SendFile(const httplib::Request& req, httplib::Response& res, const std::filesystem::path& path,
+              const std::string& content_type, const std::string& cache, const std::string& download_name = "");
 // The Content-Type of a file of the browser app, by its extension.
 std::string WebContentType(const std::filesystem::path& p);
 

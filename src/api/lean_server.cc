@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <tuple>
 
@@ -169,6 +170,50 @@ bool BufferedSocketStream::AwaitRequest(int timeout_ms, const std::atomic<socket
     return false;
 }
 
+BufferedSocketStream::Head BufferedSocketStream::AwaitHead(int deadline_ms) {
+    if (in_begin_ > 0) {  // a pipelined request's bytes move to the front: the whole buffer is for its head
+        std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+        in_end_ -= in_begin_;
+        in_begin_ = 0;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+    size_t scanned = 0, lines = 0;
+    for (;;) {
+        for (; scanned < in_end_; ++scanned) {
+            if (in_[scanned] != '\n') continue;
+            // A blank line ends the head ("\n\n" or "\n\r\n").
+            if ((scanned >= 1 && in_[scanned - 1] == '\n') ||
+                (scanned >= 2 && in_[scanned - 1] == '\r' && in_[scanned - 2] == '\n')) {
+                return Head::kReady;
+            }
+            if (++lines > kHeadLines) return Head::kTooLarge;
+        }
+        if (in_end_ == in_.size()) return Head::kTooLarge;
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) return Head::kTooSlow;
+        const int r = PollOne(sock_, POLLIN, static_cast<int>(std::min<long long>(left, read_timeout_ms_)));
+        if (r < 0) return Head::kClosed;
+        if (r == 0) continue;  // the deadline is checked above
+        const ssize_t n = ::recv(sock_, in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
+        if (n == 0) return Head::kClosed;
+        if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return Head::kClosed;
+        if (n > 0) in_end_ += static_cast<size_t>(n);
+    }
+}
+
+void BufferedSocketStream::RefuseHead(Head why) {
+    const bool large = why == Head::kTooLarge;
+    const std::string body =
+        large ? R"({"error":{"code":"headers_too_large","message":"request heads are at most 32 KB and 100 lines"}})"
+              : R"({"error":{"code":"request_timeout","message":"the request head came too slowly"}})";
+    const std::string head =
+        std::string(large ? "HTTP/1.1 431 Request Header Fields Too Large\r\n" : "HTTP/1.1 408 Request Timeout\r\n") +
+        "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n";
+    SendAll(head.data(), head.size(), body.data(), body.size());
+}
+
 void LeanServer::RaiseListenBacklog() {
     if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
 }
@@ -179,6 +224,12 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
     bool ok = false;
     for (size_t left = keep_alive_max_count_; left > 0; --left) {
         if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), svr_sock_)) break;
+        const auto head = stream.AwaitHead(head_timeout_ms_);
+        if (head == BufferedSocketStream::Head::kClosed) break;
+        if (head != BufferedSocketStream::Head::kReady) {
+            stream.RefuseHead(head);
+            break;
+        }
         bool connection_closed = false;
         ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
         ok = stream.Flush() && ok;

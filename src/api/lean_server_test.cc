@@ -276,4 +276,52 @@ TEST_F(LeanServerTest, StoppingEndsIdleKeepAliveConnectionsPromptly) {
 }
 
 }  // namespace
+// The head guard (issue 16): httplib takes any number of header lines for as long as they keep coming. Heads of
+// more than 100 lines or 32 KB are refused with 431, and a head that trickles in past its deadline with 408; each
+// closes its connection, and the server goes on answering others meanwhile.
+TEST_F(LeanServerTest, OversizedOrSlowRequestHeadsAreRefusedAndOthersStillAnswered) {
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    server_.set_head_timeout_ms(400);
+    Start();
+    std::string many = "GET /ok HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 150; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
+    const int a = Connect();
+    Send(a, many + "\r\n");
+    EXPECT_NE(ReceiveUntil(a, "\r\n\r\n").find("HTTP/1.1 431 "), std::string::npos);
+    EXPECT_TRUE(ClosedWithin(a, 1000ms));
+    ::close(a);
+
+    const int b = Connect();
+    Send(b, "GET /ok HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n");
+    EXPECT_NE(ReceiveUntil(b, "\r\n\r\n").find("HTTP/1.1 431 "), std::string::npos);
+    ::close(b);
+
+    // One byte every 100 ms: refused at the deadline, while a whole request on another connection is answered.
+    const int slow = Connect();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread trickle([&] {
+        const std::string head = "GET /ok HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(40, 'a');
+        for (char ch : head) {
+            if (::send(slow, &ch, 1, MSG_NOSIGNAL) != 1) return;
+            std::this_thread::sleep_for(100ms);
+        }
+    });
+    const int c = Connect();
+    Send(c, Get("/ok"));
+    EXPECT_NE(ReceiveResponses(c, 1).find("HTTP/1.1 200"), std::string::npos);
+    ::close(c);
+    const std::string refused = ReceiveUntil(slow, "\r\n\r\n", 3000ms);
+    EXPECT_NE(refused.find("HTTP/1.1 408 "), std::string::npos) << refused;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+    ::shutdown(slow, SHUT_RDWR);
+    trickle.join();
+    ::close(slow);
+
+    // An ordinary head with a body and pipelined requests is still served.
+    const int d = Connect();
+    Send(d, Get("/ok") + Get("/ok"));
+    EXPECT_EQ(WholeResponses(ReceiveResponses(d, 2), false), 2);
+    ::close(d);
+}
+
 }  // namespace podpromo

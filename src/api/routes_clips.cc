@@ -10,6 +10,7 @@
 #include "http_common.h"
 #include "podpromo/api/lean_server.h"
 #include "podpromo/api/server.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/store/repositories.h"
@@ -36,30 +37,30 @@ void ApiServer::ClipRoutes() {
         SendJson(res, 200, j);
     });
 
-    svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|thumbnail|srt|vtt|post))",
-            [this](const Request& req, Response& res) {
-                const std::string id = req.matches[1], kind = req.matches[2];
-                std::optional<ClipRow> clip;
-                const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
-                if (!st.ok()) return SendStatus(res, st);
-                if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
-                if (clip->expired_at != 0) {
-                    return SendError(res, 410, "expired",
-                                     "clip " + id + "'s files were removed by cleanup (older than " +
-                                         fmt::format("{}", config_.clip_retention_days) +
-                                         " days and not starred); render its span again to get them back");
-                }
-                const json files = json::parse(clip->file_path, nullptr, false);
-                if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
-                    return SendError(res, 404, "not_found", "clip " + id + " has no " + kind + " file");
-                }
-                auto path = storage_->Resolve(files[kind].get<std::string>());
-                std::error_code ec;
-                if (!path.ok() || !fs::is_regular_file(*path, ec)) {
-                    return SendError(res, 404, "not_found", "the " + kind + " file of clip " + id + " is missing");
-                }
-                SendFile(res, *path, ContentTypeFor(kind, *path), "private, max-age=60", path->filename().string());
-            });
+    svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|thumbnail|srt|vtt|post))", [this](const Request& req,
+                                                                                                  Response& res) {
+        const std::string id = req.matches[1], kind = req.matches[2];
+        std::optional<ClipRow> clip;
+        const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
+        if (!st.ok()) return SendStatus(res, st);
+        if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
+        if (clip->expired_at != 0) {
+            return SendError(res, 410, "expired",
+                             "clip " + id + "'s files were removed by cleanup (older than " +
+                                 fmt::format("{}", config_.clip_retention_days) +
+                                 " days and not starred); render its span again to get them back");
+        }
+        const json files = json::parse(clip->file_path, nullptr, false);
+        if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
+            return SendError(res, 404, "not_found", "clip " + id + " has no " + kind + " file");
+        }
+        auto path = storage_->Resolve(files[kind].get<std::string>());
+        std::error_code ec;
+        if (!path.ok() || !fs::is_regular_file(*path, ec)) {
+            return SendError(res, 404, "not_found", "the " + kind + " file of clip " + id + " is missing");
+        }
+        SendFile(req, res, *path, ContentTypeFor(kind, *path), "private, max-age=60", path->filename().string());
+    });
 
     // A starred clip is kept past CLIP_RETENTION_DAYS.
     auto star = [this](const Request& req, Response& res, bool starred) {
@@ -88,7 +89,7 @@ void ApiServer::ClipRoutes() {
         FeedbackRow f;
         f.id = NewId("fb");
         f.clip_id = id;
-        f.kind = body.value("kind", "");
+        f.kind = body.contains("kind") && body["kind"].is_string() ? body["kind"].get<std::string>() : "";
         static const std::set<std::string> kinds = {"like", "dislike", "flag", "comment", "rating"};
         if (!kinds.count(f.kind)) {
             return SendError(res, 400, "invalid_input", "kind must be like, dislike, flag, comment or rating");
@@ -102,7 +103,7 @@ void ApiServer::ClipRoutes() {
         }
         if (body.contains("comment")) {
             if (!body["comment"].is_string()) return SendError(res, 400, "invalid_input", "comment must be text");
-            f.comment = body["comment"].get<std::string>().substr(0, 4000);
+            f.comment = TruncateUtf8(body["comment"].get<std::string>(), 4000);
         }
         if (f.kind == "comment" && f.comment.empty()) {
             return SendError(res, 400, "invalid_input", "a comment needs its text in \"comment\"");

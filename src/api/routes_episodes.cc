@@ -13,6 +13,7 @@
 #include "podpromo/api/lean_server.h"
 #include "podpromo/api/server.h"
 #include "podpromo/asr/transcript_io.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
@@ -93,8 +94,12 @@ void ApiServer::EpisodeRoutes() {
         if (req.is_multipart_form_data()) {
             std::string current_field;
             std::string field_value;
+            constexpr int kMaxFormParts = 32;
+            int parts = 0;
             read_ok = reader(
                 [&](const httplib::MultipartFormData& part) {
+                    // Each field is short (below) and there are few of them: 13 options, the file and a cover.
+                    if (++parts > kMaxFormParts) return false;
                     if (!current_field.empty() && current_field != "file" && current_field != "cover") {
                         fields[current_field] = field_value;
                     }
@@ -157,7 +162,11 @@ void ApiServer::EpisodeRoutes() {
         }
         if (Status fin = (*file)->Finish(); !fin.ok()) return SendStatus(res, fin);
 
-        // Options, checked before anything is stored.
+        // Options, checked before anything is stored. Every text field is UTF-8 (it is stored, logged and sent
+        // back as JSON), and long ones are cut on code points.
+        for (const auto& [name, value] : fields) {
+            if (!IsValidUtf8(value)) return refuse(400, "invalid_input", "the field '" + name + "' is not UTF-8 text");
+        }
         PipelineOptions options;
         options.genre = fields.count("genre") && !fields["genre"].empty() ? fields["genre"] : "auto";
         options.platform = fields.count("platform") && !fields["platform"].empty() ? fields["platform"] : "tiktok";
@@ -206,7 +215,7 @@ void ApiServer::EpisodeRoutes() {
 
         EpisodeRow ep;
         ep.id = NewId("ep");
-        ep.title = fields.count("title") && !fields["title"].empty() ? fields["title"].substr(0, 200)
+        ep.title = fields.count("title") && !fields["title"].empty() ? TruncateUtf8(fields["title"], 200)
                                                                      : fs::path(safe_name).stem().string();
         ep.filename = safe_name;
         const fs::path dest = storage_->UploadPath(ep.id, safe_name);
@@ -222,7 +231,7 @@ void ApiServer::EpisodeRoutes() {
         json render_options = MediaOptionsToJson(*media);
         const fs::path cover_dest = storage_->EpisodeDir(ep.id) / "cover";
         if (cover) render_options["cover"] = fs::relative(cover_dest, storage_->root()).string();
-        ep.render_options = render_options.dump();
+        ep.render_options = DumpJson(render_options);
         ep.created_at = ep.updated_at = NowEpochMs();
         JobRow job;
         job.id = NewId("job");
@@ -233,11 +242,11 @@ void ApiServer::EpisodeRoutes() {
         {
             // The vocabulary hint of this upload (the worker falls back to SHOW_NAME and ASR_TERMS).
             JobVocabulary vocabulary;
-            if (fields.count("show") && !fields["show"].empty()) vocabulary.show = fields["show"].substr(0, 200);
+            if (fields.count("show") && !fields["show"].empty()) vocabulary.show = TruncateUtf8(fields["show"], 200);
             if (auto terms = ParseTerms(fields.count("terms") ? fields["terms"] : ""); !terms.empty()) {
                 vocabulary.terms = std::move(terms);
             }
-            job.payload = JobVocabularyToPayload(vocabulary).dump();
+            job.payload = DumpJson(JobVocabularyToPayload(vocabulary));
         }
         if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
         if (cover) {
@@ -299,7 +308,7 @@ void ApiServer::EpisodeRoutes() {
         if (!st.ok()) return SendStatus(res, st);
         json items = json::array();
         for (const auto& e : rows) items.push_back(EpisodeRowToJson(e));
-        std::string body = json{{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}}.dump();
+        std::string body = DumpJson(json{{"items", items}, {"total", total}, {"limit", limit}, {"offset", offset}});
         {
             std::lock_guard<std::mutex> lock(list_mu_);
             if (list_version_ == version && list_cache_.size() < 256) list_cache_[{limit, offset}] = body;
@@ -361,7 +370,7 @@ void ApiServer::EpisodeRoutes() {
                                  : ext == ".webm" || ext == ".mkv" ? "video/webm"
                                  : ext == ".mov"                   ? "video/quicktime"
                                                                    : "video/mp4";
-        SendFile(res, *path, type, "private, max-age=3600", b.episode->filename);
+        SendFile(req, res, *path, type, "private, max-age=3600", b.episode->filename);
     });
 
     // The episode's loudness envelope for drawing its waveform without decoding it in the browser:
@@ -483,6 +492,13 @@ void ApiServer::EpisodeRoutes() {
             !body["start"].is_number() || !body["end"].is_number()) {
             return SendError(res, 400, "invalid_input", "send {\"start\": seconds, \"end\": seconds}");
         }
+        for (const char* k : {"start", "end"}) {
+            const double v = body[k].get<double>();
+            if (!std::isfinite(v) || v < 0 || v > 24 * 3600.0) {
+                return SendError(res, 400, "invalid_input",
+                                 std::string(k) + " must be a time in the episode, in seconds");
+            }
+        }
         EpisodeBundle b;
         if (!FindEpisode(db_, id, &b, res)) return;
         if (b.episode->status != "ready" || !b.transcript) {
@@ -512,7 +528,7 @@ void ApiServer::EpisodeRoutes() {
         job.id = NewId("job");
         job.episode_id = id;
         job.kind = "render";
-        job.payload = SpanRequestToJson(span).dump();
+        job.payload = DumpJson(SpanRequestToJson(span));
         job.priority = 2;  // a person is waiting for it
         job.max_attempts = config_.job_max_attempts;
         job.created_at = NowEpochMs();

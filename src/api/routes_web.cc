@@ -28,7 +28,7 @@ void ApiServer::WebRoutes() {
                  {"metrics", "/metrics"},
                  {"app", fs::is_regular_file(index, ec) ? "open / in a browser" : "not built (run scripts/build)"}});
         }
-        SendFile(res, index, WebContentType(index), "no-cache");
+        SendFile(req, res, index, WebContentType(index), "no-cache");
     });
     svr.Get(R"(/(assets/[A-Za-z0-9._-]+|favicon\.svg))", [this](const Request& req, Response& res) {
         const fs::path file = fs::path(config_.web_dir) / std::string(req.matches[1]);
@@ -37,7 +37,7 @@ void ApiServer::WebRoutes() {
             return SendError(res, 404, "not_found", "no such file");
         }
         const bool hashed = std::string(req.matches[1]).rfind("assets/", 0) == 0;
-        SendFile(res, file, WebContentType(file), hashed ? "public, max-age=31536000, immutable" : "no-cache");
+        SendFile(req, res, file, WebContentType(file), hashed ? "public, max-age=31536000, immutable" : "no-cache");
     });
 }
 

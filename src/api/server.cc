@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "http_common.h"
 #include "podpromo/api/lean_server.h"
 #include "podpromo/asr/transcriber.h"
 #include "podpromo/core/subprocess.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/monitor/log.h"
@@ -28,24 +30,44 @@ using namespace http;  // NOLINT(google-build-using-namespace): the handlers' ow
 namespace {
 
 // The route pattern a request matched, for metric labels (ids would explode the label set).
+// The route a path belongs to, as a metric label: one of the routes below, never the raw path, so any number of
+// made-up paths adds no series to /metrics (it grew to 22 MB under 300 random paths when labels were raw).
 std::string RouteLabel(const std::string& path) {
-    static const std::pair<const char*, const char*> kPrefixes[] = {{"/api/v1/episodes/", "/api/v1/episodes/{id}"},
-                                                                    {"/api/v1/clips/", "/api/v1/clips/{id}"},
-                                                                    {"/api/v1/jobs/", "/api/v1/jobs/{id}"}};
-    for (const auto& [prefix, label] : kPrefixes) {
-        if (path.rfind(prefix, 0) == 0) {
-            const std::string rest = path.substr(std::string(prefix).size());
-            const auto slash = rest.find('/');
-            return std::string(label) + (slash == std::string::npos ? "" : rest.substr(slash));
-        }
+    static const std::set<std::string> kExact = {"/health",
+                                                 "/livez",
+                                                 "/readyz",
+                                                 "/metrics",
+                                                 "/queue/stats",
+                                                 "/storage/stats",
+                                                 "/api/v1/episodes",
+                                                 "/api/v1/events",
+                                                 "/",
+                                                 "/api/v1/admin/cleanup",
+                                                 "/api/v1/admin/errors"};
+    if (kExact.count(path)) return path;
+    static const std::pair<const char*, std::set<std::string>> kResources[] = {
+        {"/api/v1/episodes/", {"", "/audio", "/clips", "/peaks", "/transcript"}},
+        {"/api/v1/clips/",
+         {"", "/feedback", "/star", "/media/video", "/media/audio", "/media/thumbnail", "/media/srt", "/media/vtt",
+          "/media/post"}},
+        {"/api/v1/jobs/", {"", "/cancel"}}};
+    for (const auto& [prefix, tails] : kResources) {
+        if (!path.starts_with(prefix)) continue;
+        const std::string rest = path.substr(std::string_view(prefix).size());
+        const auto slash = rest.find('/');
+        const std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
+        if (!tails.count(tail)) return "other";
+        const std::string base = std::string(prefix) + "{id}";
+        return tail.starts_with("/media/") ? base + "/media/{kind}" : base + tail;
     }
-    if (path.rfind("/assets/", 0) == 0) return "/assets/{file}";
-    if (path == "/health" || path == "/livez" || path == "/readyz" || path == "/metrics" || path == "/queue/stats" ||
-        path == "/storage/stats" || path == "/api/v1/episodes" || path == "/api/v1/events" || path == "/" ||
-        path == "/api/v1/admin/cleanup" || path == "/api/v1/admin/errors") {
-        return path;
-    }
+    if (path.starts_with("/assets/") || path == "/favicon.svg") return "/assets/{file}";
     return "other";
+}
+
+// The method as a metric label: httplib passes any token a client sends.
+std::string MethodLabel(const std::string& method) {
+    static const std::set<std::string> kKnown = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+    return kKnown.count(method) ? method : "other";
 }
 
 thread_local std::chrono::steady_clock::time_point t_request_start;
@@ -103,6 +125,7 @@ Status ApiServer::Bind() {
     server_->set_keep_alive_max_count(10000);  // the default (5) makes clients reconnect constantly
     server_->set_read_timeout(30);
     server_->set_write_timeout(30);
+    server_->set_head_timeout_ms(config_.http_head_timeout_seconds * 1000);
     // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
     server_->set_payload_max_length(static_cast<size_t>(config_.max_file_size_bytes + kDrainBytes));
     if (config_.port == 0) {
@@ -133,7 +156,7 @@ void ApiServer::Serve() { server_->listen_after_bind(); }
 
 void ApiServer::RefreshHealth() {
     auto [code, doc] = RunHealthChecks();
-    std::string body = doc.dump();
+    std::string body = DumpJson(doc);
     std::lock_guard<std::mutex> lock(health_mu_);
     health_status_ = code;
     health_body_ = std::move(body);
@@ -240,8 +263,22 @@ void ApiServer::Routes() {
     svr.set_pre_routing_handler([](const Request& req, Response& res) {
         t_request_start = std::chrono::steady_clock::now();
         res.set_header("X-Request-Id", RequestId(req));
-        // Only uploads may be large; every other body is read into memory, so it is capped before reading.
+        // httplib inflates gzip and brotli bodies before any limit sees them (40 KB of gzip became 2.4 GB): no
+        // body is taken compressed.
+        const std::string encoding = req.get_header_value("Content-Encoding");
+        if (!encoding.empty() && encoding != "identity") {
+            res.set_header("Connection", "close");
+            SendError(res, 415, "unsupported_encoding", "compressed request bodies are not accepted");
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        // Only uploads may be large, and they are counted while they stream; every other body is read into memory,
+        // so it is capped before reading: by its Content-Length, which a chunked body would not have.
         const bool upload = req.method == "POST" && req.path == "/api/v1/episodes";
+        if (!upload && req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+            res.set_header("Connection", "close");
+            SendError(res, 411, "length_required", "send this request's body with a Content-Length");
+            return httplib::Server::HandlerResponse::Handled;
+        }
         if (!upload && req.has_header("Content-Length")) {
             try {
                 if (std::stoll(req.get_header_value("Content-Length")) > kDrainBytes) {
@@ -260,35 +297,47 @@ void ApiServer::Routes() {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
         const std::string route = RouteLabel(req.path);
+        const std::string method = MethodLabel(req.method);
         metrics_->Increment("podpromo_http_requests_total",
-                            {{"route", route}, {"method", req.method}, {"status", std::to_string(res.status)}});
-        metrics_->Observe("podpromo_http_request_duration_seconds", {{"route", route}, {"method", req.method}}, seconds,
+                            {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}});
+        metrics_->Observe("podpromo_http_request_duration_seconds", {{"route", route}, {"method", method}}, seconds,
                           Metrics::LatencyBuckets());
         // Access log: failures and slow requests at info (5xx also as aggregated errors), the rest at debug,
         // so a busy service does not spend its time logging successes.
         const LogLevel level = res.status >= 400 || seconds > 1.0 ? LogLevel::kInfo : LogLevel::kDebug;
+        const std::string detail = TakeInternalDetail();
         if (res.status >= 500 && res.status != 503 && res.status != 507) {
             const json body = json::parse(res.body, nullptr, false);
             std::string message = "HTTP " + std::to_string(res.status);
-            if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+            if (!detail.empty()) {
+                message = detail;
+            } else if (body.is_object() && body.contains("error") && body["error"].is_object()) {
                 message = body["error"].value("message", message);
             }
             errors_->Report("http_" + std::to_string(res.status), route, message,
                             {{"request_id", res.get_header_value("X-Request-Id")}, {"path", req.path}});
         }
         if (LogEnabled(level)) {
-            Log(level, "request",
-                {{"request_id", res.get_header_value("X-Request-Id")},
-                 {"method", req.method},
-                 {"path", req.path},
-                 {"status", res.status},
-                 {"duration_ms", std::llround(seconds * 1e4) / 10.0}});
+            json fields = {{"request_id", res.get_header_value("X-Request-Id")},
+                           {"method", req.method},
+                           {"path", req.path},
+                           {"status", res.status},
+                           {"duration_ms", std::llround(seconds * 1e4) / 10.0}};
+            if (!detail.empty()) fields["error"] = detail;
+            Log(level, "request", fields);
         }
     });
-    svr.set_error_handler([](const Request&, Response& res) {
+    svr.set_error_handler([](const Request& req, Response& res) {
         if (!res.body.empty()) return;
         if (res.status == 404) return SendError(res, 404, "not_found", "no such endpoint");
-        if (res.status == 413) return SendError(res, 413, "too_large", "the upload is larger than MAX_FILE_SIZE");
+        if (res.status == 413 && req.path == "/api/v1/episodes") {
+            return SendError(res, 413, "too_large", "the upload is larger than MAX_FILE_SIZE");
+        }
+        if (res.status == 413 &&
+            req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+            return SendError(res, 413, "too_large", "form-encoded bodies are at most 8 KB; send JSON");
+        }
+        if (res.status == 413) return SendError(res, 413, "too_large", "the request body is too large");
         SendError(res, res.status, "http_" + std::to_string(res.status), "request refused");
     });
     svr.set_exception_handler([](const Request&, Response& res, const std::exception_ptr& ep) {
@@ -299,7 +348,7 @@ void ApiServer::Routes() {
             what = e.what();
         } catch (...) {
         }
-        SendError(res, 500, "internal", what);
+        SendInternalError(res, what);
     });
 
     OperatorRoutes();

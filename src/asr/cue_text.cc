@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "podpromo/core/utf8.h"
+
 namespace podpromo {
 namespace {
 
@@ -30,7 +32,7 @@ std::string VoiceTag(std::string_view s, size_t* taken) {
     const size_t space = s.find(' ');
     if (close == std::string_view::npos || space == std::string_view::npos || space > close) return "";
     *taken = close + 1;
-    return TrimCopy(s.substr(space + 1, close - space - 1)).substr(0, 40);
+    return TruncateUtf8(TrimCopy(s.substr(space + 1, close - space - 1)), 40);
 }
 
 std::string StripMarkup(std::string_view s) {

@@ -11,6 +11,7 @@
 
 #include "podpromo/asr/cue_text.h"
 #include "podpromo/asr/transcriber.h"
+#include "podpromo/core/utf8.h"
 
 namespace podpromo {
 namespace {
@@ -52,7 +53,7 @@ Ms ParseTimestamp(std::string_view s) {
     while (i < t.size()) {
         size_t j = i;
         while (j < t.size() && std::isdigit(static_cast<unsigned char>(t[j]))) ++j;
-        if (j == i || n >= 3) return -1;
+        if (j == i || j - i > 6 || n >= 3) return -1;  // no field of a real timestamp has 7 digits
         parts[n++] = std::stoi(t.substr(i, j - i));
         if (j == t.size()) break;
         if (t[j] == ':') {
@@ -131,7 +132,7 @@ void AddCue(Ms start, Ms end, const std::vector<CueLine>& cue_lines, SpeakerName
         }
         if (p.text.empty()) continue;
         Segment seg = MakeSegment(a, b, p.text);
-        seg.speaker = p.speaker.substr(0, 40);
+        seg.speaker = TruncateUtf8(p.speaker, 40);
         // An uncertain name is remembered with the segment until ConfirmSpeakers decides.
         if (p.uncertain) seg.speaker = "?" + seg.speaker;
         t->segments.push_back(std::move(seg));
@@ -205,8 +206,15 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
     return t;
 }
 
+// Times beyond this (some 11 days) are no podcast's, and would overflow once in milliseconds.
+constexpr double kMaxSeconds = 1e6;
+
 double Seconds(const json& v, const std::string& where) {
-    if (v.is_number()) return v.get<double>();
+    if (v.is_number()) {
+        const double s = v.get<double>();
+        if (!(s >= -kMaxSeconds && s <= kMaxSeconds)) throw std::invalid_argument(where + ": a time out of range");
+        return s;
+    }
     if (v.is_string()) {
         const Ms ms = ParseTimestamp(v.get<std::string>());
         if (ms >= 0) return static_cast<double>(ms) / 1000.0;
@@ -287,9 +295,9 @@ void AddJsonSegment(const json& s, const std::string& at, Transcript* t) {
         seg = MakeSegment(start, end, text, std::clamp(conf, 0.0, 1.0));
     }
     if (s.contains("speaker") && s["speaker"].is_string()) {
-        seg.speaker = s["speaker"].get<std::string>().substr(0, 40);
+        seg.speaker = TruncateUtf8(s["speaker"].get<std::string>(), 40);
     } else if (!line.speaker.empty()) {
-        seg.speaker = line.speaker.substr(0, 40);
+        seg.speaker = TruncateUtf8(line.speaker, 40);
     }
     if (!seg.words.empty()) t->segments.push_back(std::move(seg));
 }
@@ -399,7 +407,12 @@ std::vector<Word> SpreadWords(std::string_view text, Ms start_ms, Ms end_ms, dou
     return words;
 }
 
-Result<Transcript> ParseTranscript(std::string_view content) {
+Result<Transcript> ParseTranscript(std::string_view text) {
+    // Subtitle editors still write "ANSI" (Windows-1252): text that is not UTF-8 is read as that, so every word
+    // stored is UTF-8 and a podcaster's old SRT still imports.
+    std::string converted;
+    if (!IsValidUtf8(text)) converted = Cp1252ToUtf8(text);
+    const std::string_view content = converted.empty() ? text : converted;
     size_t i = 0;
     if (content.substr(0, 3) == "\xEF\xBB\xBF") i = 3;
     while (i < content.size() && std::isspace(static_cast<unsigned char>(content[i]))) ++i;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "podpromo/core/utf8.h"
+
 namespace podpromo {
 namespace {
 
@@ -24,6 +26,26 @@ TEST(ImportSrt, ParsesCuesAndSpreadsWordTimes) {
     // Longer words get more time.
     EXPECT_GT(w[1].end_ms - w[1].start_ms, 0);
     EXPECT_LE(w[0].end_ms, w[1].start_ms);
+}
+
+// An "ANSI" subtitle file imports as the same words in UTF-8; a long speaker name in any script is cut between
+// characters, never inside one (the stored transcript must stay valid UTF-8).
+TEST(ImportSrt, Windows1252TextAndLongSpeakerNamesStayUtf8) {
+    auto t = ParseTranscript(
+        "1\n00:00:01,000 --> 00:00:03,000\nCaf\xE9 \x93ol\xE9\x94 costs \x80"
+        "5.\n\n");
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->segments[0].text, "Café “olé” costs €5.");
+    std::string name;
+    for (int i = 0; i < 30; ++i) name += "é";  // 30 characters, 60 bytes
+    auto v = ParseTranscript("WEBVTT\n\n00:01.000 --> 00:03.000\n<v " + name + name + ">Hello there.\n\n");
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(IsValidUtf8(v->segments[0].speaker));
+    EXPECT_EQ(Utf8Length(v->segments[0].speaker), 40u);
+    auto j = ParseTranscript(R"({"segments":[{"speaker":")" + name + name +
+                             R"(","startTime":1,"endTime":3,"body":"Hi."}]})");
+    ASSERT_TRUE(j.ok()) << j.status().ToString();
+    EXPECT_EQ(Utf8Length(j->segments[0].speaker), 40u);
 }
 
 TEST(ImportVtt, SkipsHeaderNotesAndSettings) {
@@ -113,6 +135,9 @@ TEST(ImportErrors, NameTheProblem) {
     ASSERT_FALSE(missing.ok());
     EXPECT_EQ(missing.status().code(), StatusCode::kInvalidInput);
     EXPECT_FALSE(ParseTranscript(R"({"foo": 1})").ok());
+    // Numbers no timestamp has are refused, not overflowed (a 20-digit hour once threw out of the importer).
+    EXPECT_FALSE(ParseTranscript("1\n99999999999999999999:00:01,000 --> 00:00:02,000\nhello\n").ok());
+    EXPECT_FALSE(ParseTranscript(R"({"segments":[{"start":1e300,"end":2e300,"text":"far"}]})").ok());
 }
 
 TEST(Export, SrtAndVttRoundTrip) {

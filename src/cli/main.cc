@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "podpromo/core/config.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/jobs/pipeline.h"
 #include "serve.h"
 
@@ -107,10 +108,7 @@ class ProgressPrinter {
 };
 
 std::string Shorten(const std::string& s, size_t n) {
-    if (s.size() <= n) return s;
-    size_t cut = n;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // keep UTF-8 whole
-    return s.substr(0, cut) + "…";
+    return podpromo::Utf8Length(s) <= n ? s : podpromo::TruncateUtf8(s, n) + "…";
 }
 
 void PrintTable(const podpromo::EpisodeResult& r) {
@@ -158,7 +156,7 @@ int RunProcess(const std::string& file, const podpromo::PipelineOptions& options
     }
     printer.Finish();
     if (json_out) {
-        std::cout << podpromo::ResultToJson(*result).dump(2) << "\n";
+        std::cout << podpromo::DumpJson(podpromo::ResultToJson(*result), 2) << "\n";
     } else {
         PrintTable(*result);
         if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/result.json and the clip files.\n";

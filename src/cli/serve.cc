@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "podpromo/api/server.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/files/cleanup.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
@@ -65,7 +66,7 @@ int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orp
         return 1;
     }
     if (json) {
-        std::cout << report->ToJson().dump(2) << "\n";
+        std::cout << DumpJson(report->ToJson(), 2) << "\n";
         return 0;
     }
     auto mb = [](int64_t b) { return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6); };

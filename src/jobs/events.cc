@@ -1,3 +1,4 @@
+#include "podpromo/core/utf8.h"
 #include "podpromo/jobs/events.h"
 
 #include <chrono>
@@ -11,7 +12,7 @@ std::string JobEvent(const std::string& job_id, const std::string& episode_id, c
     nlohmann::json e = {{"type", "job"},  {"job_id", job_id}, {"episode_id", episode_id},
                         {"state", state}, {"stage", stage},   {"progress", std::round(progress * 1000) / 1000}};
     if (!error.empty()) e["error"] = error;
-    return e.dump();
+    return DumpJson(e);
 }
 
 std::optional<std::string> EventBus::Subscription::Next(int timeout_ms) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "podpromo/asr/transcript_io.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/media/audio_cut.h"
 #include "podpromo/media/audio_features.h"
@@ -416,10 +417,10 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         for (const auto& s : clip_status) PODPROMO_RETURN_IF_ERROR(s);
         Report(progress, "write", 0);
         const auto all_cues = CuesFromWords(words);
-        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.json", TranscriptToJson(r->transcript).dump(2)));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2)));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues)));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.vtt", FormatVtt(all_cues)));
-        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "result.json", ResultToJson(*r).dump(2)));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "result.json", DumpJson(ResultToJson(*r), 2)));
         if (cancel && cancel->cancelled()) return Status::Cancelled();
         // Everything is complete: move it into place (result.json last, so its presence means "done").
         std::vector<fs::path> entries;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "podpromo/core/clock.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/scoring/platform.h"
 
 namespace podpromo {
@@ -27,13 +28,11 @@ void FillEpisodeAnalysis(const EpisodeResult& r, EpisodeRow* row) {
     row->duration = ep["duration"].get<double>();
     row->genre = r.genre;
     row->detected_genre = r.detection.genre;
-    row->analysis = json{
-        {"genre_scores", ep["genre_scores"]},
-        {"ad_spans", ep["ad_spans"]},
-        {"stage_seconds", ep["stage_seconds"]},
-        {"engine", r.transcript.engine},
-        {"requested_genre",
-         row->genre}}.dump();
+    row->analysis = DumpJson(json{{"genre_scores", ep["genre_scores"]},
+                                  {"ad_spans", ep["ad_spans"]},
+                                  {"stage_seconds", ep["stage_seconds"]},
+                                  {"engine", r.transcript.engine},
+                                  {"requested_genre", row->genre}});
 }
 
 std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& r, const std::string& files_dir) {
@@ -55,14 +54,14 @@ std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& r, const std::strin
         row.platform = c["platform"];
         row.title = c["title"];
         row.text = c["text"];
-        row.features = c["features"].dump();
-        row.explanation = c["explanation"].dump();
-        row.hashtags = c["hashtags"].dump();
+        row.features = DumpJson(c["features"]);
+        row.explanation = DumpJson(c["explanation"]);
+        row.hashtags = DumpJson(c["hashtags"]);
         json files = json::object();
         for (const auto& [kind, name] : c["files"].items()) {
             files[kind] = name.is_string() ? json(files_dir + "/" + name.get<std::string>()) : json(nullptr);
         }
-        row.file_path = files.dump();
+        row.file_path = DumpJson(files);
         row.created_at = now;
         rows.push_back(std::move(row));
     }

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
@@ -43,6 +44,20 @@ bool Transient(const Status& st) {
            st.code() == StatusCode::kInternal;
 }
 
+// The exception boundary of a job: whatever a stage throws (a library's bug, a malformed value that got past
+// validation) fails this job with its reason, as a transient failure, so it is retried until its attempts run out;
+// it never ends the worker thread or the process.
+template <typename Fn>
+Status Guarded(Fn&& fn) {
+    try {
+        return fn();
+    } catch (const std::exception& e) {
+        return Status::Internal(std::string("unexpected error: ") + e.what());
+    } catch (...) {
+        return Status::Internal("unexpected error");
+    }
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events,
@@ -72,8 +87,7 @@ int WorkerPool::RecoverLocalOrphans() {
             const auto colon = owner.find(':', prefix.size());
             const pid_t pid = static_cast<pid_t>(std::atol(owner.substr(prefix.size(), colon - prefix.size()).c_str()));
             if (pid > 0 && pid != getpid() && kill(pid, 0) == 0) continue;  // that worker is alive
-            RequeueJob(s, job_id, "worker stopped; resumed", NowEpochMs(), /*count_attempt=*/false);
-            ++recovered;
+            recovered += ReleaseDeadWorkersJob(s, job_id, NowEpochMs()) ? 1 : 0;
         }
     });
     return recovered;
@@ -194,6 +208,60 @@ Status WorkerPool::RunRenderJob(const JobRow& job, const EpisodeRow& episode, st
     return st;
 }
 
+Status WorkerPool::RunProcessJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
+                                 const ProgressFn& progress, Active* active, EpisodeResult* out) {
+    PipelineOptions options;
+    options.genre = episode.genre;
+    options.platform = episode.platform;
+    options.clips = episode.clip_count;
+    options.title = episode.title;
+    options.asr.threads = config_.asr_threads;
+    // The vocabulary hint: the upload's own, else the service's.
+    const JobVocabulary vocabulary = JobVocabularyOf(job);
+    options.show = vocabulary.show.value_or(config_.asr.show_name);
+    options.terms = vocabulary.terms ? *vocabulary.terms : ParseTerms(config_.asr.terms);
+    if (config_.asr.engine != "pocketsphinx") options.whisper = WhisperConfigFrom(config_.asr);
+    if (transcript) options.given_transcript = std::move(transcript);
+    const bool had_transcript = options.given_transcript.has_value();
+    options.on_transcribed = [&](const Transcript& t) -> Status {
+        if (had_transcript) return Status::Ok();
+        return db_->InTransaction([&](soci::session& s) {
+            ReplaceTranscript(s, job.episode_id, t);
+            SetJobCheckpoint(s, job.id, "transcribed");
+        });
+    };
+    auto path = storage_->Resolve(episode.audio_path);
+    if (!path.ok()) return path.status();
+    auto analysed = AnalyzeEpisode(*path, options, progress, &active->cancel);
+    if (!analysed.ok()) return analysed.status();
+    EpisodeResult& result = *out;
+    result = std::move(*analysed);
+    result.id = episode.id;
+    result.source = *path;
+    const fs::path dir = storage_->EpisodeDir(episode.id);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames)));
+    auto media = MediaOptionsFromJson(json::parse(episode.render_options, nullptr, false), episode.platform);
+    if (!media.ok()) return media.status();
+    media->cover = EpisodeCover(*storage_, episode);
+    // The quota is checked again before rendering: other uploads may have filled it since this one came.
+    PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
+    PODPROMO_RETURN_IF_ERROR(WriteOutputs(&result, dir / "out", *media, progress, &active->cancel));
+    const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
+    EpisodeRow updated = episode;
+    FillEpisodeAnalysis(result, &updated);
+    updated.status = "ready";
+    updated.updated_at = NowEpochMs();
+    const auto clips = ClipRowsFromResult(result, rel_dir);
+    return db_->InTransaction([&](soci::session& s) {
+        if (active->lost_lease) return;
+        ReplaceClips(s, episode.id, clips);
+        SetEpisodeAnalysis(s, updated);
+        FinishJob(s, job.id, "succeeded", "", NowEpochMs());
+    });
+}
+
 void WorkerPool::RunJob(const JobRow& job) {
     auto active = std::make_shared<Active>();
     active->job_id = job.id;
@@ -239,72 +307,15 @@ void WorkerPool::RunJob(const JobRow& job) {
         const double overall = render ? 0.99 * std::clamp(f, 0.0, 1.0) : OverallProgress(stage, f);
         json sm = json::object();
         for (const auto& [k, v] : stage_ms) sm[k] = v;
-        (void)db_->With([&](soci::session& s) { SetJobProgress(s, job.id, name, overall, sm.dump()); });
+        (void)db_->With([&](soci::session& s) { SetJobProgress(s, job.id, name, overall, DumpJson(sm)); });
         PublishJob(job.id, job.episode_id, "running", name, overall);
     };
 
     EpisodeResult result;
-    if (st.ok() && render) {
-        st = RunRenderJob(job, *episode, std::move(stored_transcript), progress, active.get());
-    } else if (st.ok()) {
-        PipelineOptions options;
-        options.genre = episode->genre;
-        options.platform = episode->platform;
-        options.clips = episode->clip_count;
-        options.title = episode->title;
-        options.asr.threads = config_.asr_threads;
-        // The vocabulary hint: the upload's own, else the service's.
-        const JobVocabulary vocabulary = JobVocabularyOf(job);
-        options.show = vocabulary.show.value_or(config_.asr.show_name);
-        options.terms = vocabulary.terms ? *vocabulary.terms : ParseTerms(config_.asr.terms);
-        if (config_.asr.engine != "pocketsphinx") options.whisper = WhisperConfigFrom(config_.asr);
-        if (stored_transcript) options.given_transcript = std::move(stored_transcript);
-        const bool had_transcript = options.given_transcript.has_value();
-        options.on_transcribed = [&](const Transcript& t) -> Status {
-            if (had_transcript) return Status::Ok();
-            return db_->InTransaction([&](soci::session& s) {
-                ReplaceTranscript(s, job.episode_id, t);
-                SetJobCheckpoint(s, job.id, "transcribed");
-            });
-        };
-        auto path = storage_->Resolve(episode->audio_path);
-        st = path.status();
-        if (st.ok()) {
-            auto analysed = AnalyzeEpisode(*path, options, progress, &active->cancel);
-            st = analysed.status();
-            if (st.ok()) result = std::move(*analysed);
-        }
-    }
-    const fs::path dir = episode ? storage_->EpisodeDir(episode->id) : fs::path();
-    if (st.ok() && !render) {
-        result.id = episode->id;
-        result.source = storage_->Resolve(episode->audio_path).value();
-        std::error_code ec;
-        fs::create_directories(dir, ec);
-        st = WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames));
-    }
-    if (st.ok() && !render) {
-        auto media = MediaOptionsFromJson(json::parse(episode->render_options, nullptr, false), episode->platform);
-        if (media.ok()) media->cover = EpisodeCover(*storage_, *episode);
-        // The quota is checked again before rendering: other uploads may have filled it since this one came.
-        if (media.ok()) st = storage_->CheckRoom(0);
-        if (st.ok()) {
-            st = media.ok() ? WriteOutputs(&result, dir / "out", *media, progress, &active->cancel) : media.status();
-        }
-    }
-    if (st.ok() && !render) {
-        const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
-        EpisodeRow updated = *episode;
-        FillEpisodeAnalysis(result, &updated);
-        updated.status = "ready";
-        updated.updated_at = NowEpochMs();
-        const auto clips = ClipRowsFromResult(result, rel_dir);
-        st = db_->InTransaction([&](soci::session& s) {
-            if (!active->lost_lease) {
-                ReplaceClips(s, episode->id, clips);
-                SetEpisodeAnalysis(s, updated);
-                FinishJob(s, job.id, "succeeded", "", NowEpochMs());
-            }
+    if (st.ok()) {
+        st = Guarded([&] {
+            return render ? RunRenderJob(job, *episode, std::move(stored_transcript), progress, active.get())
+                          : RunProcessJob(job, *episode, std::move(stored_transcript), progress, active.get(), &result);
         });
     }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "libav.h"
@@ -74,8 +75,14 @@ std::string PrintableName(const fs::path& path) {
 
 namespace {
 
-// What the file holds, from its content; no requirement on its streams.
-Result<MediaInfo> ProbeStreams(const fs::path& path) {
+// The demuxers a file may be opened with, by the first of their names. Never a playlist (hls), a script (concat),
+// an image sequence or anything else that opens further files or URLs named inside it: an HLS upload naming a
+// file outside DATA_DIR was once transcribed and served back.
+const std::set<std::string, std::less<>> kMediaDemuxers = {"mp3", "mov", "wav", "flac", "ogg", "matroska", "aac"};
+const std::set<std::string, std::less<>> kImageDemuxers = {"png_pipe", "jpeg_pipe"};
+
+// What the file holds, from its content, opened only as one of `allowed`; no requirement on its streams.
+Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string, std::less<>>& allowed) {
     const std::string shown = PrintableName(path);
     std::error_code ec;
     const auto status = fs::status(path, ec);
@@ -107,6 +114,16 @@ Result<MediaInfo> ProbeStreams(const fs::path& path) {
     const AVInputFormat* fmt = av_probe_input_format3(&pd, 1, &score);
     if (!fmt || score < kMinProbeScore) {
         return Status::InvalidInput(shown + ": not an audio or video file (unrecognised content)");
+    }
+    const std::string_view name = fmt->name;
+    if (!allowed.count(name.substr(0, name.find(',')))) {
+        if (&allowed == &kImageDemuxers) return Status::InvalidInput(shown + ": not a PNG or JPEG image");
+        if (name.ends_with("_pipe") || name.starts_with("image2")) {
+            return Status::InvalidInput(shown + ": an image has no audio stream (send the episode's audio or video)");
+        }
+        return Status::InvalidInput(shown + ": a " + std::string(name) +
+                                    " file is not accepted (send MP3, MP4/M4A/MOV, WAV, FLAC, Ogg/Opus, Matroska/WebM "
+                                    "or AAC)");
     }
 
     AVDictionary* opts = nullptr;
@@ -153,7 +170,7 @@ Result<MediaInfo> ProbeStreams(const fs::path& path) {
 
 Result<MediaInfo> ProbeMedia(const fs::path& path) {
     const std::string shown = PrintableName(path);
-    auto probed = ProbeStreams(path);
+    auto probed = ProbeStreams(path, kMediaDemuxers);
     if (!probed.ok()) return probed.status();
     const MediaInfo& info = *probed;
     if (!info.has_audio) {
@@ -167,7 +184,7 @@ Result<MediaInfo> ProbeMedia(const fs::path& path) {
 }
 
 Result<MediaInfo> ProbeImage(const fs::path& path) {
-    auto probed = ProbeStreams(path);
+    auto probed = ProbeStreams(path, kImageDemuxers);
     if (!probed.ok()) return probed.status();
     if (!probed->has_video || probed->has_audio || probed->width <= 0 || probed->height <= 0) {
         return Status::InvalidInput(PrintableName(path) + ": not an image");

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "podpromo/core/subprocess.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/files/storage.h"
 
@@ -73,12 +74,6 @@ std::string AssText(const std::string& s, bool upper) {
         out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(ch))) : ch;
     }
     return out;
-}
-
-size_t Utf8Length(const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
 }
 
 bool EndsSentence(const std::string& w) {

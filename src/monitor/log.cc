@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "podpromo/core/clock.h"
+#include "podpromo/core/utf8.h"
 
 namespace podpromo {
 namespace {
@@ -61,7 +62,7 @@ std::string FormatLogLine(bool json, LogLevel level, std::string_view message, c
                 if (k != "time" && k != "level" && k != "message") line[k] = v;
             }
         }
-        return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return DumpJson(line);
     }
     std::string out = IsoTime(now_ms);
     out[10] = ' ';
@@ -71,7 +72,7 @@ std::string FormatLogLine(bool json, LogLevel level, std::string_view message, c
     out += fmt::format(" {:<5} {}", upper, message);
     if (fields.is_object()) {
         for (const auto& [k, v] : fields.items()) {
-            out += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+            out += " " + k + "=" + (v.is_string() ? v.get<std::string>() : DumpJson(v));
         }
     }
     return out;

@@ -1,5 +1,6 @@
 #include "podpromo/store/repositories.h"
 
+#include <fmt/format.h>
 #include <soci/soci.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "podpromo/core/utf8.h"
 #include "podpromo/store/database.h"
 
 namespace podpromo {
@@ -272,7 +274,7 @@ void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Tr
         end = static_cast<double>(seg.end_ms) / 1000.0;
         text = seg.text;
         conf = seg.confidence;
-        words = WordsToJson(seg.words).dump();
+        words = DumpJson(WordsToJson(seg.words));
         speaker = seg.speaker;
         st.execute(true);
         ++idx;
@@ -585,13 +587,33 @@ bool CancelRequested(soci::session& s, const std::string& job_id) {
     return flag != 0;
 }
 
+bool ReleaseDeadWorkersJob(soci::session& s, const std::string& job_id, DbInt now) {
+    const auto job = GetJob(s, job_id);
+    if (!job || job->state != "running") return false;
+    if (job->attempts < job->max_attempts) {
+        RequeueJob(s, job_id, "worker stopped; resumed", now, /*count_attempt=*/true);
+        return true;
+    }
+    const std::string why = fmt::format(
+        "its worker stopped while running it on each of its {} attempts (last in stage '{}'); it is not tried again",
+        job->attempts, job->stage);
+    FinishJob(s, job_id, "failed", why, now);
+    if (job->kind != "render") SetEpisodeStatus(s, job->episode_id, "failed", why);
+    return false;
+}
+
 int RecoverExpiredJobs(soci::session& s, DbInt now) {
-    soci::statement st =
-        (s.prepare << "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = 0,"
-                      " error = 'worker stopped; resumed' WHERE state = 'running' AND lease_expires_at < :n",
-         use(now));
-    st.execute(true);
-    return static_cast<int>(st.get_affected_rows());
+    std::vector<std::string> ids;
+    {
+        std::string id;
+        soci::statement st =
+            (s.prepare << "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < :n", use(now), into(id));
+        st.execute(false);
+        while (st.fetch()) ids.push_back(id);
+    }
+    int requeued = 0;
+    for (const auto& id : ids) requeued += ReleaseDeadWorkersJob(s, id, now) ? 1 : 0;
+    return requeued;
 }
 
 std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session& s) {

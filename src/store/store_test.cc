@@ -115,6 +115,37 @@ TEST(Store, LeasesCancellationAndRecovery) {
                   }).ok());
 }
 
+// A poison job (one that kills every worker that takes it) is not taken forever: each death counts its attempt,
+// and when they are used up the job and its episode fail with the reason.
+TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->With([&](soci::session& s) {
+                      AddJob(s, "poison", 1, 1);
+                      DbInt now = 1000;
+                      for (int attempt = 1; attempt <= 3; ++attempt) {
+                          auto j = ClaimNextJob(s, "w1", now, now + 1000);
+                          ASSERT_TRUE(j) << attempt;
+                          EXPECT_EQ(j->attempts, attempt);
+                          SetJobProgress(s, "poison", "transcribe", 0.3, "{}");
+                          now += 5000;  // the worker died: its lease runs out
+                          EXPECT_EQ(RecoverExpiredJobs(s, now), attempt < 3 ? 1 : 0) << attempt;
+                      }
+                      const auto j = GetJob(s, "poison");
+                      EXPECT_EQ(j->state, "failed");
+                      EXPECT_NE(j->error.find("each of its 3 attempts (last in stage 'transcribe')"), std::string::npos)
+                          << j->error;
+                      EXPECT_EQ(GetEpisode(s, "ep_poison")->status, "failed");
+                      EXPECT_FALSE(ClaimNextJob(s, "w1", now, now + 1000));
+                      // A process found dead at start releases its job the same way, counted.
+                      AddJob(s, "orphan", 1, 2);
+                      ASSERT_TRUE(ClaimNextJob(s, "w1", now, now + 100000));
+                      EXPECT_TRUE(ReleaseDeadWorkersJob(s, "orphan", now));
+                      EXPECT_EQ(GetJob(s, "orphan")->attempts, 1);
+                      EXPECT_EQ(GetJob(s, "orphan")->state, "queued");
+                  }).ok());
+}
+
 TEST(Store, TranscriptRoundTrip) {
     testing::TempDir dir;
     auto db = OpenDb(dir);

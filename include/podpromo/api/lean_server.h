@@ -40,13 +40,23 @@ class BufferedSocketStream final : public httplib::Stream {
     // Sends a held response head. False when the peer is gone.
     bool Flush();
 
+    // The guard on what a stranger can make httplib read (httplib 0.11 takes any number of header lines, each up
+    // to 8 KB, for as long as they keep coming): the next request's head is read whole into the buffer before
+    // httplib parses it, within `deadline_ms` of its first byte, in at most kHeadBytes and kHeadLines lines.
+    enum class Head { kReady, kClosed, kTooLarge, kTooSlow };
+    static constexpr size_t kHeadBytes = 32768;
+    static constexpr size_t kHeadLines = 100;
+    Head AwaitHead(int deadline_ms);
+    // Answers a head AwaitHead refused (431 or 408, a JSON error body, Connection: close).
+    void RefuseHead(Head why);
+
   private:
     bool SendAll(const char* first, size_t first_size, const char* second, size_t second_size);
 
     int sock_;
     int read_timeout_ms_;
     int write_timeout_ms_;
-    std::array<char, 16384> in_{};
+    std::array<char, kHeadBytes> in_{};
     size_t in_begin_ = 0;
     size_t in_end_ = 0;
     std::string held_head_;
@@ -61,8 +71,12 @@ class LeanServer : public httplib::Server {
     // same socket with the system's maximum backlog.
     void RaiseListenBacklog();
 
+    // How long a request head may take from its first byte to its blank line (10 s unless set).
+    void set_head_timeout_ms(int ms) { head_timeout_ms_ = ms; }
+
   private:
     bool process_and_close_socket(socket_t sock) override;
+    int head_timeout_ms_ = 10000;
 };
 
 }  // namespace podpromo

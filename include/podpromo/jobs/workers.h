@@ -4,7 +4,9 @@
 // A job's life: queued -> running -> succeeded | failed | cancelled. Transient failures (I/O, database,
 // a missing program) go back to the queue with exponential backoff until max_attempts; bad input and a full
 // disk fail at once (partial files are removed by the stage that wrote them). A running job's lease is renewed every
-// lease/3; when a worker dies its lease runs out and any worker (of this process or another) takes the job again. At
+// lease/3; when a worker dies its lease runs out and any worker (of this process or another) takes the job again,
+// that attempt counted, so a job that kills every worker that takes it ends failed after max_attempts (the claim
+// counts each attempt). Whatever a stage throws fails the job with its reason (an exception boundary per job). At
 // shutdown running jobs stop at the next checkpoint and go back to the queue without counting an attempt.
 #pragma once
 
@@ -30,6 +32,8 @@
 
 namespace podpromo {
 
+struct EpisodeResult;
+
 class WorkerPool {
   public:
     WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events, Metrics* metrics,
@@ -46,7 +50,8 @@ class WorkerPool {
     // are released in the database and false is returned (the caller should then exit without joining).
     bool Stop(std::chrono::milliseconds deadline = std::chrono::milliseconds(8000));
     // At start: running jobs held by workers of this host whose process is gone go back to the queue at
-    // once (other hosts' jobs wait for their leases to run out). Returns how many.
+    // once, or fail when their attempts are used up (store's ReleaseDeadWorkersJob); other hosts' jobs wait for
+    // their leases to run out. Returns how many went back to the queue.
     int RecoverLocalOrphans();
     int running() const { return running_.load(); }
     const std::string& owner() const { return owner_; }
@@ -64,6 +69,10 @@ class WorkerPool {
     // then), with the job finished in the same transaction.
     Status RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
                         const ProgressFn& progress, Active* active);
+    // A "process" job: the episode recognised (or its stored transcript used), scored, rendered, and its clips
+    // and analysis stored with the job finished in one transaction. `out` receives the result for the metrics.
+    Status RunProcessJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
+                         const ProgressFn& progress, Active* active, EpisodeResult* out);
     void PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
                     const std::string& stage, double progress, const std::string& error = "");
 

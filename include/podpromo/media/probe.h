@@ -22,12 +22,13 @@ struct MediaInfo {
     int width = 0, height = 0;
 };
 
-// Opens `path` with the demuxer its content matches and describes it. Errors (InvalidInput, with a message
-// fit for a user): empty file, not audio or video, no audio stream. NotFound/IoError when unreadable.
-// Thread-safe.
+// Opens `path` with the demuxer its content matches, when that is one of the plain media containers (MP3,
+// MP4/M4A/MOV, WAV, FLAC, Ogg, Matroska/WebM, AAC: never a playlist, a script or an image sequence, which would
+// open the files they name), and describes it. Errors (InvalidInput, with a message fit for a user): empty file,
+// not audio or video, another container, no audio stream. NotFound/IoError when unreadable. Thread-safe.
 Result<MediaInfo> ProbeMedia(const std::filesystem::path& path);
 
-// Checks that `path` is a picture (PNG, JPEG, ...: one video stream, no audio) and gives its size.
+// Checks that `path` is a PNG or JPEG picture (one video stream, no audio) and gives its size.
 // InvalidInput otherwise.
 Result<MediaInfo> ProbeImage(const std::filesystem::path& path);
 

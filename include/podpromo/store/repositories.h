@@ -161,7 +161,11 @@ void RequeueJob(soci::session& s, const std::string& job_id, const std::string& 
 // Asks a job to stop: a queued one is cancelled at once (returns true), a running one is flagged.
 bool RequestCancel(soci::session& s, const std::string& job_id, DbInt now);
 bool CancelRequested(soci::session& s, const std::string& job_id);
-// Running jobs whose lease ended before `now` go back to the queue (their worker died). Returns how many.
+// A running job whose worker died (its process is gone, or its lease ran out): back to the queue with that
+// attempt counted (the claim counted it), or, when its attempts are used up, failed with the reason and its
+// episode with it (a poison job that kills every worker that takes it). True when it was queued again.
+bool ReleaseDeadWorkersJob(soci::session& s, const std::string& job_id, DbInt now);
+// Running jobs whose lease ended before `now`, each through ReleaseDeadWorkersJob. Returns how many were queued.
 int RecoverExpiredJobs(soci::session& s, DbInt now);
 // (job id, lease owner) of every running job.
 std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session& s);

@@ -1,0 +1,30 @@
+// UTF-8 text as every external string must be before it is stored or written: checked, cut on code points, and
+// written into JSON so that serialisation cannot throw. Pure; thread-safe; nothing here throws.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+namespace podpromo {
+
+// True when `s` is well-formed UTF-8: no stray continuation bytes, no truncated or overlong sequences, no
+// surrogates, nothing past U+10FFFF.
+bool IsValidUtf8(std::string_view s);
+
+// The number of code points in `s` (continuation bytes are not counted).
+size_t Utf8Length(std::string_view s);
+
+// The first `max_code_points` code points of `s`: a multi-byte character is never cut in two.
+std::string TruncateUtf8(std::string_view s, size_t max_code_points);
+
+// `s` read as Windows-1252 (the "ANSI" many subtitle editors still write), as UTF-8. Every byte maps: the five
+// bytes 1252 leaves undefined keep their Latin-1 meaning.
+std::string Cp1252ToUtf8(std::string_view s);
+
+// `j` as text (indented by `indent` spaces when >= 0). Invalid UTF-8 in a string is written as U+FFFD instead of
+// throwing, so a bad byte that got past validation still cannot fail a response, a log line or a job.
+std::string DumpJson(const nlohmann::json& j, int indent = -1);
+
+}  // namespace podpromo
