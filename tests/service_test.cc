@@ -905,6 +905,43 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     EXPECT_EQ(server.Terminate(), 0) << server.Log();
 }
 
+// Issue 16, class 2: media whose shape would exhaust the machine (a sample rate or frame size no recording has, a
+// cover image of absurd proportions, an episode past MAX_EPISODE_SECONDS) is refused at upload with its reason,
+// and the server's memory stays bounded throughout.
+TEST_F(Service, MediaShapesThatWouldExhaustTheMachineAreRefused) {
+    TempDir work;
+    ServerProcess server(work / "data", {{"MAX_EPISODE_SECONDS", "60"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto refused = [&](const httplib::Result& r, const std::string& reason, const std::string& what) {
+        ASSERT_TRUE(r) << what;
+        EXPECT_EQ(r->status, 415) << what << ": " << r->body;
+        EXPECT_NE(r->body.find(reason), std::string::npos) << what << ": " << r->body;
+    };
+    Pcm odd;
+    odd.samples.assign(50000, 1000);
+    for (const int rate : {2, 500000000}) {
+        odd.sample_rate = rate;
+        WriteWav(odd, work / "odd.wav");
+        refused(Upload(server, ReadAll(work / "odd.wav"), "odd.wav"), " Hz in 1 channels",
+                std::to_string(rate) + " Hz");
+    }
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "color=s=2x240:r=5", "-f", "lavfi", "-i", "sine=d=13", "-t", "13",
+                               "-c:v", "ffv1", "-c:a", "flac", (work / "thin.mkv").string()}));
+    refused(Upload(server, ReadAll(work / "thin.mkv"), "thin.mkv"), "video frames of 2x240 pixels", "a thin video");
+    ASSERT_TRUE(
+        FfmpegConvert({"-f", "lavfi", "-i", "color=s=8000x2", "-frames:v", "1", (work / "strip.png").string()}));
+    const std::string tone = ToneWav(work / "tone.wav", 13);
+    auto c = Client(server);
+    refused(c.Post("/api/v1/episodes",
+                   httplib::MultipartFormDataItems{{"file", tone, "tone.wav", "audio/wav"},
+                                                   {"cover", ReadAll(work / "strip.png"), "strip.png", "image/png"}}),
+            "an image of 8000x2 pixels", "a cover 8000 pixels wide and 2 high");
+    refused(Upload(server, ToneWav(work / "long.wav", 70), "long.wav"), "(MAX_EPISODE_SECONDS)", "70 s over 60 s");
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0) << "nothing stored";
+    EXPECT_LT(server.PeakMemoryBytes(), int64_t{1} << 30);
+    EXPECT_EQ(server.Terminate(), 0) << server.Log();
+}
+
 TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
     TempDir work;
     const fs::path data = work / "data";

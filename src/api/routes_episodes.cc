@@ -188,8 +188,8 @@ void ApiServer::EpisodeRoutes() {
         if (!media.ok()) return refuse(400, "invalid_input", media.status().message());
         if (cover) {
             if (Status fin = cover->Finish(); !fin.ok()) return SendStatus(res, fin);
-            if (!ProbeImage(cover->path()).ok()) {
-                return refuse(415, "unsupported_media", "the cover is not an image (send a PNG or JPEG)");
+            if (auto image = ProbeImage(cover->path()); !image.ok()) {
+                return refuse(415, "unsupported_media", "the cover: " + image.status().message());
             }
         }
 
@@ -198,7 +198,7 @@ void ApiServer::EpisodeRoutes() {
         if (!info.ok()) return refuse(415, "unsupported_media", UploadReason(safe_name, info.status()));
         // Decoded once through (no PCM kept) so a corrupt, truncated, silent or too short file is refused now,
         // with its reason, instead of failing later as a job.
-        auto check = CheckDecodable((*file)->path(), *info);
+        auto check = CheckDecodable((*file)->path(), *info, nullptr, Ms{config_.max_episode_seconds} * 1000);
         if (!check.ok()) return refuse(415, "unsupported_media", UploadReason(safe_name, check.status()));
         if (!check->audible) {
             return refuse(422, "unusable_media", safe_name + ": the audio is silent (no sound above -45 dBFS)");

@@ -279,7 +279,7 @@ void Archive(Database* db, const Storage& storage, const EpisodeRow& e, CleanupA
                            "-f",
                            "ogg",
                            "file:" + part.string()},
-                          cancel);
+                          cancel, TimeLimitMs(static_cast<int64_t>(e.duration * 1000.0), 0.5));
     if (!out.ok() || out->exit_code != 0) {
         a->error = !out.ok() ? out.status().message()
                    : out->err.find("No space left") != std::string::npos

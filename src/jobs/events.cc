@@ -1,9 +1,10 @@
-#include "podpromo/core/utf8.h"
 #include "podpromo/jobs/events.h"
 
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "podpromo/core/utf8.h"
 
 namespace podpromo {
 

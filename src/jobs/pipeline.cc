@@ -100,7 +100,7 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
     Pcm pcm;
     {
         StageTimer t(&r, "decode");
-        auto decoded = DecodeToPcm(source, r.media, progress, cancel);
+        auto decoded = DecodeToPcm(source, r.media, progress, cancel, options.max_episode_ms);
         if (!decoded.ok()) return decoded.status();
         pcm = std::move(*decoded);
         r.duration_ms = pcm.DurationMs();
@@ -417,7 +417,8 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         for (const auto& s : clip_status) PODPROMO_RETURN_IF_ERROR(s);
         Report(progress, "write", 0);
         const auto all_cues = CuesFromWords(words);
-        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2)));
+        PODPROMO_RETURN_IF_ERROR(
+            WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2)));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues)));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.vtt", FormatVtt(all_cues)));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "result.json", DumpJson(ResultToJson(*r), 2)));

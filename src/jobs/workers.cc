@@ -216,6 +216,7 @@ Status WorkerPool::RunProcessJob(const JobRow& job, const EpisodeRow& episode, s
     options.clips = episode.clip_count;
     options.title = episode.title;
     options.asr.threads = config_.asr_threads;
+    options.max_episode_ms = Ms{config_.max_episode_seconds} * 1000;
     // The vocabulary hint: the upload's own, else the service's.
     const JobVocabulary vocabulary = JobVocabularyOf(job);
     options.show = vocabulary.show.value_or(config_.asr.show_name);

@@ -27,7 +27,7 @@ Status CutAudio(const fs::path& source, Ms start_ms, Ms end_ms, const fs::path& 
     argv.insert(argv.end(),
                 {"-loglevel", "error", "-af", fades + "," + *norm, "-ar", "48000", "-ac", "2", "-c:a", "aac", "-b:a",
                  "160k", "-movflags", "+faststart", "-f", "mp4", "file:" + fs::absolute(tmp).string()});
-    auto r = RunProcess(argv, cancel);
+    auto r = RunProcess(argv, cancel, TimeLimitMs(end_ms - start_ms, 2));
     std::error_code ec;
     if (!r.ok()) {
         fs::remove(tmp, ec);

@@ -32,8 +32,8 @@ size_t CountLoudFrames(const int16_t* samples, size_t n) {
 class Decoder {
   public:
     // keep_pcm false: decode to check only, counting samples and loud frames and dropping the PCM as it goes.
-    Decoder(const fs::path& path, const MediaInfo& info, bool keep_pcm = true)
-        : path_(path), info_(info), shown_(PrintableName(path)), keep_(keep_pcm) {}
+    Decoder(const fs::path& path, const MediaInfo& info, Ms max_ms, bool keep_pcm = true)
+        : path_(path), info_(info), shown_(PrintableName(path)), max_ms_(max_ms), keep_(keep_pcm) {}
 
     size_t loud_frames() const { return loud_; }
 
@@ -42,7 +42,8 @@ class Decoder {
         Pcm pcm;
         pcm.sample_rate = kAnalysisSampleRate;
         const Ms expected_ms = declared_ms_ > 0 ? declared_ms_ : info_.duration_ms;
-        if (keep_ && expected_ms > 0 && expected_ms < Ms{12} * 3600 * 1000) {
+        if (expected_ms > max_ms_) return TooLong("declares " + FormatClock(expected_ms));
+        if (keep_ && expected_ms > 0) {
             pcm.samples.reserve(static_cast<size_t>(expected_ms * kAnalysisSampleRate / 1000 * 103 / 100 + 4096));
         }
         libav::PacketPtr pkt(av_packet_alloc());
@@ -64,6 +65,7 @@ class Decoder {
                 } else {
                     PODPROMO_RETURN_IF_ERROR(Drain(frame.get(), &pcm, &bad_packets));
                     Fold(&pcm, false);
+                    if (DecodedMs(pcm) > max_ms_) return TooLong("goes on past " + FormatClock(max_ms_));
                 }
                 if (expected_ms > 0 && pkt->pts != AV_NOPTS_VALUE) {
                     const double f = std::min(1.0, static_cast<double>(DecodedMs(pcm)) / expected_ms);
@@ -92,6 +94,11 @@ class Decoder {
         }
         Report(progress, "decode", 1.0);
         return pcm;
+    }
+
+    Status TooLong(const std::string& what) const {
+        return Status::InvalidInput(shown_ + ": the episode " + what + "; episodes are at most " +
+                                    FormatClock(max_ms_) + " (MAX_EPISODE_SECONDS)");
     }
 
     // Milliseconds decoded so far.
@@ -198,6 +205,11 @@ class Decoder {
                 ++*bad;
                 return Status::Ok();
             }
+            if (frame->sample_rate > 0 &&
+                (frame->sample_rate < kMinSampleRate || frame->sample_rate > kMaxSampleRate)) {
+                return Status::InvalidInput(shown_ + ": audio frames at " + std::to_string(frame->sample_rate) +
+                                            " Hz (accepted: 8 to 384 kHz)");
+            }
             if (frame->sample_rate <= 0 || frame->nb_samples <= 0) {
                 av_frame_unref(frame);
                 continue;
@@ -222,6 +234,7 @@ class Decoder {
     libav::SwrPtr swr_;
     int stream_index_ = -1;
     Ms declared_ms_ = 0;
+    Ms max_ms_;
     bool keep_ = true;
     size_t dropped_ = 0;  // samples counted and dropped (check-only mode)
     size_t loud_ = 0;
@@ -230,9 +243,9 @@ class Decoder {
 }  // namespace
 
 Result<Pcm> DecodeToPcm(const fs::path& path, const MediaInfo& info, const ProgressFn& progress,
-                        const CancelToken* cancel) {
+                        const CancelToken* cancel, Ms max_ms) {
     QuietLibav();
-    Decoder d(path, info);
+    Decoder d(path, info, max_ms);
     return d.Run(progress, cancel);
 }
 
@@ -246,9 +259,9 @@ Status CheckAudible(const Pcm& pcm) {
     return Status::Ok();
 }
 
-Result<AudioCheck> CheckDecodable(const fs::path& path, const MediaInfo& info, const CancelToken* cancel) {
+Result<AudioCheck> CheckDecodable(const fs::path& path, const MediaInfo& info, const CancelToken* cancel, Ms max_ms) {
     QuietLibav();
-    Decoder d(path, info, /*keep_pcm=*/false);
+    Decoder d(path, info, max_ms, /*keep_pcm=*/false);
     auto r = d.Run({}, cancel);
     if (!r.ok()) return r.status();
     return AudioCheck{d.DecodedMs(*r), d.loud_frames() >= kMinLoudFrames};

@@ -1,5 +1,7 @@
 #include "podpromo/media/probe.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -166,6 +168,18 @@ Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string,
     return info;
 }
 
+// Frames no podcast has, whose processing would not be bounded: a 1-pixel-wide video once made the face scan loop
+// forever, a 480x65535 one would buffer gigabytes of frames, an 8000x2 PNG cover made ffmpeg hold 2.5 GB.
+Status CheckFrame(const std::string& shown, const char* what, int width, int height) {
+    constexpr int kMinSide = 16, kMaxSide = 4096, kMaxAspect = 4;
+    if (width < kMinSide || height < kMinSide || width > kMaxSide || height > kMaxSide || width > kMaxAspect * height ||
+        height > kMaxAspect * width) {
+        return Status::InvalidInput(fmt::format("{}: {} of {}x{} pixels (accepted: {} to {} a side, at most {}:1)",
+                                                shown, what, width, height, kMinSide, kMaxSide, kMaxAspect));
+    }
+    return Status::Ok();
+}
+
 }  // namespace
 
 Result<MediaInfo> ProbeMedia(const fs::path& path) {
@@ -180,6 +194,13 @@ Result<MediaInfo> ProbeMedia(const fs::path& path) {
     if (info.sample_rate <= 0 || info.channels <= 0) {
         return Status::InvalidInput(shown + ": the audio stream has no usable format");
     }
+    // A rate no recording has: 2 Hz made 100 KB declare 14 hours, 500 MHz made the resampler ask for 2 GB.
+    if (info.sample_rate < kMinSampleRate || info.sample_rate > kMaxSampleRate || info.channels > kMaxChannels) {
+        return Status::InvalidInput(fmt::format("{}: audio at {} Hz in {} channels (accepted: {} to {} Hz, at most {})",
+                                                shown, info.sample_rate, info.channels, kMinSampleRate, kMaxSampleRate,
+                                                kMaxChannels));
+    }
+    if (info.has_video) PODPROMO_RETURN_IF_ERROR(CheckFrame(shown, "video frames", info.width, info.height));
     return info;
 }
 
@@ -189,6 +210,7 @@ Result<MediaInfo> ProbeImage(const fs::path& path) {
     if (!probed->has_video || probed->has_audio || probed->width <= 0 || probed->height <= 0) {
         return Status::InvalidInput(PrintableName(path) + ": not an image");
     }
+    PODPROMO_RETURN_IF_ERROR(CheckFrame(PrintableName(path), "an image", probed->width, probed->height));
     return probed;
 }
 

@@ -67,7 +67,7 @@ Result<std::vector<FaceSample>> DetectFaces(const fs::path& source, int width, i
         RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", fmt::format("{:.3f}", start),
                     "-t", fmt::format("{:.3f}", dur), "-i", "file:" + fs::absolute(source).string(), "-an", "-sn",
                     "-vf", fmt::format("fps={},scale={}:{},format=gray", fps, sw, sh), "-f", "rawvideo", "pipe:1"},
-                   cancel);
+                   cancel, TimeLimitMs(end_ms - start_ms, 2));
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) {
         return Status::IoError("ffmpeg could not read the video frames: " + r->err.substr(0, r->err.find('\n')));

@@ -281,7 +281,7 @@ Result<std::string> LoudnessFilter(const fs::path& source, Ms start_ms, Ms end_m
         auto m = RunProcess(
             {"ffmpeg", "-nostdin", "-hide_banner", "-ss", Sec3(start_ms), "-t", Sec3(end_ms - start_ms), "-i",
              "file:" + fs::absolute(source).string(), "-vn", "-af", chain + ",ebur128", "-f", "null", "-"},
-            cancel);
+            cancel, TimeLimitMs(end_ms - start_ms, 2));
         if (!m.ok()) return m.status();
         const auto summary = m->err.rfind("Summary:");
         const auto at = summary == std::string::npos ? summary : m->err.find("I:", summary);
@@ -457,7 +457,8 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
         std::error_code ec;
         for (const auto& [part, dest] : moves) fs::remove(part, ec);
     };
-    auto r = RunProcess(argv, cancel);
+    // A 1080x1920 encode runs at about real time on two busy cores: ten times that is a wedged one.
+    auto r = RunProcess(argv, cancel, TimeLimitMs(dur_ms, 10));
     if (!r.ok()) {
         cleanup();
         return r.status();

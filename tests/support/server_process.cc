@@ -108,4 +108,14 @@ std::string ServerProcess::Log() const {
     return ss.str();
 }
 
+int64_t ServerProcess::PeakMemoryBytes() const {
+    if (pid_ <= 0) return 0;
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:   123456 kB"
+    }
+    return 0;
+}
+
 }  // namespace podpromo::testing

@@ -24,6 +24,8 @@ class ServerProcess {
     // SIGKILL at once (a crash).
     void Kill();
     std::string Log() const;
+    // The server's peak resident memory so far (VmHWM), in bytes; 0 when it is not running.
+    int64_t PeakMemoryBytes() const;
 
   private:
     std::filesystem::path data_dir_;

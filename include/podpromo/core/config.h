@@ -36,6 +36,7 @@ struct ServiceConfig {
     int max_queue_size = 100;
     double metrics_retention_hours = 24;
     int http_threads = 96;               // HTTP_THREADS: connections served at once (keep-alive holds one each)
+    int max_episode_seconds = 6 * 3600;  // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
     int http_head_timeout_seconds = 10;  // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
     int max_event_streams = 32;          // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
     int job_lease_seconds = 30;          // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again

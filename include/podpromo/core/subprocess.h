@@ -2,6 +2,7 @@
 // name can never be interpreted as a command or an option.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ struct ProcessOutput {
 // program cannot be started. Thread-safe; blocks the calling thread.
 Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const CancelToken* cancel = nullptr,
                                  long timeout_ms = 0);
+
+// A child's time limit in proportion to its work: a minute, plus `per_second` seconds for each second of the media
+// it reads (so a wedged or hostile decode ends instead of holding a worker for ever).
+inline long TimeLimitMs(int64_t media_ms, double per_second) {
+    return 60000 + static_cast<long>(static_cast<double>(media_ms) * per_second);
+}
 
 // True when `program` is found in PATH.
 bool ProgramExists(const std::string& program);

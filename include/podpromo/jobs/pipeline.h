@@ -16,6 +16,7 @@
 #include "podpromo/core/progress.h"
 #include "podpromo/core/status.h"
 #include "podpromo/media/audio_features.h"
+#include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
 #include "podpromo/media/render.h"
 #include "podpromo/scoring/genre.h"
@@ -40,6 +41,7 @@ struct PipelineOptions {
     // The vocabulary hint besides the title: the show's name and the user's names and terms.
     std::string show;
     std::vector<std::string> terms;
+    Ms max_episode_ms = kDefaultMaxEpisodeMs;  // longer episodes fail while decoding
 };
 
 // Checks names and ranges before any work starts. InvalidInput naming the bad option.

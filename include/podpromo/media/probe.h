@@ -22,14 +22,19 @@ struct MediaInfo {
     int width = 0, height = 0;
 };
 
+// What is accepted besides the container: audio at kMinSampleRate..kMaxSampleRate in at most kMaxChannels, and
+// video frames (and images) of 16..4096 pixels a side, no more than 4:1.
+constexpr int kMinSampleRate = 8000, kMaxSampleRate = 384000, kMaxChannels = 32;
+
 // Opens `path` with the demuxer its content matches, when that is one of the plain media containers (MP3,
 // MP4/M4A/MOV, WAV, FLAC, Ogg, Matroska/WebM, AAC: never a playlist, a script or an image sequence, which would
 // open the files they name), and describes it. Errors (InvalidInput, with a message fit for a user): empty file,
-// not audio or video, another container, no audio stream. NotFound/IoError when unreadable. Thread-safe.
+// not audio or video, another container, no audio stream, a sample rate or frame size out of bounds.
+// NotFound/IoError when unreadable. Thread-safe.
 Result<MediaInfo> ProbeMedia(const std::filesystem::path& path);
 
-// Checks that `path` is a PNG or JPEG picture (one video stream, no audio) and gives its size.
-// InvalidInput otherwise.
+// Checks that `path` is a PNG or JPEG picture (one video stream, no audio) of a bounded size (as ProbeMedia's
+// video frames) and gives its size. InvalidInput otherwise.
 Result<MediaInfo> ProbeImage(const std::filesystem::path& path);
 
 // A file name made safe to print on one line (control characters escaped, long names shortened).
