@@ -381,6 +381,25 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         ASSERT_TRUE(second);
         ASSERT_EQ(second->status, 202);
         const json second_job = json::parse(second->body);
+        // The same span asked again while it is pending is the same render; an episode has at most four pending.
+        auto again = c.Post("/api/v1/episodes/" + episode_id + "/clips", chosen.dump(), "application/json");
+        ASSERT_TRUE(again);
+        ASSERT_EQ(again->status, 202) << again->body;
+        EXPECT_EQ(json::parse(again->body)["job"]["id"], second_job["job"]["id"]);
+        EXPECT_EQ(json::parse(again->body)["clip_id"], second_job["clip_id"]);
+        std::vector<std::string> others;
+        int too_many = 0;
+        for (int i = 1; i <= 4; ++i) {
+            json other = chosen;
+            other["end"] = chosen["end"].get<double>() - 0.5 * i;
+            auto r = c.Post("/api/v1/episodes/" + episode_id + "/clips", other.dump(), "application/json");
+            ASSERT_TRUE(r);
+            if (r->status == 202) others.push_back(json::parse(r->body)["job"]["id"]);
+            too_many += r->status == 429 && r->body.find("too_many_renders") != std::string::npos;
+        }
+        EXPECT_EQ(others.size(), 3u);
+        EXPECT_EQ(too_many, 1);
+        for (const auto& other : others) (void)c.Post("/api/v1/jobs/" + other + "/cancel", "", "application/json");
         auto cancel =
             c.Post("/api/v1/jobs/" + second_job["job"]["id"].get<std::string>() + "/cancel", "", "application/json");
         ASSERT_TRUE(cancel);
@@ -411,9 +430,9 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
         auto c = Client(*server);
         auto m = c.Get("/metrics");
         ASSERT_TRUE(m);
-        // The episode's job and the span's render job succeeded; the second render was cancelled.
+        // The episode's job and the span's render job succeeded; the second render and three others were cancelled.
         EXPECT_NE(m->body.find("podpromo_jobs{state=\"succeeded\"} 2"), std::string::npos) << m->body;
-        EXPECT_NE(m->body.find("podpromo_jobs{state=\"cancelled\"} 1"), std::string::npos) << m->body;
+        EXPECT_NE(m->body.find("podpromo_jobs{state=\"cancelled\"} 4"), std::string::npos) << m->body;
         EXPECT_NE(m->body.find("podpromo_stage_duration_seconds_bucket{stage=\"transcribe\""), std::string::npos);
         EXPECT_NE(
             m->body.find("podpromo_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/episodes\""),
@@ -421,7 +440,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     }
     const json queue = Get(*server, "/queue/stats");
     EXPECT_EQ(queue["by_state"]["succeeded"], 2);
-    EXPECT_EQ(queue["by_state"]["cancelled"], 1);
+    EXPECT_EQ(queue["by_state"]["cancelled"], 4);
     const json storage = Get(*server, "/storage/stats");
     EXPECT_EQ(storage["files_by_kind"]["upload"], 1);
     EXPECT_GE(storage["files_by_kind"]["audio"].get<int>(), 3);

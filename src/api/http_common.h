@@ -43,6 +43,7 @@ std::string Param(const httplib::Request& req, const char* name, const std::stri
 // larger ones get the answer and a closed connection.
 inline constexpr int64_t kDrainBytes = 64 * 1024 * 1024;
 inline constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
+inline constexpr size_t kMaxPendingRenders = 4;              // render jobs queued or running per episode
 void DrainBody(const httplib::Request& req, const httplib::ContentReader& reader, int64_t declared);
 
 // The Content-Type of a clip's file of the given kind (video, audio, thumbnail, srt, vtt, post).

@@ -334,19 +334,20 @@ void ApiServer::EpisodeRoutes() {
         const std::string id = req.matches[1];
         EpisodeBundle b;
         if (!FindEpisode(db_, id, &b, res, /*content=*/false)) return;
-        // A running job (processing it, or rendering one of its clips) is asked to stop first.
+        // A running job (processing it, or rendering one of its clips) is asked to stop first. The check and the
+        // delete are one transaction, so no worker can take one of its queued jobs in between (a claim that
+        // commits first makes this transaction retry and see the job running).
         std::vector<std::string> running;
-        Status st = db_->With([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](soci::session& s) {
             running = RunningJobsForEpisode(s, id);
             for (const auto& job_id : running) RequestCancel(s, job_id, NowEpochMs());
+            if (running.empty()) DeleteEpisode(s, id);
         });
         if (!st.ok()) return SendStatus(res, st);
         if (!running.empty()) {
             return SendError(res, 409, "busy",
                              "the episode is being processed; its job was asked to stop, retry shortly");
         }
-        st = db_->InTransaction([&](soci::session& s) { DeleteEpisode(s, id); });
-        if (!st.ok()) return SendStatus(res, st);
         storage_->RemoveEpisode(id);
         res.status = 204;
     });
@@ -532,18 +533,44 @@ void ApiServer::EpisodeRoutes() {
         job.priority = 2;  // a person is waiting for it
         job.max_attempts = config_.job_max_attempts;
         job.created_at = NowEpochMs();
-        bool full = false;
+        // The same span asked again while its render is pending is that render; an episode has at most
+        // kMaxPendingRenders at once, so one client cannot fill the shared queue with renders.
+        json wanted = SpanRequestToJson(span);
+        wanted.erase("clip_id");
+        bool full = false, busy = false, same = false;
         const Status st = db_->InTransaction([&](soci::session& s) {
+            const auto pending = PendingRenderJobs(s, id);
+            for (const auto& p : pending) {
+                json asked = json::parse(p.payload, nullptr, false);
+                if (!asked.is_object()) continue;
+                const std::string clip_id = asked.value("clip_id", "");
+                asked.erase("clip_id");
+                if (asked == wanted) {
+                    same = true;
+                    job = p;
+                    span.clip_id = clip_id;
+                    return;
+                }
+            }
+            busy = pending.size() >= kMaxPendingRenders;
             full = CountJobsInState(s, "queued") >= config_.max_queue_size;
-            if (!full) InsertJob(s, job);
+            if (!full && !busy) InsertJob(s, job);
         });
         if (!st.ok()) return SendStatus(res, st);
+        if (busy) {
+            res.set_header("Retry-After", "30");
+            return SendError(
+                res, 429, "too_many_renders",
+                fmt::format("this episode already has {} clips rendering; wait for one to finish", kMaxPendingRenders));
+        }
         if (full) {
             res.set_header("Retry-After", "30");
             return SendError(res, 503, "queue_full", "the queue is full; try again later");
         }
-        events_->Publish(JobEvent(job.id, id, "queued", "queued", 0, ""));
-        workers_->Wake();
+        if (!same) {
+            events_->Publish(JobEvent(job.id, id, "queued", "queued", 0, ""));
+            workers_->Wake();
+        }
         res.set_header("Location", "/api/v1/jobs/" + job.id);
         json preview = json::object();
         preview["start"] = static_cast<double>(clip->candidate.start_ms) / 1000.0;

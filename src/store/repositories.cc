@@ -489,6 +489,14 @@ std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& e
     return rows[0];
 }
 
+std::vector<JobRow> PendingRenderJobs(soci::session& s, const std::string& episode_id) {
+    return FetchAll<JobInto>(s,
+                             std::string("SELECT ") + kJobColumns +
+                                 " FROM jobs WHERE episode_id = :e AND kind = 'render'"
+                                 " AND state IN ('queued', 'running') ORDER BY created_at",
+                             [&](soci::statement& st) { st.exchange(use(episode_id)); });
+}
+
 std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id) {
     std::vector<std::string> ids;
     std::string id;

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 
+#include <thread>
+
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"
@@ -143,6 +145,35 @@ TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
                       EXPECT_TRUE(ReleaseDeadWorkersJob(s, "orphan", now));
                       EXPECT_EQ(GetJob(s, "orphan")->attempts, 1);
                       EXPECT_EQ(GetJob(s, "orphan")->state, "queued");
+                  }).ok());
+}
+
+// Deleting an episode checks its jobs and deletes in one transaction: a worker's claim that commits in between makes
+// the transaction start again, and it then sees the job running (so the episode is not deleted under the worker).
+TEST(Store, AClaimBetweenTheCheckAndTheDeleteIsSeen) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->InTransaction([](soci::session& s) { AddJob(s, "j", 1, 1); }).ok());
+    int attempts = 0;
+    std::vector<std::string> running;
+    const Status st = db->InTransaction([&](soci::session& s) {
+        running = RunningJobsForEpisode(s, "ep_j");
+        if (++attempts == 1) {
+            // Another connection (a worker) claims the job now.
+            std::thread worker([&] {
+                EXPECT_TRUE(
+                    db->InTransaction([](soci::session& w) { EXPECT_TRUE(ClaimNextJob(w, "w1", 10, 99999)); }).ok());
+            });
+            worker.join();
+        }
+        if (running.empty()) DeleteEpisode(s, "ep_j");
+    });
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_GE(attempts, 2) << "the stale read was not allowed to write";
+    EXPECT_EQ(running, std::vector<std::string>{"j"});
+    ASSERT_TRUE(db->With([](soci::session& s) {
+                      EXPECT_TRUE(GetEpisode(s, "ep_j"));
+                      EXPECT_EQ(GetJob(s, "j")->state, "running");
                   }).ok());
 }
 

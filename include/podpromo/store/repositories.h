@@ -139,6 +139,8 @@ std::optional<JobRow> GetJob(soci::session& s, const std::string& id);
 std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id);
 // Ids of the episode's running jobs, of every kind.
 std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id);
+// The episode's render jobs still to finish (queued or running), oldest first.
+std::vector<JobRow> PendingRenderJobs(soci::session& s, const std::string& episode_id);
 DbInt CountJobsInState(soci::session& s, const std::string& state);
 // created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
 DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now);
