@@ -842,7 +842,7 @@ std::string RawExchange(int port, const std::string& request) {
 // inflated or unbounded body is read, no metric series is made per made-up path or method.
 TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     TempDir work;
-    ServerProcess server(work / "data");
+    ServerProcess server(work / "data", {{"EVENT_STREAMS_PER_CLIENT", "2"}});
     ASSERT_TRUE(server.Start()) << server.Log();
     auto c = Client(server);
     auto expect_error = [](const httplib::Result& r, int status, const std::string& code, const std::string& what) {
@@ -876,12 +876,24 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
         }() + "\r\n");
     EXPECT_EQ(headers.rfind("HTTP/1.1 431 ", 0), 0u) << headers.substr(0, 80);
 
+    // One address holds at most EVENT_STREAMS_PER_CLIENT event streams (the upload below wakes them to end).
+    auto first = std::make_unique<EventStream>(server, "/api/v1/events");
+    auto second = std::make_unique<EventStream>(server, "/api/v1/events");
+    ASSERT_TRUE(first->connected() && second->connected());
+    httplib::Client quick("127.0.0.1", server.port());
+    quick.set_read_timeout(5, 0);
+    expect_error(quick.Get("/api/v1/events"), 429, "too_many_streams", "a third event stream");
+    first->RequestStop();
+    second->RequestStop();
+
     // A Range that starts past the end is 416, with the length; a satisfiable one is 206.
     auto up = Upload(server, ToneWav(work / "tone.wav", 13), "tone.wav", {{"clips", "1"}});
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202) << up->body;
     const std::string audio =
         "/api/v1/episodes/" + json::parse(up->body)["episode"]["id"].get<std::string>() + "/audio";
+    first.reset();
+    second.reset();
     auto part = c.Get(audio, {{"Range", "bytes=0-9"}});
     ASSERT_TRUE(part);
     EXPECT_EQ(part->status, 206);
@@ -919,6 +931,7 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     const size_t before = series();
     made_up(3, 40);
     EXPECT_EQ(series(), before);
+
     auto live = c.Get("/livez");
     EXPECT_TRUE(live && live->status == 200);
     EXPECT_EQ(server.Terminate(), 0) << server.Log();

@@ -202,6 +202,16 @@ BufferedSocketStream::Head BufferedSocketStream::AwaitHead(int deadline_ms) {
     }
 }
 
+void BufferedSocketStream::RefuseConnection() {
+    const std::string body =
+        R"({"error":{"code":"too_many_connections","message":"this address has too many connections open"}})";
+    const std::string head =
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: "
+        "1\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n";
+    SendAll(head.data(), head.size(), body.data(), body.size());
+}
+
 void BufferedSocketStream::RefuseHead(Head why) {
     const bool large = why == Head::kTooLarge;
     const std::string body =
@@ -214,6 +224,23 @@ void BufferedSocketStream::RefuseHead(Head why) {
     SendAll(head.data(), head.size(), body.data(), body.size());
 }
 
+bool PerClientLimit::TryAcquire(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    int& held = held_[address];
+    if (max_ > 0 && held >= max_) {
+        if (held == 0) held_.erase(address);
+        return false;
+    }
+    ++held;
+    return true;
+}
+
+void PerClientLimit::Release(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = held_.find(address);
+    if (it != held_.end() && --it->second <= 0) held_.erase(it);
+}
+
 void LeanServer::RaiseListenBacklog() {
     if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
 }
@@ -221,6 +248,15 @@ void LeanServer::RaiseListenBacklog() {
 bool LeanServer::process_and_close_socket(socket_t sock) {
     BufferedSocketStream stream(sock, ToMs(read_timeout_sec_, read_timeout_usec_),
                                 ToMs(write_timeout_sec_, write_timeout_usec_));
+    std::string address;
+    int port = 0;
+    stream.get_remote_ip_and_port(address, port);
+    if (!connections_.TryAcquire(address)) {
+        stream.RefuseConnection();
+        ::shutdown(sock, SHUT_RDWR);
+        ::close(sock);
+        return false;
+    }
     bool ok = false;
     for (size_t left = keep_alive_max_count_; left > 0; --left) {
         if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), svr_sock_)) break;
@@ -235,6 +271,7 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
         ok = stream.Flush() && ok;
         if (!ok || connection_closed) break;
     }
+    connections_.Release(address);
     ::shutdown(sock, SHUT_RDWR);
     ::close(sock);
     return ok;

@@ -324,4 +324,29 @@ TEST_F(LeanServerTest, OversizedOrSlowRequestHeadsAreRefusedAndOthersStillAnswer
     ::close(d);
 }
 
+// One address may hold only so many connections: past the limit a new one is answered 429 and closed, and a
+// connection given back makes room again.
+TEST_F(LeanServerTest, ConnectionsPerClientAddressAreLimited) {
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    server_.set_keep_alive_timeout(30);
+    server_.set_connections_per_client(2);
+    Start();
+    const int a = Connect(), b = Connect();
+    for (int fd : {a, b}) {
+        Send(fd, Get("/ok"));
+        EXPECT_NE(ReceiveResponses(fd, 1).find("HTTP/1.1 200"), std::string::npos);
+    }
+    const int c = Connect();
+    EXPECT_NE(ReceiveUntil(c, "\r\n\r\n").find("HTTP/1.1 429 "), std::string::npos);
+    EXPECT_TRUE(ClosedWithin(c, 1000ms));
+    ::close(c);
+    ::close(a);
+    std::this_thread::sleep_for(200ms);  // the server notices the close
+    const int d = Connect();
+    Send(d, Get("/ok"));
+    EXPECT_NE(ReceiveResponses(d, 1).find("HTTP/1.1 200"), std::string::npos);
+    ::close(d);
+    ::close(b);
+}
+
 }  // namespace podpromo

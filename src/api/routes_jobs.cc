@@ -51,8 +51,16 @@ void ApiServer::JobRoutes() {
     });
 
     svr.Get("/api/v1/events", [this](const Request& req, Response& res) {
+        const std::string client = req.remote_addr;
+        if (!streams_per_client_->TryAcquire(client)) {
+            res.set_header("Retry-After", "10");
+            return SendError(
+                res, 429, "too_many_streams",
+                fmt::format("at most {} event streams may be open from one address", config_.event_streams_per_client));
+        }
         if (open_streams_.fetch_add(1) >= config_.max_event_streams) {
             --open_streams_;
+            streams_per_client_->Release(client);
             res.set_header("Retry-After", "10");
             return SendError(res, 503, "too_many_streams",
                              fmt::format("at most {} event streams may be open", config_.max_event_streams));
@@ -90,9 +98,10 @@ void ApiServer::JobRoutes() {
                 }
                 return sink.write(chunk.data(), chunk.size());
             },
-            [this, sub](bool) {
+            [this, sub, client](bool) {
                 events_->Unsubscribe(sub);
                 --open_streams_;
+                streams_per_client_->Release(client);
             });
     });
 }

@@ -98,7 +98,8 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
       metrics_(metrics),
       housekeeper_(housekeeper),
       errors_(errors),
-      server_(std::make_unique<LeanServer>()) {
+      server_(std::make_unique<LeanServer>()),
+      streams_per_client_(std::make_unique<PerClientLimit>()) {
     metrics_->Describe("podpromo_http_requests_total", "counter", "HTTP requests by route, method and status.");
     metrics_->Describe("podpromo_http_request_duration_seconds", "histogram", "HTTP request latency by route.");
     metrics_->Describe("podpromo_jobs", "gauge", "Jobs in the queue by state.");
@@ -126,6 +127,8 @@ Status ApiServer::Bind() {
     server_->set_read_timeout(30);
     server_->set_write_timeout(30);
     server_->set_head_timeout_ms(config_.http_head_timeout_seconds * 1000);
+    server_->set_connections_per_client(config_.http_connections_per_client);
+    streams_per_client_->set_max(config_.event_streams_per_client);
     // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
     server_->set_payload_max_length(static_cast<size_t>(config_.max_file_size_bytes + kDrainBytes));
     if (config_.port == 0) {

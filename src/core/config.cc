@@ -44,6 +44,8 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
          {IntVar{"PORT", &c->port, 0, 65535}, IntVar{"MAX_CONCURRENT_JOBS", &c->max_concurrent_jobs, 1, 64},
           IntVar{"MAX_QUEUE_SIZE", &c->max_queue_size, 1, 1000000}, IntVar{"HTTP_THREADS", &c->http_threads, 4, 1024},
           IntVar{"HTTP_HEAD_TIMEOUT_SECONDS", &c->http_head_timeout_seconds, 1, 300},
+          IntVar{"HTTP_CONNECTIONS_PER_CLIENT", &c->http_connections_per_client, 0, 100000},
+          IntVar{"EVENT_STREAMS_PER_CLIENT", &c->event_streams_per_client, 1, 100000},
           IntVar{"MAX_EPISODE_SECONDS", &c->max_episode_seconds, 60, 48 * 3600},
           IntVar{"MAX_EVENT_STREAMS", &c->max_event_streams, 1, 512},
           IntVar{"JOB_LEASE_SECONDS", &c->job_lease_seconds, 2, 3600},

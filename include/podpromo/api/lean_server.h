@@ -11,6 +11,8 @@
 
 #include <array>
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -49,6 +51,8 @@ class BufferedSocketStream final : public httplib::Stream {
     Head AwaitHead(int deadline_ms);
     // Answers a head AwaitHead refused (431 or 408, a JSON error body, Connection: close).
     void RefuseHead(Head why);
+    // Answers a connection its address may not open (429, Connection: close), without reading from it.
+    void RefuseConnection();
 
   private:
     bool SendAll(const char* first, size_t first_size, const char* second, size_t second_size);
@@ -64,6 +68,22 @@ class BufferedSocketStream final : public httplib::Stream {
     mutable std::optional<std::pair<std::string, int>> local_;
 };
 
+// What each client address holds at once (connections, event streams), refused past a limit, so one client cannot
+// take what all share. Thread-safe.
+class PerClientLimit {
+  public:
+    explicit PerClientLimit(int max_per_client = 0) : max_(max_per_client) {}
+    void set_max(int max_per_client) { max_ = max_per_client; }
+    // Takes one for `address`: false (nothing taken) when it already holds the limit. A limit of 0 takes always.
+    bool TryAcquire(const std::string& address);
+    void Release(const std::string& address);
+
+  private:
+    std::mutex mu_;
+    std::map<std::string, int> held_;
+    int max_;
+};
+
 class LeanServer : public httplib::Server {
   public:
     // httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and the kernel drops
@@ -73,10 +93,14 @@ class LeanServer : public httplib::Server {
 
     // How long a request head may take from its first byte to its blank line (10 s unless set).
     void set_head_timeout_ms(int ms) { head_timeout_ms_ = ms; }
+    // Connections one client address may hold open at once (0: no limit, the default); past it a new connection is
+    // answered 429 and closed.
+    void set_connections_per_client(int n) { connections_.set_max(n); }
 
   private:
     bool process_and_close_socket(socket_t sock) override;
     int head_timeout_ms_ = 10000;
+    PerClientLimit connections_;
 };
 
 }  // namespace podpromo

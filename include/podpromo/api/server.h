@@ -26,6 +26,7 @@
 namespace podpromo {
 
 class LeanServer;
+class PerClientLimit;
 
 class ApiServer {
   public:
@@ -63,6 +64,7 @@ class ApiServer {
     std::unique_ptr<LeanServer> server_;
     int port_ = 0;
     std::atomic<int> open_streams_{0};
+    std::unique_ptr<PerClientLimit> streams_per_client_;  // event streams by client address
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     void RefreshHealth();

@@ -35,14 +35,16 @@ struct ServiceConfig {
     int max_concurrent_jobs = 3;
     int max_queue_size = 100;
     double metrics_retention_hours = 24;
-    int http_threads = 96;               // HTTP_THREADS: connections served at once (keep-alive holds one each)
-    int max_episode_seconds = 6 * 3600;  // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
-    int http_head_timeout_seconds = 10;  // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
-    int max_event_streams = 32;          // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
-    int job_lease_seconds = 30;          // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
-    int job_max_attempts = 3;            // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
-    double retry_backoff_seconds = 5;    // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
-    int asr_threads = 0;                 // ASR_THREADS: recogniser threads per job (0: all cores)
+    int http_threads = 96;                 // HTTP_THREADS: connections served at once (keep-alive holds one each)
+    int max_episode_seconds = 6 * 3600;    // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
+    int http_head_timeout_seconds = 10;    // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
+    int http_connections_per_client = 64;  // HTTP_CONNECTIONS_PER_CLIENT: open at once from one address (0: any)
+    int event_streams_per_client = 8;      // EVENT_STREAMS_PER_CLIENT: /api/v1/events streams from one address
+    int max_event_streams = 32;            // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
+    int job_lease_seconds = 30;            // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
+    int job_max_attempts = 3;              // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
+    double retry_backoff_seconds = 5;      // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
+    int asr_threads = 0;                   // ASR_THREADS: recogniser threads per job (0: all cores)
     // Storage lifecycle (CLEANUP_INTERVAL_HOURS 0: cleanup only on demand).
     double source_retention_days = 30;  // SOURCE_RETENTION_DAYS: sources older than this are archived (0: never)
     double clip_retention_days = 90;    // CLIP_RETENTION_DAYS: unstarred clips older than this expire (0: never)
