@@ -22,7 +22,8 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # The service, with one episode uploaded and processing during the measurement.
-build/podpromo serve --host 127.0.0.1 --port 0 --data-dir "$work/data" > "$work/serve.out" 2> "$work/serve.err" &
+# Every connection comes from 127.0.0.1 here: no per-address limit.
+HTTP_CONNECTIONS_PER_CLIENT=0 build/podpromo serve --host 127.0.0.1 --port 0 --data-dir "$work/data" > "$work/serve.out" 2> "$work/serve.err" &
 server_pid=$!
 for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$work/serve.out" && break; sleep 0.1; done
 url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)"
