@@ -1129,6 +1129,40 @@ TEST_F(Service, StorageQuotaGives507AndKeepsNothing) {
     EXPECT_TRUE(FilesUnder(data / "tmp").empty());
 }
 
+// Issue 16, class 5: the quota is held while uploads stream. Four slow uploads at once under a quota with room for
+// one: one streams and is stored; the others are refused before their bodies are written, not after each has
+// filled the disk.
+TEST_F(Service, ParallelUploadsCannotEachPassTheQuota) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess server(data, {{"MAX_STORAGE_GB", "0.0006"}});  // 600 kB
+    ASSERT_TRUE(server.Start()) << server.Log();
+    const std::string wav = ToneWav(work / "tone.wav", 13);  // 416 kB
+    std::vector<int> statuses(4, 0);
+    std::vector<std::thread> uploads;
+    for (size_t i = 0; i < statuses.size(); ++i) {
+        uploads.emplace_back([&, i] {
+            auto c = Client(server);
+            // The raw body with its length declared, sent in 16 pieces over about a second.
+            auto r = c.Post(
+                "/api/v1/episodes", {{"X-Filename", "tone.wav"}}, wav.size(),
+                [&](size_t offset, size_t length, httplib::DataSink& sink) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+                    const size_t n = std::min(length, wav.size() / 16 + 1);
+                    sink.write(wav.data() + offset, n);
+                    return true;
+                },
+                "application/octet-stream");
+            statuses[i] = r ? r->status : -1;
+        });
+    }
+    for (auto& t : uploads) t.join();
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 202), 1);
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 507), 3);
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1);
+    EXPECT_TRUE(FilesUnder(data / "tmp").empty());
+}
+
 void SetOld(const fs::path& p, size_t bytes) {
     fs::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << std::string(bytes, 'x');

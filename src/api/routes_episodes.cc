@@ -62,9 +62,11 @@ void ApiServer::EpisodeRoutes() {
                 413, "too_large",
                 fmt::format("the upload is {} bytes; the limit is {}", declared, config_.max_file_size_bytes));
         }
-        if (Status room = storage_->CheckRoom(std::max<int64_t>(0, declared)); !room.ok()) {
-            return refuse_early(507, "insufficient_storage", room.message());
-        }
+        // The room is held while the body streams (a body of unknown length holds it in steps as it comes), so
+        // parallel uploads cannot each pass the check before any of them has written.
+        constexpr int64_t kReserveStep = 64 * 1024 * 1024;
+        auto reservation = storage_->Reserve(declared > 0 ? declared : kReserveStep);
+        if (!reservation.ok()) return refuse_early(507, "insufficient_storage", reservation.status().message());
 
         auto file = UploadFile::Create(storage_->tmp_dir());
         if (!file.ok()) return SendStatus(res, file.status());
@@ -78,7 +80,7 @@ void ApiServer::EpisodeRoutes() {
         std::unique_ptr<UploadFile> cover;
         Status cover_status;
         bool cover_too_large = false;
-        Status write_status;
+        Status write_status, room_status;
         bool too_large = false, got_file = false;
         int64_t dropped = 0;
         auto append = [&](const char* data, size_t len) {
@@ -86,6 +88,11 @@ void ApiServer::EpisodeRoutes() {
                 too_large = true;  // stop storing; keep reading (and dropping) a while so the client hears why
                 dropped += static_cast<int64_t>(len);
                 return dropped <= kDrainBytes;
+            }
+            const int64_t after = (*file)->size_bytes() + static_cast<int64_t>(len);
+            if (after > reservation->bytes()) {
+                room_status = reservation->Grow(std::max(kReserveStep, after - reservation->bytes()));
+                if (!room_status.ok()) return false;
             }
             write_status = (*file)->Write(data, len);
             return write_status.ok();
@@ -149,6 +156,10 @@ void ApiServer::EpisodeRoutes() {
             return refuse(413, "too_large", fmt::format("the cover image is larger than {} bytes", kMaxCoverBytes));
         }
         if (!cover_status.ok()) return SendStatus(res, cover_status);
+        if (!room_status.ok()) {
+            res.set_header("Connection", "close");
+            return refuse(507, "insufficient_storage", room_status.message());
+        }
         if (!write_status.ok()) {
             if (write_status.code() == StatusCode::kNoSpace) {
                 storage_->NoteNoSpace();
@@ -208,10 +219,8 @@ void ApiServer::EpisodeRoutes() {
                           fmt::format("{}: the episode is {:.1f} s long; the shortest clip is {} s", safe_name,
                                       static_cast<double>(check->duration_ms) / 1000.0, kMinClipMs / 1000));
         }
-        // The finished upload already sits in tmp/, so it is counted in the storage used.
-        if (Status room = storage_->CheckRoom(0); !room.ok()) {
-            return refuse(507, "insufficient_storage", room.message());
-        }
+        // (The upload's room was held while it streamed; it is given back once the file is stored, below, where
+        // the file itself counts.)
 
         EpisodeRow ep;
         ep.id = NewId("ep");

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <mutex>
+#include <utility>
 
 #include "podpromo/files/atomic.h"
 
@@ -122,6 +124,7 @@ Result<Storage> Storage::Open(const fs::path& root, int64_t quota_bytes) {
         if (ec) return StatusFromErrno(ec.value(), "cannot create " + (s.root_ / sub).string());
     }
     s.quota_bytes_ = quota_bytes;
+    s.reserved_ = std::make_shared<Reservation::Book>();
     return s;
 }
 
@@ -220,7 +223,64 @@ int64_t Storage::UsedBytes() const {
     return total;
 }
 
+struct Storage::Reservation::Book {
+    std::mutex mu;
+    int64_t bytes = 0;
+};
+
 Status Storage::CheckRoom(int64_t incoming) const {
+    int64_t reserved = 0;
+    {
+        std::lock_guard<std::mutex> lock(reserved_->mu);
+        reserved = reserved_->bytes;
+    }
+    return CheckRoomWith(incoming + reserved);
+}
+
+Result<Storage::Reservation> Storage::Reserve(int64_t bytes) const {
+    std::lock_guard<std::mutex> lock(reserved_->mu);
+    PODPROMO_RETURN_IF_ERROR(CheckRoomWith(reserved_->bytes + bytes));
+    reserved_->bytes += bytes;
+    Reservation r;
+    r.storage_ = this;
+    r.book_ = reserved_;
+    r.bytes_ = bytes;
+    return r;
+}
+
+Status Storage::Reservation::Grow(int64_t more) {
+    if (!book_) return Status::Internal("an empty reservation cannot grow");
+    std::lock_guard<std::mutex> lock(book_->mu);
+    PODPROMO_RETURN_IF_ERROR(storage_->CheckRoomWith(book_->bytes + more));
+    book_->bytes += more;
+    bytes_ += more;
+    return Status::Ok();
+}
+
+void Storage::Reservation::Release() {
+    if (!book_) return;
+    std::lock_guard<std::mutex> lock(book_->mu);
+    book_->bytes -= bytes_;
+    book_.reset();
+    bytes_ = 0;
+}
+
+Storage::Reservation::Reservation(Reservation&& other) noexcept
+    : storage_(other.storage_), book_(std::move(other.book_)), bytes_(std::exchange(other.bytes_, 0)) {}
+
+Storage::Reservation& Storage::Reservation::operator=(Reservation&& other) noexcept {
+    if (this != &other) {
+        Release();
+        storage_ = other.storage_;
+        book_ = std::move(other.book_);
+        bytes_ = std::exchange(other.bytes_, 0);
+    }
+    return *this;
+}
+
+Storage::Reservation::~Reservation() { Release(); }
+
+Status Storage::CheckRoomWith(int64_t incoming) const {
     const int64_t used = UsedBytes();
     if (used + incoming > quota_bytes_) {
         return Status::NoSpace("storage quota exceeded: " + std::to_string(used) + " of " +

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -102,8 +103,33 @@ class Storage {
     // The disk holding the data directory (one statfs; no walk).
     DiskSpace Disk() const;
     int64_t quota_bytes() const { return quota_bytes_; }
-    // NoSpace when adding `incoming` bytes would pass the quota or leave the disk under 1% free.
+    // NoSpace when adding `incoming` bytes would pass the quota or leave the disk under 1% free. Bytes reserved by
+    // uploads still streaming count as used.
     Status CheckRoom(int64_t incoming) const;
+
+    // Room held for an upload while it streams, so parallel uploads cannot each pass the check before any of them
+    // has written (96 of them once could each write MAX_FILE_SIZE). Released when destroyed: by then the file is
+    // stored (and counted on disk) or gone. Move-only; one thread at a time.
+    class Reservation {
+      public:
+        Reservation() = default;
+        Reservation(Reservation&& other) noexcept;
+        Reservation& operator=(Reservation&& other) noexcept;
+        ~Reservation();
+        int64_t bytes() const { return bytes_; }
+        // Holds `more` bytes besides: NoSpace (holding what it held) when they are not there.
+        Status Grow(int64_t more);
+
+      private:
+        friend class Storage;
+        struct Book;
+        void Release();
+        const Storage* storage_ = nullptr;  // for Grow's check: the Storage the service holds for its life
+        std::shared_ptr<Book> book_;        // what is held, shared by every copy of the Storage
+        int64_t bytes_ = 0;
+    };
+    // Checks and holds `bytes` at once (one check-and-hold at a time across threads). NoSpace as CheckRoom.
+    Result<Reservation> Reserve(int64_t bytes) const;
     // Use by kind and the disk. Walks the folders: for the stats endpoint, not for frequent checks.
     StorageStats Stats() const;
     // Removes an episode's upload and outputs.
@@ -118,9 +144,12 @@ class Storage {
     int CleanTmp() const;
 
   private:
+    Status CheckRoomWith(int64_t incoming) const;  // the check alone, `incoming` counting the reservations
+
     std::filesystem::path root_;
     int64_t quota_bytes_ = 0;
     std::shared_ptr<std::atomic<int64_t>> last_no_space_ms_ = std::make_shared<std::atomic<int64_t>>(0);
+    std::shared_ptr<Reservation::Book> reserved_;
 };
 
 }  // namespace podpromo
