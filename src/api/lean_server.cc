@@ -57,6 +57,26 @@ const std::pair<std::string, int>& SocketAddress(int sock, int (*lookup)(int, so
 
 int ToMs(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 1000); }
 
+// Closes after a refusal the client may still be sending to (a 411 for a chunked body, a 413): the kernel would
+// answer its unread bytes with a reset, and the client would see that instead of the answer. So our side is shut
+// first and what still comes is read and dropped, for at most kLingerMs and kLingerBytes, until the client closes.
+void LingeringClose(int sock) {
+    constexpr int kLingerMs = 250;
+    constexpr size_t kLingerBytes = 1 << 20;
+    ::shutdown(sock, SHUT_WR);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
+    char buf[16384];
+    for (size_t drained = 0; drained < kLingerBytes;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+        if (left <= 0 || PollOne(sock, POLLIN, static_cast<int>(left)) <= 0) break;
+        const ssize_t n = ::recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) break;
+        drained += static_cast<size_t>(n);
+    }
+    ::close(sock);
+}
+
 }  // namespace
 
 BufferedSocketStream::BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
@@ -253,8 +273,7 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
     stream.get_remote_ip_and_port(address, port);
     if (!connections_.TryAcquire(address)) {
         stream.RefuseConnection();
-        ::shutdown(sock, SHUT_RDWR);
-        ::close(sock);
+        LingeringClose(sock);
         return false;
     }
     bool ok = false;
@@ -272,8 +291,7 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
         if (!ok || connection_closed) break;
     }
     connections_.Release(address);
-    ::shutdown(sock, SHUT_RDWR);
-    ::close(sock);
+    LingeringClose(sock);
     return ok;
 }
 

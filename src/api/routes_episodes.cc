@@ -257,34 +257,37 @@ void ApiServer::EpisodeRoutes() {
             }
             job.payload = DumpJson(JobVocabularyToPayload(vocabulary));
         }
-        if (Status st = (*file)->Commit(dest); !st.ok()) return SendStatus(res, st);
-        if (cover) {
-            if (Status st = cover->Commit(cover_dest); !st.ok()) {
-                storage_->RemoveEpisode(ep.id);
-                return SendStatus(res, st);
-            }
-        }
-        auto announce = [&](const std::string& state, const std::string& error) {
-            events_->Publish(JobEvent(job.id, ep.id, state, state, 0, error));
-        };
-        bool full = false, announced = false;
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        // The rows come first, with the job held back until the file is in place: cleanup never finds a stored
+        // upload without its row, and no worker takes the job before its file exists. (A crash in between leaves
+        // a job that fails, once its hold ends, for want of its file.)
+        constexpr Ms kHoldMs = 10 * 60 * 1000;
+        job.run_after = ep.created_at + kHoldMs;
+        bool full = false;
+        const Status inserted = db_->InTransaction([&](soci::session& s) {
             full = CountJobsInState(s, "queued") >= config_.max_queue_size;
             if (full) return;
             InsertEpisode(s, ep);
             InsertJob(s, job);
-            // Announced before the commit, so no worker can report the job running before it is queued.
-            if (!announced) announce("queued", "");
-            announced = true;
         });
-        if (!st.ok() || full) {
-            if (announced) announce("failed", "the upload could not be stored");
+        if (!inserted.ok()) return SendStatus(res, inserted);
+        if (full) {
+            res.set_header("Retry-After", "30");
+            return refuse(503, "queue_full", "the queue is full; try again later");
+        }
+        // Announced before the job is released, so no worker can report it running before it is queued.
+        events_->Publish(JobEvent(job.id, ep.id, "queued", "queued", 0, ""));
+        Status stored = (*file)->Commit(dest);
+        if (stored.ok() && cover) stored = cover->Commit(cover_dest);
+        job.run_after = ep.created_at;
+        if (stored.ok()) {
+            stored = db_->InTransaction(
+                [&](soci::session& s) { RequeueJob(s, job.id, "", job.run_after, /*count_attempt=*/true); });
+        }
+        if (!stored.ok()) {
+            events_->Publish(JobEvent(job.id, ep.id, "failed", "failed", 0, "the upload could not be stored"));
+            (void)db_->InTransaction([&](soci::session& s) { DeleteEpisode(s, ep.id); });
             storage_->RemoveEpisode(ep.id);
-            if (full) {
-                res.set_header("Retry-After", "30");
-                return refuse(503, "queue_full", "the queue is full; try again later");
-            }
-            return SendStatus(res, st);
+            return SendStatus(res, stored);
         }
         metrics_->Increment("podpromo_uploads_total", {{"outcome", "accepted"}});
         metrics_->Increment("podpromo_upload_bytes_total", {}, static_cast<double>(ep.size_bytes));
