@@ -80,7 +80,8 @@ namespace {
 // The demuxers a file may be opened with, by the first of their names. Never a playlist (hls), a script (concat),
 // an image sequence or anything else that opens further files or URLs named inside it: an HLS upload naming a
 // file outside DATA_DIR was once transcribed and served back.
-const std::set<std::string, std::less<>> kMediaDemuxers = {"mp3", "mov", "wav", "flac", "ogg", "matroska", "aac"};
+const std::set<std::string, std::less<>> kMediaDemuxers = {"mp3",      "mov", "wav",  "flac",  "ogg",
+                                                           "matroska", "aac", "mpeg", "mpegts"};
 const std::set<std::string, std::less<>> kImageDemuxers = {"png_pipe", "jpeg_pipe"};
 
 // What the file holds, from its content, opened only as one of `allowed`; no requirement on its streams.
@@ -124,8 +125,8 @@ Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string,
             return Status::InvalidInput(shown + ": an image has no audio stream (send the episode's audio or video)");
         }
         return Status::InvalidInput(shown + ": a " + std::string(name) +
-                                    " file is not accepted (send MP3, MP4/M4A/MOV, WAV, FLAC, Ogg/Opus, Matroska/WebM "
-                                    "or AAC)");
+                                    " file is not accepted (send MP3, MP4/M4A/MOV, WAV, FLAC, Ogg/Opus, Matroska/WebM, "
+                                    "AAC or MPEG-PS/TS)");
     }
 
     AVDictionary* opts = nullptr;

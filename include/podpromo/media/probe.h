@@ -27,8 +27,8 @@ struct MediaInfo {
 constexpr int kMinSampleRate = 8000, kMaxSampleRate = 384000, kMaxChannels = 32;
 
 // Opens `path` with the demuxer its content matches, when that is one of the plain media containers (MP3,
-// MP4/M4A/MOV, WAV, FLAC, Ogg, Matroska/WebM, AAC: never a playlist, a script or an image sequence, which would
-// open the files they name), and describes it. Errors (InvalidInput, with a message fit for a user): empty file,
+// MP4/M4A/MOV, WAV, FLAC, Ogg, Matroska/WebM, AAC, MPEG-PS/TS: never a playlist, a script or an image sequence, which
+// would open the files they name), and describes it. Errors (InvalidInput, with a message fit for a user): empty file,
 // not audio or video, another container, no audio stream, a sample rate or frame size out of bounds.
 // NotFound/IoError when unreadable. Thread-safe.
 Result<MediaInfo> ProbeMedia(const std::filesystem::path& path);
