@@ -223,7 +223,7 @@ TEST(Interrupt, SigintStopsCleanly) {
     TempDir dir;
     ASSERT_TRUE(SynthesizeEpisode(*script, dir / "ep.wav").ok());
     const auto start = std::chrono::steady_clock::now();
-    auto r = RunProcess({"timeout", "--preserve-status", "-s", "INT", "2", PODPROMO_BINARY, "process",
+    auto r = RunProcess({"timeout", "--preserve-status", "-s", "INT", "2", PodpromoBinary(), "process",
                          (dir / "ep.wav").string(), "--out", (dir / "out").string()});
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->exit_code, 130) << r->err;

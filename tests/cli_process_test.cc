@@ -295,12 +295,13 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
     TempDir work;
     const fs::path out = work / "clips";
     // From the script's exact words: what is checked here comes after recognition (tested above).
-    auto r = RunPodpromo({"process", ep.wav.string(), "--clips", "2", "--transcript",
+    // (One clip: each file of a clip is checked below, and every render costs CI seconds.)
+    auto r = RunPodpromo({"process", ep.wav.string(), "--clips", "1", "--transcript",
                           ScriptSrt(ep, work.path()).string(), "--out", out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("rank"), std::string::npos) << "a table is printed without --json";
     const json result = json::parse(ReadFile(out / "result.json"));
-    ASSERT_EQ(result["clips"].size(), 2u);
+    ASSERT_EQ(result["clips"].size(), 1u);
     for (const auto& c : result["clips"]) {
         const fs::path audio = out / c["files"]["audio"].get<std::string>();
         auto info = ProbeMedia(audio);

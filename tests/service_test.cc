@@ -23,6 +23,7 @@
 
 #include "fake_whisper.h"
 #include "podpromo/files/storage.h"
+#include "podpromo/media/probe.h"
 #include "server_process.h"
 #include "testsupport.h"
 
@@ -201,7 +202,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
 
     // Rendered square, in the clean style, over a cover image sent with it.
     ASSERT_TRUE(FfmpegConvert(
-        {"-f", "lavfi", "-i", "color=c=0xE00000:s=800x800", "-frames:v", "1", (*dir_ / "cover.png").string()}));
+        {"-f", "lavfi", "-i", "color=c=0xE00000:s=2000x2000", "-frames:v", "1", (*dir_ / "cover.png").string()}));
     auto up = Upload(*server, ReadAll(BusinessWav()), "Business Interview.wav",
                      {{"genre", "auto"},
                       {"platform", "tiktok"},
@@ -219,6 +220,13 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     EXPECT_EQ(accepted["episode"]["render_options"]["aspect"], "1:1");
     EXPECT_EQ(accepted["episode"]["status"], "queued");
     EXPECT_EQ(accepted["episode"]["checksum"].get<std::string>().rfind("sha256:", 0), 0u);
+    {  // The cover is kept normalised: a JPEG of at most 1440 px a side, whatever was sent (a 2000 px PNG here).
+        auto cover = ProbeImage(data / "episodes" / episode_id / "cover");
+        ASSERT_TRUE(cover.ok()) << cover.status().ToString();
+        EXPECT_EQ(cover->format, "jpeg_pipe");
+        EXPECT_EQ(cover->width, 1440);
+        EXPECT_EQ(cover->height, 1440);
+    }
 
     const json job = WaitJob(*server, job_id, Ended);
     ASSERT_EQ(job["state"], "succeeded") << job.dump() << server->Log();
@@ -898,6 +906,14 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     ASSERT_TRUE(part);
     EXPECT_EQ(part->status, 206);
     EXPECT_EQ(part->body.size(), 10u);
+    const std::string tone_size = std::to_string(fs::file_size(work / "tone.wav"));
+    EXPECT_EQ(part->get_header_value("Content-Range"), "bytes 0-9/" + tone_size);
+    // A Range on a JSON answer is ignored (httplib 0.11 cut any body to it, under a 200).
+    auto listed = c.Get("/api/v1/episodes", {{"Range", "bytes=0-5"}});
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->status, 200);
+    EXPECT_FALSE(json::parse(listed->body, nullptr, false).is_discarded()) << listed->body;
+    EXPECT_FALSE(listed->has_header("Content-Range"));
     // Class 3: a playlist naming a file on the server's disk is not opened.
     std::ofstream(work / "list.m3u8") << "#EXTM3U\n#EXT-X-TARGETDURATION:30\n#EXTINF:30,\nfile:"
                                       << fs::absolute(work / "tone.wav").string() << "\n#EXT-X-ENDLIST\n";
@@ -906,7 +922,9 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     auto past = c.Get(audio, {{"Range", "bytes=99999999-"}});
     ASSERT_TRUE(past);
     EXPECT_EQ(past->status, 416) << past->body;
-    EXPECT_EQ(past->get_header_value("Content-Range"), "bytes */" + std::to_string(fs::file_size(work / "tone.wav")));
+    EXPECT_EQ(past->get_header_value("Content-Range"), "bytes */" + tone_size);
+    EXPECT_EQ(past->get_header_value_count("Content-Range"), 1u);
+    EXPECT_EQ(json::parse(past->body, nullptr, false)["error"]["code"], "range_not_satisfiable") << past->body;
 
     // Made-up paths and methods are counted under "other": the series stay as many however many come.
     auto series = [&] {
@@ -1077,9 +1095,9 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
     r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";
-    auto bad = RunProcess(
-        {"env", "MAX_QUEUE_SIZE=lots", PODPROMO_BINARY, "serve", "--port", "0", "--data-dir", (work / "data").string()},
-        nullptr, 30000);
+    auto bad = RunProcess({"env", "MAX_QUEUE_SIZE=lots", PodpromoBinary(), "serve", "--port", "0", "--data-dir",
+                           (work / "data").string()},
+                          nullptr, 30000);
     ASSERT_TRUE(bad.ok());
     EXPECT_EQ(bad->exit_code, 2);
     EXPECT_NE(bad->err.find("MAX_QUEUE_SIZE"), std::string::npos) << bad->err;

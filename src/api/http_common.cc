@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "podpromo/core/utf8.h"
@@ -93,23 +95,78 @@ std::string ContentTypeFor(const std::string& kind, const fs::path& p) {
     return "application/octet-stream";
 }
 
+bool RefuseUnwantedBody(const Request& req, Response& res) {
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (!encoding.empty() && encoding != "identity") {
+        res.set_header("Connection", "close");
+        SendError(res, 415, "unsupported_encoding", "compressed request bodies are not accepted");
+        return true;
+    }
+    // Only uploads may be large, and they are counted while they stream; every other body is read into memory, so
+    // it is capped before reading: by its Content-Length, which a chunked body would not have.
+    const bool upload = req.method == "POST" && req.path == "/api/v1/episodes";
+    if (!upload && req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+        res.set_header("Connection", "close");
+        SendError(res, 411, "length_required", "send this request's body with a Content-Length");
+        return true;
+    }
+    if (!upload && req.has_header("Content-Length")) {
+        const std::string value = req.get_header_value("Content-Length");
+        int64_t length = -1;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+        if (ec != std::errc() || end != value.data() + value.size() || length < 0) {
+            res.set_header("Connection", "close");
+            SendError(res, 400, "bad_request", "Content-Length is not a number");
+            return true;
+        }
+        if (length > kDrainBytes) {
+            res.set_header("Connection", "close");
+            SendError(res, 413, "too_large", "request bodies other than uploads are at most 64 MB");
+            return true;
+        }
+    }
+    return false;
+}
+
 namespace {
 
-// RFC 9110 14.1.1: a range is satisfiable when it starts inside the file, a suffix range when it is not empty.
-bool RangesSatisfiable(const httplib::Ranges& ranges, size_t size) {
-    if (ranges.size() > kMaxRanges) return false;
-    return std::any_of(ranges.begin(), ranges.end(), [&](const httplib::Range& r) {
-        return r.first >= 0 ? static_cast<size_t>(r.first) < size : r.second > 0 && size > 0;
-    });
+// A decimal of at most 18 digits (no sign, no spaces), or nullopt.
+std::optional<size_t> Decimal(std::string_view s) {
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    size_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<size_t>(c - '0');
+    }
+    return v;
 }
 
 }  // namespace
+
+ByteRange ParseByteRange(std::string_view header, size_t size) {
+    constexpr std::string_view kUnit = "bytes=";
+    if (header.substr(0, kUnit.size()) != kUnit) return {};
+    const std::string_view spec = header.substr(kUnit.size());
+    const size_t dash = spec.find('-');
+    if (dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return {};
+    const auto to = Decimal(spec.substr(dash + 1));
+    if (dash == 0) {  // the last *to bytes
+        if (!to) return {};
+        if (*to == 0 || size == 0) return {ByteRange::kUnsatisfiable};
+        return {ByteRange::kPart, size - std::min(*to, size), size - 1};
+    }
+    const auto from = Decimal(spec.substr(0, dash));
+    if (!from || (dash + 1 < spec.size() && !to) || (to && *to < *from)) return {};
+    if (*from >= size) return {ByteRange::kUnsatisfiable};
+    return {ByteRange::kPart, *from, to ? std::min(*to, size - 1) : size - 1};
+}
 
 void SendFile(const Request& req, Response& res, const fs::path& path, const std::string& content_type,
               const std::string& cache, const std::string& download_name) {
     std::error_code ec;
     const auto size = static_cast<size_t>(fs::file_size(path, ec));
-    if (!ec && !req.ranges.empty() && !RangesSatisfiable(req.ranges, size)) {
+    const ByteRange range = ec ? ByteRange{} : ParseByteRange(req.get_header_value("Range"), size);
+    if (range.kind == ByteRange::kUnsatisfiable) {
         res.set_header("Content-Range", fmt::format("bytes */{}", size));
         return SendError(res, 416, "range_not_satisfiable", fmt::format("the file is {} bytes long", size));
     }
@@ -119,12 +176,19 @@ void SendFile(const Request& req, Response& res, const fs::path& path, const std
         res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", SanitizeFileName(download_name)));
     }
     res.set_header("Cache-Control", cache);
+    size_t base = 0, length = size;
+    if (range.kind == ByteRange::kPart) {
+        res.status = 206;
+        res.set_header("Content-Range", fmt::format("bytes {}-{}/{}", range.first, range.last, size));
+        base = range.first;
+        length = range.last - range.first + 1;
+    }
     res.set_content_provider(
-        size, content_type,
-        [fd](size_t offset, size_t length, httplib::DataSink& sink) {
+        length, content_type,
+        [fd, base](size_t offset, size_t length, httplib::DataSink& sink) {
             char buf[64 * 1024];
             const size_t n = std::min(length, sizeof(buf));
-            const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(offset));
+            const ssize_t got = pread(*fd, buf, n, static_cast<off_t>(base + offset));
             if (got <= 0) return false;
             return sink.write(buf, static_cast<size_t>(got));
         },

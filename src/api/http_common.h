@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "podpromo/core/status.h"
@@ -45,14 +46,26 @@ inline constexpr int64_t kDrainBytes = 64 * 1024 * 1024;
 inline constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
 inline constexpr size_t kMaxPendingRenders = 4;              // render jobs queued or running per episode
 void DrainBody(const httplib::Request& req, const httplib::ContentReader& reader, int64_t declared);
+// The guard run before routing, on the request's head: a compressed body (415: httplib would inflate it before any
+// limit sees it), a chunked body anywhere but an upload (411), or a declared body other than an upload's over
+// kDrainBytes (413) or not a number (400). True when it refused `req` and answered `res`.
+bool RefuseUnwantedBody(const httplib::Request& req, httplib::Response& res);
 
 // The Content-Type of a clip's file of the given kind (video, audio, thumbnail, srt, vtt, post).
 std::string ContentTypeFor(const std::string& kind, const std::filesystem::path& p);
-// Answers `req` with the file at `path`. Satisfiable Range requests are served by httplib over the provider; a Range
-// that starts past the end, or asks for more than kMaxRanges parts, is answered 416 here (httplib 0.11 would answer
-// 206 and drop the connection). `cache` is the Cache-Control value; `download_name`, when given, names the file for a
+// One byte range of a Range header against a file of `size` bytes (RFC 9110 14.1.2). kWhole when there is none to
+// honour: no header, another unit, a malformed value or several ranges (a server may ignore those and send the whole
+// file). kUnsatisfiable when it starts past the end or is an empty suffix. Otherwise bytes [first, last]. Pure.
+struct ByteRange {
+    enum Kind { kWhole, kPart, kUnsatisfiable } kind = kWhole;
+    size_t first = 0, last = 0;
+};
+ByteRange ParseByteRange(std::string_view header, size_t size);
+
+// Answers `req` with the file at `path`: a single satisfiable range as 206 with its Content-Range, an unsatisfiable
+// one as 416, anything else as the whole file. (LeanServer hides ranges from httplib, which would cut any answer's
+// body to them, JSON included.) `cache` is the Cache-Control value; `download_name`, when given, names the file for a
 // browser's download.
-inline constexpr size_t kMaxRanges = 8;
 void SendFile(const httplib::Request& req, httplib::Response& res, const std::filesystem::path& path,
               const std::string& content_type, const std::string& cache, const std::string& download_name = "");
 // The Content-Type of a file of the browser app, by its extension.

@@ -77,6 +77,11 @@ void LingeringClose(int sock) {
     ::close(sock);
 }
 
+// httplib 0.11 cuts the body of any answer to a request's Range, a JSON one included (with a 200 status and a
+// Content-Range of its own beside a handler's): ranges are hidden from it once parsed, and the handlers that serve
+// files read the header themselves (http::SendFile).
+void HideRanges(httplib::Request& req) { req.ranges.clear(); }
+
 }  // namespace
 
 BufferedSocketStream::BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
@@ -222,26 +227,39 @@ BufferedSocketStream::Head BufferedSocketStream::AwaitHead(int deadline_ms) {
     }
 }
 
-void BufferedSocketStream::RefuseConnection() {
-    const std::string body =
-        R"({"error":{"code":"too_many_connections","message":"this address has too many connections open"}})";
-    const std::string head =
-        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: "
-        "1\r\nConnection: close\r\nContent-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n";
+void BufferedSocketStream::Refuse(const char* status_line, const std::string& code, const std::string& message,
+                                  bool retry) {
+    const std::string body = R"({"error":{"code":")" + code + R"(","message":")" + message + R"("}})";
+    const std::string head = std::string(status_line) + "\r\nContent-Type: application/json\r\n" +
+                             (retry ? "Retry-After: 1\r\n" : "") +
+                             "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     SendAll(head.data(), head.size(), body.data(), body.size());
 }
 
+void BufferedSocketStream::RefuseConnection() {
+    Refuse("HTTP/1.1 429 Too Many Requests", "too_many_connections", "this address has too many connections open",
+           true);
+}
+
+void BufferedSocketStream::RefuseBusy() {
+    Refuse("HTTP/1.1 503 Service Unavailable", "busy", "every connection is in use; try again shortly", true);
+}
+
 void BufferedSocketStream::RefuseHead(Head why) {
-    const bool large = why == Head::kTooLarge;
-    const std::string body =
-        large ? R"({"error":{"code":"headers_too_large","message":"request heads are at most 32 KB and 100 lines"}})"
-              : R"({"error":{"code":"request_timeout","message":"the request head came too slowly"}})";
-    const std::string head =
-        std::string(large ? "HTTP/1.1 431 Request Header Fields Too Large\r\n" : "HTTP/1.1 408 Request Timeout\r\n") +
-        "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
-        "\r\n\r\n";
-    SendAll(head.data(), head.size(), body.data(), body.size());
+    if (why == Head::kTooLarge) {
+        Refuse("HTTP/1.1 431 Request Header Fields Too Large", "headers_too_large",
+               "request heads are at most 32 KB and 100 lines", false);
+    } else {
+        Refuse("HTTP/1.1 408 Request Timeout", "request_timeout", "the request head came too slowly", false);
+    }
+}
+
+std::string_view BufferedSocketStream::HeadPath() const {
+    const std::string_view head(in_.data() + in_begin_, in_end_ - in_begin_);
+    const size_t sp = head.find(' ');
+    if (sp == std::string_view::npos) return {};
+    const size_t end = head.find_first_of(" ?\r\n", sp + 1);
+    return end == std::string_view::npos ? std::string_view() : head.substr(sp + 1, end - sp - 1);
 }
 
 bool PerClientLimit::TryAcquire(const std::string& address) {
@@ -261,11 +279,24 @@ void PerClientLimit::Release(const std::string& address) {
     if (it != held_.end() && --it->second <= 0) held_.erase(it);
 }
 
+void LeanServer::set_reserve(size_t pool, size_t reserve, std::set<std::string> paths) {
+    pool_ = pool;
+    reserve_ = std::min(reserve, pool);
+    reserved_paths_ = std::move(paths);
+}
+
 void LeanServer::RaiseListenBacklog() {
     if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
 }
 
-bool LeanServer::process_and_close_socket(socket_t sock) {
+bool LeanServer::process_and_close_socket(socket_t sock) { return Serve(sock, svr_sock_); }
+
+bool LeanServer::ServeConnection(socket_t sock) {
+    static const std::atomic<socket_t> kNeverStopping{0};
+    return Serve(sock, kNeverStopping);
+}
+
+bool LeanServer::Serve(socket_t sock, const std::atomic<socket_t>& listening) {
     BufferedSocketStream stream(sock, ToMs(read_timeout_sec_, read_timeout_usec_),
                                 ToMs(write_timeout_sec_, write_timeout_usec_));
     std::string address;
@@ -276,20 +307,29 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
         LingeringClose(sock);
         return false;
     }
+    // Served from the reserve when the threads left, this one included, are no more than the reserve.
+    const size_t busy = ++busy_;
+    const bool from_reserve = reserve_ > 0 && busy + reserve_ > pool_;
+    constexpr int kReserveHeadMs = 500;
     bool ok = false;
     for (size_t left = keep_alive_max_count_; left > 0; --left) {
-        if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), svr_sock_)) break;
-        const auto head = stream.AwaitHead(head_timeout_ms_);
+        if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), listening)) break;
+        const auto head = stream.AwaitHead(from_reserve ? kReserveHeadMs : head_timeout_ms_);
         if (head == BufferedSocketStream::Head::kClosed) break;
         if (head != BufferedSocketStream::Head::kReady) {
             stream.RefuseHead(head);
             break;
         }
+        if (from_reserve && reserved_paths_.count(std::string(stream.HeadPath())) == 0) {
+            stream.RefuseBusy();
+            break;
+        }
         bool connection_closed = false;
-        ok = process_request(stream, /*close_connection=*/left == 1, connection_closed, nullptr);
+        ok = process_request(stream, /*close_connection=*/left == 1 || from_reserve, connection_closed, HideRanges);
         ok = stream.Flush() && ok;
-        if (!ok || connection_closed) break;
+        if (!ok || connection_closed || from_reserve) break;
     }
+    --busy_;
     connections_.Release(address);
     LingeringClose(sock);
     return ok;

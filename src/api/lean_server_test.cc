@@ -14,6 +14,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace podpromo {
 namespace {
@@ -347,6 +348,54 @@ TEST_F(LeanServerTest, ConnectionsPerClientAddressAreLimited) {
     EXPECT_NE(ReceiveResponses(d, 1).find("HTTP/1.1 200"), std::string::npos);
     ::close(d);
     ::close(b);
+}
+
+// The last threads of the pool are kept for the probes: once clients hold every other thread (here idle keep-alive
+// connections), another request is answered 503 at once while /livez is still served.
+TEST_F(LeanServerTest, ThreadsInReserveAnswerTheProbesWhenClientsHoldTheRest) {
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    server_.Get("/livez",
+                [](const httplib::Request&, httplib::Response& res) { res.set_content("alive", "text/plain"); });
+    constexpr size_t kPool = 4, kReserve = 2;
+    server_.new_task_queue = [] { return new httplib::ThreadPool(kPool); };
+    server_.set_reserve(kPool, kReserve, {"/livez"});
+    server_.set_keep_alive_timeout(30);
+    Start();
+    std::vector<int> held;
+    for (size_t i = 0; i < kPool - kReserve; ++i) {
+        held.push_back(Connect());
+        Send(held.back(), Get("/ok"));
+        EXPECT_NE(ReceiveResponses(held.back(), 1).find("HTTP/1.1 200"), std::string::npos);
+    }
+    const int other = Connect();
+    Send(other, Get("/ok"));
+    const std::string busy = ReceiveUntil(other, "\r\n\r\n");
+    EXPECT_NE(busy.find("HTTP/1.1 503 "), std::string::npos) << busy;
+    EXPECT_NE(busy.find("Retry-After: 1"), std::string::npos);
+    EXPECT_TRUE(ClosedWithin(other, 1000ms));
+    ::close(other);
+    for (int i = 0; i < 3; ++i) {  // one probe per connection, each closed after its answer
+        const int probe = Connect();
+        Send(probe, Get("/livez?verbose=1"));
+        const std::string answer = ReceiveResponses(probe, 1);
+        EXPECT_NE(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+        EXPECT_TRUE(ClosedWithin(probe, 1000ms)) << answer;
+        ::close(probe);
+    }
+    // A probe that never finishes its head does not hold a reserved thread for long.
+    const int stuck = Connect();
+    Send(stuck, "GET /livez HTTP/1.1\r\n");
+    EXPECT_NE(ReceiveUntil(stuck, "\r\n\r\n", 2000ms).find("HTTP/1.1 408 "), std::string::npos);
+    ::close(stuck);
+    // Once a held connection is given back, ordinary requests are served again.
+    ::close(held.back());
+    held.pop_back();
+    std::this_thread::sleep_for(200ms);
+    const int again = Connect();
+    Send(again, Get("/ok"));
+    EXPECT_NE(ReceiveResponses(again, 1).find("HTTP/1.1 200"), std::string::npos);
+    ::close(again);
+    for (int fd : held) ::close(fd);
 }
 
 }  // namespace podpromo

@@ -20,8 +20,10 @@
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/media/render.h"
 #include "podpromo/scoring/platform.h"
 #include "podpromo/store/repositories.h"
+#include "upload_body.h"
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
@@ -70,20 +72,15 @@ void ApiServer::EpisodeRoutes() {
 
         auto file = UploadFile::Create(storage_->tmp_dir());
         if (!file.ok()) return SendStatus(res, file.status());
-        std::map<std::string, std::string> fields;
-        for (const char* k : {"genre", "platform", "title", "show", "terms", "priority", "clips", "aspect", "style",
-                              "font", "color", "highlight", "size"}) {
-            if (req.has_param(k)) fields[k] = req.get_param_value(k);
-        }
-        std::string filename = req.get_header_value("X-Filename");
         // An optional "cover" part: the audiogram background image, streamed to tmp/ like the episode.
         std::unique_ptr<UploadFile> cover;
         Status cover_status;
         bool cover_too_large = false;
         Status write_status, room_status;
-        bool too_large = false, got_file = false;
+        bool too_large = false;
         int64_t dropped = 0;
-        auto append = [&](const char* data, size_t len) {
+        UploadSinks sinks;
+        sinks.file = [&](const char* data, size_t len) {
             if (too_large || (*file)->size_bytes() + static_cast<int64_t>(len) > config_.max_file_size_bytes) {
                 too_large = true;  // stop storing; keep reading (and dropping) a while so the client hears why
                 dropped += static_cast<int64_t>(len);
@@ -97,56 +94,32 @@ void ApiServer::EpisodeRoutes() {
             write_status = (*file)->Write(data, len);
             return write_status.ok();
         };
-        bool read_ok = true;
-        if (req.is_multipart_form_data()) {
-            std::string current_field;
-            std::string field_value;
-            constexpr int kMaxFormParts = 32;
-            int parts = 0;
-            read_ok = reader(
-                [&](const httplib::MultipartFormData& part) {
-                    // Each field is short (below) and there are few of them: 13 options, the file and a cover.
-                    if (++parts > kMaxFormParts) return false;
-                    if (!current_field.empty() && current_field != "file" && current_field != "cover") {
-                        fields[current_field] = field_value;
-                    }
-                    current_field = part.name;
-                    field_value.clear();
-                    if (part.name == "file") {
-                        got_file = true;
-                        if (filename.empty()) filename = part.filename;
-                    }
-                    if (part.name == "cover" && !cover) {
-                        auto c = UploadFile::Create(storage_->tmp_dir());
-                        if (!c.ok()) {
-                            cover_status = c.status();
-                            return false;
-                        }
-                        cover = std::move(*c);
-                    }
-                    return true;
-                },
-                [&](const char* data, size_t len) {
-                    if (current_field == "file") return append(data, len);
-                    if (current_field == "cover") {
-                        if (cover->size_bytes() + static_cast<int64_t>(len) > kMaxCoverBytes) {
-                            cover_too_large = true;
-                            return false;
-                        }
-                        cover_status = cover->Write(data, len);
-                        return cover_status.ok();
-                    }
-                    if (field_value.size() + len > 4096) return false;  // form fields are short
-                    field_value.append(data, len);
-                    return true;
-                });
-            if (!current_field.empty() && current_field != "file" && current_field != "cover") {
-                fields[current_field] = field_value;
+        sinks.open_cover = [&] {
+            auto c = UploadFile::Create(storage_->tmp_dir());
+            if (!c.ok()) {
+                cover_status = c.status();
+                return false;
             }
-        } else {
-            got_file = true;
-            read_ok = reader(append);
+            cover = std::move(*c);
+            return true;
+        };
+        sinks.cover = [&](const char* data, size_t len) {
+            if (cover->size_bytes() + static_cast<int64_t>(len) > kMaxCoverBytes) {
+                cover_too_large = true;
+                return false;
+            }
+            cover_status = cover->Write(data, len);
+            return cover_status.ok();
+        };
+        UploadBody body = ReadUploadBody(req, reader, sinks);
+        std::map<std::string, std::string>& fields = body.fields;
+        for (const char* k : {"genre", "platform", "title", "show", "terms", "priority", "clips", "aspect", "style",
+                              "font", "color", "highlight", "size"}) {
+            if (req.has_param(k) && !fields.count(k)) fields[k] = req.get_param_value(k);
         }
+        std::string filename = req.get_header_value("X-Filename");
+        if (filename.empty()) filename = body.filename;
+        const bool read_ok = body.read_whole, got_file = body.got_file;
         if (too_large) {
             if (dropped > kDrainBytes) res.set_header("Connection", "close");
             return refuse(413, "too_large",
@@ -201,6 +174,10 @@ void ApiServer::EpisodeRoutes() {
             if (Status fin = cover->Finish(); !fin.ok()) return SendStatus(res, fin);
             if (auto image = ProbeImage(cover->path()); !image.ok()) {
                 return refuse(415, "unsupported_media", "the cover: " + image.status().message());
+            }
+            // Once, here: every render then reads a small JPEG of known shape, not what was sent.
+            if (Status norm = NormalizeImage(cover->path()); !norm.ok()) {
+                return refuse(415, "unsupported_media", "the cover: " + norm.message());
             }
         }
 

@@ -119,8 +119,11 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
 ApiServer::~ApiServer() { StopHealthThread(); }
 
 Status ApiServer::Bind() {
-    const int threads = config_.http_threads + config_.max_event_streams;
+    // Beyond the configured threads, a few kept for the probes: they answer however many clients hold the rest.
+    constexpr int kProbeThreads = 4;
+    const int threads = config_.http_threads + config_.max_event_streams + kProbeThreads;
     server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    server_->set_reserve(static_cast<size_t>(threads), kProbeThreads, {"/livez", "/readyz", "/health", "/metrics"});
     server_->set_tcp_nodelay(true);
     server_->set_keep_alive_timeout(2);
     server_->set_keep_alive_max_count(10000);  // the default (5) makes clients reconnect constantly
@@ -266,35 +269,8 @@ void ApiServer::Routes() {
     svr.set_pre_routing_handler([](const Request& req, Response& res) {
         t_request_start = std::chrono::steady_clock::now();
         res.set_header("X-Request-Id", RequestId(req));
-        // httplib inflates gzip and brotli bodies before any limit sees them (40 KB of gzip became 2.4 GB): no
-        // body is taken compressed.
-        const std::string encoding = req.get_header_value("Content-Encoding");
-        if (!encoding.empty() && encoding != "identity") {
-            res.set_header("Connection", "close");
-            SendError(res, 415, "unsupported_encoding", "compressed request bodies are not accepted");
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        // Only uploads may be large, and they are counted while they stream; every other body is read into memory,
-        // so it is capped before reading: by its Content-Length, which a chunked body would not have.
-        const bool upload = req.method == "POST" && req.path == "/api/v1/episodes";
-        if (!upload && req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
-            res.set_header("Connection", "close");
-            SendError(res, 411, "length_required", "send this request's body with a Content-Length");
-            return httplib::Server::HandlerResponse::Handled;
-        }
-        if (!upload && req.has_header("Content-Length")) {
-            try {
-                if (std::stoll(req.get_header_value("Content-Length")) > kDrainBytes) {
-                    res.set_header("Connection", "close");
-                    SendError(res, 413, "too_large", "request bodies other than uploads are at most 64 MB");
-                    return httplib::Server::HandlerResponse::Handled;
-                }
-            } catch (...) {
-                SendError(res, 400, "bad_request", "Content-Length is not a number");
-                return httplib::Server::HandlerResponse::Handled;
-            }
-        }
-        return httplib::Server::HandlerResponse::Unhandled;
+        return RefuseUnwantedBody(req, res) ? httplib::Server::HandlerResponse::Handled
+                                            : httplib::Server::HandlerResponse::Unhandled;
     });
     svr.set_logger([this](const Request& req, const Response& res) {
         const double seconds =

@@ -188,7 +188,8 @@ Result<std::string> GeneratePronunciation(const std::string& word) {
         if (const auto it = cache.find(word); it != cache.end()) return it->second;
     }
     if (word.empty() || word[0] == '-') return Status::InvalidInput("not a word: " + word);
-    auto run = RunProcess({"espeak-ng", "-q", "--ipa", "--sep=_", "-v", "en-us", word}, nullptr, 10000);
+    auto run =
+        RunProcess({"espeak-ng", "-q", "--ipa", "--sep=_", "-v", "en-us", word}, nullptr, 10000, kChildMemoryBytes / 8);
     if (!run.ok()) return Status::Unavailable("espeak-ng is not available to spell out new words");
     if (run->exit_code != 0) return Status::InvalidInput("espeak-ng could not pronounce " + word);
     const auto phones = IpaToArpabet(run->out);

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +50,8 @@ bool ProgramExists(const std::string& program) {
     return false;
 }
 
-Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const CancelToken* cancel, long timeout_ms) {
+Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const CancelToken* cancel, long timeout_ms,
+                                 int64_t memory_bytes) {
     if (argv.empty()) return Status::Internal("RunProcess: empty argv");
     Pipe out, err;
     if (pipe2(out.fd, O_CLOEXEC) != 0 || pipe2(err.fd, O_CLOEXEC) != 0) return Status::IoError("pipe failed");
@@ -73,6 +75,10 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const Can
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) return Status::Unavailable("cannot start " + argv[0] + ": " + std::strerror(rc));
+    if (memory_bytes > 0) {  // set from here, microseconds after the start: the limit outlives the child's exec
+        const rlimit limit{static_cast<rlim_t>(memory_bytes), static_cast<rlim_t>(memory_bytes)};
+        ::prlimit(pid, RLIMIT_DATA, &limit, nullptr);
+    }
     out.CloseEnd(1);
     err.CloseEnd(1);
 

@@ -51,5 +51,17 @@ TEST(Subprocess, TimeoutStopsTheChild) {
     EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
 }
 
+// A child that wants more memory than it is given fails on its own instead of taking the machine's.
+TEST(Subprocess, AMemoryLimitStopsAChildThatWantsMore) {
+    const std::vector<std::string> wants_300mb = {"python3", "-c", "x = bytearray(300 * 1024 * 1024); print(len(x))"};
+    auto free = RunProcess(wants_300mb, nullptr, 30000);
+    ASSERT_TRUE(free.ok()) << free.status().ToString();
+    EXPECT_EQ(free->exit_code, 0) << free->err;
+    auto limited = RunProcess(wants_300mb, nullptr, 30000, int64_t{100} << 20);
+    ASSERT_TRUE(limited.ok()) << limited.status().ToString();
+    EXPECT_NE(limited->exit_code, 0);
+    EXPECT_NE(limited->err.find("MemoryError"), std::string::npos) << limited->err;
+}
+
 }  // namespace
 }  // namespace podpromo

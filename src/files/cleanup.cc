@@ -257,29 +257,17 @@ void Archive(Database* db, const Storage& storage, const EpisodeRow& e, CleanupA
         fs::remove(part, ec);
         RemoveEmptyDirs(dir, storage.root() / "archive");
     };
-    auto out = RunProcess({"ffmpeg",
-                           "-nostdin",
-                           "-hide_banner",
-                           "-loglevel",
-                           "error",
-                           "-y",
-                           "-i",
-                           "file:" + source->string(),
-                           "-map",
-                           "0:a:0",
-                           "-vn",
-                           "-ac",
-                           "1",
-                           "-c:a",
-                           "libopus",
-                           "-b:a",
-                           "24k",
-                           "-application",
-                           "voip",
-                           "-f",
-                           "ogg",
-                           "file:" + part.string()},
-                          cancel, TimeLimitMs(static_cast<int64_t>(e.duration * 1000.0), 0.5));
+    auto input = FfmpegInput(*source);
+    if (!input.ok()) {
+        a->error = input.status().message();
+        drop();
+        return;
+    }
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+    argv.insert(argv.end(), input->begin(), input->end());
+    argv.insert(argv.end(), {"-map", "0:a:0", "-vn", "-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-application",
+                             "voip", "-f", "ogg", "file:" + part.string()});
+    auto out = RunProcess(argv, cancel, TimeLimitMs(static_cast<int64_t>(e.duration * 1000.0), 0.5), kChildMemoryBytes);
     if (!out.ok() || out->exit_code != 0) {
         a->error = !out.ok() ? out.status().message()
                    : out->err.find("No space left") != std::string::npos

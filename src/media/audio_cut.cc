@@ -4,6 +4,7 @@
 
 #include "podpromo/core/subprocess.h"
 #include "podpromo/files/atomic.h"
+#include "podpromo/media/probe.h"
 #include "podpromo/media/render.h"
 
 namespace podpromo {
@@ -16,18 +17,20 @@ Status CutAudio(const fs::path& source, Ms start_ms, Ms end_ms, const fs::path& 
     const std::string fades = CutFades(end_ms - start_ms);
     auto norm = LoudnessFilter(source, start_ms, end_ms, fades, cancel);
     if (!norm.ok()) return norm.status();
-    const std::vector<std::string> input = {"ffmpeg",       "-nostdin",
-                                            "-hide_banner", "-y",
-                                            "-ss",          fmt::format("{:.3f}", start),
-                                            "-t",           fmt::format("{:.3f}", dur),
-                                            "-i",           "file:" + fs::absolute(source).string(),
-                                            "-vn"};
+    auto source_input = FfmpegInput(source);
+    if (!source_input.ok()) return source_input.status();
+    std::vector<std::string> input = {"ffmpeg",       "-nostdin",
+                                      "-hide_banner", "-y",
+                                      "-ss",          fmt::format("{:.3f}", start),
+                                      "-t",           fmt::format("{:.3f}", dur)};
+    input.insert(input.end(), source_input->begin(), source_input->end());
+    input.push_back("-vn");
     // Pass 2: cut, fade and normalise in one encode.
     std::vector<std::string> argv = input;
     argv.insert(argv.end(),
                 {"-loglevel", "error", "-af", fades + "," + *norm, "-ar", "48000", "-ac", "2", "-c:a", "aac", "-b:a",
                  "160k", "-movflags", "+faststart", "-f", "mp4", "file:" + fs::absolute(tmp).string()});
-    auto r = RunProcess(argv, cancel, TimeLimitMs(end_ms - start_ms, 2));
+    auto r = RunProcess(argv, cancel, TimeLimitMs(end_ms - start_ms, 2), kChildMemoryBytes);
     std::error_code ec;
     if (!r.ok()) {
         fs::remove(tmp, ec);

@@ -98,6 +98,26 @@ TEST(Decode, RefusesAWavWhoseHeaderClaimsMoreThanItHolds) {
     EXPECT_NE(info.status().message().find("truncated"), std::string::npos) << info.status().message();
 }
 
+// An MP3 whose Info header counts 20 hours of frames in 20 KB: refused at probe, naming the lie, while the same
+// file as made is accepted.
+TEST(Probe, ADurationTheFileCannotHoldIsRefused) {
+    testing::TempDir dir;
+    ASSERT_TRUE(testing::FfmpegConvert({"-f", "lavfi", "-i", "sine=frequency=300:duration=5", "-ar", "16000", "-c:a",
+                                        "libmp3lame", "-b:a", "32k", (dir / "honest.mp3").string()}));
+    ASSERT_TRUE(ProbeMedia(dir / "honest.mp3").ok());
+    std::string bytes = testing::ReadFile(dir / "honest.mp3");
+    const size_t info = bytes.find("Info");
+    ASSERT_NE(info, std::string::npos) << "lame writes an Info header for constant bitrate";
+    ASSERT_TRUE(bytes[info + 7] & 1) << "with its frame count";
+    const uint32_t frames = 2000000;  // of 576 samples at 16 kHz: 20 hours
+    for (int i = 0; i < 4; ++i) bytes[info + 8 + i] = static_cast<char>(frames >> (24 - 8 * i));
+    std::ofstream(dir / "liar.mp3", std::ios::binary) << bytes;
+    auto probed = ProbeMedia(dir / "liar.mp3");
+    ASSERT_FALSE(probed.ok());
+    EXPECT_EQ(probed.status().code(), StatusCode::kInvalidInput);
+    EXPECT_NE(probed.status().message().find("cannot hold"), std::string::npos) << probed.status().message();
+}
+
 TEST(Decode, CancelStopsDecoding) {
     testing::TempDir dir;
     Pcm pcm;

@@ -84,8 +84,8 @@ const std::set<std::string, std::less<>> kMediaDemuxers = {"mp3",      "mov", "w
                                                            "matroska", "aac", "mpeg", "mpegts"};
 const std::set<std::string, std::less<>> kImageDemuxers = {"png_pipe", "jpeg_pipe"};
 
-// What the file holds, from its content, opened only as one of `allowed`; no requirement on its streams.
-Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string, std::less<>>& allowed) {
+// The demuxer the file's content matches (its name is never looked at), when it is one of `allowed`.
+Result<const AVInputFormat*> DetectDemuxer(const fs::path& path, const std::set<std::string, std::less<>>& allowed) {
     const std::string shown = PrintableName(path);
     std::error_code ec;
     const auto status = fs::status(path, ec);
@@ -128,7 +128,15 @@ Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string,
                                     " file is not accepted (send MP3, MP4/M4A/MOV, WAV, FLAC, Ogg/Opus, Matroska/WebM, "
                                     "AAC or MPEG-PS/TS)");
     }
+    return fmt;
+}
 
+// What the file holds, from its content, opened only as one of `allowed`; no requirement on its streams.
+Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string, std::less<>>& allowed) {
+    auto detected = DetectDemuxer(path, allowed);
+    if (!detected.ok()) return detected.status();
+    const AVInputFormat* fmt = *detected;
+    const std::string shown = PrintableName(path);
     AVDictionary* opts = nullptr;
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
     AVFormatContext* raw = nullptr;
@@ -202,6 +210,19 @@ Result<MediaInfo> ProbeMedia(const fs::path& path) {
                                                 kMaxChannels));
     }
     if (info.has_video) PODPROMO_RETURN_IF_ERROR(CheckFrame(shown, "video frames", info.width, info.height));
+    // A length the file cannot hold: below 200 bytes a second (1.6 kbit/s; speech codecs use 6 and more, and
+    // silence in Opus about 3) the header lies or the file was cut short. Decoding stops at MAX_EPISODE_SECONDS
+    // whatever a header says; this names the problem at upload instead.
+    constexpr int64_t kMinBytesPerSecond = 200;
+    std::error_code ec;
+    const auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
+    if (!ec && info.duration_declared && info.duration_ms > 60000 &&
+        bytes * 1000 / info.duration_ms < kMinBytesPerSecond) {
+        return Status::InvalidInput(
+            fmt::format("{}: its header declares {} of audio, which {} bytes cannot hold (the "
+                        "file is cut short or its header lies)",
+                        shown, FormatClock(info.duration_ms, false), bytes));
+    }
     return info;
 }
 
@@ -213,6 +234,19 @@ Result<MediaInfo> ProbeImage(const fs::path& path) {
     }
     PODPROMO_RETURN_IF_ERROR(CheckFrame(PrintableName(path), "an image", probed->width, probed->height));
     return probed;
+}
+
+Result<std::vector<std::string>> FfmpegInput(const fs::path& path) {
+    auto fmt = DetectDemuxer(path, kMediaDemuxers);
+    if (!fmt.ok() && fmt.status().code() == StatusCode::kInvalidInput) fmt = DetectDemuxer(path, kImageDemuxers);
+    if (!fmt.ok()) return fmt.status();
+    const std::string_view name = (*fmt)->name;
+    return std::vector<std::string>{"-protocol_whitelist",
+                                    "file",
+                                    "-f",
+                                    std::string(name.substr(0, name.find(','))),
+                                    "-i",
+                                    "file:" + fs::absolute(path).string()};
 }
 
 }  // namespace podpromo

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "podpromo/core/subprocess.h"
+#include "podpromo/media/probe.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -63,11 +64,21 @@ Result<std::vector<FaceSample>> DetectFaces(const fs::path& source, int width, i
     const int sw = std::min(width, kDetectWidth) / 2 * 2;
     const int sh = Even(static_cast<double>(height) * sw / width);
     const double start = static_cast<double>(start_ms) / 1000.0, dur = static_cast<double>(end_ms - start_ms) / 1000;
-    auto r =
-        RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", fmt::format("{:.3f}", start),
-                    "-t", fmt::format("{:.3f}", dur), "-i", "file:" + fs::absolute(source).string(), "-an", "-sn",
-                    "-vf", fmt::format("fps={},scale={}:{},format=gray", fps, sw, sh), "-f", "rawvideo", "pipe:1"},
-                   cancel, TimeLimitMs(end_ms - start_ms, 2));
+    auto input = FfmpegInput(source);
+    if (!input.ok()) return input.status();
+    std::vector<std::string> argv = {"ffmpeg",
+                                     "-nostdin",
+                                     "-hide_banner",
+                                     "-loglevel",
+                                     "error",
+                                     "-ss",
+                                     fmt::format("{:.3f}", start),
+                                     "-t",
+                                     fmt::format("{:.3f}", dur)};
+    argv.insert(argv.end(), input->begin(), input->end());
+    argv.insert(argv.end(), {"-an", "-sn", "-vf", fmt::format("fps={},scale={}:{},format=gray", fps, sw, sh), "-f",
+                             "rawvideo", "pipe:1"});
+    auto r = RunProcess(argv, cancel, TimeLimitMs(end_ms - start_ms, 2), kChildMemoryBytes);
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) {
         return Status::IoError("ffmpeg could not read the video frames: " + r->err.substr(0, r->err.find('\n')));

@@ -11,6 +11,7 @@
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/files/storage.h"
+#include "podpromo/media/probe.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -176,7 +177,11 @@ Result<CaptionStyle> StyleByName(const std::string& name, const std::string& fon
         }
     }
     if (size != 0 && (size < 24 || size > 200)) return Status::InvalidInput("caption size must be 24–200 px");
-    if (font.find_first_of(",:\\{}\n") != std::string::npos) return Status::InvalidInput("bad caption font name");
+    const bool control =
+        std::any_of(font.begin(), font.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    if (control || font.find_first_of(",:\\{}") != std::string::npos || !IsValidUtf8(font)) {
+        return Status::InvalidInput("bad caption font name");
+    }
     if (!font.empty()) s.font = font;
     if (!color.empty()) s.color = color;
     if (!highlight.empty()) s.highlight = highlight;
@@ -274,14 +279,43 @@ std::string CutFades(Ms duration_ms) {
     return fmt::format("afade=t=in:st=0:d=0.05,afade=t=out:st={:.3f}:d=0.15", std::max(0.0, dur - 0.15));
 }
 
+Status NormalizeImage(const fs::path& path, const CancelToken* cancel) {
+    auto input = FfmpegInput(path);
+    if (!input.ok()) return input.status();
+    const fs::path part = path.parent_path() / ("." + path.filename().string() + ".norm");
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
+    argv.insert(argv.end(), input->begin(), input->end());
+    argv.insert(argv.end(),
+                {"-frames:v", "1", "-map_metadata", "-1", "-vf",
+                 fmt::format("scale=w='min(iw,{0})':h='min(ih,{0})':force_original_aspect_ratio=decrease,"
+                             "format=yuvj420p",
+                             kCoverSide),
+                 "-c:v", "mjpeg", "-q:v", "2", "-f", "image2", "-update", "1", "file:" + fs::absolute(part).string()});
+    auto r = RunProcess(argv, cancel, 30000, kChildMemoryBytes);
+    std::error_code ec;
+    if (!r.ok() || r->exit_code != 0) {
+        fs::remove(part, ec);
+        return r.ok() ? FromFfmpeg("ffmpeg could not read the picture", *r) : r.status();
+    }
+    fs::rename(part, path, ec);
+    if (ec) {
+        fs::remove(part, ec);
+        return Status::IoError("cannot store the picture: " + ec.message());
+    }
+    return Status::Ok();
+}
+
 Result<std::string> LoudnessFilter(const fs::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
                                    const CancelToken* cancel) {
     // Integrated loudness of the span after `chain`, by ffmpeg's EBU R128 meter.
+    auto input = FfmpegInput(source);
+    if (!input.ok()) return input.status();
     auto measure = [&](const std::string& chain) -> Result<double> {
-        auto m = RunProcess(
-            {"ffmpeg", "-nostdin", "-hide_banner", "-ss", Sec3(start_ms), "-t", Sec3(end_ms - start_ms), "-i",
-             "file:" + fs::absolute(source).string(), "-vn", "-af", chain + ",ebur128", "-f", "null", "-"},
-            cancel, TimeLimitMs(end_ms - start_ms, 2));
+        std::vector<std::string> argv = {"ffmpeg",       "-nostdin", "-hide_banner",         "-ss",
+                                         Sec3(start_ms), "-t",       Sec3(end_ms - start_ms)};
+        argv.insert(argv.end(), input->begin(), input->end());
+        argv.insert(argv.end(), {"-vn", "-af", chain + ",ebur128", "-f", "null", "-"});
+        auto m = RunProcess(argv, cancel, TimeLimitMs(end_ms - start_ms, 2), kChildMemoryBytes);
         if (!m.ok()) return m.status();
         const auto summary = m->err.rfind("Summary:");
         const auto at = summary == std::string::npos ? summary : m->err.find("I:", summary);
@@ -331,9 +365,11 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
     PODPROMO_RETURN_IF_ERROR(
         WriteFileAtomic(ass, BuildCaptionsAss(rel, p, rq.style, rq.title, dur_ms, rq.has_video ? kVideoTitleMs : 0)));
 
-    const std::string src = "file:" + fs::absolute(rq.source).string();
-    std::vector<std::string> argv = {"ffmpeg", "-nostdin",        "-hide_banner", "-loglevel",  "error", "-y",
-                                     "-ss",    Sec3(rq.start_ms), "-t",           Sec3(dur_ms), "-i",    src};
+    auto src = FfmpegInput(rq.source);
+    if (!src.ok()) return src.status();
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner",    "-loglevel", "error",
+                                     "-y",     "-ss",      Sec3(rq.start_ms), "-t",        Sec3(dur_ms)};
+    argv.insert(argv.end(), src->begin(), src->end());
     std::string graph;
     // Audio: fades at the cut points, loudness normalised, split for the video, the .m4a and the waveform.
     auto norm = LoudnessFilter(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel);
@@ -349,9 +385,11 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
         report.mode = "audiogram";
         const bool cover = rq.cover.has_value() || rq.source_has_cover;
         if (rq.cover) {
-            argv.insert(argv.end(), {"-i", "file:" + fs::absolute(*rq.cover).string()});
+            auto image = FfmpegInput(*rq.cover);
+            if (!image.ok()) return image.status();
+            argv.insert(argv.end(), image->begin(), image->end());
         } else if (rq.source_has_cover) {
-            argv.insert(argv.end(), {"-i", src});
+            argv.insert(argv.end(), src->begin(), src->end());
         }
         // Laid out inside the safe zone, top to bottom: title, (cover), waveform, captions. Sizes follow the
         // zone's height so a square frame holds them too (1200 px high on 1080×1920, 676 on 1080×1080).
@@ -458,7 +496,7 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
         for (const auto& [part, dest] : moves) fs::remove(part, ec);
     };
     // A 1080x1920 encode runs at about real time on two busy cores: ten times that is a wedged one.
-    auto r = RunProcess(argv, cancel, TimeLimitMs(dur_ms, 10));
+    auto r = RunProcess(argv, cancel, TimeLimitMs(dur_ms, 10), kChildMemoryBytes);
     if (!r.ok()) {
         cleanup();
         return r.status();

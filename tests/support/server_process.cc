@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "testsupport.h"
+
 extern char** environ;
 
 namespace podpromo::testing {
@@ -42,8 +44,8 @@ bool ServerProcess::Start() {
     std::vector<char*> envp;
     for (auto& e : envs) envp.push_back(e.data());
     envp.push_back(nullptr);
-    std::vector<std::string> args = {PODPROMO_BINARY, "serve", "--host",     "127.0.0.1",
-                                     "--port",        "0",     "--data-dir", data_dir_.string()};
+    std::vector<std::string> args = {PodpromoBinary(), "serve", "--host",     "127.0.0.1",
+                                     "--port",         "0",     "--data-dir", data_dir_.string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,11 @@
 #include "podpromo/media/probe.h"
 
 namespace podpromo::testing {
+
+std::string PodpromoBinary() {
+    const char* under_test = std::getenv("PODPROMO_UNDER_TEST");
+    return under_test && *under_test ? under_test : PODPROMO_BINARY;
+}
 namespace fs = std::filesystem;
 
 TempDir::TempDir() {
@@ -31,7 +37,7 @@ TempDir::~TempDir() {
 }
 
 ProcessOutput RunPodpromo(const std::vector<std::string>& args, long timeout_ms) {
-    std::vector<std::string> argv = {PODPROMO_BINARY};
+    std::vector<std::string> argv = {PodpromoBinary()};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = RunProcess(argv, nullptr, timeout_ms);
     if (!r.ok()) {

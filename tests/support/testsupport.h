@@ -12,6 +12,10 @@
 
 namespace podpromo::testing {
 
+// The podpromo binary the black-box tests run: $PODPROMO_UNDER_TEST when set (scripts/test points it at the
+// sanitizer build's to send the hostile-input tests to that), else the one built beside the tests.
+std::string PodpromoBinary();
+
 // A fresh directory under $TMPDIR removed on destruction.
 class TempDir {
   public:

@@ -14,7 +14,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace podpromo {
@@ -53,8 +55,14 @@ class BufferedSocketStream final : public httplib::Stream {
     void RefuseHead(Head why);
     // Answers a connection its address may not open (429, Connection: close), without reading from it.
     void RefuseConnection();
+    // Answers a request the server has no thread for (503, Retry-After: 1, Connection: close).
+    void RefuseBusy();
+    // The path of the request whose head AwaitHead found ready, without its query; empty when there is none.
+    std::string_view HeadPath() const;
 
   private:
+    // Sends a JSON error answer and asks the client to close.
+    void Refuse(const char* status_line, const std::string& code, const std::string& message, bool retry);
     bool SendAll(const char* first, size_t first_size, const char* second, size_t second_size);
 
     int sock_;
@@ -96,11 +104,25 @@ class LeanServer : public httplib::Server {
     // Connections one client address may hold open at once (0: no limit, the default); past it a new connection is
     // answered 429 and closed.
     void set_connections_per_client(int n) { connections_.set_max(n); }
+    // Threads kept for the probes: of the `pool` threads serving connections (the size given to the task queue), the
+    // last `reserve` serve only requests for `paths` (one request per connection, its head within 500 ms); anything
+    // else reaching them is answered 503. So /livez and /health answer while slow or many clients hold the rest.
+    // Set before listening.
+    void set_reserve(size_t pool, size_t reserve, std::set<std::string> paths);
+
+    // Serves one connected socket on the calling thread as the listener's threads do, then closes it; the server
+    // need not listen. For the fuzz targets, which hand it one end of a socket pair.
+    bool ServeConnection(socket_t sock);
 
   private:
     bool process_and_close_socket(socket_t sock) override;
+    // The connection loop; it ends early once `listening` is INVALID_SOCKET (the server stopping).
+    bool Serve(socket_t sock, const std::atomic<socket_t>& listening);
     int head_timeout_ms_ = 10000;
     PerClientLimit connections_;
+    std::atomic<size_t> busy_{0};  // connections being served
+    size_t pool_ = 0, reserve_ = 0;
+    std::set<std::string> reserved_paths_;
 };
 
 }  // namespace podpromo

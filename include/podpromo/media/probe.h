@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "podpromo/core/status.h"
 #include "podpromo/core/types.h"
@@ -36,6 +37,12 @@ Result<MediaInfo> ProbeMedia(const std::filesystem::path& path);
 // Checks that `path` is a PNG or JPEG picture (one video stream, no audio) of a bounded size (as ProbeMedia's
 // video frames) and gives its size. InvalidInput otherwise.
 Result<MediaInfo> ProbeImage(const std::filesystem::path& path);
+
+// The options with which every ffmpeg run reads `path`: "-protocol_whitelist file -f DEMUXER -i file:PATH", the
+// demuxer the one ProbeMedia or ProbeImage accepts for its content, named so that ffmpeg cannot pick another, and only
+// the file protocol, so that nothing inside the file can make ffmpeg open another file or a URL. The errors of
+// ProbeMedia for a file that is no accepted container. Thread-safe.
+Result<std::vector<std::string>> FfmpegInput(const std::filesystem::path& path);
 
 // A file name made safe to print on one line (control characters escaped, long names shortened).
 std::string PrintableName(const std::filesystem::path& path);

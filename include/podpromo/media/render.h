@@ -41,6 +41,12 @@ struct CaptionStyle {
     bool uppercase = true;
 };
 
+// Rewrites the picture at `path` (one ProbeImage accepts) in place as a baseline JPEG of at most kCoverSide pixels a
+// side, without its metadata: what renders read is then one small, known kind of file, decoded the same way every
+// time, whatever was uploaded. IoError when ffmpeg fails; the file is then left as it was. Thread-safe.
+inline constexpr int kCoverSide = 1440;
+Status NormalizeImage(const std::filesystem::path& path, const CancelToken* cancel = nullptr);
+
 // A named style with optional overrides (empty/0 = keep the style's). InvalidInput for an unknown name or a
 // colour that is not RRGGBB.
 Result<CaptionStyle> StyleByName(const std::string& name, const std::string& font = "", const std::string& color = "",
