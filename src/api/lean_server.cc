@@ -313,7 +313,8 @@ bool LeanServer::Serve(socket_t sock, const std::atomic<socket_t>& listening) {
     constexpr int kReserveHeadMs = 500;
     bool ok = false;
     for (size_t left = keep_alive_max_count_; left > 0; --left) {
-        if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), listening)) break;
+        const int idle_ms = from_reserve ? kReserveHeadMs : static_cast<int>(keep_alive_timeout_sec_ * 1000);
+        if (!stream.AwaitRequest(idle_ms, listening)) break;
         const auto head = stream.AwaitHead(from_reserve ? kReserveHeadMs : head_timeout_ms_);
         if (head == BufferedSocketStream::Head::kClosed) break;
         if (head != BufferedSocketStream::Head::kReady) {

@@ -105,9 +105,9 @@ class LeanServer : public httplib::Server {
     // answered 429 and closed.
     void set_connections_per_client(int n) { connections_.set_max(n); }
     // Threads kept for the probes: of the `pool` threads serving connections (the size given to the task queue), the
-    // last `reserve` serve only requests for `paths` (one request per connection, its head within 500 ms); anything
-    // else reaching them is answered 503. So /livez and /health answer while slow or many clients hold the rest.
-    // Set before listening.
+    // last `reserve` serve only requests for `paths`: one request per connection, its first byte within 500 ms and
+    // its head within 500 ms more; anything else reaching them is answered 503. So /livez and /health answer while
+    // slow or many clients hold the rest. Set before listening.
     void set_reserve(size_t pool, size_t reserve, std::set<std::string> paths);
 
     // Serves one connected socket on the calling thread as the listener's threads do, then closes it; the server
