@@ -296,9 +296,24 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
     const fs::path out = work / "clips";
     // From the script's exact words: what is checked here comes after recognition (tested above).
     // (One clip: each file of a clip is checked below, and every render costs CI seconds.)
-    auto r = RunPodpromo({"process", ep.wav.string(), "--clips", "1", "--transcript",
-                          ScriptSrt(ep, work.path()).string(), "--out", out.string()});
+    // With a cover of the user's own, larger than renders take: they read a normalised copy made in TMPDIR, and
+    // neither the user's file nor the copy is left changed or behind.
+    const fs::path cover = work / "cover.png";
+    auto made = RunProcess({"ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=teal:s=2400x3000",
+                            "-frames:v", "1", cover.string()});
+    ASSERT_TRUE(made.ok() && made->exit_code == 0);
+    const std::string cover_bytes = ReadFile(cover);
+    const fs::path tmp = work / "tmp";
+    fs::create_directories(tmp);
+    auto run = RunProcess(
+        {"env", "TMPDIR=" + tmp.string(), PodpromoBinary(), "process", ep.wav.string(), "--clips", "1", "--transcript",
+         ScriptSrt(ep, work.path()).string(), "--cover", cover.string(), "--out", out.string()},
+        nullptr, 600000);
+    ASSERT_TRUE(run.ok()) << run.status().ToString();
+    auto r = *run;
     ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(ReadFile(cover), cover_bytes);
+    EXPECT_TRUE(fs::is_empty(tmp));
     EXPECT_NE(r.out.find("rank"), std::string::npos) << "a table is printed without --json";
     const json result = json::parse(ReadFile(out / "result.json"));
     ASSERT_EQ(result["clips"].size(), 1u);

@@ -1009,6 +1009,14 @@ TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
     EXPECT_EQ(health["status"], "unhealthy");
     EXPECT_FALSE(health["checks"]["ffmpeg"]["ok"].get<bool>());
     EXPECT_TRUE(health["checks"]["database"]["ok"].get<bool>());
+    // A cover cannot be made ready without ffmpeg: that is the server's trouble, not the picture's (503, not 415),
+    // and the upload keeps nothing.
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "color=s=64x64", "-frames:v", "1", (work / "c.png").string()}));
+    auto with_cover = Upload(server, ToneWav(work / "tone.wav", 13), "tone.wav", {{"cover", ReadAll(work / "c.png")}});
+    ASSERT_TRUE(with_cover);
+    EXPECT_EQ(with_cover->status, 503) << with_cover->body;
+    EXPECT_TRUE(with_cover->has_header("Retry-After"));
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0);
 
     auto up = Upload(server, ReadAll(BusinessWav()), "retry.wav");
     ASSERT_TRUE(up);

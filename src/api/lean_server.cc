@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -10,9 +11,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
+
+#include "connection_triage.h"
 
 namespace podpromo {
 namespace {
@@ -82,6 +86,25 @@ void LingeringClose(int sock) {
 // files read the header themselves (http::SendFile).
 void HideRanges(httplib::Request& req) { req.ranges.clear(); }
 
+// httplib 0.11 parses a Range header with std::regex before any hook of ours runs, and libstdc++'s regex recurses
+// once per character: an 8 KB list of ranges touched 2 MB of a worker's stack, which stays resident, so range spam
+// grew the server by 250 MB across its workers. We serve one range or the whole file (http::SendFile), so a Range
+// header that is not one short range is ignored, as HTTP allows: its name is changed in place, before httplib reads
+// the head, to one nobody reads.
+void DisarmRangeList(std::span<char> head) {
+    constexpr size_t kMostRangeBytes = 64;  // "bytes=" and two 20-digit numbers, with room
+    for (size_t line = 0; line < head.size();) {
+        const size_t end = std::string_view(head.data(), head.size()).find('\n', line);
+        const size_t stop = end == std::string_view::npos ? head.size() : end;
+        const std::string_view text(head.data() + line, stop - line);
+        if (text.size() > 6 && strncasecmp(text.data(), "range:", 6) == 0) {
+            const std::string_view value = text.substr(6);
+            if (value.size() > kMostRangeBytes || value.find(',') != std::string_view::npos) head[line] = 'X';
+        }
+        line = stop + 1;
+    }
+}
+
 }  // namespace
 
 BufferedSocketStream::BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
@@ -101,6 +124,7 @@ bool BufferedSocketStream::is_writable() const {
 
 ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
     if (size == 0) return 0;
+    EnsureBuffer();
     for (;;) {
         if (in_begin_ < in_end_) {
             const size_t n = std::min(size, in_end_ - in_begin_);
@@ -195,35 +219,71 @@ bool BufferedSocketStream::AwaitRequest(int timeout_ms, const std::atomic<socket
     return false;
 }
 
-BufferedSocketStream::Head BufferedSocketStream::AwaitHead(int deadline_ms) {
+void BufferedSocketStream::EnsureBuffer() {
+    constexpr size_t kInitialBuffer = 8192;
+    if (in_.empty()) in_.resize(kInitialBuffer);
+}
+
+void BufferedSocketStream::ReleaseIdleBuffer() {
+    if (HasBuffered()) return;
+    in_ = {};
+    in_begin_ = in_end_ = 0;
+}
+
+void BufferedSocketStream::StartHead() {
     if (in_begin_ > 0) {  // a pipelined request's bytes move to the front: the whole buffer is for its head
         std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
         in_end_ -= in_begin_;
         in_begin_ = 0;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
-    size_t scanned = 0, lines = 0;
+    head_scanned_ = head_lines_ = 0;
+}
+
+BufferedSocketStream::Head BufferedSocketStream::ScanHead() {
+    for (; head_scanned_ < in_end_; ++head_scanned_) {
+        const size_t i = head_scanned_;
+        if (in_[i] != '\n') continue;
+        // A blank line ends the head ("\n\n" or "\n\r\n").
+        if ((i >= 1 && in_[i - 1] == '\n') || (i >= 2 && in_[i - 1] == '\r' && in_[i - 2] == '\n')) return Head::kReady;
+        if (++head_lines_ > kHeadLines) return Head::kTooLarge;
+    }
+    if (in_end_ == in_.size()) {
+        if (in_.size() >= kHeadBytes) return Head::kTooLarge;
+        in_.resize(std::min(kHeadBytes, in_.size() * 2));
+    }
+    return Head::kPending;
+}
+
+BufferedSocketStream::Head BufferedSocketStream::ReadHead() {
+    EnsureBuffer();
     for (;;) {
-        for (; scanned < in_end_; ++scanned) {
-            if (in_[scanned] != '\n') continue;
-            // A blank line ends the head ("\n\n" or "\n\r\n").
-            if ((scanned >= 1 && in_[scanned - 1] == '\n') ||
-                (scanned >= 2 && in_[scanned - 1] == '\r' && in_[scanned - 2] == '\n')) {
-                return Head::kReady;
-            }
-            if (++lines > kHeadLines) return Head::kTooLarge;
+        const Head scanned = ScanHead();
+        if (scanned == Head::kReady)
+            DisarmRangeList(std::span<char>(in_.data() + in_begin_, head_scanned_ - in_begin_));
+        if (scanned != Head::kPending) return scanned;
+        const ssize_t n = ::recv(sock_, in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
+        if (n > 0) {
+            in_end_ += static_cast<size_t>(n);
+            continue;
         }
-        if (in_end_ == in_.size()) return Head::kTooLarge;
+        if (n == 0) return Head::kClosed;
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? Head::kPending : Head::kClosed;
+    }
+}
+
+BufferedSocketStream::Head BufferedSocketStream::AwaitHead(int deadline_ms) {
+    StartHead();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+    for (;;) {
+        const Head head = ReadHead();
+        if (head != Head::kPending) return head;
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) return Head::kTooSlow;
-        const int r = PollOne(sock_, POLLIN, static_cast<int>(std::min<long long>(left, read_timeout_ms_)));
-        if (r < 0) return Head::kClosed;
-        if (r == 0) continue;  // the deadline is checked above
-        const ssize_t n = ::recv(sock_, in_.data() + in_end_, in_.size() - in_end_, MSG_DONTWAIT);
-        if (n == 0) return Head::kClosed;
-        if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) return Head::kClosed;
-        if (n > 0) in_end_ += static_cast<size_t>(n);
+        if (PollOne(sock_, POLLIN, static_cast<int>(std::min<long long>(left, read_timeout_ms_))) < 0) {
+            return Head::kClosed;
+        }
     }
 }
 
@@ -279,59 +339,80 @@ void PerClientLimit::Release(const std::string& address) {
     if (it != held_.end() && --it->second <= 0) held_.erase(it);
 }
 
-void LeanServer::set_reserve(size_t pool, size_t reserve, std::set<std::string> paths) {
-    pool_ = pool;
-    reserve_ = std::min(reserve, pool);
-    reserved_paths_ = std::move(paths);
+// httplib's listen loop hands each accepted socket to its task queue, on the accepting thread. This queue runs
+// that hand-over at once (LeanServer::process_and_close_socket gives the socket to the triage, which never blocks)
+// and owns the triage's life: made when listening starts, stopped when it ends.
+class LeanServer::TriageQueue final : public httplib::TaskQueue {
+  public:
+    explicit TriageQueue(LeanServer* server) : server_(server) {
+        TriageOptions options;
+        options.threads = server->threads_;
+        options.priority_threads = server->priority_threads_;
+        options.priority_paths = server->priority_paths_;
+        options.idle_ms = static_cast<int>(server->keep_alive_timeout_sec_ * 1000);
+        options.head_ms = server->head_timeout_ms_;
+        options.read_timeout_ms = ToMs(server->read_timeout_sec_, server->read_timeout_usec_);
+        options.write_timeout_ms = ToMs(server->write_timeout_sec_, server->write_timeout_usec_);
+        options.requests_per_connection = server->keep_alive_max_count_;
+        options.max_connections = server->max_connections_;
+        options.max_waiting = server->max_waiting_;
+        server->triage_ = std::make_unique<ConnectionTriage>(
+            std::move(options), &server->connections_,
+            [server](BufferedSocketStream& stream, bool last) { return server->ServeRequest(stream, last); });
+    }
+    void enqueue(std::function<void()> fn) override { fn(); }
+    void shutdown() override {
+        server_->triage_->Stop();
+        server_->triage_.reset();
+    }
+
+  private:
+    LeanServer* server_;
+};
+
+LeanServer::LeanServer() {
+    new_task_queue = [this] { return new TriageQueue(this); };
+}
+
+LeanServer::~LeanServer() = default;
+
+void LeanServer::set_threads(size_t threads, size_t priority_threads, std::set<std::string> priority_paths) {
+    threads_ = std::max<size_t>(threads, 1);
+    priority_threads_ = priority_threads;
+    priority_paths_ = std::move(priority_paths);
 }
 
 void LeanServer::RaiseListenBacklog() {
     if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
 }
 
-bool LeanServer::process_and_close_socket(socket_t sock) { return Serve(sock, svr_sock_); }
-
-bool LeanServer::ServeConnection(socket_t sock) {
-    static const std::atomic<socket_t> kNeverStopping{0};
-    return Serve(sock, kNeverStopping);
+bool LeanServer::process_and_close_socket(socket_t sock) {
+    triage_->Admit(sock);
+    return true;
 }
 
-bool LeanServer::Serve(socket_t sock, const std::atomic<socket_t>& listening) {
+bool LeanServer::ServeRequest(BufferedSocketStream& stream, bool last) {
+    bool connection_closed = false;
+    bool ok = process_request(stream, last, connection_closed, HideRanges);
+    ok = stream.Flush() && ok;
+    return ok && !connection_closed && !last;
+}
+
+bool LeanServer::ServeConnection(socket_t sock) {
     BufferedSocketStream stream(sock, ToMs(read_timeout_sec_, read_timeout_usec_),
                                 ToMs(write_timeout_sec_, write_timeout_usec_));
-    std::string address;
-    int port = 0;
-    stream.get_remote_ip_and_port(address, port);
-    if (!connections_.TryAcquire(address)) {
-        stream.RefuseConnection();
-        LingeringClose(sock);
-        return false;
-    }
-    // Served from the reserve when the threads left, this one included, are no more than the reserve.
-    const size_t busy = ++busy_;
-    const bool from_reserve = reserve_ > 0 && busy + reserve_ > pool_;
-    constexpr int kReserveHeadMs = 500;
-    bool ok = false;
-    for (size_t left = keep_alive_max_count_; left > 0; --left) {
-        const int idle_ms = from_reserve ? kReserveHeadMs : static_cast<int>(keep_alive_timeout_sec_ * 1000);
-        if (!stream.AwaitRequest(idle_ms, listening)) break;
-        const auto head = stream.AwaitHead(from_reserve ? kReserveHeadMs : head_timeout_ms_);
+    static const std::atomic<socket_t> kNeverStopping{0};
+    bool ok = true;
+    for (size_t left = keep_alive_max_count_; left > 0 && ok; --left) {
+        if (!stream.AwaitRequest(static_cast<int>(keep_alive_timeout_sec_ * 1000), kNeverStopping)) break;
+        const auto head = stream.AwaitHead(head_timeout_ms_);
         if (head == BufferedSocketStream::Head::kClosed) break;
         if (head != BufferedSocketStream::Head::kReady) {
             stream.RefuseHead(head);
             break;
         }
-        if (from_reserve && reserved_paths_.count(std::string(stream.HeadPath())) == 0) {
-            stream.RefuseBusy();
-            break;
-        }
-        bool connection_closed = false;
-        ok = process_request(stream, /*close_connection=*/left == 1 || from_reserve, connection_closed, HideRanges);
-        ok = stream.Flush() && ok;
-        if (!ok || connection_closed || from_reserve) break;
+        ok = ServeRequest(stream, left == 1);
     }
-    --busy_;
-    connections_.Release(address);
     LingeringClose(sock);
     return ok;
 }

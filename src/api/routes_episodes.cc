@@ -177,6 +177,7 @@ void ApiServer::EpisodeRoutes() {
             }
             // Once, here: every render then reads a small JPEG of known shape, not what was sent.
             if (Status norm = NormalizeImage(cover->path()); !norm.ok()) {
+                if (norm.code() != StatusCode::kInvalidInput) return SendStatus(res, norm);
                 return refuse(415, "unsupported_media", "the cover: " + norm.message());
             }
         }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <soci/soci.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -86,6 +87,20 @@ std::string RequestId(const Request& req) {
     return fmt::format("{}-{:x}", prefix, counter.fetch_add(1) + 1);
 }
 
+// How many connections the server may hold open: its descriptor limit, raised to the hard limit first (Debian's
+// soft limit is 1024), less some kept for files, the database and child processes. Every waiting connection costs
+// one; past this number a new one is answered 503 instead of the process running out.
+size_t ConnectionCapacity() {
+    constexpr rlim_t kKept = 256, kMost = 16384, kLeast = 64;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return kLeast;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return static_cast<size_t>(std::clamp(limit.rlim_cur > kKept ? limit.rlim_cur - kKept : 0, kLeast, kMost));
+}
+
 }  // namespace
 
 ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage, WorkerPool* workers, EventBus* events,
@@ -119,11 +134,11 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
 ApiServer::~ApiServer() { StopHealthThread(); }
 
 Status ApiServer::Bind() {
-    // Beyond the configured threads, a few kept for the probes: they answer however many clients hold the rest.
+    // Beyond the configured workers, a few kept for the probes: they answer however many clients hold the rest.
     constexpr int kProbeThreads = 4;
-    const int threads = config_.http_threads + config_.max_event_streams + kProbeThreads;
-    server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-    server_->set_reserve(static_cast<size_t>(threads), kProbeThreads, {"/livez", "/readyz", "/health", "/metrics"});
+    server_->set_threads(static_cast<size_t>(config_.http_threads) + static_cast<size_t>(config_.max_event_streams),
+                         kProbeThreads, {"/livez", "/readyz", "/health", "/metrics"});
+    server_->set_max_connections(ConnectionCapacity());
     server_->set_tcp_nodelay(true);
     server_->set_keep_alive_timeout(2);
     server_->set_keep_alive_max_count(10000);  // the default (5) makes clients reconnect constantly

@@ -3,17 +3,23 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
 
 #include "podpromo/core/config.h"
 #include "podpromo/core/utf8.h"
+#include "podpromo/files/atomic.h"
+#include "podpromo/files/storage.h"
 #include "podpromo/jobs/pipeline.h"
+#include "podpromo/media/probe.h"
+#include "podpromo/media/render.h"
 #include "serve.h"
 
 namespace {
@@ -21,6 +27,7 @@ namespace {
 using podpromo::CancelToken;
 using podpromo::Status;
 using podpromo::StatusCode;
+namespace fs = std::filesystem;
 
 CancelToken g_cancel;
 
@@ -129,13 +136,45 @@ void PrintTable(const podpromo::EpisodeResult& r) {
     }
 }
 
+// A cover named on the command line is read as an uploaded one is: renders use a normalised copy (NormalizeImage)
+// in a scratch directory that goes with this object; the user's file is never changed.
+class CoverCopy {
+  public:
+    CoverCopy() = default;
+    CoverCopy(const CoverCopy&) = delete;
+    CoverCopy& operator=(const CoverCopy&) = delete;
+    ~CoverCopy() {
+        std::error_code ec;
+        if (!dir_.empty()) fs::remove_all(dir_, ec);
+    }
+    // Points `cover` at the copy.
+    Status Make(fs::path* cover) {
+        std::string tmpl = (fs::temp_directory_path() / (podpromo::WorkScratchPrefix("cover") + "XXXXXX")).string();
+        if (mkdtemp(tmpl.data()) == nullptr) return podpromo::StatusFromErrno(errno, "cannot make a scratch folder");
+        dir_ = tmpl;
+        const fs::path copy = dir_ / "cover.jpg";
+        std::error_code ec;
+        if (!fs::copy_file(*cover, copy, ec)) return Status::IoError("cannot copy the cover: " + ec.message());
+        if (Status st = podpromo::NormalizeImage(copy, &g_cancel); !st.ok()) {
+            return Status(st.code(), "the cover " + podpromo::PrintableName(*cover) + ": " + st.message());
+        }
+        *cover = copy;
+        return Status::Ok();
+    }
+
+  private:
+    fs::path dir_;
+};
+
 int RunProcess(const std::string& file, const podpromo::PipelineOptions& options, const std::string& out_dir,
-               const podpromo::MediaOptions& media, bool json_out) {
+               podpromo::MediaOptions media, bool json_out) {
     Status valid = podpromo::ValidateOptions(options);
     if (valid.ok()) valid = podpromo::ValidateMedia(media, options.platform);
+    CoverCopy cover;
+    if (valid.ok() && media.cover && !out_dir.empty()) valid = cover.Make(&*media.cover);
     if (!valid.ok()) {
         std::cerr << "podpromo: " << valid.message() << "\n";
-        return 2;
+        return ExitCodeFor(valid);
     }
     ProgressPrinter printer(!options.transcript.has_value(), !out_dir.empty(),
                             !out_dir.empty() && (media.audio || media.video));

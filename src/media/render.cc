@@ -295,7 +295,9 @@ Status NormalizeImage(const fs::path& path, const CancelToken* cancel) {
     std::error_code ec;
     if (!r.ok() || r->exit_code != 0) {
         fs::remove(part, ec);
-        return r.ok() ? FromFfmpeg("ffmpeg could not read the picture", *r) : r.status();
+        if (!r.ok()) return r.status();  // Unavailable: no ffmpeg, or it took too long
+        Status failed = FromFfmpeg("ffmpeg could not read the picture", *r);
+        return failed.code() == StatusCode::kNoSpace ? failed : Status::InvalidInput(failed.message());
     }
     fs::rename(part, path, ec);
     if (ec) {

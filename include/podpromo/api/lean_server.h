@@ -1,23 +1,25 @@
-// cpp-httplib's server with a leaner connection loop. httplib 0.11 (Debian 12's) polls the socket before
-// every read and twice before every write, sends a response's head and body separately, and asks the kernel
-// for both socket addresses on every request: 11 system calls and two packets for a small GET. LeanServer
-// serves a keep-alive connection with one poll while it idles, one recv per request (more only for large
-// bodies) and one send of the head together with its body, and looks the addresses up once per connection.
-// Parsing, routing, handlers and responses stay httplib's: process_request is its protected entry point for
-// exactly this (its SSLServer overrides process_and_close_socket in the same way).
+// cpp-httplib's server with our own connection handling, the one place where httplib 0.11 (Debian 12's) is guarded.
+// httplib polls the socket before every read and twice before every write, sends a response's head and body
+// separately, asks the kernel for both socket addresses on every request, reads a request head for as long as it
+// keeps coming, and gives every connection a thread of a FIFO pool for as long as it stays open. LeanServer reads
+// each request head whole and bounded before httplib sees it, on one watching thread (ConnectionTriage), so slow or
+// idle clients hold no worker; a busy connection costs one poll and one recv per request and one send of the head
+// together with its body. Parsing, routing, handlers and responses stay httplib's: process_request is its
+// protected entry point for exactly this (its SSLServer overrides process_and_close_socket in the same way).
 #pragma once
 
 #include <httplib.h>
 
-#include <array>
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace podpromo {
 
@@ -46,11 +48,21 @@ class BufferedSocketStream final : public httplib::Stream {
 
     // The guard on what a stranger can make httplib read (httplib 0.11 takes any number of header lines, each up
     // to 8 KB, for as long as they keep coming): the next request's head is read whole into the buffer before
-    // httplib parses it, within `deadline_ms` of its first byte, in at most kHeadBytes and kHeadLines lines.
-    enum class Head { kReady, kClosed, kTooLarge, kTooSlow };
+    // httplib parses it, in at most kHeadBytes and kHeadLines lines.
+    enum class Head { kReady, kPending, kClosed, kTooLarge, kTooSlow };
     static constexpr size_t kHeadBytes = 32768;
     static constexpr size_t kHeadLines = 100;
+    // Begins the next request's head: what is buffered of it moves to the front of the buffer.
+    void StartHead();
+    // Reads what has arrived, without waiting, and says whether the head begun by StartHead is complete (kReady),
+    // needs more (kPending), is too large, or will never come (kClosed).
+    Head ReadHead();
+    // StartHead, then ReadHead until the head is complete, within `deadline_ms` (kTooSlow past it).
     Head AwaitHead(int deadline_ms);
+    // Bytes received and not yet read (a pipelined request's).
+    bool HasBuffered() const { return in_begin_ < in_end_; }
+    // Frees the buffer while nothing is in it (an idle connection's); it comes back on the next read.
+    void ReleaseIdleBuffer();
     // Answers a head AwaitHead refused (431 or 408, a JSON error body, Connection: close).
     void RefuseHead(Head why);
     // Answers a connection its address may not open (429, Connection: close), without reading from it.
@@ -68,9 +80,14 @@ class BufferedSocketStream final : public httplib::Stream {
     int sock_;
     int read_timeout_ms_;
     int write_timeout_ms_;
-    std::array<char, kHeadBytes> in_{};
+    Head ScanHead();
+    void EnsureBuffer();
+
+    std::vector<char> in_;  // starts at 8 KB, grows to kHeadBytes for a head that needs it
     size_t in_begin_ = 0;
     size_t in_end_ = 0;
+    size_t head_scanned_ = 0;  // how far the current head has been looked at, and its lines so far
+    size_t head_lines_ = 0;
     std::string held_head_;
     mutable std::optional<std::pair<std::string, int>> remote_;
     mutable std::optional<std::pair<std::string, int>> local_;
@@ -92,37 +109,51 @@ class PerClientLimit {
     int max_;
 };
 
+class ConnectionTriage;
+
+// Connections are not served by httplib's thread pool: LeanServer gives its task queue (new_task_queue, set by the
+// constructor; do not replace it) a ConnectionTriage, which reads request heads on one thread and hands complete
+// requests to workers (src/api/connection_triage.h). So a slow client costs a descriptor, never a thread.
 class LeanServer : public httplib::Server {
   public:
+    LeanServer();
+    ~LeanServer() override;
+
     // httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and the kernel drops
     // SYNs (retried after a second, which shows as 1 s latencies). Call after binding: listens again on the
     // same socket with the system's maximum backlog.
     void RaiseListenBacklog();
 
-    // How long a request head may take from its first byte to its blank line (10 s unless set).
+    // How long a request head may take from its first byte to its blank line (10 s unless set); past it, 408.
     void set_head_timeout_ms(int ms) { head_timeout_ms_ = ms; }
     // Connections one client address may hold open at once (0: no limit, the default); past it a new connection is
     // answered 429 and closed.
     void set_connections_per_client(int n) { connections_.set_max(n); }
-    // Threads kept for the probes: of the `pool` threads serving connections (the size given to the task queue), the
-    // last `reserve` serve only requests for `paths`: one request per connection, its first byte within 500 ms and
-    // its head within 500 ms more; anything else reaching them is answered 503. So /livez and /health answer while
-    // slow or many clients hold the rest. Set before listening.
-    void set_reserve(size_t pool, size_t reserve, std::set<std::string> paths);
+    // The workers: `threads` serve any request, and `priority_threads` more serve only requests for
+    // `priority_paths`, which also go ahead of the others in the queue. So /livez and /health answer while clients
+    // hold every other worker. 8 and none unless set. Set before listening.
+    void set_threads(size_t threads, size_t priority_threads, std::set<std::string> priority_paths);
+    // Connections open at once (4096 unless set), and complete requests waiting for a worker (1024 unless set);
+    // past either, 503 with Retry-After. Set before listening.
+    void set_max_connections(size_t n) { max_connections_ = n; }
+    void set_max_waiting(size_t n) { max_waiting_ = n; }
 
-    // Serves one connected socket on the calling thread as the listener's threads do, then closes it; the server
-    // need not listen. For the fuzz targets, which hand it one end of a socket pair.
+    // Serves one connected socket on the calling thread, then closes it; the server need not listen. For the fuzz
+    // targets, which hand it one end of a socket pair.
     bool ServeConnection(socket_t sock);
 
   private:
+    class TriageQueue;
+
     bool process_and_close_socket(socket_t sock) override;
-    // The connection loop; it ends early once `listening` is INVALID_SOCKET (the server stopping).
-    bool Serve(socket_t sock, const std::atomic<socket_t>& listening);
+    // Serves the one request whose head `stream` holds; whether the connection may carry another.
+    bool ServeRequest(BufferedSocketStream& stream, bool last);
     int head_timeout_ms_ = 10000;
     PerClientLimit connections_;
-    std::atomic<size_t> busy_{0};  // connections being served
-    size_t pool_ = 0, reserve_ = 0;
-    std::set<std::string> reserved_paths_;
+    size_t threads_ = 8, priority_threads_ = 0;
+    std::set<std::string> priority_paths_;
+    size_t max_connections_ = 4096, max_waiting_ = 1024;
+    std::unique_ptr<ConnectionTriage> triage_;  // while listening: made and stopped by the TriageQueue
 };
 
 }  // namespace podpromo

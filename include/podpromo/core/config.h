@@ -35,7 +35,7 @@ struct ServiceConfig {
     int max_concurrent_jobs = 3;
     int max_queue_size = 100;
     double metrics_retention_hours = 24;
-    int http_threads = 96;                 // HTTP_THREADS: connections served at once (keep-alive holds one each)
+    int http_threads = 96;                 // HTTP_THREADS: requests served at once (an idle connection holds none)
     int max_episode_seconds = 6 * 3600;    // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
     int http_head_timeout_seconds = 10;    // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
     int http_connections_per_client = 64;  // HTTP_CONNECTIONS_PER_CLIENT: open at once from one address (0: any)

@@ -43,7 +43,9 @@ struct CaptionStyle {
 
 // Rewrites the picture at `path` (one ProbeImage accepts) in place as a baseline JPEG of at most kCoverSide pixels a
 // side, without its metadata: what renders read is then one small, known kind of file, decoded the same way every
-// time, whatever was uploaded. IoError when ffmpeg fails; the file is then left as it was. Thread-safe.
+// time, whatever was uploaded. On failure the file is left as it was: InvalidInput when ffmpeg cannot read the
+// picture, Unavailable when ffmpeg is missing or too slow, NoSpace or IoError when the result cannot be stored.
+// Thread-safe.
 inline constexpr int kCoverSide = 1440;
 Status NormalizeImage(const std::filesystem::path& path, const CancelToken* cancel = nullptr);
 
