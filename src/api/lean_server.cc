@@ -293,7 +293,10 @@ void BufferedSocketStream::Refuse(const char* status_line, const std::string& co
     const std::string head = std::string(status_line) + "\r\nContent-Type: application/json\r\n" +
                              (retry ? "Retry-After: 1\r\n" : "") +
                              "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-    SendAll(head.data(), head.size(), body.data(), body.size());
+    // One try, never a wait: the connection closes next anyway, and the watching thread that sends most refusals
+    // must not wait on a client that reads nothing (its earlier answers filling the socket's buffer).
+    const std::string answer = head + body;
+    (void)!::send(sock_, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 void BufferedSocketStream::RefuseConnection() {

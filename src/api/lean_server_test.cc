@@ -353,6 +353,23 @@ TEST_F(LeanServerTest, ConnectionsPerClientAddressAreLimited) {
     ::close(b);
 }
 
+// Refusals are sent by the one thread that watches every waiting connection: a client that reads nothing, its
+// socket's buffers full of earlier answers, must not hold that thread for the write timeout.
+TEST(BufferedSocketStreamTest, ARefusalNeverWaitsForAClientThatDoesNotRead) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    const std::string chunk(65536, 'x');
+    while (::send(fds[0], chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+    }
+    BufferedSocketStream stream(fds[0], /*read_timeout_ms=*/5000, /*write_timeout_ms=*/5000);
+    const auto t0 = std::chrono::steady_clock::now();
+    stream.RefuseBusy();
+    stream.RefuseHead(BufferedSocketStream::Head::kTooSlow);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
 // httplib parses a Range header with a regex that recurses once per character (2 MB of a worker's stack for 8 KB of
 // ranges). One short range reaches the handlers as sent; a list of ranges, or one too long to be a range, is ignored
 // as HTTP allows, and the whole answer is sent.

@@ -63,7 +63,8 @@ class BufferedSocketStream final : public httplib::Stream {
     bool HasBuffered() const { return in_begin_ < in_end_; }
     // Frees the buffer while nothing is in it (an idle connection's); it comes back on the next read.
     void ReleaseIdleBuffer();
-    // Answers a head AwaitHead refused (431 or 408, a JSON error body, Connection: close).
+    // The refusals: each sends its answer if the socket takes it at once (never waits) and asks the client to
+    // close; the caller then closes. A head AwaitHead or ReadHead refused: 431 or 408, a JSON error body.
     void RefuseHead(Head why);
     // Answers a connection its address may not open (429, Connection: close), without reading from it.
     void RefuseConnection();
