@@ -849,13 +849,53 @@ std::string RawExchange(int port, const std::string& request) {
     return got;
 }
 
+// A connection from loopback address 127.0.0.`host` that has sent `sent`; -1 when it cannot connect.
+int ConnectFrom(int port, int host, const std::string& sent) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1 + static_cast<uint32_t>(host));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+        ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    (void)::send(fd, sent.data(), sent.size(), MSG_NOSIGNAL);
+    return fd;
+}
+
 // Issue 16, class 4: HTTP a stranger sends to get round the limits gets a clean 4xx, and leaves nothing behind: no
 // inflated or unbounded body is read, no metric series is made per made-up path or method.
 TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     TempDir work;
-    ServerProcess server(work / "data", {{"EVENT_STREAMS_PER_CLIENT", "2"}});
+    // Few workers, so the slow heads below outnumber them many times over.
+    ServerProcess server(work / "data",
+                         {{"EVENT_STREAMS_PER_CLIENT", "2"}, {"HTTP_THREADS", "4"}, {"MAX_EVENT_STREAMS", "4"}});
     ASSERT_TRUE(server.Start()) << server.Log();
     auto c = Client(server);
+    {  // Request heads trickling in a byte at a time from 100 addresses hold no worker: the probe and an ordinary
+       // request still answer at once.
+        std::vector<int> slow;
+        for (int i = 0; i < 200; ++i) slow.push_back(ConnectFrom(server.port(), 2 + i / 2, "GET /livez HTTP/1.1\r\n"));
+        EXPECT_EQ(std::count(slow.begin(), slow.end(), -1), 0);
+        double worst = 0;
+        for (int round = 0; round < 10; ++round) {
+            for (const char* path : {"/livez", "/api/v1/episodes"}) {
+                const auto t0 = Clock::now();
+                auto r = c.Get(path);
+                worst = std::max(worst, std::chrono::duration<double>(Clock::now() - t0).count());
+                EXPECT_TRUE(r && r->status == 200) << path;
+            }
+            for (int fd : slow) (void)::send(fd, "X", 1, MSG_NOSIGNAL);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        EXPECT_LT(worst, 1.0) << "seconds for the slowest answer";
+        for (int fd : slow) ::close(fd);
+    }
     auto expect_error = [](const httplib::Result& r, int status, const std::string& code, const std::string& what) {
         ASSERT_TRUE(r) << what;
         EXPECT_EQ(r->status, status) << what << ": " << r->body;
