@@ -99,7 +99,7 @@ class Service : public ::testing::Test {
     static json WaitJob(const ServerProcess& s, const std::string& job_id, const std::function<bool(const json&)>& done,
                         int seconds = 240) {
         json job;
-        const auto until = Clock::now() + std::chrono::seconds(seconds);
+        const auto until = Clock::now() + std::chrono::duration<double>(seconds * TestTimeScale());
         while (Clock::now() < until) {
             job = Get(s, "/api/v1/jobs/" + job_id);
             if (job.is_discarded() || done(job)) return job;

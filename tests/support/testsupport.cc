@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -36,10 +37,16 @@ TempDir::~TempDir() {
     fs::remove_all(path_, ec);
 }
 
+double TestTimeScale() {
+    const char* scale = std::getenv("PODPROMO_TEST_TIME_SCALE");
+    const double v = scale ? std::atof(scale) : 1.0;
+    return std::clamp(v, 1.0, 20.0);
+}
+
 ProcessOutput RunPodpromo(const std::vector<std::string>& args, long timeout_ms) {
     std::vector<std::string> argv = {PodpromoBinary()};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto r = RunProcess(argv, nullptr, timeout_ms);
+    auto r = RunProcess(argv, nullptr, static_cast<long>(static_cast<double>(timeout_ms) * TestTimeScale()));
     if (!r.ok()) {
         ProcessOutput out;
         out.err = r.status().ToString();

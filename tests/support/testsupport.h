@@ -31,6 +31,11 @@ class TempDir {
 };
 
 // Runs the built podpromo binary with `args`.
+// How much longer than usual the tests wait for work to end: PODPROMO_TEST_TIME_SCALE (1 to 20; 1 unless set).
+// scripts/sanitize sets it, as the sanitized build at -O0 runs several times slower; the bars on speed that tests
+// check do not scale.
+double TestTimeScale();
+// Runs the podpromo command (PodpromoBinary) with `args`; `timeout_ms` is scaled by TestTimeScale.
 ProcessOutput RunPodpromo(const std::vector<std::string>& args, long timeout_ms = 600000);
 
 // Writes 16-bit mono PCM as a WAV file.
