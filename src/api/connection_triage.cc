@@ -15,11 +15,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// After a refusal or a last answer the client may still be sending (a 413's body): our side is shut first and what
-// still comes is read and dropped, for at most kLingerMs and kLingerBytes, so the kernel does not answer unread
-// bytes with a reset that would destroy the answer before the client reads it.
-constexpr int kLingerMs = 250;
-constexpr size_t kLingerBytes = 1 << 20;
+// Lingering after a refusal or a last answer: see BufferedSocketStream::kLingerMs.
+constexpr int kLingerMs = BufferedSocketStream::kLingerMs;
+constexpr size_t kLingerBytes = BufferedSocketStream::kLingerBytes;
 constexpr int kSweepMs = 50;  // how often deadlines are checked
 
 }  // namespace

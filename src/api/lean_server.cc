@@ -65,8 +65,8 @@ int ToMs(time_t sec, time_t usec) { return static_cast<int>(sec * 1000 + usec / 
 // answer its unread bytes with a reset, and the client would see that instead of the answer. So our side is shut
 // first and what still comes is read and dropped, for at most kLingerMs and kLingerBytes, until the client closes.
 void LingeringClose(int sock) {
-    constexpr int kLingerMs = 250;
-    constexpr size_t kLingerBytes = 1 << 20;
+    constexpr int kLingerMs = BufferedSocketStream::kLingerMs;
+    constexpr size_t kLingerBytes = BufferedSocketStream::kLingerBytes;
     ::shutdown(sock, SHUT_WR);
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMs);
     char buf[16384];

@@ -50,6 +50,11 @@ class BufferedSocketStream final : public httplib::Stream {
     // to 8 KB, for as long as they keep coming): the next request's head is read whole into the buffer before
     // httplib parses it, in at most kHeadBytes and kHeadLines lines.
     enum class Head { kReady, kPending, kClosed, kTooLarge, kTooSlow };
+    // After a refusal or a last answer the client may still be sending: what comes is read and dropped for at most
+    // this long and this much before the socket closes, so the kernel does not reset the connection under an answer
+    // the client has not read yet.
+    static constexpr int kLingerMs = 250;
+    static constexpr size_t kLingerBytes = 1 << 20;
     static constexpr size_t kHeadBytes = 32768;
     static constexpr size_t kHeadLines = 100;
     // Begins the next request's head: what is buffered of it moves to the front of the buffer.
