@@ -19,7 +19,7 @@
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/housekeeper.h"
 #include "podpromo/jobs/workers.h"
-#include "podpromo/monitor/errors.h"
+#include "podpromo/jobs/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 

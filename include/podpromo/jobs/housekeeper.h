@@ -10,9 +10,9 @@
 #include <thread>
 
 #include "podpromo/core/config.h"
-#include "podpromo/files/cleanup.h"
+#include "podpromo/jobs/cleanup.h"
 #include "podpromo/files/storage.h"
-#include "podpromo/monitor/errors.h"
+#include "podpromo/jobs/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/monitor/system.h"
 #include "podpromo/store/database.h"

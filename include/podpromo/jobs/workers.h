@@ -25,7 +25,7 @@
 #include "podpromo/core/progress.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/events.h"
-#include "podpromo/monitor/errors.h"
+#include "podpromo/jobs/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"

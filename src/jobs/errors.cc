@@ -1,4 +1,4 @@
-#include "podpromo/monitor/errors.h"
+#include "podpromo/jobs/errors.h"
 
 #include "podpromo/monitor/log.h"
 

@@ -1,4 +1,4 @@
-#include "podpromo/files/cleanup.h"
+#include "podpromo/jobs/cleanup.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 // Cleanup and reconciliation on a real SQLite database and a real storage root: old, active and orphaned
 // files, dry runs that change nothing, real runs that free what they predicted, and two runs at once.
-#include "podpromo/files/cleanup.h"
+#include "podpromo/jobs/cleanup.h"
 
 #include <gtest/gtest.h>
 #include <soci/soci.h>
