@@ -287,7 +287,8 @@ class PocketsphinxTranscriber final : public Transcriber {
                 const auto [s, e] = chunks[order[k]];
                 chunk_words[order[k]] = DecodeChunk(ps, front_end, pcm, s, e, &narrow_frames);
                 const Ms d = done_ms.fetch_add(e - s) + (e - s);
-                Report(progress, "transcribe", static_cast<double>(d) / static_cast<double>(std::max<Ms>(1, total_ms)));
+                Report(progress, Stage::kTranscribe,
+                       static_cast<double>(d) / static_cast<double>(std::max<Ms>(1, total_ms)));
             }
         };
         std::vector<std::thread> threads;
@@ -307,7 +308,7 @@ class PocketsphinxTranscriber final : public Transcriber {
         Transcript t;
         t.engine = "pocketsphinx";
         t.segments = GroupWordsIntoSegments(words);
-        Report(progress, "transcribe", 1.0);
+        Report(progress, Stage::kTranscribe, 1.0);
         return t;
     }
 

@@ -96,7 +96,7 @@ class WhisperHttpTranscriber final : public Transcriber {
                     w.end_ms = std::clamp(w.end_ms + chunks[i].first, w.start_ms, chunks[i].second);
                 }
                 words[i] = std::move(*got);
-                Report(progress, "transcribe", static_cast<double>(++done) / static_cast<double>(chunks.size()));
+                Report(progress, Stage::kTranscribe, static_cast<double>(++done) / static_cast<double>(chunks.size()));
             }
         };
         std::vector<std::thread> threads;

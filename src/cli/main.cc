@@ -166,8 +166,9 @@ class CoverCopy {
     fs::path dir_;
 };
 
-int RunProcess(const std::string& file, const podpromo::PipelineOptions& options, const std::string& out_dir,
-               podpromo::MediaOptions media, bool json_out) {
+// Processes one episode and prints its clips (or the result document).
+int ProcessEpisode(const std::string& file, const podpromo::PipelineOptions& options, const std::string& out_dir,
+                   podpromo::MediaOptions media, bool json_out) {
     Status valid = podpromo::ValidateOptions(options);
     if (valid.ok()) valid = podpromo::ValidateMedia(media, options.platform);
     CoverCopy cover;
@@ -178,22 +179,15 @@ int RunProcess(const std::string& file, const podpromo::PipelineOptions& options
     }
     ProgressPrinter printer(!options.transcript.has_value(), !out_dir.empty(),
                             !out_dir.empty() && (media.audio || media.video));
-    auto progress = [&](std::string_view stage, double f) { printer(stage, f); };
+    auto progress = [&](podpromo::Stage stage, double f) { printer(podpromo::Name(stage), f); };
     auto result = podpromo::AnalyzeEpisode(file, options, progress, &g_cancel);
-    if (!result.ok()) {
-        printer.Finish();
-        std::cerr << "podpromo: " << result.status().message() << "\n";
-        return ExitCodeFor(result.status());
-    }
-    if (!out_dir.empty()) {
-        const Status st = podpromo::WriteOutputs(&*result, out_dir, media, progress, &g_cancel);
-        if (!st.ok()) {
-            printer.Finish();
-            std::cerr << "podpromo: " << st.message() << "\n";
-            return ExitCodeFor(st);
-        }
-    }
+    Status st = result.status();
+    if (st.ok() && !out_dir.empty()) st = podpromo::WriteOutputs(&*result, out_dir, media, progress, &g_cancel);
     printer.Finish();
+    if (!st.ok()) {
+        std::cerr << "podpromo: " << st.message() << "\n";
+        return ExitCodeFor(st);
+    }
     if (json_out) {
         std::cout << podpromo::DumpJson(podpromo::ResultToJson(*result), 2) << "\n";
     } else {
@@ -203,167 +197,198 @@ int RunProcess(const std::string& file, const podpromo::PipelineOptions& options
     return 0;
 }
 
-int Main(int argc, char** argv) {
-    CLI::App app{"PodPromo: turn a podcast episode into ranked, explained promo clips"};
-    app.require_subcommand(1);
-    app.set_version_flag("--version", std::string("podpromo 0.1.0"));
-
-    auto* process = app.add_subcommand("process", "Process one episode end to end, without a server");
-    std::string file, genre = "auto", platform = "tiktok", transcript, out_dir, title;
+// `podpromo process`'s flags, as given.
+struct ProcessFlags {
+    std::string file, genre = "auto", platform = "tiktok", transcript, out_dir, title, show, terms;
     int clips = 5, threads = 0;
     std::vector<std::string> asr_flags;
+    std::string asr_engine, asr_url, asr_model, asr_language, asr_prompt;
+    double asr_chunk_seconds = 0;
     bool json_out = false, no_render = false, no_video = false, no_narrowband = false;
-    podpromo::MediaOptions media;
-    std::string cover, style_name = "bold", caption_font, caption_color, highlight_color;
+    std::string aspect = "9:16", cover, style_name = "bold", caption_font, caption_color, highlight_color;
     int caption_size = 0;
+};
+
+void AddRecognitionFlags(CLI::App* process, ProcessFlags* f) {
+    process->add_option("--show", f->show, "The show's name (SHOW_NAME): a vocabulary hint for recognition");
+    process->add_option("--terms", f->terms,
+                        "Names and terms said in the episode, comma-separated (ASR_TERMS), so they come out right: "
+                        "pocketsphinx adds them to its dictionary, Whisper engines get them in the prompt");
+    process->add_option("--threads", f->threads, "Recognition threads (default: one per core)");
+    process->add_option("--asr-flag", f->asr_flags,
+                        "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
+    process->add_option("--asr-engine", f->asr_engine,
+                        "pocketsphinx (built in), openai (the OpenAI transcription API shape) or whisper-server "
+                        "(whisper.cpp's server); default ASR_ENGINE or pocketsphinx");
+    process->add_option("--asr-url", f->asr_url, "The engine's base URL (ASR_URL), e.g. https://api.openai.com");
+    process->add_option("--asr-model", f->asr_model, "The engine's model (ASR_MODEL, default whisper-1)");
+    process->add_option("--asr-language", f->asr_language,
+                        "Spoken language, ISO 639-1 (ASR_LANGUAGE; default: detected)");
+    process->add_option("--asr-prompt", f->asr_prompt,
+                        "The Whisper engine's prompt as is (default: built from --show, --title and --terms)");
+    process->add_option("--asr-chunk-seconds", f->asr_chunk_seconds,
+                        "Advanced: seconds of audio per request to the engine (default 600)");
+    process->add_flag("--no-narrowband", f->no_narrowband,
+                      "Advanced: recognise 8 kHz (phone-line) speech as it is, without predicting the band above "
+                      "4 kHz it lacks (pocketsphinx)");
+}
+
+void AddRenderFlags(CLI::App* process, ProcessFlags* f) {
+    process->add_flag("--no-render", f->no_render,
+                      "With --out: skip the video and audio files, write captions and JSON only");
+    process->add_flag("--no-video", f->no_video, "With --out: write the audio cuts but no videos");
+    process->add_option("--aspect", f->aspect, "Video frame: 9:16, 1:1 or 16:9")->capture_default_str();
+    process->add_option("--style", f->style_name, "Caption style: bold, clean or boxed")->capture_default_str();
+    process->add_option("--caption-font", f->caption_font, "Caption font family (fontconfig name)");
+    process->add_option("--caption-color", f->caption_color, "Caption colour, RRGGBB");
+    process->add_option("--highlight-color", f->highlight_color, "Colour of the word being spoken, RRGGBB");
+    process->add_option("--caption-size", f->caption_size, "Caption size in px on a 1920-high frame (24-200)");
+    process->add_option("--cover", f->cover,
+                        "Audiogram background image (default: the episode's cover art, or a gradient)");
+}
+
+CLI::App* AddProcessCommand(CLI::App* app, ProcessFlags* f) {
+    auto* process = app->add_subcommand("process", "Process one episode end to end, without a server");
     process
-        ->add_option("FILE", file,
+        ->add_option("FILE", f->file,
                      "Episode: any audio or video file (mp3, wav, m4a, flac, ogg, mp4, mov, mkv, webm...)")
         ->required();
     process
-        ->add_option("--genre", genre,
+        ->add_option("--genre", f->genre,
                      "auto|general|business|comedy|true_crime|education|health_wellness|news_politics|sports")
         ->capture_default_str();
-    process->add_option("--platform", platform, "tiktok|shorts|reels|linkedin|x")->capture_default_str();
-    process->add_option("--clips", clips, "How many clips (1-50)")->capture_default_str();
-    process->add_option("--transcript", transcript,
+    process->add_option("--platform", f->platform, "tiktok|shorts|reels|linkedin|x")->capture_default_str();
+    process->add_option("--clips", f->clips, "How many clips (1-50)")->capture_default_str();
+    process->add_option("--transcript", f->transcript,
                         "Use this transcript (SRT, WebVTT or whisper JSON) instead of recognising");
-    process->add_option("--out", out_dir, "Write result.json, transcripts and clip files into this directory");
-    process->add_option("--title", title, "Episode title (default: the file name)");
-    std::string show, terms;
-    process->add_option("--show", show, "The show's name (SHOW_NAME): a vocabulary hint for recognition");
-    process->add_option("--terms", terms,
-                        "Names and terms said in the episode, comma-separated (ASR_TERMS), so they come out right: "
-                        "pocketsphinx adds them to its dictionary, Whisper engines get them in the prompt");
-    process->add_option("--threads", threads, "Recognition threads (default: one per core)");
-    process->add_option("--asr-flag", asr_flags,
-                        "Advanced: a pocketsphinx decoder flag as NAME=VALUE (e.g. -lw=7), repeatable");
-    std::string asr_engine, asr_url, asr_model, asr_language, asr_prompt;
-    double asr_chunk_seconds = 0;
-    process->add_option("--asr-engine", asr_engine,
-                        "pocketsphinx (built in), openai (the OpenAI transcription API shape) or whisper-server "
-                        "(whisper.cpp's server); default ASR_ENGINE or pocketsphinx");
-    process->add_option("--asr-url", asr_url, "The engine's base URL (ASR_URL), e.g. https://api.openai.com");
-    process->add_option("--asr-model", asr_model, "The engine's model (ASR_MODEL, default whisper-1)");
-    process->add_option("--asr-language", asr_language, "Spoken language, ISO 639-1 (ASR_LANGUAGE; default: detected)");
-    process->add_option("--asr-prompt", asr_prompt,
-                        "The Whisper engine's prompt as is (default: built from --show, --title and --terms)");
-    process->add_option("--asr-chunk-seconds", asr_chunk_seconds,
-                        "Advanced: seconds of audio per request to the engine (default 600)");
-    process->add_flag("--no-narrowband", no_narrowband,
-                      "Advanced: recognise 8 kHz (phone-line) speech as it is, without predicting the band above "
-                      "4 kHz it lacks (pocketsphinx)");
-    process->add_flag("--no-render", no_render,
-                      "With --out: skip the video and audio files, write captions and JSON only");
-    process->add_flag("--no-video", no_video, "With --out: write the audio cuts but no videos");
-    process->add_option("--aspect", media.aspect, "Video frame: 9:16, 1:1 or 16:9")->capture_default_str();
-    process->add_option("--style", style_name, "Caption style: bold, clean or boxed")->capture_default_str();
-    process->add_option("--caption-font", caption_font, "Caption font family (fontconfig name)");
-    process->add_option("--caption-color", caption_color, "Caption colour, RRGGBB");
-    process->add_option("--highlight-color", highlight_color, "Colour of the word being spoken, RRGGBB");
-    process->add_option("--caption-size", caption_size, "Caption size in px on a 1920-high frame (24-200)");
-    process->add_option("--cover", cover,
-                        "Audiogram background image (default: the episode's cover art, or a gradient)");
-    process->add_flag("--json", json_out, "Print the result document as JSON instead of a table");
+    process->add_option("--out", f->out_dir, "Write result.json, transcripts and clip files into this directory");
+    process->add_option("--title", f->title, "Episode title (default: the file name)");
+    AddRecognitionFlags(process, f);
+    AddRenderFlags(process, f);
+    process->add_flag("--json", f->json_out, "Print the result document as JSON instead of a table");
+    return process;
+}
 
-    podpromo::ServiceConfig service;
-    auto* serve = app.add_subcommand("serve", "Run the HTTP API, the job queue and its workers");
+// Recognition: the environment's settings, then the flags (the API key only from ASR_API_KEY, so it never shows in
+// a process list).
+Status SetRecognition(const ProcessFlags& f, podpromo::PipelineOptions* options) {
+    for (const auto& flag : f.asr_flags) {
+        const auto eq = flag.find('=');
+        if (eq == std::string::npos || eq == 0 || flag[0] != '-') {
+            return Status::InvalidInput("--asr-flag wants -NAME=VALUE, got '" + flag + "'");
+        }
+        options->asr.flags.emplace_back(flag.substr(0, eq), flag.substr(eq + 1));
+    }
+    podpromo::AsrSettings asr;
+    podpromo::LoadAsrSettingsFromEnv(&asr);
+    for (const auto& [flag, setting] : {std::pair{&f.asr_engine, &asr.engine}, std::pair{&f.asr_url, &asr.url},
+                                        std::pair{&f.asr_model, &asr.model}, std::pair{&f.asr_language, &asr.language},
+                                        std::pair{&f.show, &asr.show_name}, std::pair{&f.terms, &asr.terms}}) {
+        if (!flag->empty()) *setting = *flag;
+    }
+    PODPROMO_RETURN_IF_ERROR(podpromo::ValidateAsrEngine(asr.engine, asr.url));
+    options->show = asr.show_name;
+    options->terms = podpromo::ParseTerms(asr.terms);
+    if (asr.engine != "pocketsphinx") {
+        podpromo::WhisperHttpConfig w = podpromo::WhisperConfigFrom(asr);
+        w.prompt = f.asr_prompt;
+        if (f.asr_chunk_seconds > 0) {
+            w.chunk_target_ms = static_cast<podpromo::Ms>(f.asr_chunk_seconds * 1000);
+            w.chunk_max_ms = w.chunk_target_ms * 6 / 5;
+        }
+        options->whisper = w;
+    }
+    return Status::Ok();
+}
+
+int RunProcessCommand(const ProcessFlags& f) {
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    podpromo::PipelineOptions options;
+    options.genre = f.genre;
+    options.platform = f.platform;
+    options.clips = f.clips;
+    options.title = f.title;
+    options.asr.threads = f.threads;
+    options.asr.extend_narrowband = !f.no_narrowband;
+    if (!f.transcript.empty()) options.transcript = f.transcript;
+    podpromo::MediaOptions media;
+    media.aspect = f.aspect;
+    media.audio = !f.no_render;
+    media.video = !f.no_render && !f.no_video;
+    if (!f.cover.empty()) media.cover = f.cover;
+    // Unset style fields keep the chosen style's own.
+    auto style =
+        podpromo::StyleByName(f.style_name, f.caption_font, f.caption_color, f.highlight_color, f.caption_size);
+    Status st = style.status();
+    if (st.ok()) st = SetRecognition(f, &options);
+    if (!st.ok()) {
+        std::cerr << "podpromo: " << st.message() << "\n";
+        return 2;
+    }
+    media.style = *style;
+    return ProcessEpisode(f.file, options, f.out_dir, media, f.json_out);
+}
+
+// The service's subcommands' flags: serve, migrate and cleanup.
+struct ServiceFlags {
+    CLI::App *serve = nullptr, *migrate = nullptr, *cleanup = nullptr;
     std::string host, data_dir;
     int port = -1;
-    serve->add_option("--host", host, "Address to listen on (HOST, default 127.0.0.1)");
-    serve->add_option("--port", port, "Port (PORT, default 8080; 0 picks a free one)");
-    serve->add_option("--data-dir", data_dir, "Uploads, outputs and the SQLite database (DATA_DIR, default ./data)");
-    auto* migrate = app.add_subcommand("migrate", "Apply the database migrations and exit");
-    migrate->add_option("--data-dir", data_dir, "Data directory (DATA_DIR, default ./data)");
-    auto* cleanup = app.add_subcommand(
-        "cleanup", "Archive old sources, expire old clips, remove leftovers, and report files and rows that disagree");
-    cleanup->add_option("--data-dir", data_dir, "Data directory (DATA_DIR, default ./data)");
     bool dry_run = false, remove_orphans = false, cleanup_json = false;
-    cleanup->add_flag("--dry-run", dry_run, "List what would be done and the bytes it frees; change nothing");
-    cleanup->add_flag("--remove-orphans", remove_orphans,
-                      "Also remove files the database does not know and rows whose files are missing");
-    cleanup->add_flag("--json", cleanup_json, "Print the report as JSON");
-    cleanup->footer(
-        "Environment: SOURCE_RETENTION_DAYS (30) CLIP_RETENTION_DAYS (90) WORK_RETENTION_HOURS (6) DATA_DIR\n"
-        "DATABASE_URL. Safe while the service runs: episodes with queued or running jobs are left alone.");
-    serve->footer(
+};
+
+void AddServiceCommands(CLI::App* app, ServiceFlags* f) {
+    f->serve = app->add_subcommand("serve", "Run the HTTP API, the job queue and its workers");
+    f->serve->add_option("--host", f->host, "Address to listen on (HOST, default 127.0.0.1)");
+    f->serve->add_option("--port", f->port, "Port (PORT, default 8080; 0 picks a free one)");
+    f->serve->add_option("--data-dir", f->data_dir,
+                         "Uploads, outputs and the SQLite database (DATA_DIR, default ./data)");
+    f->serve->footer(
         "Environment: DATABASE_URL DATA_DIR MAX_FILE_SIZE MAX_STORAGE_GB MAX_CONCURRENT_JOBS MAX_QUEUE_SIZE\n"
         "CLEANUP_INTERVAL_HOURS SOURCE_RETENTION_DAYS CLIP_RETENTION_DAYS WORK_RETENTION_HOURS\n"
         "METRICS_RETENTION_HOURS HTTP_THREADS MAX_EVENT_STREAMS JOB_LEASE_SECONDS JOB_MAX_ATTEMPTS\n"
         "RETRY_BACKOFF_SECONDS ASR_THREADS HEALTH_MIN_FREE_DISK_PERCENT HEALTH_MAX_MEMORY_PERCENT\n"
         "HEALTH_MAX_QUEUE_AGE_SECONDS LOG_FORMAT LOG_LEVEL HOST PORT (see README.md)");
+    f->migrate = app->add_subcommand("migrate", "Apply the database migrations and exit");
+    f->migrate->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
+    f->cleanup = app->add_subcommand(
+        "cleanup", "Archive old sources, expire old clips, remove leftovers, and report files and rows that disagree");
+    f->cleanup->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
+    f->cleanup->add_flag("--dry-run", f->dry_run, "List what would be done and the bytes it frees; change nothing");
+    f->cleanup->add_flag("--remove-orphans", f->remove_orphans,
+                         "Also remove files the database does not know and rows whose files are missing");
+    f->cleanup->add_flag("--json", f->cleanup_json, "Print the report as JSON");
+    f->cleanup->footer(
+        "Environment: SOURCE_RETENTION_DAYS (30) CLIP_RETENTION_DAYS (90) WORK_RETENTION_HOURS (6) DATA_DIR\n"
+        "DATABASE_URL. Safe while the service runs: episodes with queued or running jobs are left alone.");
+}
 
+// serve, migrate or cleanup: the environment's configuration, then the flags.
+int RunServiceCommand(const ServiceFlags& f) {
+    podpromo::ServiceConfig service;
+    if (Status st = podpromo::LoadConfigFromEnv(&service); !st.ok()) {
+        std::cerr << "podpromo: " << st.message() << "\n";
+        return 2;
+    }
+    if (!f.host.empty()) service.host = f.host;
+    if (f.port >= 0) service.port = f.port;
+    if (!f.data_dir.empty()) service.data_dir = f.data_dir;
+    if (*f.cleanup) return podpromo::RunCleanupCommand(service, f.dry_run, f.remove_orphans, f.cleanup_json);
+    return *f.serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service);
+}
+
+int Main(int argc, char** argv) {
+    CLI::App app{"PodPromo: turn a podcast episode into ranked, explained promo clips"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("podpromo 0.1.0"));
+    ProcessFlags process_flags;
+    CLI::App* process = AddProcessCommand(&app, &process_flags);
+    ServiceFlags service_flags;
+    AddServiceCommands(&app, &service_flags);
     CLI11_PARSE(app, argc, argv);
-
-    if (*serve || *migrate || *cleanup) {
-        if (Status st = podpromo::LoadConfigFromEnv(&service); !st.ok()) {
-            std::cerr << "podpromo: " << st.message() << "\n";
-            return 2;
-        }
-        if (!host.empty()) service.host = host;
-        if (port >= 0) service.port = port;
-        if (!data_dir.empty()) service.data_dir = data_dir;
-        if (*cleanup) return podpromo::RunCleanupCommand(service, dry_run, remove_orphans, cleanup_json);
-        return *serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service);
-    }
-
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
-
-    if (*process) {
-        podpromo::PipelineOptions options;
-        options.genre = genre;
-        options.platform = platform;
-        options.clips = clips;
-        options.title = title;
-        options.asr.threads = threads;
-        options.asr.extend_narrowband = !no_narrowband;
-        if (!transcript.empty()) options.transcript = transcript;
-        for (const auto& f : asr_flags) {
-            const auto eq = f.find('=');
-            if (eq == std::string::npos || eq == 0 || f[0] != '-') {
-                std::cerr << "podpromo: --asr-flag wants -NAME=VALUE, got '" << f << "'\n";
-                return 2;
-            }
-            options.asr.flags.emplace_back(f.substr(0, eq), f.substr(eq + 1));
-        }
-        // Recognition: the environment's settings, then the flags (the API key only from ASR_API_KEY, so it
-        // never shows in a process list).
-        podpromo::AsrSettings asr;
-        podpromo::LoadAsrSettingsFromEnv(&asr);
-        for (const auto& [flag, setting] : {std::pair{&asr_engine, &asr.engine}, std::pair{&asr_url, &asr.url},
-                                            std::pair{&asr_model, &asr.model}, std::pair{&asr_language, &asr.language},
-                                            std::pair{&show, &asr.show_name}, std::pair{&terms, &asr.terms}}) {
-            if (!flag->empty()) *setting = *flag;
-        }
-        if (Status st = podpromo::ValidateAsrEngine(asr.engine, asr.url); !st.ok()) {
-            std::cerr << "podpromo: " << st.message() << "\n";
-            return 2;
-        }
-        options.show = asr.show_name;
-        options.terms = podpromo::ParseTerms(asr.terms);
-        if (asr.engine != "pocketsphinx") {
-            podpromo::WhisperHttpConfig w = podpromo::WhisperConfigFrom(asr);
-            w.prompt = asr_prompt;
-            if (asr_chunk_seconds > 0) {
-                w.chunk_target_ms = static_cast<podpromo::Ms>(asr_chunk_seconds * 1000);
-                w.chunk_max_ms = w.chunk_target_ms * 6 / 5;
-            }
-            options.whisper = w;
-        }
-        // Unset style fields keep the chosen style's own.
-        auto style = podpromo::StyleByName(style_name, caption_font, caption_color, highlight_color, caption_size);
-        if (!style.ok()) {
-            std::cerr << "podpromo: " << style.status().message() << "\n";
-            return 2;
-        }
-        media.style = *style;
-        media.audio = !no_render;
-        media.video = !no_render && !no_video;
-        if (!cover.empty()) media.cover = cover;
-        return RunProcess(file, options, out_dir, media, json_out);
-    }
-    return 0;
+    if (*process) return RunProcessCommand(process_flags);
+    return RunServiceCommand(service_flags);
 }
 
 }  // namespace

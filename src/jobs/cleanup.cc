@@ -14,6 +14,7 @@
 #include "podpromo/core/subprocess.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/monitor/log.h"
 #include "podpromo/store/repositories.h"
 
 namespace podpromo {
@@ -97,30 +98,51 @@ std::optional<std::string> CoverOf(const EpisodeRow& e) {
     return std::nullopt;
 }
 
-std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, const CleanupPolicy& policy,
-                                int64_t now) {
-    std::vector<CleanupAction> actions;
-    const auto grace_ms = static_cast<int64_t>(policy.grace_seconds * 1000);
-    const auto work_ms = static_cast<int64_t>(policy.work_retention_hours * 3600 * 1000);
-    std::set<std::string> known;  // relative paths the database names
-    std::map<std::string, const EpisodeRow*> episodes;
-    std::map<std::string, std::vector<const ClipRow*>> clips_of;
-    for (const auto& e : snap.episodes) episodes[e.id] = &e;
-    for (const auto& c : snap.clips) clips_of[c.episode_id].push_back(&c);
+// A clip of an idle episode: missing a file, or past its retention and not starred.
+void PlanClip(const Storage& storage, const EpisodeRow& e, const ClipRow& c, const CleanupPolicy& policy, int64_t now,
+              std::vector<CleanupAction>* actions) {
+    if (c.expired_at != 0) return;
+    int64_t bytes = 0;
+    bool missing = false;
+    std::error_code ec;
+    for (const auto& f : ClipFiles(c)) {
+        auto p = storage.Resolve(f);
+        if (p.ok() && fs::is_regular_file(*p, ec)) {
+            bytes += static_cast<int64_t>(fs::file_size(*p, ec));
+        } else {
+            missing = true;
+        }
+    }
+    if (missing) {
+        actions->push_back(
+            MakeAction("missing_file", "", bytes, policy.remove_orphans, e.id, c.id, "a file of the clip is gone"));
+    } else if (policy.clip_retention_days > 0 && c.starred == 0 &&
+               now - c.created_at > static_cast<int64_t>(policy.clip_retention_days * kDayMs)) {
+        actions->push_back(
+            MakeAction("expire_clip", "", bytes, true, e.id, c.id,
+                       fmt::format("made {:.1f} days ago (retention {} days), not starred",
+                                   static_cast<double>(now - c.created_at) / kDayMs, policy.clip_retention_days)));
+    }
+}
 
+// What the rows call for (archives, expiries, missing files), and the files they name (into `known`, relative).
+void PlanRows(const Storage& storage, const Snapshot& snap, const CleanupPolicy& policy, int64_t now,
+              std::set<std::string>* known, std::vector<CleanupAction>* actions) {
+    std::map<std::string, std::vector<const ClipRow*>> clips_of;
+    for (const auto& c : snap.clips) clips_of[c.episode_id].push_back(&c);
     for (const auto& e : snap.episodes) {
-        known.insert(e.audio_path);
-        if (auto cover = CoverOf(e)) known.insert(*cover);
+        known->insert(e.audio_path);
+        if (auto cover = CoverOf(e)) known->insert(*cover);
         for (const ClipRow* c : clips_of[e.id]) {
-            for (const auto& f : ClipFiles(*c)) known.insert(f);
+            for (const auto& f : ClipFiles(*c)) known->insert(f);
         }
         if (snap.active.count(e.id)) continue;
         const auto source = storage.Resolve(e.audio_path);
         std::error_code ec;
         const bool source_exists = source.ok() && fs::is_regular_file(*source, ec);
         if (!source_exists) {
-            actions.push_back(MakeAction("missing_file", e.audio_path, 0, policy.remove_orphans, e.id, "",
-                                         "the episode's source is gone: it can no longer be re-clipped"));
+            actions->push_back(MakeAction("missing_file", e.audio_path, 0, policy.remove_orphans, e.id, "",
+                                          "the episode's source is gone: it can no longer be re-clipped"));
         } else if (policy.source_retention_days > 0 && e.archived_at == 0 &&
                    now - e.created_at > static_cast<int64_t>(policy.source_retention_days * kDayMs)) {
             CleanupAction a = MakeAction(
@@ -128,50 +150,30 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
                 fmt::format("uploaded {:.1f} days ago (retention {} days)",
                             static_cast<double>(now - e.created_at) / kDayMs, policy.source_retention_days));
             a.archive_bytes = EstimateArchiveBytes(e.duration);
-            actions.push_back(a);
+            actions->push_back(a);
         }
-        for (const ClipRow* c : clips_of[e.id]) {
-            if (c->expired_at != 0) continue;
-            int64_t bytes = 0;
-            bool missing = false;
-            for (const auto& f : ClipFiles(*c)) {
-                auto p = storage.Resolve(f);
-                if (p.ok() && fs::is_regular_file(*p, ec)) {
-                    bytes += static_cast<int64_t>(fs::file_size(*p, ec));
-                } else {
-                    missing = true;
-                }
-            }
-            if (missing) {
-                actions.push_back(MakeAction("missing_file", "", bytes, policy.remove_orphans, e.id, c->id,
-                                             "a file of the clip is gone"));
-            } else if (policy.clip_retention_days > 0 && c->starred == 0 &&
-                       now - c->created_at > static_cast<int64_t>(policy.clip_retention_days * kDayMs)) {
-                actions.push_back(MakeAction(
-                    "expire_clip", "", bytes, true, e.id, c->id,
-                    fmt::format("made {:.1f} days ago (retention {} days), not starred",
-                                static_cast<double>(now - c->created_at) / kDayMs, policy.clip_retention_days)));
-            }
-        }
+        for (const ClipRow* c : clips_of[e.id]) PlanClip(storage, e, *c, policy, now, actions);
     }
+}
 
-    auto unknown = [&](const fs::path& p, const std::string& episode_id, const std::string& why) {
+// Every folder of the per-episode areas, and what is in it: files no row names, and unfinished writes.
+void PlanAreas(const Storage& storage, const Snapshot& snap, const CleanupPolicy& policy, int64_t now,
+               const std::set<std::string>& known, std::vector<CleanupAction>* actions) {
+    const auto grace_ms = static_cast<int64_t>(policy.grace_seconds * 1000);
+    std::set<std::string> episodes;
+    for (const auto& e : snap.episodes) episodes.insert(e.id);
+    auto add = [&](const char* kind, bool act, const fs::path& p, const std::string& episode_id,
+                   const std::string& why) {
         const auto [bytes, newest] = SizeAndNewest(p);
         if (now - newest < grace_ms) return;  // being written (an upload lands before its row)
-        actions.push_back(MakeAction("orphan", Rel(storage, p), bytes, policy.remove_orphans, episode_id, "", why));
+        actions->push_back(MakeAction(kind, Rel(storage, p), bytes, act, episode_id, "", why));
     };
-    auto leftover = [&](const fs::path& p, const std::string& episode_id, const std::string& why) {
-        const auto [bytes, newest] = SizeAndNewest(p);
-        if (now - newest < grace_ms) return;
-        actions.push_back(MakeAction("remove_work", Rel(storage, p), bytes, true, episode_id, "", why));
-    };
-    // Every folder of the per-episode areas, and what is in it.
     for (const char* area : {"uploads", "episodes", "archive"}) {
         std::error_code ec;
         for (const auto& dir : fs::directory_iterator(storage.root() / area, ec)) {
             const std::string id = dir.path().filename().string();
             if (!episodes.count(id)) {
-                unknown(dir.path(), "", "no episode has this id");
+                add("orphan", policy.remove_orphans, dir.path(), "", "no episode has this id");
                 continue;
             }
             if (snap.active.count(id)) continue;
@@ -184,19 +186,25 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
                 const std::string name = it->path().filename().string();
                 if (known.count(rel)) continue;
                 if (IsHiddenLeftover(name)) {
-                    leftover(it->path(), id, "an unfinished write of work that stopped");
+                    add("remove_work", true, it->path(), id, "an unfinished write of work that stopped");
                 } else if (std::string(area) == "episodes" &&
                            (rel == Rel(storage, storage.EpisodeDir(id) / "frames.bin") ||
                             (it->path().parent_path() == storage.EpisodeDir(id) / "out" &&
                              kEpisodeOutputs.count(name)))) {
                     continue;  // the episode's own outputs
                 } else {
-                    unknown(it->path(), id, "no row names this file");
+                    add("orphan", policy.remove_orphans, it->path(), id, "no row names this file");
                 }
             }
         }
     }
-    // Scratch entries of the work area and unfinished uploads.
+}
+
+// Scratch entries of the work area and unfinished uploads.
+void PlanScratch(const Storage& storage, const CleanupPolicy& policy, int64_t now,
+                 std::vector<CleanupAction>* actions) {
+    const auto grace_ms = static_cast<int64_t>(policy.grace_seconds * 1000);
+    const auto work_ms = static_cast<int64_t>(policy.work_retention_hours * 3600 * 1000);
     for (const fs::path& dir : {storage.work_dir(), storage.tmp_dir()}) {
         std::error_code ec;
         for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -206,12 +214,21 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
             const bool gone = ScratchOwnerGone(name);
             if (!gone && now - newest < work_ms) continue;
             if (now - newest < std::min<int64_t>(grace_ms, 60 * 1000)) continue;
-            actions.push_back(
+            actions->push_back(
                 MakeAction("remove_work", Rel(storage, entry.path()), bytes, true, "", "",
                            gone ? "scratch of a process that is gone"
                                 : fmt::format("untouched for over {} hours", policy.work_retention_hours)));
         }
     }
+}
+
+std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, const CleanupPolicy& policy,
+                                int64_t now) {
+    std::vector<CleanupAction> actions;
+    std::set<std::string> known;  // relative paths the database names
+    PlanRows(storage, snap, policy, now, &known, &actions);
+    PlanAreas(storage, snap, policy, now, known, &actions);
+    PlanScratch(storage, policy, now, &actions);
     return actions;
 }
 
@@ -296,7 +313,9 @@ void Archive(Database* db, const Storage& storage, const EpisodeRow& e, CleanupA
     if (!st.ok() || !switched) {
         // A job arrived, or another cleanup archived it first (then the row names `dest`: keep it).
         std::optional<EpisodeRow> now_row;
-        (void)db->With([&](soci::session& s) { now_row = GetEpisode(s, e.id); });
+        // (When the row cannot be read, the archive copy is removed: the upload it was made from is still there.)
+        LogIfFailed(db->With([&](soci::session& s) { now_row = GetEpisode(s, e.id); }), "reading the episode back",
+                    {{"episode_id", e.id}});
         if (!now_row || now_row->audio_path != new_rel) fs::remove(dest, ec);
         RemoveEmptyDirs(dir, storage.root() / "archive");
         a->error = st.ok() ? "skipped: the episode became busy or was archived meanwhile" : st.message();

@@ -32,10 +32,8 @@ int64_t SizeOf(const fs::path& p) {
 class CleanupTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        auto db = Database::Open("sqlite://" + (dir_ / "t.db").string(), 2);
-        ASSERT_TRUE(db.ok()) << db.status().ToString();
-        db_ = std::move(*db);
-        ASSERT_TRUE(db_->Migrate().ok());
+        db_ = testing::OpenTestDatabase(dir_ / "t.db");
+        ASSERT_TRUE(db_);
         auto storage = Storage::Open(dir_ / "data", int64_t{1} << 40);
         ASSERT_TRUE(storage.ok());
         storage_ = std::make_unique<Storage>(std::move(*storage));
@@ -54,7 +52,7 @@ class CleanupTest : public ::testing::Test {
         e.audio_path = fs::relative(source, storage_->root()).string();
         e.checksum = "c";
         e.format = "wav";
-        e.status = "ready";
+        e.status = EpisodeStatus::kReady;
         e.genre = "general";
         e.platform = "tiktok";
         e.duration = 20;

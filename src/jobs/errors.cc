@@ -32,7 +32,7 @@ Result<std::vector<ErrorGroup>> ErrorAggregator::Recent() {
 int ErrorAggregator::Prune() {
     int n = 0;
     const auto before = NowEpochMs() - static_cast<DbInt>(retention_hours_ * 3600 * 1000);
-    (void)db_->InTransaction([&](soci::session& s) { n = PruneErrors(s, before); });
+    LogIfFailed(db_->InTransaction([&](soci::session& s) { n = PruneErrors(s, before); }), "pruning error groups");
     return n;
 }
 

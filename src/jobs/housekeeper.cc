@@ -143,7 +143,8 @@ void Housekeeper::Loop(std::chrono::milliseconds sample_every) {
         }
         lock.unlock();
         TakeSample();
-        if (cleanup_due) (void)Cleanup(/*dry_run=*/false, /*remove_orphans=*/false);
+        if (cleanup_due)
+            LogIfFailed(Cleanup(/*dry_run=*/false, /*remove_orphans=*/false).status(), "scheduled cleanup");
         if (std::chrono::steady_clock::now() - last_prune > std::chrono::minutes(10)) {
             last_prune = std::chrono::steady_clock::now();
             errors_->Prune();

@@ -66,6 +66,84 @@ Status ValidateOptions(const PipelineOptions& o) {
     return Status::Ok();
 }
 
+namespace {
+
+// A given transcript is parsed before the long stages so a malformed one fails fast; without one, the engine's
+// settings (or pocketsphinx's model) are checked. The transcript to use, nullopt to recognise.
+Result<std::optional<Transcript>> TranscriptOrEngineCheck(const PipelineOptions& options) {
+    if (options.given_transcript) return options.given_transcript;  // made before (a resumed job)
+    if (options.transcript) {
+        PODPROMO_ASSIGN_OR_RETURN(Transcript t, LoadTranscriptFile(*options.transcript));
+        return std::optional<Transcript>(std::move(t));
+    }
+    if (options.whisper) {
+        PODPROMO_RETURN_IF_ERROR(ValidateWhisperHttpConfig(*options.whisper));
+    } else {
+        PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(options.asr));
+    }
+    return std::optional<Transcript>();
+}
+
+// Decodes the episode; refuses one that is silent or shorter than a clip.
+Result<Pcm> Decode(const fs::path& source, const PipelineOptions& options, const ProgressFn& progress,
+                   const CancelToken* cancel, EpisodeResult* r) {
+    StageTimer t(r, "decode");
+    PODPROMO_ASSIGN_OR_RETURN(Pcm pcm, DecodeToPcm(source, r->media, progress, cancel, options.max_episode_ms));
+    r->duration_ms = pcm.DurationMs();
+    const Status audible = CheckAudible(pcm);
+    if (!audible.ok()) return Status::InvalidInput(PrintableName(source) + ": " + audible.message());
+    if (r->duration_ms < kMinClipMs) {
+        return Status::InvalidInput(fmt::format("{}: the episode is {:.1f} s long; the shortest clip is {} s",
+                                                PrintableName(source), Sec(r->duration_ms), kMinClipMs / 1000));
+    }
+    return pcm;
+}
+
+// The recogniser the options ask for, told the names in the show, the title and the user's terms.
+std::unique_ptr<Transcriber> MakeTranscriber(const PipelineOptions& options, const Vocabulary& vocabulary) {
+    if (options.whisper) {
+        WhisperHttpConfig c = *options.whisper;
+        if (c.prompt.empty()) c.prompt = WhisperPrompt(vocabulary);
+        return MakeWhisperHttpTranscriber(std::move(c));
+    }
+    PocketsphinxConfig c = options.asr;
+    c.vocabulary = VocabularyWords(vocabulary);
+    return MakePocketsphinxTranscriber(std::move(c));
+}
+
+// Recognises the episode's speech, its speaker turns marked. The recogniser reads the audio from an anonymous temp
+// file, so the PCM (350 MB for 3 hours) is not resident beside the decoders' models; if the spill fails (a full
+// disk, say) the memory copy is used. `pcm`'s samples are released either way.
+Result<Transcript> Recognise(Pcm* pcm, const AudioFrames& frames, const PipelineOptions& options,
+                             const EpisodeResult& r, const ProgressFn& progress, const CancelToken* cancel) {
+    std::unique_ptr<PcmSource> source;
+    if (auto spilled = SpilledPcm::Create(*pcm); spilled.ok()) {
+        source = std::move(*spilled);
+        pcm->samples = {};
+        pcm->samples.shrink_to_fit();
+    } else {
+        source = std::make_unique<MemoryPcmSource>(*pcm);
+    }
+    const auto asr = MakeTranscriber(options, Vocabulary{r.title, options.show, options.terms});
+    PODPROMO_ASSIGN_OR_RETURN(Transcript t, asr->Transcribe(*source, frames, progress, cancel));
+    MarkSpeakerTurns(&t.segments, frames);
+    return t;
+}
+
+// A transcript of another (longer) recording would give clips the media cannot render.
+Status CheckTranscriptFits(const Transcript& t, Ms duration_ms) {
+    Ms last_end = 0;
+    for (const auto& seg : t.segments) last_end = std::max(last_end, seg.end_ms);
+    if (last_end > duration_ms + 2000) {
+        return Status::InvalidInput(
+            fmt::format("the transcript runs to {} but the audio ends at {}: is it the transcript of this episode?",
+                        FormatClock(last_end), FormatClock(duration_ms)));
+    }
+    return Status::Ok();
+}
+
+}  // namespace
+
 Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptions& options, const ProgressFn& progress,
                                      const CancelToken* cancel) {
     PODPROMO_RETURN_IF_ERROR(ValidateOptions(options));
@@ -74,105 +152,38 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
     r.source = source;
     r.title = options.title.empty() ? source.stem().string() : options.title;
     r.platform = PlatformByName(options.platform).value();
-
-    // Probe: from content.
     {
         StageTimer t(&r, "probe");
-        Report(progress, "probe", 0);
-        auto info = ProbeMedia(source);
-        if (!info.ok()) return info.status();
-        r.media = *info;
-        Report(progress, "probe", 1);
+        Report(progress, Stage::kProbe, 0);
+        PODPROMO_ASSIGN_OR_RETURN(r.media, ProbeMedia(source));  // from content
+        Report(progress, Stage::kProbe, 1);
     }
-    // A given transcript is parsed before the long stages so a malformed one fails fast.
-    std::optional<Transcript> imported = options.given_transcript;
-    if (imported) {
-        // Made before (a resumed job): no recognition, no import.
-    } else if (options.transcript) {
-        auto t = LoadTranscriptFile(*options.transcript);
-        if (!t.ok()) return t.status();
-        imported = std::move(*t);
-    } else if (options.whisper) {
-        PODPROMO_RETURN_IF_ERROR(ValidateWhisperHttpConfig(*options.whisper));
-    } else {
-        PODPROMO_RETURN_IF_ERROR(CheckPocketsphinxModel(options.asr));
-    }
-    Pcm pcm;
-    {
-        StageTimer t(&r, "decode");
-        auto decoded = DecodeToPcm(source, r.media, progress, cancel, options.max_episode_ms);
-        if (!decoded.ok()) return decoded.status();
-        pcm = std::move(*decoded);
-        r.duration_ms = pcm.DurationMs();
-        const Status audible = CheckAudible(pcm);
-        if (!audible.ok()) return Status::InvalidInput(PrintableName(source) + ": " + audible.message());
-        if (r.duration_ms < kMinClipMs) {
-            return Status::InvalidInput(fmt::format("{}: the episode is {:.1f} s long; the shortest clip is {} s",
-                                                    PrintableName(source), Sec(r.duration_ms), kMinClipMs / 1000));
-        }
-    }
+    PODPROMO_ASSIGN_OR_RETURN(std::optional<Transcript> imported, TranscriptOrEngineCheck(options));
+    PODPROMO_ASSIGN_OR_RETURN(Pcm pcm, Decode(source, options, progress, cancel, &r));
     AudioFrames frames;
     {
         StageTimer t(&r, "analyze");
-        auto f = AnalyzeAudio(pcm, progress, cancel);
-        if (!f.ok()) return f.status();
-        frames = std::move(*f);
-    }
-    // The recogniser reads the audio from an anonymous temp file, so the PCM (350 MB for 3 hours) is not
-    // resident beside the decoders' models. If the spill fails (e.g. a full disk) the memory copy is used.
-    std::unique_ptr<PcmSource> source_pcm;
-    if (!imported) {
-        auto spilled = SpilledPcm::Create(pcm);
-        if (spilled.ok()) {
-            source_pcm = std::move(*spilled);
-            pcm.samples = {};
-            pcm.samples.shrink_to_fit();
-        } else {
-            source_pcm = std::make_unique<MemoryPcmSource>(pcm);
-        }
+        PODPROMO_ASSIGN_OR_RETURN(frames, AnalyzeAudio(pcm, progress, cancel));
     }
     {
         StageTimer t(&r, "transcribe");
         if (imported) {
-            // A transcript of another (longer) recording would give clips the media cannot render.
-            Ms last_end = 0;
-            for (const auto& seg : imported->segments) last_end = std::max(last_end, seg.end_ms);
-            if (last_end > r.duration_ms + 2000) {
-                return Status::InvalidInput(fmt::format(
-                    "the transcript runs to {} but the audio ends at {}: is it the transcript of this episode?",
-                    FormatClock(last_end), FormatClock(r.duration_ms)));
-            }
+            PODPROMO_RETURN_IF_ERROR(CheckTranscriptFits(*imported, r.duration_ms));
             r.transcript = std::move(*imported);
-            Report(progress, "transcribe", 1);
+            Report(progress, Stage::kTranscribe, 1);
         } else {
-            // Names in the show, the title and the user's terms come out right.
-            const Vocabulary vocabulary{r.title, options.show, options.terms};
-            std::unique_ptr<Transcriber> asr;
-            if (options.whisper) {
-                WhisperHttpConfig c = *options.whisper;
-                if (c.prompt.empty()) c.prompt = WhisperPrompt(vocabulary);
-                asr = MakeWhisperHttpTranscriber(std::move(c));
-            } else {
-                PocketsphinxConfig c = options.asr;
-                c.vocabulary = VocabularyWords(vocabulary);
-                asr = MakePocketsphinxTranscriber(std::move(c));
-            }
-            auto tr = asr->Transcribe(*source_pcm, frames, progress, cancel);
-            if (!tr.ok()) return tr.status();
-            r.transcript = std::move(*tr);
-            MarkSpeakerTurns(&r.transcript.segments, frames);
+            PODPROMO_ASSIGN_OR_RETURN(r.transcript, Recognise(&pcm, frames, options, r, progress, cancel));
         }
     }
-    source_pcm.reset();
     if (options.on_transcribed) PODPROMO_RETURN_IF_ERROR(options.on_transcribed(r.transcript));
     pcm.samples = {};
     pcm.samples.shrink_to_fit();
     if (cancel && cancel->cancelled()) return Status::Cancelled();
     {
         StageTimer t(&r, "score");
-        Report(progress, "score", 0);
+        Report(progress, Stage::kScore, 0);
         PODPROMO_RETURN_IF_ERROR(ScoreEpisode(&r, &frames, options.genre, options.clips));
-        Report(progress, "score", 1);
+        Report(progress, Stage::kScore, 1);
     }
     r.frames = std::make_shared<const AudioFrames>(std::move(frames));
     return r;
@@ -398,14 +409,14 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         const size_t workers = heavy ? std::max<size_t>(1, std::min(cores, r->clips.size())) : 1;
         // Clips render side by side, one per core; each encoder may use every core, so the last clip left
         // running does not leave the others idle.
-        if (heavy) Report(progress, "render", 0);
+        if (heavy) Report(progress, Stage::kRender, 0);
         auto worker = [&] {
             for (size_t i = next.fetch_add(1); i < r->clips.size() && !failed; i = next.fetch_add(1)) {
                 clip_status[i] =
                     WriteClipFiles(*r, r->clips[i], dir, fmt::format("clip_{:02}", i + 1), media, &r->files[i], cancel);
                 if (!clip_status[i].ok()) failed = true;
                 if (heavy) {
-                    Report(progress, "render",
+                    Report(progress, Stage::kRender,
                            static_cast<double>(done.fetch_add(1) + 1) / static_cast<double>(r->clips.size()));
                 }
             }
@@ -415,7 +426,7 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         for (auto& th : pool) th.join();
         if (cancel && cancel->cancelled()) return Status::Cancelled();
         for (const auto& s : clip_status) PODPROMO_RETURN_IF_ERROR(s);
-        Report(progress, "write", 0);
+        Report(progress, Stage::kWrite, 0);
         const auto all_cues = CuesFromWords(words);
         PODPROMO_RETURN_IF_ERROR(
             WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2)));
@@ -434,7 +445,7 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
                 return StatusFromErrno(ec.value(),
                                        "cannot move " + p.filename().string() + " into " + out_dir.string());
         }
-        Report(progress, "write", 1);
+        Report(progress, Stage::kWrite, 1);
         return Status::Ok();
     }();
     if (!st.ok() && created) fs::remove_all(out_dir, ec);

@@ -100,7 +100,7 @@ json EpisodeRowToJson(const EpisodeRow& e) {
     json j = {{"id", e.id},
               {"title", e.title},
               {"filename", e.filename},
-              {"status", e.status},
+              {"status", Name(e.status)},
               {"size_bytes", e.size_bytes},
               {"checksum", e.checksum},
               {"format", e.format},
@@ -132,7 +132,7 @@ json JobVocabularyToPayload(const JobVocabulary& v) {
 
 JobVocabulary JobVocabularyOf(const JobRow& job) {
     JobVocabulary v;
-    if (job.kind != "process") return v;
+    if (job.kind != JobKind::kProcess) return v;
     const json payload = ParseOr(job.payload, json::object());
     if (!payload.is_object()) return v;
     if (payload.contains("show") && payload["show"].is_string()) v.show = payload["show"].get<std::string>();
@@ -147,7 +147,7 @@ JobVocabulary JobVocabularyOf(const JobRow& job) {
 
 json JobRowToJson(const JobRow& j) {
     const json payload = ParseOr(j.payload, json::object());
-    const bool render = j.kind == "render" && payload.contains("clip_id");
+    const bool render = j.kind == JobKind::kRender && payload.contains("clip_id");
     // A process job's own vocabulary hint (null when the upload gave none: SHOW_NAME and ASR_TERMS apply).
     json vocabulary = nullptr;
     if (const JobVocabulary v = JobVocabularyOf(j); v.show || v.terms) {
@@ -155,14 +155,14 @@ json JobRowToJson(const JobRow& j) {
     }
     return {{"id", j.id},
             {"episode_id", j.episode_id},
-            {"kind", j.kind},
+            {"kind", Name(j.kind)},
             {"clip_id", render ? payload["clip_id"] : json(nullptr)},
             {"vocabulary", vocabulary},
-            {"state", j.state},
+            {"state", Name(j.state)},
             {"priority", PriorityName(j.priority)},
             {"stage", j.stage},
             {"progress", Round3(j.progress)},
-            {"checkpoint", j.checkpoint.empty() ? json(nullptr) : json(j.checkpoint)},
+            {"checkpoint", j.checkpoint == Checkpoint::kNone ? json(nullptr) : json(Name(j.checkpoint))},
             {"attempts", j.attempts},
             {"max_attempts", j.max_attempts},
             {"error", j.error.empty() ? json(nullptr) : json(j.error)},

@@ -8,7 +8,7 @@ namespace {
 
 TEST(JobVocabulary, KeptInThePayloadAndShownOnTheJob) {
     JobRow job;
-    job.kind = "process";
+    job.kind = JobKind::kProcess;
     job.payload = JobVocabularyToPayload({"The Ops Hour", std::vector<std::string>{"Okonkwo", "etcd"}}).dump();
     const JobVocabulary back = JobVocabularyOf(job);
     EXPECT_EQ(back.show, "The Ops Hour");
@@ -23,12 +23,14 @@ TEST(JobVocabulary, KeptInThePayloadAndShownOnTheJob) {
     EXPECT_TRUE(JobVocabularyOf(job).terms.has_value());
 
     // No hint, a damaged payload, or a render job's payload: nothing of the upload's own.
-    for (const auto& [kind, payload] : std::vector<std::pair<std::string, std::string>>{
-             {"process", "{}"}, {"process", "not json"}, {"render", R"({"clip_id":"c1","show":"x"})"}}) {
+    for (const auto& [kind, payload] :
+         std::vector<std::pair<JobKind, std::string>>{{JobKind::kProcess, "{}"},
+                                                      {JobKind::kProcess, "not json"},
+                                                      {JobKind::kRender, R"({"clip_id":"c1","show":"x"})"}}) {
         job.kind = kind;
         job.payload = payload;
         const JobVocabulary v = JobVocabularyOf(job);
-        EXPECT_FALSE(v.show || v.terms) << kind << " " << payload;
+        EXPECT_FALSE(v.show || v.terms) << Name(kind) << " " << payload;
         EXPECT_TRUE(JobRowToJson(job)["vocabulary"].is_null()) << payload;
     }
 }

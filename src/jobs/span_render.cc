@@ -73,7 +73,7 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     const fs::path dir = storage.EpisodeDir(episode.id) / "out";
     std::error_code ec;
     fs::create_directories(dir, ec);
-    Report(progress, "render", 0);
+    Report(progress, Stage::kRender, 0);
     ClipFiles files;
     MediaOptions media = request.media;
     media.cover = EpisodeCover(storage, episode);
@@ -82,7 +82,7 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
         RemoveSpanFiles(storage, episode.id, request.clip_id);
         return written;
     }
-    Report(progress, "render", 1);
+    Report(progress, Stage::kRender, 1);
     r->clips = {*clip};
     r->files = {files};
     ClipRow row = ClipRowsFromResult(*r, fs::relative(dir, storage.root()).string()).at(0);

@@ -12,6 +12,7 @@
 
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
+#include "podpromo/jobs/outcome.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
@@ -23,25 +24,16 @@ using nlohmann::json;
 
 namespace {
 
-// Where each stage sits in a job's overall progress.
-double OverallProgress(std::string_view stage, double f) {
+// Where each stage sits in a job's overall progress (in Stage's order).
+double OverallProgress(Stage stage, double f) {
     struct Span {
-        const char* name;
         double from, to;
     };
-    static const Span spans[] = {{"probe", 0, 0.01},        {"decode", 0.01, 0.05}, {"analyze", 0.05, 0.08},
-                                 {"transcribe", 0.08, 0.7}, {"score", 0.7, 0.72},   {"render", 0.72, 0.99},
-                                 {"write", 0.99, 1.0}};
-    for (const auto& s : spans) {
-        if (stage == s.name) return s.from + (s.to - s.from) * std::clamp(f, 0.0, 1.0);
-    }
-    return 0;
-}
-
-// A full disk is not transient: it fails the job at once with its reason rather than retrying into it.
-bool Transient(const Status& st) {
-    return st.code() == StatusCode::kIoError || st.code() == StatusCode::kUnavailable ||
-           st.code() == StatusCode::kInternal;
+    static constexpr Span kSpans[] = {{0, 0.01},   {0.01, 0.05}, {0.05, 0.08}, {0.08, 0.7},
+                                      {0.7, 0.72}, {0.72, 0.99}, {0.99, 1.0}};
+    static_assert(std::size(kSpans) == EnumNames<Stage>::kNames.size());
+    const Span& span = kSpans[static_cast<size_t>(stage)];
+    return span.from + (span.to - span.from) * std::clamp(f, 0.0, 1.0);
 }
 
 // The exception boundary of a job: whatever a stage throws (a library's bug, a malformed value that got past
@@ -60,9 +52,46 @@ Status Guarded(Fn&& fn) {
 
 }  // namespace
 
+JobProgress::JobProgress(Database* db, EventBus* events, const JobRow& job)
+    : db_(db), events_(events), job_(job), last_write_(std::chrono::steady_clock::now() - std::chrono::seconds(10)) {}
+
+void JobProgress::operator()(Stage stage, double f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    const auto start = stage_start_.try_emplace(stage, now).first->second;
+    stage_ms_[stage] = std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count();
+    if (last_ == stage && f < 1.0 && now - last_write_ < std::chrono::milliseconds(500)) return;
+    last_ = stage;
+    last_write_ = now;
+    const double overall = job_.kind == JobKind::kRender ? 0.99 * std::clamp(f, 0.0, 1.0) : OverallProgress(stage, f);
+    json sm = json::object();
+    for (const auto& [k, v] : stage_ms_) sm[std::string(Name(k))] = v;
+    const std::string name(Name(stage));
+    // A lost progress row is only logged: the job goes on, and its next report writes the row again.
+    LogIfFailed(db_->With([&](soci::session& s) { SetJobProgress(s, job_.id, name, overall, DumpJson(sm)); }),
+                "recording a job's progress", {{"job_id", job_.id}});
+    events_->Publish(JobEvent(job_.id, job_.episode_id, "running", name, overall, ""));
+}
+
+std::optional<std::string> JobProgress::last_stage() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!last_) return std::nullopt;
+    return std::string(Name(*last_));
+}
+
+std::map<Stage, Ms> JobProgress::stage_ms() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stage_ms_;
+}
+
 WorkerPool::WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events,
-                       Metrics* metrics, ErrorAggregator* errors)
+                       Metrics* metrics, ErrorAggregator* errors, JobRunner* runner)
     : db_(db), storage_(storage), config_(config), events_(events), metrics_(metrics), errors_(errors) {
+    if (runner == nullptr) {
+        own_runner_ = std::make_unique<PipelineJobRunner>(db, storage, config);
+        runner = own_runner_.get();
+    }
+    runner_ = runner;
     metrics_->Describe("podpromo_episodes_processed_total", "counter", "Episodes processed to ranked clips.");
     metrics_->Describe("podpromo_clips_generated_total", "counter", "Clips made (ranked, and spans people chose).");
     metrics_->Describe("podpromo_asr_real_time_factor", "histogram",
@@ -81,7 +110,7 @@ int WorkerPool::RecoverLocalOrphans() {
     gethostname(host, sizeof(host) - 1);
     const std::string prefix = std::string(host) + ":";
     int recovered = 0;
-    (void)db_->InTransaction([&](soci::session& s) {
+    const Status st = db_->InTransaction([&](soci::session& s) {
         for (const auto& [job_id, owner] : RunningJobOwners(s)) {
             if (owner.rfind(prefix, 0) != 0) continue;
             const auto colon = owner.find(':', prefix.size());
@@ -90,6 +119,8 @@ int WorkerPool::RecoverLocalOrphans() {
             recovered += ReleaseDeadWorkersJob(s, job_id, NowEpochMs()) ? 1 : 0;
         }
     });
+    // (Not fatal: their leases run out, and the lease keeper recovers them then.)
+    LogIfFailed(st, "recovering the jobs of this host's dead workers");
     return recovered;
 }
 
@@ -120,9 +151,10 @@ bool WorkerPool::Stop(std::chrono::milliseconds deadline) {
             std::lock_guard<std::mutex> lock(mu_);
             for (auto& [id, a] : active_) ids.push_back(id);
         }
-        (void)db_->InTransaction([&](soci::session& s) {
+        LogIfFailed(db_->InTransaction([&](soci::session& s) {
             for (const auto& id : ids) RequeueJob(s, id, "", NowEpochMs(), /*count_attempt=*/false);
-        });
+        }),
+                    "releasing the jobs still running at shutdown (their leases will run out)");
         for (auto& t : threads_) {
             if (t.joinable()) t.detach();
         }
@@ -173,7 +205,7 @@ void WorkerPool::KeepLeases() {
         const bool renew = std::chrono::steady_clock::now() - last_renew >
                            std::chrono::milliseconds(config_.job_lease_seconds * 1000 / 3);
         const DbInt now = NowEpochMs();
-        (void)db_->With([&](soci::session& s) {
+        const Status st = db_->With([&](soci::session& s) {
             for (const auto& a : active) {
                 if (CancelRequested(s, a->job_id)) a->cancel.Cancel();
                 if (renew && !RenewLease(s, a->job_id, owner_, now + config_.job_lease_seconds * 1000LL)) {
@@ -185,85 +217,13 @@ void WorkerPool::KeepLeases() {
             // as leases are renewed: a lease cannot expire faster than that.
             if (renew && RecoverExpiredJobs(s, now) > 0) wake_.notify_all();
         });
+        // A lease that cannot be renewed now is tried again in half a second, well within its term.
+        LogIfFailed(st, "renewing job leases");
         if (renew) last_renew = std::chrono::steady_clock::now();
     }
 }
 
-Status WorkerPool::RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
-                                const ProgressFn& progress, Active* active) {
-    if (!transcript) return Status::InvalidInput("the episode has no transcript to make a clip from");
-    PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
-    auto request = SpanRequestFromJson(json::parse(job.payload, nullptr, false));
-    if (!request.ok()) return request.status();
-    auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, progress, &active->cancel);
-    if (!row.ok()) return row.status();
-    Status st = db_->InTransaction([&](soci::session& s) {
-        if (active->lost_lease) return;
-        // Ranked after the clips stored by now (another render of the episode may have finished meanwhile).
-        row->clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
-        InsertClip(s, *row);
-        FinishJob(s, job.id, "succeeded", "", NowEpochMs());
-    });
-    if (!st.ok() || active->lost_lease) RemoveSpanFiles(*storage_, episode.id, request->clip_id);
-    return st;
-}
-
-Status WorkerPool::RunProcessJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
-                                 const ProgressFn& progress, Active* active, EpisodeResult* out) {
-    PipelineOptions options;
-    options.genre = episode.genre;
-    options.platform = episode.platform;
-    options.clips = episode.clip_count;
-    options.title = episode.title;
-    options.asr.threads = config_.asr_threads;
-    options.max_episode_ms = Ms{config_.max_episode_seconds} * 1000;
-    // The vocabulary hint: the upload's own, else the service's.
-    const JobVocabulary vocabulary = JobVocabularyOf(job);
-    options.show = vocabulary.show.value_or(config_.asr.show_name);
-    options.terms = vocabulary.terms ? *vocabulary.terms : ParseTerms(config_.asr.terms);
-    if (config_.asr.engine != "pocketsphinx") options.whisper = WhisperConfigFrom(config_.asr);
-    if (transcript) options.given_transcript = std::move(transcript);
-    const bool had_transcript = options.given_transcript.has_value();
-    options.on_transcribed = [&](const Transcript& t) -> Status {
-        if (had_transcript) return Status::Ok();
-        return db_->InTransaction([&](soci::session& s) {
-            ReplaceTranscript(s, job.episode_id, t);
-            SetJobCheckpoint(s, job.id, "transcribed");
-        });
-    };
-    auto path = storage_->Resolve(episode.audio_path);
-    if (!path.ok()) return path.status();
-    auto analysed = AnalyzeEpisode(*path, options, progress, &active->cancel);
-    if (!analysed.ok()) return analysed.status();
-    EpisodeResult& result = *out;
-    result = std::move(*analysed);
-    result.id = episode.id;
-    result.source = *path;
-    const fs::path dir = storage_->EpisodeDir(episode.id);
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames)));
-    auto media = MediaOptionsFromJson(json::parse(episode.render_options, nullptr, false), episode.platform);
-    if (!media.ok()) return media.status();
-    media->cover = EpisodeCover(*storage_, episode);
-    // The quota is checked again before rendering: other uploads may have filled it since this one came.
-    PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
-    PODPROMO_RETURN_IF_ERROR(WriteOutputs(&result, dir / "out", *media, progress, &active->cancel));
-    const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
-    EpisodeRow updated = episode;
-    FillEpisodeAnalysis(result, &updated);
-    updated.status = "ready";
-    updated.updated_at = NowEpochMs();
-    const auto clips = ClipRowsFromResult(result, rel_dir);
-    return db_->InTransaction([&](soci::session& s) {
-        if (active->lost_lease) return;
-        ReplaceClips(s, episode.id, clips);
-        SetEpisodeAnalysis(s, updated);
-        FinishJob(s, job.id, "succeeded", "", NowEpochMs());
-    });
-}
-
-void WorkerPool::RunJob(const JobRow& job) {
+std::shared_ptr<WorkerPool::Active> WorkerPool::Register(const JobRow& job) {
     auto active = std::make_shared<Active>();
     active->job_id = job.id;
     {
@@ -272,131 +232,127 @@ void WorkerPool::RunJob(const JobRow& job) {
         if (stopping_) active->cancel.Cancel();
     }
     ++running_;
+    return active;
+}
+
+void WorkerPool::Unregister(const std::string& job_id) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        active_.erase(job_id);
+    }
+    --running_;
+    wake_.notify_all();
+}
+
+void WorkerPool::RunJob(const JobRow& job) {
+    const auto active = Register(job);
     const auto started = std::chrono::steady_clock::now();
     metrics_->Observe("podpromo_job_wait_seconds", {}, static_cast<double>(job.started_at - job.created_at) / 1000.0,
                       Metrics::DurationBuckets());
+    JobProgress progress(db_, events_, job);
+    JobWorkResult result;
+    JobRun run;
+    run.kind = job.kind;
+    run.status = Execute(job, progress, active.get(), &result);
+    run.lost_lease = active->lost_lease;
+    run.stopping = stopping_;
+    run.attempts = job.attempts;
+    run.max_attempts = job.max_attempts;
+    const JobDecision decision = DecideOutcome(run, config_.retry_backoff_seconds);
+    ObserveStages(job, progress, run.status, result);
+    // The stage a failure belongs to: the last one that reported progress.
+    const std::string stage = progress.last_stage().value_or(job.kind == JobKind::kRender ? "render" : "probe");
+    Apply(job, decision, run.status, stage, result.clips);
+    const double seconds =
+        static_cast<double>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()) /
+        1000.0;
+    const std::string outcome(Name(decision.outcome));
+    metrics_->Increment("podpromo_jobs_finished_total", {{"outcome", outcome}});
+    Log(decision.outcome == JobOutcome::kFailed ? LogLevel::kWarn : LogLevel::kInfo, "job finished",
+        {{"job_id", job.id},
+         {"episode_id", job.episode_id},
+         {"kind", Name(job.kind)},
+         {"outcome", outcome},
+         {"duration_ms", static_cast<int64_t>(seconds * 1000)},
+         {"error", run.status.ok() ? "" : run.status.message()}});
+    metrics_->Observe("podpromo_job_run_seconds", {{"outcome", outcome}}, seconds, Metrics::DurationBuckets());
+    Unregister(job.id);
+}
 
+Status WorkerPool::Execute(const JobRow& job, JobProgress& progress, Active* active, JobWorkResult* result) {
     // A "render" job makes one clip of a ready episode and leaves the episode's own state alone.
-    const bool render = job.kind == "render";
+    const bool render = job.kind == JobKind::kRender;
     std::optional<EpisodeRow> episode;
     std::optional<Transcript> stored_transcript;
     Status st = db_->InTransaction([&](soci::session& s) {
         episode = GetEpisode(s, job.episode_id);
-        if (episode && !render) SetEpisodeStatus(s, episode->id, "processing", "");
-        if (render || !job.checkpoint.empty()) stored_transcript = LoadTranscript(s, job.episode_id);
+        if (episode && !render) SetEpisodeStatus(s, episode->id, EpisodeStatus::kProcessing, "");
+        if (render || job.checkpoint != Checkpoint::kNone) stored_transcript = LoadTranscript(s, job.episode_id);
     });
     if (st.ok() && !episode) st = Status::NotFound("the job's episode is gone");
-    PublishJob(job.id, job.episode_id, "running", render ? "render" : job.checkpoint.empty() ? "probe" : "resume", 0);
+    PublishJob(job.id, job.episode_id, "running",
+               render                                ? "render"
+               : job.checkpoint == Checkpoint::kNone ? "probe"
+                                                     : "resume",
+               0);
     Log(LogLevel::kInfo, "job started",
-        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"kind", job.kind}, {"attempt", job.attempts}});
+        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"kind", Name(job.kind)}, {"attempt", job.attempts}});
+    if (!st.ok()) return st;
+    JobWork work{job,
+                 *episode,
+                 std::move(stored_transcript),
+                 [&progress](Stage stage, double f) { progress(stage, f); },
+                 &active->cancel,
+                 &active->lost_lease};
+    return Guarded([&] { return runner_->Run(std::move(work), result); });
+}
 
-    // Progress: from many threads; written to the database at most twice a second.
-    std::mutex progress_mu;
-    std::string last_stage;
-    auto last_write = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-    std::map<std::string, Ms> stage_ms;
-    std::map<std::string, std::chrono::steady_clock::time_point> stage_start;
-    auto progress = [&](std::string_view stage, double f) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        const auto now = std::chrono::steady_clock::now();
-        const std::string name(stage);
-        if (!stage_start.count(name)) stage_start[name] = now;
-        stage_ms[name] = std::chrono::duration_cast<std::chrono::milliseconds>(now - stage_start[name]).count();
-        if (name == last_stage && f < 1.0 && now - last_write < std::chrono::milliseconds(500)) return;
-        last_stage = name;
-        last_write = now;
-        const double overall = render ? 0.99 * std::clamp(f, 0.0, 1.0) : OverallProgress(stage, f);
-        json sm = json::object();
-        for (const auto& [k, v] : stage_ms) sm[k] = v;
-        (void)db_->With([&](soci::session& s) { SetJobProgress(s, job.id, name, overall, DumpJson(sm)); });
-        PublishJob(job.id, job.episode_id, "running", name, overall);
-    };
-
-    EpisodeResult result;
-    if (st.ok()) {
-        st = Guarded([&] {
-            return render ? RunRenderJob(job, *episode, std::move(stored_transcript), progress, active.get())
-                          : RunProcessJob(job, *episode, std::move(stored_transcript), progress, active.get(), &result);
-        });
-    }
-
-    const double seconds =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count() /
-        1000.0;
+void WorkerPool::ObserveStages(const JobRow& job, const JobProgress& progress, const Status& st,
+                               const JobWorkResult& result) {
+    const auto stage_ms = progress.stage_ms();
     for (const auto& [stage, ms] : stage_ms) {
-        metrics_->Observe("podpromo_stage_duration_seconds", {{"stage", stage}}, static_cast<double>(ms) / 1000.0,
-                          Metrics::DurationBuckets());
+        metrics_->Observe("podpromo_stage_duration_seconds", {{"stage", std::string(Name(stage))}},
+                          static_cast<double>(ms) / 1000.0, Metrics::DurationBuckets());
     }
-    if (st.ok() && !render && stage_ms.count("transcribe") && result.duration_ms > 0) {
+    const auto transcribe = stage_ms.find(Stage::kTranscribe);
+    if (st.ok() && job.kind == JobKind::kProcess && transcribe != stage_ms.end() && result.duration_ms > 0) {
         metrics_->Observe("podpromo_asr_real_time_factor", {},
-                          static_cast<double>(stage_ms["transcribe"]) / static_cast<double>(result.duration_ms),
+                          static_cast<double>(transcribe->second) / static_cast<double>(result.duration_ms),
                           {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5});
     }
-    const DbInt now = NowEpochMs();
-    // The stage a failure belongs to: the last one that reported progress.
-    const std::string failed_stage = !last_stage.empty() ? last_stage : render ? "render" : "probe";
-    std::string outcome;
-    if (active->lost_lease) {
-        outcome = "lost_lease";  // another worker owns it now: touch nothing
-    } else if (st.ok()) {
-        outcome = "succeeded";
-        if (!render) metrics_->Increment("podpromo_episodes_processed_total");
-        metrics_->Increment("podpromo_clips_generated_total", {},
-                            render ? 1.0 : static_cast<double>(result.clips.size()));
+}
+
+void WorkerPool::Apply(const JobRow& job, const JobDecision& d, const Status& st, const std::string& stage,
+                       double clips) {
+    if (d.outcome == JobOutcome::kLostLease) return;  // another worker owns it now: touch nothing
+    if (d.outcome == JobOutcome::kSucceeded) {
+        if (job.kind == JobKind::kProcess) metrics_->Increment("podpromo_episodes_processed_total");
+        metrics_->Increment("podpromo_clips_generated_total", {}, clips);
         PublishJob(job.id, job.episode_id, "succeeded", "done", 1);
-    } else if (st.code() == StatusCode::kCancelled && stopping_) {
-        outcome = "released";
-        (void)db_->InTransaction([&](soci::session& s) {
-            RequeueJob(s, job.id, "", now, /*count_attempt=*/false);
-            if (!render) SetEpisodeStatus(s, job.episode_id, "queued", "");
-        });
-        PublishJob(job.id, job.episode_id, "queued", "released", 0);
-    } else if (st.code() == StatusCode::kCancelled) {
-        outcome = "cancelled";
-        // Nothing to remove: WriteOutputs stages its files and drops them when stopped, so earlier outputs
-        // (of a job that succeeded before) stay as the database describes them.
-        (void)db_->InTransaction([&](soci::session& s) {
-            FinishJob(s, job.id, "cancelled", "cancelled by request", now);
-            if (!render) SetEpisodeStatus(s, job.episode_id, "cancelled", "cancelled by request");
-        });
-        PublishJob(job.id, job.episode_id, "cancelled", "cancelled", 0);
-    } else if (Transient(st) && job.attempts < job.max_attempts) {
-        outcome = "retry";
-        errors_->Report(ErrorKind(st.code()), failed_stage, st.message(),
-                        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}});
-        const DbInt delay =
-            static_cast<DbInt>(config_.retry_backoff_seconds * 1000.0 * std::pow(2.0, std::max(0, job.attempts - 1)));
-        (void)db_->InTransaction([&](soci::session& s) {
-            RequeueJob(s, job.id, st.message(), now + delay, /*count_attempt=*/true);
-            if (!render) SetEpisodeStatus(s, job.episode_id, "queued", st.message());
-        });
-        PublishJob(job.id, job.episode_id, "queued", "retry", 0, st.message());
-    } else {
-        outcome = "failed";
-        if (st.code() == StatusCode::kNoSpace) storage_->NoteNoSpace();
-        errors_->Report(ErrorKind(st.code()), failed_stage, st.message(),
-                        {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}});
-        (void)db_->InTransaction([&](soci::session& s) {
-            FinishJob(s, job.id, "failed", st.message(), now);
-            if (!render) SetEpisodeStatus(s, job.episode_id, "failed", st.message());
-        });
-        PublishJob(job.id, job.episode_id, "failed", "failed", 0, st.message());
+        return;
     }
-    metrics_->Increment("podpromo_jobs_finished_total", {{"outcome", outcome}});
-    Log(outcome == "failed" ? LogLevel::kWarn : LogLevel::kInfo, "job finished",
-        {{"job_id", job.id},
-         {"episode_id", job.episode_id},
-         {"kind", job.kind},
-         {"outcome", outcome},
-         {"duration_ms", static_cast<int64_t>(seconds * 1000)},
-         {"error", st.ok() ? "" : st.message()}});
-    metrics_->Observe("podpromo_job_run_seconds", {{"outcome", outcome}}, seconds, Metrics::DurationBuckets());
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        active_.erase(job.id);
-    }
-    --running_;
-    wake_.notify_all();
+    const nlohmann::json fields = {{"job_id", job.id}, {"episode_id", job.episode_id}, {"attempt", job.attempts}};
+    if (d.report_error) errors_->Report(ErrorKind(st.code()), stage, st.message(), fields);
+    if (d.outcome == JobOutcome::kFailed && st.code() == StatusCode::kNoSpace) storage_->NoteNoSpace();
+    // Nothing to remove on a cancel: WriteOutputs stages its files and drops them when stopped, so earlier outputs
+    // (of a job that succeeded before) stay as the database describes them.
+    const std::string why = d.outcome == JobOutcome::kReleased    ? ""
+                            : d.outcome == JobOutcome::kCancelled ? "cancelled by request"
+                                                                  : st.message();
+    const DbInt now = NowEpochMs();
+    LogIfFailed(db_->InTransaction([&](soci::session& s) {
+        if (d.job_state == JobState::kQueued) {
+            RequeueJob(s, job.id, why, now + d.retry_delay_ms, d.count_attempt);
+        } else if (d.job_state) {
+            FinishJob(s, job.id, *d.job_state, why, now);
+        }
+        if (d.episode_status) SetEpisodeStatus(s, job.episode_id, *d.episode_status, why);
+    }),
+                "recording the job's outcome", {{"job_id", job.id}, {"outcome", Name(d.outcome)}});
+    const bool with_error = d.outcome == JobOutcome::kRetry || d.outcome == JobOutcome::kFailed;
+    PublishJob(job.id, job.episode_id, std::string(Name(d.job_state.value_or(JobState::kFailed))),
+               std::string(Name(d.outcome)), 0, with_error ? why : "");
 }
 
 }  // namespace podpromo

@@ -78,7 +78,7 @@ Result<AudioFrames> AnalyzeAudio(const Pcm& pcm, const ProgressFn& progress, con
     }
     out.noise_floor_db = Percentile(out.db, 0.10);
     out.speech_level_db = Percentile(out.db, 0.90);
-    Report(progress, "analyze", 0.2);
+    Report(progress, Stage::kAnalyze, 0.2);
 
     // Pauses: below a threshold between the noise floor and the speech level, for at least kMinPauseMs.
     // With no quiet at all in the signal the floor is the speech level: keep the threshold 10 dB below it.
@@ -105,12 +105,12 @@ Result<AudioFrames> AnalyzeAudio(const Pcm& pcm, const ProgressFn& progress, con
     for (size_t f = 0; f < n_frames; ++f) {
         if ((f & 4095) == 0) {
             if (cancel && cancel->cancelled()) return Status::Cancelled();
-            Report(progress, "analyze", 0.2 + 0.8 * static_cast<double>(f) / static_cast<double>(n_frames));
+            Report(progress, Stage::kAnalyze, 0.2 + 0.8 * static_cast<double>(f) / static_cast<double>(n_frames));
         }
         if (out.db[f] < voiced_min_db) continue;
         out.f0_hz[f] = EstimatePitch(pcm.samples, f * hop + hop / 2, rate);
     }
-    Report(progress, "analyze", 1.0);
+    Report(progress, Stage::kAnalyze, 1.0);
     return out;
 }
 

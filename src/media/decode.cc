@@ -70,7 +70,7 @@ class Decoder {
                 if (expected_ms > 0 && pkt->pts != AV_NOPTS_VALUE) {
                     const double f = std::min(1.0, static_cast<double>(DecodedMs(pcm)) / expected_ms);
                     if (f - last_report >= 0.02) {
-                        Report(progress, "decode", f);
+                        Report(progress, Stage::kDecode, f);
                         last_report = f;
                     }
                 }
@@ -92,7 +92,7 @@ class Decoder {
                                         FormatClock(declared_ms_) + " but the audio ends at " +
                                         FormatClock(DecodedMs(pcm)));
         }
-        Report(progress, "decode", 1.0);
+        Report(progress, Stage::kDecode, 1.0);
         return pcm;
     }
 

@@ -75,7 +75,7 @@ TEST(Decode, ResamplesToSixteenKilohertzMono) {
     auto info = ProbeMedia(dir / "a.wav");
     ASSERT_TRUE(info.ok());
     double last = -1;
-    auto out = DecodeToPcm(dir / "a.wav", *info, [&](std::string_view, double f) { last = f; });
+    auto out = DecodeToPcm(dir / "a.wav", *info, [&](Stage, double f) { last = f; });
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     EXPECT_EQ(out->sample_rate, 16000);
     EXPECT_NEAR(static_cast<double>(out->samples.size()), 48000, 200);

@@ -117,15 +117,96 @@ double CropPlan::XAt(Ms t_ms, int src_w) const {
     return keys.back().x;
 }
 
+namespace {
+
+// Faces far apart that take turns being seen (a two-person show whose detector catches one at a time) would make
+// the crop swing back and forth.
+bool TakeTurns(const std::vector<std::optional<double>>& targets, double cw) {
+    size_t jumps = 0, seen = 0;
+    std::optional<double> prev;
+    for (const auto& t : targets) {
+        if (!t) continue;
+        ++seen;
+        if (prev && std::abs(*t - *prev) > cw * 0.5) ++jumps;
+        prev = t;
+    }
+    return static_cast<double>(jumps) > 0.15 * static_cast<double>(seen);
+}
+
+// Each sample's target, frames without one filled from their neighbours (hold the last one; the first found before
+// it), then a median over five samples, which removes single-frame detector mistakes. At least one target is set.
+std::vector<double> SmoothTargets(const std::vector<std::optional<double>>& targets) {
+    size_t first = 0;
+    while (!targets[first]) ++first;
+    std::vector<double> filled(targets.size());
+    double last = *targets[first];
+    for (size_t i = 0; i < targets.size(); ++i) {
+        if (targets[i]) last = *targets[i];
+        filled[i] = last;
+    }
+    std::vector<double> smooth(filled.size());
+    for (size_t i = 0; i < filled.size(); ++i) {
+        std::vector<double> w;
+        for (size_t k = (i >= 2 ? i - 2 : 0); k <= std::min(filled.size() - 1, i + 2); ++k) w.push_back(filled[k]);
+        std::nth_element(w.begin(), w.begin() + static_cast<long>(w.size() / 2), w.end());
+        smooth[i] = w[w.size() / 2];
+    }
+    return smooth;
+}
+
+// The camera's left edge at each sample: it starts moving when the face leaves the dead zone and keeps moving, at a
+// bounded speed, until the face is centred again.
+std::vector<CropKey> FollowTargets(const std::vector<FaceSample>& samples, const std::vector<double>& smooth, double cw,
+                                   int src_w) {
+    auto clamp_x = [&](double centre) { return std::clamp(centre - cw / 2, 0.0, static_cast<double>(src_w) - cw); };
+    double cam = smooth.front();
+    std::vector<CropKey> keys = {{samples.front().t_ms, clamp_x(cam)}};
+    bool moving = false;
+    for (size_t i = 1; i < smooth.size(); ++i) {
+        const double dt = static_cast<double>(samples[i].t_ms - samples[i - 1].t_ms) / 1000.0;
+        const double gap = smooth[i] - cam;
+        if (std::abs(gap) > kDeadZone * cw) moving = true;
+        if (moving) {
+            const double step = std::min(std::abs(gap), kMaxSpeedPerSec * cw * dt);
+            cam += std::copysign(step, gap);
+            if (std::abs(smooth[i] - cam) < 1.0) moving = false;
+        }
+        keys.push_back({samples[i].t_ms, clamp_x(cam)});
+    }
+    return keys;
+}
+
+// Drops keys in the middle of straight stretches (a still camera becomes two keys).
+std::vector<CropKey> DropStraightKeys(const std::vector<CropKey>& keys) {
+    std::vector<CropKey> kept;
+    for (size_t i = 0; i < keys.size(); ++i) {
+        if (i > 0 && i + 1 < keys.size()) {
+            const auto& a = kept.back();
+            const auto& b = keys[i + 1];
+            const double lerp =
+                a.x + (b.x - a.x) * static_cast<double>(keys[i].t_ms - a.t_ms) / static_cast<double>(b.t_ms - a.t_ms);
+            if (std::abs(lerp - keys[i].x) < 0.5) continue;
+        }
+        kept.push_back(keys[i]);
+    }
+    return kept;
+}
+
+CropPlan Fallback(CropPlan plan, const char* mode, const char* reason) {
+    plan.mode = mode;
+    plan.reason = reason;
+    return plan;
+}
+
+}  // namespace
+
 CropPlan PlanCrop(const std::vector<FaceSample>& samples, int src_w, int src_h, int out_w, int out_h) {
     CropPlan plan;
     plan.crop_h = src_h / 2 * 2;
     plan.crop_w = Even(static_cast<double>(src_h) * out_w / out_h);
     if (plan.crop_w >= src_w) {
-        plan.mode = "fit";
         plan.crop_w = src_w;
-        plan.reason = "the source is no wider than the target: fitted over a blurred fill";
-        return plan;
+        return Fallback(plan, "fit", "the source is no wider than the target: fitted over a blurred fill");
     }
     const double cw = plan.crop_w;
     std::vector<std::optional<double>> targets;
@@ -142,78 +223,17 @@ CropPlan PlanCrop(const std::vector<FaceSample>& samples, int src_w, int src_h, 
         targets.push_back(t);
     }
     if (samples.empty() || static_cast<double>(with_face) < kMinFaceShare * static_cast<double>(samples.size())) {
-        plan.mode = "centre";
-        plan.reason = "no face found: centre crop";
-        return plan;
+        return Fallback(plan, "centre", "no face found: centre crop");
     }
     if (static_cast<double>(apart) > kMaxApartShare * static_cast<double>(with_face)) {
-        plan.mode = "fit";
-        plan.reason = "several faces too far apart for one crop: whole frame over a blurred fill";
-        return plan;
+        return Fallback(plan, "fit", "several faces too far apart for one crop: whole frame over a blurred fill");
     }
-    // Faces far apart that take turns being seen (a two-person show whose detector catches one at a time)
-    // would make the crop swing back and forth: show the whole frame instead.
-    size_t jumps = 0, seen = 0;
-    std::optional<double> prev;
-    for (const auto& t : targets) {
-        if (!t) continue;
-        ++seen;
-        if (prev && std::abs(*t - *prev) > cw * 0.5) ++jumps;
-        prev = t;
+    if (TakeTurns(targets, cw)) {
+        return Fallback(plan, "fit", "faces far apart take turns: whole frame over a blurred fill, no swinging crop");
     }
-    if (static_cast<double>(jumps) > 0.15 * static_cast<double>(seen)) {
-        plan.mode = "fit";
-        plan.reason = "faces far apart take turns: whole frame over a blurred fill, no swinging crop";
-        return plan;
-    }
-    // Fill frames without a target from their neighbours (hold the last one; the first found before it).
-    size_t first = 0;
-    while (!targets[first]) ++first;
-    std::vector<double> filled(targets.size());
-    double last = *targets[first];
-    for (size_t i = 0; i < targets.size(); ++i) {
-        if (targets[i]) last = *targets[i];
-        filled[i] = last;
-    }
-    // A median over five samples removes single-frame detector mistakes.
-    std::vector<double> smooth(filled.size());
-    for (size_t i = 0; i < filled.size(); ++i) {
-        std::vector<double> w;
-        for (size_t k = (i >= 2 ? i - 2 : 0); k <= std::min(filled.size() - 1, i + 2); ++k) w.push_back(filled[k]);
-        std::nth_element(w.begin(), w.begin() + static_cast<long>(w.size() / 2), w.end());
-        smooth[i] = w[w.size() / 2];
-    }
-    auto clamp_x = [&](double centre) { return std::clamp(centre - cw / 2, 0.0, static_cast<double>(src_w) - cw); };
-    double cam = smooth.front();
     plan.mode = "track";
     plan.reason = "follows the speaker's face";
-    plan.keys.push_back({samples.front().t_ms, clamp_x(cam)});
-    bool moving = false;
-    for (size_t i = 1; i < smooth.size(); ++i) {
-        const double dt = static_cast<double>(samples[i].t_ms - samples[i - 1].t_ms) / 1000.0;
-        const double gap = smooth[i] - cam;
-        // Start moving when the face leaves the dead zone; keep moving until it is centred again.
-        if (std::abs(gap) > kDeadZone * cw) moving = true;
-        if (moving) {
-            const double step = std::min(std::abs(gap), kMaxSpeedPerSec * cw * dt);
-            cam += std::copysign(step, gap);
-            if (std::abs(smooth[i] - cam) < 1.0) moving = false;
-        }
-        plan.keys.push_back({samples[i].t_ms, clamp_x(cam)});
-    }
-    // Drop keys in the middle of straight stretches (a still camera becomes two keys).
-    std::vector<CropKey> kept;
-    for (size_t i = 0; i < plan.keys.size(); ++i) {
-        if (i > 0 && i + 1 < plan.keys.size()) {
-            const auto& a = kept.back();
-            const auto& b = plan.keys[i + 1];
-            const double lerp = a.x + (b.x - a.x) * static_cast<double>(plan.keys[i].t_ms - a.t_ms) /
-                                          static_cast<double>(b.t_ms - a.t_ms);
-            if (std::abs(lerp - plan.keys[i].x) < 0.5) continue;
-        }
-        kept.push_back(plan.keys[i]);
-    }
-    plan.keys = std::move(kept);
+    plan.keys = DropStraightKeys(FollowTargets(samples, SmoothTargets(targets), cw, src_w));
     return plan;
 }
 

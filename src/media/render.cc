@@ -346,117 +346,98 @@ Result<std::string> LoudnessFilter(const fs::path& source, Ms start_ms, Ms end_m
     return chain();
 }
 
-Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& outs, const CancelToken* cancel) {
-    if (rq.end_ms <= rq.start_ms) return Status::InvalidInput("the clip is empty");
-    const Ms dur_ms = rq.end_ms - rq.start_ms;
-    const RenderPreset& p = rq.preset;
+namespace {
+
+// The audiogram's picture: a background (the cover, blurred, under the cover itself; or a gradient) with the
+// waveform over it, as filters ending in [base]. Laid out inside the safe zone, top to bottom: title, (cover),
+// waveform, captions. Sizes follow the zone's height so a square frame holds them too (1200 px high on 1080×1920,
+// 676 on 1080×1080).
+std::string AudiogramGraph(const RenderPreset& p, bool cover) {
     const int W = p.width, H = p.height;
     const double k = Scale(p);
     const SafeZone z = SafeZoneFor(p);
-    RenderReport report;
-
-    auto scratch = ScratchDir::Create();
-    if (!scratch.ok()) return scratch.status();
-    std::vector<Word> rel;
-    for (const auto& w : rq.words) {
-        if (w.end_ms <= rq.start_ms || w.start_ms >= rq.end_ms) continue;
-        rel.push_back({w.text, std::max<Ms>(0, w.start_ms - rq.start_ms), std::min(dur_ms, w.end_ms - rq.start_ms),
-                       w.confidence});
-    }
-    const fs::path ass = scratch->path() / "captions.ass";
-    PODPROMO_RETURN_IF_ERROR(
-        WriteFileAtomic(ass, BuildCaptionsAss(rel, p, rq.style, rq.title, dur_ms, rq.has_video ? kVideoTitleMs : 0)));
-
-    auto src = FfmpegInput(rq.source);
-    if (!src.ok()) return src.status();
-    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner",    "-loglevel", "error",
-                                     "-y",     "-ss",      Sec3(rq.start_ms), "-t",        Sec3(dur_ms)};
-    argv.insert(argv.end(), src->begin(), src->end());
+    const int ww = z.right - z.left;
+    const double zone_h = z.bottom - z.top;
+    const int wh = static_cast<int>(std::min((cover ? 200 : 360) * k, zone_h * (cover ? 0.12 : 0.3))) / 2 * 2;
     std::string graph;
-    // Audio: fades at the cut points, loudness normalised, split for the video, the .m4a and the waveform.
-    auto norm = LoudnessFilter(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel);
-    if (!norm.ok()) return norm.status();
-    const bool want_audio = !outs.audio.empty(), want_thumb = !outs.thumbnail.empty();
-    const bool audiogram = !rq.has_video;
+    int wave_y;
+    if (cover) {
+        // The cover, blurred and darkened, fills the frame; the cover itself sits above the waveform.
+        const int side = static_cast<int>(std::min({static_cast<double>(ww), 600 * k, zone_h * 0.4})) / 2 * 2;
+        const int cover_y = z.top + static_cast<int>(zone_h * 0.25);
+        wave_y = cover_y + side + static_cast<int>(zone_h * 0.025);
+        graph += fmt::format(
+            "[1:v:0]split[cv1][cv2];"
+            "[cv1]scale={0}:{1}:force_original_aspect_ratio=increase,crop={0}:{1},boxblur=6,eq=brightness=-0.25,"
+            "scale={2}:{3},setsar=1,format=yuv420p[cbg];"
+            "[cv2]scale={4}:{4}:force_original_aspect_ratio=increase,crop={4}:{4},setsar=1,format=yuv420p[cfg];"
+            "[cbg][cfg]overlay={5}:{6},trim=end_frame=1,loop=loop=-1:size=1,setpts=N/{7}/TB[bg];",
+            W / 8 / 2 * 2, H / 8 / 2 * 2, W, H, side, (W - side) / 2, cover_y, kFps);
+    } else {
+        wave_y = (H - wh) / 2 - static_cast<int>(std::lround(120 * k));
+        graph += fmt::format(
+            "gradients=s={}x{}:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1={}:y1={}:n=2:speed=0.00001:r={},"
+            "trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/{}/TB[bg];",
+            W, H, W, H, kFps, kFps);
+    }
+    // showwaves draws one sample per column: resampled to fps × width it gives exactly fps frames.
+    graph += fmt::format(
+        "[awave]aresample={},showwaves=s={}x{}:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];"
+        "[bg][wave]overlay={}:{}:shortest=1:format=yuv420[base];",
+        kFps * ww, ww, wh, z.left, wave_y);
+    return graph;
+}
+
+// A video source's picture, reframed by `plan`, as filters ending in [base].
+std::string ReframeGraph(const RenderPreset& p, const CropPlan& plan, int src_width) {
+    const int W = p.width, H = p.height;
+    if (plan.mode == "fit") {
+        return fmt::format(
+            "[0:v]fps={0},split[v1][v2];"
+            "[v1]scale={1}:{2}:force_original_aspect_ratio=increase,crop={1}:{2},boxblur=8,eq=brightness=-0.2,"
+            "scale={3}:{4},setsar=1[vbg];"
+            "[v2]scale={3}:{4}:force_original_aspect_ratio=decrease,setsar=1[vfg];"
+            "[vbg][vfg]overlay=(W-w)/2:(H-h)/2,format=yuv420p[base];",
+            kFps, W / 8 / 2 * 2, H / 8 / 2 * 2, W, H);
+    }
+    return fmt::format("[0:v]fps={},crop=w={}:h={}:x='{}':y=0,scale={}:{},setsar=1,format=yuv420p[base];", kFps,
+                       plan.crop_w, plan.crop_h, CropXExpression(plan, src_width), W, H);
+}
+
+// The whole filter graph: the audio (fades, loudness, split for the video, the .m4a and the waveform), the picture,
+// the captions, and the thumbnail.
+std::string RenderGraph(const RenderCommand& c) {
+    const Ms dur_ms = c.end_ms - c.start_ms;
+    const bool audiogram = !c.crop.has_value();
+    const bool want_audio = !c.audio_part.empty(), want_thumb = !c.thumbnail_part.empty();
     const int audio_copies = 1 + (want_audio ? 1 : 0) + (audiogram ? 1 : 0);
-    graph += fmt::format("[0:a]{},{},aformat=sample_fmts=fltp:channel_layouts=stereo", CutFades(dur_ms), *norm);
+    std::string graph =
+        fmt::format("[0:a]{},{},aformat=sample_fmts=fltp:channel_layouts=stereo", CutFades(dur_ms), c.loudness);
     graph += audio_copies > 1 ? fmt::format(",asplit={}[aout]{}{};", audio_copies, want_audio ? "[acut]" : "",
                                             audiogram ? "[awave]" : "")
                               : "[aout];";
-    if (audiogram) {
-        report.mode = "audiogram";
-        const bool cover = rq.cover.has_value() || rq.source_has_cover;
-        if (rq.cover) {
-            auto image = FfmpegInput(*rq.cover);
-            if (!image.ok()) return image.status();
-            argv.insert(argv.end(), image->begin(), image->end());
-        } else if (rq.source_has_cover) {
-            argv.insert(argv.end(), src->begin(), src->end());
-        }
-        // Laid out inside the safe zone, top to bottom: title, (cover), waveform, captions. Sizes follow the
-        // zone's height so a square frame holds them too (1200 px high on 1080×1920, 676 on 1080×1080).
-        const int ww = z.right - z.left;
-        const double zone_h = z.bottom - z.top;
-        const int wh = static_cast<int>(std::min((cover ? 200 : 360) * k, zone_h * (cover ? 0.12 : 0.3))) / 2 * 2;
-        int wave_y;
-        if (cover) {
-            // The cover, blurred and darkened, fills the frame; the cover itself sits above the waveform.
-            const int side = static_cast<int>(std::min({static_cast<double>(ww), 600 * k, zone_h * 0.4})) / 2 * 2;
-            const int cover_y = z.top + static_cast<int>(zone_h * 0.25);
-            wave_y = cover_y + side + static_cast<int>(zone_h * 0.025);
-            graph += fmt::format(
-                "[1:v:0]split[cv1][cv2];"
-                "[cv1]scale={0}:{1}:force_original_aspect_ratio=increase,crop={0}:{1},boxblur=6,eq=brightness=-0.25,"
-                "scale={2}:{3},setsar=1,format=yuv420p[cbg];"
-                "[cv2]scale={4}:{4}:force_original_aspect_ratio=increase,crop={4}:{4},setsar=1,format=yuv420p[cfg];"
-                "[cbg][cfg]overlay={5}:{6},trim=end_frame=1,loop=loop=-1:size=1,setpts=N/{7}/TB[bg];",
-                W / 8 / 2 * 2, H / 8 / 2 * 2, W, H, side, (W - side) / 2, cover_y, kFps);
-        } else {
-            wave_y = (H - wh) / 2 - static_cast<int>(std::lround(120 * k));
-            graph += fmt::format(
-                "gradients=s={}x{}:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1={}:y1={}:n=2:speed=0.00001:r={},"
-                "trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/{}/TB[bg];",
-                W, H, W, H, kFps, kFps);
-        }
-        // showwaves draws one sample per column: resampled to fps × width it gives exactly fps frames.
-        graph += fmt::format(
-            "[awave]aresample={},showwaves=s={}x{}:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];"
-            "[bg][wave]overlay={}:{}:shortest=1:format=yuv420[base];",
-            kFps * ww, ww, wh, z.left, wave_y);
-    } else {
-        auto faces = DetectFaces(rq.source, rq.src_width, rq.src_height, rq.start_ms, rq.end_ms, 2.0, cancel);
-        if (!faces.ok()) return faces.status();
-        const CropPlan plan = PlanCrop(*faces, rq.src_width, rq.src_height, W, H);
-        report.mode = plan.mode;
-        report.reframe_reason = plan.reason;
-        if (plan.mode == "fit") {
-            graph += fmt::format(
-                "[0:v]fps={0},split[v1][v2];"
-                "[v1]scale={1}:{2}:force_original_aspect_ratio=increase,crop={1}:{2},boxblur=8,eq=brightness=-0.2,"
-                "scale={3}:{4},setsar=1[vbg];"
-                "[v2]scale={3}:{4}:force_original_aspect_ratio=decrease,setsar=1[vfg];"
-                "[vbg][vfg]overlay=(W-w)/2:(H-h)/2,format=yuv420p[base];",
-                kFps, W / 8 / 2 * 2, H / 8 / 2 * 2, W, H);
-        } else {
-            graph += fmt::format("[0:v]fps={},crop=w={}:h={}:x='{}':y=0,scale={}:{},setsar=1,format=yuv420p[base];",
-                                 kFps, plan.crop_w, plan.crop_h, CropXExpression(plan, rq.src_width), W, H);
-        }
-    }
-    graph += "[base]ass=filename='" + ass.string() + "',format=yuv420p";
+    graph +=
+        audiogram ? AudiogramGraph(c.preset, !c.cover_input.empty()) : ReframeGraph(c.preset, *c.crop, c.src_width);
+    graph += "[base]ass=filename='" + c.captions.string() + "',format=yuv420p";
     if (want_thumb) {
-        Ms at = rel.empty() ? dur_ms / 3 : rel.front().end_ms;
-        at = std::clamp<Ms>(at, std::min<Ms>(500, dur_ms / 2),
-                            std::min<Ms>(rq.has_video ? 2500 : dur_ms / 2, dur_ms - 100));
-        graph += fmt::format(",split[vout][vth];[vth]trim=start={},scale={}:-2[thumb]", Sec3(at), W / 2 / 2 * 2);
+        graph += fmt::format(",split[vout][vth];[vth]trim=start={},scale={}:-2[thumb]", Sec3(c.thumbnail_at_ms),
+                             c.preset.width / 2 / 2 * 2);
     } else {
         graph += "[vout]";
     }
+    return graph;
+}
 
-    const fs::path video_part = PartOf(outs.video);
-    const fs::path audio_part = want_audio ? PartOf(outs.audio) : fs::path();
-    const fs::path thumb_part = want_thumb ? PartOf(outs.thumbnail) : fs::path();
+}  // namespace
+
+std::vector<std::string> BuildRenderCommand(const RenderCommand& c) {
+    const std::string dur = Sec3(c.end_ms - c.start_ms);
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner",   "-loglevel", "error",
+                                     "-y",     "-ss",      Sec3(c.start_ms), "-t",        dur};
+    argv.insert(argv.end(), c.source_input.begin(), c.source_input.end());
+    argv.insert(argv.end(), c.cover_input.begin(), c.cover_input.end());
     argv.insert(argv.end(), {"-filter_complex",
-                             graph,
+                             RenderGraph(c),
                              "-map",
                              "[vout]",
                              "-map",
@@ -480,32 +461,56 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
                              "-movflags",
                              "+faststart",
                              "-t",
-                             Sec3(dur_ms)});
-    argv.insert(argv.end(), {"-f", "mp4", "file:" + fs::absolute(video_part).string()});
-    if (want_audio) {
-        argv.insert(argv.end(), {"-map", "[acut]", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-t",
-                                 Sec3(dur_ms), "-f", "mp4", "file:" + fs::absolute(audio_part).string()});
+                             dur,
+                             "-f",
+                             "mp4",
+                             "file:" + fs::absolute(c.video_part).string()});
+    if (!c.audio_part.empty()) {
+        argv.insert(argv.end(), {"-map", "[acut]", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-t", dur,
+                                 "-f", "mp4", "file:" + fs::absolute(c.audio_part).string()});
     }
-    if (want_thumb) {
+    if (!c.thumbnail_part.empty()) {
         argv.insert(argv.end(), {"-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2",
-                                 "file:" + fs::absolute(thumb_part).string()});
+                                 "file:" + fs::absolute(c.thumbnail_part).string()});
     }
-    std::vector<std::pair<fs::path, fs::path>> moves = {{video_part, outs.video}};
-    if (want_audio) moves.emplace_back(audio_part, outs.audio);
-    if (want_thumb) moves.emplace_back(thumb_part, outs.thumbnail);
+    return argv;
+}
+
+namespace {
+
+// The clip's words, their times relative to its start.
+std::vector<Word> ClipWords(const RenderRequest& rq) {
+    const Ms dur_ms = rq.end_ms - rq.start_ms;
+    std::vector<Word> rel;
+    for (const auto& w : rq.words) {
+        if (w.end_ms <= rq.start_ms || w.start_ms >= rq.end_ms) continue;
+        rel.push_back({w.text, std::max<Ms>(0, w.start_ms - rq.start_ms), std::min(dur_ms, w.end_ms - rq.start_ms),
+                       w.confidence});
+    }
+    return rel;
+}
+
+// The thumbnail's time in the clip: as the first word ends (a face mid-word), within the clip's first part.
+Ms ThumbnailAt(const RenderRequest& rq, const std::vector<Word>& rel) {
+    const Ms dur_ms = rq.end_ms - rq.start_ms;
+    const Ms at = rel.empty() ? dur_ms / 3 : rel.front().end_ms;
+    return std::clamp<Ms>(at, std::min<Ms>(500, dur_ms / 2),
+                          std::min<Ms>(rq.has_video ? 2500 : dur_ms / 2, dur_ms - 100));
+}
+
+// Runs the render and moves each .part file onto its name once all are complete; on any failure none is left.
+Status RunAndCommit(const std::vector<std::string>& argv, const std::vector<std::pair<fs::path, fs::path>>& moves,
+                    Ms dur_ms, const CancelToken* cancel) {
     auto cleanup = [&] {
         std::error_code ec;
         for (const auto& [part, dest] : moves) fs::remove(part, ec);
     };
     // A 1080x1920 encode runs at about real time on two busy cores: ten times that is a wedged one.
     auto r = RunProcess(argv, cancel, TimeLimitMs(dur_ms, 10), kChildMemoryBytes);
-    if (!r.ok()) {
+    if (!r.ok() || r->exit_code != 0) {
         cleanup();
-        return r.status();
-    }
-    if (r->exit_code != 0) {
-        cleanup();
-        return FromFfmpeg("ffmpeg could not render " + outs.video.filename().string(), *r);
+        if (!r.ok()) return r.status();
+        return FromFfmpeg("ffmpeg could not render " + moves.front().second.filename().string(), *r);
     }
     for (const auto& [part, dest] : moves) {
         std::error_code ec;
@@ -523,6 +528,47 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
             return StatusFromErrno(ec.value(), "cannot write " + moves[i].second.string());
         }
     }
+    return Status::Ok();
+}
+
+}  // namespace
+
+Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& outs, const CancelToken* cancel) {
+    if (rq.end_ms <= rq.start_ms) return Status::InvalidInput("the clip is empty");
+    const Ms dur_ms = rq.end_ms - rq.start_ms;
+    RenderCommand c;
+    c.preset = rq.preset;
+    c.start_ms = rq.start_ms;
+    c.end_ms = rq.end_ms;
+    c.src_width = rq.src_width;
+    PODPROMO_ASSIGN_OR_RETURN(auto scratch, ScratchDir::Create());
+    const std::vector<Word> rel = ClipWords(rq);
+    c.captions = scratch.path() / "captions.ass";
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(
+        c.captions, BuildCaptionsAss(rel, rq.preset, rq.style, rq.title, dur_ms, rq.has_video ? kVideoTitleMs : 0)));
+    PODPROMO_ASSIGN_OR_RETURN(c.source_input, FfmpegInput(rq.source));
+    PODPROMO_ASSIGN_OR_RETURN(c.loudness, LoudnessFilter(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel));
+    RenderReport report;
+    if (!rq.has_video) {
+        report.mode = "audiogram";
+        if (rq.cover) {
+            PODPROMO_ASSIGN_OR_RETURN(c.cover_input, FfmpegInput(*rq.cover));
+        } else if (rq.source_has_cover) {
+            c.cover_input = c.source_input;
+        }
+    } else {
+        PODPROMO_ASSIGN_OR_RETURN(
+            auto faces, DetectFaces(rq.source, rq.src_width, rq.src_height, rq.start_ms, rq.end_ms, 2.0, cancel));
+        c.crop = PlanCrop(faces, rq.src_width, rq.src_height, rq.preset.width, rq.preset.height);
+        report.mode = c.crop->mode;
+        report.reframe_reason = c.crop->reason;
+    }
+    c.video_part = PartOf(outs.video);
+    std::vector<std::pair<fs::path, fs::path>> moves = {{c.video_part, outs.video}};
+    if (!outs.audio.empty()) moves.emplace_back(c.audio_part = PartOf(outs.audio), outs.audio);
+    if (!outs.thumbnail.empty()) moves.emplace_back(c.thumbnail_part = PartOf(outs.thumbnail), outs.thumbnail);
+    if (!outs.thumbnail.empty()) c.thumbnail_at_ms = ThumbnailAt(rq, rel);
+    PODPROMO_RETURN_IF_ERROR(RunAndCommit(BuildRenderCommand(c), moves, dur_ms, cancel));
     return report;
 }
 

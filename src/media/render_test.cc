@@ -214,5 +214,180 @@ TEST(Reframe, NoFaceMeansACentreCropAndANarrowSourceIsFitted) {
     EXPECT_EQ(PlanCrop(empty, 720, 1280, 1080, 1920).mode, "fit") << "already portrait";
 }
 
+// The ffmpeg command of a clip, argument by argument (one per line), held against a reviewed copy: a change to
+// the command shows up here as a diff to review, before any render runs.
+std::string Joined(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& a : argv) out += a + "\n";
+    return out;
+}
+
+RenderCommand GoldenCommand() {
+    RenderCommand c;
+    c.preset = {"tiktok", "9:16", 1080, 1920};
+    c.start_ms = 61'250;
+    c.end_ms = 91'000;
+    c.source_input = {"-f", "wav", "-i", "file:/data/ep 1/source.wav"};
+    c.loudness = "aresample=48000,volume=3.50dB,alimiter=limit=0.79:attack=2:release=50:level=false";
+    c.captions = "/tmp/render-x/captions.ass";
+    c.video_part = "/data/out/.clip_01.mp4.part";
+    return c;
+}
+
+TEST(RenderCommand, AnAudiogramOnAGradient) {
+    const std::string golden = R"(ffmpeg
+-nostdin
+-hide_banner
+-loglevel
+error
+-y
+-ss
+61.250
+-t
+29.750
+-f
+wav
+-i
+file:/data/ep 1/source.wav
+-filter_complex
+[0:a]afade=t=in:st=0:d=0.05,afade=t=out:st=29.600:d=0.15,aresample=48000,volume=3.50dB,alimiter=limit=0.79:attack=2:release=50:level=false,aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=2[aout][awave];gradients=s=1080x1920:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1=1080:y1=1920:n=2:speed=0.00001:r=30,trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/30/TB[bg];[awave]aresample=21600,showwaves=s=720x360:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];[bg][wave]overlay=180:660:shortest=1:format=yuv420[base];[base]ass=filename='/tmp/render-x/captions.ass',format=yuv420p[vout]
+-map
+[vout]
+-map
+[aout]
+-c:v
+libx264
+-preset
+veryfast
+-crf
+21
+-pix_fmt
+yuv420p
+-r
+30
+-g
+60
+-c:a
+aac
+-b:a
+160k
+-movflags
++faststart
+-t
+29.750
+-f
+mp4
+file:/data/out/.clip_01.mp4.part
+)";
+    EXPECT_EQ(Joined(BuildRenderCommand(GoldenCommand())), golden);
+}
+
+TEST(RenderCommand, AnAudiogramWithACoverAnAudioCutAndAThumbnail) {
+    RenderCommand c = GoldenCommand();
+    c.cover_input = {"-i", "file:/data/ep 1/cover.jpg"};
+    c.audio_part = "/data/out/.clip_01.m4a.part";
+    c.thumbnail_part = "/data/out/.clip_01.jpg.part";
+    c.thumbnail_at_ms = 1'500;
+    // On 1080×1920 the safe zone is 720×1200 from (180, 220): the cover takes 40% of its height (480 px, centred,
+    // a quarter down), the waveform 144 px (12%) below it.
+    const std::string golden = R"(ffmpeg
+-nostdin
+-hide_banner
+-loglevel
+error
+-y
+-ss
+61.250
+-t
+29.750
+-f
+wav
+-i
+file:/data/ep 1/source.wav
+-i
+file:/data/ep 1/cover.jpg
+-filter_complex
+[0:a]afade=t=in:st=0:d=0.05,afade=t=out:st=29.600:d=0.15,aresample=48000,volume=3.50dB,alimiter=limit=0.79:attack=2:release=50:level=false,aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=3[aout][acut][awave];[1:v:0]split[cv1][cv2];[cv1]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=6,eq=brightness=-0.25,scale=1080:1920,setsar=1,format=yuv420p[cbg];[cv2]scale=480:480:force_original_aspect_ratio=increase,crop=480:480,setsar=1,format=yuv420p[cfg];[cbg][cfg]overlay=300:520,trim=end_frame=1,loop=loop=-1:size=1,setpts=N/30/TB[bg];[awave]aresample=21600,showwaves=s=720x144:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];[bg][wave]overlay=180:1030:shortest=1:format=yuv420[base];[base]ass=filename='/tmp/render-x/captions.ass',format=yuv420p,split[vout][vth];[vth]trim=start=1.500,scale=540:-2[thumb]
+-map
+[vout]
+-map
+[aout]
+-c:v
+libx264
+-preset
+veryfast
+-crf
+21
+-pix_fmt
+yuv420p
+-r
+30
+-g
+60
+-c:a
+aac
+-b:a
+160k
+-movflags
++faststart
+-t
+29.750
+-f
+mp4
+file:/data/out/.clip_01.mp4.part
+-map
+[acut]
+-c:a
+aac
+-b:a
+160k
+-movflags
++faststart
+-t
+29.750
+-f
+mp4
+file:/data/out/.clip_01.m4a.part
+-map
+[thumb]
+-frames:v
+1
+-q:v
+3
+-update
+1
+-f
+image2
+file:/data/out/.clip_01.jpg.part
+)";
+    EXPECT_EQ(Joined(BuildRenderCommand(c)), golden);
+}
+
+TEST(RenderCommand, AVideoReframedOrFitted) {
+    RenderCommand c = GoldenCommand();
+    c.src_width = 1920;
+    CropPlan centre;
+    centre.mode = "centre";
+    centre.crop_w = 608;
+    centre.crop_h = 1080;
+    c.crop = centre;
+    const std::string graph = BuildRenderCommand(c)[15];
+    EXPECT_EQ(graph,
+              "[0:a]afade=t=in:st=0:d=0.05,afade=t=out:st=29.600:d=0.15,aresample=48000,volume=3.50dB,alimiter=limit="
+              "0.79:attack=2:release=50:level=false,aformat=sample_fmts=fltp:channel_layouts=stereo[aout];[0:v]fps=30,"
+              "crop=w=608:h=1080:x='656.0':y=0,scale=1080:1920,setsar=1,format=yuv420p[base];[base]ass=filename='/tmp/"
+              "render-x/captions.ass',format=yuv420p[vout]");
+    CropPlan fit;
+    fit.mode = "fit";
+    c.crop = fit;
+    EXPECT_EQ(BuildRenderCommand(c)[15],
+              "[0:a]afade=t=in:st=0:d=0.05,afade=t=out:st=29.600:d=0.15,aresample=48000,volume=3.50dB,alimiter=limit="
+              "0.79:attack=2:release=50:level=false,aformat=sample_fmts=fltp:channel_layouts=stereo[aout];[0:v]fps=30,"
+              "split[v1][v2];[v1]scale=134:240:force_original_aspect_ratio=increase,crop=134:240,boxblur=8,eq="
+              "brightness=-0.2,scale=1080:1920,setsar=1[vbg];[v2]scale=1080:1920:force_original_aspect_ratio=decrease,"
+              "setsar=1[vfg];[vbg][vfg]overlay=(W-w)/2:(H-h)/2,format=yuv420p[base];[base]ass=filename='/tmp/"
+              "render-x/captions.ass',format=yuv420p[vout]");
+}
+
 }  // namespace
 }  // namespace podpromo

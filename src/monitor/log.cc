@@ -92,4 +92,13 @@ void Log(LogLevel level, std::string_view message, const nlohmann::json& fields)
     }
 }
 
+bool LogIfFailed(const Status& st, std::string_view what, const nlohmann::json& fields) {
+    if (st.ok()) return true;
+    nlohmann::json line = fields.is_object() ? fields : nlohmann::json::object();
+    line["kind"] = StatusCodeKind(st.code());
+    line["error"] = st.message();
+    Log(LogLevel::kError, std::string(what) + " failed", line);
+    return false;
+}
+
 }  // namespace podpromo

@@ -200,11 +200,10 @@ int CountQuestions(const std::vector<Token>& t, std::string* evidence, bool* eng
     return n;
 }
 
-// Reaction after (or at the end of) the clip, stories told in the past tense, surprising turns and a quotable
-// line: what a stranger stops for, as opposed to how the clip opens and closes.
-void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const EpisodeContext* ctx, ClipFeatures* f) {
+// What the episode around the clip says of it: a reaction after (or at the end of) it, the cold open's quotes it
+// holds, how central its sentences are, a topic change inside it.
+void AddContextFeatures(const Candidate& c, const EpisodeContext* ctx, ClipFeatures* f) {
     auto& v = f->values;
-    const double n = static_cast<double>(t.size());
     // Reaction: laughter or an interjection in the last 8 s or up to 1.5 s after (heard as part of the clip), less
     // within 5 s after; one in the body counts less.
     double reaction = 0, teased = 0;
@@ -241,6 +240,37 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
     }
     v["reaction"] = Clip01(reaction);
     v["teased"] = teased;
+}
+
+// Quotable: one complete sentence of 6-20 words that speaks generally ("you", "people", "never"), free of filler;
+// the clip's title when there is one.
+void AddQuotable(const std::vector<Token>& t, ClipFeatures* f) {
+    size_t begin = 0;
+    double best = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+        if (!t[i].sentence_end) continue;
+        const size_t len = i + 1 - begin;
+        if (len >= 6 && len <= 20) {
+            int filler = 0;
+            for (size_t k = begin; k <= i; ++k) filler += IsFiller(t[k].norm) && t[k].norm != "so";
+            const double general = WeighPhrases(t, kGeneral, begin, i + 1);
+            const double q = filler == 0 && general > 0 ? std::min(1.0, 0.5 + 0.25 * general) : 0.0;
+            if (q > best && !kMidThought.count(t[begin].norm)) {
+                best = q;
+                f->evidence["quotable"] = JoinRaw(t, begin, i + 1);
+            }
+        }
+        begin = i + 1;
+    }
+    f->values["quotable"] = best;
+}
+
+// Reaction after (or at the end of) the clip, stories told in the past tense, surprising turns and a quotable
+// line: what a stranger stops for, as opposed to how the clip opens and closes.
+void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const EpisodeContext* ctx, ClipFeatures* f) {
+    auto& v = f->values;
+    const double n = static_cast<double>(t.size());
+    AddContextFeatures(c, ctx, f);
     // Story: narrators in the past tense ("I went", "she said"), and a story's opening.
     double narrative = 0;
     for (size_t i = 0; i + 1 < t.size(); ++i) {
@@ -262,26 +292,7 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
         const std::string ph = FirstPhrase(t, kSurprise, 0, t.size(), &at);
         f->evidence["surprise"] = Quote(t, at, PhraseLen(ph) + 6);
     }
-    // Quotable: one complete sentence of 6-20 words that speaks generally ("you", "people", "never"), free of
-    // filler; the clip's title when there is one.
-    size_t begin = 0;
-    double best = 0;
-    for (size_t i = 0; i < t.size(); ++i) {
-        if (!t[i].sentence_end) continue;
-        const size_t len = i + 1 - begin;
-        if (len >= 6 && len <= 20) {
-            int filler = 0;
-            for (size_t k = begin; k <= i; ++k) filler += IsFiller(t[k].norm) && t[k].norm != "so";
-            const double general = WeighPhrases(t, kGeneral, begin, i + 1);
-            const double q = filler == 0 && general > 0 ? std::min(1.0, 0.5 + 0.25 * general) : 0.0;
-            if (q > best && !kMidThought.count(t[begin].norm)) {
-                best = q;
-                f->evidence["quotable"] = JoinRaw(t, begin, i + 1);
-            }
-        }
-        begin = i + 1;
-    }
-    v["quotable"] = best;
+    AddQuotable(t, f);
 }
 
 // Hook: the first ~5 seconds. Returns the number of tokens in that opening; `pronoun_start` receives whether the

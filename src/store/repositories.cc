@@ -17,6 +17,15 @@ using nlohmann::json;
 using soci::into;
 using soci::use;
 
+// The enum named by a stored string; a name the code does not know is a corrupt row (SOCI's errors are turned into
+// a Status by Database::With).
+template <typename E>
+E ParseStored(const std::string& name, const char* column) {
+    const auto value = Parse<E>(name);
+    if (!value) throw std::runtime_error(fmt::format("unknown {} '{}' in the database", column, name));
+    return *value;
+}
+
 constexpr const char* kEpisodeColumns =
     "id, title, filename, audio_path, size_bytes, checksum, format, has_video, status, duration, genre,"
     " detected_genre, platform, clip_count, analysis, error, created_at, updated_at, render_options, archived_at";
@@ -24,6 +33,7 @@ constexpr const char* kEpisodeColumns =
 // Binds every column of a SELECT kEpisodeColumns into `e`; nullable columns through `ind`.
 struct EpisodeInto {
     EpisodeRow e;
+    std::string status;
     soci::indicator ind_duration = soci::i_ok, ind_detected = soci::i_ok, ind_analysis = soci::i_ok,
                     ind_error = soci::i_ok;
     void Bind(soci::statement& st) {
@@ -35,7 +45,7 @@ struct EpisodeInto {
         st.exchange(into(e.checksum));
         st.exchange(into(e.format));
         st.exchange(into(e.has_video));
-        st.exchange(into(e.status));
+        st.exchange(into(status));
         st.exchange(into(e.duration, ind_duration));
         st.exchange(into(e.genre));
         st.exchange(into(e.detected_genre, ind_detected));
@@ -50,6 +60,7 @@ struct EpisodeInto {
     }
     EpisodeRow Get() const {
         EpisodeRow r = e;
+        r.status = ParseStored<EpisodeStatus>(status, "episode status");
         if (ind_duration != soci::i_ok) r.duration = 0;
         if (ind_detected != soci::i_ok) r.detected_genre.clear();
         if (ind_analysis != soci::i_ok) r.analysis.clear();
@@ -91,15 +102,16 @@ constexpr const char* kJobColumns =
 
 struct JobInto {
     JobRow j;
+    std::string state, checkpoint, kind;
     soci::indicator ind_error = soci::i_ok, ind_owner = soci::i_ok;
     void Bind(soci::statement& st) {
         st.exchange(into(j.id));
         st.exchange(into(j.episode_id));
         st.exchange(into(j.priority));
-        st.exchange(into(j.state));
+        st.exchange(into(state));
         st.exchange(into(j.stage));
         st.exchange(into(j.progress));
-        st.exchange(into(j.checkpoint));
+        st.exchange(into(checkpoint));
         st.exchange(into(j.attempts));
         st.exchange(into(j.max_attempts));
         st.exchange(into(j.error, ind_error));
@@ -111,11 +123,14 @@ struct JobInto {
         st.exchange(into(j.created_at));
         st.exchange(into(j.started_at));
         st.exchange(into(j.finished_at));
-        st.exchange(into(j.kind));
+        st.exchange(into(kind));
         st.exchange(into(j.payload));
     }
     JobRow Get() const {
         JobRow r = j;
+        r.state = ParseStored<JobState>(state, "job state");
+        r.checkpoint = ParseStored<Checkpoint>(checkpoint, "job checkpoint");
+        r.kind = ParseStored<JobKind>(kind, "job kind");
         if (ind_error != soci::i_ok) r.error.clear();
         if (ind_owner != soci::i_ok) r.lease_owner.clear();
         return r;
@@ -163,13 +178,14 @@ std::vector<Word> WordsFromJson(const std::string& text) {
 }  // namespace
 
 void InsertEpisode(soci::session& s, const EpisodeRow& e) {
+    const std::string status(Name(e.status));
     s << "INSERT INTO episodes (id, title, filename, audio_path, size_bytes, checksum, format, has_video, status,"
          " duration, genre, detected_genre, platform, clip_count, analysis, error, created_at, updated_at,"
          " render_options)"
          " VALUES (:id, :title, :filename, :audio_path, :size, :checksum, :format, :has_video, :status, :duration,"
          " :genre, :detected, :platform, :clip_count, :analysis, :error, :created, :updated, :render)",
         use(e.id), use(e.title), use(e.filename), use(e.audio_path), use(e.size_bytes), use(e.checksum), use(e.format),
-        use(e.has_video), use(e.status), use(e.duration), use(e.genre), use(e.detected_genre), use(e.platform),
+        use(e.has_video), use(status), use(e.duration), use(e.genre), use(e.detected_genre), use(e.platform),
         use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at), use(e.render_options);
 }
 
@@ -196,16 +212,18 @@ DbInt CountEpisodes(soci::session& s) {
     return n;
 }
 
-void SetEpisodeStatus(soci::session& s, const std::string& id, const std::string& status, const std::string& error) {
+void SetEpisodeStatus(soci::session& s, const std::string& id, EpisodeStatus status_value, const std::string& error) {
     const DbInt t = NowEpochMs();
+    const std::string status(Name(status_value));
     s << "UPDATE episodes SET status = :status, error = :error, updated_at = :t WHERE id = :id", use(status),
         use(error), use(t), use(id);
 }
 
 void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e) {
+    const std::string status(Name(e.status));
     s << "UPDATE episodes SET duration = :duration, genre = :genre, detected_genre = :detected,"
          " analysis = :analysis, status = :status, updated_at = :t WHERE id = :id",
-        use(e.duration), use(e.genre), use(e.detected_genre), use(e.analysis), use(e.status), use(e.updated_at),
+        use(e.duration), use(e.genre), use(e.detected_genre), use(e.analysis), use(status), use(e.updated_at),
         use(e.id);
 }
 
@@ -462,14 +480,15 @@ std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string&
 }
 
 void InsertJob(soci::session& s, const JobRow& j) {
+    const std::string state(Name(j.state)), checkpoint(Name(j.checkpoint)), kind(Name(j.kind));
     s << "INSERT INTO jobs (id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts,"
          " error, lease_owner, lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at,"
          " finished_at, kind, payload) VALUES (:id, :e, :p, :st, :sg, :pr, :cp, :a, :ma, :err, :lo, :le, :ra, :cr,"
          " :sm, :c, :s, :f, :k, :pl)",
-        use(j.id), use(j.episode_id), use(j.priority), use(j.state), use(j.stage), use(j.progress), use(j.checkpoint),
+        use(j.id), use(j.episode_id), use(j.priority), use(state), use(j.stage), use(j.progress), use(checkpoint),
         use(j.attempts), use(j.max_attempts), use(j.error), use(j.lease_owner), use(j.lease_expires_at),
         use(j.run_after), use(j.cancel_requested), use(j.stage_ms), use(j.created_at), use(j.started_at),
-        use(j.finished_at), use(j.kind), use(j.payload);
+        use(j.finished_at), use(kind), use(j.payload);
 }
 
 std::optional<JobRow> GetJob(soci::session& s, const std::string& id) {
@@ -514,8 +533,9 @@ DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now) {
     return ind == soci::i_ok ? oldest : 0;
 }
 
-DbInt CountJobsInState(soci::session& s, const std::string& state) {
+DbInt CountJobsInState(soci::session& s, JobState state_value) {
     DbInt n = 0;
+    const std::string state(Name(state_value));
     s << "SELECT COUNT(*) FROM jobs WHERE state = :s", use(state), into(n);
     return n;
 }
@@ -554,13 +574,14 @@ void SetJobProgress(soci::session& s, const std::string& job_id, const std::stri
         use(stage_ms), use(job_id);
 }
 
-void SetJobCheckpoint(soci::session& s, const std::string& job_id, const std::string& checkpoint) {
+void SetJobCheckpoint(soci::session& s, const std::string& job_id, Checkpoint checkpoint_value) {
+    const std::string checkpoint(Name(checkpoint_value));
     s << "UPDATE jobs SET checkpoint = :c WHERE id = :id", use(checkpoint), use(job_id);
 }
 
-void FinishJob(soci::session& s, const std::string& job_id, const std::string& state, const std::string& error,
-               DbInt now) {
-    if (state == "succeeded") {
+void FinishJob(soci::session& s, const std::string& job_id, JobState state_value, const std::string& error, DbInt now) {
+    const std::string state(Name(state_value));
+    if (state_value == JobState::kSucceeded) {
         s << "UPDATE jobs SET state = :s, error = :e, finished_at = :n, lease_owner = NULL, lease_expires_at = 0,"
              " progress = 1, stage = 'done' WHERE id = :id",
             use(state), use(error), use(now), use(job_id);
@@ -597,7 +618,7 @@ bool CancelRequested(soci::session& s, const std::string& job_id) {
 
 bool ReleaseDeadWorkersJob(soci::session& s, const std::string& job_id, DbInt now) {
     const auto job = GetJob(s, job_id);
-    if (!job || job->state != "running") return false;
+    if (!job || job->state != JobState::kRunning) return false;
     if (job->attempts < job->max_attempts) {
         RequeueJob(s, job_id, "worker stopped; resumed", now, /*count_attempt=*/true);
         return true;
@@ -605,8 +626,8 @@ bool ReleaseDeadWorkersJob(soci::session& s, const std::string& job_id, DbInt no
     const std::string why = fmt::format(
         "its worker stopped while running it on each of its {} attempts (last in stage '{}'); it is not tried again",
         job->attempts, job->stage);
-    FinishJob(s, job_id, "failed", why, now);
-    if (job->kind != "render") SetEpisodeStatus(s, job->episode_id, "failed", why);
+    FinishJob(s, job_id, JobState::kFailed, why, now);
+    if (job->kind != JobKind::kRender) SetEpisodeStatus(s, job->episode_id, EpisodeStatus::kFailed, why);
     return false;
 }
 

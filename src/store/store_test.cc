@@ -11,18 +11,12 @@
 namespace podpromo {
 namespace {
 
-std::unique_ptr<Database> OpenDb(const testing::TempDir& dir) {
-    auto db = Database::Open("sqlite://" + (dir / "t.db").string(), 2);
-    EXPECT_TRUE(db.ok()) << db.status().ToString();
-    auto applied = (*db)->Migrate();
-    EXPECT_TRUE(applied.ok()) << applied.status().ToString();
-    return std::move(*db);
-}
+std::unique_ptr<Database> OpenDb(const testing::TempDir& dir) { return testing::OpenTestDatabase(dir / "t.db"); }
 
 void AddJob(soci::session& s, const std::string& id, int priority, DbInt created) {
     EpisodeRow e;
     e.id = "ep_" + id;
-    e.title = e.filename = e.audio_path = e.checksum = e.format = e.status = e.genre = e.platform = "x";
+    e.title = e.filename = e.audio_path = e.checksum = e.format = e.genre = e.platform = "x";
     e.created_at = e.updated_at = created;
     InsertEpisode(s, e);
     JobRow j;
@@ -49,7 +43,7 @@ TEST(Store, RenderJobsKeepTheirPayloadAndAreNotTheEpisodesJob) {
                       JobRow r;
                       r.id = "render";
                       r.episode_id = "ep_process";
-                      r.kind = "render";
+                      r.kind = JobKind::kRender;
                       r.payload = R"({"clip_id":"c1"})";
                       r.priority = 2;
                       r.created_at = 200;
@@ -58,9 +52,9 @@ TEST(Store, RenderJobsKeepTheirPayloadAndAreNotTheEpisodesJob) {
     ASSERT_TRUE(db->With([&](soci::session& s) {
                       const auto r = GetJob(s, "render");
                       ASSERT_TRUE(r);
-                      EXPECT_EQ(r->kind, "render");
+                      EXPECT_EQ(r->kind, JobKind::kRender);
                       EXPECT_EQ(r->payload, R"({"clip_id":"c1"})");
-                      EXPECT_EQ(GetJob(s, "process")->kind, "process");
+                      EXPECT_EQ(GetJob(s, "process")->kind, JobKind::kProcess);
                       EXPECT_EQ(LatestJobForEpisode(s, "ep_process")->id, "process") << "newer, but a render job";
                       EXPECT_TRUE(RunningJobsForEpisode(s, "ep_process").empty());
                       const auto claimed = ClaimNextJob(s, "w1", 1000, 5000);
@@ -94,17 +88,17 @@ TEST(Store, LeasesCancellationAndRecovery) {
                       AddJob(s, "b", 1, 2);
                       auto a = ClaimNextJob(s, "w1", 1000, 2000);
                       ASSERT_TRUE(a);
-                      EXPECT_EQ(a->state, "running");
+                      EXPECT_EQ(a->state, JobState::kRunning);
                       EXPECT_EQ(a->attempts, 1);
                       EXPECT_TRUE(RenewLease(s, "a", "w1", 3000));
                       EXPECT_FALSE(RenewLease(s, "a", "someone else", 3000));
                       // The worker dies: after its lease the job is queued again.
                       EXPECT_EQ(RecoverExpiredJobs(s, 2500), 0);
                       EXPECT_EQ(RecoverExpiredJobs(s, 3500), 1);
-                      EXPECT_EQ(GetJob(s, "a")->state, "queued");
+                      EXPECT_EQ(GetJob(s, "a")->state, JobState::kQueued);
                       // A queued job is cancelled at once; a running one is flagged.
                       EXPECT_TRUE(RequestCancel(s, "b", 4000));
-                      EXPECT_EQ(GetJob(s, "b")->state, "cancelled");
+                      EXPECT_EQ(GetJob(s, "b")->state, JobState::kCancelled);
                       auto again = ClaimNextJob(s, "w2", 4000, 9000);
                       ASSERT_TRUE(again);
                       EXPECT_EQ(again->id, "a");
@@ -134,17 +128,17 @@ TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
                           EXPECT_EQ(RecoverExpiredJobs(s, now), attempt < 3 ? 1 : 0) << attempt;
                       }
                       const auto j = GetJob(s, "poison");
-                      EXPECT_EQ(j->state, "failed");
+                      EXPECT_EQ(j->state, JobState::kFailed);
                       EXPECT_NE(j->error.find("each of its 3 attempts (last in stage 'transcribe')"), std::string::npos)
                           << j->error;
-                      EXPECT_EQ(GetEpisode(s, "ep_poison")->status, "failed");
+                      EXPECT_EQ(GetEpisode(s, "ep_poison")->status, EpisodeStatus::kFailed);
                       EXPECT_FALSE(ClaimNextJob(s, "w1", now, now + 1000));
                       // A process found dead at start releases its job the same way, counted.
                       AddJob(s, "orphan", 1, 2);
                       ASSERT_TRUE(ClaimNextJob(s, "w1", now, now + 100000));
                       EXPECT_TRUE(ReleaseDeadWorkersJob(s, "orphan", now));
                       EXPECT_EQ(GetJob(s, "orphan")->attempts, 1);
-                      EXPECT_EQ(GetJob(s, "orphan")->state, "queued");
+                      EXPECT_EQ(GetJob(s, "orphan")->state, JobState::kQueued);
                   }).ok());
 }
 
@@ -173,7 +167,7 @@ TEST(Store, AClaimBetweenTheCheckAndTheDeleteIsSeen) {
     EXPECT_EQ(running, std::vector<std::string>{"j"});
     ASSERT_TRUE(db->With([](soci::session& s) {
                       EXPECT_TRUE(GetEpisode(s, "ep_j"));
-                      EXPECT_EQ(GetJob(s, "j")->state, "running");
+                      EXPECT_EQ(GetJob(s, "j")->state, JobState::kRunning);
                   }).ok());
 }
 

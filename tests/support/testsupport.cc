@@ -268,4 +268,13 @@ void ExpectPostableVideo(const fs::path& video, int width, int height, double se
     EXPECT_LE(loud->true_peak, -1.0 + 0.3) << "true peak about -1 dBTP at most";
 }
 
+std::unique_ptr<Database> OpenTestDatabase(const std::filesystem::path& file, int pool_size) {
+    auto db = Database::Open("sqlite://" + file.string(), pool_size);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return nullptr;
+    auto applied = (*db)->Migrate();
+    EXPECT_TRUE(applied.ok()) << applied.status().ToString();
+    return applied.ok() ? std::move(*db) : nullptr;
+}
+
 }  // namespace podpromo::testing

@@ -9,6 +9,7 @@
 #include "podpromo/core/status.h"
 #include "podpromo/core/subprocess.h"
 #include "podpromo/core/types.h"
+#include "podpromo/store/database.h"
 
 namespace podpromo::testing {
 
@@ -107,5 +108,8 @@ void ExpectPostableVideo(const std::filesystem::path& video, int width, int heig
 
 // One frame at `t` seconds as packed RGB24 (width × height × 3 bytes).
 Result<std::string> FrameRgb(const std::filesystem::path& path, double t, int width, int height);
+
+// A migrated SQLite database in `file` (a gtest failure, and nullptr, when it cannot be made).
+std::unique_ptr<Database> OpenTestDatabase(const std::filesystem::path& file, int pool_size = 2);
 
 }  // namespace podpromo::testing

@@ -42,7 +42,7 @@ async function request(method, path, body) {
   let res;
   try {
     res = await fetch(path, init);
-  } catch (e) {
+  } catch {
     throw new ApiError(0, 'network', 'The server cannot be reached');
   }
   const text = await res.text();

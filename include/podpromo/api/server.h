@@ -16,10 +16,10 @@
 #include "podpromo/core/config.h"
 #include "podpromo/core/single_flight.h"
 #include "podpromo/files/storage.h"
+#include "podpromo/jobs/errors.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/housekeeper.h"
 #include "podpromo/jobs/workers.h"
-#include "podpromo/jobs/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string_view>
 
+#include "podpromo/core/lifecycle.h"
+
 namespace podpromo {
 
 // Set once by any thread; polled by long-running work between and inside stages. Thread-safe.
@@ -17,11 +19,11 @@ class CancelToken {
     std::atomic<bool> cancelled_{false};
 };
 
-// Called with the stage name and the fraction (0..1) of that stage done. May be called from worker threads;
+// Called with the stage and the fraction (0..1) of that stage done. May be called from worker threads;
 // implementations must be thread-safe. An empty function is allowed everywhere a ProgressFn is taken.
-using ProgressFn = std::function<void(std::string_view stage, double fraction)>;
+using ProgressFn = std::function<void(Stage stage, double fraction)>;
 
-inline void Report(const ProgressFn& fn, std::string_view stage, double fraction) {
+inline void Report(const ProgressFn& fn, Stage stage, double fraction) {
     if (fn) fn(stage, fraction);
 }
 

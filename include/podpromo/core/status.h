@@ -19,8 +19,9 @@ enum class StatusCode {
     kInternal,
 };
 
-// An outcome: ok, or a code with a one-line human-readable message. Cheap to copy; thread-compatible.
-class Status {
+// An outcome: ok, or a code with a one-line human-readable message. Cheap to copy; thread-compatible. A Status
+// cannot be dropped silently: handle it, or say why not with IgnoreError("reason").
+class [[nodiscard]] Status {
   public:
     Status() = default;
     Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -39,6 +40,8 @@ class Status {
     const std::string& message() const { return message_; }
     // "invalid input: <message>" style text for logs.
     std::string ToString() const;
+    // Drops this status on purpose; `why` says why nothing needs to happen (it documents the call site).
+    void IgnoreError(const char* why) const { (void)why; }
 
   private:
     StatusCode code_ = StatusCode::kOk;
@@ -49,9 +52,9 @@ const char* StatusCodeName(StatusCode code);
 // The code as a label: invalid_input, not_found, io_error, no_space, cancelled, unavailable, internal.
 const char* StatusCodeKind(StatusCode code);
 
-// A value or a (non-ok) Status.
+// A value or a (non-ok) Status. Like Status, it cannot be dropped silently.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
   public:
     Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor): return values directly
     Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
@@ -79,3 +82,14 @@ class Result {
         ::podpromo::Status _st = (expr); \
         if (!_st.ok()) return _st;       \
     } while (0)
+
+#define PODPROMO_CONCAT_INNER(a, b) a##b
+#define PODPROMO_CONCAT(a, b) PODPROMO_CONCAT_INNER(a, b)
+// `PODPROMO_ASSIGN_OR_RETURN(auto x, MakeX());` declares (or assigns) `x` from a Result's value, or returns the
+// Result's Status from the enclosing function. `lhs` may be a declaration or an existing variable.
+#define PODPROMO_ASSIGN_OR_RETURN(lhs, expr) \
+    PODPROMO_ASSIGN_OR_RETURN_IMPL(PODPROMO_CONCAT(_podpromo_result_, __LINE__), lhs, expr)
+#define PODPROMO_ASSIGN_OR_RETURN_IMPL(result, lhs, expr) \
+    auto result = (expr);                                 \
+    if (!result.ok()) return result.status();             \
+    lhs = std::move(result).value()

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "podpromo/core/config.h"
-#include "podpromo/jobs/cleanup.h"
 #include "podpromo/files/storage.h"
+#include "podpromo/jobs/cleanup.h"
 #include "podpromo/jobs/errors.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/monitor/system.h"

@@ -24,20 +24,46 @@
 #include "podpromo/core/config.h"
 #include "podpromo/core/progress.h"
 #include "podpromo/files/storage.h"
-#include "podpromo/jobs/events.h"
 #include "podpromo/jobs/errors.h"
+#include "podpromo/jobs/events.h"
+#include "podpromo/jobs/job_runner.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
 
 namespace podpromo {
 
-struct EpisodeResult;
+struct JobDecision;
+
+// One running job's progress: how long each stage took, and the job's row and event updated at most twice a
+// second (and at each stage's end). Called from the pipeline's threads: thread-safe. `db`, `events` and `job`
+// must outlive it.
+class JobProgress {
+  public:
+    JobProgress(Database* db, EventBus* events, const JobRow& job);
+    void operator()(Stage stage, double fraction);
+    // The last stage that reported, by name (the stage a failure belongs to); nullopt before the first report.
+    std::optional<std::string> last_stage() const;
+    std::map<Stage, Ms> stage_ms() const;
+
+  private:
+    Database* db_;
+    EventBus* events_;
+    const JobRow& job_;
+    mutable std::mutex mu_;
+    std::optional<Stage> last_;
+    std::chrono::steady_clock::time_point last_write_;
+    std::map<Stage, Ms> stage_ms_;
+    std::map<Stage, std::chrono::steady_clock::time_point> stage_start_;
+};
 
 class WorkerPool {
   public:
+    // Every pointer is borrowed and must outlive the pool (after Stop returned false, the detached threads still use
+    // them until their jobs end: the caller then exits). `runner` does the jobs' work; nullptr runs the pipeline
+    // (PipelineJobRunner).
     WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events, Metrics* metrics,
-               ErrorAggregator* errors);
+               ErrorAggregator* errors, JobRunner* runner = nullptr);
     ~WorkerPool();
 
     // Starts config.max_concurrent_jobs workers and the lease keeper. Jobs left running by a process that
@@ -64,15 +90,17 @@ class WorkerPool {
     };
     void Loop();
     void KeepLeases();
+    std::shared_ptr<Active> Register(const JobRow& job);
+    void Unregister(const std::string& job_id);
+    // Runs a claimed job, decides its outcome (jobs/outcome.h) and applies it.
     void RunJob(const JobRow& job);
-    // A "render" job: the chosen span scored, rendered and stored as a clip (ranked after the clips stored by
-    // then), with the job finished in the same transaction.
-    Status RunRenderJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
-                        const ProgressFn& progress, Active* active);
-    // A "process" job: the episode recognised (or its stored transcript used), scored, rendered, and its clips
-    // and analysis stored with the job finished in one transaction. `out` receives the result for the metrics.
-    Status RunProcessJob(const JobRow& job, const EpisodeRow& episode, std::optional<Transcript> transcript,
-                         const ProgressFn& progress, Active* active, EpisodeResult* out);
+    // Loads the job's episode and runs its work; the work's status.
+    Status Execute(const JobRow& job, JobProgress& progress, Active* active, JobWorkResult* result);
+    void ObserveStages(const JobRow& job, const JobProgress& progress, const Status& st, const JobWorkResult& result);
+    // Carries out `decision`: the job's and episode's rows, the event, the error report and the metrics. `stage` is
+    // the stage a failure is reported under; `clips` how many clips a success made.
+    void Apply(const JobRow& job, const JobDecision& decision, const Status& st, const std::string& stage,
+               double clips);
     void PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
                     const std::string& stage, double progress, const std::string& error = "");
 
@@ -82,6 +110,8 @@ class WorkerPool {
     EventBus* events_;
     Metrics* metrics_;
     ErrorAggregator* errors_;
+    std::unique_ptr<JobRunner> own_runner_;
+    JobRunner* runner_;
     std::string owner_;
     std::atomic<bool> stopping_{false};
     std::atomic<int> running_{0};

@@ -96,6 +96,26 @@ struct RenderReport {
     std::string reframe_reason;
 };
 
+// Everything a clip's ffmpeg command depends on, as RenderClip gathers it (probing the inputs, measuring the
+// loudness, tracking faces, writing the captions).
+struct RenderCommand {
+    RenderPreset preset;
+    Ms start_ms = 0, end_ms = 0;            // the clip in the source
+    std::vector<std::string> source_input;  // FfmpegInput of the source
+    std::vector<std::string> cover_input;   // FfmpegInput of the audiogram's cover (input 1); empty: a gradient
+    std::string loudness;                   // LoudnessFilter's filters
+    std::optional<CropPlan> crop;           // a video source's reframing; nullopt: an audiogram
+    int src_width = 0;                      // the video source's width (for the crop's expression)
+    std::filesystem::path captions;         // the ASS script (BuildCaptionsAss)
+    Ms thumbnail_at_ms = 0;                 // the thumbnail's time in the clip
+    std::filesystem::path video_part;       // where ffmpeg writes each output; empty: not made
+    std::filesystem::path audio_part, thumbnail_part;
+};
+
+// The ffmpeg command line (argv, "ffmpeg" first) that renders `command` in one pass. Pure: the golden tests in
+// render_test.cc hold its arguments.
+std::vector<std::string> BuildRenderCommand(const RenderCommand& command);
+
 // Renders the clip in one ffmpeg process (a loudness measurement of the clip's audio precedes it). Nothing
 // is left behind on failure or cancellation. Errors: Unavailable without ffmpeg or the face cascade,
 // IoError/NoSpace when the write fails, Cancelled.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "podpromo/core/lifecycle.h"
 #include "podpromo/core/types.h"
 
 namespace soci {
@@ -23,7 +24,7 @@ struct EpisodeRow {
     std::string id, title, filename, audio_path, checksum, format;
     DbInt size_bytes = 0;
     int has_video = 0;
-    std::string status;  // queued, processing, ready, failed, cancelled
+    EpisodeStatus status = EpisodeStatus::kQueued;
     double duration = 0;
     std::string genre, detected_genre, platform;
     int clip_count = 5;
@@ -61,19 +62,19 @@ struct FeedbackRow {
 
 struct JobRow {
     std::string id, episode_id;
-    int priority = 1;              // 2 high, 1 normal, 0 low
-    std::string state = "queued";  // queued, running, succeeded, failed, cancelled
+    int priority = 1;  // 2 high, 1 normal, 0 low
+    JobState state = JobState::kQueued;
     std::string stage = "queued";
     double progress = 0;
-    std::string checkpoint;  // last completed stage: "", "transcribed", "scored", "rendered"
+    Checkpoint checkpoint = Checkpoint::kNone;  // where a retry resumes
     int attempts = 0, max_attempts = 3;
     std::string error, lease_owner;
     DbInt lease_expires_at = 0, run_after = 0;
     int cancel_requested = 0;
     std::string stage_ms = "{}";  // JSON: stage -> milliseconds
     DbInt created_at = 0, started_at = 0, finished_at = 0;
-    std::string kind = "process";  // "process" an episode, or "render" a chosen span of it
-    std::string payload = "{}";    // JSON: what a "render" job renders (clip_id, start, end, platform, options)
+    JobKind kind = JobKind::kProcess;
+    std::string payload = "{}";  // JSON: what a "render" job renders (clip_id, start, end, platform, options)
 };
 
 // Episodes.
@@ -81,7 +82,7 @@ void InsertEpisode(soci::session& s, const EpisodeRow& e);
 std::optional<EpisodeRow> GetEpisode(soci::session& s, const std::string& id);
 std::vector<EpisodeRow> ListEpisodes(soci::session& s, int limit, int offset);
 DbInt CountEpisodes(soci::session& s);
-void SetEpisodeStatus(soci::session& s, const std::string& id, const std::string& status, const std::string& error);
+void SetEpisodeStatus(soci::session& s, const std::string& id, EpisodeStatus status, const std::string& error);
 void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e);  // duration, genres, analysis, status
 // Removes the episode with its segments, clips, feedback and jobs.
 void DeleteEpisode(soci::session& s, const std::string& id);
@@ -141,7 +142,7 @@ std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& e
 std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id);
 // The episode's render jobs still to finish (queued or running), oldest first.
 std::vector<JobRow> PendingRenderJobs(soci::session& s, const std::string& episode_id);
-DbInt CountJobsInState(soci::session& s, const std::string& state);
+DbInt CountJobsInState(soci::session& s, JobState state);
 // created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
 DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now);
 // Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
@@ -152,10 +153,9 @@ std::optional<JobRow> ClaimNextJob(soci::session& s, const std::string& owner, D
 bool RenewLease(soci::session& s, const std::string& job_id, const std::string& owner, DbInt lease_until);
 void SetJobProgress(soci::session& s, const std::string& job_id, const std::string& stage, double progress,
                     const std::string& stage_ms);
-void SetJobCheckpoint(soci::session& s, const std::string& job_id, const std::string& checkpoint);
+void SetJobCheckpoint(soci::session& s, const std::string& job_id, Checkpoint checkpoint);
 // Ends a running job: succeeded, failed or cancelled.
-void FinishJob(soci::session& s, const std::string& job_id, const std::string& state, const std::string& error,
-               DbInt now);
+void FinishJob(soci::session& s, const std::string& job_id, JobState state, const std::string& error, DbInt now);
 // Back to the queue: after a transient failure (counted, with run_after for the backoff) or at shutdown
 // (not counted).
 void RequeueJob(soci::session& s, const std::string& job_id, const std::string& error, DbInt run_after,

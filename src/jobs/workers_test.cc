@@ -1,0 +1,253 @@
+// WorkerPool without a server or the pipeline: a real SQLite queue in a temporary directory, and a fake JobRunner
+// whose script says what each attempt of a job does. What these check is what an operator sees in the jobs
+// table: retries with their backoff, failures that do not retry, cancellation, release at shutdown, a lost lease.
+#include "podpromo/jobs/workers.h"
+
+#include <gtest/gtest.h>
+#include <soci/soci.h>
+
+#include <functional>
+#include <thread>
+
+#include "podpromo/jobs/events.h"
+#include "podpromo/store/repositories.h"
+#include "testsupport.h"
+
+namespace podpromo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A runner that does what its script says, attempt by attempt. Success is what the pipeline's runner does: the job
+// is finished in the runner's own transaction.
+class ScriptedRunner : public JobRunner {
+  public:
+    using Step = std::function<Status(JobWork& work, int attempt)>;
+    ScriptedRunner(Database* db, Step step) : db_(db), step_(std::move(step)) {}
+
+    Status Run(JobWork work, JobWorkResult* out) override {
+        const int attempt = ++calls_;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            started_.push_back(Clock::now());
+        }
+        Status st = step_(work, attempt);
+        if (!st.ok()) return st;
+        out->clips = 1;
+        return db_->InTransaction(
+            [&](soci::session& s) { FinishJob(s, work.job.id, JobState::kSucceeded, "", NowEpochMs()); });
+    }
+    int calls() const { return calls_; }
+    std::vector<Clock::time_point> started() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return started_;
+    }
+
+  private:
+    Database* db_;
+    Step step_;
+    std::atomic<int> calls_{0};
+    std::mutex mu_;
+    std::vector<Clock::time_point> started_;
+};
+
+// Waits (up to 10 s) for the job to be cancelled by someone; what a stage does between its chunks.
+Status RunUntilCancelled(JobWork& work) {
+    const auto until = Clock::now() + std::chrono::seconds(10);
+    while (!work.cancel->cancelled() && Clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return work.cancel->cancelled() ? Status::Cancelled() : Status::Internal("never cancelled");
+}
+
+class WorkerPoolTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        db_ = testing::OpenTestDatabase(dir_ / "queue.db", 4);
+        ASSERT_TRUE(db_);
+        auto storage = Storage::Open(dir_ / "data", 0);
+        ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+        storage_ = std::make_unique<Storage>(std::move(*storage));
+        config_.max_concurrent_jobs = 1;
+        config_.job_lease_seconds = 3;  // renewed (and lost) within a second
+        config_.retry_backoff_seconds = 0.3;
+        errors_ = std::make_unique<ErrorAggregator>(db_.get(), &metrics_, 24);
+    }
+    void TearDown() override {
+        if (pool_) pool_->Stop();
+    }
+
+    void StartPool(ScriptedRunner::Step step) {
+        runner_ = std::make_unique<ScriptedRunner>(db_.get(), std::move(step));
+        pool_ = std::make_unique<WorkerPool>(db_.get(), storage_.get(), config_, &events_, &metrics_, errors_.get(),
+                                             runner_.get());
+        pool_->Start();
+    }
+
+    // A queued job of a new episode; its id.
+    std::string AddJob(int max_attempts = 3) {
+        const std::string n = std::to_string(++jobs_);
+        EpisodeRow e;
+        e.id = "ep" + n;
+        e.title = e.filename = e.audio_path = e.checksum = e.format = e.genre = e.platform = "x";
+        e.created_at = e.updated_at = NowEpochMs();
+        JobRow j;
+        j.id = "job" + n;
+        j.episode_id = e.id;
+        j.max_attempts = max_attempts;
+        j.created_at = j.run_after = e.created_at;
+        EXPECT_TRUE(db_->InTransaction([&](soci::session& s) {
+                           InsertEpisode(s, e);
+                           InsertJob(s, j);
+                       })
+                        .ok());
+        if (pool_) pool_->Wake();
+        return j.id;
+    }
+
+    JobRow Job(const std::string& id) {
+        std::optional<JobRow> job;
+        EXPECT_TRUE(db_->With([&](soci::session& s) { job = GetJob(s, id); }).ok());
+        return job.value_or(JobRow{});
+    }
+    EpisodeRow EpisodeOf(const std::string& job_id) {
+        std::optional<EpisodeRow> e;
+        const std::string episode_id = Job(job_id).episode_id;
+        EXPECT_TRUE(db_->With([&](soci::session& s) { e = GetEpisode(s, episode_id); }).ok());
+        return e.value_or(EpisodeRow{});
+    }
+    // The job once `done` holds, or as it is after 15 s.
+    JobRow WaitFor(const std::string& id, const std::function<bool(const JobRow&)>& done) {
+        const auto until = Clock::now() + std::chrono::seconds(15);
+        JobRow j = Job(id);
+        while (!done(j) && Clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            j = Job(id);
+        }
+        return j;
+    }
+    static bool Ended(const JobRow& j) { return IsFinal(j.state); }
+    void WaitCalls(int n) {
+        const auto until = Clock::now() + std::chrono::seconds(10);
+        while (runner_->calls() < n && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        ASSERT_GE(runner_->calls(), n);
+    }
+    std::vector<ErrorGroup> Errors() {
+        std::vector<ErrorGroup> groups;
+        EXPECT_TRUE(db_->With([&](soci::session& s) { groups = ListErrors(s, 0); }).ok());
+        return groups;
+    }
+
+    testing::TempDir dir_;
+    std::unique_ptr<Database> db_;
+    std::unique_ptr<Storage> storage_;
+    ServiceConfig config_;
+    Metrics metrics_;
+    EventBus events_;
+    std::unique_ptr<ErrorAggregator> errors_;
+    std::unique_ptr<ScriptedRunner> runner_;
+    std::unique_ptr<WorkerPool> pool_;
+    int jobs_ = 0;
+};
+
+TEST_F(WorkerPoolTest, ATransientFailureIsRetriedAfterItsBackoffAndThenSucceeds) {
+    StartPool([](JobWork&, int attempt) { return attempt == 1 ? Status::IoError("a read failed") : Status::Ok(); });
+    const std::string id = AddJob();
+    const JobRow j = WaitFor(id, Ended);
+    EXPECT_EQ(j.state, JobState::kSucceeded);
+    EXPECT_EQ(j.attempts, 2);
+    const auto started = runner_->started();
+    ASSERT_EQ(started.size(), 2u);
+    EXPECT_GE(started[1] - started[0], std::chrono::milliseconds(300)) << "the retry waits its backoff";
+    const auto groups = Errors();
+    ASSERT_EQ(groups.size(), 1u);
+    EXPECT_EQ(groups[0].kind, "io_error");
+    EXPECT_EQ(groups[0].sample, "a read failed");
+}
+
+TEST_F(WorkerPoolTest, AThrowingRunnerIsATransientFailureNotACrash) {
+    StartPool([](JobWork&, int attempt) -> Status {
+        if (attempt == 1) throw std::runtime_error("a library's bug");
+        return Status::Ok();
+    });
+    const JobRow j = WaitFor(AddJob(), Ended);
+    EXPECT_EQ(j.state, JobState::kSucceeded);
+    EXPECT_EQ(j.attempts, 2);
+}
+
+TEST_F(WorkerPoolTest, AJobOutOfAttemptsEndsFailedWithItsReason) {
+    StartPool([](JobWork&, int) { return Status::Unavailable("the engine is down"); });
+    const std::string id = AddJob(/*max_attempts=*/2);
+    const JobRow j = WaitFor(id, Ended);
+    EXPECT_EQ(j.state, JobState::kFailed);
+    EXPECT_EQ(j.attempts, 2);
+    EXPECT_EQ(j.error, "the engine is down");
+    EXPECT_EQ(runner_->calls(), 2);
+    EXPECT_EQ(EpisodeOf(id).status, EpisodeStatus::kFailed);
+}
+
+TEST_F(WorkerPoolTest, BadInputAndAFullDiskFailAtOnce) {
+    StartPool([](JobWork& w, int) {
+        return w.job.id == "job1" ? Status::InvalidInput("not audio") : Status::NoSpace("the disk is full");
+    });
+    const std::string bad = AddJob(), full = AddJob();
+    for (const auto& [id, why] : {std::pair{bad, "not audio"}, {full, "the disk is full"}}) {
+        const JobRow j = WaitFor(id, Ended);
+        EXPECT_EQ(j.state, JobState::kFailed) << id;
+        EXPECT_EQ(j.attempts, 1) << id << ": no retry";
+        EXPECT_EQ(j.error, why);
+        EXPECT_EQ(EpisodeOf(id).error, why);
+    }
+    EXPECT_GT(storage_->last_no_space_ms(), 0) << "the full disk is noted for /health";
+}
+
+TEST_F(WorkerPoolTest, ACancelRequestStopsTheRunningJob) {
+    StartPool([](JobWork& w, int) { return RunUntilCancelled(w); });
+    const std::string id = AddJob();
+    WaitCalls(1);
+    ASSERT_TRUE(db_->With([&](soci::session& s) { RequestCancel(s, id, NowEpochMs()); }).ok());
+    const JobRow j = WaitFor(id, [](const JobRow& r) { return r.state == JobState::kCancelled; });
+    EXPECT_EQ(j.state, JobState::kCancelled);
+    EXPECT_EQ(j.error, "cancelled by request");
+    EXPECT_EQ(EpisodeOf(id).status, EpisodeStatus::kCancelled);
+    EXPECT_EQ(runner_->calls(), 1);
+}
+
+TEST_F(WorkerPoolTest, StoppingReleasesTheRunningJobWithoutUsingAnAttempt) {
+    StartPool([](JobWork& w, int) { return RunUntilCancelled(w); });
+    const std::string id = AddJob(/*max_attempts=*/1);
+    WaitCalls(1);
+    EXPECT_TRUE(pool_->Stop());
+    const JobRow j = Job(id);
+    EXPECT_EQ(j.state, JobState::kQueued) << "back in the queue for the next start";
+    EXPECT_EQ(j.attempts, 0) << "even on its last attempt";
+    EXPECT_EQ(EpisodeOf(id).status, EpisodeStatus::kQueued);
+    EXPECT_TRUE(Errors().empty()) << "a release is not an error";
+}
+
+TEST_F(WorkerPoolTest, ALostLeaseLeavesTheJobToItsNewOwner) {
+    std::atomic<bool> saw_lost{false};
+    StartPool([&](JobWork& w, int) {
+        Status st = RunUntilCancelled(w);
+        saw_lost = w.lost_lease->load();
+        return st;
+    });
+    const std::string id = AddJob();
+    WaitCalls(1);
+    // Another worker took the job over (this one was paused past its lease, say).
+    ASSERT_TRUE(db_->With([&](soci::session& s) {
+                       s << "UPDATE jobs SET lease_owner = 'elsewhere:1:w' WHERE id = :id", soci::use(id);
+                   })
+                    .ok());
+    const auto until = Clock::now() + std::chrono::seconds(10);
+    while (pool_->running() > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(pool_->running(), 0) << "the worker gave the job up";
+    EXPECT_TRUE(saw_lost) << "the runner was told not to store anything";
+    const JobRow j = Job(id);
+    EXPECT_EQ(j.state, JobState::kRunning) << "the row is the new owner's";
+    EXPECT_EQ(j.lease_owner, "elsewhere:1:w");
+    EXPECT_EQ(j.attempts, 1);
+    EXPECT_TRUE(Errors().empty());
+}
+
+}  // namespace
+}  // namespace podpromo
