@@ -27,22 +27,43 @@ void SendError(Response& res, int status, const std::string& code, const std::st
     SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-void SendStatus(Response& res, const Status& st) {
-    switch (st.code()) {
-        case StatusCode::kInvalidInput:
-            return SendError(res, 400, "invalid_input", st.message());
-        case StatusCode::kNotFound:
-            return SendError(res, 404, "not_found", st.message());
-        case StatusCode::kNoSpace:
-            return SendError(res, 507, "insufficient_storage", st.message());
-        case StatusCode::kUnavailable:
-            res.set_header("Retry-After", "5");
-            return SendError(res, 503, "unavailable", st.message());
-        case StatusCode::kCancelled:
-            return SendError(res, 409, "cancelled", st.message());
-        default:
-            return SendInternalError(res, st.message());
+HttpError HttpErrorFor(const Status& st) {
+    struct Row {
+        StatusCode code;
+        int status;
+        const char* default_slug;  // the body's code when the Status has no slug of its own
+        int retry_after_s;
+    };
+    static constexpr Row kRows[] = {
+        {StatusCode::kInvalidInput, 400, nullptr, 0},
+        {StatusCode::kNotFound, 404, nullptr, 0},
+        {StatusCode::kNoSpace, 507, "insufficient_storage", 0},
+        {StatusCode::kUnavailable, 503, nullptr, 5},
+        {StatusCode::kCancelled, 409, nullptr, 0},
+        {StatusCode::kResourceExhausted, 503, nullptr, 30},
+        {StatusCode::kFailedPrecondition, 409, nullptr, 0},
+        {StatusCode::kUnsupported, 415, nullptr, 0},
+        {StatusCode::kTooLarge, 413, nullptr, 0},
+        {StatusCode::kGone, 410, nullptr, 0},
+        {StatusCode::kRateLimited, 429, nullptr, 30},
+        {StatusCode::kUnprocessable, 422, nullptr, 0},
+    };
+    for (const Row& row : kRows) {
+        if (row.code != st.code()) continue;
+        HttpError e;
+        e.status = row.status;
+        e.code = row.default_slug && st.slug() == StatusCodeKind(st.code()) ? row.default_slug : st.slug();
+        e.retry_after_s = st.retry_after_s() > 0 ? st.retry_after_s() : row.retry_after_s;
+        return e;
     }
+    return {500, "internal", 0};  // kInternal, kIoError: the detail stays in the log
+}
+
+void SendStatus(Response& res, const Status& st) {
+    const HttpError e = HttpErrorFor(st);
+    if (e.status == 500) return SendInternalError(res, st.message());
+    if (e.retry_after_s > 0) res.set_header("Retry-After", std::to_string(e.retry_after_s));
+    SendError(res, e.status, e.code, st.message());
 }
 
 namespace {
@@ -210,7 +231,7 @@ std::string WebContentType(const fs::path& p) {
 }
 
 bool FindEpisode(Database* db, const std::string& id, EpisodeBundle* b, Response& res, bool content) {
-    const Status st = db->With([&](soci::session& s) {
+    const Status st = db->With([&](Tx& s) {
         b->episode = GetEpisode(s, id);
         if (!b->episode) return;
         b->job = LatestJobForEpisode(s, id);

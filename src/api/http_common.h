@@ -27,7 +27,16 @@ using nlohmann::json;
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
 // {"error": {"code", "message"}} with its status.
 void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message);
-// One place maps a Status to its HTTP status and error code.
+// How a failed Status is answered: the HTTP status, the error code of the body (the Status's slug; for a full disk
+// "insufficient_storage") and the Retry-After seconds (0: none). The one map from Status to HTTP; pure.
+struct HttpError {
+    int status = 500;
+    std::string code;
+    int retry_after_s = 0;
+};
+HttpError HttpErrorFor(const Status& st);
+// Answers `res` with `st` as HttpErrorFor maps it (a 500 through SendInternalError: the message is logged, not
+// sent), with its Retry-After header when it has one.
 void SendStatus(httplib::Response& res, const Status& st);
 // A 500: the client is told only that it happened and the request's id (the X-Request-Id already set on `res`);
 // `detail` (an exception's text, a path) is kept for this thread's access log line, see TakeInternalDetail.

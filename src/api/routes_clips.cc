@@ -1,6 +1,5 @@
 #include <fmt/format.h>
 #include <httplib.h>
-#include <soci/soci.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -28,7 +27,7 @@ void ApiServer::ClipRoutes() {
         const std::string id = req.matches[1];
         std::optional<ClipRow> clip;
         std::map<std::string, DbInt> counts;
-        const Status st = db_->With([&](soci::session& s) {
+        const Status st = db_->With([&](Tx& s) {
             clip = GetClip(s, id);
             if (clip) counts = FeedbackCounts(s, id);
         });
@@ -43,7 +42,7 @@ void ApiServer::ClipRoutes() {
                                                                                                   Response& res) {
         const std::string id = req.matches[1], kind = req.matches[2];
         std::optional<ClipRow> clip;
-        const Status st = db_->With([&](soci::session& s) { clip = GetClip(s, id); });
+        const Status st = db_->With([&](Tx& s) { clip = GetClip(s, id); });
         if (!st.ok()) return SendStatus(res, st);
         if (!clip) return SendError(res, 404, "not_found", "no clip " + id);
         if (clip->expired_at != 0) {
@@ -69,7 +68,7 @@ void ApiServer::ClipRoutes() {
         const std::string id = req.matches[1];
         bool found = false;
         std::optional<ClipRow> clip;
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](Tx& s) {
             found = SetClipStarred(s, id, starred);
             if (found) clip = GetClip(s, id);
         });
@@ -113,7 +112,7 @@ void ApiServer::ClipRoutes() {
         f.created_at = NowEpochMs();
         std::optional<ClipRow> clip;
         std::map<std::string, DbInt> counts;
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](Tx& s) {
             clip = GetClip(s, id);
             if (!clip) return;
             f.episode_id = clip->episode_id;

@@ -1,6 +1,5 @@
 #include <fmt/format.h>
 #include <httplib.h>
-#include <soci/soci.h>
 
 #include <algorithm>
 #include <cmath>
@@ -54,7 +53,7 @@ void ApiServer::EpisodeRoutes() {
         };
         // Cheap refusals first, before a byte of the body is stored.
         DbInt queued = 0;
-        if (Status st = db_->With([&](soci::session& s) { queued = CountJobsInState(s, JobState::kQueued); });
+        if (Status st = db_->With([&](Tx& s) { queued = CountJobsInState(s, JobState::kQueued); });
             !st.ok()) {
             return SendStatus(res, st);
         }
@@ -245,7 +244,7 @@ void ApiServer::EpisodeRoutes() {
         constexpr Ms kHoldMs = 10 * 60 * 1000;
         job.run_after = ep.created_at + kHoldMs;
         bool full = false;
-        const Status inserted = db_->InTransaction([&](soci::session& s) {
+        const Status inserted = db_->InTransaction([&](Tx& s) {
             full = CountJobsInState(s, JobState::kQueued) >= config_.max_queue_size;
             if (full) return;
             InsertEpisode(s, ep);
@@ -263,11 +262,11 @@ void ApiServer::EpisodeRoutes() {
         job.run_after = ep.created_at;
         if (stored.ok()) {
             stored = db_->InTransaction(
-                [&](soci::session& s) { RequeueJob(s, job.id, "", job.run_after, /*count_attempt=*/true); });
+                [&](Tx& s) { RequeueJob(s, job.id, "", job.run_after, /*count_attempt=*/true); });
         }
         if (!stored.ok()) {
             events_->Publish(JobEvent(job.id, ep.id, "failed", "failed", 0, "the upload could not be stored"));
-            LogIfFailed(db_->InTransaction([&](soci::session& s) { DeleteEpisode(s, ep.id); }),
+            LogIfFailed(db_->InTransaction([&](Tx& s) { DeleteEpisode(s, ep.id); }),
                         "removing the rows of an upload that could not be stored", {{"episode_id", ep.id}});
             storage_->RemoveEpisode(ep.id);
             return SendStatus(res, stored);
@@ -296,7 +295,7 @@ void ApiServer::EpisodeRoutes() {
         }
         std::vector<EpisodeRow> rows;
         DbInt total = 0;
-        const Status st = db_->With([&](soci::session& s) {
+        const Status st = db_->With([&](Tx& s) {
             rows = ListEpisodes(s, limit, offset);
             total = CountEpisodes(s);
         });
@@ -333,7 +332,7 @@ void ApiServer::EpisodeRoutes() {
         // delete are one transaction, so no worker can take one of its queued jobs in between (a claim that
         // commits first makes this transaction retry and see the job running).
         std::vector<std::string> running;
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](Tx& s) {
             running = RunningJobsForEpisode(s, id);
             for (const auto& job_id : running) RequestCancel(s, job_id, NowEpochMs());
             if (running.empty()) DeleteEpisode(s, id);
@@ -398,7 +397,7 @@ void ApiServer::EpisodeRoutes() {
         const std::string id = req.matches[1];
         std::optional<EpisodeRow> ep;
         std::optional<Transcript> t;
-        const Status st = db_->With([&](soci::session& s) {
+        const Status st = db_->With([&](Tx& s) {
             ep = GetEpisode(s, id);
             if (ep) t = LoadTranscript(s, id);
         });
@@ -435,7 +434,7 @@ void ApiServer::EpisodeRoutes() {
         next.checkpoint = Checkpoint::kTranscribed;
         next.max_attempts = config_.job_max_attempts;
         next.created_at = NowEpochMs();
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](Tx& s) {
             ReplaceTranscript(s, id, *t);
             InsertJob(s, next);
             SetEpisodeStatus(s, id, EpisodeStatus::kQueued, "");
@@ -535,7 +534,7 @@ void ApiServer::EpisodeRoutes() {
         json wanted = SpanRequestToJson(span);
         wanted.erase("clip_id");
         bool full = false, busy = false, same = false;
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](Tx& s) {
             const auto pending = PendingRenderJobs(s, id);
             for (const auto& p : pending) {
                 json asked = json::parse(p.payload, nullptr, false);

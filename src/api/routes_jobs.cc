@@ -1,6 +1,5 @@
 #include <fmt/format.h>
 #include <httplib.h>
-#include <soci/soci.h>
 
 #include <string>
 
@@ -21,7 +20,7 @@ void ApiServer::JobRoutes() {
 
     svr.Get(R"(/api/v1/jobs/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         std::optional<JobRow> job;
-        const Status st = db_->With([&](soci::session& s) { job = GetJob(s, req.matches[1]); });
+        const Status st = db_->With([&](Tx& s) { job = GetJob(s, req.matches[1]); });
         if (!st.ok()) return SendStatus(res, st);
         if (!job) return SendError(res, 404, "not_found", "no job " + std::string(req.matches[1]));
         SendJson(res, 200, JobRowToJson(*job));
@@ -31,7 +30,7 @@ void ApiServer::JobRoutes() {
         const std::string id = req.matches[1];
         std::optional<JobRow> job;
         bool cancelled_now = false;
-        const Status st = db_->InTransaction([&](soci::session& s) {
+        const Status st = db_->InTransaction([&](Tx& s) {
             job = GetJob(s, id);
             if (!job || (IsFinal(job->state))) return;
             cancelled_now = RequestCancel(s, id, NowEpochMs());

@@ -1,5 +1,4 @@
 #include <httplib.h>
-#include <soci/soci.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -42,7 +41,7 @@ void ApiServer::OperatorRoutes() {
 
     svr.Get("/queue/stats", [this](const Request&, Response& res) {
         QueueCounts q;
-        const Status st = db_->With([&](soci::session& s) { q = GetQueueCounts(s, NowEpochMs()); });
+        const Status st = db_->With([&](Tx& s) { q = GetQueueCounts(s, NowEpochMs()); });
         if (!st.ok()) return SendStatus(res, st);
         SendJson(res, 200,
                  {{"by_state", q.by_state},
@@ -88,14 +87,14 @@ void ApiServer::OperatorRoutes() {
 
     svr.Get("/metrics", [this](const Request&, Response& res) {
         QueueCounts q;
-        if (db_->With([&](soci::session& s) { q = GetQueueCounts(s, NowEpochMs()); }).ok()) {
+        if (db_->With([&](Tx& s) { q = GetQueueCounts(s, NowEpochMs()); }).ok()) {
             for (const auto& [state, n] : q.by_state) {
                 metrics_->Set("podpromo_jobs", {{"state", state}}, static_cast<double>(n));
             }
         }
         std::map<std::string, DbInt> episodes, feedback;
         DbInt clips = 0;
-        if (db_->With([&](soci::session& s) {
+        if (db_->With([&](Tx& s) {
                    episodes = CountEpisodesByStatus(s);
                    clips = CountClips(s);
                })

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
-#include <soci/soci.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -263,7 +262,7 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
     }
     DbInt queued = 0, running = 0, oldest = 0;
     const DbInt now = NowEpochMs();
-    const Status read = db_->With([&](soci::session& s) {
+    const Status read = db_->With([&](Tx& s) {
         queued = CountJobsInState(s, JobState::kQueued);
         running = CountJobsInState(s, JobState::kRunning);
         oldest = OldestRunnableQueuedJob(s, now);

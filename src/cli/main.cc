@@ -25,8 +25,8 @@
 namespace {
 
 using podpromo::CancelToken;
+using podpromo::ReportFailure;
 using podpromo::Status;
-using podpromo::StatusCode;
 namespace fs = std::filesystem;
 
 CancelToken g_cancel;
@@ -35,21 +35,6 @@ CancelToken g_cancel;
 extern "C" void OnSignal(int) {
     if (g_cancel.cancelled()) _exit(130);
     g_cancel.Cancel();
-}
-
-// Exit codes: 0 ok, 1 internal or environment failure, 2 unusable input or arguments, 130 interrupted.
-int ExitCodeFor(const Status& st) {
-    switch (st.code()) {
-        case StatusCode::kOk:
-            return 0;
-        case StatusCode::kInvalidInput:
-        case StatusCode::kNotFound:
-            return 2;
-        case StatusCode::kCancelled:
-            return 130;
-        default:
-            return 1;
-    }
 }
 
 // Prints "[ 42%] transcribe  0:12 elapsed, ETA 0:16" to stderr: in place on a terminal, one line per step
@@ -174,8 +159,7 @@ int ProcessEpisode(const std::string& file, const podpromo::PipelineOptions& opt
     CoverCopy cover;
     if (valid.ok() && media.cover && !out_dir.empty()) valid = cover.Make(&*media.cover);
     if (!valid.ok()) {
-        std::cerr << "podpromo: " << valid.message() << "\n";
-        return ExitCodeFor(valid);
+        return ReportFailure(valid);
     }
     ProgressPrinter printer(!options.transcript.has_value(), !out_dir.empty(),
                             !out_dir.empty() && (media.audio || media.video));
@@ -185,8 +169,7 @@ int ProcessEpisode(const std::string& file, const podpromo::PipelineOptions& opt
     if (st.ok() && !out_dir.empty()) st = podpromo::WriteOutputs(&*result, out_dir, media, progress, &g_cancel);
     printer.Finish();
     if (!st.ok()) {
-        std::cerr << "podpromo: " << st.message() << "\n";
-        return ExitCodeFor(st);
+        return ReportFailure(st);
     }
     if (json_out) {
         std::cout << podpromo::DumpJson(podpromo::ResultToJson(*result), 2) << "\n";
@@ -323,8 +306,7 @@ int RunProcessCommand(const ProcessFlags& f) {
     Status st = style.status();
     if (st.ok()) st = SetRecognition(f, &options);
     if (!st.ok()) {
-        std::cerr << "podpromo: " << st.message() << "\n";
-        return 2;
+        return ReportFailure(st);
     }
     media.style = *style;
     return ProcessEpisode(f.file, options, f.out_dir, media, f.json_out);
@@ -368,8 +350,7 @@ void AddServiceCommands(CLI::App* app, ServiceFlags* f) {
 int RunServiceCommand(const ServiceFlags& f) {
     podpromo::ServiceConfig service;
     if (Status st = podpromo::LoadConfigFromEnv(&service); !st.ok()) {
-        std::cerr << "podpromo: " << st.message() << "\n";
-        return 2;
+        return ReportFailure(st);
     }
     if (!f.host.empty()) service.host = f.host;
     if (f.port >= 0) service.port = f.port;

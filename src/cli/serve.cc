@@ -39,11 +39,15 @@ Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, in
 
 }  // namespace
 
+int ReportFailure(const Status& st) {
+    std::cerr << "podpromo: " << st.message() << "\n";
+    return ExitCodeFor(st);
+}
+
 int RunMigrate(const ServiceConfig& config) {
     auto db = OpenAndMigrate(config, 1);
     if (!db.ok()) {
-        std::cerr << "podpromo: " << db.status().message() << "\n";
-        return 1;
+        return ReportFailure(db.status());
     }
     std::cout << fmt::format("schema version {} ({})\n", Database::LatestVersion(), config.DatabaseUrl());
     return 0;
@@ -52,18 +56,15 @@ int RunMigrate(const ServiceConfig& config) {
 int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orphans, bool json) {
     auto storage = Storage::Open(config.data_dir, static_cast<int64_t>(config.max_storage_gb * 1e9));
     if (!storage.ok()) {
-        std::cerr << "podpromo: " << storage.status().message() << "\n";
-        return 1;
+        return ReportFailure(storage.status());
     }
     auto db = OpenAndMigrate(config, 2);
     if (!db.ok()) {
-        std::cerr << "podpromo: " << db.status().message() << "\n";
-        return 1;
+        return ReportFailure(db.status());
     }
     auto report = RunCleanup(db->get(), *storage, PolicyFromConfig(config, remove_orphans), dry_run);
     if (!report.ok()) {
-        std::cerr << "podpromo: " << report.status().message() << "\n";
-        return 1;
+        return ReportFailure(report.status());
     }
     if (json) {
         std::cout << DumpJson(report->ToJson(), 2) << "\n";
@@ -90,8 +91,7 @@ int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orp
 
 int RunServe(ServiceConfig config) {
     if (Status v = ValidateConfig(config); !v.ok()) {
-        std::cerr << "podpromo: " << v.message() << "\n";
-        return 2;
+        return ReportFailure(v);
     }
     ConfigureLog(config.log_format, config.log_level);
 #ifdef PODPROMO_WEB_DIST
@@ -107,8 +107,7 @@ int RunServe(ServiceConfig config) {
 
     auto storage = Storage::Open(config.data_dir, static_cast<int64_t>(config.max_storage_gb * 1e9));
     if (!storage.ok()) {
-        std::cerr << "podpromo: " << storage.status().message() << "\n";
-        return 1;
+        return ReportFailure(storage.status());
     }
     // Scratch files of jobs (decoded audio, render scripts) go to the work area of the storage root, where
     // the quota counts them and cleanup finds what a killed process left.
@@ -118,8 +117,7 @@ int RunServe(ServiceConfig config) {
     }
     auto db = OpenAndMigrate(config, std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2));
     if (!db.ok()) {
-        std::cerr << "podpromo: " << db.status().message() << "\n";
-        return 1;
+        return ReportFailure(db.status());
     }
     EventBus events;
     Metrics metrics;
@@ -131,8 +129,7 @@ int RunServe(ServiceConfig config) {
     }
     ApiServer server(config, db->get(), &*storage, &workers, &events, &metrics, &housekeeper, &errors);
     if (Status st = server.Bind(); !st.ok()) {
-        std::cerr << "podpromo: " << st.message() << "\n";
-        return 1;
+        return ReportFailure(st);
     }
     housekeeper.Start();
     workers.Start();

@@ -2,8 +2,12 @@
 #pragma once
 
 #include "podpromo/core/config.h"
+#include "podpromo/core/status.h"
 
 namespace podpromo {
+
+// Prints "podpromo: <message>" to stderr and returns the exit code for `st` (ExitCodeFor, core/status.h).
+int ReportFailure(const Status& st);
 
 // Runs the API, the workers and the queue until SIGTERM/SIGINT; prints the URL when listening. Returns the
 // process exit code (0 after a graceful stop, 1 when the service cannot start, 2 for bad configuration).

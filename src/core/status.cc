@@ -21,6 +21,13 @@ constexpr CodeNames kCodeNames[] = {
     {StatusCode::kCancelled, "cancelled", "cancelled"},
     {StatusCode::kUnavailable, "unavailable", "unavailable"},
     {StatusCode::kInternal, "internal error", "internal"},
+    {StatusCode::kResourceExhausted, "resource exhausted", "resource_exhausted"},
+    {StatusCode::kFailedPrecondition, "failed precondition", "failed_precondition"},
+    {StatusCode::kUnsupported, "unsupported", "unsupported"},
+    {StatusCode::kTooLarge, "too large", "too_large"},
+    {StatusCode::kGone, "gone", "gone"},
+    {StatusCode::kRateLimited, "rate limited", "rate_limited"},
+    {StatusCode::kUnprocessable, "unprocessable", "unprocessable"},
 };
 
 const CodeNames& NamesOf(StatusCode code) {
@@ -35,6 +42,45 @@ const CodeNames& NamesOf(StatusCode code) {
 const char* StatusCodeName(StatusCode code) { return NamesOf(code).name; }
 
 const char* StatusCodeKind(StatusCode code) { return NamesOf(code).kind; }
+
+Status Status::WithSlug(std::string slug) const& { return Status(*this).WithSlug(std::move(slug)); }
+
+Status Status::WithSlug(std::string slug) && {
+    slug_ = std::move(slug);
+    return std::move(*this);
+}
+
+Status Status::WithRetryAfter(int seconds) const& { return Status(*this).WithRetryAfter(seconds); }
+
+Status Status::WithRetryAfter(int seconds) && {
+    retry_after_s_ = seconds;
+    return std::move(*this);
+}
+
+Status Status::Annotate(const std::string& context) const {
+    Status out = *this;
+    if (!ok()) out.message_ = context + ": " + message_;
+    return out;
+}
+
+std::string Status::slug() const { return slug_.empty() ? StatusCodeKind(code_) : slug_; }
+
+int ExitCodeFor(const Status& st) {
+    switch (st.code()) {
+        case StatusCode::kOk:
+            return 0;
+        case StatusCode::kInvalidInput:
+        case StatusCode::kNotFound:
+        case StatusCode::kUnsupported:
+        case StatusCode::kTooLarge:
+        case StatusCode::kUnprocessable:
+            return 2;
+        case StatusCode::kCancelled:
+            return 130;
+        default:
+            return 1;
+    }
+}
 
 std::string Status::ToString() const {
     if (ok()) return "ok";

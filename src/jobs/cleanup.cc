@@ -233,7 +233,7 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
 }
 
 Status LoadSnapshot(Database* db, Snapshot* snap) {
-    return db->With([&](soci::session& s) {
+    return db->With([&](Tx& s) {
         snap->episodes = ListEpisodes(s, INT_MAX, 0);
         snap->clips = ListAllClips(s);
         snap->active = EpisodesWithActiveJobs(s);
@@ -309,12 +309,12 @@ void Archive(Database* db, const Storage& storage, const EpisodeRow& e, CleanupA
     const std::string new_rel = Rel(storage, dest);
     bool switched = false;
     const Status st = db->InTransaction(
-        [&](soci::session& s) { switched = ArchiveEpisodeSource(s, e.id, e.audio_path, new_rel, NowEpochMs()); });
+        [&](Tx& s) { switched = ArchiveEpisodeSource(s, e.id, e.audio_path, new_rel, NowEpochMs()); });
     if (!st.ok() || !switched) {
         // A job arrived, or another cleanup archived it first (then the row names `dest`: keep it).
         std::optional<EpisodeRow> now_row;
         // (When the row cannot be read, the archive copy is removed: the upload it was made from is still there.)
-        LogIfFailed(db->With([&](soci::session& s) { now_row = GetEpisode(s, e.id); }), "reading the episode back",
+        LogIfFailed(db->With([&](Tx& s) { now_row = GetEpisode(s, e.id); }), "reading the episode back",
                     {{"episode_id", e.id}});
         if (!now_row || now_row->audio_path != new_rel) fs::remove(dest, ec);
         RemoveEmptyDirs(dir, storage.root() / "archive");
@@ -340,8 +340,7 @@ void Apply(Database* db, const Storage& storage, const Snapshot& snap, CleanupAc
             if (c.id == a->clip_id) clip = &c;
         }
         bool expired = false;
-        const Status st =
-            db->InTransaction([&](soci::session& s) { expired = ExpireClip(s, a->clip_id, NowEpochMs()); });
+        const Status st = db->InTransaction([&](Tx& s) { expired = ExpireClip(s, a->clip_id, NowEpochMs()); });
         if (!st.ok() || !expired || !clip) {
             a->error = st.ok() ? "skipped: the clip was starred or removed meanwhile" : st.message();
             return;
@@ -353,7 +352,7 @@ void Apply(Database* db, const Storage& storage, const Snapshot& snap, CleanupAc
     } else if (a->action == "missing_file") {
         Status st;
         if (!a->clip_id.empty()) {
-            st = db->InTransaction([&](soci::session& s) { DeleteClip(s, a->clip_id); });
+            st = db->InTransaction([&](Tx& s) { DeleteClip(s, a->clip_id); });
             if (st.ok()) {
                 for (const auto& c : snap.clips) {
                     if (c.id != a->clip_id) continue;
@@ -364,7 +363,7 @@ void Apply(Database* db, const Storage& storage, const Snapshot& snap, CleanupAc
             }
         } else {
             bool idle = false;
-            st = db->InTransaction([&](soci::session& s) {
+            st = db->InTransaction([&](Tx& s) {
                 idle = !EpisodesWithActiveJobs(s).count(a->episode_id);
                 if (idle) DeleteEpisode(s, a->episode_id);
             });

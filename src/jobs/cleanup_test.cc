@@ -3,7 +3,6 @@
 #include "podpromo/jobs/cleanup.h"
 
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <fstream>
 #include <thread>
@@ -60,7 +59,7 @@ class CleanupTest : public ::testing::Test {
         const fs::path out = storage_->EpisodeDir(id) / "out";
         WriteBytes(storage_->EpisodeDir(id) / "frames.bin", 100);
         WriteBytes(out / "result.json", 10);
-        (void)db_->InTransaction([&](soci::session& s) {
+        (void)db_->InTransaction([&](Tx& s) {
             InsertEpisode(s, e);
             for (int i = 1; i <= clips; ++i) {
                 ClipRow c;
@@ -115,7 +114,7 @@ TEST_F(CleanupTest, DryRunChangesNothingAndTheRealRunFreesWhatItPredicted) {
     AddEpisode("ep_old", 40, 2);
     AddEpisode("ep_busy", 40, 1, /*active=*/true);
     AddEpisode("ep_new", 1, 1);
-    ASSERT_TRUE(db_->InTransaction([&](soci::session& s) { SetClipStarred(s, "ep_old_clip2", true); }).ok());
+    ASSERT_TRUE(db_->InTransaction([&](Tx& s) { SetClipStarred(s, "ep_old_clip2", true); }).ok());
     // Orphans and leftovers: a folder of no episode, a stray file, a half-written render, a dead process's
     // scratch folder (pid 2^22+1 cannot exist here), and a fresh unknown file that might still be landing.
     WriteBytes(storage_->root() / "uploads" / "ep_ghost" / "lost.mp3", 5000);
@@ -159,7 +158,7 @@ TEST_F(CleanupTest, DryRunChangesNothingAndTheRealRunFreesWhatItPredicted) {
     // The old source is archived: a small Opus file of the same length that the episode now points at.
     std::optional<EpisodeRow> old;
     std::optional<ClipRow> clip1, clip2;
-    ASSERT_TRUE(db_->With([&](soci::session& s) {
+    ASSERT_TRUE(db_->With([&](Tx& s) {
                        old = GetEpisode(s, "ep_old");
                        clip1 = GetClip(s, "ep_old_clip1");
                        clip2 = GetClip(s, "ep_old_clip2");
@@ -214,7 +213,7 @@ TEST_F(CleanupTest, RowsWhoseFilesAreMissingAreReportedAndRemovedWithTheFlag) {
     ASSERT_TRUE(fix.ok());
     std::optional<ClipRow> gone_clip, kept_clip;
     std::optional<EpisodeRow> gone_episode;
-    ASSERT_TRUE(db_->With([&](soci::session& s) {
+    ASSERT_TRUE(db_->With([&](Tx& s) {
                        gone_clip = GetClip(s, "ep_a_clip1");
                        kept_clip = GetClip(s, "ep_a_clip2");
                        gone_episode = GetEpisode(s, "ep_b");
@@ -251,7 +250,7 @@ TEST_F(CleanupTest, TwoRunsAtOnceDoEachThingOnce) {
 TEST_F(CleanupTest, AStarredClipCannotBeExpiredAndAnArchiveWaitsForAQueuedJob) {
     AddEpisode("ep_a", 40, 1);
     bool expired = true, archived = true;
-    ASSERT_TRUE(db_->InTransaction([&](soci::session& s) {
+    ASSERT_TRUE(db_->InTransaction([&](Tx& s) {
                        SetClipStarred(s, "ep_a_clip1", true);
                        expired = ExpireClip(s, "ep_a_clip1", NowEpochMs());
                        JobRow j;

@@ -18,21 +18,21 @@ void ErrorAggregator::Report(const std::string& kind, const std::string& stage, 
     f["kind"] = kind;
     f["stage"] = stage;
     Log(LogLevel::kError, message, f);
-    const Status st = db_->InTransaction([&](soci::session& s) { RecordError(s, kind, stage, message, NowEpochMs()); });
+    const Status st = db_->InTransaction([&](Tx& s) { RecordError(s, kind, stage, message, NowEpochMs()); });
     if (!st.ok()) Log(LogLevel::kWarn, "cannot record an error: " + st.message());
 }
 
 Result<std::vector<ErrorGroup>> ErrorAggregator::Recent() {
     std::vector<ErrorGroup> out;
     const auto since = NowEpochMs() - static_cast<DbInt>(retention_hours_ * 3600 * 1000);
-    PODPROMO_RETURN_IF_ERROR(db_->With([&](soci::session& s) { out = ListErrors(s, since); }));
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& s) { out = ListErrors(s, since); }));
     return out;
 }
 
 int ErrorAggregator::Prune() {
     int n = 0;
     const auto before = NowEpochMs() - static_cast<DbInt>(retention_hours_ * 3600 * 1000);
-    LogIfFailed(db_->InTransaction([&](soci::session& s) { n = PruneErrors(s, before); }), "pruning error groups");
+    LogIfFailed(db_->InTransaction([&](Tx& s) { n = PruneErrors(s, before); }), "pruning error groups");
     return n;
 }
 

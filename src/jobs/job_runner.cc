@@ -1,7 +1,5 @@
 #include "podpromo/jobs/job_runner.h"
 
-#include <soci/soci.h>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -28,7 +26,7 @@ Status PipelineJobRunner::RunRender(JobWork& work, JobWorkResult* out) {
     if (!request.ok()) return request.status();
     auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, work.progress, work.cancel);
     if (!row.ok()) return row.status();
-    Status st = db_->InTransaction([&](soci::session& s) {
+    Status st = db_->InTransaction([&](Tx& s) {
         if (*work.lost_lease) return;
         // Ranked after the clips stored by now (another render of the episode may have finished meanwhile).
         row->clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
@@ -59,7 +57,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     const bool had_transcript = options.given_transcript.has_value();
     options.on_transcribed = [&](const Transcript& t) -> Status {
         if (had_transcript) return Status::Ok();
-        return db_->InTransaction([&](soci::session& s) {
+        return db_->InTransaction([&](Tx& s) {
             ReplaceTranscript(s, job.episode_id, t);
             SetJobCheckpoint(s, job.id, Checkpoint::kTranscribed);
         });
@@ -87,7 +85,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     updated.status = EpisodeStatus::kReady;
     updated.updated_at = NowEpochMs();
     const auto clips = ClipRowsFromResult(result, rel_dir);
-    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](soci::session& s) {
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& s) {
         if (*work.lost_lease) return;
         ReplaceClips(s, episode.id, clips);
         SetEpisodeAnalysis(s, updated);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <signal.h>
-#include <soci/soci.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -68,7 +67,7 @@ void JobProgress::operator()(Stage stage, double f) {
     for (const auto& [k, v] : stage_ms_) sm[std::string(Name(k))] = v;
     const std::string name(Name(stage));
     // A lost progress row is only logged: the job goes on, and its next report writes the row again.
-    LogIfFailed(db_->With([&](soci::session& s) { SetJobProgress(s, job_.id, name, overall, DumpJson(sm)); }),
+    LogIfFailed(db_->With([&](Tx& s) { SetJobProgress(s, job_.id, name, overall, DumpJson(sm)); }),
                 "recording a job's progress", {{"job_id", job_.id}});
     events_->Publish(JobEvent(job_.id, job_.episode_id, "running", name, overall, ""));
 }
@@ -110,7 +109,7 @@ int WorkerPool::RecoverLocalOrphans() {
     gethostname(host, sizeof(host) - 1);
     const std::string prefix = std::string(host) + ":";
     int recovered = 0;
-    const Status st = db_->InTransaction([&](soci::session& s) {
+    const Status st = db_->InTransaction([&](Tx& s) {
         for (const auto& [job_id, owner] : RunningJobOwners(s)) {
             if (owner.rfind(prefix, 0) != 0) continue;
             const auto colon = owner.find(':', prefix.size());
@@ -151,7 +150,7 @@ bool WorkerPool::Stop(std::chrono::milliseconds deadline) {
             std::lock_guard<std::mutex> lock(mu_);
             for (auto& [id, a] : active_) ids.push_back(id);
         }
-        LogIfFailed(db_->InTransaction([&](soci::session& s) {
+        LogIfFailed(db_->InTransaction([&](Tx& s) {
             for (const auto& id : ids) RequeueJob(s, id, "", NowEpochMs(), /*count_attempt=*/false);
         }),
                     "releasing the jobs still running at shutdown (their leases will run out)");
@@ -179,7 +178,7 @@ void WorkerPool::Loop() {
         std::optional<JobRow> job;
         const DbInt now = NowEpochMs();
         const Status st = db_->InTransaction(
-            [&](soci::session& s) { job = ClaimNextJob(s, owner_, now, now + config_.job_lease_seconds * 1000LL); });
+            [&](Tx& s) { job = ClaimNextJob(s, owner_, now, now + config_.job_lease_seconds * 1000LL); });
         if (!st.ok()) errors_->Report(ErrorKind(st.code()), "queue", st.message());
         if (job) {
             RunJob(*job);
@@ -205,7 +204,7 @@ void WorkerPool::KeepLeases() {
         const bool renew = std::chrono::steady_clock::now() - last_renew >
                            std::chrono::milliseconds(config_.job_lease_seconds * 1000 / 3);
         const DbInt now = NowEpochMs();
-        const Status st = db_->With([&](soci::session& s) {
+        const Status st = db_->With([&](Tx& s) {
             for (const auto& a : active) {
                 if (CancelRequested(s, a->job_id)) a->cancel.Cancel();
                 if (renew && !RenewLease(s, a->job_id, owner_, now + config_.job_lease_seconds * 1000LL)) {
@@ -285,7 +284,7 @@ Status WorkerPool::Execute(const JobRow& job, JobProgress& progress, Active* act
     const bool render = job.kind == JobKind::kRender;
     std::optional<EpisodeRow> episode;
     std::optional<Transcript> stored_transcript;
-    Status st = db_->InTransaction([&](soci::session& s) {
+    Status st = db_->InTransaction([&](Tx& s) {
         episode = GetEpisode(s, job.episode_id);
         if (episode && !render) SetEpisodeStatus(s, episode->id, EpisodeStatus::kProcessing, "");
         if (render || job.checkpoint != Checkpoint::kNone) stored_transcript = LoadTranscript(s, job.episode_id);
@@ -341,7 +340,7 @@ void WorkerPool::Apply(const JobRow& job, const JobDecision& d, const Status& st
                             : d.outcome == JobOutcome::kCancelled ? "cancelled by request"
                                                                   : st.message();
     const DbInt now = NowEpochMs();
-    LogIfFailed(db_->InTransaction([&](soci::session& s) {
+    LogIfFailed(db_->InTransaction([&](Tx& s) {
         if (d.job_state == JobState::kQueued) {
             RequeueJob(s, job.id, why, now + d.retry_delay_ms, d.count_attempt);
         } else if (d.job_state) {

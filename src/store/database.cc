@@ -143,23 +143,25 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
     return db;
 }
 
-Status Database::With(const std::function<void(soci::session&)>& fn) {
+Status Database::With(const std::function<void(Tx&)>& fn) {
     try {
         soci::session s(*pool_);
-        fn(s);
+        Tx tx(s);
+        fn(tx);
         return Status::Ok();
     } catch (const std::exception& e) {
         return FromException(e);
     }
 }
 
-Status Database::InTransaction(const std::function<void(soci::session&)>& fn) {
+Status Database::InTransaction(const std::function<void(Tx&)>& fn) {
     // SQLite allows one writer: a transaction that finds the database locked is retried a few times.
     for (int attempt = 0;; ++attempt) {
         try {
             soci::session s(*pool_);
             soci::transaction tr(s);
-            fn(s);
+            Tx tx(s);
+            fn(tx);
             tr.commit();
             ++write_version_;
             return Status::Ok();
@@ -177,7 +179,8 @@ Status Database::InTransaction(const std::function<void(soci::session&)>& fn) {
 }
 
 Status Database::Ping() {
-    return With([](soci::session& s) {
+    return With([](Tx& tx) {
+        soci::session& s = tx.sql();
         int one = 0;
         s << "SELECT 1", soci::into(one);
     });
@@ -187,7 +190,8 @@ int Database::LatestVersion() { return static_cast<int>(Migrations().size()); }
 
 Result<int> Database::SchemaVersion() {
     int version = 0;
-    PODPROMO_RETURN_IF_ERROR(With([&](soci::session& s) {
+    PODPROMO_RETURN_IF_ERROR(With([&](Tx& tx) {
+        soci::session& s = tx.sql();
         s << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
         soci::indicator ind = soci::i_null;
         s << "SELECT MAX(version) FROM schema_migrations", soci::into(version, ind);
@@ -203,7 +207,8 @@ Result<int> Database::Migrate() {
     const auto& all = Migrations();
     for (int v = *current + 1; v <= static_cast<int>(all.size()); ++v) {
         bool done_by_other = false;
-        const Status st = InTransaction([&](soci::session& s) {
+        const Status st = InTransaction([&](Tx& tx) {
+            soci::session& s = tx.sql();
             // Another process may have applied it meanwhile: the primary key settles the race.
             int exists = 0;
             s << "SELECT COUNT(*) FROM schema_migrations WHERE version = :v", soci::use(v), soci::into(exists);

@@ -177,7 +177,8 @@ std::vector<Word> WordsFromJson(const std::string& text) {
 
 }  // namespace
 
-void InsertEpisode(soci::session& s, const EpisodeRow& e) {
+void InsertEpisode(Tx& tx, const EpisodeRow& e) {
+    soci::session& s = tx.sql();
     const std::string status(Name(e.status));
     s << "INSERT INTO episodes (id, title, filename, audio_path, size_bytes, checksum, format, has_video, status,"
          " duration, genre, detected_genre, platform, clip_count, analysis, error, created_at, updated_at,"
@@ -189,14 +190,16 @@ void InsertEpisode(soci::session& s, const EpisodeRow& e) {
         use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at), use(e.render_options);
 }
 
-std::optional<EpisodeRow> GetEpisode(soci::session& s, const std::string& id) {
+std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id) {
+    soci::session& s = tx.sql();
     auto rows = FetchAll<EpisodeInto>(s, std::string("SELECT ") + kEpisodeColumns + " FROM episodes WHERE id = :id",
                                       [&](soci::statement& st) { st.exchange(use(id)); });
     if (rows.empty()) return std::nullopt;
     return rows[0];
 }
 
-std::vector<EpisodeRow> ListEpisodes(soci::session& s, int limit, int offset) {
+std::vector<EpisodeRow> ListEpisodes(Tx& tx, int limit, int offset) {
+    soci::session& s = tx.sql();
     return FetchAll<EpisodeInto>(s,
                                  std::string("SELECT ") + kEpisodeColumns +
                                      " FROM episodes ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
@@ -206,20 +209,23 @@ std::vector<EpisodeRow> ListEpisodes(soci::session& s, int limit, int offset) {
                                  });
 }
 
-DbInt CountEpisodes(soci::session& s) {
+DbInt CountEpisodes(Tx& tx) {
+    soci::session& s = tx.sql();
     DbInt n = 0;
     s << "SELECT COUNT(*) FROM episodes", into(n);
     return n;
 }
 
-void SetEpisodeStatus(soci::session& s, const std::string& id, EpisodeStatus status_value, const std::string& error) {
+void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status_value, const std::string& error) {
+    soci::session& s = tx.sql();
     const DbInt t = NowEpochMs();
     const std::string status(Name(status_value));
     s << "UPDATE episodes SET status = :status, error = :error, updated_at = :t WHERE id = :id", use(status),
         use(error), use(t), use(id);
 }
 
-void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e) {
+void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e) {
+    soci::session& s = tx.sql();
     const std::string status(Name(e.status));
     s << "UPDATE episodes SET duration = :duration, genre = :genre, detected_genre = :detected,"
          " analysis = :analysis, status = :status, updated_at = :t WHERE id = :id",
@@ -227,7 +233,8 @@ void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e) {
         use(e.id);
 }
 
-void DeleteEpisode(soci::session& s, const std::string& id) {
+void DeleteEpisode(Tx& tx, const std::string& id) {
+    soci::session& s = tx.sql();
     s << "DELETE FROM feedback WHERE episode_id = :id", use(id);
     s << "DELETE FROM clips WHERE episode_id = :id", use(id);
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(id);
@@ -236,7 +243,8 @@ void DeleteEpisode(soci::session& s, const std::string& id) {
     s << "DELETE FROM episodes WHERE id = :id", use(id);
 }
 
-std::pair<DbInt, DbInt> UploadTotals(soci::session& s) {
+std::pair<DbInt, DbInt> UploadTotals(Tx& tx) {
+    soci::session& s = tx.sql();
     DbInt bytes = 0, count = 0;
     soci::indicator ind = soci::i_ok;
     s << "SELECT COALESCE(SUM(size_bytes), 0), COUNT(*) FROM episodes", into(bytes, ind), into(count);
@@ -277,7 +285,8 @@ std::vector<SoundEvent> LoadEvents(soci::session& s, const std::string& episode_
 
 }  // namespace
 
-void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Transcript& t) {
+void ReplaceTranscript(Tx& tx, const std::string& episode_id, const Transcript& t) {
+    soci::session& s = tx.sql();
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(episode_id);
     int idx = 0;
     double start = 0, end = 0, conf = 0;
@@ -300,7 +309,8 @@ void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Tr
     ReplaceEvents(s, episode_id, t.events);
 }
 
-std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& episode_id) {
+std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id) {
+    soci::session& s = tx.sql();
     Transcript t;
     double start = 0, end = 0, conf = 0;
     std::string text, words, engine, speaker;
@@ -327,14 +337,16 @@ std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& ep
     return t;
 }
 
-void ReplaceClips(soci::session& s, const std::string& episode_id, const std::vector<ClipRow>& clips) {
+void ReplaceClips(Tx& tx, const std::string& episode_id, const std::vector<ClipRow>& clips) {
+    soci::session& s = tx.sql();
     // Feedback on clips that stay is kept; on clips replaced it goes with them.
     s << "DELETE FROM feedback WHERE episode_id = :id", use(episode_id);
     s << "DELETE FROM clips WHERE episode_id = :id", use(episode_id);
-    for (const auto& c : clips) InsertClip(s, c);
+    for (const auto& c : clips) InsertClip(tx, c);
 }
 
-void InsertClip(soci::session& s, const ClipRow& c) {
+void InsertClip(Tx& tx, const ClipRow& c) {
+    soci::session& s = tx.sql();
     s << "INSERT INTO clips (id, episode_id, clip_rank, start_time, end_time, duration, score, display_score,"
          " confidence, genre, platform, title, text, features, explanation, hashtags, file_path, created_at)"
          " VALUES (:id, :e, :r, :s, :t, :d, :score, :ds, :conf, :g, :p, :title, :text, :f, :x, :h, :fp, :c)",
@@ -343,32 +355,37 @@ void InsertClip(soci::session& s, const ClipRow& c) {
         use(c.features), use(c.explanation), use(c.hashtags), use(c.file_path), use(c.created_at);
 }
 
-std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id) {
+std::vector<ClipRow> ListClips(Tx& tx, const std::string& episode_id) {
+    soci::session& s = tx.sql();
     return FetchAll<ClipInto>(
         s, std::string("SELECT ") + kClipColumns + " FROM clips WHERE episode_id = :e ORDER BY clip_rank",
         [&](soci::statement& st) { st.exchange(use(episode_id)); });
 }
 
-std::optional<ClipRow> GetClip(soci::session& s, const std::string& id) {
+std::optional<ClipRow> GetClip(Tx& tx, const std::string& id) {
+    soci::session& s = tx.sql();
     auto rows = FetchAll<ClipInto>(s, std::string("SELECT ") + kClipColumns + " FROM clips WHERE id = :id",
                                    [&](soci::statement& st) { st.exchange(use(id)); });
     if (rows.empty()) return std::nullopt;
     return rows[0];
 }
 
-std::vector<ClipRow> ListAllClips(soci::session& s) {
+std::vector<ClipRow> ListAllClips(Tx& tx) {
+    soci::session& s = tx.sql();
     return FetchAll<ClipInto>(s, std::string("SELECT ") + kClipColumns + " FROM clips ORDER BY episode_id, clip_rank",
                               [](soci::statement&) {});
 }
 
-bool SetClipStarred(soci::session& s, const std::string& id, bool starred) {
+bool SetClipStarred(Tx& tx, const std::string& id, bool starred) {
+    soci::session& s = tx.sql();
     const int v = starred ? 1 : 0;
     soci::statement st = (s.prepare << "UPDATE clips SET starred = :v WHERE id = :id", use(v), use(id));
     st.execute(true);
     return st.get_affected_rows() == 1;
 }
 
-bool ExpireClip(soci::session& s, const std::string& id, DbInt now) {
+bool ExpireClip(Tx& tx, const std::string& id, DbInt now) {
+    soci::session& s = tx.sql();
     soci::statement st = (s.prepare << "UPDATE clips SET file_path = '{}', expired_at = :t"
                                        " WHERE id = :id AND starred = 0 AND expired_at = 0",
                           use(now), use(id));
@@ -376,10 +393,11 @@ bool ExpireClip(soci::session& s, const std::string& id, DbInt now) {
     return st.get_affected_rows() == 1;
 }
 
-void DeleteClip(soci::session& s, const std::string& id) { s << "DELETE FROM clips WHERE id = :id", use(id); }
+void DeleteClip(Tx& tx, const std::string& id) { tx.sql() << "DELETE FROM clips WHERE id = :id", use(id); }
 
-bool ArchiveEpisodeSource(soci::session& s, const std::string& id, const std::string& old_path,
-                          const std::string& new_path, DbInt now) {
+bool ArchiveEpisodeSource(Tx& tx, const std::string& id, const std::string& old_path, const std::string& new_path,
+                          DbInt now) {
+    soci::session& s = tx.sql();
     soci::statement st =
         (s.prepare << "UPDATE episodes SET audio_path = :p, has_video = 0, archived_at = :t, updated_at = :t2"
                       " WHERE id = :id AND audio_path = :old AND archived_at = 0 AND NOT EXISTS (SELECT 1 FROM jobs"
@@ -389,7 +407,8 @@ bool ArchiveEpisodeSource(soci::session& s, const std::string& id, const std::st
     return st.get_affected_rows() == 1;
 }
 
-std::set<std::string> EpisodesWithActiveJobs(soci::session& s) {
+std::set<std::string> EpisodesWithActiveJobs(Tx& tx) {
+    soci::session& s = tx.sql();
     std::set<std::string> out;
     std::string id;
     soci::statement st =
@@ -414,29 +433,33 @@ std::map<std::string, DbInt> GroupCounts(soci::session& s, const char* sql) {
 
 }  // namespace
 
-std::map<std::string, DbInt> CountEpisodesByStatus(soci::session& s) {
+std::map<std::string, DbInt> CountEpisodesByStatus(Tx& tx) {
+    soci::session& s = tx.sql();
     return GroupCounts(s, "SELECT status, COUNT(*) FROM episodes GROUP BY status");
 }
 
-DbInt CountClips(soci::session& s) {
+DbInt CountClips(Tx& tx) {
+    soci::session& s = tx.sql();
     DbInt n = 0;
     s << "SELECT COUNT(*) FROM clips", into(n);
     return n;
 }
 
-std::map<std::string, DbInt> CountFeedbackByKind(soci::session& s) {
+std::map<std::string, DbInt> CountFeedbackByKind(Tx& tx) {
+    soci::session& s = tx.sql();
     return GroupCounts(s, "SELECT kind, COUNT(*) FROM feedback GROUP BY kind");
 }
 
-void RecordError(soci::session& s, const std::string& kind, const std::string& stage, const std::string& message,
-                 DbInt now) {
+void RecordError(Tx& tx, const std::string& kind, const std::string& stage, const std::string& message, DbInt now) {
+    soci::session& s = tx.sql();
     const std::string sample = message.substr(0, 500);
     s << "INSERT INTO errors (kind, stage, count, first_seen, last_seen, sample) VALUES (:k, :s, 1, :t, :t2, :m)"
          " ON CONFLICT (kind, stage) DO UPDATE SET count = errors.count + 1, last_seen = :t3, sample = :m2",
         use(kind), use(stage), use(now), use(now), use(sample), use(now), use(sample);
 }
 
-std::vector<ErrorGroup> ListErrors(soci::session& s, DbInt since) {
+std::vector<ErrorGroup> ListErrors(Tx& tx, DbInt since) {
+    soci::session& s = tx.sql();
     std::vector<ErrorGroup> out;
     ErrorGroup g;
     soci::statement st =
@@ -448,13 +471,15 @@ std::vector<ErrorGroup> ListErrors(soci::session& s, DbInt since) {
     return out;
 }
 
-int PruneErrors(soci::session& s, DbInt before) {
+int PruneErrors(Tx& tx, DbInt before) {
+    soci::session& s = tx.sql();
     soci::statement st = (s.prepare << "DELETE FROM errors WHERE last_seen < :t", use(before));
     st.execute(true);
     return static_cast<int>(st.get_affected_rows());
 }
 
-void InsertFeedback(soci::session& s, const FeedbackRow& f) {
+void InsertFeedback(Tx& tx, const FeedbackRow& f) {
+    soci::session& s = tx.sql();
     soci::indicator rating_ind = f.rating ? soci::i_ok : soci::i_null;
     const int rating = f.rating.value_or(0);
     s << "INSERT INTO feedback (id, clip_id, episode_id, kind, rating, comment, created_at)"
@@ -463,7 +488,8 @@ void InsertFeedback(soci::session& s, const FeedbackRow& f) {
         use(f.created_at);
 }
 
-std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string& clip_id) {
+std::map<std::string, DbInt> FeedbackCounts(Tx& tx, const std::string& clip_id) {
+    soci::session& s = tx.sql();
     std::map<std::string, DbInt> out;
     std::string kind;
     DbInt n = 0, sum = 0;
@@ -479,7 +505,8 @@ std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string&
     return out;
 }
 
-void InsertJob(soci::session& s, const JobRow& j) {
+void InsertJob(Tx& tx, const JobRow& j) {
+    soci::session& s = tx.sql();
     const std::string state(Name(j.state)), checkpoint(Name(j.checkpoint)), kind(Name(j.kind));
     s << "INSERT INTO jobs (id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts,"
          " error, lease_owner, lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at,"
@@ -491,14 +518,16 @@ void InsertJob(soci::session& s, const JobRow& j) {
         use(j.finished_at), use(kind), use(j.payload);
 }
 
-std::optional<JobRow> GetJob(soci::session& s, const std::string& id) {
+std::optional<JobRow> GetJob(Tx& tx, const std::string& id) {
+    soci::session& s = tx.sql();
     auto rows = FetchAll<JobInto>(s, std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = :id",
                                   [&](soci::statement& st) { st.exchange(use(id)); });
     if (rows.empty()) return std::nullopt;
     return rows[0];
 }
 
-std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id) {
+std::optional<JobRow> LatestJobForEpisode(Tx& tx, const std::string& episode_id) {
+    soci::session& s = tx.sql();
     auto rows = FetchAll<JobInto>(s,
                                   std::string("SELECT ") + kJobColumns +
                                       " FROM jobs WHERE episode_id = :e AND kind = 'process'"
@@ -508,7 +537,8 @@ std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& e
     return rows[0];
 }
 
-std::vector<JobRow> PendingRenderJobs(soci::session& s, const std::string& episode_id) {
+std::vector<JobRow> PendingRenderJobs(Tx& tx, const std::string& episode_id) {
+    soci::session& s = tx.sql();
     return FetchAll<JobInto>(s,
                              std::string("SELECT ") + kJobColumns +
                                  " FROM jobs WHERE episode_id = :e AND kind = 'render'"
@@ -516,7 +546,8 @@ std::vector<JobRow> PendingRenderJobs(soci::session& s, const std::string& episo
                              [&](soci::statement& st) { st.exchange(use(episode_id)); });
 }
 
-std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id) {
+std::vector<std::string> RunningJobsForEpisode(Tx& tx, const std::string& episode_id) {
+    soci::session& s = tx.sql();
     std::vector<std::string> ids;
     std::string id;
     soci::statement st =
@@ -526,21 +557,24 @@ std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::stri
     return ids;
 }
 
-DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now) {
+DbInt OldestRunnableQueuedJob(Tx& tx, DbInt now) {
+    soci::session& s = tx.sql();
     DbInt oldest = 0;
     soci::indicator ind = soci::i_ok;
     s << "SELECT MIN(created_at) FROM jobs WHERE state = 'queued' AND run_after <= :now", use(now), into(oldest, ind);
     return ind == soci::i_ok ? oldest : 0;
 }
 
-DbInt CountJobsInState(soci::session& s, JobState state_value) {
+DbInt CountJobsInState(Tx& tx, JobState state_value) {
+    soci::session& s = tx.sql();
     DbInt n = 0;
     const std::string state(Name(state_value));
     s << "SELECT COUNT(*) FROM jobs WHERE state = :s", use(state), into(n);
     return n;
 }
 
-std::optional<JobRow> ClaimNextJob(soci::session& s, const std::string& owner, DbInt now, DbInt lease_until) {
+std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, DbInt lease_until) {
+    soci::session& s = tx.sql();
     // Optimistic: pick the first candidate, then take it only if it is still queued. A lost race moves on to
     // the next candidate.
     for (int attempt = 0; attempt < 8; ++attempt) {
@@ -555,12 +589,13 @@ std::optional<JobRow> ClaimNextJob(soci::session& s, const std::string& owner, D
                                            " WHERE id = :id AND state = 'queued'",
                               use(owner), use(lease_until), use(now), use(id));
         st.execute(true);
-        if (st.get_affected_rows() == 1) return GetJob(s, id);
+        if (st.get_affected_rows() == 1) return GetJob(tx, id);
     }
     return std::nullopt;
 }
 
-bool RenewLease(soci::session& s, const std::string& job_id, const std::string& owner, DbInt lease_until) {
+bool RenewLease(Tx& tx, const std::string& job_id, const std::string& owner, DbInt lease_until) {
+    soci::session& s = tx.sql();
     soci::statement st = (s.prepare << "UPDATE jobs SET lease_expires_at = :l WHERE id = :id AND lease_owner = :o"
                                        " AND state = 'running'",
                           use(lease_until), use(job_id), use(owner));
@@ -568,18 +603,21 @@ bool RenewLease(soci::session& s, const std::string& job_id, const std::string& 
     return st.get_affected_rows() == 1;
 }
 
-void SetJobProgress(soci::session& s, const std::string& job_id, const std::string& stage, double progress,
+void SetJobProgress(Tx& tx, const std::string& job_id, const std::string& stage, double progress,
                     const std::string& stage_ms) {
+    soci::session& s = tx.sql();
     s << "UPDATE jobs SET stage = :s, progress = :p, stage_ms = :m WHERE id = :id", use(stage), use(progress),
         use(stage_ms), use(job_id);
 }
 
-void SetJobCheckpoint(soci::session& s, const std::string& job_id, Checkpoint checkpoint_value) {
+void SetJobCheckpoint(Tx& tx, const std::string& job_id, Checkpoint checkpoint_value) {
+    soci::session& s = tx.sql();
     const std::string checkpoint(Name(checkpoint_value));
     s << "UPDATE jobs SET checkpoint = :c WHERE id = :id", use(checkpoint), use(job_id);
 }
 
-void FinishJob(soci::session& s, const std::string& job_id, JobState state_value, const std::string& error, DbInt now) {
+void FinishJob(Tx& tx, const std::string& job_id, JobState state_value, const std::string& error, DbInt now) {
+    soci::session& s = tx.sql();
     const std::string state(Name(state_value));
     if (state_value == JobState::kSucceeded) {
         s << "UPDATE jobs SET state = :s, error = :e, finished_at = :n, lease_owner = NULL, lease_expires_at = 0,"
@@ -592,15 +630,16 @@ void FinishJob(soci::session& s, const std::string& job_id, JobState state_value
     }
 }
 
-void RequeueJob(soci::session& s, const std::string& job_id, const std::string& error, DbInt run_after,
-                bool count_attempt) {
+void RequeueJob(Tx& tx, const std::string& job_id, const std::string& error, DbInt run_after, bool count_attempt) {
+    soci::session& s = tx.sql();
     const int undo = count_attempt ? 0 : 1;
     s << "UPDATE jobs SET state = 'queued', error = :e, run_after = :r, lease_owner = NULL, lease_expires_at = 0,"
          " attempts = attempts - :u WHERE id = :id",
         use(error), use(run_after), use(undo), use(job_id);
 }
 
-bool RequestCancel(soci::session& s, const std::string& job_id, DbInt now) {
+bool RequestCancel(Tx& tx, const std::string& job_id, DbInt now) {
+    soci::session& s = tx.sql();
     soci::statement st = (s.prepare << "UPDATE jobs SET state = 'cancelled', finished_at = :n, cancel_requested = 1"
                                        " WHERE id = :id AND state = 'queued'",
                           use(now), use(job_id));
@@ -610,28 +649,31 @@ bool RequestCancel(soci::session& s, const std::string& job_id, DbInt now) {
     return false;
 }
 
-bool CancelRequested(soci::session& s, const std::string& job_id) {
+bool CancelRequested(Tx& tx, const std::string& job_id) {
+    soci::session& s = tx.sql();
     int flag = 0;
     s << "SELECT cancel_requested FROM jobs WHERE id = :id", use(job_id), into(flag);
     return flag != 0;
 }
 
-bool ReleaseDeadWorkersJob(soci::session& s, const std::string& job_id, DbInt now) {
-    const auto job = GetJob(s, job_id);
+bool ReleaseDeadWorkersJob(Tx& tx, const std::string& job_id, DbInt now) {
+    soci::session& s = tx.sql();
+    const auto job = GetJob(tx, job_id);
     if (!job || job->state != JobState::kRunning) return false;
     if (job->attempts < job->max_attempts) {
-        RequeueJob(s, job_id, "worker stopped; resumed", now, /*count_attempt=*/true);
+        RequeueJob(tx, job_id, "worker stopped; resumed", now, /*count_attempt=*/true);
         return true;
     }
     const std::string why = fmt::format(
         "its worker stopped while running it on each of its {} attempts (last in stage '{}'); it is not tried again",
         job->attempts, job->stage);
-    FinishJob(s, job_id, JobState::kFailed, why, now);
-    if (job->kind != JobKind::kRender) SetEpisodeStatus(s, job->episode_id, EpisodeStatus::kFailed, why);
+    FinishJob(tx, job_id, JobState::kFailed, why, now);
+    if (job->kind != JobKind::kRender) SetEpisodeStatus(tx, job->episode_id, EpisodeStatus::kFailed, why);
     return false;
 }
 
-int RecoverExpiredJobs(soci::session& s, DbInt now) {
+int RecoverExpiredJobs(Tx& tx, DbInt now) {
+    soci::session& s = tx.sql();
     std::vector<std::string> ids;
     {
         std::string id;
@@ -641,11 +683,12 @@ int RecoverExpiredJobs(soci::session& s, DbInt now) {
         while (st.fetch()) ids.push_back(id);
     }
     int requeued = 0;
-    for (const auto& id : ids) requeued += ReleaseDeadWorkersJob(s, id, now) ? 1 : 0;
+    for (const auto& id : ids) requeued += ReleaseDeadWorkersJob(tx, id, now) ? 1 : 0;
     return requeued;
 }
 
-std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session& s) {
+std::vector<std::pair<std::string, std::string>> RunningJobOwners(Tx& tx) {
+    soci::session& s = tx.sql();
     std::vector<std::pair<std::string, std::string>> out;
     std::string id, owner;
     soci::indicator ind = soci::i_ok;
@@ -656,7 +699,8 @@ std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session&
     return out;
 }
 
-QueueCounts GetQueueCounts(soci::session& s, DbInt now) {
+QueueCounts GetQueueCounts(Tx& tx, DbInt now) {
+    soci::session& s = tx.sql();
     QueueCounts q;
     for (const char* state : {"queued", "running", "succeeded", "failed", "cancelled"}) q.by_state[state] = 0;
     for (const char* p : {"high", "normal", "low"}) q.queued_by_priority[p] = 0;

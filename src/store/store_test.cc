@@ -1,6 +1,5 @@
 // The repositories on a real SQLite database in a temporary directory.
 #include <gtest/gtest.h>
-#include <soci/soci.h>
 
 #include <thread>
 
@@ -13,7 +12,7 @@ namespace {
 
 std::unique_ptr<Database> OpenDb(const testing::TempDir& dir) { return testing::OpenTestDatabase(dir / "t.db"); }
 
-void AddJob(soci::session& s, const std::string& id, int priority, DbInt created) {
+void AddJob(Tx& s, const std::string& id, int priority, DbInt created) {
     EpisodeRow e;
     e.id = "ep_" + id;
     e.title = e.filename = e.audio_path = e.checksum = e.format = e.genre = e.platform = "x";
@@ -38,7 +37,7 @@ TEST(Store, MigrationsAreVersionedAndIdempotent) {
 TEST(Store, RenderJobsKeepTheirPayloadAndAreNotTheEpisodesJob) {
     testing::TempDir dir;
     auto db = OpenDb(dir);
-    ASSERT_TRUE(db->InTransaction([](soci::session& s) {
+    ASSERT_TRUE(db->InTransaction([](Tx& s) {
                       AddJob(s, "process", 1, 100);
                       JobRow r;
                       r.id = "render";
@@ -49,7 +48,7 @@ TEST(Store, RenderJobsKeepTheirPayloadAndAreNotTheEpisodesJob) {
                       r.created_at = 200;
                       InsertJob(s, r);
                   }).ok());
-    ASSERT_TRUE(db->With([&](soci::session& s) {
+    ASSERT_TRUE(db->With([&](Tx& s) {
                       const auto r = GetJob(s, "render");
                       ASSERT_TRUE(r);
                       EXPECT_EQ(r->kind, JobKind::kRender);
@@ -67,14 +66,14 @@ TEST(Store, RenderJobsKeepTheirPayloadAndAreNotTheEpisodesJob) {
 TEST(Store, QueueTakesHigherPriorityFirstThenOldest) {
     testing::TempDir dir;
     auto db = OpenDb(dir);
-    ASSERT_TRUE(db->InTransaction([](soci::session& s) {
+    ASSERT_TRUE(db->InTransaction([](Tx& s) {
                       AddJob(s, "low_old", 0, 100);
                       AddJob(s, "normal_new", 1, 300);
                       AddJob(s, "normal_old", 1, 200);
                       AddJob(s, "high", 2, 400);
                   }).ok());
     std::vector<std::string> order;
-    ASSERT_TRUE(db->With([&](soci::session& s) {
+    ASSERT_TRUE(db->With([&](Tx& s) {
                       while (auto j = ClaimNextJob(s, "w1", 1000, 5000)) order.push_back(j->id);
                   }).ok());
     EXPECT_EQ(order, (std::vector<std::string>{"high", "normal_old", "normal_new", "low_old"}));
@@ -83,7 +82,7 @@ TEST(Store, QueueTakesHigherPriorityFirstThenOldest) {
 TEST(Store, LeasesCancellationAndRecovery) {
     testing::TempDir dir;
     auto db = OpenDb(dir);
-    ASSERT_TRUE(db->With([&](soci::session& s) {
+    ASSERT_TRUE(db->With([&](Tx& s) {
                       AddJob(s, "a", 1, 1);
                       AddJob(s, "b", 1, 2);
                       auto a = ClaimNextJob(s, "w1", 1000, 2000);
@@ -116,7 +115,7 @@ TEST(Store, LeasesCancellationAndRecovery) {
 TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
     testing::TempDir dir;
     auto db = OpenDb(dir);
-    ASSERT_TRUE(db->With([&](soci::session& s) {
+    ASSERT_TRUE(db->With([&](Tx& s) {
                       AddJob(s, "poison", 1, 1);
                       DbInt now = 1000;
                       for (int attempt = 1; attempt <= 3; ++attempt) {
@@ -147,16 +146,15 @@ TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
 TEST(Store, AClaimBetweenTheCheckAndTheDeleteIsSeen) {
     testing::TempDir dir;
     auto db = OpenDb(dir);
-    ASSERT_TRUE(db->InTransaction([](soci::session& s) { AddJob(s, "j", 1, 1); }).ok());
+    ASSERT_TRUE(db->InTransaction([](Tx& s) { AddJob(s, "j", 1, 1); }).ok());
     int attempts = 0;
     std::vector<std::string> running;
-    const Status st = db->InTransaction([&](soci::session& s) {
+    const Status st = db->InTransaction([&](Tx& s) {
         running = RunningJobsForEpisode(s, "ep_j");
         if (++attempts == 1) {
             // Another connection (a worker) claims the job now.
             std::thread worker([&] {
-                EXPECT_TRUE(
-                    db->InTransaction([](soci::session& w) { EXPECT_TRUE(ClaimNextJob(w, "w1", 10, 99999)); }).ok());
+                EXPECT_TRUE(db->InTransaction([](Tx& w) { EXPECT_TRUE(ClaimNextJob(w, "w1", 10, 99999)); }).ok());
             });
             worker.join();
         }
@@ -165,7 +163,7 @@ TEST(Store, AClaimBetweenTheCheckAndTheDeleteIsSeen) {
     ASSERT_TRUE(st.ok()) << st.ToString();
     EXPECT_GE(attempts, 2) << "the stale read was not allowed to write";
     EXPECT_EQ(running, std::vector<std::string>{"j"});
-    ASSERT_TRUE(db->With([](soci::session& s) {
+    ASSERT_TRUE(db->With([](Tx& s) {
                       EXPECT_TRUE(GetEpisode(s, "ep_j"));
                       EXPECT_EQ(GetJob(s, "j")->state, JobState::kRunning);
                   }).ok());
@@ -179,7 +177,7 @@ TEST(Store, TranscriptRoundTrip) {
     t.segments.push_back(
         {1000, 2500, "hello there", 0.8, {{"hello", 1000, 1400, 0.9}, {"there", 1500, 2500, 0.7}}, "S2"});
     t.events = {{"laughter", 2500, 3500}};
-    ASSERT_TRUE(db->With([&](soci::session& s) {
+    ASSERT_TRUE(db->With([&](Tx& s) {
                       AddJob(s, "j", 1, 1);
                       ReplaceTranscript(s, "ep_j", t);
                       auto back = LoadTranscript(s, "ep_j");
@@ -200,13 +198,13 @@ TEST(Store, TranscriptRoundTrip) {
 TEST(Store, ErrorsAreGroupedByKindAndStageAndPrunedByAge) {
     testing::TempDir dir;
     auto db = OpenDb(dir);
-    ASSERT_TRUE(db->InTransaction([&](soci::session& s) {
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
                       RecordError(s, "no_space", "render", "first", 1000);
                       RecordError(s, "no_space", "render", "second", 5000);
                       RecordError(s, "invalid_input", "probe", "bad file", 3000);
                   }).ok());
     std::vector<ErrorGroup> groups;
-    ASSERT_TRUE(db->With([&](soci::session& s) { groups = ListErrors(s, 0); }).ok());
+    ASSERT_TRUE(db->With([&](Tx& s) { groups = ListErrors(s, 0); }).ok());
     ASSERT_EQ(groups.size(), 2u);
     EXPECT_EQ(groups[0].kind, "no_space") << "most recent first";
     EXPECT_EQ(groups[0].count, 2);
@@ -214,9 +212,9 @@ TEST(Store, ErrorsAreGroupedByKindAndStageAndPrunedByAge) {
     EXPECT_EQ(groups[0].last_seen, 5000);
     EXPECT_EQ(groups[0].sample, "second") << "the latest message";
     int pruned = 0;
-    ASSERT_TRUE(db->InTransaction([&](soci::session& s) { pruned = PruneErrors(s, 4000); }).ok());
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) { pruned = PruneErrors(s, 4000); }).ok());
     EXPECT_EQ(pruned, 1);
-    ASSERT_TRUE(db->With([&](soci::session& s) { groups = ListErrors(s, 0); }).ok());
+    ASSERT_TRUE(db->With([&](Tx& s) { groups = ListErrors(s, 0); }).ok());
     ASSERT_EQ(groups.size(), 1u);
     EXPECT_EQ(groups[0].stage, "render");
 }

@@ -3,11 +3,23 @@
 # header, compiled as if it lived in one area). A probe of a forbidden edge must fail because the header is not
 # found; a probe of an allowed edge must compile, which shows the failures come from the layering and not from a
 # broken probe.
-# Usage: check.sh BUILD_DIR forbidden:TARGET:HEADER... allowed:TARGET:HEADER...
+# It also checks that only the store speaks SQL through SOCI: no `soci::` or <soci/...> outside src/store/ and
+# include/podpromo/store/.
+# Usage: check.sh BUILD_DIR SOURCE_DIR forbidden:TARGET:HEADER... allowed:TARGET:HEADER...
 set -uo pipefail
 build=$1
-shift
+source=$2
+shift 2
 failed=0
+leaks=$(grep -rlE 'soci::|<soci/' "$source/src" "$source/include" --include='*.cc' --include='*.h' |
+  grep -vE "^$source/(src|include/podpromo)/store/")
+if [ -n "$leaks" ]; then
+  echo "FAIL: SOCI used outside the store (the repositories take a Tx):"
+  echo "$leaks"
+  failed=1
+else
+  echo "ok: SOCI appears only in the store"
+fi
 for probe in "$@"; do
   IFS=: read -r kind target header <<< "$probe"
   out=$(cmake --build "$build" --target "$target" 2>&1)

@@ -1,6 +1,7 @@
 #include "testsupport.h"
 
 #include <gtest/gtest.h>
+#include <soci/soci.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -275,6 +276,10 @@ std::unique_ptr<Database> OpenTestDatabase(const std::filesystem::path& file, in
     auto applied = (*db)->Migrate();
     EXPECT_TRUE(applied.ok()) << applied.status().ToString();
     return applied.ok() ? std::move(*db) : nullptr;
+}
+
+Status ExecSql(Database* db, const std::string& sql) {
+    return db->InTransaction([&](Tx& tx) { tx.sql() << sql; });
 }
 
 }  // namespace podpromo::testing

@@ -111,5 +111,8 @@ Result<std::string> FrameRgb(const std::filesystem::path& path, double t, int wi
 
 // A migrated SQLite database in `file` (a gtest failure, and nullptr, when it cannot be made).
 std::unique_ptr<Database> OpenTestDatabase(const std::filesystem::path& file, int pool_size = 2);
+// Runs one SQL statement as is: for a test that arranges a state no repository function makes (another
+// worker's lease, say). The service itself writes SQL only in src/store/.
+Status ExecSql(Database* db, const std::string& sql);
 
 }  // namespace podpromo::testing

@@ -18,6 +18,19 @@ class connection_pool;
 
 namespace podpromo {
 
+// One pooled session inside Database::With or InTransaction, handed to the repositories (store/repositories.h).
+// Valid only during that call and on its thread. Only the store sees the SOCI session inside.
+class Tx {
+  public:
+    explicit Tx(soci::session& s) : s_(s) {}
+    Tx(const Tx&) = delete;
+    Tx& operator=(const Tx&) = delete;
+    soci::session& sql() { return s_; }
+
+  private:
+    soci::session& s_;
+};
+
 class Database {
   public:
     enum class Kind { kSqlite, kPostgres };
@@ -36,9 +49,9 @@ class Database {
 
     // Runs `fn` with a pooled session, mapping database exceptions to Status (Unavailable for connection
     // problems, Internal otherwise). Thread-safe; blocks while every session is in use.
-    Status With(const std::function<void(soci::session&)>& fn);
+    Status With(const std::function<void(Tx&)>& fn);
     // The same inside a transaction, committed when `fn` returns normally, rolled back when it throws.
-    Status InTransaction(const std::function<void(soci::session&)>& fn);
+    Status InTransaction(const std::function<void(Tx&)>& fn);
 
     Kind kind() const { return kind_; }
     // Counts committed InTransaction calls of this process: a cache of query results is current while it

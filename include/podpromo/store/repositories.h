@@ -1,6 +1,7 @@
-// Every SQL statement of the service, as functions over a SOCI session (so callers choose the transaction).
-// Portable SQL only (SQLite and PostgreSQL). Times are milliseconds since the epoch; errors are thrown as
-// soci exceptions and turned into Status by Database::With / InTransaction.
+// Every SQL statement of the service, as functions over a Tx (so callers choose the transaction: Database::With
+// or InTransaction). Portable SQL only (SQLite and PostgreSQL). Times are milliseconds since the epoch. Errors
+// are thrown and turned into Status by Database::With / InTransaction, so these run only inside them. A Tx is
+// one thread's; the functions keep no state.
 #pragma once
 
 #include <map>
@@ -11,10 +12,7 @@
 
 #include "podpromo/core/lifecycle.h"
 #include "podpromo/core/types.h"
-
-namespace soci {
-class session;
-}
+#include "podpromo/store/database.h"
 
 namespace podpromo {
 
@@ -78,99 +76,97 @@ struct JobRow {
 };
 
 // Episodes.
-void InsertEpisode(soci::session& s, const EpisodeRow& e);
-std::optional<EpisodeRow> GetEpisode(soci::session& s, const std::string& id);
-std::vector<EpisodeRow> ListEpisodes(soci::session& s, int limit, int offset);
-DbInt CountEpisodes(soci::session& s);
-void SetEpisodeStatus(soci::session& s, const std::string& id, EpisodeStatus status, const std::string& error);
-void SetEpisodeAnalysis(soci::session& s, const EpisodeRow& e);  // duration, genres, analysis, status
+void InsertEpisode(Tx& tx, const EpisodeRow& e);
+std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id);
+std::vector<EpisodeRow> ListEpisodes(Tx& tx, int limit, int offset);
+DbInt CountEpisodes(Tx& tx);
+void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status, const std::string& error);
+void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e);  // duration, genres, analysis, status
 // Removes the episode with its segments, clips, feedback and jobs.
-void DeleteEpisode(soci::session& s, const std::string& id);
+void DeleteEpisode(Tx& tx, const std::string& id);
 // Total size_bytes of every episode's upload, and how many there are.
-std::pair<DbInt, DbInt> UploadTotals(soci::session& s);
+std::pair<DbInt, DbInt> UploadTotals(Tx& tx);
 
 // Transcript, one row per segment with its words as JSON.
-void ReplaceTranscript(soci::session& s, const std::string& episode_id, const Transcript& t);
-std::optional<Transcript> LoadTranscript(soci::session& s, const std::string& episode_id);
+void ReplaceTranscript(Tx& tx, const std::string& episode_id, const Transcript& t);
+std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id);
 
 // Clips chosen for the episode's own platform and genre.
-void ReplaceClips(soci::session& s, const std::string& episode_id, const std::vector<ClipRow>& clips);
+void ReplaceClips(Tx& tx, const std::string& episode_id, const std::vector<ClipRow>& clips);
 // Adds one clip (a span a person chose) beside the ranked ones.
-void InsertClip(soci::session& s, const ClipRow& clip);
-std::vector<ClipRow> ListClips(soci::session& s, const std::string& episode_id);
-std::optional<ClipRow> GetClip(soci::session& s, const std::string& id);
+void InsertClip(Tx& tx, const ClipRow& clip);
+std::vector<ClipRow> ListClips(Tx& tx, const std::string& episode_id);
+std::optional<ClipRow> GetClip(Tx& tx, const std::string& id);
 
 // Every clip of every episode (for storage reconciliation).
-std::vector<ClipRow> ListAllClips(soci::session& s);
+std::vector<ClipRow> ListAllClips(Tx& tx);
 // Stars or unstars a clip; false when there is no such clip.
-bool SetClipStarred(soci::session& s, const std::string& id, bool starred);
+bool SetClipStarred(Tx& tx, const std::string& id, bool starred);
 // Marks an unstarred clip's files as removed by cleanup; false when it is starred, expired already or gone
 // (the caller then must not remove its files).
-bool ExpireClip(soci::session& s, const std::string& id, DbInt now);
-void DeleteClip(soci::session& s, const std::string& id);
+bool ExpireClip(Tx& tx, const std::string& id, DbInt now);
+void DeleteClip(Tx& tx, const std::string& id);
 // Points the episode at its archived source, only while it still names `old_path`, was not archived and has
 // no queued or running job. False otherwise (the caller then must not remove the old source).
-bool ArchiveEpisodeSource(soci::session& s, const std::string& id, const std::string& old_path,
-                          const std::string& new_path, DbInt now);
+bool ArchiveEpisodeSource(Tx& tx, const std::string& id, const std::string& old_path, const std::string& new_path,
+                          DbInt now);
 // Episodes with a queued or running job of any kind: cleanup leaves their files alone.
-std::set<std::string> EpisodesWithActiveJobs(soci::session& s);
+std::set<std::string> EpisodesWithActiveJobs(Tx& tx);
 
 // Totals for the metrics.
-std::map<std::string, DbInt> CountEpisodesByStatus(soci::session& s);
-DbInt CountClips(soci::session& s);
-std::map<std::string, DbInt> CountFeedbackByKind(soci::session& s);
+std::map<std::string, DbInt> CountEpisodesByStatus(Tx& tx);
+DbInt CountClips(Tx& tx);
+std::map<std::string, DbInt> CountFeedbackByKind(Tx& tx);
 
 // Errors grouped by (kind, stage): counted, with first and last time seen and the latest message.
-void RecordError(soci::session& s, const std::string& kind, const std::string& stage, const std::string& message,
-                 DbInt now);
+void RecordError(Tx& tx, const std::string& kind, const std::string& stage, const std::string& message, DbInt now);
 // Groups seen at or after `since`, most recent first.
-std::vector<ErrorGroup> ListErrors(soci::session& s, DbInt since);
+std::vector<ErrorGroup> ListErrors(Tx& tx, DbInt since);
 // Removes groups last seen before `before`. Returns how many.
-int PruneErrors(soci::session& s, DbInt before);
+int PruneErrors(Tx& tx, DbInt before);
 
 // Feedback.
-void InsertFeedback(soci::session& s, const FeedbackRow& f);
+void InsertFeedback(Tx& tx, const FeedbackRow& f);
 // kind -> count, plus "rating_sum" for ratings.
-std::map<std::string, DbInt> FeedbackCounts(soci::session& s, const std::string& clip_id);
+std::map<std::string, DbInt> FeedbackCounts(Tx& tx, const std::string& clip_id);
 
 // Jobs: the persistent priority queue.
-void InsertJob(soci::session& s, const JobRow& j);
-std::optional<JobRow> GetJob(soci::session& s, const std::string& id);
+void InsertJob(Tx& tx, const JobRow& j);
+std::optional<JobRow> GetJob(Tx& tx, const std::string& id);
 // The newest "process" job of the episode (render jobs are the clips').
-std::optional<JobRow> LatestJobForEpisode(soci::session& s, const std::string& episode_id);
+std::optional<JobRow> LatestJobForEpisode(Tx& tx, const std::string& episode_id);
 // Ids of the episode's running jobs, of every kind.
-std::vector<std::string> RunningJobsForEpisode(soci::session& s, const std::string& episode_id);
+std::vector<std::string> RunningJobsForEpisode(Tx& tx, const std::string& episode_id);
 // The episode's render jobs still to finish (queued or running), oldest first.
-std::vector<JobRow> PendingRenderJobs(soci::session& s, const std::string& episode_id);
-DbInt CountJobsInState(soci::session& s, JobState state);
+std::vector<JobRow> PendingRenderJobs(Tx& tx, const std::string& episode_id);
+DbInt CountJobsInState(Tx& tx, JobState state);
 // created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
-DbInt OldestRunnableQueuedJob(soci::session& s, DbInt now);
+DbInt OldestRunnableQueuedJob(Tx& tx, DbInt now);
 // Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
 // marking it running under `owner` until `lease_until`. Safe against other workers and processes: the
 // update only succeeds while the job is still queued.
-std::optional<JobRow> ClaimNextJob(soci::session& s, const std::string& owner, DbInt now, DbInt lease_until);
+std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, DbInt lease_until);
 // Extends the lease while `owner` still holds the job; false when it no longer does.
-bool RenewLease(soci::session& s, const std::string& job_id, const std::string& owner, DbInt lease_until);
-void SetJobProgress(soci::session& s, const std::string& job_id, const std::string& stage, double progress,
+bool RenewLease(Tx& tx, const std::string& job_id, const std::string& owner, DbInt lease_until);
+void SetJobProgress(Tx& tx, const std::string& job_id, const std::string& stage, double progress,
                     const std::string& stage_ms);
-void SetJobCheckpoint(soci::session& s, const std::string& job_id, Checkpoint checkpoint);
+void SetJobCheckpoint(Tx& tx, const std::string& job_id, Checkpoint checkpoint);
 // Ends a running job: succeeded, failed or cancelled.
-void FinishJob(soci::session& s, const std::string& job_id, JobState state, const std::string& error, DbInt now);
+void FinishJob(Tx& tx, const std::string& job_id, JobState state, const std::string& error, DbInt now);
 // Back to the queue: after a transient failure (counted, with run_after for the backoff) or at shutdown
 // (not counted).
-void RequeueJob(soci::session& s, const std::string& job_id, const std::string& error, DbInt run_after,
-                bool count_attempt);
+void RequeueJob(Tx& tx, const std::string& job_id, const std::string& error, DbInt run_after, bool count_attempt);
 // Asks a job to stop: a queued one is cancelled at once (returns true), a running one is flagged.
-bool RequestCancel(soci::session& s, const std::string& job_id, DbInt now);
-bool CancelRequested(soci::session& s, const std::string& job_id);
+bool RequestCancel(Tx& tx, const std::string& job_id, DbInt now);
+bool CancelRequested(Tx& tx, const std::string& job_id);
 // A running job whose worker died (its process is gone, or its lease ran out): back to the queue with that
 // attempt counted (the claim counted it), or, when its attempts are used up, failed with the reason and its
 // episode with it (a poison job that kills every worker that takes it). True when it was queued again.
-bool ReleaseDeadWorkersJob(soci::session& s, const std::string& job_id, DbInt now);
+bool ReleaseDeadWorkersJob(Tx& tx, const std::string& job_id, DbInt now);
 // Running jobs whose lease ended before `now`, each through ReleaseDeadWorkersJob. Returns how many were queued.
-int RecoverExpiredJobs(soci::session& s, DbInt now);
+int RecoverExpiredJobs(Tx& tx, DbInt now);
 // (job id, lease owner) of every running job.
-std::vector<std::pair<std::string, std::string>> RunningJobOwners(soci::session& s);
+std::vector<std::pair<std::string, std::string>> RunningJobOwners(Tx& tx);
 
 struct QueueCounts {
     std::map<std::string, DbInt> by_state;            // queued, running, ...
@@ -178,7 +174,7 @@ struct QueueCounts {
     DbInt finished_last_hour = 0;
     double avg_wait_s = 0, avg_run_s = 0;  // over jobs finished in the last hour
 };
-QueueCounts GetQueueCounts(soci::session& s, DbInt now);
+QueueCounts GetQueueCounts(Tx& tx, DbInt now);
 
 std::string PriorityName(int priority);
 // "high" 2, "normal" 1, "low" 0; -1 when unknown.
