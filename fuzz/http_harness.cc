@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "api/http_common.h"
+#include "api/lean_server.h"
 #include "api/upload_body.h"
-#include "podpromo/api/lean_server.h"
 #include "podpromo/core/utf8.h"
 
 namespace podpromo::fuzz {

@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <thread>
 
-#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/pocketsphinx.h"
+#include "podpromo/asr/segments.h"
 #include "podpromo/media/audio_features.h"
 #include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"

@@ -20,7 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "podpromo/api/lean_server.h"
+#include "lean_server.h"
 
 namespace podpromo {
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 
+#include "podpromo/core/types.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/files/storage.h"
@@ -80,12 +81,8 @@ void SendInternalError(Response& res, const std::string& detail) {
 std::string TakeInternalDetail() { return std::exchange(t_internal_detail, std::string()); }
 
 int IntParam(const Request& req, const char* name, int fallback, int min, int max) {
-    if (!req.has_param(name)) return fallback;
-    try {
-        return std::clamp(std::stoi(req.get_param_value(name)), min, max);
-    } catch (...) {
-        return fallback;
-    }
+    const std::optional<int64_t> v = req.has_param(name) ? ParseInt(req.get_param_value(name)) : std::nullopt;
+    return v ? static_cast<int>(std::clamp<int64_t>(*v, min, max)) : fallback;
 }
 
 std::string Param(const Request& req, const char* name, const std::string& fallback) {
@@ -228,33 +225,6 @@ std::string WebContentType(const fs::path& p) {
                                                              {".map", "application/json"}};
     const auto it = types.find(p.extension().string());
     return it == types.end() ? "application/octet-stream" : it->second;
-}
-
-bool FindEpisode(Database* db, const std::string& id, EpisodeBundle* b, Response& res, bool content) {
-    const Status st = db->With([&](Tx& s) {
-        b->episode = GetEpisode(s, id);
-        if (!b->episode) return;
-        b->job = LatestJobForEpisode(s, id);
-        if (!content) return;
-        b->transcript = LoadTranscript(s, id);
-        b->clips = ListClips(s, id);
-    });
-    if (!st.ok()) {
-        SendStatus(res, st);
-        return false;
-    }
-    if (!b->episode) {
-        SendError(res, 404, "not_found", "no episode " + id);
-        return false;
-    }
-    return true;
-}
-
-std::string UploadReason(const std::string& safe_name, const Status& st) {
-    std::string why = st.message();
-    const auto colon = why.find(": ");
-    if (colon != std::string::npos) why = why.substr(colon + 2);
-    return safe_name + ": " + why;
 }
 
 }  // namespace podpromo::http

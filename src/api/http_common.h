@@ -13,8 +13,6 @@
 #include <vector>
 
 #include "podpromo/core/status.h"
-#include "podpromo/store/database.h"
-#include "podpromo/store/repositories.h"
 
 namespace podpromo::http {
 
@@ -52,8 +50,6 @@ std::string Param(const httplib::Request& req, const char* name, const std::stri
 // answer once they have sent everything, so bodies up to this size are read and dropped before answering;
 // larger ones get the answer and a closed connection.
 inline constexpr int64_t kDrainBytes = 64 * 1024 * 1024;
-inline constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
-inline constexpr size_t kMaxPendingRenders = 4;              // render jobs queued or running per episode
 void DrainBody(const httplib::Request& req, const httplib::ContentReader& reader, int64_t declared);
 // The guard run before routing, on the request's head: a compressed body (415: httplib would inflate it before any
 // limit sees it), a chunked body anywhere but an upload (411), or a declared body other than an upload's over
@@ -79,21 +75,5 @@ void SendFile(const httplib::Request& req, httplib::Response& res, const std::fi
               const std::string& content_type, const std::string& cache, const std::string& download_name = "");
 // The Content-Type of a file of the browser app, by its extension.
 std::string WebContentType(const std::filesystem::path& p);
-
-// An episode with what hangs off it, read in one session.
-struct EpisodeBundle {
-    std::optional<EpisodeRow> episode;
-    std::optional<JobRow> job;
-    std::optional<Transcript> transcript;  // only with `content`
-    std::vector<ClipRow> clips;            // only with `content`
-};
-
-// Reads episode `id` into `b`; `content` false reads the episode and its latest job only (a transcript can be
-// megabytes). False after answering `res` with 404 when there is no such episode, or with the failure.
-bool FindEpisode(Database* db, const std::string& id, EpisodeBundle* b, httplib::Response& res, bool content = true);
-
-// A media error for an upload, named by the client's file name: the message from probe or decode names the
-// temporary file ("upload-XXXXXX: reason"), so its first part is replaced.
-std::string UploadReason(const std::string& safe_name, const Status& st);
 
 }  // namespace podpromo::http

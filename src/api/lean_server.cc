@@ -1,4 +1,4 @@
-#include "podpromo/api/lean_server.h"
+#include "lean_server.h"
 
 #include <netdb.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "podpromo/api/lean_server.h"
+#include "lean_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

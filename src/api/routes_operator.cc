@@ -4,16 +4,44 @@
 #include <string>
 
 #include "http_common.h"
-#include "podpromo/api/lean_server.h"
+#include "lean_server.h"
 #include "podpromo/api/server.h"
+#include "podpromo/app/app.h"
 #include "podpromo/store/repositories.h"
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
 
+namespace {
+
+// The gauges read from the database: jobs by state, episodes by status, clips, and the queue by priority.
+void SetTotals(Metrics& metrics, const ServiceTotals& t) {
+    for (const auto& [state, n] : t.queue.by_state)
+        metrics.Set("podpromo_jobs", {{"state", state}}, static_cast<double>(n));
+    auto count = [](const std::map<std::string, DbInt>& m, const char* key) {
+        const auto it = m.find(key);
+        return it == m.end() ? 0.0 : static_cast<double>(it->second);
+    };
+    for (const char* status : {"queued", "processing", "ready", "failed", "cancelled"}) {
+        metrics.Set("podpromo_episodes", {{"status", status}}, count(t.episodes_by_status, status));
+    }
+    metrics.Set("podpromo_clips", {}, static_cast<double>(t.clips));
+    for (const char* p : {"high", "normal", "low"}) {
+        metrics.Set("podpromo_queue_depth", {{"priority", p}}, count(t.queue.queued_by_priority, p));
+    }
+}
+
+}  // namespace
+
+void ApiServer::ServeMetrics(const Request&, Response& res) {
+    // (Gauges keep their last values while the database cannot be read; /health reports that.)
+    if (auto totals = app_->Totals(); totals.ok()) SetTotals(*metrics_, *totals);
+    metrics_->Set("podpromo_workers_busy", {}, workers_->running());
+    metrics_->Set("podpromo_event_streams_open", {}, open_streams_.load());
+    res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
 // /health, /livez, /readyz, /queue/stats, /storage/stats, /metrics and the administration endpoints.
-// (Too long while the handlers hold their use cases: issue 17 moves those into app/.)
-// NOLINTNEXTLINE(readability-function-size)
 void ApiServer::OperatorRoutes() {
     auto& svr = *server_;
 
@@ -40,9 +68,9 @@ void ApiServer::OperatorRoutes() {
     });
 
     svr.Get("/queue/stats", [this](const Request&, Response& res) {
-        QueueCounts q;
-        const Status st = db_->With([&](Tx& s) { q = GetQueueCounts(s, NowEpochMs()); });
-        if (!st.ok()) return SendStatus(res, st);
+        auto counts = app_->QueueStats();
+        if (!counts.ok()) return SendStatus(res, counts.status());
+        QueueCounts& q = *counts;
         SendJson(res, 200,
                  {{"by_state", q.by_state},
                   {"queued_by_priority", q.queued_by_priority},
@@ -53,6 +81,13 @@ void ApiServer::OperatorRoutes() {
                   {"avg_wait_s", q.avg_wait_s},
                   {"avg_run_s", q.avg_run_s}});
     });
+
+    svr.Get("/metrics", [this](const Request& req, Response& res) { ServeMetrics(req, res); });
+}
+
+// /storage/stats and the administration endpoints.
+void ApiServer::AdminRoutes() {
+    auto& svr = *server_;
 
     // Each answer walks the data directory and plans a cleanup; monitors polling at once share one walk.
     svr.Get("/storage/stats", [this](const Request&, Response& res) {
@@ -85,43 +120,15 @@ void ApiServer::OperatorRoutes() {
         }));
     });
 
-    svr.Get("/metrics", [this](const Request&, Response& res) {
-        QueueCounts q;
-        if (db_->With([&](Tx& s) { q = GetQueueCounts(s, NowEpochMs()); }).ok()) {
-            for (const auto& [state, n] : q.by_state) {
-                metrics_->Set("podpromo_jobs", {{"state", state}}, static_cast<double>(n));
-            }
-        }
-        std::map<std::string, DbInt> episodes, feedback;
-        DbInt clips = 0;
-        if (db_->With([&](Tx& s) {
-                   episodes = CountEpisodesByStatus(s);
-                   clips = CountClips(s);
-               })
-                .ok()) {
-            for (const char* status : {"queued", "processing", "ready", "failed", "cancelled"}) {
-                metrics_->Set("podpromo_episodes", {{"status", status}},
-                              episodes.count(status) ? static_cast<double>(episodes[status]) : 0.0);
-            }
-            metrics_->Set("podpromo_clips", {}, static_cast<double>(clips));
-        }
-        for (const char* p : {"high", "normal", "low"}) {
-            metrics_->Set("podpromo_queue_depth", {{"priority", p}},
-                          q.queued_by_priority.count(p) ? static_cast<double>(q.queued_by_priority[p]) : 0.0);
-        }
-        metrics_->Set("podpromo_workers_busy", {}, workers_->running());
-        metrics_->Set("podpromo_event_streams_open", {}, open_streams_.load());
-        res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-
     // Administration.
     // {"dry_run": true|false (default true), "remove_orphans": false|true}: one cleanup pass, its report.
     svr.Post("/api/v1/admin/cleanup", [this](const Request& req, Response& res) {
         json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
         if (body.is_discarded() || !body.is_object() || (body.contains("dry_run") && !body["dry_run"].is_boolean()) ||
             (body.contains("remove_orphans") && !body["remove_orphans"].is_boolean())) {
-            return SendError(res, 400, "invalid_input",
-                             "send {\"dry_run\": true|false, \"remove_orphans\": true|false} (both optional)");
+            return SendStatus(
+                res,
+                Status::InvalidInput("send {\"dry_run\": true|false, \"remove_orphans\": true|false} (both optional)"));
         }
         auto report = housekeeper_->Cleanup(body.value("dry_run", true), body.value("remove_orphans", false));
         if (!report.ok()) return SendStatus(res, report.status());

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "http_common.h"
-#include "podpromo/api/lean_server.h"
+#include "lean_server.h"
 #include "podpromo/api/server.h"
 
 namespace podpromo {

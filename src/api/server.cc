@@ -15,14 +15,15 @@
 #include <string>
 
 #include "http_common.h"
-#include "podpromo/api/lean_server.h"
-#include "podpromo/asr/transcriber.h"
+#include "lean_server.h"
+#include "page_cache.h"
+#include "podpromo/app/app.h"
+#include "podpromo/asr/pocketsphinx.h"
 #include "podpromo/core/subprocess.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/monitor/log.h"
-#include "podpromo/store/repositories.h"
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
@@ -113,7 +114,15 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
       housekeeper_(housekeeper),
       errors_(errors),
       server_(std::make_unique<LeanServer>()),
-      streams_per_client_(std::make_unique<PerClientLimit>()) {
+      streams_per_client_(std::make_unique<PerClientLimit>()),
+      episode_list_(std::make_unique<PageCache>()) {
+    AppDeps deps;
+    deps.db = db;
+    deps.storage = storage;
+    deps.events = events;
+    deps.clock = &SystemClock();
+    if (workers) deps.wake = [workers] { workers->Wake(); };
+    app_ = std::make_unique<App>(std::move(deps), AppLimits::FromConfig(config));
     metrics_->Describe("podpromo_http_requests_total", "counter", "HTTP requests by route, method and status.");
     metrics_->Describe("podpromo_http_request_duration_seconds", "histogram", "HTTP request latency by route.");
     metrics_->Describe("podpromo_jobs", "gauge", "Jobs in the queue by state.");
@@ -260,19 +269,14 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
                           config_.health_max_memory_percent, static_cast<double>(sample.process.resident_bytes) / 1e6),
               false);
     }
-    DbInt queued = 0, running = 0, oldest = 0;
-    const DbInt now = NowEpochMs();
-    const Status read = db_->With([&](Tx& s) {
-        queued = CountJobsInState(s, JobState::kQueued);
-        running = CountJobsInState(s, JobState::kRunning);
-        oldest = OldestRunnableQueuedJob(s, now);
-    });
-    // (The database check below reports an unreachable database; the queue then reads as empty.)
-    read.IgnoreError("the database check reports it");
-    const double wait_s = oldest > 0 ? static_cast<double>(now - oldest) / 1000.0 : 0.0;
-    check("queue", queued < config_.max_queue_size && wait_s <= config_.health_max_queue_age_seconds,
-          fmt::format("{} queued of {}, {} running; the oldest has waited {:.0f} s (degraded over {} s)", queued,
-                      config_.max_queue_size, running, wait_s, config_.health_max_queue_age_seconds),
+    // (The database check reports an unreachable database; the queue then reads as empty.)
+    auto read = app_->Load();
+    const QueueLoad load = read.ok() ? *read : QueueLoad{};
+    const double wait_s =
+        load.oldest_runnable_ms > 0 ? static_cast<double>(load.now_ms - load.oldest_runnable_ms) / 1000.0 : 0.0;
+    check("queue", load.queued < config_.max_queue_size && wait_s <= config_.health_max_queue_age_seconds,
+          fmt::format("{} queued of {}, {} running; the oldest has waited {:.0f} s (degraded over {} s)", load.queued,
+                      config_.max_queue_size, load.running, wait_s, config_.health_max_queue_age_seconds),
           false);
     const std::string status = !critical_ok ? "unhealthy" : (all_ok ? "healthy" : "degraded");
     const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
@@ -347,7 +351,9 @@ void ApiServer::Routes() {
     });
 
     OperatorRoutes();
+    AdminRoutes();
     EpisodeRoutes();
+    EpisodeContentRoutes();
     ClipRoutes();
     JobRoutes();
     WebRoutes();

@@ -6,9 +6,14 @@
 #include <httplib.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+
+#include "podpromo/app/app.h"
+#include "podpromo/files/storage.h"
 
 namespace podpromo::http {
 
@@ -31,5 +36,37 @@ struct UploadBody {
 
 // Reads `req`'s body through `reader` (a handler's ContentReader), on the calling thread.
 UploadBody ReadUploadBody(const httplib::Request& req, const httplib::ContentReader& reader, const UploadSinks& sinks);
+
+// Streams an upload's body into tmp/ under the limits: the episode file at most `max_file_bytes`, the cover at
+// most kMaxCoverBytes, and the room held in `reservation` grown as the file grows (so parallel uploads cannot each
+// pass the quota check before any of them has written). Not thread-safe: one per request. The storage is borrowed
+// and must outlive the receiver; the reservation is held until the receiver is destroyed.
+class UploadReceiver {
+  public:
+    static constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
+    UploadReceiver(const Storage& storage, int64_t max_file_bytes, Storage::Reservation reservation);
+    // Reads the whole body. The refusal when it cannot be taken: TooLarge, NoSpace ("insufficient_storage"),
+    // InvalidInput "bad_upload" (interrupted or malformed) or "no_file", or the storage's failure.
+    Status Receive(const httplib::Request& req, const httplib::ContentReader& reader);
+    // True when the connection should close after the answer (a body was left unread).
+    bool close_connection() const { return close_; }
+    // The files and fields received, for App::AcceptUpload (query parameters fill fields the form lacks; the
+    // X-Filename header names the file before the form does). Call once, after Receive succeeded.
+    UploadRequest TakeRequest(const httplib::Request& req);
+
+  private:
+    bool OnFile(const char* data, size_t len);
+    bool OnOpenCover();
+    bool OnCover(const char* data, size_t len);
+    Status Outcome(const UploadBody& body);
+    const Storage& storage_;
+    int64_t max_file_bytes_;
+    Storage::Reservation reservation_;
+    std::unique_ptr<UploadFile> file_, cover_;
+    Status file_status_, cover_status_, room_status_;
+    bool too_large_ = false, cover_too_large_ = false, close_ = false;
+    int64_t dropped_ = 0;
+    UploadBody body_;
+};
 
 }  // namespace podpromo::http

@@ -1,4 +1,6 @@
 // pocketsphinx 5prealpha backend: chunks split at pauses, decoded on all cores, one decoder per thread.
+#include "podpromo/asr/pocketsphinx.h"
+
 #include <pocketsphinx.h>
 #include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/cmd_ln.h>
@@ -15,7 +17,7 @@
 #include <thread>
 
 #include "podpromo/asr/narrowband.h"
-#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/segments.h"
 #include "podpromo/monitor/log.h"
 
 namespace podpromo {

@@ -1,6 +1,6 @@
-#include <algorithm>
+#include "podpromo/asr/segments.h"
 
-#include "podpromo/asr/transcriber.h"
+#include <algorithm>
 
 namespace podpromo {
 namespace {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
+#include "podpromo/asr/segments.h"
 
-#include "podpromo/asr/transcriber.h"
+#include <gtest/gtest.h>
 
 namespace podpromo {
 namespace {

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "podpromo/asr/cue_text.h"
-#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/segments.h"
 #include "podpromo/core/utf8.h"
 
 namespace podpromo {

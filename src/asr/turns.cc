@@ -1,8 +1,8 @@
 // Speaker turns from pauses plus voice changes: a cheap pitch-and-level clustering of the segments.
+#include "podpromo/asr/turns.h"
+
 #include <algorithm>
 #include <cmath>
-
-#include "podpromo/asr/transcriber.h"
 
 namespace podpromo {
 namespace {

@@ -1,10 +1,10 @@
 // Speaker turns: segments clustered by voice pitch.
+#include "podpromo/asr/turns.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
-
-#include "podpromo/asr/transcriber.h"
 
 namespace podpromo {
 namespace {

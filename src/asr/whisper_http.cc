@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "podpromo/asr/segments.h"
 #include "podpromo/asr/transcript_io.h"
 
 namespace podpromo {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fake_whisper.h"
+#include "podpromo/asr/segments.h"
 
 namespace podpromo {
 namespace {

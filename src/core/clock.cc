@@ -10,3 +10,19 @@ int64_t NowEpochMs() {
 }
 
 }  // namespace podpromo
+
+namespace podpromo {
+
+namespace {
+class WallClock : public Clock {
+  public:
+    int64_t NowMs() const override { return NowEpochMs(); }
+};
+}  // namespace
+
+const Clock& SystemClock() {
+    static const WallClock clock;
+    return clock;
+}
+
+}  // namespace podpromo

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace podpromo {
 
 size_t Transcript::WordCount() const {
@@ -24,6 +26,14 @@ std::string FormatClock(Ms ms, bool tenths) {
     std::string out = h > 0 ? fmt::format("{}:{:02}:{:02}", h, m, s) : fmt::format("{}:{:02}", m, s);
     if (tenths) out += fmt::format(".{}", (ms % 1000) / 100);
     return out;
+}
+
+std::optional<int64_t> ParseInt(std::string_view text) {
+    int64_t value = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    return value;
 }
 
 }  // namespace podpromo

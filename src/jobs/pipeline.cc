@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "podpromo/asr/transcript_io.h"
+#include "podpromo/asr/turns.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/media/audio_cut.h"

@@ -657,7 +657,6 @@ bool CancelRequested(Tx& tx, const std::string& job_id) {
 }
 
 bool ReleaseDeadWorkersJob(Tx& tx, const std::string& job_id, DbInt now) {
-    soci::session& s = tx.sql();
     const auto job = GetJob(tx, job_id);
     if (!job || job->state != JobState::kRunning) return false;
     if (job->attempts < job->max_attempts) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/pocketsphinx.h"
 #include "podpromo/core/status.h"
 #include "podpromo/core/types.h"
 

@@ -1,5 +1,10 @@
-// The HTTP API of DESIGN.md §4 over cpp-httplib: thin handlers that map requests onto the repositories,
-// storage and queue, and every error onto a JSON body {"error": {"code", "message"}} with its status.
+// The HTTP API of DESIGN.md §4 over cpp-httplib: thin handlers that parse a request, call one use case of App
+// (app/app.h) and map its result, every error through HttpErrorFor onto a JSON body {"error": {"code",
+// "message"}} with its status.
+//
+// Ownership: every pointer given to the constructor is borrowed and must outlive the ApiServer (RunServe owns
+// them all for the process's life); `workers` may be null (nothing is woken then). Threads: Serve blocks its
+// caller and runs handlers on the server's pool; Stop may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -23,10 +28,19 @@
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
 namespace podpromo {
 
+class App;
 class LeanServer;
 class PerClientLimit;
+namespace http {
+class PageCache;
+}
 
 class ApiServer {
   public:
@@ -47,10 +61,13 @@ class ApiServer {
     // defined in routes_<area>.cc.
     void Routes();
     void OperatorRoutes();
+    void AdminRoutes();
     void EpisodeRoutes();
+    void EpisodeContentRoutes();
     void ClipRoutes();
     void JobRoutes();
     void WebRoutes();
+    void ServeMetrics(const httplib::Request& req, httplib::Response& res);
     // Every check of /health: the HTTP status and the document.
     std::pair<int, nlohmann::json> RunHealthChecks();
     ServiceConfig config_;
@@ -76,12 +93,8 @@ class ApiServer {
     std::condition_variable health_cv_;
     bool health_stop_ = false;
     SingleFlight<nlohmann::json> storage_stats_flight_;  // GET /storage/stats
-    // GET /api/v1/episodes answers by (limit, offset), valid while the database's write version is unchanged
-    // and for at most a second (other processes may write).
-    std::mutex list_mu_;
-    uint64_t list_version_ = 0;
-    std::chrono::steady_clock::time_point list_at_;
-    std::map<std::pair<int, int>, std::string> list_cache_;
+    std::unique_ptr<http::PageCache> episode_list_;      // GET /api/v1/episodes answers
+    std::unique_ptr<App> app_;                           // the use cases the handlers call
     std::string health_body_;
 };
 

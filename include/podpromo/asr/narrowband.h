@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/pocketsphinx.h"
 #include "podpromo/core/status.h"
 
 namespace podpromo {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace podpromo {
@@ -55,5 +57,9 @@ struct Pcm {
 
 // "1:02:03.4" / "2:03.4" style rendering of a time, for people.
 std::string FormatClock(Ms ms, bool tenths = true);
+
+// The whole of `text` as a base-10 integer ("-12", "300"); nullopt for anything else (empty, "5abc", " 5",
+// out of range). For every number a request or file gives as text.
+std::optional<int64_t> ParseInt(std::string_view text);
 
 }  // namespace podpromo

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "podpromo/asr/transcriber.h"
+#include "podpromo/asr/pocketsphinx.h"
 #include "podpromo/asr/whisper_http.h"
 #include "podpromo/core/progress.h"
 #include "podpromo/core/status.h"

@@ -1,0 +1,194 @@
+// The service's use cases, free of HTTP: what a handler (api/) or a command calls after parsing its input, and
+// before mapping the outcome to its answer. Each use case validates, reads and writes the database in its own
+// transactions, moves files in the storage and announces queued jobs. Failures are Status values with a slug
+// (core/status.h), which api/'s HttpErrorFor turns into answers.
+//
+// Threads: an App is shared by every request thread; each call is independent and thread-safe as long as its
+// collaborators are (Database, Storage and EventBus are).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "podpromo/core/clock.h"
+#include "podpromo/core/config.h"
+#include "podpromo/core/status.h"
+#include "podpromo/files/storage.h"
+#include "podpromo/jobs/events.h"
+#include "podpromo/jobs/pipeline.h"
+#include "podpromo/store/database.h"
+#include "podpromo/store/repositories.h"
+
+namespace podpromo {
+
+// The limits the use cases enforce, from the service's configuration.
+struct AppLimits {
+    int max_queue_size = 100;         // queued jobs, all kinds: past it, new work is refused (queue_full)
+    int job_max_attempts = 3;         // a new job's attempts
+    int64_t max_file_size_bytes = 0;  // an upload's episode file
+    int max_episode_seconds = 0;      // an upload's duration
+    double clip_retention_days = 90;  // named when an expired clip's files are asked for
+    static AppLimits FromConfig(const ServiceConfig& config);
+};
+
+// What the use cases work with. Every pointer is borrowed and must outlive the App; none may be null, except
+// `wake`, which may be empty.
+struct AppDeps {
+    Database* db = nullptr;
+    Storage* storage = nullptr;
+    EventBus* events = nullptr;    // queued and cancelled jobs are announced here
+    const Clock* clock = nullptr;  // created_at and run_after of new rows
+    std::function<void()> wake;    // tells the workers a job is ready (WorkerPool::Wake)
+};
+
+// An episode with what hangs off it.
+struct EpisodeBundle {
+    EpisodeRow episode;
+    std::optional<JobRow> job;             // its newest process job
+    std::optional<Transcript> transcript;  // only when read with content
+    std::vector<ClipRow> clips;            // only when read with content
+};
+
+// An upload whose body has been stored in tmp/ (see api/upload_body.h): the episode file, an optional cover
+// image, the client's file name and the form's text fields (genre, platform, title, show, terms, priority, clips,
+// aspect, style, font, color, highlight, size). The files are owned: they are removed unless AcceptUpload keeps
+// them.
+struct UploadRequest {
+    std::unique_ptr<UploadFile> file;   // written, not yet finished
+    std::unique_ptr<UploadFile> cover;  // finished or not; may be null
+    std::string filename;
+    std::map<std::string, std::string> fields;
+};
+struct AcceptedUpload {
+    EpisodeRow episode;
+    JobRow job;
+};
+
+// A span a person chose to render (seconds into the episode), with the platform (the episode's when not given)
+// and the render options as the API takes them (aspect, style, font, color, highlight, size).
+struct SpanAsk {
+    double start_s = 0, end_s = 0;
+    std::optional<std::string> platform;
+    nlohmann::json render = nlohmann::json::object();
+};
+struct SpanRenderAccepted {
+    std::string clip_id;  // the clip the job makes
+    ScoredClip preview;   // how the span scores, before it is rendered
+    JobRow job;
+    bool already_pending = false;  // the same span was asked before and its render is still to finish
+};
+
+struct ImportedTranscript {
+    JobRow job;  // scores and renders the episode again
+    size_t words = 0;
+};
+
+// Clips for another platform, genre or count. `rescored` false: the stored clips as they are.
+struct RescoreAsk {
+    std::optional<std::string> platform, genre;
+    std::optional<int> limit;
+};
+struct Rescored {
+    std::string platform, genre;
+    bool rescored = false;
+    std::vector<ClipRow> stored;  // when not rescored
+    nlohmann::json items;         // when rescored: the clip documents (see RescoreClips)
+    double ms = 0;
+};
+
+// Feedback on a clip, as the editor gave it: kind like, dislike, flag, comment or rating.
+struct FeedbackAsk {
+    std::string kind;
+    std::optional<int> rating;  // 1..5, for "rating"
+    std::string comment;        // required for "comment"; cut at 4000 bytes
+};
+struct FeedbackRecorded {
+    FeedbackRow row;
+    std::map<std::string, DbInt> totals;  // the clip's feedback by kind, after this one
+};
+
+struct CancelOutcome {
+    JobRow job;          // as it is now
+    bool ended = false;  // a queued job ended at once (a running one was asked to stop)
+};
+
+struct QueueLoad {
+    DbInt queued = 0, running = 0;
+    DbInt oldest_runnable_ms = 0;  // created_at of the oldest queued job that may run now; 0 when none
+    DbInt now_ms = 0;              // when it was read
+};
+
+struct ServiceTotals {
+    QueueCounts queue;
+    std::map<std::string, DbInt> episodes_by_status;
+    DbInt clips = 0;
+};
+
+class App {
+  public:
+    App(AppDeps deps, AppLimits limits);
+
+    // The capacity rule, in one place: ResourceExhausted "queue_full" (retry in 30 s) when the queue holds
+    // max_queue_size queued jobs. RoomInQueue reads it on its own; EnqueueIn checks and inserts `job` inside
+    // the caller's transaction, so two requests cannot both take the last place.
+    Status RoomInQueue();
+    Status EnqueueIn(Tx& tx, const JobRow& job) const;
+
+    // Use cases. Each returns NotFound for an unknown id.
+    // Checks and stores an upload: UTF-8 fields, options, the cover, and that the file decodes, is audible and
+    // longer than a clip (Unsupported "unsupported_media", Unprocessable "unusable_media", InvalidInput); then the
+    // episode and its process job (held until the file is in place), the file moved into uploads/, the job
+    // released and announced. Nothing is left behind on failure.
+    Result<AcceptedUpload> AcceptUpload(UploadRequest upload);
+    // Replaces the transcript (SRT, VTT, JSON or text, at most 50 MB: TooLarge; InvalidInput
+    // "invalid_transcript") and queues scoring and rendering again at high priority. FailedPrecondition "busy"
+    // while a job of the episode runs or waits.
+    Result<ImportedTranscript> ImportTranscript(const std::string& episode_id, const std::string& text);
+    // Scores the span now (InvalidInput when it cannot make a clip; FailedPrecondition "not_ready" before the
+    // episode is ready) and queues its render at high priority; the same span asked again while pending is that
+    // render. RateLimited "too_many_renders" at kMaxPendingRenders per episode.
+    Result<SpanRenderAccepted> RequestSpanRender(const std::string& episode_id, const SpanAsk& ask);
+    // Removes the episode, its rows and files. A running job of it is asked to stop first: FailedPrecondition
+    // "busy" then, and the caller retries.
+    Status DeleteEpisode(const std::string& episode_id);
+    // The episode's clips, or (for another platform, genre or count) its transcript scored again.
+    // FailedPrecondition "not_ready" without a transcript.
+    Result<Rescored> Rescore(const std::string& episode_id, const RescoreAsk& ask);
+    // Stores one piece of feedback (InvalidInput for a bad kind, rating or missing comment).
+    Result<FeedbackRecorded> RecordFeedback(const std::string& clip_id, const FeedbackAsk& ask);
+    // Cancels a queued job at once, or asks a running one to stop. FailedPrecondition "finished" when it ended.
+    Result<CancelOutcome> CancelJob(const std::string& job_id);
+    // Stars (keeps past the clip retention) or unstars a clip; the clip as it is now.
+    Result<ClipRow> StarClip(const std::string& clip_id, bool starred);
+
+    // Reads.
+    Result<EpisodeBundle> GetEpisode(const std::string& episode_id, bool with_content);
+    Result<std::pair<std::vector<EpisodeRow>, DbInt>> ListEpisodes(int limit, int offset);
+    // The transcript; FailedPrecondition "not_ready" before there is one.
+    Result<Transcript> GetTranscript(const std::string& episode_id);
+    // The clip and its feedback totals.
+    Result<std::pair<ClipRow, std::map<std::string, DbInt>>> GetClip(const std::string& clip_id);
+    // The path of a clip's file of `kind` (video, audio, thumbnail, srt, vtt, post). Gone "expired" when cleanup
+    // removed it; NotFound when it was never made or is missing.
+    Result<std::filesystem::path> ClipFile(const std::string& clip_id, const std::string& kind);
+    Result<JobRow> GetJob(const std::string& job_id);
+    Result<QueueCounts> QueueStats();
+    // For the health check: how full the queue is and how long its oldest runnable job has waited.
+    Result<QueueLoad> Load();
+    Result<ServiceTotals> Totals();
+
+  private:
+    Status StoreUpload(UploadRequest& upload, const AcceptedUpload& rows);
+    Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
+    Status CheckCover(UploadFile* cover);
+    AppDeps deps_;
+    AppLimits limits_;
+};
+
+}  // namespace podpromo

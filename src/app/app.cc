@@ -1,0 +1,252 @@
+#include "podpromo/app/app.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <utility>
+
+#include "podpromo/core/utf8.h"
+#include "podpromo/jobs/results.h"
+
+namespace podpromo {
+
+namespace fs = std::filesystem;
+
+AppLimits AppLimits::FromConfig(const ServiceConfig& config) {
+    AppLimits l;
+    l.max_queue_size = config.max_queue_size;
+    l.job_max_attempts = config.job_max_attempts;
+    l.max_file_size_bytes = config.max_file_size_bytes;
+    l.max_episode_seconds = config.max_episode_seconds;
+    l.clip_retention_days = config.clip_retention_days;
+    return l;
+}
+
+App::App(AppDeps deps, AppLimits limits) : deps_(std::move(deps)), limits_(limits) {}
+
+namespace {
+
+Status QueueFull(DbInt queued) {
+    return Status::ResourceExhausted(fmt::format("the queue is full ({} waiting); try again later", queued))
+        .WithSlug("queue_full")
+        .WithRetryAfter(30);
+}
+
+}  // namespace
+
+Status App::RoomInQueue() {
+    DbInt queued = 0;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { queued = CountJobsInState(tx, JobState::kQueued); }));
+    return queued >= limits_.max_queue_size ? QueueFull(queued) : Status::Ok();
+}
+
+Status App::EnqueueIn(Tx& tx, const JobRow& job) const {
+    const DbInt queued = CountJobsInState(tx, JobState::kQueued);
+    if (queued >= limits_.max_queue_size) return QueueFull(queued);
+    InsertJob(tx, job);
+    return Status::Ok();
+}
+
+Result<EpisodeBundle> App::GetEpisode(const std::string& episode_id, bool with_content) {
+    EpisodeBundle b;
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        auto ep = podpromo::GetEpisode(tx, episode_id);
+        if (!ep) return;
+        found = true;
+        b.episode = std::move(*ep);
+        b.job = LatestJobForEpisode(tx, episode_id);
+        if (!with_content) return;
+        b.transcript = LoadTranscript(tx, episode_id);
+        b.clips = ListClips(tx, episode_id);
+    }));
+    if (!found) return Status::NotFound("no episode " + episode_id);
+    return b;
+}
+
+Result<std::pair<std::vector<EpisodeRow>, DbInt>> App::ListEpisodes(int limit, int offset) {
+    std::pair<std::vector<EpisodeRow>, DbInt> page;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        page.first = podpromo::ListEpisodes(tx, limit, offset);
+        page.second = CountEpisodes(tx);
+    }));
+    return page;
+}
+
+Result<Transcript> App::GetTranscript(const std::string& episode_id) {
+    std::optional<EpisodeRow> ep;
+    std::optional<Transcript> t;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        ep = podpromo::GetEpisode(tx, episode_id);
+        if (ep) t = LoadTranscript(tx, episode_id);
+    }));
+    if (!ep) return Status::NotFound("no episode " + episode_id);
+    if (!t) {
+        return Status::NotFound("the episode has no transcript yet (status " + std::string(Name(ep->status)) + ")")
+            .WithSlug("not_ready");
+    }
+    return std::move(*t);
+}
+
+Result<std::pair<ClipRow, std::map<std::string, DbInt>>> App::GetClip(const std::string& clip_id) {
+    std::optional<ClipRow> clip;
+    std::map<std::string, DbInt> counts;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        clip = podpromo::GetClip(tx, clip_id);
+        if (clip) counts = FeedbackCounts(tx, clip_id);
+    }));
+    if (!clip) return Status::NotFound("no clip " + clip_id);
+    return std::make_pair(std::move(*clip), std::move(counts));
+}
+
+Result<fs::path> App::ClipFile(const std::string& clip_id, const std::string& kind) {
+    std::optional<ClipRow> clip;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { clip = podpromo::GetClip(tx, clip_id); }));
+    if (!clip) return Status::NotFound("no clip " + clip_id);
+    if (clip->expired_at != 0) {
+        return Status::Gone(fmt::format("clip {}'s files were removed by cleanup (older than {} days and not "
+                                        "starred); render its span again to get them back",
+                                        clip_id, limits_.clip_retention_days))
+            .WithSlug("expired");
+    }
+    const nlohmann::json files = nlohmann::json::parse(clip->file_path, nullptr, false);
+    if (files.is_discarded() || !files.contains(kind) || !files[kind].is_string()) {
+        return Status::NotFound("clip " + clip_id + " has no " + kind + " file");
+    }
+    auto path = deps_.storage->Resolve(files[kind].get<std::string>());
+    std::error_code ec;
+    if (!path.ok() || !fs::is_regular_file(*path, ec)) {
+        return Status::NotFound("the " + kind + " file of clip " + clip_id + " is missing");
+    }
+    return *path;
+}
+
+Result<ClipRow> App::StarClip(const std::string& clip_id, bool starred) {
+    std::optional<ClipRow> clip;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        if (SetClipStarred(tx, clip_id, starred)) clip = podpromo::GetClip(tx, clip_id);
+    }));
+    if (!clip) return Status::NotFound("no clip " + clip_id);
+    return std::move(*clip);
+}
+
+namespace {
+
+Status CheckFeedback(const FeedbackAsk& ask) {
+    static const std::set<std::string> kinds = {"like", "dislike", "flag", "comment", "rating"};
+    if (!kinds.count(ask.kind)) {
+        return Status::InvalidInput("kind must be like, dislike, flag, comment or rating");
+    }
+    if (ask.kind == "rating" && (!ask.rating || *ask.rating < 1 || *ask.rating > 5)) {
+        return Status::InvalidInput("rating must be a whole number from 1 to 5");
+    }
+    if (ask.kind == "comment" && ask.comment.empty()) {
+        return Status::InvalidInput("a comment needs its text in \"comment\"");
+    }
+    return Status::Ok();
+}
+
+}  // namespace
+
+Result<FeedbackRecorded> App::RecordFeedback(const std::string& clip_id, const FeedbackAsk& ask) {
+    PODPROMO_RETURN_IF_ERROR(CheckFeedback(ask));
+    FeedbackRecorded out;
+    FeedbackRow& f = out.row;
+    f.id = NewId("fb");
+    f.clip_id = clip_id;
+    f.kind = ask.kind;
+    if (ask.kind == "rating") f.rating = ask.rating;
+    f.comment = TruncateUtf8(ask.comment, 4000);
+    f.created_at = deps_.clock->NowMs();
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        const auto clip = podpromo::GetClip(tx, clip_id);
+        if (!clip) return;
+        found = true;
+        f.episode_id = clip->episode_id;
+        InsertFeedback(tx, f);
+        out.totals = FeedbackCounts(tx, clip_id);
+    }));
+    if (!found) return Status::NotFound("no clip " + clip_id);
+    return out;
+}
+
+Result<CancelOutcome> App::CancelJob(const std::string& job_id) {
+    std::optional<JobRow> job;
+    CancelOutcome out;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        job = podpromo::GetJob(tx, job_id);
+        if (!job || IsFinal(job->state)) return;
+        out.ended = RequestCancel(tx, job_id, deps_.clock->NowMs());
+        if (out.ended && job->kind != JobKind::kRender) {
+            SetEpisodeStatus(tx, job->episode_id, EpisodeStatus::kCancelled, "cancelled by request");
+        }
+        job = podpromo::GetJob(tx, job_id);
+    }));
+    if (!job) return Status::NotFound("no job " + job_id);
+    if (IsFinal(job->state) && !out.ended) {
+        return Status::FailedPrecondition("job " + job_id + " already ended: " + std::string(Name(job->state)))
+            .WithSlug("finished");
+    }
+    if (deps_.wake) deps_.wake();
+    if (out.ended) deps_.events->Publish(JobEvent(job_id, job->episode_id, "cancelled", "cancelled", 0));
+    out.job = std::move(*job);
+    return out;
+}
+
+Status App::DeleteEpisode(const std::string& episode_id) {
+    bool found = false;
+    std::vector<std::string> running;
+    // The check and the delete are one transaction, so no worker can take one of its queued jobs in between (a
+    // claim that commits first makes this transaction retry and see the job running).
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        found = podpromo::GetEpisode(tx, episode_id).has_value();
+        if (!found) return;
+        running = RunningJobsForEpisode(tx, episode_id);
+        for (const auto& job_id : running) RequestCancel(tx, job_id, deps_.clock->NowMs());
+        if (running.empty()) podpromo::DeleteEpisode(tx, episode_id);
+    }));
+    if (!found) return Status::NotFound("no episode " + episode_id);
+    if (!running.empty()) {
+        return Status::FailedPrecondition("the episode is being processed; its job was asked to stop, retry shortly")
+            .WithSlug("busy");
+    }
+    deps_.storage->RemoveEpisode(episode_id);
+    return Status::Ok();
+}
+
+Result<JobRow> App::GetJob(const std::string& job_id) {
+    std::optional<JobRow> job;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { job = podpromo::GetJob(tx, job_id); }));
+    if (!job) return Status::NotFound("no job " + job_id);
+    return std::move(*job);
+}
+
+Result<QueueCounts> App::QueueStats() {
+    QueueCounts q;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { q = GetQueueCounts(tx, deps_.clock->NowMs()); }));
+    return q;
+}
+
+Result<QueueLoad> App::Load() {
+    QueueLoad l;
+    l.now_ms = deps_.clock->NowMs();
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        l.queued = CountJobsInState(tx, JobState::kQueued);
+        l.running = CountJobsInState(tx, JobState::kRunning);
+        l.oldest_runnable_ms = OldestRunnableQueuedJob(tx, l.now_ms);
+    }));
+    return l;
+}
+
+Result<ServiceTotals> App::Totals() {
+    ServiceTotals t;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        t.queue = GetQueueCounts(tx, deps_.clock->NowMs());
+        t.episodes_by_status = CountEpisodesByStatus(tx);
+        t.clips = CountClips(tx);
+    }));
+    return t;
+}
+
+}  // namespace podpromo

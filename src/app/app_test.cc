@@ -1,0 +1,402 @@
+// The use cases without HTTP: a real SQLite database and storage in a temporary directory, a manual clock, and
+// an event bus to listen on. What these check is what a client would be told and what an operator would find in
+// the tables and the data directory afterwards.
+#include "podpromo/app/app.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "podpromo/asr/transcript_io.h"
+#include "podpromo/jobs/events.h"
+#include "podpromo/store/repositories.h"
+#include "testsupport.h"
+
+namespace podpromo {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kStart = 1'800'000'000'000;
+
+// A 440 Hz tone (or silence) of `seconds` as WAV bytes.
+std::string WavBytes(double seconds, bool silent, const fs::path& scratch) {
+    Pcm pcm;
+    pcm.samples.resize(static_cast<size_t>(seconds * pcm.sample_rate));
+    for (size_t i = 0; i < pcm.samples.size(); ++i) {
+        pcm.samples[i] =
+            silent ? 0 : static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(i) / 16000));
+    }
+    testing::WriteWav(pcm, scratch);
+    return testing::ReadFile(scratch);
+}
+
+// One sentence every 4 s for `seconds`, as SRT.
+std::string Srt(int seconds) {
+    std::string srt;
+    for (int i = 0, n = 1; i + 4 <= seconds; i += 4, ++n) {
+        srt += fmt::format(
+            "{}\n00:{:02}:{:02},000 --> 00:{:02}:{:02},500\nThe reason this works is that people "
+            "remember stories number {}.\n\n",
+            n, i / 60, i % 60, (i + 3) / 60, (i + 3) % 60, n);
+    }
+    return srt;
+}
+
+class AppTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("podpromo-app-" + std::to_string(getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        db_ = testing::OpenTestDatabase(dir_ / "db.sqlite");
+        ASSERT_TRUE(db_);
+        auto storage = Storage::Open(dir_ / "data", int64_t{1} << 30);
+        ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+        storage_ = std::make_unique<Storage>(std::move(*storage));
+        events_sub_ = events_.Subscribe();
+        limits_.max_queue_size = 3;
+        limits_.max_file_size_bytes = 50 * 1000 * 1000;
+        limits_.max_episode_seconds = 3600;
+        MakeApp();
+    }
+    void TearDown() override {
+        app_.reset();
+        db_.reset();
+        fs::remove_all(dir_);
+    }
+    void MakeApp() {
+        AppDeps deps;
+        deps.db = db_.get();
+        deps.storage = storage_.get();
+        deps.events = &events_;
+        deps.clock = &clock_;
+        deps.wake = [this] { ++wakes_; };
+        app_ = std::make_unique<App>(std::move(deps), limits_);
+    }
+    UploadRequest Upload(const std::string& bytes, std::map<std::string, std::string> fields = {}) {
+        UploadRequest r;
+        auto file = UploadFile::Create(storage_->tmp_dir());
+        EXPECT_TRUE(file.ok());
+        EXPECT_TRUE((*file)->Write(bytes.data(), bytes.size()).ok());
+        r.file = std::move(*file);
+        r.filename = "My Show #12.wav";
+        r.fields = std::move(fields);
+        return r;
+    }
+    // The events published since the last call.
+    std::vector<nlohmann::json> Events() {
+        std::vector<nlohmann::json> out;
+        while (auto e = events_sub_->Next(0)) out.push_back(nlohmann::json::parse(*e));
+        return out;
+    }
+    size_t FilesUnder(const fs::path& p) {
+        size_t n = 0;
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(p, ec); it != fs::recursive_directory_iterator(); ++it) {
+            n += it->is_regular_file() ? 1 : 0;
+        }
+        return n;
+    }
+    // A ready episode with a 120 s transcript and no job running.
+    std::string ReadyEpisode() {
+        EpisodeRow ep;
+        ep.id = NewId("ep");
+        ep.title = "Ready";
+        ep.filename = "ready.wav";
+        ep.status = EpisodeStatus::kReady;
+        ep.duration = 120;
+        ep.genre = "auto";
+        ep.detected_genre = "education";
+        ep.platform = "tiktok";
+        ep.created_at = ep.updated_at = clock_.NowMs();
+        auto t = ParseTranscript(Srt(120));
+        EXPECT_TRUE(t.ok());
+        EXPECT_TRUE(db_->InTransaction([&](Tx& tx) {
+                           InsertEpisode(tx, ep);
+                           ReplaceTranscript(tx, ep.id, *t);
+                       })
+                        .ok());
+        return ep.id;
+    }
+    JobRow Job(const std::string& id) {
+        auto j = app_->GetJob(id);
+        EXPECT_TRUE(j.ok()) << j.status().ToString();
+        return j.ok() ? *j : JobRow{};
+    }
+
+    fs::path dir_;
+    std::unique_ptr<Database> db_;
+    std::unique_ptr<Storage> storage_;
+    EventBus events_;
+    std::shared_ptr<EventBus::Subscription> events_sub_;
+    ManualClock clock_{kStart};
+    AppLimits limits_;
+    std::unique_ptr<App> app_;
+    int wakes_ = 0;
+};
+
+TEST_F(AppTest, AnUploadBecomesAnEpisodeWithItsJobQueuedAndAnnounced) {
+    auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav"),
+                                              {{"title", "Episode 12"}, {"priority", "high"}, {"show", "The Show"}}));
+    ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+    const EpisodeRow& ep = accepted->episode;
+    EXPECT_EQ(ep.title, "Episode 12");
+    EXPECT_EQ(ep.filename, "My Show _12.wav") << "the client's name, made safe";
+    EXPECT_EQ(ep.created_at, kStart) << "the clock the App was given";
+    EXPECT_TRUE(fs::is_regular_file(storage_->root() / ep.audio_path)) << "the file is in uploads/";
+    EXPECT_EQ(FilesUnder(storage_->tmp_dir()), 0u) << "nothing left in tmp/";
+    const JobRow job = Job(accepted->job.id);
+    EXPECT_EQ(job.state, JobState::kQueued);
+    EXPECT_EQ(job.priority, 2);
+    EXPECT_EQ(job.run_after, kStart) << "released once the file is in place";
+    EXPECT_NE(job.payload.find("The Show"), std::string::npos) << "the upload's vocabulary hint";
+    const auto events = Events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0]["state"], "queued");
+    EXPECT_EQ(wakes_, 1);
+}
+
+TEST_F(AppTest, RefusedUploadsSayWhyAndLeaveNothing) {
+    struct Case {
+        std::string bytes;
+        std::map<std::string, std::string> fields;
+        StatusCode code;
+        std::string slug;
+    };
+    const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
+    const Case cases[] = {
+        {"not audio at all, just text", {}, StatusCode::kUnsupported, "unsupported_media"},
+        {WavBytes(15, true, dir_ / "silent.wav"), {}, StatusCode::kUnprocessable, "unusable_media"},
+        {WavBytes(5, false, dir_ / "short.wav"), {}, StatusCode::kUnprocessable, "unusable_media"},
+        {tone, {{"platform", "myspace"}}, StatusCode::kInvalidInput, "invalid_input"},
+        {tone, {{"priority", "urgent"}}, StatusCode::kInvalidInput, "invalid_input"},
+        {tone, {{"clips", "5abc"}}, StatusCode::kInvalidInput, "invalid_input"},
+        {tone, {{"title", "\xff\xfe"}}, StatusCode::kInvalidInput, "invalid_input"},
+    };
+    for (const Case& c : cases) {
+        auto r = app_->AcceptUpload(Upload(c.bytes, c.fields));
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.status().code(), c.code) << r.status().ToString();
+        EXPECT_EQ(r.status().slug(), c.slug) << r.status().ToString();
+    }
+    auto page = app_->ListEpisodes(10, 0);
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ(page->second, 0) << "no rows";
+    EXPECT_EQ(FilesUnder(storage_->root()), 0u) << "no files, in tmp/ or anywhere";
+    EXPECT_TRUE(Events().empty());
+}
+
+// The capacity rule is one: uploads, imports and renders all stop at MAX_QUEUE_SIZE queued jobs.
+TEST_F(AppTest, AFullQueueRefusesEveryKindOfNewWork) {
+    const std::string ready = ReadyEpisode();
+    const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(app_->AcceptUpload(Upload(tone)).ok());
+    const Status room = app_->RoomInQueue();
+    EXPECT_EQ(room.code(), StatusCode::kResourceExhausted);
+    EXPECT_EQ(room.slug(), "queue_full");
+    EXPECT_EQ(room.retry_after_s(), 30);
+    auto upload = app_->AcceptUpload(Upload(tone));
+    EXPECT_EQ(upload.status().slug(), "queue_full");
+    auto import = app_->ImportTranscript(ready, Srt(60));
+    EXPECT_EQ(import.status().slug(), "queue_full");
+    auto render = app_->RequestSpanRender(ready, SpanAsk{10, 40, std::nullopt, nlohmann::json::object()});
+    EXPECT_EQ(render.status().slug(), "queue_full");
+    auto page = app_->ListEpisodes(10, 0);
+    EXPECT_EQ(page->second, 4) << "the refused upload left no row (3 uploads and the ready episode)";
+    EXPECT_EQ(FilesUnder(storage_->tmp_dir()), 0u);
+}
+
+TEST_F(AppTest, ImportingATranscriptQueuesScoringOnceTheEpisodeIsIdle) {
+    auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
+    ASSERT_TRUE(accepted.ok());
+    const std::string id = accepted->episode.id;
+    auto busy = app_->ImportTranscript(id, Srt(60));
+    EXPECT_EQ(busy.status().slug(), "busy") << "its job is still queued";
+    ASSERT_TRUE(
+        db_->InTransaction([&](Tx& tx) { FinishJob(tx, accepted->job.id, JobState::kFailed, "x", clock_.NowMs()); })
+            .ok());
+    EXPECT_EQ(app_->ImportTranscript(id, "not a transcript \x01").status().slug(), "invalid_transcript");
+    EXPECT_EQ(app_->ImportTranscript("ep_nope", Srt(60)).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->ImportTranscript(id, std::string(51 * 1024 * 1024, 'a')).status().code(), StatusCode::kTooLarge);
+    auto imported = app_->ImportTranscript(id, Srt(60));
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    EXPECT_GT(imported->words, 100u);
+    const JobRow job = Job(imported->job.id);
+    EXPECT_EQ(job.checkpoint, Checkpoint::kTranscribed) << "recognition is skipped";
+    EXPECT_EQ(job.priority, 2);
+    auto t = app_->GetTranscript(id);
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->WordCount(), imported->words);
+    auto b = app_->GetEpisode(id, false);
+    EXPECT_EQ(b->episode.status, EpisodeStatus::kQueued);
+}
+
+TEST_F(AppTest, ASpanRenderIsScoredQueuedOnceAndBounded) {
+    const std::string id = ReadyEpisode();
+    const SpanAsk ask{10, 40, std::nullopt, nlohmann::json::object()};
+    auto first = app_->RequestSpanRender(id, ask);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_FALSE(first->already_pending);
+    EXPECT_EQ(first->job.kind, JobKind::kRender);
+    EXPECT_NEAR(static_cast<double>(first->preview.candidate.start_ms), 10000, 500) << "at the word nearest 10 s";
+    EXPECT_FALSE(first->preview.explanation.empty()) << "explained before it is rendered";
+    auto again = app_->RequestSpanRender(id, ask);
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(again->already_pending) << "a double click is the same render";
+    EXPECT_EQ(again->clip_id, first->clip_id);
+    EXPECT_EQ(again->job.id, first->job.id);
+    EXPECT_EQ(Events().size(), 1u) << "announced once";
+    limits_.max_queue_size = 100;
+    MakeApp();
+    for (double start : {50.0, 60.0, 70.0}) {
+        ASSERT_TRUE(app_->RequestSpanRender(id, SpanAsk{start, start + 30, std::nullopt, {}}).ok());
+    }
+    auto fifth = app_->RequestSpanRender(id, SpanAsk{80, 110, std::nullopt, {}});
+    EXPECT_EQ(fifth.status().code(), StatusCode::kRateLimited);
+    EXPECT_EQ(fifth.status().slug(), "too_many_renders");
+    EXPECT_EQ(app_->RequestSpanRender(id, SpanAsk{-1, 30, std::nullopt, {}}).status().code(),
+              StatusCode::kInvalidInput);
+    EXPECT_EQ(app_->RequestSpanRender(id, SpanAsk{10, 40, std::string("myspace"), {}}).status().code(),
+              StatusCode::kInvalidInput);
+}
+
+// The storage's quota stands in for a full disk: no render is queued that could not be written.
+TEST_F(AppTest, ASpanRenderNeedsRoomToWrite) {
+    const std::string id = ReadyEpisode();
+    auto tiny = Storage::Open(dir_ / "data", 1);
+    ASSERT_TRUE(tiny.ok());
+    storage_ = std::make_unique<Storage>(std::move(*tiny));
+    fs::create_directories(storage_->EpisodeDir(id));
+    std::ofstream(storage_->EpisodeDir(id) / "big") << std::string(4096, 'x');
+    MakeApp();
+    const Status full = app_->RequestSpanRender(id, SpanAsk{10, 40, std::nullopt, {}}).status();
+    EXPECT_EQ(full.code(), StatusCode::kNoSpace) << full.ToString();
+    auto q = app_->QueueStats();
+    ASSERT_TRUE(q.ok());
+    EXPECT_EQ(q->by_state["queued"], 0) << "nothing queued";
+}
+
+TEST_F(AppTest, ASpanOfAnEpisodeNotReadyIsRefused) {
+    auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
+    ASSERT_TRUE(accepted.ok());
+    auto r = app_->RequestSpanRender(accepted->episode.id, SpanAsk{0, 13, std::nullopt, {}});
+    EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(r.status().slug(), "not_ready");
+}
+
+TEST_F(AppTest, DeletingAskesARunningJobToStopFirst) {
+    auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
+    ASSERT_TRUE(accepted.ok());
+    const std::string id = accepted->episode.id;
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { ClaimNextJob(tx, "host:1:w", clock_.NowMs(), kStart + 60000); }).ok());
+    const Status busy = app_->DeleteEpisode(id);
+    EXPECT_EQ(busy.slug(), "busy");
+    bool cancel = false;
+    ASSERT_TRUE(db_->With([&](Tx& tx) { cancel = CancelRequested(tx, accepted->job.id); }).ok());
+    EXPECT_TRUE(cancel) << "the running job was asked to stop";
+    EXPECT_TRUE(fs::exists(storage_->root() / accepted->episode.audio_path));
+    ASSERT_TRUE(
+        db_->InTransaction([&](Tx& tx) { FinishJob(tx, accepted->job.id, JobState::kCancelled, "", clock_.NowMs()); })
+            .ok());
+    EXPECT_TRUE(app_->DeleteEpisode(id).ok());
+    EXPECT_EQ(app_->GetEpisode(id, false).status().code(), StatusCode::kNotFound);
+    EXPECT_FALSE(fs::exists(storage_->EpisodeDir(id)));
+    EXPECT_FALSE(fs::exists(storage_->root() / accepted->episode.audio_path));
+    EXPECT_EQ(app_->DeleteEpisode(id).code(), StatusCode::kNotFound);
+}
+
+TEST_F(AppTest, CancellingEndsAQueuedJobAndRefusesAnEndedOne) {
+    auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
+    ASSERT_TRUE(accepted.ok());
+    Events();
+    auto cancelled = app_->CancelJob(accepted->job.id);
+    ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+    EXPECT_TRUE(cancelled->ended);
+    EXPECT_EQ(cancelled->job.state, JobState::kCancelled);
+    EXPECT_EQ(app_->GetEpisode(accepted->episode.id, false)->episode.status, EpisodeStatus::kCancelled);
+    const auto events = Events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0]["state"], "cancelled");
+    const Status again = app_->CancelJob(accepted->job.id).status();
+    EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(again.slug(), "finished");
+    EXPECT_EQ(app_->CancelJob("job_nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
+    const std::string episode = ReadyEpisode();
+    ClipRow clip;
+    clip.id = episode + "_c1";
+    clip.episode_id = episode;
+    clip.file_path = "{}";
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertClip(tx, clip); }).ok());
+    struct Case {
+        FeedbackAsk ask;
+        bool ok;
+    };
+    const Case cases[] = {
+        {{"like", std::nullopt, ""}, true},
+        {{"rating", 4, ""}, true},
+        {{"comment", std::nullopt, std::string(5000, 'x')}, true},
+        {{"like", 0, ""}, true},  // a stray rating on a like is ignored
+        {{"love", std::nullopt, ""}, false},
+        {{"rating", 6, ""}, false},
+        {{"rating", std::nullopt, ""}, false},
+        {{"comment", std::nullopt, ""}, false},
+    };
+    for (const Case& c : cases) {
+        auto r = app_->RecordFeedback(clip.id, c.ask);
+        EXPECT_EQ(r.ok(), c.ok) << c.ask.kind << ": " << r.status().ToString();
+        if (!c.ok) EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+        if (r.ok() && c.ask.kind == "comment") EXPECT_EQ(r->row.comment.size(), 4000u);
+    }
+    auto last = app_->RecordFeedback(clip.id, {"like", std::nullopt, ""});
+    ASSERT_TRUE(last.ok());
+    EXPECT_EQ(last->totals["like"], 3);
+    EXPECT_EQ(last->totals["rating"], 1);
+    EXPECT_EQ(last->row.episode_id, episode);
+    EXPECT_EQ(app_->RecordFeedback("nope", {"like", std::nullopt, ""}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(AppTest, AnExpiredClipsFilesAreGoneAndSaySo) {
+    const std::string episode = ReadyEpisode();
+    ClipRow clip;
+    clip.id = episode + "_c1";
+    clip.episode_id = episode;
+    clip.file_path = "{}";
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
+                       InsertClip(tx, clip);
+                       ExpireClip(tx, clip.id, clock_.NowMs());
+                   })
+                    .ok());
+    const Status gone = app_->ClipFile(clip.id, "video").status();
+    EXPECT_EQ(gone.code(), StatusCode::kGone);
+    EXPECT_EQ(gone.slug(), "expired");
+    EXPECT_NE(gone.message().find("render its span again"), std::string::npos);
+    auto starred = app_->StarClip(clip.id, true);
+    ASSERT_TRUE(starred.ok());
+    EXPECT_EQ(starred->starred, 1);
+    EXPECT_EQ(app_->StarClip("nope", true).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(AppTest, RescoringKeepsTheStoredClipsOrScoresAgain) {
+    const std::string id = ReadyEpisode();
+    auto same = app_->Rescore(id, {});
+    ASSERT_TRUE(same.ok());
+    EXPECT_FALSE(same->rescored);
+    auto linkedin = app_->Rescore(id, {std::string("linkedin"), std::nullopt, 3});
+    ASSERT_TRUE(linkedin.ok()) << linkedin.status().ToString();
+    EXPECT_TRUE(linkedin->rescored);
+    EXPECT_EQ(linkedin->platform, "linkedin");
+    EXPECT_TRUE(linkedin->items.is_array());
+    EXPECT_EQ(app_->Rescore(id, {std::string("myspace"), std::nullopt, std::nullopt}).status().code(),
+              StatusCode::kInvalidInput);
+}
+
+}  // namespace
+}  // namespace podpromo

@@ -1,0 +1,157 @@
+// The use cases on a stored episode: importing a transcript, rendering a chosen span, rescoring.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <utility>
+
+#include "podpromo/app/app.h"
+#include "podpromo/asr/transcript_io.h"
+#include "podpromo/core/utf8.h"
+#include "podpromo/jobs/results.h"
+#include "podpromo/jobs/span_render.h"
+
+namespace podpromo {
+
+namespace {
+
+constexpr size_t kMaxTranscriptBytes = 50 * 1024 * 1024;
+constexpr size_t kMaxPendingRenders = 4;  // render jobs queued or running per episode
+
+// The pending render of the same span (its payload equal but for the clip id), if there is one.
+std::optional<std::pair<JobRow, std::string>> SameSpan(const std::vector<JobRow>& pending,
+                                                       const nlohmann::json& wanted) {
+    for (const auto& p : pending) {
+        nlohmann::json asked = nlohmann::json::parse(p.payload, nullptr, false);
+        if (!asked.is_object()) continue;
+        const std::string clip_id = asked.value("clip_id", "");
+        asked.erase("clip_id");
+        if (asked == wanted) return std::make_pair(p, clip_id);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<ImportedTranscript> App::ImportTranscript(const std::string& episode_id, const std::string& text) {
+    if (text.size() > kMaxTranscriptBytes) return Status::TooLarge("transcripts are at most 50 MB");
+    auto t = ParseTranscript(text);
+    if (!t.ok()) return Status::InvalidInput(t.status().message()).WithSlug("invalid_transcript");
+    PODPROMO_ASSIGN_OR_RETURN(const EpisodeBundle b, GetEpisode(episode_id, /*with_content=*/false));
+    if (b.job && !IsFinal(b.job->state)) {
+        return Status::FailedPrecondition("the episode is being processed; import after it ends or cancel it")
+            .WithSlug("busy");
+    }
+    // The imported transcript replaces the old one and the episode is scored and rendered again.
+    ImportedTranscript out;
+    JobRow& next = out.job;
+    next.id = NewId("job");
+    next.episode_id = episode_id;
+    next.priority = 2;
+    next.checkpoint = Checkpoint::kTranscribed;
+    next.max_attempts = limits_.job_max_attempts;
+    next.created_at = deps_.clock->NowMs();
+    Status room;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        room = EnqueueIn(tx, next);
+        if (!room.ok()) return;
+        ReplaceTranscript(tx, episode_id, *t);
+        SetEpisodeStatus(tx, episode_id, EpisodeStatus::kQueued, "");
+    }));
+    PODPROMO_RETURN_IF_ERROR(room);
+    out.words = t->WordCount();
+    if (deps_.wake) deps_.wake();
+    return out;
+}
+
+Result<SpanRenderAccepted> App::RequestSpanRender(const std::string& episode_id, const SpanAsk& ask) {
+    for (const auto& [name, v] : {std::pair{"start", ask.start_s}, std::pair{"end", ask.end_s}}) {
+        if (!std::isfinite(v) || v < 0 || v > 24 * 3600.0) {
+            return Status::InvalidInput(std::string(name) + " must be a time in the episode, in seconds");
+        }
+    }
+    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(episode_id, /*with_content=*/true));
+    if (b.episode.status != EpisodeStatus::kReady || !b.transcript) {
+        return Status::FailedPrecondition("the episode is " + std::string(Name(b.episode.status)) +
+                                          "; wait until it is ready")
+            .WithSlug("not_ready");
+    }
+    SpanRequest span;
+    span.platform = ask.platform.value_or(b.episode.platform);
+    span.start_ms = static_cast<Ms>(std::llround(ask.start_s * 1000));
+    span.end_ms = static_cast<Ms>(std::llround(ask.end_s * 1000));
+    PODPROMO_ASSIGN_OR_RETURN(
+        span.media, MediaOptionsFromJson(ask.render.is_null() ? nlohmann::json::object() : ask.render, span.platform));
+    // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
+    PODPROMO_ASSIGN_OR_RETURN(const EpisodeResult r,
+                              EpisodeForSpan(b.episode, std::move(*b.transcript), span.platform));
+    const std::optional<AudioFrames> frames = LoadFrames(*deps_.storage, episode_id);
+    SpanRenderAccepted out;
+    PODPROMO_ASSIGN_OR_RETURN(out.preview, DescribeSpan(r, frames ? &*frames : nullptr, span.start_ms, span.end_ms));
+    PODPROMO_RETURN_IF_ERROR(deps_.storage->CheckRoom(0));
+    span.clip_id = NewId(episode_id + "_s");
+    JobRow& job = out.job;
+    job.id = NewId("job");
+    job.episode_id = episode_id;
+    job.kind = JobKind::kRender;
+    job.payload = DumpJson(SpanRequestToJson(span));
+    job.priority = 2;  // a person is waiting for it
+    job.max_attempts = limits_.job_max_attempts;
+    job.created_at = deps_.clock->NowMs();
+    // The same span asked again while its render is pending is that render; an episode has at most
+    // kMaxPendingRenders at once, so one client cannot fill the shared queue with renders.
+    nlohmann::json wanted = SpanRequestToJson(span);
+    wanted.erase("clip_id");
+    Status room;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        const auto pending = PendingRenderJobs(tx, episode_id);
+        if (auto same = SameSpan(pending, wanted)) {
+            out.already_pending = true;
+            std::tie(job, span.clip_id) = std::move(*same);
+            return;
+        }
+        if (pending.size() >= kMaxPendingRenders) {
+            room = Status::RateLimited(fmt::format("this episode already has {} clips rendering; wait for one to "
+                                                   "finish",
+                                                   kMaxPendingRenders))
+                       .WithSlug("too_many_renders");
+            return;
+        }
+        room = EnqueueIn(tx, job);
+    }));
+    PODPROMO_RETURN_IF_ERROR(room);
+    out.clip_id = span.clip_id;
+    if (!out.already_pending) {
+        deps_.events->Publish(JobEvent(job.id, episode_id, "queued", "queued", 0, ""));
+        if (deps_.wake) deps_.wake();
+    }
+    return out;
+}
+
+Result<Rescored> App::Rescore(const std::string& episode_id, const RescoreAsk& ask) {
+    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(episode_id, /*with_content=*/true));
+    const EpisodeRow& ep = b.episode;
+    Rescored out;
+    out.platform = ask.platform.value_or(ep.platform);
+    out.genre = ask.genre.value_or(ep.genre);
+    const int limit = ask.limit.value_or(ep.clip_count);
+    const bool same = out.platform == ep.platform && out.genre == ep.genre && limit == ep.clip_count;
+    if (same) {
+        out.stored = std::move(b.clips);
+        return out;
+    }
+    if (!b.transcript) {
+        return Status::FailedPrecondition("the episode has no transcript yet (status " + std::string(Name(ep.status)) +
+                                          ")")
+            .WithSlug("not_ready");
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const std::optional<AudioFrames> frames = LoadFrames(*deps_.storage, episode_id);
+    PODPROMO_ASSIGN_OR_RETURN(out.items, RescoreClips(ep, *b.transcript, frames ? &*frames : nullptr, out.platform,
+                                                      out.genre, limit, b.clips));
+    out.rescored = true;
+    out.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return out;
+}
+
+}  // namespace podpromo
