@@ -102,6 +102,7 @@ Result<Pcm> Decode(const fs::path& source, const PipelineOptions& options, const
 
 // The recogniser the options ask for, told the names in the show, the title and the user's terms.
 std::unique_ptr<Transcriber> MakeTranscriber(const PipelineOptions& options, const Vocabulary& vocabulary) {
+    if (options.make_transcriber) return options.make_transcriber(vocabulary);
     if (options.whisper) {
         WhisperHttpConfig c = *options.whisper;
         if (c.prompt.empty()) c.prompt = WhisperPrompt(vocabulary);

@@ -1,6 +1,12 @@
 #include "podpromo/jobs/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "testsupport.h"
 
 namespace podpromo {
 namespace {
@@ -37,6 +43,82 @@ TEST(BreathingRoom, PadsTheCutsWithoutTouchingNeighbouringWords) {
     p = WithBreathingRoom(w, c, 18000, 0);
     EXPECT_EQ(p.start_ms, c.start_ms);
     EXPECT_EQ(p.end_ms, c.end_ms);
+}
+
+}  // namespace
+}  // namespace podpromo
+
+namespace podpromo {
+namespace {
+
+// A recogniser that hears a fixed script: one sentence every 4 s, stopping when asked to.
+class ScriptTranscriber : public Transcriber {
+  public:
+    explicit ScriptTranscriber(Vocabulary v) : vocabulary(std::move(v)) {}
+    std::string Name() const override { return "script"; }
+    Result<Transcript> Transcribe(const PcmSource& pcm, const AudioFrames&, const ProgressFn& progress,
+                                  const CancelToken* cancel) override {
+        if (cancel && cancel->cancelled()) return Status::Cancelled();
+        Transcript t;
+        t.engine = "script";
+        const std::vector<std::string> sentence = {"the",  "reason", "this",   "works",    "is",
+                                                   "that", "people", "always", "remember", "stories"};
+        const auto duration_ms = static_cast<Ms>(pcm.size() * 1000 / static_cast<size_t>(pcm.sample_rate()));
+        for (Ms at = 0; at + 4000 <= duration_ms; at += 4000) {
+            Segment seg;
+            seg.start_ms = at;
+            for (size_t i = 0; i < sentence.size(); ++i) {
+                seg.words.push_back({sentence[i], at + static_cast<Ms>(i) * 300, at + static_cast<Ms>(i) * 300 + 250});
+            }
+            seg.end_ms = seg.words.back().end_ms;
+            seg.text = "The reason this works is that people always remember stories.";
+            t.segments.push_back(std::move(seg));
+        }
+        if (progress) progress(Stage::kTranscribe, 1.0);
+        return t;
+    }
+    Vocabulary vocabulary;
+};
+
+// The pipeline takes its recogniser from the options: the words it hears become the transcript and the clips, and
+// the vocabulary hint reaches it.
+TEST(AnalyzeEpisode, UsesTheTranscriberItIsGiven) {
+    const auto dir = std::filesystem::temp_directory_path() / ("podpromo-pipeline-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    Pcm pcm;
+    pcm.samples.resize(90 * 16000);
+    for (size_t i = 0; i < pcm.samples.size(); ++i) {
+        pcm.samples[i] = static_cast<int16_t>(6000 * std::sin(2 * M_PI * 220 * static_cast<double>(i) / 16000));
+    }
+    testing::WriteWav(pcm, dir / "tone.wav");
+    PipelineOptions options;
+    options.title = "Episode 3";
+    options.show = "The Show";
+    Vocabulary heard;
+    int made = 0;
+    options.make_transcriber = [&](const Vocabulary& v) {
+        heard = v;
+        ++made;
+        return std::make_unique<ScriptTranscriber>(v);
+    };
+    std::vector<Stage> stages;
+    auto r = AnalyzeEpisode(dir / "tone.wav", options, [&](Stage s, double) { stages.push_back(s); });
+    std::filesystem::remove_all(dir);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(made, 1);
+    EXPECT_EQ(heard.title, "Episode 3");
+    EXPECT_EQ(heard.show, "The Show");
+    EXPECT_EQ(r->transcript.engine, "script");
+    EXPECT_EQ(r->transcript.segments.size(), 22u);
+    ASSERT_FALSE(r->clips.empty());
+    EXPECT_NE(std::find(stages.begin(), stages.end(), Stage::kTranscribe), stages.end());
+    CancelToken cancel;
+    cancel.Cancel();
+    std::filesystem::create_directories(dir);
+    testing::WriteWav(pcm, dir / "tone.wav");
+    auto stopped = AnalyzeEpisode(dir / "tone.wav", options, {}, &cancel);
+    std::filesystem::remove_all(dir);
+    EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
 }
 
 }  // namespace

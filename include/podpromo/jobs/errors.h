@@ -15,10 +15,12 @@
 
 namespace podpromo {
 
-// The error kind of a status code: invalid_input, not_found, io_error, no_space, cancelled, unavailable,
-// internal.
+// The error kind of a status code (StatusCodeKind): invalid_input, not_found, io_error, no_space, cancelled,
+// unavailable, internal, and the service's conditions (resource_exhausted, ...).
 std::string ErrorKind(StatusCode code);
 
+// Ownership: `db` and `metrics` are borrowed and must outlive the aggregator. Thread-safe: every method may be
+// called from any thread (the workers, the request threads, the housekeeper).
 class ErrorAggregator {
   public:
     ErrorAggregator(Database* db, Metrics* metrics, double retention_hours);

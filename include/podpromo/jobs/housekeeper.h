@@ -22,6 +22,10 @@ namespace podpromo {
 // The cleanup policy the configuration asks for.
 CleanupPolicy PolicyFromConfig(const ServiceConfig& config, bool remove_orphans);
 
+// Ownership: `db`, `storage`, `metrics` and `errors` are borrowed and must outlive the Housekeeper (Stop, or the
+// destructor, joins its thread before it lets go of them). Threads: one thread of its own between Start and Stop;
+// Cleanup, next_cleanup_ms and latest may be called from any thread. Errors: a failed cleanup or sample is
+// reported to `errors` and the log, never thrown.
 class Housekeeper {
   public:
     Housekeeper(const ServiceConfig& config, Database* db, const Storage* storage, Metrics* metrics,

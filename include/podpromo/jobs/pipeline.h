@@ -37,6 +37,9 @@ struct PipelineOptions {
     // A Whisper-compatible engine over HTTP instead of pocketsphinx (its prompt defaults to the vocabulary
     // hint: show, title and terms).
     std::optional<WhisperHttpConfig> whisper;
+    // The recogniser, when set: called once per recognition with the vocabulary hint, instead of building
+    // pocketsphinx or the Whisper engine from `asr` and `whisper` (tests give a fake here).
+    std::function<std::unique_ptr<Transcriber>(const Vocabulary& vocabulary)> make_transcriber;
     std::string title;  // defaults to the file name without extension
     // The vocabulary hint besides the title: the show's name and the user's names and terms.
     std::string show;
