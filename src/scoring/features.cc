@@ -12,6 +12,48 @@ namespace {
 
 double Clip01(double v) { return std::clamp(v, 0.0, 1.0); }
 
+// Every weight of the features in one table: what each piece of evidence adds to its feature (each feature is then
+// clipped to 0..1). The ranker combines the features with the genre profiles' weights (genre.cc). A change here
+// moves every score: `moments_eval` over the real dev episodes is its check.
+struct FeatureWeights {
+    // Hook, the first ~5 s: a base, a curiosity gap, a story's opening, a question, a number, "you", bold words;
+    // a mid-thought or pronoun start costs; a lift in loudness at the onset adds.
+    double hook_base = 0.1, hook_curiosity = 0.45, hook_story = 0.25, hook_question = 0.25, hook_number = 0.15;
+    double hook_you = 0.1, hook_bold_each = 0.1, hook_bold_max = 0.2, hook_mid_thought = -0.3, hook_pronoun = -0.15;
+    double hook_onset = 0.05;
+    // Payoff, the last ~8 s: a conclusion (more for each further one), one in the body, advice, an explanation;
+    // halved when the clip ends dangling.
+    double payoff_base = 0.1, payoff_conclusion = 0.7, payoff_more_each = 0.1, payoff_more_max = 0.2;
+    double payoff_in_body = 0.4, payoff_advice = 0.5, payoff_explanation = 0.3, payoff_dangling_factor = 0.5;
+    // Arousal: intense words, exclamations and shouting in the text; pitch variation, dynamic range, loudness and
+    // laughter in the audio, which weighs audio_share of the blend.
+    double arousal_text_base = 0.2, arousal_intense_each = 0.12, arousal_intense_max = 0.4;
+    double arousal_exclaim_each = 0.1, arousal_exclaim_max = 0.2, arousal_caps_each = 0.1, arousal_caps_max = 0.2;
+    double arousal_pitch = 0.4, arousal_range = 0.3, arousal_loud = 0.3, arousal_laughter = 0.15;
+    double arousal_audio_share = 0.6;
+    // Emotion: strong and mild emotion words, over a scale.
+    double emotion_strong = 2.0, emotion_mild = 1.0, emotion_scale = 5.0;
+    // Question: an engaging question form, or another question.
+    double question_engaging = 1.0, question_plain = 0.6;
+    // Information density, per word: content words, numbers and names add, filler takes away.
+    double info_base = 0.05, info_content = 0.7, info_numbers = 4.0, info_names = 2.0, info_fillers = -3.0;
+    // Loopability: a clean end, a pause after, a strong payoff, a short clip.
+    double loop_base = 0.3, loop_clean_end = 0.3, loop_pause = 0.2, loop_payoff = 0.1, loop_short = 0.1;
+    // Self-contained starts at 1: each way it leans on what came before costs.
+    double self_back_reference = -0.5, self_mid_thought = -0.3, self_pronoun = -0.15, self_dangling = -0.15;
+    double self_topic_change = -0.2;
+    // Moments: a story in the past tense and its opening, a surprising turn and numbers, a quotable line.
+    double story_narrative = 0.25, story_open = 0.3, surprise_turn = 0.25, surprise_number = 0.08;
+    double quotable_base = 0.5, quotable_general = 0.25;
+    // Reaction (laughter, an interjection): at the end, after it, in the body, and a little more for each further
+    // one; the cold open's quotes the clip holds.
+    double reaction_end = 1.0, reaction_after = 0.6, reaction_body = 0.35, reaction_more = 0.1;
+    double teased_per_quote = 0.6;
+    // Self-promotion short of an ad, per phrase; a genre's own phrases, per minute.
+    double ad_self_promo = 0.2, genre_phrase = 0.35;
+};
+constexpr FeatureWeights kW;
+
 const std::vector<std::string> kCuriosity = {"nobody tells you",    "no one tells you",
                                              "nobody talks about",  "no one talks about",
                                              "the one thing",       "the secret",
@@ -210,9 +252,11 @@ void AddContextFeatures(const Candidate& c, const EpisodeContext* ctx, ClipFeatu
     if (ctx) {
         for (const auto& r : ctx->reactions) {
             if (r.at_ms < c.start_ms + 3000 || r.at_ms > c.end_ms + 5000) continue;
-            const double w = r.at_ms >= c.end_ms - 8000 ? (r.at_ms <= c.end_ms + 1500 ? 1.0 : 0.6) : 0.35;
+            const double w = r.at_ms >= c.end_ms - 8000
+                                 ? (r.at_ms <= c.end_ms + 1500 ? kW.reaction_end : kW.reaction_after)
+                                 : kW.reaction_body;
             if (w > reaction) f->evidence["reaction"] = r.what;
-            reaction = std::max(reaction, w) + (reaction > 0 ? 0.1 : 0.0);
+            reaction = std::max(reaction, w) + (reaction > 0 ? kW.reaction_more : 0.0);
         }
         // Teased: how much of the cold open's quotes the clip holds, the moment the show's own editor picked. One
         // whole quote counts 0.6, two (a setup and its payoff, as teasers cut them) the full 1.
@@ -223,7 +267,7 @@ void AddContextFeatures(const Candidate& c, const EpisodeContext* ctx, ClipFeatu
             quoted += static_cast<double>(in) / static_cast<double>(std::max<Ms>(1, tz.end_ms - tz.start_ms));
             if (!f->evidence.count("teased")) f->evidence["teased"] = FormatClock(tz.teaser_ms, false);
         }
-        teased = Clip01(0.6 * quoted);
+        teased = Clip01(kW.teased_per_quote * quoted);
         // Centrality: the mean TextRank percentile of the sentences that start in the clip (absent when none do).
         double centrality = 0, sentences = 0;
         for (const auto& [at, r] : ctx->centrality) {
@@ -254,7 +298,8 @@ void AddQuotable(const std::vector<Token>& t, ClipFeatures* f) {
             int filler = 0;
             for (size_t k = begin; k <= i; ++k) filler += IsFiller(t[k].norm) && t[k].norm != "so";
             const double general = WeighPhrases(t, kGeneral, begin, i + 1);
-            const double q = filler == 0 && general > 0 ? std::min(1.0, 0.5 + 0.25 * general) : 0.0;
+            const double q =
+                filler == 0 && general > 0 ? std::min(1.0, kW.quotable_base + kW.quotable_general * general) : 0.0;
             if (q > best && !kMidThought.count(t[begin].norm)) {
                 best = q;
                 f->evidence["quotable"] = JoinRaw(t, begin, i + 1);
@@ -281,13 +326,14 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
     }
     size_t at = 0;
     const std::string open = FirstPhrase(t, kStoryOpen, 0, t.size(), &at);
-    v["story"] = Clip01(narrative * 25.0 / std::max(n, 25.0) * 0.25 + (open.empty() ? 0.0 : 0.3));
+    v["story"] =
+        Clip01(narrative * 25.0 / std::max(n, 25.0) * kW.story_narrative + (open.empty() ? 0.0 : kW.story_open));
     if (!open.empty()) f->evidence["story"] = Quote(t, at, PhraseLen(open) + 5);
     // Surprise: a turn ("it turns out", "actually", "the opposite") and the numbers that make a fact.
     const double turns = WeighPhrases(t, kSurprise);
     double numbers = 0;
     for (const auto& tok : t) numbers += IsNumberWord(tok.norm) ? tok.weight : 0.0;
-    v["surprise"] = Clip01(0.25 * turns + 0.08 * std::min(numbers, 5.0));
+    v["surprise"] = Clip01(kW.surprise_turn * turns + kW.surprise_number * std::min(numbers, 5.0));
     if (turns > 0) {
         const std::string ph = FirstPhrase(t, kSurprise, 0, t.size(), &at);
         f->evidence["surprise"] = Quote(t, at, PhraseLen(ph) + 6);
@@ -300,18 +346,18 @@ void AddMomentFeatures(const std::vector<Token>& t, const Candidate& c, const Ep
 size_t AddHook(const std::vector<Token>& t, const Candidate& c, const AudioFrames* frames, ClipFeatures* f,
                bool* pronoun_start) {
     const size_t head = HeadEnd(t, c.start_ms + 5000, 8, 20);
-    double hook = 0.1;
+    double hook = kW.hook_base;
     size_t at = 0;
     if (auto ph = FirstPhrase(t, kCuriosity, 0, head, &at); !ph.empty()) {
-        hook += 0.45 * MatchWeight(t, at, PhraseLen(ph));
+        hook += kW.hook_curiosity * MatchWeight(t, at, PhraseLen(ph));
         f->evidence["hook"] = Quote(t, at, PhraseLen(ph) + 3);
     }
     if (auto ph = FirstPhrase(t, kStory, 0, head, &at); !ph.empty()) {
-        hook += 0.25 * MatchWeight(t, at, PhraseLen(ph));
+        hook += kW.hook_story * MatchWeight(t, at, PhraseLen(ph));
         if (!f->evidence.count("hook")) f->evidence["hook"] = Quote(t, at, PhraseLen(ph) + 4);
     }
     if (auto ph = FirstPhrase(t, kQuestionStart, 0, 3, &at); !ph.empty() && at <= 1) {
-        hook += 0.25 * MatchWeight(t, at, PhraseLen(ph));
+        hook += kW.hook_question * MatchWeight(t, at, PhraseLen(ph));
         f->evidence["hook_question"] = Quote(t, at, 7);
     }
     // A number or a "you" in the opening counts as much as the surest of them.
@@ -321,20 +367,21 @@ size_t AddHook(const std::vector<Token>& t, const Candidate& c, const AudioFrame
         if (t[i].norm == "you" || t[i].norm == "your") head_you = std::max(head_you, t[i].weight);
     }
     const double head_bold = WeighPhrases(t, kBold, 0, head);
-    hook += 0.15 * head_number + 0.1 * head_you + std::min(0.2, 0.1 * head_bold);
+    hook += kW.hook_number * head_number + kW.hook_you * head_you +
+            std::min(kW.hook_bold_max, kW.hook_bold_each * head_bold);
     f->starts_mid_thought = kMidThought.count(t[0].norm) > 0;
     *pronoun_start =
         kPronoun.count(t[0].norm) > 0 && FindPhrase(t, "it was", 0, 2) != 0 && FindPhrase(t, "this is", 0, 2) != 0;
     if (f->starts_mid_thought) {
-        hook -= 0.3;
+        hook += kW.hook_mid_thought;
         f->evidence["mid_thought"] = Quote(t, 0, 4);
     } else if (*pronoun_start) {
-        hook -= 0.15;
+        hook += kW.hook_pronoun;
         f->evidence["mid_thought"] = Quote(t, 0, 4);
     }
     if (frames) {
         const auto st = ComputeSpanStats(*frames, c.start_ms, std::min(c.end_ms, c.start_ms + 3000));
-        if (st.onset_lift_db > 6) hook += 0.05;
+        if (st.onset_lift_db > 6) hook += kW.hook_onset;
     }
     f->values["hook"] = Clip01(hook);
     return head;
@@ -359,25 +406,26 @@ std::pair<std::string, size_t> FirstAdvice(const std::vector<Token>& t, size_t f
 void AddPayoff(const std::vector<Token>& t, const Candidate& c, size_t head, ClipFeatures* f) {
     size_t at = 0;
     const size_t tail = TailBegin(t, c.end_ms - 8000, 12);
-    double payoff = 0.1;
+    double payoff = kW.payoff_base;
     if (auto ph = FirstPhrase(t, kConclusion, tail, t.size(), &at); !ph.empty()) {
-        payoff = 0.1 + (0.7 + std::min(0.2, 0.1 * (CountPhrases(t, kConclusion, tail, t.size()) - 1))) *
-                           MatchWeight(t, at, PhraseLen(ph));
+        const double more = kW.payoff_more_each * (CountPhrases(t, kConclusion, tail, t.size()) - 1);
+        payoff = kW.payoff_base +
+                 (kW.payoff_conclusion + std::min(kW.payoff_more_max, more)) * MatchWeight(t, at, PhraseLen(ph));
         f->evidence["payoff"] = Quote(t, at, PhraseLen(ph) + 5);
     } else if (auto ph2 = FirstPhrase(t, kConclusion, head, tail, &at); !ph2.empty()) {
-        payoff = 0.1 + 0.4 * MatchWeight(t, at, PhraseLen(ph2));
+        payoff = kW.payoff_base + kW.payoff_in_body * MatchWeight(t, at, PhraseLen(ph2));
         f->evidence["payoff"] = Quote(t, at, PhraseLen(ph2) + 5);
     }
     if (auto [ph, at_advice] = FirstAdvice(t, tail); !ph.empty()) {
-        const double actionable = 0.1 + 0.5 * MatchWeight(t, at_advice, PhraseLen(ph));
+        const double actionable = kW.payoff_base + kW.payoff_advice * MatchWeight(t, at_advice, PhraseLen(ph));
         if (payoff < actionable) {
             payoff = actionable;
             f->evidence["payoff"] = Quote(t, at_advice, PhraseLen(ph) + 5);
         }
     }
-    payoff = std::max(payoff, 0.1 + 0.3 * std::min(1.0, WeighPhrases(t, kExplanation)));
+    payoff = std::max(payoff, kW.payoff_base + kW.payoff_explanation * std::min(1.0, WeighPhrases(t, kExplanation)));
     f->ends_dangling = IsDanglingEnd(t.back().norm);
-    if (f->ends_dangling) payoff *= 0.5;
+    if (f->ends_dangling) payoff *= kW.payoff_dangling_factor;
     f->values["payoff"] = Clip01(payoff);
 }
 
@@ -393,7 +441,9 @@ void AddArousal(const std::vector<Token>& t, const Candidate& c, const AudioFram
     }
     const double intense = WeighPhrases(t, kIntense);
     const double text_arousal =
-        Clip01(0.2 + std::min(0.4, 0.12 * intense) + std::min(0.2, 0.1 * exclaim) + std::min(0.2, 0.1 * caps));
+        Clip01(kW.arousal_text_base + std::min(kW.arousal_intense_max, kW.arousal_intense_each * intense) +
+               std::min(kW.arousal_exclaim_max, kW.arousal_exclaim_each * exclaim) +
+               std::min(kW.arousal_caps_max, kW.arousal_caps_each * caps));
     if (intense > 0) f->evidence["arousal_text"] = FirstPhrase(t, kIntense, 0, t.size());
     double arousal = text_arousal;
     if (frames) {
@@ -401,8 +451,9 @@ void AddArousal(const std::vector<Token>& t, const Candidate& c, const AudioFram
         const double pitch = Clip01((st.pitch_variation_st - 1.0) / 4.0);
         const double range = Clip01((st.dynamic_range_db - 6.0) / 18.0);
         const double loud = Clip01(0.5 + st.loudness_vs_episode_db / 6.0);
-        const double audio = Clip01(0.4 * pitch + 0.3 * range + 0.3 * loud + (st.laughter_bursts > 0 ? 0.15 : 0.0));
-        arousal = 0.6 * audio + 0.4 * text_arousal;
+        const double audio = Clip01(kW.arousal_pitch * pitch + kW.arousal_range * range + kW.arousal_loud * loud +
+                                    (st.laughter_bursts > 0 ? kW.arousal_laughter : 0.0));
+        arousal = kW.arousal_audio_share * audio + (1 - kW.arousal_audio_share) * text_arousal;
         if (st.laughter_bursts > 0) f->evidence["laughter"] = "laughter-like bursts";
         if (pitch > 0.6) f->evidence["arousal_audio"] = "lively pitch";
     }
@@ -414,7 +465,7 @@ void AddContentFeatures(const std::vector<Token>& t, ClipFeatures* f) {
     const double n = static_cast<double>(t.size());
     // Emotion.
     const double strong = WeighPhrases(t, kStrongEmotion), mild = WeighPhrases(t, kMildEmotion);
-    f->values["emotion"] = Clip01((2.0 * strong + mild) / 5.0);
+    f->values["emotion"] = Clip01((kW.emotion_strong * strong + kW.emotion_mild * mild) / kW.emotion_scale);
     if (strong + mild > 0) {
         f->evidence["emotion"] = FirstPhrase(t, kStrongEmotion, 0, t.size());
         if (f->evidence["emotion"].empty()) f->evidence["emotion"] = FirstPhrase(t, kMildEmotion, 0, t.size());
@@ -425,7 +476,7 @@ void AddContentFeatures(const std::vector<Token>& t, ClipFeatures* f) {
     std::string q_ev;
     double q_weight = 0;
     const int questions = CountQuestions(t, &q_ev, &engaging, &q_weight);
-    f->values["question"] = questions == 0 ? 0.0 : (engaging ? 1.0 : 0.6) * q_weight;
+    f->values["question"] = questions == 0 ? 0.0 : (engaging ? kW.question_engaging : kW.question_plain) * q_weight;
     if (questions > 0) f->evidence["question"] = q_ev;
 
     // Information density: numbers, names and content words, minus filler.
@@ -443,8 +494,9 @@ void AddContentFeatures(const std::vector<Token>& t, ClipFeatures* f) {
         content += IsStopword(tok.norm) ? 0.0 : tok.weight;
     }
     fillers += CountPhrases(t, kMultiFiller);
-    f->values["info_density"] =
-        Clip01(0.05 + 0.7 * content / n + 4.0 * numbers / n + 2.0 * names / n - 3.0 * fillers / n);
+    f->values["info_density"] = Clip01(kW.info_base + (kW.info_content * content + kW.info_numbers * numbers +
+                                                       kW.info_names * names + kW.info_fillers * fillers) /
+                                                          n);
     if (numbers > 0) f->evidence["numbers"] = num_ev;
     if (fillers * 8 > static_cast<int>(t.size())) f->evidence["filler"] = "lots of filler words";
 }
@@ -479,30 +531,31 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     // Loopability: ends cleanly, at a pause or on a conclusion, not too long.
     const bool pause_after =
         c.end_word >= words.size() || words[c.end_word].start_ms - c.end_ms >= 400 || t.back().sentence_end;
-    double loop = 0.3 + (f.ends_dangling ? 0.0 : 0.3) + (pause_after ? 0.2 : 0.0) + (v["payoff"] >= 0.8 ? 0.1 : 0.0) +
-                  (t.size() <= 90 ? 0.1 : 0.0);
+    const double loop = kW.loop_base + (f.ends_dangling ? 0.0 : kW.loop_clean_end) +
+                        (pause_after ? kW.loop_pause : 0.0) + (v["payoff"] >= 0.8 ? kW.loop_payoff : 0.0) +
+                        (t.size() <= 90 ? kW.loop_short : 0.0);
     v["loopability"] = Clip01(loop);
 
     // Self-contained: no references to earlier talk, no mid-thought start, no dangling end.
     double self = 1.0;
     size_t at = 0;
     if (auto ph = FirstPhrase(t, kBackReference, 0, t.size(), &at); !ph.empty()) {
-        self -= 0.5;
+        self += kW.self_back_reference;
         f.evidence["back_reference"] = Quote(t, at, PhraseLen(ph) + 2);
     }
     if (f.starts_mid_thought)
-        self -= 0.3;
+        self += kW.self_mid_thought;
     else if (pronoun_start)
-        self -= 0.15;
-    if (f.ends_dangling) self -= 0.15;
+        self += kW.self_pronoun;
+    if (f.ends_dangling) self += kW.self_dangling;
     v["self_contained"] = Clip01(self);
 
     AddMomentFeatures(t, c, context, &f);
-    if (f.evidence.count("topic_change")) v["self_contained"] = Clip01(v["self_contained"] - 0.2);
+    if (f.evidence.count("topic_change")) v["self_contained"] = Clip01(v["self_contained"] + kW.self_topic_change);
 
     // Self-promotion short of a sponsor read (full ad reads never become candidates).
     const int promo = CountPhrases(t, kSelfPromo);
-    v["ad_penalty"] = Clip01(0.2 * promo);
+    v["ad_penalty"] = Clip01(kW.ad_self_promo * promo);
 
     v["platform_len_match"] = LengthMatch(platform, dur);
 
@@ -511,7 +564,7 @@ ClipFeatures ComputeFeatures(const std::vector<Word>& words, const Candidate& c,
     for (const auto& g : AllGenres()) {
         for (const auto& gf : g.features) {
             const double hits = WeighPhrases(t, gf.phrases);
-            v[gf.name] = Clip01(0.35 * hits / per_min);
+            v[gf.name] = Clip01(kW.genre_phrase * hits / per_min);
             if (hits > 0) f.evidence[gf.name] = FirstPhrase(t, gf.phrases, 0, t.size());
         }
     }
