@@ -1,0 +1,86 @@
+// The editor: a clip's span, trimmed by dragging its region or typing its times (both snap to whole words), rendered
+// for a platform, frame and caption style by a worker, with the job's progress as it runs.
+import { PLATFORMS, api, el, formatTime, onJobEvent } from '../api.js';
+import { select } from '../episodes.js';
+import { snapToWords } from '../words.js';
+import { clipMedia } from './cards.js';
+import { playSpan } from './waveform.js';
+
+// Shows span [s, e] in the open editor: its times and its words.
+export function showEditorSpan(page, editor, s, e) {
+  if (!page.editing) return;
+  const [start, end] = editor.querySelectorAll('input[type=number]');
+  if (start) start.value = s.toFixed(2);
+  if (end) end.value = e.toFixed(2);
+  const label = editor.querySelector('.span-label');
+  const text = page.words.filter((w) => w.start >= s - 0.01 && w.end <= e + 0.01).map((w) => w.word).join(' ');
+  if (label) label.textContent = `${formatTime(s)}–${formatTime(e)} (${(e - s).toFixed(1)} s): “${text.slice(0, 160)}${text.length > 160 ? '…' : ''}”`;
+}
+
+// Follows render job `r` in `box` until it ends; `onRendered(clip)` hears the new clip, `done()` the end.
+function watchRender(page, r, box, onRendered, done) {
+  const bar = el('progress', { max: 1, value: 0, 'aria-label': 'Render progress' });
+  const label = el('span', {}, 'queued');
+  box.replaceChildren(bar, label);
+  const stop = onJobEvent(async (ev) => {
+    if (ev.job_id !== r.job.id) return;
+    bar.value = ev.progress ?? 0;
+    label.textContent = ev.state === 'running' ? `${ev.stage} ${Math.round((ev.progress ?? 0) * 100)}%` : ev.state;
+    if (ev.state === 'succeeded') {
+      stop();
+      const clip = await api.get(r.clip_url);
+      box.replaceChildren(el('p', { class: 'ok', 'data-rendered': clip.id }, 'Rendered.'), clipMedia(clip));
+      onRendered(clip);
+      done();
+    } else if (ev.state === 'failed' || ev.state === 'cancelled') {
+      stop();
+      box.replaceChildren(el('p', { class: 'error' }, `Render ${ev.state}${ev.error ? `: ${ev.error}` : ''}`));
+      done();
+    }
+  });
+  page.cleanups.push(stop);
+}
+
+// Opens `editor` on `clip` and its waveform `region`, for platform `pl` (the clip's or the episode's when not
+// given). `onRendered(clip)` hears each clip it renders.
+export function openEditor(page, editor, clip, region, pl, onRendered) {
+  const ep = page.doc.episode;
+  page.editing = { clip, region };
+  editor.hidden = false;
+  const platformSel = select('platform', PLATFORMS, pl || clip.platform || ep.platform, 'Platform');
+  const aspect = select('aspect', ['9:16', '1:1', '16:9'], ep.render_options?.aspect || '9:16', 'Frame');
+  const style = select('style', ['bold', 'clean', 'boxed'], ep.render_options?.style || 'bold', 'Captions');
+  const start = el('input', { type: 'number', step: '0.1', min: 0, name: 'start', value: region.start.toFixed(2) });
+  const end = el('input', { type: 'number', step: '0.1', min: 0, name: 'end', value: region.end.toFixed(2) });
+  const progress = el('div', { class: 'render-progress' });
+  const apply = () => {
+    const s = snapToWords(page.words, parseFloat(start.value), parseFloat(end.value));
+    region.setOptions({ start: s.start, end: s.end });
+    showEditorSpan(page, editor, s.start, s.end);
+  };
+  start.addEventListener('change', apply);
+  end.addEventListener('change', apply);
+  const render = el('button', { type: 'button', class: 'primary', 'data-action': 'render', onclick: async () => {
+    render.disabled = true;
+    try {
+      const body = { start: region.start, end: region.end, platform: platformSel.querySelector('select').value,
+        aspect: aspect.querySelector('select').value, style: style.querySelector('select').value };
+      const r = await api.post(`/api/v1/episodes/${page.id}/clips`, body);
+      watchRender(page, r, progress, onRendered, () => { render.disabled = false; });
+    } catch (e) {
+      progress.replaceChildren(el('p', { class: 'error' }, e.message));
+      render.disabled = false;
+    }
+  } }, 'Render');
+  editor.replaceChildren(
+    el('h2', {}, 'Edit clip'),
+    el('p', { class: 'muted' }, 'Drag the highlighted region on the waveform, or type the times; both snap to whole words.'),
+    el('div', { class: 'options' }, el('label', { class: 'field' }, 'Start (s)', start),
+      el('label', { class: 'field' }, 'End (s)', end), platformSel, aspect, style),
+    el('p', { class: 'span-label', 'aria-live': 'polite' }),
+    el('div', { class: 'card-actions' },
+      el('button', { type: 'button', onclick: () => playSpan(page, region.start, region.end) }, '▶ Play span'), render),
+    progress);
+  showEditorSpan(page, editor, region.start, region.end);
+  editor.scrollIntoView({ block: 'nearest' });
+}
