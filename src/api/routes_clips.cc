@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "documents.h"
 #include "http_common.h"
 #include "lean_server.h"
 #include "podpromo/api/server.h"

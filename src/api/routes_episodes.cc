@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "documents.h"
 #include "http_common.h"
 #include "lean_server.h"
 #include "page_cache.h"
@@ -238,13 +239,9 @@ void ApiServer::EpisodeContentRoutes() {
         auto r = app_->Rescore(req.matches[1], ask);
         if (!r.ok()) return SendStatus(res, r.status());
         json out = {{"platform", r->platform}, {"genre", r->genre}, {"rescored", r->rescored}};
-        if (r->rescored) {
-            out["items"] = r->items;
-            out["rescore_ms"] = std::round(r->ms * 10) / 10;
-        } else {
-            out["items"] = json::array();
-            for (const auto& c : r->stored) out["items"].push_back(ClipRowToJson(c));
-        }
+        out["items"] = json::array();
+        for (const auto& c : r->clips) out["items"].push_back(r->rescored ? RescoredClipToJson(c) : ClipRowToJson(c));
+        if (r->rescored) out["rescore_ms"] = std::round(r->ms * 10) / 10;
         SendJson(res, 200, out);
     });
 

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "documents.h"
 #include "http_common.h"
 #include "lean_server.h"
 #include "podpromo/api/server.h"

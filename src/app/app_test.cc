@@ -393,7 +393,12 @@ TEST_F(AppTest, RescoringKeepsTheStoredClipsOrScoresAgain) {
     ASSERT_TRUE(linkedin.ok()) << linkedin.status().ToString();
     EXPECT_TRUE(linkedin->rescored);
     EXPECT_EQ(linkedin->platform, "linkedin");
-    EXPECT_TRUE(linkedin->items.is_array());
+    ASSERT_FALSE(linkedin->clips.empty());
+    for (const ClipRow& c : linkedin->clips) {
+        EXPECT_EQ(c.platform, "linkedin");
+        EXPECT_GE(c.duration, 20.0) << "LinkedIn's range";
+        EXPECT_TRUE(c.id.empty()) << "nothing was rendered, so no clip is a stored one";
+    }
     EXPECT_EQ(app_->Rescore(id, {std::string("myspace"), std::nullopt, std::nullopt}).status().code(),
               StatusCode::kInvalidInput);
 }

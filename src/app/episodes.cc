@@ -137,7 +137,7 @@ Result<Rescored> App::Rescore(const std::string& episode_id, const RescoreAsk& a
     const int limit = ask.limit.value_or(ep.clip_count);
     const bool same = out.platform == ep.platform && out.genre == ep.genre && limit == ep.clip_count;
     if (same) {
-        out.stored = std::move(b.clips);
+        out.clips = std::move(b.clips);
         return out;
     }
     if (!b.transcript) {
@@ -147,7 +147,7 @@ Result<Rescored> App::Rescore(const std::string& episode_id, const RescoreAsk& a
     }
     const auto started = std::chrono::steady_clock::now();
     const std::optional<AudioFrames> frames = LoadFrames(*deps_.storage, episode_id);
-    PODPROMO_ASSIGN_OR_RETURN(out.items, RescoreClips(ep, *b.transcript, frames ? &*frames : nullptr, out.platform,
+    PODPROMO_ASSIGN_OR_RETURN(out.clips, RescoreClips(ep, *b.transcript, frames ? &*frames : nullptr, out.platform,
                                                       out.genre, limit, b.clips));
     out.rescored = true;
     out.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

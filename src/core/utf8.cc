@@ -76,6 +76,11 @@ std::string Cp1252ToUtf8(std::string_view s) {
     return out;
 }
 
+nlohmann::json ParseJsonOr(const std::string& text, const nlohmann::json& fallback) {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_discarded() ? fallback : j;
+}
+
 std::string DumpJson(const nlohmann::json& j, int indent) {
     return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }

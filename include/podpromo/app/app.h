@@ -97,8 +97,9 @@ struct RescoreAsk {
 struct Rescored {
     std::string platform, genre;
     bool rescored = false;
-    std::vector<ClipRow> stored;  // when not rescored
-    nlohmann::json items;         // when rescored: the clip documents (see RescoreClips)
+    // The stored clips, or (rescored) the clips scored again: a stored one keeps its id, files and star, a new
+    // one has an empty id and no files (see RescoreClips).
+    std::vector<ClipRow> clips;
     double ms = 0;
 };
 

@@ -26,5 +26,7 @@ std::string Cp1252ToUtf8(std::string_view s);
 // `j` as text (indented by `indent` spaces when >= 0). Invalid UTF-8 in a string is written as U+FFFD instead of
 // throwing, so a bad byte that got past validation still cannot fail a response, a log line or a job.
 std::string DumpJson(const nlohmann::json& j, int indent = -1);
+// `text` parsed as JSON; `fallback` when it is not JSON (a damaged column, say). Never throws.
+nlohmann::json ParseJsonOr(const std::string& text, const nlohmann::json& fallback);
 
 }  // namespace podpromo

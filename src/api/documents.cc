@@ -1,0 +1,110 @@
+#include "documents.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "podpromo/core/utf8.h"
+#include "podpromo/jobs/results.h"
+
+namespace podpromo::http {
+using nlohmann::json;
+
+namespace {
+
+double Round3(double v) { return std::round(v * 1000) / 1000; }
+
+}  // namespace
+
+json ClipRowToJson(const ClipRow& c) {
+    json files = json::object();
+    const json stored = ParseJsonOr(c.file_path, json::object());
+    for (const char* kind : {"video", "audio", "thumbnail", "srt", "vtt", "post"}) {
+        const bool made = stored.contains(kind) && stored[kind].is_string();
+        files[kind] = made ? json(fmt::format("/api/v1/clips/{}/media/{}", c.id, kind)) : json(nullptr);
+    }
+    return {{"id", c.id},
+            {"starred", c.starred != 0},
+            {"expired", c.expired_at != 0},
+            {"episode_id", c.episode_id},
+            {"rank", c.clip_rank},
+            {"start", c.start_time},
+            {"end", c.end_time},
+            {"duration", c.duration},
+            {"score", c.score},
+            {"display_score", c.display_score},
+            {"confidence", c.confidence},
+            {"platform", c.platform},
+            {"genre", c.genre},
+            {"title", c.title},
+            {"hashtags", ParseJsonOr(c.hashtags, json::array())},
+            {"text", c.text},
+            {"features", ParseJsonOr(c.features, json::object())},
+            {"explanation", ParseJsonOr(c.explanation, json::array())},
+            {"files", files}};
+}
+
+json EpisodeRowToJson(const EpisodeRow& e) {
+    json j = {{"id", e.id},
+              {"title", e.title},
+              {"filename", e.filename},
+              {"status", Name(e.status)},
+              {"size_bytes", e.size_bytes},
+              {"checksum", e.checksum},
+              {"format", e.format},
+              {"has_video", e.has_video != 0},
+              {"archived", e.archived_at != 0},
+              {"archived_at", e.archived_at != 0 ? json(e.archived_at) : json(nullptr)},
+              {"render_options", ParseJsonOr(e.render_options, json::object())},
+              {"duration", e.duration > 0 ? json(e.duration) : json(nullptr)},
+              {"genre", e.genre},
+              {"detected_genre", e.detected_genre.empty() ? json(nullptr) : json(e.detected_genre)},
+              {"platform", e.platform},
+              {"clips_requested", e.clip_count},
+              {"error", e.error.empty() ? json(nullptr) : json(e.error)},
+              {"created_at", e.created_at},
+              {"updated_at", e.updated_at}};
+    const json analysis = ParseJsonOr(e.analysis, json::object());
+    for (const auto& [k, v] : analysis.items()) {
+        if (k != "requested_genre") j[k] = v;
+    }
+    return j;
+}
+
+json JobRowToJson(const JobRow& j) {
+    const json payload = ParseJsonOr(j.payload, json::object());
+    const bool render = j.kind == JobKind::kRender && payload.contains("clip_id");
+    // A process job's own vocabulary hint (null when the upload gave none: SHOW_NAME and ASR_TERMS apply).
+    json vocabulary = nullptr;
+    if (const JobVocabulary v = JobVocabularyOf(j); v.show || v.terms) {
+        vocabulary = {{"show", v.show.value_or("")}, {"terms", v.terms.value_or(std::vector<std::string>{})}};
+    }
+    return {{"id", j.id},
+            {"episode_id", j.episode_id},
+            {"kind", Name(j.kind)},
+            {"clip_id", render ? payload["clip_id"] : json(nullptr)},
+            {"vocabulary", vocabulary},
+            {"state", Name(j.state)},
+            {"priority", PriorityName(j.priority)},
+            {"stage", j.stage},
+            {"progress", Round3(j.progress)},
+            {"checkpoint", j.checkpoint == Checkpoint::kNone ? json(nullptr) : json(Name(j.checkpoint))},
+            {"attempts", j.attempts},
+            {"max_attempts", j.max_attempts},
+            {"error", j.error.empty() ? json(nullptr) : json(j.error)},
+            {"stage_ms", ParseJsonOr(j.stage_ms, json::object())},
+            {"cancel_requested", j.cancel_requested != 0},
+            {"created_at", j.created_at},
+            {"started_at", j.started_at > 0 ? json(j.started_at) : json(nullptr)},
+            {"finished_at", j.finished_at > 0 ? json(j.finished_at) : json(nullptr)}};
+}
+
+json RescoredClipToJson(const ClipRow& clip) {
+    json j = ClipRowToJson(clip);
+    if (clip.id.empty()) j["id"] = nullptr;
+    return j;
+}
+
+}  // namespace podpromo::http
