@@ -51,8 +51,11 @@ Status Guarded(Fn&& fn) {
 
 }  // namespace
 
-JobProgress::JobProgress(Database* db, EventBus* events, const JobRow& job)
-    : db_(db), events_(events), job_(job), last_write_(std::chrono::steady_clock::now() - std::chrono::seconds(10)) {}
+JobProgress::JobProgress(JobStore* store, EventBus* events, const JobRow& job)
+    : store_(store),
+      events_(events),
+      job_(job),
+      last_write_(std::chrono::steady_clock::now() - std::chrono::seconds(10)) {}
 
 void JobProgress::operator()(Stage stage, double f) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -67,8 +70,8 @@ void JobProgress::operator()(Stage stage, double f) {
     for (const auto& [k, v] : stage_ms_) sm[std::string(Name(k))] = v;
     const std::string name(Name(stage));
     // A lost progress row is only logged: the job goes on, and its next report writes the row again.
-    LogIfFailed(db_->With([&](Tx& s) { SetJobProgress(s, job_.id, name, overall, DumpJson(sm)); }),
-                "recording a job's progress", {{"job_id", job_.id}});
+    LogIfFailed(store_->SetProgress(job_.id, name, overall, DumpJson(sm)), "recording a job's progress",
+                {{"job_id", job_.id}});
     events_->Publish(JobEvent(job_.id, job_.episode_id, "running", name, overall, ""));
 }
 
@@ -84,13 +87,23 @@ std::map<Stage, Ms> JobProgress::stage_ms() const {
 }
 
 WorkerPool::WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events,
-                       Metrics* metrics, ErrorAggregator* errors, JobRunner* runner)
-    : db_(db), storage_(storage), config_(config), events_(events), metrics_(metrics), errors_(errors) {
-    if (runner == nullptr) {
+                       Metrics* metrics, ErrorAggregator* errors, WorkerSeams seams)
+    : storage_(storage),
+      config_(config),
+      events_(events),
+      metrics_(metrics),
+      errors_(errors),
+      runner_(seams.runner),
+      store_(seams.store),
+      clock_(seams.clock ? seams.clock : &SystemClock()) {
+    if (runner_ == nullptr) {
         own_runner_ = std::make_unique<PipelineJobRunner>(db, storage, config);
-        runner = own_runner_.get();
+        runner_ = own_runner_.get();
     }
-    runner_ = runner;
+    if (store_ == nullptr) {
+        own_store_ = std::make_unique<SqlJobStore>(db);
+        store_ = own_store_.get();
+    }
     metrics_->Describe("podpromo_episodes_processed_total", "counter", "Episodes processed to ranked clips.");
     metrics_->Describe("podpromo_clips_generated_total", "counter", "Clips made (ranked, and spans people chose).");
     metrics_->Describe("podpromo_asr_real_time_factor", "histogram",
@@ -108,19 +121,16 @@ int WorkerPool::RecoverLocalOrphans() {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     const std::string prefix = std::string(host) + ":";
-    int recovered = 0;
-    const Status st = db_->InTransaction([&](Tx& s) {
-        for (const auto& [job_id, owner] : RunningJobOwners(s)) {
-            if (owner.rfind(prefix, 0) != 0) continue;
-            const auto colon = owner.find(':', prefix.size());
-            const pid_t pid = static_cast<pid_t>(std::atol(owner.substr(prefix.size(), colon - prefix.size()).c_str()));
-            if (pid > 0 && pid != getpid() && kill(pid, 0) == 0) continue;  // that worker is alive
-            recovered += ReleaseDeadWorkersJob(s, job_id, NowEpochMs()) ? 1 : 0;
-        }
-    });
+    auto dead = [&](const std::string& owner) {
+        if (owner.rfind(prefix, 0) != 0) return false;  // another host's: its lease runs out
+        const auto colon = owner.find(':', prefix.size());
+        const pid_t pid = static_cast<pid_t>(ParseInt(owner.substr(prefix.size(), colon - prefix.size())).value_or(0));
+        return !(pid > 0 && pid != getpid() && kill(pid, 0) == 0);  // unless that worker is alive
+    };
+    auto recovered = store_->ReleaseDeadWorkers(dead, clock_->NowMs());
     // (Not fatal: their leases run out, and the lease keeper recovers them then.)
-    LogIfFailed(st, "recovering the jobs of this host's dead workers");
-    return recovered;
+    LogIfFailed(recovered.status(), "recovering the jobs of this host's dead workers");
+    return recovered.ok() ? *recovered : 0;
 }
 
 void WorkerPool::Start() {
@@ -150,9 +160,7 @@ bool WorkerPool::Stop(std::chrono::milliseconds deadline) {
             std::lock_guard<std::mutex> lock(mu_);
             for (auto& [id, a] : active_) ids.push_back(id);
         }
-        LogIfFailed(db_->InTransaction([&](Tx& s) {
-            for (const auto& id : ids) RequeueJob(s, id, "", NowEpochMs(), /*count_attempt=*/false);
-        }),
+        LogIfFailed(store_->Release(ids, clock_->NowMs()),
                     "releasing the jobs still running at shutdown (their leases will run out)");
         for (auto& t : threads_) {
             if (t.joinable()) t.detach();
@@ -175,13 +183,11 @@ void WorkerPool::Loop() {
     // inherit it), so the API stays responsive while episodes are processed.
     setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     while (!stopping_) {
-        std::optional<JobRow> job;
-        const DbInt now = NowEpochMs();
-        const Status st = db_->InTransaction(
-            [&](Tx& s) { job = ClaimNextJob(s, owner_, now, now + config_.job_lease_seconds * 1000LL); });
-        if (!st.ok()) errors_->Report(ErrorKind(st.code()), "queue", st.message());
-        if (job) {
-            RunJob(*job);
+        const DbInt now = clock_->NowMs();
+        auto job = store_->Claim(owner_, now, now + config_.job_lease_seconds * 1000LL);
+        if (!job.ok()) errors_->Report(ErrorKind(job.status().code()), "queue", job.status().message());
+        if (job.ok() && *job) {
+            RunJob(**job);
             continue;
         }
         std::unique_lock<std::mutex> lock(mu_);
@@ -197,27 +203,28 @@ void WorkerPool::KeepLeases() {
             wake_.wait_for(lock, std::chrono::milliseconds(500));
         }
         std::vector<std::shared_ptr<Active>> active;
+        std::vector<std::string> ids;
         {
             std::lock_guard<std::mutex> lock(mu_);
-            for (auto& [id, a] : active_) active.push_back(a);
+            for (auto& [id, a] : active_) active.push_back(a), ids.push_back(id);
         }
         const bool renew = std::chrono::steady_clock::now() - last_renew >
                            std::chrono::milliseconds(config_.job_lease_seconds * 1000 / 3);
-        const DbInt now = NowEpochMs();
-        const Status st = db_->With([&](Tx& s) {
+        const DbInt now = clock_->NowMs();
+        const auto until = renew ? std::optional<DbInt>(now + config_.job_lease_seconds * 1000LL) : std::nullopt;
+        auto check = store_->CheckLeases(ids, owner_, until, now);
+        // A lease that cannot be renewed now is tried again in half a second, well within its term.
+        LogIfFailed(check.status(), "renewing job leases");
+        if (check.ok()) {
             for (const auto& a : active) {
-                if (CancelRequested(s, a->job_id)) a->cancel.Cancel();
-                if (renew && !RenewLease(s, a->job_id, owner_, now + config_.job_lease_seconds * 1000LL)) {
+                if (check->cancel_requested.count(a->job_id)) a->cancel.Cancel();
+                if (check->lost.count(a->job_id)) {
                     a->lost_lease = true;
                     a->cancel.Cancel();
                 }
             }
-            // Jobs of workers that died (this process's or another's) go back to the queue. Checked as often
-            // as leases are renewed: a lease cannot expire faster than that.
-            if (renew && RecoverExpiredJobs(s, now) > 0) wake_.notify_all();
-        });
-        // A lease that cannot be renewed now is tried again in half a second, well within its term.
-        LogIfFailed(st, "renewing job leases");
+            if (check->recovered > 0) wake_.notify_all();
+        }
         if (renew) last_renew = std::chrono::steady_clock::now();
     }
 }
@@ -248,7 +255,7 @@ void WorkerPool::RunJob(const JobRow& job) {
     const auto started = std::chrono::steady_clock::now();
     metrics_->Observe("podpromo_job_wait_seconds", {}, static_cast<double>(job.started_at - job.created_at) / 1000.0,
                       Metrics::DurationBuckets());
-    JobProgress progress(db_, events_, job);
+    JobProgress progress(store_, events_, job);
     JobWorkResult result;
     JobRun run;
     run.kind = job.kind;
@@ -280,16 +287,10 @@ void WorkerPool::RunJob(const JobRow& job) {
 }
 
 Status WorkerPool::Execute(const JobRow& job, JobProgress& progress, Active* active, JobWorkResult* result) {
-    // A "render" job makes one clip of a ready episode and leaves the episode's own state alone.
     const bool render = job.kind == JobKind::kRender;
-    std::optional<EpisodeRow> episode;
-    std::optional<Transcript> stored_transcript;
-    Status st = db_->InTransaction([&](Tx& s) {
-        episode = GetEpisode(s, job.episode_id);
-        if (episode && !render) SetEpisodeStatus(s, episode->id, EpisodeStatus::kProcessing, "");
-        if (render || job.checkpoint != Checkpoint::kNone) stored_transcript = LoadTranscript(s, job.episode_id);
-    });
-    if (st.ok() && !episode) st = Status::NotFound("the job's episode is gone");
+    auto start = store_->Start(job);
+    Status st = start.status();
+    if (st.ok() && !start->episode) st = Status::NotFound("the job's episode is gone");
     PublishJob(job.id, job.episode_id, "running",
                render                                ? "render"
                : job.checkpoint == Checkpoint::kNone ? "probe"
@@ -299,8 +300,8 @@ Status WorkerPool::Execute(const JobRow& job, JobProgress& progress, Active* act
         {{"job_id", job.id}, {"episode_id", job.episode_id}, {"kind", Name(job.kind)}, {"attempt", job.attempts}});
     if (!st.ok()) return st;
     JobWork work{job,
-                 *episode,
-                 std::move(stored_transcript),
+                 *start->episode,
+                 std::move(start->transcript),
                  [&progress](Stage stage, double f) { progress(stage, f); },
                  &active->cancel,
                  &active->lost_lease};
@@ -339,16 +340,8 @@ void WorkerPool::Apply(const JobRow& job, const JobDecision& d, const Status& st
     const std::string why = d.outcome == JobOutcome::kReleased    ? ""
                             : d.outcome == JobOutcome::kCancelled ? "cancelled by request"
                                                                   : st.message();
-    const DbInt now = NowEpochMs();
-    LogIfFailed(db_->InTransaction([&](Tx& s) {
-        if (d.job_state == JobState::kQueued) {
-            RequeueJob(s, job.id, why, now + d.retry_delay_ms, d.count_attempt);
-        } else if (d.job_state) {
-            FinishJob(s, job.id, *d.job_state, why, now);
-        }
-        if (d.episode_status) SetEpisodeStatus(s, job.episode_id, *d.episode_status, why);
-    }),
-                "recording the job's outcome", {{"job_id", job.id}, {"outcome", Name(d.outcome)}});
+    LogIfFailed(store_->Record(job, d, why, clock_->NowMs()), "recording the job's outcome",
+                {{"job_id", job.id}, {"outcome", Name(d.outcome)}});
     const bool with_error = d.outcome == JobOutcome::kRetry || d.outcome == JobOutcome::kFailed;
     PublishJob(job.id, job.episode_id, std::string(Name(d.job_state.value_or(JobState::kFailed))),
                std::string(Name(d.outcome)), 0, with_error ? why : "");

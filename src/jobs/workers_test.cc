@@ -9,13 +9,14 @@
 #include <thread>
 
 #include "podpromo/jobs/events.h"
+#include "podpromo/jobs/job_store.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"
 
 namespace podpromo {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // A runner that does what its script says, attempt by attempt. Success is what the pipeline's runner does: the job
 // is finished in the runner's own transaction.
@@ -28,7 +29,7 @@ class ScriptedRunner : public JobRunner {
         const int attempt = ++calls_;
         {
             std::lock_guard<std::mutex> lock(mu_);
-            started_.push_back(Clock::now());
+            started_.push_back(SteadyClock::now());
         }
         Status st = step_(work, attempt);
         if (!st.ok()) return st;
@@ -36,7 +37,7 @@ class ScriptedRunner : public JobRunner {
         return db_->InTransaction([&](Tx& s) { FinishJob(s, work.job.id, JobState::kSucceeded, "", NowEpochMs()); });
     }
     int calls() const { return calls_; }
-    std::vector<Clock::time_point> started() {
+    std::vector<SteadyClock::time_point> started() {
         std::lock_guard<std::mutex> lock(mu_);
         return started_;
     }
@@ -46,13 +47,13 @@ class ScriptedRunner : public JobRunner {
     Step step_;
     std::atomic<int> calls_{0};
     std::mutex mu_;
-    std::vector<Clock::time_point> started_;
+    std::vector<SteadyClock::time_point> started_;
 };
 
 // Waits (up to 10 s) for the job to be cancelled by someone; what a stage does between its chunks.
 Status RunUntilCancelled(JobWork& work) {
-    const auto until = Clock::now() + std::chrono::seconds(10);
-    while (!work.cancel->cancelled() && Clock::now() < until)
+    const auto until = SteadyClock::now() + std::chrono::seconds(10);
+    while (!work.cancel->cancelled() && SteadyClock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     return work.cancel->cancelled() ? Status::Cancelled() : Status::Internal("never cancelled");
 }
@@ -74,10 +75,10 @@ class WorkerPoolTest : public ::testing::Test {
         if (pool_) pool_->Stop();
     }
 
-    void StartPool(ScriptedRunner::Step step) {
+    void StartPool(ScriptedRunner::Step step, JobStore* store = nullptr, const podpromo::Clock* clock = nullptr) {
         runner_ = std::make_unique<ScriptedRunner>(db_.get(), std::move(step));
         pool_ = std::make_unique<WorkerPool>(db_.get(), storage_.get(), config_, &events_, &metrics_, errors_.get(),
-                                             runner_.get());
+                                             WorkerSeams{runner_.get(), store, clock});
         pool_->Start();
     }
 
@@ -115,9 +116,9 @@ class WorkerPoolTest : public ::testing::Test {
     }
     // The job once `done` holds, or as it is after 15 s.
     JobRow WaitFor(const std::string& id, const std::function<bool(const JobRow&)>& done) {
-        const auto until = Clock::now() + std::chrono::seconds(15);
+        const auto until = SteadyClock::now() + std::chrono::seconds(15);
         JobRow j = Job(id);
-        while (!done(j) && Clock::now() < until) {
+        while (!done(j) && SteadyClock::now() < until) {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
             j = Job(id);
         }
@@ -125,8 +126,9 @@ class WorkerPoolTest : public ::testing::Test {
     }
     static bool Ended(const JobRow& j) { return IsFinal(j.state); }
     void WaitCalls(int n) {
-        const auto until = Clock::now() + std::chrono::seconds(10);
-        while (runner_->calls() < n && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const auto until = SteadyClock::now() + std::chrono::seconds(10);
+        while (runner_->calls() < n && SteadyClock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         ASSERT_GE(runner_->calls(), n);
     }
     std::vector<ErrorGroup> Errors() {
@@ -234,8 +236,9 @@ TEST_F(WorkerPoolTest, ALostLeaseLeavesTheJobToItsNewOwner) {
     // Another worker took the job over (this one was paused past its lease, say).
     ASSERT_TRUE(
         testing::ExecSql(db_.get(), "UPDATE jobs SET lease_owner = 'elsewhere:1:w' WHERE id = '" + id + "'").ok());
-    const auto until = Clock::now() + std::chrono::seconds(10);
-    while (pool_->running() > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto until = SteadyClock::now() + std::chrono::seconds(10);
+    while (pool_->running() > 0 && SteadyClock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(pool_->running(), 0) << "the worker gave the job up";
     EXPECT_TRUE(saw_lost) << "the runner was told not to store anything";
     const JobRow j = Job(id);
@@ -243,6 +246,58 @@ TEST_F(WorkerPoolTest, ALostLeaseLeavesTheJobToItsNewOwner) {
     EXPECT_EQ(j.lease_owner, "elsewhere:1:w");
     EXPECT_EQ(j.attempts, 1);
     EXPECT_TRUE(Errors().empty());
+}
+
+// A queue whose outcome writes fail while `fail_records` is set, as a database that went away would.
+class FlakyStore : public SqlJobStore {
+  public:
+    using SqlJobStore::SqlJobStore;
+    Status Record(const JobRow& job, const JobDecision& d, const std::string& why, DbInt now) override {
+        if (fail_records) {
+            ++failed;
+            return Status::Unavailable("the database went away");
+        }
+        return SqlJobStore::Record(job, d, why, now);
+    }
+    std::atomic<bool> fail_records{true};
+    std::atomic<int> failed{0};
+};
+
+// An outcome that cannot be written leaves the job to its lease: the worker goes on, and once the lease runs out the
+// job is taken again (that attempt counted) and its outcome recorded.
+TEST_F(WorkerPoolTest, AnOutcomeThatCannotBeWrittenIsLeftToTheLease) {
+    FlakyStore store(db_.get());
+    StartPool(
+        [&](JobWork&, int attempt) {
+            if (attempt == 2) store.fail_records = false;  // the database is back for the second attempt's outcome
+            return attempt == 1 ? Status::InvalidInput("not audio") : Status::InvalidInput("still not audio");
+        },
+        &store);
+    const std::string id = AddJob(3);
+    WaitCalls(1);
+    const JobRow j = WaitFor(id, Ended);
+    EXPECT_EQ(j.state, JobState::kFailed);
+    EXPECT_EQ(j.error, "still not audio");
+    EXPECT_EQ(runner_->calls(), 2) << "taken again once its lease ran out";
+    EXPECT_EQ(j.attempts, 2);
+    EXPECT_EQ(store.failed, 1);
+    pool_.reset();  // (before `store` goes)
+}
+
+// The pool reads time from its clock: a retry waits for its backoff on that clock, however long the wall clock runs.
+TEST_F(WorkerPoolTest, ARetryWaitsForItsBackoffOnThePoolsClock) {
+    ManualClock clock(NowEpochMs() + 60000);  // ahead of the wall clock, which stamps the queued job
+    StartPool([](JobWork&, int attempt) { return attempt == 1 ? Status::IoError("disk hiccup") : Status::Ok(); },
+              nullptr, &clock);
+    const std::string id = AddJob();
+    WaitCalls(1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    EXPECT_EQ(runner_->calls(), 1) << "the backoff (0.3 s) has not passed on the pool's clock";
+    EXPECT_EQ(Job(id).state, JobState::kQueued);
+    clock.Advance(400);
+    pool_->Wake();
+    EXPECT_EQ(WaitFor(id, Ended).state, JobState::kSucceeded);
+    EXPECT_EQ(runner_->calls(), 2);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "podpromo/jobs/errors.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/job_runner.h"
+#include "podpromo/jobs/job_store.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
@@ -36,18 +37,18 @@ namespace podpromo {
 struct JobDecision;
 
 // One running job's progress: how long each stage took, and the job's row and event updated at most twice a
-// second (and at each stage's end). Called from the pipeline's threads: thread-safe. `db`, `events` and `job`
+// second (and at each stage's end). Called from the pipeline's threads: thread-safe. `store`, `events` and `job`
 // must outlive it.
 class JobProgress {
   public:
-    JobProgress(Database* db, EventBus* events, const JobRow& job);
+    JobProgress(JobStore* store, EventBus* events, const JobRow& job);
     void operator()(Stage stage, double fraction);
     // The last stage that reported, by name (the stage a failure belongs to); nullopt before the first report.
     std::optional<std::string> last_stage() const;
     std::map<Stage, Ms> stage_ms() const;
 
   private:
-    Database* db_;
+    JobStore* store_;
     EventBus* events_;
     const JobRow& job_;
     mutable std::mutex mu_;
@@ -57,13 +58,22 @@ class JobProgress {
     std::map<Stage, std::chrono::steady_clock::time_point> stage_start_;
 };
 
+// What a WorkerPool works through besides the database, each optional: what runs a job (nullptr: the pipeline,
+// PipelineJobRunner), the queue (nullptr: SqlJobStore over the database) and the clock (nullptr: SystemClock).
+struct WorkerSeams {
+    JobRunner* runner = nullptr;
+    JobStore* store = nullptr;
+    const Clock* clock = nullptr;
+};
+
+// Threads: Start runs config.max_concurrent_jobs workers and a lease keeper; Wake, Stop, running and owner may be
+// called from any thread.
 class WorkerPool {
   public:
-    // Every pointer is borrowed and must outlive the pool (after Stop returned false, the detached threads still use
-    // them until their jobs end: the caller then exits). `runner` does the jobs' work; nullptr runs the pipeline
-    // (PipelineJobRunner).
+    // Every pointer (and those in `seams`) is borrowed and must outlive the pool (after Stop returned false, the
+    // detached threads still use them until their jobs end: the caller then exits).
     WorkerPool(Database* db, const Storage* storage, const ServiceConfig& config, EventBus* events, Metrics* metrics,
-               ErrorAggregator* errors, JobRunner* runner = nullptr);
+               ErrorAggregator* errors, WorkerSeams seams = {});
     ~WorkerPool();
 
     // Starts config.max_concurrent_jobs workers and the lease keeper. Jobs left running by a process that
@@ -104,7 +114,6 @@ class WorkerPool {
     void PublishJob(const std::string& job_id, const std::string& episode_id, const std::string& state,
                     const std::string& stage, double progress, const std::string& error = "");
 
-    Database* db_;
     const Storage* storage_;
     ServiceConfig config_;
     EventBus* events_;
@@ -112,6 +121,9 @@ class WorkerPool {
     ErrorAggregator* errors_;
     std::unique_ptr<JobRunner> own_runner_;
     JobRunner* runner_;
+    std::unique_ptr<JobStore> own_store_;
+    JobStore* store_;
+    const Clock* clock_;
     std::string owner_;
     std::atomic<bool> stopping_{false};
     std::atomic<int> running_{0};

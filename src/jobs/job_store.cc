@@ -1,0 +1,73 @@
+#include "podpromo/jobs/job_store.h"
+
+#include "podpromo/jobs/outcome.h"
+
+namespace podpromo {
+
+Result<std::optional<JobRow>> SqlJobStore::Claim(const std::string& owner, DbInt now, DbInt lease_until) {
+    std::optional<JobRow> job;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) { job = ClaimNextJob(tx, owner, now, lease_until); }));
+    return job;
+}
+
+Result<LeaseCheck> SqlJobStore::CheckLeases(const std::vector<std::string>& job_ids, const std::string& owner,
+                                            std::optional<DbInt> renew_until, DbInt now) {
+    LeaseCheck check;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) {
+        for (const auto& id : job_ids) {
+            if (CancelRequested(tx, id)) check.cancel_requested.insert(id);
+            if (renew_until && !RenewLease(tx, id, owner, *renew_until)) check.lost.insert(id);
+        }
+        // Jobs of workers that died (this process's or another's) go back to the queue. Checked as often as leases
+        // are renewed: a lease cannot expire faster than that.
+        if (renew_until) check.recovered = RecoverExpiredJobs(tx, now);
+    }));
+    return check;
+}
+
+Status SqlJobStore::SetProgress(const std::string& job_id, const std::string& stage, double progress,
+                                const std::string& stage_ms_json) {
+    return db_->With([&](Tx& tx) { SetJobProgress(tx, job_id, stage, progress, stage_ms_json); });
+}
+
+Result<JobStart> SqlJobStore::Start(const JobRow& job) {
+    // A "render" job makes one clip of a ready episode and leaves the episode's own state alone.
+    const bool render = job.kind == JobKind::kRender;
+    JobStart start;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        start.episode = GetEpisode(tx, job.episode_id);
+        if (start.episode && !render) SetEpisodeStatus(tx, start.episode->id, EpisodeStatus::kProcessing, "");
+        if (render || job.checkpoint != Checkpoint::kNone) start.transcript = LoadTranscript(tx, job.episode_id);
+    }));
+    return start;
+}
+
+Status SqlJobStore::Record(const JobRow& job, const JobDecision& d, const std::string& why, DbInt now) {
+    return db_->InTransaction([&](Tx& tx) {
+        if (d.job_state == JobState::kQueued) {
+            RequeueJob(tx, job.id, why, now + d.retry_delay_ms, d.count_attempt);
+        } else if (d.job_state) {
+            FinishJob(tx, job.id, *d.job_state, why, now);
+        }
+        if (d.episode_status) SetEpisodeStatus(tx, job.episode_id, *d.episode_status, why);
+    });
+}
+
+Status SqlJobStore::Release(const std::vector<std::string>& job_ids, DbInt now) {
+    return db_->InTransaction([&](Tx& tx) {
+        for (const auto& id : job_ids) RequeueJob(tx, id, "", now, /*count_attempt=*/false);
+    });
+}
+
+Result<int> SqlJobStore::ReleaseDeadWorkers(const std::function<bool(const std::string& owner)>& dead, DbInt now) {
+    int requeued = 0;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        requeued = 0;  // (a retried transaction counts again)
+        for (const auto& [job_id, owner] : RunningJobOwners(tx)) {
+            if (dead(owner)) requeued += ReleaseDeadWorkersJob(tx, job_id, now) ? 1 : 0;
+        }
+    }));
+    return requeued;
+}
+
+}  // namespace podpromo
