@@ -123,6 +123,14 @@ class AppTest : public ::testing::Test {
                         .ok());
         return ep.id;
     }
+    // A clip of `episode` with no files.
+    static ClipRow AClip(const std::string& episode) {
+        ClipRow clip;
+        clip.id = episode + "_c1";
+        clip.episode_id = episode;
+        clip.file_path = "{}";
+        return clip;
+    }
     JobRow Job(const std::string& id) {
         auto j = app_->GetJob(id);
         EXPECT_TRUE(j.ok()) << j.status().ToString();
@@ -330,10 +338,7 @@ TEST_F(AppTest, CancellingEndsAQueuedJobAndRefusesAnEndedOne) {
 
 TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
     const std::string episode = ReadyEpisode();
-    ClipRow clip;
-    clip.id = episode + "_c1";
-    clip.episode_id = episode;
-    clip.file_path = "{}";
+    const ClipRow clip = AClip(episode);
     ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertClip(tx, clip); }).ok());
     struct Case {
         FeedbackAsk ask;
@@ -365,10 +370,7 @@ TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
 
 TEST_F(AppTest, AnExpiredClipsFilesAreGoneAndSaySo) {
     const std::string episode = ReadyEpisode();
-    ClipRow clip;
-    clip.id = episode + "_c1";
-    clip.episode_id = episode;
-    clip.file_path = "{}";
+    const ClipRow clip = AClip(episode);
     ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
                        InsertClip(tx, clip);
                        ExpireClip(tx, clip.id, clock_.NowMs());

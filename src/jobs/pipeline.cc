@@ -454,6 +454,16 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
     return st;
 }
 
+json AnalysisSummaryJson(const EpisodeResult& r) {
+    json ads = json::array();
+    for (const auto& a : r.ads) ads.push_back({{"start", Sec(a.start_ms)}, {"end", Sec(a.end_ms)}, {"cue", a.cue}});
+    json genre_scores = json::object();
+    for (const auto& [k, v] : r.detection.scores) genre_scores[k] = Round3(v);
+    json stages = json::object();
+    for (const auto& [k, v] : r.stage_ms) stages[k] = Sec(v);
+    return {{"genre_scores", genre_scores}, {"ad_spans", ads}, {"stage_seconds", stages}};
+}
+
 json ResultToJson(const EpisodeResult& r) {
     json clips = json::array();
     for (size_t i = 0; i < r.clips.size(); ++i) {
@@ -487,12 +497,7 @@ json ResultToJson(const EpisodeResult& r) {
                          {"explanation", c.explanation},
                          {"files", files}});
     }
-    json ads = json::array();
-    for (const auto& a : r.ads) ads.push_back({{"start", Sec(a.start_ms)}, {"end", Sec(a.end_ms)}, {"cue", a.cue}});
-    json genre_scores = json::object();
-    for (const auto& [k, v] : r.detection.scores) genre_scores[k] = Round3(v);
-    json stages = json::object();
-    for (const auto& [k, v] : r.stage_ms) stages[k] = Sec(v);
+    const json summary = AnalysisSummaryJson(r);
     json episode = {{"id", r.id},
                     {"title", r.title},
                     {"status", "succeeded"},
@@ -502,10 +507,10 @@ json ResultToJson(const EpisodeResult& r) {
                     {"has_video", r.media.has_video},
                     {"genre", r.genre},
                     {"detected_genre", r.detection.genre},
-                    {"genre_scores", genre_scores},
+                    {"genre_scores", summary["genre_scores"]},
                     {"platform", r.platform.name},
-                    {"ad_spans", ads},
-                    {"stage_seconds", stages}};
+                    {"ad_spans", summary["ad_spans"]},
+                    {"stage_seconds", summary["stage_seconds"]}};
     return {{"episode", episode}, {"transcript", TranscriptToJson(r.transcript)}, {"clips", clips}};
 }
 

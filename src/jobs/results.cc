@@ -57,17 +57,10 @@ void FillEpisodeAnalysis(const EpisodeResult& r, EpisodeRow* row) {
     row->duration = Sec(r.duration_ms);
     row->genre = r.genre;
     row->detected_genre = r.detection.genre;
-    json ads = json::array();
-    for (const auto& a : r.ads) ads.push_back({{"start", Sec(a.start_ms)}, {"end", Sec(a.end_ms)}, {"cue", a.cue}});
-    json genre_scores = json::object();
-    for (const auto& [k, v] : r.detection.scores) genre_scores[k] = Round3(v);
-    json stages = json::object();
-    for (const auto& [k, v] : r.stage_ms) stages[k] = Sec(v);
-    row->analysis = DumpJson(json{{"genre_scores", genre_scores},
-                                  {"ad_spans", ads},
-                                  {"stage_seconds", stages},
-                                  {"engine", r.transcript.engine},
-                                  {"requested_genre", row->genre}});
+    json analysis = AnalysisSummaryJson(r);
+    analysis["engine"] = r.transcript.engine;
+    analysis["requested_genre"] = row->genre;
+    row->analysis = DumpJson(analysis);
 }
 
 std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& r, const std::string& files_dir) {

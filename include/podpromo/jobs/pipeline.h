@@ -131,6 +131,8 @@ Status WriteOutputs(EpisodeResult* result, const std::filesystem::path& out_dir,
 
 // The result document of DESIGN.md §4.
 nlohmann::json ResultToJson(const EpisodeResult& result);
+// The analysis of the episode as result.json's episode holds it: {"genre_scores", "ad_spans", "stage_seconds"}.
+nlohmann::json AnalysisSummaryJson(const EpisodeResult& result);
 
 // A fresh random identifier with a prefix, e.g. "ep_3f9a1c2b7d4e".
 std::string NewId(const std::string& prefix);
