@@ -2,6 +2,7 @@
 // above 4 kHz that the 16 kHz acoustic model was trained on, and the model mishears it badly (kal: 44% WER,
 // the same voice at 16 kHz: 15%). Here such speech is found in the recogniser's own log-mel features and the
 // missing band is predicted from the band below it, before the cepstra are taken (bandwidth extension).
+// Pure functions over the caller's buffers; thread-safe.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// Cutting audio into recognition chunks, and recognised words into segments. Pure functions.
+// Cutting audio into recognition chunks, and recognised words into segments. Pure functions; thread-safe.
 #pragma once
 
 #include <utility>

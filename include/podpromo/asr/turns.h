@@ -1,4 +1,4 @@
-// Speaker turns on recognised segments, from their pitch. Pure.
+// Speaker turns on recognised segments, from their pitch. Pure; thread-safe.
 #pragma once
 
 #include <vector>

@@ -4,6 +4,8 @@
 // with absolute times. 429, 5xx, connection failures and timeouts are retried with exponential backoff
 // (honouring Retry-After); other refusals fail at once. Errors name the engine and the HTTP status and never
 // contain the API key.
+// Threads: a transcriber is used by one caller at a time (Transcriber's contract); it runs its chunks on threads
+// of its own and joins them before returning.
 #pragma once
 
 #include <memory>

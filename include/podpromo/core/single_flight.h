@@ -2,6 +2,7 @@
 // computes, the others wait for that result instead of starting their own. A caller that arrives after a
 // computation ended starts a new one, so an answer was begun at most one computation's time before the
 // request that receives it.
+// Thread-safe; the computation runs on the first caller's thread, and an exception from it reaches every waiter.
 #pragma once
 
 #include <exception>

@@ -1,4 +1,5 @@
 // Domain types shared by every stage. Times are int64 milliseconds from the start of the episode.
+// Plain values: copyable, no ownership beyond their members, thread-compatible.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,8 @@
 // One episode end to end: probe, decode, analyse, transcribe (or import), score, and write the outputs.
 // The CLI calls it directly; the service's workers call the same stages.
+// Threads: the stages keep no shared state, so several episodes may run at once (the workers do); progress is
+// reported on the calling thread and the recogniser's. Errors are Status values, as each function says; nothing
+// half-written is left behind.
 #pragma once
 
 #include <filesystem>

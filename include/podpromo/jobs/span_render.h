@@ -1,4 +1,6 @@
 // A clip over a span a person chose: checked and queued by the API, rendered by a worker as a "render" job.
+// Threads: the functions keep no state and may run beside each other. Errors as each says; RenderSpan leaves no
+// file on failure.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,5 @@
 // Cutting a clip's audio for social posting with the ffmpeg program (one pass).
+// Threads: each call runs its own ffmpeg process and may run beside others; a failed cut leaves no file.
 #pragma once
 
 #include <filesystem>

@@ -1,5 +1,7 @@
 // Speaker-centred reframing of a landscape video into a narrower frame: faces found on sampled frames
 // (OpenCV's frontal-face cascade), then a smoothed horizontal crop path that follows them.
+// Threads: each call loads its own cascade and may run beside others; the planner is pure. Without faces the plan
+// is the centre crop, not an error.
 #pragma once
 
 #include <filesystem>

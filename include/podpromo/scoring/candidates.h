@@ -1,4 +1,5 @@
 // Candidate windows and sponsor-read detection over the transcript's words.
+// Pure functions; thread-safe.
 #pragma once
 
 #include <string>

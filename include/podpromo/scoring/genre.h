@@ -1,4 +1,5 @@
 // Genre profiles: what each kind of show rewards, and detecting the genre from the words.
+// Constant profiles and pure functions; thread-safe.
 #pragma once
 
 #include <map>

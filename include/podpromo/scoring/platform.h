@@ -1,4 +1,5 @@
 // Target platforms and their clip-length ranges.
+// Constant data and pure lookups; thread-safe.
 #pragma once
 
 #include <string>
