@@ -44,7 +44,7 @@ ClipRow ClipRowOf(const EpisodeResult& r, size_t i, const std::string& files_dir
     for (const auto& [kind, name] :
          {std::pair{"video", f.video}, std::pair{"audio", f.audio}, std::pair{"thumbnail", f.thumbnail},
           std::pair{"post", f.post}, std::pair{"srt", f.srt}, std::pair{"vtt", f.vtt}}) {
-        files[kind] = name.empty() ? json(nullptr) : json(files_dir + "/" + name);
+        files[kind] = name.empty() ? json(nullptr) : json(fmt::format("{}/{}", files_dir, name));
     }
     row.file_path = DumpJson(files);
     row.created_at = now;
