@@ -35,7 +35,7 @@ json ClipRowToJson(const ClipRow& c) {
             {"duration", c.duration},
             {"score", c.score},
             {"display_score", c.display_score},
-            {"confidence", c.confidence},
+            {"confidence", Name(c.confidence)},
             {"platform", c.platform},
             {"genre", c.genre},
             {"title", c.title},

@@ -19,6 +19,7 @@
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/monitor/log.h"
+#include "server_state.h"
 #include "upload_body.h"
 
 namespace podpromo {
@@ -153,7 +154,7 @@ void ApiServer::EpisodeRoutes() {
         const int limit = IntParam(req, "limit", 20, 1, 100);
         const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
         const uint64_t version = db_->write_version();
-        if (auto cached = episode_list_->Find(version, limit, offset)) {
+        if (auto cached = state_->episode_list.Find(version, limit, offset)) {
             return res.set_content(*cached, "application/json");
         }
         auto page = app_->ListEpisodes(limit, offset);
@@ -162,7 +163,7 @@ void ApiServer::EpisodeRoutes() {
         for (const auto& e : page->first) items.push_back(EpisodeRowToJson(e));
         std::string body =
             DumpJson(json{{"items", items}, {"total", page->second}, {"limit", limit}, {"offset", offset}});
-        episode_list_->Store(version, limit, offset, body);
+        state_->episode_list.Store(version, limit, offset, body);
         res.set_content(body, "application/json");
     });
 

@@ -10,6 +10,7 @@
 #include "podpromo/app/app.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/store/repositories.h"
+#include "server_state.h"
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
@@ -32,16 +33,16 @@ void ApiServer::JobRoutes() {
 
     svr.Get("/api/v1/events", [this](const Request& req, Response& res) {
         const std::string client = req.remote_addr;
-        if (!streams_per_client_->TryAcquire(client)) {
+        if (!state_->streams_per_client.TryAcquire(client)) {
             return SendStatus(res, Status::RateLimited(fmt::format("at most {} event streams may be open from one "
                                                                    "address",
                                                                    config_.event_streams_per_client))
                                        .WithSlug("too_many_streams")
                                        .WithRetryAfter(10));
         }
-        if (open_streams_.fetch_add(1) >= config_.max_event_streams) {
-            --open_streams_;
-            streams_per_client_->Release(client);
+        if (state_->open_streams.fetch_add(1) >= config_.max_event_streams) {
+            --state_->open_streams;
+            state_->streams_per_client.Release(client);
             return SendStatus(res, Status::ResourceExhausted(
                                        fmt::format("at most {} event streams may be open", config_.max_event_streams))
                                        .WithSlug("too_many_streams")
@@ -59,14 +60,14 @@ void ApiServer::JobRoutes() {
                     const std::string hello = "retry: 2000\n: connected\n\n";
                     return sink.write(hello.data(), hello.size());
                 }
-                if (stopping_) {
+                if (state_->stopping) {
                     sink.done();
                     return true;
                 }
                 auto e = sub->Next(10000);
                 std::string chunk;
                 if (!e) {
-                    if (stopping_) {
+                    if (state_->stopping) {
                         sink.done();
                         return true;
                     }
@@ -82,8 +83,8 @@ void ApiServer::JobRoutes() {
             },
             [this, sub, client](bool) {
                 events_->Unsubscribe(sub);
-                --open_streams_;
-                streams_per_client_->Release(client);
+                --state_->open_streams;
+                state_->streams_per_client.Release(client);
             });
     });
 }

@@ -8,6 +8,7 @@
 #include "podpromo/api/server.h"
 #include "podpromo/app/app.h"
 #include "podpromo/store/repositories.h"
+#include "server_state.h"
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
@@ -37,7 +38,7 @@ void ApiServer::ServeMetrics(const Request&, Response& res) {
     // (Gauges keep their last values while the database cannot be read; /health reports that.)
     if (auto totals = app_->Totals(); totals.ok()) SetTotals(*metrics_, *totals);
     metrics_->Set("podpromo_workers_busy", {}, workers_->running());
-    metrics_->Set("podpromo_event_streams_open", {}, open_streams_.load());
+    metrics_->Set("podpromo_event_streams_open", {}, state_->open_streams.load());
     res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -47,9 +48,9 @@ void ApiServer::OperatorRoutes() {
 
     // The answer the health thread made last (see Bind): monitors poll this often, so it must cost nothing.
     svr.Get("/health", [this](const Request&, Response& res) {
-        std::lock_guard<std::mutex> lock(health_mu_);
-        res.status = health_status_;
-        res.set_content(health_body_, "application/json");
+        std::lock_guard<std::mutex> lock(state_->health_mu);
+        res.status = state_->health_status;
+        res.set_content(state_->health_body, "application/json");
     });
 
     // For orchestrators: alive while the process answers; ready while the health checks that matter pass
@@ -58,13 +59,13 @@ void ApiServer::OperatorRoutes() {
     svr.Get("/readyz", [this](const Request&, Response& res) {
         int health = 0;
         {
-            std::lock_guard<std::mutex> lock(health_mu_);
-            health = health_status_;
+            std::lock_guard<std::mutex> lock(state_->health_mu);
+            health = state_->health_status;
         }
-        const bool ready = health == 200 && !stopping_;
+        const bool ready = health == 200 && !state_->stopping;
         SendJson(res, ready ? 200 : 503,
                  {{"status", ready ? "ready" : "not_ready"},
-                  {"reason", ready ? "" : (stopping_ ? "shutting down" : "a health check fails: see /health")}});
+                  {"reason", ready ? "" : (state_->stopping ? "shutting down" : "a health check fails: see /health")}});
     });
 
     svr.Get("/queue/stats", [this](const Request&, Response& res) {
@@ -91,7 +92,7 @@ void ApiServer::AdminRoutes() {
 
     // Each answer walks the data directory and plans a cleanup; monitors polling at once share one walk.
     svr.Get("/storage/stats", [this](const Request&, Response& res) {
-        SendJson(res, 200, storage_stats_flight_.Run([this] {
+        SendJson(res, 200, state_->storage_stats_flight.Run([this] {
             const StorageStats st = storage_->Stats();
             json oldest = json::array();
             for (const auto& f : st.oldest) {

@@ -24,6 +24,7 @@
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/monitor/log.h"
+#include "server_state.h"
 
 namespace podpromo {
 using namespace http;  // NOLINT(google-build-using-namespace): the handlers' own helpers
@@ -114,8 +115,7 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
       housekeeper_(housekeeper),
       errors_(errors),
       server_(std::make_unique<LeanServer>()),
-      streams_per_client_(std::make_unique<PerClientLimit>()),
-      episode_list_(std::make_unique<PageCache>()) {
+      state_(std::make_unique<State>()) {
     AppDeps deps;
     deps.db = db;
     deps.storage = storage;
@@ -154,7 +154,7 @@ Status ApiServer::Bind() {
     server_->set_write_timeout(30);
     server_->set_head_timeout_ms(config_.http_head_timeout_seconds * 1000);
     server_->set_connections_per_client(config_.http_connections_per_client);
-    streams_per_client_->set_max(config_.event_streams_per_client);
+    state_->streams_per_client.set_max(config_.event_streams_per_client);
     // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
     server_->set_payload_max_length(static_cast<size_t>(config_.max_file_size_bytes + kDrainBytes));
     if (config_.port == 0) {
@@ -170,9 +170,9 @@ Status ApiServer::Bind() {
     // /health answers from checks made here and then once a second by a thread of their own, so no request
     // ever waits on the disk or the database for it.
     RefreshHealth();
-    health_thread_ = std::thread([this] {
-        std::unique_lock<std::mutex> lock(health_thread_mu_);
-        while (!health_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return health_stop_; })) {
+    state_->health_thread = std::thread([this] {
+        std::unique_lock<std::mutex> lock(state_->health_thread_mu);
+        while (!state_->health_cv.wait_for(lock, std::chrono::seconds(1), [this] { return state_->health_stop; })) {
             lock.unlock();
             RefreshHealth();
             lock.lock();
@@ -186,23 +186,23 @@ void ApiServer::Serve() { server_->listen_after_bind(); }
 void ApiServer::RefreshHealth() {
     auto [code, doc] = RunHealthChecks();
     std::string body = DumpJson(doc);
-    std::lock_guard<std::mutex> lock(health_mu_);
-    health_status_ = code;
-    health_body_ = std::move(body);
+    std::lock_guard<std::mutex> lock(state_->health_mu);
+    state_->health_status = code;
+    state_->health_body = std::move(body);
 }
 
 void ApiServer::StopHealthThread() {
     {
-        std::lock_guard<std::mutex> lock(health_thread_mu_);
-        health_stop_ = true;
+        std::lock_guard<std::mutex> lock(state_->health_thread_mu);
+        state_->health_stop = true;
     }
-    health_cv_.notify_all();
-    if (health_thread_.joinable()) health_thread_.join();
+    state_->health_cv.notify_all();
+    if (state_->health_thread.joinable()) state_->health_thread.join();
 }
 
 void ApiServer::Stop() {
     StopHealthThread();
-    stopping_ = true;
+    state_->stopping = true;
     events_->CloseAll();
     server_->stop();
 }
@@ -279,7 +279,7 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
                       config_.max_queue_size, load.running, wait_s, config_.health_max_queue_age_seconds),
           false);
     const std::string status = !critical_ok ? "unhealthy" : (all_ok ? "healthy" : "degraded");
-    const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - state_->started).count();
     return {critical_ok ? 200 : 503, json{{"status", status}, {"checks", checks}, {"uptime_s", uptime}}};
 }
 

@@ -40,6 +40,17 @@ Status App::RoomInQueue() {
     return queued >= limits_.max_queue_size ? QueueFull(queued) : Status::Ok();
 }
 
+JobRow App::NewJob(const std::string& episode_id, JobKind kind, int priority, DbInt created_at) const {
+    JobRow job;
+    job.id = NewId("job");
+    job.episode_id = episode_id;
+    job.kind = kind;
+    job.priority = priority;
+    job.max_attempts = limits_.job_max_attempts;
+    job.created_at = job.run_after = created_at;
+    return job;
+}
+
 Status App::EnqueueIn(Tx& tx, const JobRow& job) const {
     const DbInt queued = CountJobsInState(tx, JobState::kQueued);
     if (queued >= limits_.max_queue_size) return QueueFull(queued);

@@ -45,12 +45,8 @@ Result<ImportedTranscript> App::ImportTranscript(const std::string& episode_id, 
     // The imported transcript replaces the old one and the episode is scored and rendered again.
     ImportedTranscript out;
     JobRow& next = out.job;
-    next.id = NewId("job");
-    next.episode_id = episode_id;
-    next.priority = 2;
+    next = NewJob(episode_id, JobKind::kProcess, /*priority=*/2, deps_.clock->NowMs());
     next.checkpoint = Checkpoint::kTranscribed;
-    next.max_attempts = limits_.job_max_attempts;
-    next.created_at = deps_.clock->NowMs();
     Status room;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
         room = EnqueueIn(tx, next);
@@ -91,13 +87,8 @@ Result<SpanRenderAccepted> App::RequestSpanRender(const std::string& episode_id,
     PODPROMO_RETURN_IF_ERROR(deps_.storage->CheckRoom(0));
     span.clip_id = NewId(episode_id + "_s");
     JobRow& job = out.job;
-    job.id = NewId("job");
-    job.episode_id = episode_id;
-    job.kind = JobKind::kRender;
+    job = NewJob(episode_id, JobKind::kRender, /*priority=*/2, deps_.clock->NowMs());  // a person is waiting for it
     job.payload = DumpJson(SpanRequestToJson(span));
-    job.priority = 2;  // a person is waiting for it
-    job.max_attempts = limits_.job_max_attempts;
-    job.created_at = deps_.clock->NowMs();
     // The same span asked again while its render is pending is that render; an episode has at most
     // kMaxPendingRenders at once, so one client cannot fill the shared queue with renders.
     nlohmann::json wanted = SpanRequestToJson(span);

@@ -132,13 +132,8 @@ Result<AcceptedUpload> App::CheckUpload(UploadRequest& upload) {
     }
     ep.render_options = DumpJson(render_options);
     ep.created_at = ep.updated_at = deps_.clock->NowMs();
-    JobRow& job = rows.job;
-    job.id = NewId("job");
-    job.episode_id = ep.id;
-    job.priority = options.priority;
-    job.max_attempts = limits_.job_max_attempts;
-    job.created_at = ep.created_at;
-    job.payload = VocabularyPayload(upload.fields);
+    rows.job = NewJob(ep.id, JobKind::kProcess, options.priority, ep.created_at);
+    rows.job.payload = VocabularyPayload(upload.fields);
     return rows;
 }
 

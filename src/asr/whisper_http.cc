@@ -155,11 +155,8 @@ class WhisperHttpTranscriber final : public Transcriber {
             } else {
                 last = fmt::format("{} at {}: HTTP {}: {}", c_.engine, e.origin, res->status, res->body.substr(0, 200));
                 if (res->status != 429 && res->status < 500) return Status::Unavailable(last);
-                if (res->has_header("Retry-After")) {
-                    try {
-                        wait = std::max(wait, std::stod(res->get_header_value("Retry-After")));
-                    } catch (...) {
-                    }
+                if (auto asked = RetryAfterSeconds(res->get_header_value("Retry-After"))) {
+                    wait = std::max(wait, static_cast<double>(*asked));
                 }
             }
             if (attempt == c_.max_attempts) break;
@@ -192,6 +189,12 @@ WhisperHttpConfig WhisperConfigFrom(const AsrSettings& asr) {
 
 std::unique_ptr<Transcriber> MakeWhisperHttpTranscriber(WhisperHttpConfig config) {
     return std::make_unique<WhisperHttpTranscriber>(std::move(config));
+}
+
+std::optional<int> RetryAfterSeconds(std::string_view value) {
+    const std::optional<int64_t> s = ParseInt(value);
+    if (!s || *s < 0) return std::nullopt;
+    return static_cast<int>(std::min<int64_t>(*s, kMaxRetryAfterSeconds));
 }
 
 Result<std::vector<Word>> ParseWhisperAnswer(const std::string& body) {

@@ -93,6 +93,18 @@ TEST(WhisperHttp, OpenAiShapeSendsChunksAtPausesAndStitchesAbsoluteTimes) {
     }
 }
 
+// A server's Retry-After is honoured in whole seconds, but never for longer than five minutes.
+TEST(WhisperHttp, RetryAfterIsBounded) {
+    EXPECT_EQ(RetryAfterSeconds("0"), 0);
+    EXPECT_EQ(RetryAfterSeconds("7"), 7);
+    EXPECT_EQ(RetryAfterSeconds("86400"), kMaxRetryAfterSeconds);
+    EXPECT_EQ(RetryAfterSeconds("99999999999999999999"), std::nullopt) << "out of range";
+    EXPECT_EQ(RetryAfterSeconds("1e300"), std::nullopt);
+    EXPECT_EQ(RetryAfterSeconds("-5"), std::nullopt);
+    EXPECT_EQ(RetryAfterSeconds("Wed, 21 Oct 2026 07:28:00 GMT"), std::nullopt);
+    EXPECT_EQ(RetryAfterSeconds(""), std::nullopt);
+}
+
 TEST(WhisperHttp, A429IsRetriedAfterItsRetryAfterThenSucceeds) {
     FakeWhisper server([](int n, const Seen&, httplib::Response& res) {
         if (n == 1) {

@@ -115,8 +115,8 @@ void PrintTable(const podpromo::EpisodeResult& r) {
             podpromo::FormatClock(c.candidate.start_ms) + "–" + podpromo::FormatClock(c.candidate.end_ms);
         const std::string why = c.explanation.empty() ? "" : c.explanation.front();
         std::cout << fmt::format("{:>4}  {:<17}  {:>4.0f}s  {:>5}  {:<6}  {:<38}  {}\n", i + 1, span,
-                                 static_cast<double>(c.candidate.DurationMs()) / 1000.0, c.display_score, c.confidence,
-                                 Shorten(c.text, 36), why);
+                                 static_cast<double>(c.candidate.DurationMs()) / 1000.0, c.display_score,
+                                 podpromo::Name(c.confidence), Shorten(c.text, 36), why);
         for (size_t k = 1; k < c.explanation.size(); ++k) std::cout << fmt::format("{:>88}{}\n", "", c.explanation[k]);
     }
 }

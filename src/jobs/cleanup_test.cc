@@ -66,7 +66,7 @@ class CleanupTest : public ::testing::Test {
                 c.id = id + "_clip" + std::to_string(i);
                 c.episode_id = id;
                 c.clip_rank = i;
-                c.confidence = c.genre = c.platform = c.title = c.text = "x";
+                c.genre = c.platform = c.title = c.text = "x";
                 c.features = c.explanation = c.hashtags = "{}";
                 nlohmann::json files;
                 for (const char* ext : {"mp4", "m4a", "srt"}) {

@@ -486,7 +486,7 @@ json ResultToJson(const EpisodeResult& r) {
                          {"duration", Sec(c.candidate.DurationMs())},
                          {"score", Round3(c.score)},
                          {"display_score", c.display_score},
-                         {"confidence", c.confidence},
+                         {"confidence", Name(c.confidence)},
                          {"platform", r.platform.name},
                          {"genre", r.genre},
                          {"scoring_path", c.path},

@@ -24,7 +24,7 @@ EpisodeResult OneClip() {
     c.candidate.end_ms = 92001;
     c.score = 0.73456;
     c.display_score = 73;
-    c.confidence = "High";
+    c.confidence = Confidence::kHigh;
     c.title = "The biggest mistake";
     c.hashtags = {"#Business", "#Podcast"};
     c.text = "The biggest mistake I ever made.";
@@ -51,7 +51,7 @@ TEST(Results, ClipRowsHoldWhatResultJsonSays) {
     EXPECT_DOUBLE_EQ(row.duration, doc["duration"].get<double>());
     EXPECT_DOUBLE_EQ(row.score, doc["score"].get<double>());
     EXPECT_EQ(row.display_score, doc["display_score"]);
-    EXPECT_EQ(row.confidence, doc["confidence"]);
+    EXPECT_EQ(Name(row.confidence), doc["confidence"].get<std::string>());
     EXPECT_EQ(row.platform, doc["platform"]);
     EXPECT_EQ(row.genre, doc["genre"]);
     EXPECT_EQ(row.title, doc["title"]);

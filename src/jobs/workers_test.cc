@@ -58,6 +58,21 @@ Status RunUntilCancelled(JobWork& work) {
     return work.cancel->cancelled() ? Status::Cancelled() : Status::Internal("never cancelled");
 }
 
+// A queue whose outcome writes fail while `fail_records` is set, as a database that went away would.
+class FlakyStore : public SqlJobStore {
+  public:
+    using SqlJobStore::SqlJobStore;
+    Status Record(const JobRow& job, const JobDecision& d, const std::string& why, DbInt now) override {
+        if (fail_records) {
+            ++failed;
+            return Status::Unavailable("the database went away");
+        }
+        return SqlJobStore::Record(job, d, why, now);
+    }
+    std::atomic<bool> fail_records{true};
+    std::atomic<int> failed{0};
+};
+
 class WorkerPoolTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -144,6 +159,9 @@ class WorkerPoolTest : public ::testing::Test {
     Metrics metrics_;
     EventBus events_;
     std::unique_ptr<ErrorAggregator> errors_;
+    // Seams a test may give the pool: declared before it, so they outlive its threads.
+    std::unique_ptr<FlakyStore> flaky_store_;
+    std::unique_ptr<ManualClock> manual_clock_;
     std::unique_ptr<ScriptedRunner> runner_;
     std::unique_ptr<WorkerPool> pool_;
     int jobs_ = 0;
@@ -248,25 +266,11 @@ TEST_F(WorkerPoolTest, ALostLeaseLeavesTheJobToItsNewOwner) {
     EXPECT_TRUE(Errors().empty());
 }
 
-// A queue whose outcome writes fail while `fail_records` is set, as a database that went away would.
-class FlakyStore : public SqlJobStore {
-  public:
-    using SqlJobStore::SqlJobStore;
-    Status Record(const JobRow& job, const JobDecision& d, const std::string& why, DbInt now) override {
-        if (fail_records) {
-            ++failed;
-            return Status::Unavailable("the database went away");
-        }
-        return SqlJobStore::Record(job, d, why, now);
-    }
-    std::atomic<bool> fail_records{true};
-    std::atomic<int> failed{0};
-};
-
 // An outcome that cannot be written leaves the job to its lease: the worker goes on, and once the lease runs out the
 // job is taken again (that attempt counted) and its outcome recorded.
 TEST_F(WorkerPoolTest, AnOutcomeThatCannotBeWrittenIsLeftToTheLease) {
-    FlakyStore store(db_.get());
+    flaky_store_ = std::make_unique<FlakyStore>(db_.get());
+    FlakyStore& store = *flaky_store_;
     StartPool(
         [&](JobWork&, int attempt) {
             if (attempt == 2) store.fail_records = false;  // the database is back for the second attempt's outcome
@@ -281,12 +285,13 @@ TEST_F(WorkerPoolTest, AnOutcomeThatCannotBeWrittenIsLeftToTheLease) {
     EXPECT_EQ(runner_->calls(), 2) << "taken again once its lease ran out";
     EXPECT_EQ(j.attempts, 2);
     EXPECT_EQ(store.failed, 1);
-    pool_.reset();  // (before `store` goes)
 }
 
 // The pool reads time from its clock: a retry waits for its backoff on that clock, however long the wall clock runs.
 TEST_F(WorkerPoolTest, ARetryWaitsForItsBackoffOnThePoolsClock) {
-    ManualClock clock(NowEpochMs() + 60000);  // ahead of the wall clock, which stamps the queued job
+    manual_clock_ =
+        std::make_unique<ManualClock>(NowEpochMs() + 60000);  // ahead of the wall clock, which stamps the job
+    ManualClock& clock = *manual_clock_;
     StartPool([](JobWork&, int attempt) { return attempt == 1 ? Status::IoError("disk hiccup") : Status::Ok(); },
               nullptr, &clock);
     const std::string id = AddJob();

@@ -359,11 +359,11 @@ ScoredClip DescribeClip(const std::vector<Word>& words, const Candidate& c, Clip
         weak += s.features.Get(k) <= 0.2;
     }
     if (strong >= 3 && weak <= 1 && s.features.mean_confidence >= 0.6)
-        s.confidence = "High";
+        s.confidence = Confidence::kHigh;
     else if (weak >= 2 || s.features.mean_confidence < 0.4 || s.features.low_confidence_share > 0.5)
-        s.confidence = "Low";
+        s.confidence = Confidence::kLow;
     else
-        s.confidence = "Medium";
+        s.confidence = Confidence::kMedium;
     s.explanation = Explain(s.features, genre, platform, s.path, c.DurationMs());
     s.title = MakeTitle(toks, s.features);
     s.hashtags = MakeHashtags(toks, episode_counts, genre);

@@ -216,7 +216,7 @@ TEST(Ranker, PicksTheStrongMomentsWithoutOverlapAndExplains) {
     // The best clip starts on the hook.
     EXPECT_EQ(clips[0].candidate.first_word, first);
     EXPECT_GT(clips[0].score, clips[1].score);
-    EXPECT_EQ(clips[0].confidence, "High");
+    EXPECT_EQ(clips[0].confidence, Confidence::kHigh);
     ASSERT_FALSE(clips[0].explanation.empty());
     bool mentions_hook = false;
     for (const auto& e : clips[0].explanation) mentions_hook |= e.find("here's the thing") != std::string::npos;
@@ -280,7 +280,7 @@ TEST(Confidence, LowConfidenceWordsWeighLessAndAreNamed) {
     };
     EXPECT_FALSE(warns(a));
     EXPECT_TRUE(warns(b));
-    EXPECT_EQ(b.confidence, "Low");
+    EXPECT_EQ(b.confidence, Confidence::kLow);
     EXPECT_GT(a.score, b.score);
     // A few unsure words among sure ones are no reason to warn.
     auto mixed = sure;

@@ -73,7 +73,8 @@ constexpr const char* kClipColumns =
     "id, episode_id, clip_rank, start_time, end_time, duration, score, display_score, confidence, genre, platform,"
     " title, text, features, explanation, hashtags, file_path, created_at, starred, expired_at";
 
-void BindClip(soci::statement& st, ClipRow& c) {
+// `confidence` receives the stored name of c.confidence.
+void BindClip(soci::statement& st, ClipRow& c, std::string& confidence) {
     st.exchange(into(c.id));
     st.exchange(into(c.episode_id));
     st.exchange(into(c.clip_rank));
@@ -82,7 +83,7 @@ void BindClip(soci::statement& st, ClipRow& c) {
     st.exchange(into(c.duration));
     st.exchange(into(c.score));
     st.exchange(into(c.display_score));
-    st.exchange(into(c.confidence));
+    st.exchange(into(confidence));
     st.exchange(into(c.genre));
     st.exchange(into(c.platform));
     st.exchange(into(c.title));
@@ -154,8 +155,13 @@ auto FetchAll(soci::session& s, const std::string& sql, const std::function<void
 
 struct ClipInto {
     ClipRow c;
-    void Bind(soci::statement& st) { BindClip(st, c); }
-    ClipRow Get() const { return c; }
+    std::string confidence;
+    void Bind(soci::statement& st) { BindClip(st, c, confidence); }
+    ClipRow Get() const {
+        ClipRow r = c;
+        r.confidence = ParseStored<Confidence>(confidence, "clip confidence");
+        return r;
+    }
 };
 
 json WordsToJson(const std::vector<Word>& words) {
@@ -347,11 +353,12 @@ void ReplaceClips(Tx& tx, const std::string& episode_id, const std::vector<ClipR
 
 void InsertClip(Tx& tx, const ClipRow& c) {
     soci::session& s = tx.sql();
+    const std::string confidence(Name(c.confidence));
     s << "INSERT INTO clips (id, episode_id, clip_rank, start_time, end_time, duration, score, display_score,"
          " confidence, genre, platform, title, text, features, explanation, hashtags, file_path, created_at)"
          " VALUES (:id, :e, :r, :s, :t, :d, :score, :ds, :conf, :g, :p, :title, :text, :f, :x, :h, :fp, :c)",
         use(c.id), use(c.episode_id), use(c.clip_rank), use(c.start_time), use(c.end_time), use(c.duration),
-        use(c.score), use(c.display_score), use(c.confidence), use(c.genre), use(c.platform), use(c.title), use(c.text),
+        use(c.score), use(c.display_score), use(confidence), use(c.genre), use(c.platform), use(c.title), use(c.text),
         use(c.features), use(c.explanation), use(c.hashtags), use(c.file_path), use(c.created_at);
 }
 

@@ -7,19 +7,13 @@
 // caller and runs handlers on the server's pool; Stop may be called from any thread.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "podpromo/core/config.h"
-#include "podpromo/core/single_flight.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/errors.h"
 #include "podpromo/jobs/events.h"
@@ -37,10 +31,6 @@ namespace podpromo {
 
 class App;
 class LeanServer;
-class PerClientLimit;
-namespace http {
-class PageCache;
-}
 
 class ApiServer {
   public:
@@ -78,24 +68,15 @@ class ApiServer {
     Metrics* metrics_;
     Housekeeper* housekeeper_;
     ErrorAggregator* errors_;
-    std::unique_ptr<LeanServer> server_;
-    int port_ = 0;
-    std::atomic<int> open_streams_{0};
-    std::unique_ptr<PerClientLimit> streams_per_client_;  // event streams by client address
-    std::atomic<bool> stopping_{false};
-    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     void RefreshHealth();
     void StopHealthThread();
-    std::mutex health_mu_;  // guards the answer
-    int health_status_ = 503;
-    std::thread health_thread_;
-    std::mutex health_thread_mu_;
-    std::condition_variable health_cv_;
-    bool health_stop_ = false;
-    SingleFlight<nlohmann::json> storage_stats_flight_;  // GET /storage/stats
-    std::unique_ptr<http::PageCache> episode_list_;      // GET /api/v1/episodes answers
-    std::unique_ptr<App> app_;                           // the use cases the handlers call
-    std::string health_body_;
+    std::unique_ptr<LeanServer> server_;
+    int port_ = 0;
+    std::unique_ptr<App> app_;  // the use cases the handlers call
+    // What the server keeps between requests (event streams, the health answer and its thread, caches): private to
+    // api/ (src/api/server_state.h).
+    struct State;
+    std::unique_ptr<State> state_;
 };
 
 }  // namespace podpromo

@@ -185,6 +185,8 @@ class App {
     Result<ServiceTotals> Totals();
 
   private:
+    // A queued job of `kind` for the episode, with the configured attempts, created (and runnable) at `created_at`.
+    JobRow NewJob(const std::string& episode_id, JobKind kind, int priority, DbInt created_at) const;
     Status StoreUpload(UploadRequest& upload, const AcceptedUpload& rows);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "podpromo/asr/transcriber.h"
 #include "podpromo/core/config.h"
@@ -42,5 +44,11 @@ std::unique_ptr<Transcriber> MakeWhisperHttpTranscriber(WhisperHttpConfig config
 // Words of one verbose_json answer (OpenAI's top-level "words", or words inside "segments"), in the chunk's
 // own time. InvalidInput when the document has neither text nor words.
 Result<std::vector<Word>> ParseWhisperAnswer(const std::string& body);
+
+// The wait a server's Retry-After asks for, in whole seconds, at most kMaxRetryAfterSeconds (a hostile or broken
+// server cannot park a job for a day); nullopt when it is not a whole number of seconds (an HTTP date is ignored:
+// the backoff applies). Pure.
+inline constexpr int kMaxRetryAfterSeconds = 300;
+std::optional<int> RetryAfterSeconds(std::string_view value);
 
 }  // namespace podpromo

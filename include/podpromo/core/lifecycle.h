@@ -1,4 +1,5 @@
-// The typed vocabulary of jobs and episodes: a job's state, kind, checkpoint and stages, and an episode's status. Code
+// The typed vocabulary of jobs, episodes and clips: a job's state, kind, checkpoint and stages, an episode's status
+// and a clip's confidence. Code
 // works with these enums; they become strings only at the database (store/) and JSON (api/, jobs/results) edges,
 // through Name() and Parse<E>(). Pure; thread-safe.
 #pragma once
@@ -18,6 +19,9 @@ enum class JobKind { kProcess, kRender };
 enum class Checkpoint { kNone, kTranscribed };
 // An episode as its list shows it.
 enum class EpisodeStatus { kQueued, kProcessing, kReady, kFailed, kCancelled };
+
+// How sure the ranker is that a clip stands on its own (strong features, words heard clearly).
+enum class Confidence { kLow, kMedium, kHigh };
 
 // The stages of a job, in their order, as progress reports name them.
 enum class Stage { kProbe, kDecode, kAnalyze, kTranscribe, kScore, kRender, kWrite };
@@ -42,6 +46,10 @@ struct EnumNames<EpisodeStatus> {
     static constexpr std::array<std::string_view, 5> kNames = {"queued", "processing", "ready", "failed", "cancelled"};
 };
 
+template <>
+struct EnumNames<Confidence> {
+    static constexpr std::array<std::string_view, 3> kNames = {"Low", "Medium", "High"};
+};
 template <>
 struct EnumNames<Stage> {
     static constexpr std::array<std::string_view, 7> kNames = {"probe", "decode", "analyze", "transcribe",

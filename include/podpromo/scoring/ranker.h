@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "podpromo/core/lifecycle.h"
 #include "podpromo/scoring/candidates.h"
 #include "podpromo/scoring/features.h"
 #include "podpromo/scoring/genre.h"
@@ -15,10 +16,10 @@ namespace podpromo {
 struct ScoredClip {
     Candidate candidate;
     ClipFeatures features;
-    double score = 0;        // 0..1
-    int display_score = 0;   // 0..100
-    std::string confidence;  // "High", "Medium", "Low"
-    std::string path;        // the scoring path that gave the score
+    double score = 0;       // 0..1
+    int display_score = 0;  // 0..100
+    Confidence confidence = Confidence::kLow;
+    std::string path;  // the scoring path that gave the score
     std::vector<std::string> explanation;
     std::string title;
     std::vector<std::string> hashtags;

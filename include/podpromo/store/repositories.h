@@ -38,7 +38,8 @@ struct ClipRow {
     int clip_rank = 0;
     double start_time = 0, end_time = 0, duration = 0, score = 0;
     int display_score = 0;
-    std::string confidence, genre, platform, title, text;
+    Confidence confidence = Confidence::kLow;
+    std::string genre, platform, title, text;
     std::string features, explanation, hashtags, file_path;  // JSON documents
     DbInt created_at = 0;
     int starred = 0;       // kept past the clip retention

@@ -1,0 +1,36 @@
+// What an ApiServer keeps between requests, private to api/: the open event streams, the health answer with the
+// thread that refreshes it, and the answers shared or cached across requests. Each member says how it is guarded.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "lean_server.h"
+#include "page_cache.h"
+#include "podpromo/api/server.h"
+#include "podpromo/core/single_flight.h"
+
+namespace podpromo {
+
+struct ApiServer::State {
+    std::atomic<int> open_streams{0};
+    PerClientLimit streams_per_client;  // event streams by client address (thread-safe)
+    std::atomic<bool> stopping{false};
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::mutex health_mu;  // guards health_status and health_body
+    int health_status = 503;
+    std::string health_body;
+    std::thread health_thread;    // refreshes the health answer until health_stop
+    std::mutex health_thread_mu;  // guards health_stop
+    std::condition_variable health_cv;
+    bool health_stop = false;
+    SingleFlight<nlohmann::json> storage_stats_flight;  // GET /storage/stats
+    http::PageCache episode_list;                       // GET /api/v1/episodes answers
+};
+
+}  // namespace podpromo
