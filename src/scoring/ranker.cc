@@ -63,6 +63,20 @@ std::vector<Reason> MomentReasons(const ClipFeatures& f, const Contribution& con
     return reasons;
 }
 
+// Weaknesses are said too, so a user knows what to check.
+template <typename Evidence>
+void AddWeaknesses(const ClipFeatures& f, const Evidence& ev, std::vector<std::string>* out) {
+    if (f.starts_mid_thought) out->push_back("Starts mid-thought: " + Quoted(ev("mid_thought") + "…"));
+    if (!ev("back_reference").empty()) out->push_back("Refers back to earlier talk: " + Quoted(ev("back_reference")));
+    if (f.ends_dangling) out->push_back("Ends mid-sentence");
+    if (f.low_confidence_share > 0.5) {
+        out->push_back(
+            fmt::format("Mostly low-confidence words ({:.0f}% of them): the transcript may be wrong here, check "
+                        "the captions",
+                        100 * f.low_confidence_share));
+    }
+}
+
 // Reasons, strongest first, from what each feature contributed to the winning path.
 std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genre, const Platform& platform,
                                  const std::string& path_name, Ms duration_ms) {
@@ -132,16 +146,7 @@ std::vector<std::string> Explain(const ClipFeatures& f, const GenreProfile& genr
         if (out.size() >= 4) break;
         out.push_back(Capitalise(r.text));
     }
-    // Weaknesses are said too, so a user knows what to check.
-    if (f.starts_mid_thought) out.push_back("Starts mid-thought: " + Quoted(ev("mid_thought") + "…"));
-    if (!ev("back_reference").empty()) out.push_back("Refers back to earlier talk: " + Quoted(ev("back_reference")));
-    if (f.ends_dangling) out.push_back("Ends mid-sentence");
-    if (f.low_confidence_share > 0.5) {
-        out.push_back(
-            fmt::format("Mostly low-confidence words ({:.0f}% of them): the transcript may be wrong here, check "
-                        "the captions",
-                        100 * f.low_confidence_share));
-    }
+    AddWeaknesses(f, ev, &out);
     if (out.empty()) out.push_back("The best remaining span: no strong hook or payoff found");
     return out;
 }
