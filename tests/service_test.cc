@@ -1557,5 +1557,57 @@ TEST_F(Service, ScheduledCleanupRemovesLeftoversAndHealthThresholdsAreConfigurab
     EXPECT_EQ(server.Terminate(), 0);
 }
 
+// What a browser is told, with CORS_ORIGINS listing one studio: every answer (the app, the API, a 404) carries the
+// security headers; the listed origin's preflight is answered and its requests may be read; a page of any other origin
+// can neither preflight nor change anything: its upload is refused before a byte is stored, and its DELETE before the
+// handler runs (403, not the 404 of an unknown episode). The app's own pages (same origin) and clients that send no
+// Origin are unaffected.
+TEST_F(Service, BrowsersGetSecurityHeadersAndOtherOriginsCannotChangeAnything) {
+    TempDir work;
+    ServerProcess server(work / "data", {{"CORS_ORIGINS", "https://studio.example.com"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto c = Client(server);
+    for (const char* path : {"/", "/api/v1/episodes", "/api/v1/no-such-thing", "/livez"}) {
+        auto r = c.Get(path);
+        ASSERT_TRUE(r) << path;
+        EXPECT_NE(r->get_header_value("Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos)
+            << path;
+        EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+        EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin")) << path;
+    }
+    auto preflight = c.Options("/api/v1/episodes",
+                               {{"Origin", "https://studio.example.com"}, {"Access-Control-Request-Method", "POST"}});
+    ASSERT_TRUE(preflight);
+    EXPECT_EQ(preflight->status, 204);
+    EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "https://studio.example.com");
+    auto listed = c.Get("/api/v1/episodes", {{"Origin", "https://studio.example.com"}});
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->get_header_value("Access-Control-Allow-Credentials"), "true");
+
+    const httplib::Headers evil = {{"Origin", "https://evil.example"}};
+    auto evil_preflight =
+        c.Options("/api/v1/episodes", {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+    ASSERT_TRUE(evil_preflight);
+    EXPECT_EQ(evil_preflight->status, 403);
+    EXPECT_FALSE(evil_preflight->has_header("Access-Control-Allow-Origin"));
+    auto upload = Client(server).Post("/api/v1/episodes", evil, std::string(100000, 'x'), "audio/wav");
+    ASSERT_TRUE(upload);
+    EXPECT_EQ(upload->status, 403);
+    EXPECT_EQ(json::parse(upload->body)["error"]["code"], "cross_origin");
+    EXPECT_TRUE(fs::is_empty(work / "data" / "tmp")) << "nothing of its body was stored";
+    auto del = Client(server).Delete("/api/v1/episodes/ep_unknown", evil);
+    ASSERT_TRUE(del);
+    EXPECT_EQ(del->status, 403) << "refused before the handler looks the episode up";
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0) << "no episode was made";
+
+    const httplib::Headers self = {{"Origin", "http://" + server.host_port()}};
+    auto own = Client(server).Delete("/api/v1/episodes/ep_unknown", self);
+    ASSERT_TRUE(own);
+    EXPECT_EQ(own->status, 404) << "the app's own page reaches the handler";
+    auto no_origin = Client(server).Delete("/api/v1/episodes/ep_unknown");
+    ASSERT_TRUE(no_origin);
+    EXPECT_EQ(no_origin->status, 404);
+}
+
 }  // namespace
 }  // namespace podpromo::testing

@@ -12,12 +12,6 @@
 namespace podpromo::http {
 using nlohmann::json;
 
-namespace {
-
-double Round3(double v) { return std::round(v * 1000) / 1000; }
-
-}  // namespace
-
 json ClipRowToJson(const ClipRow& c) {
     json files = json::object();
     const json stored = ParseJsonOr(c.file_path, json::object());

@@ -51,8 +51,7 @@ void Upload(App& app, const Storage& storage, Metrics& metrics, int64_t max_file
         return refuse_early(
             Status::TooLarge(fmt::format("the upload is {} bytes; the limit is {}", declared, max_file_bytes)));
     }
-    constexpr int64_t kReserveStep = 64 * 1024 * 1024;
-    auto reservation = storage.Reserve(declared > 0 ? declared : kReserveStep);
+    auto reservation = storage.Reserve(declared > 0 ? declared : UploadReceiver::kReserveStep);
     if (!reservation.ok()) return refuse_early(reservation.status());
     // The room stays held until the file is stored (the receiver lives past AcceptUpload), where the file counts.
     UploadReceiver receiver(storage, max_file_bytes, std::move(*reservation));

@@ -115,7 +115,7 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
       housekeeper_(housekeeper),
       errors_(errors),
       server_(std::make_unique<LeanServer>()),
-      state_(std::make_unique<State>()) {
+      state_(std::make_unique<State>(config.cors_origins)) {
     AppDeps deps;
     deps.db = db;
     deps.storage = storage;
@@ -235,13 +235,14 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
     }
     const bool ffmpeg = ProgramExists("ffmpeg");
     check("ffmpeg", ffmpeg, ffmpeg ? "found" : "ffmpeg is not installed", true);
-    if (config_.asr.engine == "pocketsphinx") {
+    if (config_.asr.engine == AsrEngine::kPocketsphinx) {
         const Status model = CheckPocketsphinxModel(PocketsphinxConfig{});
         check("speech_model", model.ok(), model.ok() ? "pocketsphinx en-us present" : model.message(), true);
     } else {
         // A remote engine is not called here (each call may cost money): its errors show on the jobs.
         check("speech_model", true,
-              fmt::format("{} at {} (model {}; not probed)", config_.asr.engine, config_.asr.url, config_.asr.model),
+              fmt::format("{} at {} (model {}; not probed)", Name(config_.asr.engine), config_.asr.url,
+                          config_.asr.model),
               true);
     }
     const DiskSpace disk = storage_->Disk();
@@ -286,11 +287,12 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
 void ApiServer::Routes() {
     auto& svr = *server_;
 
-    svr.set_pre_routing_handler([](const Request& req, Response& res) {
+    svr.set_pre_routing_handler([this](const Request& req, Response& res) {
         t_request_start = std::chrono::steady_clock::now();
         res.set_header("X-Request-Id", RequestId(req));
-        return RefuseUnwantedBody(req, res) ? httplib::Server::HandlerResponse::Handled
-                                            : httplib::Server::HandlerResponse::Unhandled;
+        return state_->browser.Apply(req, res) || RefuseUnwantedBody(req, res)
+                   ? httplib::Server::HandlerResponse::Handled
+                   : httplib::Server::HandlerResponse::Unhandled;
     });
     svr.set_logger([this](const Request& req, const Response& res) {
         const double seconds =

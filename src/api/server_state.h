@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "browser_policy.h"
 #include "lean_server.h"
 #include "page_cache.h"
 #include "podpromo/api/server.h"
@@ -18,6 +20,8 @@
 namespace podpromo {
 
 struct ApiServer::State {
+    explicit State(const std::vector<std::string>& cors_origins) : browser(cors_origins) {}
+    const http::BrowserPolicy browser;  // security headers and CORS (immutable)
     std::atomic<int> open_streams{0};
     PerClientLimit streams_per_client;  // event streams by client address (thread-safe)
     std::atomic<bool> stopping{false};

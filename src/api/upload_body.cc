@@ -55,10 +55,6 @@ UploadBody ReadUploadBody(const httplib::Request& req, const httplib::ContentRea
     return body;
 }
 
-namespace {
-constexpr int64_t kReserveStep = 64 * 1024 * 1024;  // a body of unknown length holds room in steps as it comes
-}  // namespace
-
 UploadReceiver::UploadReceiver(const Storage& storage, int64_t max_file_bytes, Storage::Reservation reservation)
     : storage_(storage), max_file_bytes_(max_file_bytes), reservation_(std::move(reservation)) {}
 
@@ -79,7 +75,7 @@ bool UploadReceiver::OnFile(const char* data, size_t len) {
 }
 
 bool UploadReceiver::OnOpenCover() {
-    auto c = UploadFile::Create(storage_.tmp_dir());
+    auto c = UploadFile::Create(storage_.tmp_dir(), storage_.fs());
     if (!c.ok()) {
         cover_status_ = c.status();
         return false;
@@ -98,7 +94,7 @@ bool UploadReceiver::OnCover(const char* data, size_t len) {
 }
 
 Status UploadReceiver::Receive(const httplib::Request& req, const httplib::ContentReader& reader) {
-    auto file = UploadFile::Create(storage_.tmp_dir());
+    auto file = UploadFile::Create(storage_.tmp_dir(), storage_.fs());
     if (!file.ok()) return file.status();
     file_ = std::move(*file);
     UploadSinks sinks;

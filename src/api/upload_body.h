@@ -44,6 +44,8 @@ UploadBody ReadUploadBody(const httplib::Request& req, const httplib::ContentRea
 class UploadReceiver {
   public:
     static constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
+    // The room a body of unknown length holds at first, and grows by as it comes.
+    static constexpr int64_t kReserveStep = 64 * 1024 * 1024;
     UploadReceiver(const Storage& storage, int64_t max_file_bytes, Storage::Reservation reservation);
     // Reads the whole body. The refusal when it cannot be taken: TooLarge, NoSpace ("insufficient_storage"),
     // InvalidInput "bad_upload" (interrupted or malformed) or "no_file", or the storage's failure.

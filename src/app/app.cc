@@ -35,8 +35,13 @@ Status QueueFull(DbInt queued) {
 }  // namespace
 
 Status App::RoomInQueue() {
-    DbInt queued = 0;
-    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { queued = CountJobsInState(tx, JobState::kQueued); }));
+    Status room;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { room = RoomIn(tx); }));
+    return room;
+}
+
+Status App::RoomIn(Tx& tx) const {
+    const DbInt queued = CountJobsInState(tx, JobState::kQueued);
     return queued >= limits_.max_queue_size ? QueueFull(queued) : Status::Ok();
 }
 
@@ -52,8 +57,7 @@ JobRow App::NewJob(const std::string& episode_id, JobKind kind, int priority, Db
 }
 
 Status App::EnqueueIn(Tx& tx, const JobRow& job) const {
-    const DbInt queued = CountJobsInState(tx, JobState::kQueued);
-    if (queued >= limits_.max_queue_size) return QueueFull(queued);
+    PODPROMO_RETURN_IF_ERROR(RoomIn(tx));
     InsertJob(tx, job);
     return Status::Ok();
 }

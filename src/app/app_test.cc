@@ -24,13 +24,7 @@ constexpr int64_t kStart = 1'800'000'000'000;
 
 // A 440 Hz tone (or silence) of `seconds` as WAV bytes.
 std::string WavBytes(double seconds, bool silent, const fs::path& scratch) {
-    Pcm pcm;
-    pcm.samples.resize(static_cast<size_t>(seconds * pcm.sample_rate));
-    for (size_t i = 0; i < pcm.samples.size(); ++i) {
-        pcm.samples[i] =
-            silent ? 0 : static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(i) / 16000));
-    }
-    testing::WriteWav(pcm, scratch);
+    testing::WriteWav(testing::Tone(seconds, 440, silent ? 0 : 8000), scratch);
     return testing::ReadFile(scratch);
 }
 
@@ -357,8 +351,12 @@ TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
     for (const Case& c : cases) {
         auto r = app_->RecordFeedback(clip.id, c.ask);
         EXPECT_EQ(r.ok(), c.ok) << c.ask.kind << ": " << r.status().ToString();
-        if (!c.ok) EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
-        if (r.ok() && c.ask.kind == "comment") EXPECT_EQ(r->row.comment.size(), 4000u);
+        if (!c.ok) {
+            EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+        }
+        if (r.ok() && c.ask.kind == "comment") {
+            EXPECT_EQ(r->row.comment.size(), 4000u);
+        }
     }
     auto last = app_->RecordFeedback(clip.id, {"like", std::nullopt, ""});
     ASSERT_TRUE(last.ok());

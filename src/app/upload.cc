@@ -156,8 +156,10 @@ Result<AcceptedUpload> App::AcceptUpload(UploadRequest upload) {
     held.run_after = rows.job.created_at + kHoldMs;
     Status room;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        room = EnqueueIn(tx, held);
-        if (room.ok()) InsertEpisode(tx, rows.episode);
+        room = RoomIn(tx);
+        if (!room.ok()) return;
+        InsertEpisode(tx, rows.episode);  // the episode before its job
+        InsertJob(tx, held);
     }));
     PODPROMO_RETURN_IF_ERROR(room);
     const std::string& id = rows.episode.id;

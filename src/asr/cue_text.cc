@@ -12,19 +12,6 @@ bool IsUpper(char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; 
 bool IsAlpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string TrimCopy(std::string_view s) {
-    size_t a = 0, b = s.size();
-    while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-    while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-    return std::string(s.substr(a, b - a));
-}
-
 // "<v Ann>" or "<v.loud Ann Lee>" at the start of `s`: the name, and how much of `s` the tag takes.
 std::string VoiceTag(std::string_view s, size_t* taken) {
     if (s.rfind("<v", 0) != 0 || s.size() < 4 || (s[2] != ' ' && s[2] != '.')) return "";
@@ -32,7 +19,7 @@ std::string VoiceTag(std::string_view s, size_t* taken) {
     const size_t space = s.find(' ');
     if (close == std::string_view::npos || space == std::string_view::npos || space > close) return "";
     *taken = close + 1;
-    return TruncateUtf8(TrimCopy(s.substr(space + 1, close - space - 1)), 40);
+    return TruncateUtf8(TrimAscii(s.substr(space + 1, close - space - 1)), 40);
 }
 
 std::string StripMarkup(std::string_view s) {
@@ -74,7 +61,7 @@ std::string SpeakerPrefix(const std::string& s, size_t* taken, bool* certain) {
         lower += IsAlpha(c) && !IsUpper(c);
     }
     if (words == 0 || words > 3 || letters == 0) return "";
-    const std::string low = Lower(name);
+    const std::string low = AsciiLower(name);
     const bool numbered = low.rfind("speaker", 0) == 0 && IsDigit(name.back());
     *certain = numbered || (lower == 0 && letters >= 2);
     *taken = colon + 1;
@@ -84,7 +71,7 @@ std::string SpeakerPrefix(const std::string& s, size_t* taken, bool* certain) {
 }  // namespace
 
 std::string SoundKind(std::string_view inside, bool square_brackets) {
-    const std::string s = Lower(inside);
+    const std::string s = AsciiLower(inside);
     auto has = [&](const char* w) { return s.find(w) != std::string::npos; };
     if (has("laugh") || has("chuckl") || has("giggl")) return "laughter";
     if (has("applau") || has("cheer") || has("clapping")) return "applause";
@@ -107,17 +94,17 @@ CueLine ParseCueLine(std::string_view raw) {
         out.speaker_certain = out.new_turn = true;
         line.remove_prefix(taken);
     }
-    std::string s = TrimCopy(StripMarkup(line));
+    std::string s = TrimAscii(StripMarkup(line));
     if (s.rfind(">>", 0) == 0 || s.rfind("- ", 0) == 0 || s.rfind("\xE2\x80\x94 ", 0) == 0) {  // ">>", "- ", "— "
         out.new_turn = true;
-        s = TrimCopy(s.substr(s[0] == '>' || s[0] == '-' ? 2 : 4));
+        s = TrimAscii(s.substr(s[0] == '>' || s[0] == '-' ? 2 : 4));
     }
     bool certain = false;
     if (std::string name = SpeakerPrefix(s, &taken, &certain); !name.empty() && out.speaker.empty()) {
         out.speaker = name;
         out.speaker_certain = certain;
         out.new_turn = true;
-        s = TrimCopy(s.substr(taken));
+        s = TrimAscii(s.substr(taken));
     }
     // Sound tags and music notes out of the words, each remembered where it stood.
     std::string text;

@@ -18,13 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Trim(std::string_view s) {
-    size_t a = 0, b = s.size();
-    while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-    while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-    return std::string(s.substr(a, b - a));
-}
-
 std::vector<std::string> SplitLines(std::string_view content) {
     std::vector<std::string> lines;
     std::string cur;
@@ -44,7 +37,7 @@ std::vector<std::string> SplitLines(std::string_view content) {
 
 // "01:02:03,456", "02:03.456", "1:02:03.4" -> ms; -1 when malformed.
 Ms ParseTimestamp(std::string_view s) {
-    std::string t = Trim(s);
+    std::string t = TrimAscii(s);
     std::replace(t.begin(), t.end(), ',', '.');
     int parts[3] = {0, 0, 0};
     int n = 0;
@@ -170,7 +163,7 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
         // Skip the header block and NOTE/STYLE/REGION blocks.
     }
     while (i < lines.size()) {
-        if (Trim(lines[i]).empty()) {
+        if (TrimAscii(lines[i]).empty()) {
             ++i;
             continue;
         }
@@ -178,7 +171,7 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
             (lines[i].rfind("NOTE", 0) == 0 || lines[i].rfind("STYLE", 0) == 0 || lines[i].rfind("REGION", 0) == 0 ||
              (t.segments.empty() && lines[i].find("-->") == std::string::npos && i + 1 < lines.size() &&
               lines[i + 1].find("-->") == std::string::npos))) {
-            while (i < lines.size() && !Trim(lines[i]).empty()) ++i;
+            while (i < lines.size() && !TrimAscii(lines[i]).empty()) ++i;
             continue;
         }
         size_t timing = i;
@@ -188,7 +181,7 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
         }
         const std::string& tl = lines[timing];
         const size_t arrow = tl.find("-->");
-        std::string end_part = Trim(tl.substr(arrow + 3));
+        std::string end_part = TrimAscii(tl.substr(arrow + 3));
         end_part = end_part.substr(0, end_part.find_first_of(" \t"));
         const Ms start = ParseTimestamp(tl.substr(0, arrow));
         const Ms end = ParseTimestamp(end_part);
@@ -196,7 +189,7 @@ Result<Transcript> ParseCues(const std::vector<std::string>& lines, bool vtt) {
         if (end < start) return Status::InvalidInput(fmt::format("line {}: cue ends before it starts", timing + 1));
         i = timing + 1;
         std::vector<CueLine> cue_lines;
-        while (i < lines.size() && !Trim(lines[i]).empty()) cue_lines.push_back(ParseCueLine(lines[i++]));
+        while (i < lines.size() && !TrimAscii(lines[i]).empty()) cue_lines.push_back(ParseCueLine(lines[i++]));
         AddCue(start, end, cue_lines, &speakers, &t);
     }
     ConfirmSpeakers(&t, speakers);
@@ -233,7 +226,7 @@ std::vector<Word> ParseJsonWords(const json& arr, const std::string& where) {
         const json* text = w.contains("word") ? &w["word"] : (w.contains("text") ? &w["text"] : nullptr);
         if (!text || !text->is_string()) throw std::invalid_argument(at + ": missing \"word\"");
         Word word;
-        word.text = Trim(text->get<std::string>());
+        word.text = TrimAscii(text->get<std::string>());
         if (word.text.empty()) continue;
         word.start_ms = ToMs(Seconds(w.at("start"), at + ".start"));
         word.end_ms = ToMs(Seconds(w.at("end"), at + ".end"));
@@ -329,7 +322,7 @@ Result<Transcript> ParseJson(std::string_view content) {
                     start = ToMs(Seconds(s.at("timestamps").at("from"), at + ".timestamps.from"));
                     end = ToMs(Seconds(s.at("timestamps").at("to"), at + ".timestamps.to"));
                 }
-                const std::string text = Trim(s.at("text").get<std::string>());
+                const std::string text = TrimAscii(s.at("text").get<std::string>());
                 if (end < start) throw std::invalid_argument(at + ": ends before it starts");
                 if (!text.empty()) t.segments.push_back(MakeSegment(start, end, text));
             }

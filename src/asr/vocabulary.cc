@@ -8,21 +8,10 @@
 #include <utility>
 
 #include "podpromo/core/subprocess.h"
+#include "podpromo/core/utf8.h"
 
 namespace podpromo {
 namespace {
-
-std::string Trim(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
-}
-
-std::string Lower(std::string s) {
-    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return s;
-}
 
 // The ASCII letter of a Latin-1 letter U+00C0..U+00FF (its accent dropped), or 0 for the two signs among them.
 char Unaccented(unsigned code) {
@@ -37,7 +26,7 @@ std::vector<std::string> Words(std::string_view text) {
     std::string cur;
     auto flush = [&] {
         while (!cur.empty() && cur.back() == '\'') cur.pop_back();
-        if (!cur.empty()) out.push_back(Lower(cur));
+        if (!cur.empty()) out.push_back(AsciiLower(cur));
         cur.clear();
     };
     for (size_t i = 0; i < text.size(); ++i) {
@@ -86,9 +75,9 @@ std::vector<std::string> ParseTerms(std::string_view list) {
     size_t start = 0;
     for (size_t i = 0; i <= list.size(); ++i) {
         if (i < list.size() && list[i] != ',' && list[i] != ';' && list[i] != '\n') continue;
-        std::string term = Trim(list.substr(start, i - start));
+        std::string term = TrimAscii(list.substr(start, i - start));
         start = i + 1;
-        if (term.empty() || term.size() > 60 || !seen.insert(Lower(term)).second) continue;
+        if (term.empty() || term.size() > 60 || !seen.insert(AsciiLower(term)).second) continue;
         out.push_back(std::move(term));
         if (out.size() >= 100) break;
     }
@@ -98,7 +87,7 @@ std::vector<std::string> ParseTerms(std::string_view list) {
 std::string WhisperPrompt(const Vocabulary& v) {
     std::string prompt;
     auto sentence = [&](const std::string& s) {
-        const std::string t = Trim(s);
+        const std::string t = TrimAscii(s);
         if (t.empty()) return;
         if (!prompt.empty()) prompt += ' ';
         prompt += t;
@@ -193,7 +182,7 @@ Result<std::string> GeneratePronunciation(const std::string& word) {
     if (!run.ok()) return Status::Unavailable("espeak-ng is not available to spell out new words");
     if (run->exit_code != 0) return Status::InvalidInput("espeak-ng could not pronounce " + word);
     const auto phones = IpaToArpabet(run->out);
-    if (!phones) return Status::InvalidInput("no pronunciation for " + word + " in " + Trim(run->out));
+    if (!phones) return Status::InvalidInput("no pronunciation for " + word + " in " + TrimAscii(run->out));
     std::lock_guard<std::mutex> lock(mu);
     cache[word] = *phones;
     return *phones;

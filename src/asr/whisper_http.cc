@@ -53,7 +53,8 @@ struct Endpoint {
 };
 
 Result<Endpoint> EndpointOf(const WhisperHttpConfig& c) {
-    if (c.engine == "pocketsphinx") return Status::InvalidInput("ASR_ENGINE=pocketsphinx is not a Whisper engine");
+    if (c.engine == AsrEngine::kPocketsphinx)
+        return Status::InvalidInput("ASR_ENGINE=pocketsphinx is not a Whisper engine");
     PODPROMO_RETURN_IF_ERROR(ValidateAsrEngine(c.engine, c.url));
     const auto scheme_end = c.url.find("://");
     const auto slash = c.url.find('/', scheme_end + 3);
@@ -61,14 +62,16 @@ Result<Endpoint> EndpointOf(const WhisperHttpConfig& c) {
     e.origin = c.url.substr(0, slash);
     std::string prefix = slash == std::string::npos ? "" : c.url.substr(slash);
     while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-    e.path = prefix + (c.engine == "openai" ? "/v1/audio/transcriptions" : "/inference");
+    e.path = prefix + (c.engine == AsrEngine::kOpenai ? "/v1/audio/transcriptions" : "/inference");
     return e;
 }
 
 class WhisperHttpTranscriber final : public Transcriber {
   public:
     explicit WhisperHttpTranscriber(WhisperHttpConfig c) : c_(std::move(c)) {}
-    std::string Name() const override { return c_.engine == "openai" ? "openai:" + c_.model : c_.engine; }
+    std::string Name() const override {
+        return c_.engine == AsrEngine::kOpenai ? "openai:" + c_.model : std::string(podpromo::Name(c_.engine));
+    }
 
     Result<Transcript> Transcribe(const PcmSource& pcm, const AudioFrames& frames, const ProgressFn& progress,
                                   const CancelToken* cancel) override {
@@ -122,7 +125,7 @@ class WhisperHttpTranscriber final : public Transcriber {
                                          static_cast<size_t>(span.second) * rate / 1000);
         httplib::MultipartFormDataItems form = {{"file", wav, "chunk.wav", "audio/wav"},
                                                 {"response_format", "verbose_json", "", ""}};
-        if (c_.engine == "openai") {
+        if (c_.engine == AsrEngine::kOpenai) {
             form.push_back({"model", c_.model, "", ""});
             form.push_back({"timestamp_granularities[]", "word", "", ""});
             form.push_back({"timestamp_granularities[]", "segment", "", ""});
@@ -144,16 +147,18 @@ class WhisperHttpTranscriber final : public Transcriber {
             auto res = client.Post(e.path, headers, form);
             double wait = c_.backoff_seconds * std::pow(2.0, attempt - 1);
             if (!res) {
-                last = fmt::format("{} at {}: no answer ({})", c_.engine, e.origin, httplib::to_string(res.error()));
+                last = fmt::format("{} at {}: no answer ({})", podpromo::Name(c_.engine), e.origin,
+                                   httplib::to_string(res.error()));
             } else if (res->status == 200) {
                 auto words = ParseWhisperAnswer(res->body);
                 if (!words.ok()) {
                     return Status::Unavailable(
-                        fmt::format("{}: unusable answer: {}", c_.engine, words.status().message()));
+                        fmt::format("{}: unusable answer: {}", podpromo::Name(c_.engine), words.status().message()));
                 }
                 return words;
             } else {
-                last = fmt::format("{} at {}: HTTP {}: {}", c_.engine, e.origin, res->status, res->body.substr(0, 200));
+                last = fmt::format("{} at {}: HTTP {}: {}", podpromo::Name(c_.engine), e.origin, res->status,
+                                   res->body.substr(0, 200));
                 if (res->status != 429 && res->status < 500) return Status::Unavailable(last);
                 if (auto asked = RetryAfterSeconds(res->get_header_value("Retry-After"))) {
                     wait = std::max(wait, static_cast<double>(*asked));

@@ -190,7 +190,7 @@ TEST(WhisperHttp, WhisperCppServerShapeWithWordsInsideSegments) {
     });
     Episode ep;
     auto c = Config(server.url());
-    c.engine = "whisper-server";
+    c.engine = AsrEngine::kWhisperServer;
     c.api_key.clear();
     c.chunk_target_ms = c.chunk_max_ms = 60000;
     MemoryPcmSource pcm(ep.pcm);
@@ -213,7 +213,7 @@ TEST(WhisperHttp, ConfigurationIsChecked) {
     EXPECT_EQ(ValidateWhisperHttpConfig(c).code(), StatusCode::kInvalidInput);
     c.url = "http://127.0.0.1:9/api";
     EXPECT_TRUE(ValidateWhisperHttpConfig(c).ok());
-    c.engine = "nope";
+    c.engine = AsrEngine::kPocketsphinx;
     EXPECT_NE(ValidateWhisperHttpConfig(c).message().find("ASR_ENGINE"), std::string::npos);
 }
 

@@ -263,16 +263,21 @@ Status SetRecognition(const ProcessFlags& f, podpromo::PipelineOptions* options)
         options->asr.flags.emplace_back(flag.substr(0, eq), flag.substr(eq + 1));
     }
     podpromo::AsrSettings asr;
-    podpromo::LoadAsrSettingsFromEnv(&asr);
-    for (const auto& [flag, setting] : {std::pair{&f.asr_engine, &asr.engine}, std::pair{&f.asr_url, &asr.url},
-                                        std::pair{&f.asr_model, &asr.model}, std::pair{&f.asr_language, &asr.language},
-                                        std::pair{&f.show, &asr.show_name}, std::pair{&f.terms, &asr.terms}}) {
+    PODPROMO_RETURN_IF_ERROR(podpromo::LoadAsrSettingsFromEnv(&asr));
+    if (!f.asr_engine.empty()) {
+        auto engine = podpromo::ParseAsrEngine(f.asr_engine, "--asr-engine");
+        if (!engine.ok()) return engine.status();
+        asr.engine = *engine;
+    }
+    for (const auto& [flag, setting] : {std::pair{&f.asr_url, &asr.url}, std::pair{&f.asr_model, &asr.model},
+                                        std::pair{&f.asr_language, &asr.language}, std::pair{&f.show, &asr.show_name},
+                                        std::pair{&f.terms, &asr.terms}}) {
         if (!flag->empty()) *setting = *flag;
     }
     PODPROMO_RETURN_IF_ERROR(podpromo::ValidateAsrEngine(asr.engine, asr.url));
     options->show = asr.show_name;
     options->terms = podpromo::ParseTerms(asr.terms);
-    if (asr.engine != "pocketsphinx") {
+    if (asr.engine != podpromo::AsrEngine::kPocketsphinx) {
         podpromo::WhisperHttpConfig w = podpromo::WhisperConfigFrom(asr);
         w.prompt = f.asr_prompt;
         if (f.asr_chunk_seconds > 0) {

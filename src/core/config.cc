@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
+
+#include "podpromo/core/utf8.h"
 
 namespace podpromo {
 namespace {
@@ -74,7 +78,12 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     text("WEB_DIR", &c->web_dir);
-    LoadAsrSettingsFromEnv(&c->asr, getenv);
+    if (const char* s = getenv("CORS_ORIGINS")) {
+        auto origins = ParseOrigins(s);
+        if (!origins.ok()) return origins.status();
+        c->cors_origins = std::move(*origins);
+    }
+    PODPROMO_RETURN_IF_ERROR(LoadAsrSettingsFromEnv(&c->asr, getenv));
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
     return ValidateConfig(*c);
@@ -99,23 +108,90 @@ Status ValidateConfig(const ServiceConfig& c) {
     return Status::Ok();
 }
 
-void LoadAsrSettingsFromEnv(AsrSettings* asr, const std::function<const char*(const char*)>& getenv) {
-    for (const auto& [name, out] : {std::pair{"ASR_ENGINE", &asr->engine}, std::pair{"ASR_URL", &asr->url},
-                                    std::pair{"ASR_API_KEY", &asr->api_key}, std::pair{"ASR_MODEL", &asr->model},
-                                    std::pair{"ASR_LANGUAGE", &asr->language}, std::pair{"SHOW_NAME", &asr->show_name},
-                                    std::pair{"ASR_TERMS", &asr->terms}}) {
-        if (const char* v = getenv(name); v && *v) *out = v;  // set but empty: the default
-    }
+Result<AsrEngine> ParseAsrEngine(std::string_view name, std::string_view setting) {
+    if (auto engine = Parse<AsrEngine>(name)) return *engine;
+    return Status::InvalidInput(
+        fmt::format("{}='{}': expected pocketsphinx, openai or whisper-server", setting, name.substr(0, 100)));
 }
 
-Status ValidateAsrEngine(const std::string& engine, const std::string& url) {
-    if (engine != "pocketsphinx" && engine != "openai" && engine != "whisper-server") {
-        return Status::InvalidInput(
-            fmt::format("ASR_ENGINE='{}': expected pocketsphinx, openai or whisper-server", engine));
+Status LoadAsrSettingsFromEnv(AsrSettings* asr, const std::function<const char*(const char*)>& getenv) {
+    if (const char* v = getenv("ASR_ENGINE"); v && *v) {  // set but empty: the default
+        auto engine = ParseAsrEngine(v);
+        if (!engine.ok()) return engine.status();
+        asr->engine = *engine;
     }
-    if (engine != "pocketsphinx" && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    for (const auto& [name, out] : {std::pair{"ASR_URL", &asr->url}, std::pair{"ASR_API_KEY", &asr->api_key},
+                                    std::pair{"ASR_MODEL", &asr->model}, std::pair{"ASR_LANGUAGE", &asr->language},
+                                    std::pair{"SHOW_NAME", &asr->show_name}, std::pair{"ASR_TERMS", &asr->terms}}) {
+        if (const char* v = getenv(name); v && *v) *out = v;  // set but empty: the default
+    }
+    return Status::Ok();
+}
+
+namespace {
+
+constexpr size_t kMaxOrigins = 50;
+constexpr size_t kMaxOriginBytes = 253 + 16;  // a DNS name, the scheme and a port
+
+// "host[:port]" of an http(s) origin: letters, digits, '.', '-', or a bracketed IPv6 address, then a port of 1-5
+// digits.
+bool ValidAuthority(std::string_view a) {
+    if (a.empty()) return false;
+    size_t host_end = 0;
+    if (a.front() == '[') {
+        host_end = a.find(']');
+        if (host_end == std::string_view::npos || host_end < 2) return false;
+        for (char c : a.substr(1, host_end - 1))
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+        ++host_end;
+    } else {
+        while (host_end < a.size() && a[host_end] != ':') {
+            const auto c = static_cast<unsigned char>(a[host_end]);
+            if (!std::isalnum(c) && c != '.' && c != '-') return false;
+            ++host_end;
+        }
+        if (host_end == 0) return false;
+    }
+    if (host_end == a.size()) return true;
+    if (a[host_end] != ':') return false;
+    const std::string_view port = a.substr(host_end + 1);
+    return !port.empty() && port.size() <= 5 &&
+           std::all_of(port.begin(), port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+}  // namespace
+
+std::string_view OriginAuthority(std::string_view origin) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+        if (origin.size() > scheme.size() && AsciiLower(origin.substr(0, scheme.size())) == scheme) {
+            const std::string_view a = origin.substr(scheme.size());
+            return ValidAuthority(a) ? a : std::string_view();
+        }
+    }
+    return {};
+}
+
+Result<std::vector<std::string>> ParseOrigins(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        const size_t comma = text.find(',');
+        const std::string item = TrimAscii(text.substr(0, comma));
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        if (item.empty()) continue;
+        if (item.size() > kMaxOriginBytes || OriginAuthority(item).empty()) {
+            return Status::InvalidInput(fmt::format("CORS_ORIGINS: '{}' is not an origin like https://app.example.com",
+                                                    std::string_view(item).substr(0, 80)));
+        }
+        if (out.size() == kMaxOrigins) return Status::InvalidInput("CORS_ORIGINS lists more than 50 origins");
+        out.push_back(AsciiLower(item));
+    }
+    return out;
+}
+
+Status ValidateAsrEngine(AsrEngine engine, const std::string& url) {
+    if (engine != AsrEngine::kPocketsphinx && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
         return Status::InvalidInput(
-            fmt::format("ASR_URL='{}': ASR_ENGINE={} needs http(s)://host[:port][/prefix]", url, engine));
+            fmt::format("ASR_URL='{}': ASR_ENGINE={} needs http(s)://host[:port][/prefix]", url, Name(engine)));
     }
     return Status::Ok();
 }

@@ -39,12 +39,33 @@ TEST(Config, ARemoteRecognitionEngineNeedsItsUrl) {
     ServiceConfig ok;
     ASSERT_TRUE(
         Load({{"ASR_ENGINE", "whisper-server"}, {"ASR_URL", "http://127.0.0.1:8178"}, {"ASR_API_KEY", "k"}}, &ok).ok());
-    EXPECT_EQ(ok.asr.engine, "whisper-server");
+    EXPECT_EQ(ok.asr.engine, AsrEngine::kWhisperServer);
     EXPECT_EQ(ok.asr.api_key, "k");
     ServiceConfig empty;  // set but empty: the default engine, not an unknown one
     ASSERT_TRUE(Load({{"ASR_ENGINE", ""}, {"SHOW_NAME", "The Ops Hour"}}, &empty).ok());
-    EXPECT_EQ(empty.asr.engine, "pocketsphinx");
+    EXPECT_EQ(empty.asr.engine, AsrEngine::kPocketsphinx);
     EXPECT_EQ(empty.asr.show_name, "The Ops Hour");
+}
+
+TEST(Config, CorsOriginsAreExactHttpOrigins) {
+    auto ok = ParseOrigins(" https://Studio.Example.com, http://127.0.0.1:5173 ,,http://[::1]:8080");
+    ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+    EXPECT_EQ(*ok,
+              (std::vector<std::string>{"https://studio.example.com", "http://127.0.0.1:5173", "http://[::1]:8080"}));
+    EXPECT_TRUE(ParseOrigins("").ok());
+    for (const std::string& bad : std::vector<std::string>{
+             "*", "https://a.example/", "https://a.example/path", "ftp://a.example", "a.example", "https://",
+             "https://a.example:99999x", "https://a b.example", "null", "https://" + std::string(400, 'a')}) {
+        const Status st = ParseOrigins("https://ok.example," + bad).status();
+        EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << bad;
+        EXPECT_NE(st.message().find("CORS_ORIGINS"), std::string::npos) << st.message();
+    }
+    std::string many;
+    for (int i = 0; i < 51; ++i) many += "https://h" + std::to_string(i) + ".example,";
+    EXPECT_EQ(ParseOrigins(many).status().code(), StatusCode::kInvalidInput);
+    ServiceConfig c;
+    ASSERT_TRUE(Load({{"CORS_ORIGINS", "https://studio.example.com"}}, &c).ok());
+    EXPECT_EQ(c.cors_origins, std::vector<std::string>{"https://studio.example.com"});
 }
 
 TEST(Config, BadValuesNameTheVariable) {
@@ -56,6 +77,7 @@ TEST(Config, BadValuesNameTheVariable) {
                                                           {"MAX_QUEUE_SIZE", "10x"},
                                                           {"DATABASE_URL", "mysql://x"},
                                                           {"ASR_ENGINE", "vosk"},
+                                                          {"CORS_ORIGINS", "*"},
                                                           {"LOG_FORMAT", "xml"},
                                                           {"SOURCE_RETENTION_DAYS", "-2"},
                                                           {"HEALTH_MAX_MEMORY_PERCENT", "0"}}) {

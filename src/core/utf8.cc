@@ -1,6 +1,7 @@
 #include "podpromo/core/utf8.h"
 
 #include <array>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 namespace podpromo {
@@ -83,6 +84,19 @@ nlohmann::json ParseJsonOr(const std::string& text, const nlohmann::json& fallba
 
 std::string DumpJson(const nlohmann::json& j, int indent) {
     return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string AsciiLower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string TrimAscii(std::string_view s) {
+    size_t a = 0, b = s.size();
+    while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
+    while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
+    return std::string(s.substr(a, b - a));
 }
 
 }  // namespace podpromo

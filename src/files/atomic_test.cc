@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fake_file_system.h"
 #include "testsupport.h"
 
 namespace podpromo {
@@ -29,9 +30,20 @@ TEST(WriteFileAtomic, FailureLeavesNothing) {
     EXPECT_EQ(CountEntries(dir.path()), 0u);
 }
 
-TEST(WriteFileAtomic, FullDiskIsReportedAsNoSpace) {
-    if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
-    EXPECT_EQ(StatusFromErrno(ENOSPC, "x").code(), StatusCode::kNoSpace);
+// A disk that fills in the middle of the write: NoSpace, the old content stays, and neither the part that fitted nor
+// a temp file is left.
+TEST(WriteFileAtomic, ADiskThatFillsMidWriteKeepsTheOldFileAndLeavesNothing) {
+    testing::TempDir dir;
+    testing::LimitedFileSystem disk(100);
+    ASSERT_TRUE(WriteFileAtomic(dir / "a.txt", "old", &disk).ok());
+    const Status st = WriteFileAtomic(dir / "a.txt", std::string(500, 'x'), &disk);
+    EXPECT_EQ(st.code(), StatusCode::kNoSpace) << st.ToString();
+    EXPECT_NE(st.message().find("a.txt: no space left on device"), std::string::npos) << st.message();
+    EXPECT_EQ(st.message().find(".tmp-"), std::string::npos) << "names the file, not its temp file";
+    EXPECT_EQ(disk.no_space_failures(), 1);
+    EXPECT_EQ(testing::ReadFile(dir / "a.txt"), "old");
+    EXPECT_EQ(CountEntries(dir.path()), 1u);
+    EXPECT_EQ(disk.used_bytes(), 3) << "only the old file holds space";
 }
 
 TEST(StagingDir, RemovedUnlessKept) {

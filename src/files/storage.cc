@@ -1,9 +1,7 @@
 #include "podpromo/files/storage.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,55 +39,55 @@ std::string SanitizeFileName(const std::string& name) {
     return out;
 }
 
+namespace {
+// A failed write of an upload, as the client hears it: the kind of failure, never the server's paths.
+Status UploadWriteFailed(const Status& st) {
+    if (st.code() == StatusCode::kNoSpace) return Status::NoSpace("cannot write the upload: no space left on device");
+    return Status(st.code(), "cannot write the upload");
+}
+}  // namespace
+
 struct UploadFile::Hash {
     crypto_hash_sha256_state state;
 };
 
-Result<std::unique_ptr<UploadFile>> UploadFile::Create(const fs::path& tmp_dir) {
+Result<std::unique_ptr<UploadFile>> UploadFile::Create(const fs::path& tmp_dir, FileSystem* disk) {
     if (sodium_init() < 0) return Status::Internal("libsodium failed to initialise");
     std::error_code ec;
     fs::create_directories(tmp_dir, ec);
-    std::string tmpl = (tmp_dir / (WorkScratchPrefix("upload") + "XXXXXX")).string();
-    const int fd = mkstemp(tmpl.data());
-    if (fd < 0) return StatusFromErrno(errno, "cannot create an upload file in " + tmp_dir.string());
+    const fs::path path = tmp_dir / (WorkScratchPrefix("upload") + RandomNameSuffix());
+    auto file = disk->NewWritableFile(path);
+    if (!file.ok()) return UploadWriteFailed(file.status());
     std::unique_ptr<UploadFile> f(new UploadFile());
-    f->fd_ = fd;
-    f->path_ = tmpl;
+    f->fs_ = disk;
+    f->file_ = std::move(*file);
+    f->path_ = path;
     f->hash_ = std::make_unique<Hash>();
     crypto_hash_sha256_init(&f->hash_->state);
     return f;
 }
 
 UploadFile::~UploadFile() {
-    if (fd_ >= 0) close(fd_);
-    if (!committed_ && !path_.empty()) {
-        std::error_code ec;
-        fs::remove(path_, ec);
-    }
+    file_.reset();
+    if (!committed_ && !path_.empty()) fs_->Remove(path_).IgnoreError("an upload that failed: best effort");
 }
 
 Status UploadFile::Write(const char* data, size_t size) {
+    if (!file_) return Status::Internal("the upload was already finished");
     crypto_hash_sha256_update(&hash_->state, reinterpret_cast<const unsigned char*>(data), size);
-    size_t done = 0;
-    while (done < size) {
-        const ssize_t n = write(fd_, data + done, size - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return StatusFromErrno(errno, "cannot write the upload");
-        }
-        done += static_cast<size_t>(n);
-    }
+    const Status st = file_->Append(std::string_view(data, size));
+    if (!st.ok()) return UploadWriteFailed(st);
     size_ += static_cast<int64_t>(size);
     return Status::Ok();
 }
 
 Status UploadFile::Finish() {
-    if (fd_ < 0) return Status::Ok();
-    const int rc = fsync(fd_);
-    const int err = errno;
-    close(fd_);
-    fd_ = -1;
-    if (rc != 0) return StatusFromErrno(err, "cannot write the upload");
+    if (!file_) return Status::Ok();
+    Status st = file_->Sync();
+    const Status closed = file_->Close();
+    file_.reset();
+    if (st.ok()) st = closed;
+    if (!st.ok()) return UploadWriteFailed(st);
     unsigned char out[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final(&hash_->state, out);
     static const char* hex = "0123456789abcdef";
@@ -106,14 +104,15 @@ Status UploadFile::Commit(const fs::path& dest) {
     std::error_code ec;
     fs::create_directories(dest.parent_path(), ec);
     if (ec) return StatusFromErrno(ec.value(), "cannot create " + dest.parent_path().string());
-    fs::rename(path_, dest, ec);
-    if (ec) return StatusFromErrno(ec.value(), "cannot store the upload");
+    const Status moved = fs_->Rename(path_, dest);
+    if (!moved.ok()) return UploadWriteFailed(moved);
     committed_ = true;
     return Status::Ok();
 }
 
-Result<Storage> Storage::Open(const fs::path& root, int64_t quota_bytes) {
+Result<Storage> Storage::Open(const fs::path& root, int64_t quota_bytes, FileSystem* disk) {
     Storage s;
+    s.fs_ = disk;
     std::error_code ec;
     fs::create_directories(root, ec);
     if (ec) return StatusFromErrno(ec.value(), "cannot create the data directory " + root.string());
@@ -206,15 +205,7 @@ void ForEachStoredFile(const fs::path& root, Fn fn) {
 
 }  // namespace
 
-DiskSpace Storage::Disk() const {
-    DiskSpace d;
-    struct statvfs vfs {};
-    if (statvfs(root_.c_str(), &vfs) == 0) {
-        d.free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
-        d.total_bytes = static_cast<int64_t>(vfs.f_blocks) * static_cast<int64_t>(vfs.f_frsize);
-    }
-    return d;
-}
+DiskSpace Storage::Disk() const { return fs_->Space(root_); }
 
 int64_t Storage::UsedBytes() const {
     int64_t total = 0;

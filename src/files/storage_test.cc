@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "fake_file_system.h"
+#include "podpromo/files/atomic.h"
 #include "testsupport.h"
 
 namespace podpromo {
@@ -58,6 +60,39 @@ TEST(Storage, QuotaAndResolveStayInside) {
     EXPECT_FALSE(s->Resolve("../outside").ok());
     EXPECT_FALSE(s->Resolve("/etc/passwd").ok());
     EXPECT_TRUE(s->Resolve("episodes/ep_1/x.srt").ok());
+}
+
+// An upload that meets a full disk: the write says NoSpace, and the part that fitted goes with the UploadFile.
+TEST(UploadFile, ADiskThatFillsMidUploadLeavesNothing) {
+    testing::TempDir dir;
+    testing::LimitedFileSystem disk(64 * 1024);
+    {
+        auto f = UploadFile::Create(dir.path(), &disk);
+        ASSERT_TRUE(f.ok()) << f.status().ToString();
+        const std::string chunk(16 * 1024, 'a');
+        Status st;
+        for (int i = 0; i < 8 && st.ok(); ++i) st = (*f)->Write(chunk.data(), chunk.size());
+        EXPECT_EQ(st.code(), StatusCode::kNoSpace) << st.ToString();
+        EXPECT_EQ(st.message(), "cannot write the upload: no space left on device") << "no server path";
+    }
+    EXPECT_TRUE(fs::is_empty(dir.path()));
+    EXPECT_EQ(disk.used_bytes(), 0);
+}
+
+// The room check asks the storage's file system: a disk with under 1% free refuses more, whatever the quota.
+TEST(Storage, ANearlyFullDiskRefusesRoomAndStatsShowIt) {
+    testing::TempDir dir;
+    testing::LimitedFileSystem disk(100000);
+    auto storage = Storage::Open(dir / "data", int64_t{1} << 40, &disk);
+    ASSERT_TRUE(storage.ok());
+    EXPECT_TRUE(storage->CheckRoom(1000).ok());
+    EXPECT_EQ(storage->Disk().total_bytes, 100000);
+    ASSERT_TRUE(WriteFileAtomic(storage->tmp_dir() / "big", std::string(98000, 'x'), &disk).ok());
+    EXPECT_EQ(storage->Disk().free_bytes, 2000);
+    EXPECT_TRUE(storage->CheckRoom(500).ok());
+    EXPECT_EQ(storage->CheckRoom(1500).code(), StatusCode::kNoSpace);
+    EXPECT_EQ(storage->Reserve(1500).status().code(), StatusCode::kNoSpace);
+    EXPECT_EQ(storage->Stats().disk_free_bytes, 2000);
 }
 
 }  // namespace

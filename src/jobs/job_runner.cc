@@ -52,7 +52,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     const JobVocabulary vocabulary = JobVocabularyOf(job);
     options.show = vocabulary.show.value_or(config_.asr.show_name);
     options.terms = vocabulary.terms ? *vocabulary.terms : ParseTerms(config_.asr.terms);
-    if (config_.asr.engine != "pocketsphinx") options.whisper = WhisperConfigFrom(config_.asr);
+    if (config_.asr.engine != AsrEngine::kPocketsphinx) options.whisper = WhisperConfigFrom(config_.asr);
     if (work.transcript) options.given_transcript = std::move(work.transcript);
     const bool had_transcript = options.given_transcript.has_value();
     options.on_transcribed = [&](const Transcript& t) -> Status {
@@ -72,13 +72,13 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     const fs::path dir = storage_->EpisodeDir(episode.id);
     std::error_code ec;
     fs::create_directories(dir, ec);
-    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames)));
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames), storage_->fs()));
     auto media = MediaOptionsFromJson(json::parse(episode.render_options, nullptr, false), episode.platform);
     if (!media.ok()) return media.status();
     media->cover = EpisodeCover(*storage_, episode);
     // The quota is checked again before rendering: other uploads may have filled it since this one came.
     PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
-    PODPROMO_RETURN_IF_ERROR(WriteOutputs(&result, dir / "out", *media, work.progress, work.cancel));
+    PODPROMO_RETURN_IF_ERROR(WriteOutputs(&result, dir / "out", *media, work.progress, work.cancel, storage_->fs()));
     const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
     EpisodeRow updated = episode;
     FillEpisodeAnalysis(result, &updated);

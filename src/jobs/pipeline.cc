@@ -41,9 +41,6 @@ class StageTimer {
     std::chrono::steady_clock::time_point t0_;
 };
 
-double Sec(Ms ms) { return static_cast<double>(ms) / 1000.0; }
-double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
-
 std::vector<Word> ClipWords(const std::vector<Word>& words, const Candidate& c) {
     return {words.begin() + static_cast<std::ptrdiff_t>(c.first_word),
             words.begin() + static_cast<std::ptrdiff_t>(c.end_word)};
@@ -347,7 +344,7 @@ json MediaOptionsToJson(const MediaOptions& m) {
 }
 
 Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::path& dir, const std::string& stem,
-                      const MediaOptions& media, ClipFiles* files, const CancelToken* cancel) {
+                      const MediaOptions& media, ClipFiles* files, const CancelToken* cancel, FileSystem* disk) {
     const Candidate& c = clip.candidate;
     const auto words = r.transcript.AllWords();
     if (media.video) {
@@ -378,11 +375,11 @@ Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::
         files->audio = stem + ".m4a";
     }
     const auto cues = CuesFromWords(ClipWords(words, c), c.start_ms);
-    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".srt"), FormatSrt(cues)));
-    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".vtt"), FormatVtt(cues)));
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".srt"), FormatSrt(cues), disk));
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".vtt"), FormatVtt(cues), disk));
     std::string post = clip.title + "\n\n";
     for (const auto& tag : clip.hashtags) post += (post.back() == '\n' ? "" : " ") + tag;
-    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".txt"), post + "\n"));
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / (stem + ".txt"), post + "\n", disk));
     files->srt = stem + ".srt";
     files->vtt = stem + ".vtt";
     files->post = stem + ".txt";
@@ -390,7 +387,7 @@ Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::
 }
 
 Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOptions& media, const ProgressFn& progress,
-                    const CancelToken* cancel) {
+                    const CancelToken* cancel, FileSystem* disk) {
     std::error_code ec;
     const bool created = !fs::exists(out_dir, ec);
     if (created && !fs::create_directories(out_dir, ec) && ec) {
@@ -414,8 +411,8 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         if (heavy) Report(progress, Stage::kRender, 0);
         auto worker = [&] {
             for (size_t i = next.fetch_add(1); i < r->clips.size() && !failed; i = next.fetch_add(1)) {
-                clip_status[i] =
-                    WriteClipFiles(*r, r->clips[i], dir, fmt::format("clip_{:02}", i + 1), media, &r->files[i], cancel);
+                clip_status[i] = WriteClipFiles(*r, r->clips[i], dir, fmt::format("clip_{:02}", i + 1), media,
+                                                &r->files[i], cancel, disk);
                 if (!clip_status[i].ok()) failed = true;
                 if (heavy) {
                     Report(progress, Stage::kRender,
@@ -431,22 +428,17 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         Report(progress, Stage::kWrite, 0);
         const auto all_cues = CuesFromWords(words);
         PODPROMO_RETURN_IF_ERROR(
-            WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2)));
-        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues)));
-        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.vtt", FormatVtt(all_cues)));
-        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "result.json", DumpJson(ResultToJson(*r), 2)));
+            WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2), disk));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues), disk));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.vtt", FormatVtt(all_cues), disk));
+        PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "result.json", DumpJson(ResultToJson(*r), 2), disk));
         if (cancel && cancel->cancelled()) return Status::Cancelled();
         // Everything is complete: move it into place (result.json last, so its presence means "done").
         std::vector<fs::path> entries;
         for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
         std::stable_partition(entries.begin(), entries.end(),
                               [](const fs::path& p) { return p.filename() != "result.json"; });
-        for (const auto& p : entries) {
-            fs::rename(p, out_dir / p.filename(), ec);
-            if (ec)
-                return StatusFromErrno(ec.value(),
-                                       "cannot move " + p.filename().string() + " into " + out_dir.string());
-        }
+        for (const auto& p : entries) PODPROMO_RETURN_IF_ERROR(disk->Rename(p, out_dir / p.filename()));
         Report(progress, Stage::kWrite, 1);
         return Status::Ok();
     }();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fake_file_system.h"
 #include "testsupport.h"
 
 namespace podpromo {
@@ -85,11 +86,7 @@ class ScriptTranscriber : public Transcriber {
 TEST(AnalyzeEpisode, UsesTheTranscriberItIsGiven) {
     const auto dir = std::filesystem::temp_directory_path() / ("podpromo-pipeline-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir);
-    Pcm pcm;
-    pcm.samples.resize(90 * 16000);
-    for (size_t i = 0; i < pcm.samples.size(); ++i) {
-        pcm.samples[i] = static_cast<int16_t>(6000 * std::sin(2 * M_PI * 220 * static_cast<double>(i) / 16000));
-    }
+    const Pcm pcm = testing::Tone(90);
     testing::WriteWav(pcm, dir / "tone.wav");
     PipelineOptions options;
     options.title = "Episode 3";
@@ -119,6 +116,38 @@ TEST(AnalyzeEpisode, UsesTheTranscriberItIsGiven) {
     auto stopped = AnalyzeEpisode(dir / "tone.wav", options, {}, &cancel);
     std::filesystem::remove_all(dir);
     EXPECT_EQ(stopped.status().code(), StatusCode::kCancelled);
+}
+
+// The outputs on a disk that fills part way (captions and post text only: renders are ffmpeg's own writes): NoSpace,
+// and the folder WriteOutputs made is gone with everything staged in it. On a disk with room, every byte written is
+// in a file that stayed.
+TEST(WriteOutputs, ADiskThatFillsPartWayLeavesNothing) {
+    testing::TempDir dir;
+    testing::WriteWav(testing::Tone(60), dir / "tone.wav");
+    PipelineOptions options;
+    options.clips = 3;
+    options.make_transcriber = [](const Vocabulary& v) { return std::make_unique<ScriptTranscriber>(v); };
+    auto r = AnalyzeEpisode(dir / "tone.wav", options);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_GE(r->clips.size(), 2u);
+    MediaOptions captions_only;
+    captions_only.audio = captions_only.video = false;
+
+    testing::LimitedFileSystem small(2000);  // a few clips' captions, not the transcript
+    const Status st = WriteOutputs(&*r, dir / "out", captions_only, {}, nullptr, &small);
+    EXPECT_EQ(st.code(), StatusCode::kNoSpace) << st.ToString();
+    EXPECT_EQ(small.no_space_failures(), 1);
+    EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+    EXPECT_EQ(small.used_bytes(), 0);
+
+    testing::LimitedFileSystem roomy(int64_t{1} << 30);
+    ASSERT_TRUE(WriteOutputs(&*r, dir / "out", captions_only, {}, nullptr, &roomy).ok());
+    int64_t on_disk = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "out"))
+        on_disk += static_cast<int64_t>(e.file_size());
+    EXPECT_TRUE(std::filesystem::exists(dir / "out" / "result.json"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "out" / "clip_01.srt"));
+    EXPECT_EQ(roomy.used_bytes(), on_disk);
 }
 
 }  // namespace

@@ -13,10 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-double Round3(double v) { return std::round(v * 1000) / 1000; }
-
-double Sec(Ms ms) { return static_cast<double>(ms) / 1000.0; }
-
 // The i-th chosen clip as its row.
 ClipRow ClipRowOf(const EpisodeResult& r, size_t i, const std::string& files_dir, DbInt now) {
     const ScoredClip& c = r.clips[i];

@@ -50,7 +50,7 @@ Result<EpisodeResult> EpisodeForSpan(const EpisodeRow& episode, Transcript trans
 }
 
 std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id) {
-    auto bytes = ReadFileBytes(storage.EpisodeDir(episode_id) / "frames.bin");
+    auto bytes = ReadFileBytes(storage.EpisodeDir(episode_id) / "frames.bin", storage.fs());
     if (!bytes.ok()) return std::nullopt;
     auto frames = ParseFrames(*bytes);
     if (!frames.ok()) return std::nullopt;
@@ -77,7 +77,7 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     ClipFiles files;
     MediaOptions media = request.media;
     media.cover = EpisodeCover(storage, episode);
-    const Status written = WriteClipFiles(*r, *clip, dir, request.clip_id, media, &files, cancel);
+    const Status written = WriteClipFiles(*r, *clip, dir, request.clip_id, media, &files, cancel, storage.fs());
     if (!written.ok()) {
         RemoveSpanFiles(storage, episode.id, request.clip_id);
         return written;

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <thread>
 
+#include "fake_file_system.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/job_store.h"
 #include "podpromo/store/repositories.h"
@@ -97,8 +99,8 @@ class WorkerPoolTest : public ::testing::Test {
         pool_->Start();
     }
 
-    // A queued job of a new episode; its id.
-    std::string AddJob(int max_attempts = 3) {
+    // A queued job of a new episode (shaped by `shape`, when given); its id.
+    std::string AddJob(int max_attempts = 3, const std::function<void(EpisodeRow&, JobRow&)>& shape = {}) {
         const std::string n = std::to_string(++jobs_);
         EpisodeRow e;
         e.id = "ep" + n;
@@ -109,6 +111,7 @@ class WorkerPoolTest : public ::testing::Test {
         j.episode_id = e.id;
         j.max_attempts = max_attempts;
         j.created_at = j.run_after = e.created_at;
+        if (shape) shape(e, j);
         EXPECT_TRUE(db_->InTransaction([&](Tx& s) {
                            InsertEpisode(s, e);
                            InsertJob(s, j);
@@ -154,6 +157,7 @@ class WorkerPoolTest : public ::testing::Test {
 
     testing::TempDir dir_;
     std::unique_ptr<Database> db_;
+    std::unique_ptr<testing::LimitedFileSystem> disk_;  // a test's small disk: before the storage that borrows it
     std::unique_ptr<Storage> storage_;
     ServiceConfig config_;
     Metrics metrics_;
@@ -216,6 +220,49 @@ TEST_F(WorkerPoolTest, BadInputAndAFullDiskFailAtOnce) {
         EXPECT_EQ(EpisodeOf(id).error, why);
     }
     EXPECT_GT(storage_->last_no_space_ms(), 0) << "the full disk is noted for /health";
+}
+
+// The pipeline's own runner (no fake), on an episode whose transcript is stored as a job resumed after recognition
+// has it: the disk fills while the job writes its analysis. The job fails at once with the reason, the episode says
+// so, /health hears of it, and no partial file is left.
+TEST_F(WorkerPoolTest, TheRealRunnerOnADiskThatFillsMidWriteFailsCleanly) {
+    disk_ = std::make_unique<testing::LimitedFileSystem>(1000);  // frames.bin alone is ~100 kB
+    auto storage = Storage::Open(dir_ / "small-disk", 0, disk_.get());
+    ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+    storage_ = std::make_unique<Storage>(std::move(*storage));
+    std::filesystem::create_directories(storage_->root() / "uploads" / "ep1");
+    testing::WriteWav(testing::Tone(40), storage_->root() / "uploads" / "ep1" / "tone.wav");
+    const std::string id = AddJob(3, [](EpisodeRow& e, JobRow& j) {
+        e.audio_path = "uploads/ep1/tone.wav";
+        e.genre = "auto";
+        e.platform = "tiktok";
+        e.render_options = "{}";
+        j.checkpoint = Checkpoint::kTranscribed;
+    });
+    Transcript t;
+    t.engine = "test";
+    for (Ms at = 0; at + 4000 <= 40000; at += 4000) {
+        Segment seg;
+        seg.start_ms = at;
+        seg.end_ms = at + 3000;
+        seg.text = "People always remember the stories we tell them.";
+        for (Ms w = 0; w < 8; ++w) seg.words.push_back({"word", at + w * 350, at + w * 350 + 300, 1.0});
+        t.segments.push_back(seg);
+    }
+    ASSERT_TRUE(db_->InTransaction([&](Tx& s) { ReplaceTranscript(s, "ep1", t); }).ok());
+
+    pool_ = std::make_unique<WorkerPool>(db_.get(), storage_.get(), config_, &events_, &metrics_, errors_.get());
+    pool_->Start();
+    const JobRow j = WaitFor(id, Ended);
+    EXPECT_EQ(j.state, JobState::kFailed);
+    EXPECT_EQ(j.attempts, 1) << "a full disk is not retried";
+    EXPECT_NE(j.error.find("frames.bin: no space left on device"), std::string::npos) << j.error;
+    EXPECT_EQ(EpisodeOf(id).status, EpisodeStatus::kFailed);
+    EXPECT_GT(storage_->last_no_space_ms(), 0) << "the full disk is noted for /health";
+    EXPECT_GE(disk_->no_space_failures(), 1);
+    EXPECT_EQ(disk_->used_bytes(), 0) << "the part that fitted was removed";
+    for (const auto& e : std::filesystem::recursive_directory_iterator(storage_->root() / "episodes"))
+        EXPECT_FALSE(e.is_regular_file()) << "left behind: " << e.path();
 }
 
 TEST_F(WorkerPoolTest, ACancelRequestStopsTheRunningJob) {

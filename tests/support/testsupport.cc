@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -74,6 +75,16 @@ void WriteWav(const Pcm& pcm, const fs::path& path) {
     out.write("data", 4);
     u32(data);
     out.write(reinterpret_cast<const char*>(pcm.samples.data()), static_cast<std::streamsize>(data));
+}
+
+Pcm Tone(double seconds, double hz, double amplitude) {
+    Pcm pcm;
+    pcm.samples.resize(static_cast<size_t>(seconds * pcm.sample_rate));
+    for (size_t i = 0; i < pcm.samples.size(); ++i) {
+        pcm.samples[i] = static_cast<int16_t>(
+            amplitude * std::sin(2 * M_PI * hz * static_cast<double>(i) / static_cast<double>(pcm.sample_rate)));
+    }
+    return pcm;
 }
 
 Result<std::vector<TimedLine>> SynthesizeEpisode(const std::vector<ScriptLine>& script, const fs::path& path) {

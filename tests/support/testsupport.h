@@ -41,6 +41,8 @@ ProcessOutput RunPodpromo(const std::vector<std::string>& args, long timeout_ms 
 
 // Writes 16-bit mono PCM as a WAV file.
 void WriteWav(const Pcm& pcm, const std::filesystem::path& path);
+// `seconds` of a steady tone of `hz` at `amplitude` (0: silence), 16 kHz mono.
+Pcm Tone(double seconds, double hz = 220, double amplitude = 6000);
 
 // One line of a synthetic episode: spoken by `voice` (a flite voice: kal, slt, rms, awb), tagged with
 // `kind` ("filler", "strong", "ad", ...), followed by `pause_ms` of quiet.

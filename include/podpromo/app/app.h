@@ -136,9 +136,10 @@ class App {
     App(AppDeps deps, AppLimits limits);
 
     // The capacity rule, in one place: ResourceExhausted "queue_full" (retry in 30 s) when the queue holds
-    // max_queue_size queued jobs. RoomInQueue reads it on its own; EnqueueIn checks and inserts `job` inside
-    // the caller's transaction, so two requests cannot both take the last place.
+    // max_queue_size queued jobs. RoomInQueue reads it on its own; RoomIn checks inside the caller's transaction,
+    // and EnqueueIn checks and inserts `job` there, so two requests cannot both take the last place.
     Status RoomInQueue();
+    Status RoomIn(Tx& tx) const;
     Status EnqueueIn(Tx& tx, const JobRow& job) const;
 
     // Use cases. Each returns NotFound for an unknown id.

@@ -19,9 +19,10 @@
 namespace podpromo {
 
 struct WhisperHttpConfig {
-    std::string engine = "openai";  // "openai": POST {url}/v1/audio/transcriptions; "whisper-server": {url}/inference
-    std::string url;                // scheme://host[:port][/prefix]
-    std::string api_key;            // sent as "Authorization: Bearer"; never logged or reported
+    AsrEngine engine =
+        AsrEngine::kOpenai;  // openai: POST {url}/v1/audio/transcriptions; whisper-server: {url}/inference
+    std::string url;         // scheme://host[:port][/prefix]
+    std::string api_key;     // sent as "Authorization: Bearer"; never logged or reported
     std::string model = "whisper-1";
     std::string language;                 // ISO 639-1, empty: let the engine detect it
     std::string prompt;                   // vocabulary hint: title, show name, names and terms

@@ -5,20 +5,31 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "podpromo/core/lifecycle.h"
 #include "podpromo/core/status.h"
 
 namespace podpromo {
 
+// The speech recogniser: pocketsphinx (built in), or a Whisper-compatible server: openai (the OpenAI API shape, also
+// served by open-source servers) or whisper-server (whisper.cpp's server).
+enum class AsrEngine { kPocketsphinx, kOpenai, kWhisperServer };
+template <>
+struct EnumNames<AsrEngine> {
+    static constexpr std::array<std::string_view, 3> kNames = {"pocketsphinx", "openai", "whisper-server"};
+};
+// The engine called `name` by `setting` (ASR_ENGINE, --asr-engine); InvalidInput naming both and the choices.
+Result<AsrEngine> ParseAsrEngine(std::string_view name, std::string_view setting = "ASR_ENGINE");
+
 // Speech recognition settings, shared by `podpromo process` (where flags override them) and the service.
 struct AsrSettings {
-    // pocketsphinx (built in), or a Whisper-compatible server: openai (the OpenAI API shape, also served by
-    // open-source servers) or whisper-server (whisper.cpp's server).
-    std::string engine = "pocketsphinx";  // ASR_ENGINE
-    std::string url;                      // ASR_URL, e.g. https://api.openai.com or http://127.0.0.1:8178
-    std::string api_key;                  // ASR_API_KEY (never logged)
-    std::string model = "whisper-1";      // ASR_MODEL
-    std::string language;                 // ASR_LANGUAGE (empty: detected)
+    AsrEngine engine = AsrEngine::kPocketsphinx;  // ASR_ENGINE
+    std::string url;                              // ASR_URL, e.g. https://api.openai.com or http://127.0.0.1:8178
+    std::string api_key;                          // ASR_API_KEY (never logged)
+    std::string model = "whisper-1";              // ASR_MODEL
+    std::string language;                         // ASR_LANGUAGE (empty: detected)
     // The vocabulary hint for every episode (an upload's own "show" and "terms" fields take precedence).
     std::string show_name;  // SHOW_NAME
     std::string terms;      // ASR_TERMS: names and terms, comma-separated
@@ -54,9 +65,10 @@ struct ServiceConfig {
     double health_max_memory_percent = 95;       // HEALTH_MAX_MEMORY_PERCENT: system memory in use
     double health_max_queue_age_seconds = 3600;  // HEALTH_MAX_QUEUE_AGE_SECONDS: oldest runnable queued job
     AsrSettings asr;
-    std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
-    std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
-    std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error
+    std::vector<std::string> cors_origins;  // CORS_ORIGINS: the other origins whose pages may call the API
+    std::string web_dir;                    // WEB_DIR: the browser app's bundle (default: the one built from this tree)
+    std::string log_format = "auto";        // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
+    std::string log_level = "info";         // LOG_LEVEL: debug, info, warn, error
 
     // The database URL in effect.
     std::string DatabaseUrl() const;
@@ -72,13 +84,20 @@ Status LoadConfigFromEnv(
 Status ValidateConfig(const ServiceConfig& config);
 
 // Reads ASR_ENGINE, ASR_URL, ASR_API_KEY, ASR_MODEL, ASR_LANGUAGE, SHOW_NAME and ASR_TERMS (those set and not empty)
-// into `asr`, without checking them (flags may still override them).
-void LoadAsrSettingsFromEnv(
+// into `asr`. InvalidInput naming ASR_ENGINE when it names no engine; the URL is checked later (ValidateAsrEngine),
+// as flags may still set it.
+Status LoadAsrSettingsFromEnv(
     AsrSettings* asr,
     const std::function<const char*(const char*)>& getenv = [](const char* n) { return std::getenv(n); });
 
-// InvalidInput naming ASR_ENGINE when `engine` is not pocketsphinx, openai or whisper-server, or naming ASR_URL
-// when a remote engine has no http(s) URL.
-Status ValidateAsrEngine(const std::string& engine, const std::string& url);
+// The origins CORS_ORIGINS lists, checked: comma-separated "http(s)://host[:port]" (no path, no "*"), at most 50,
+// kept in lower case. InvalidInput naming CORS_ORIGINS and the bad entry.
+Result<std::vector<std::string>> ParseOrigins(std::string_view text);
+// The "host[:port]" of an http(s) origin ("scheme://host[:port]" and nothing after), or "" when `origin` is not one.
+// Pure.
+std::string_view OriginAuthority(std::string_view origin);
+
+// InvalidInput naming ASR_URL when a remote engine has no http(s) URL.
+Status ValidateAsrEngine(AsrEngine engine, const std::string& url);
 
 }  // namespace podpromo

@@ -2,6 +2,7 @@
 // Plain values: copyable, no ownership beyond their members, thread-compatible.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,5 +63,9 @@ std::string FormatClock(Ms ms, bool tenths = true);
 // The whole of `text` as a base-10 integer ("-12", "300"); nullopt for anything else (empty, "5abc", " 5",
 // out of range). For every number a request or file gives as text.
 std::optional<int64_t> ParseInt(std::string_view text);
+
+// Milliseconds as seconds, and a number rounded to three decimals: how the JSON documents give times and scores.
+inline double Sec(Ms ms) { return static_cast<double>(ms) / 1000.0; }
+inline double Round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 }  // namespace podpromo

@@ -19,6 +19,11 @@ size_t Utf8Length(std::string_view s);
 // The first `max_code_points` code points of `s`: a multi-byte character is never cut in two.
 std::string TruncateUtf8(std::string_view s, size_t max_code_points);
 
+// `s` with its ASCII letters in lower case (every other byte as it is).
+std::string AsciiLower(std::string_view s);
+// `s` without its leading and trailing ASCII white space.
+std::string TrimAscii(std::string_view s);
+
 // `s` read as Windows-1252 (the "ANSI" many subtitle editors still write), as UTF-8. Every byte maps: the five
 // bytes 1252 leaves undefined keep their Latin-1 meaning.
 std::string Cp1252ToUtf8(std::string_view s);

@@ -5,12 +5,18 @@
 #include <string_view>
 
 #include "podpromo/core/status.h"
+#include "podpromo/files/file_system.h"
 
 namespace podpromo {
 
 // Writes `content` to `path` atomically: a temp file beside it, then rename. On failure nothing is left
-// behind and `path` keeps its old content. Errors: NoSpace when the disk is full, IoError otherwise.
-Status WriteFileAtomic(const std::filesystem::path& path, std::string_view content);
+// behind and `path` keeps its old content. Errors: NoSpace when the disk is full, IoError otherwise. Through `disk`
+// (borrowed for the call).
+Status WriteFileAtomic(const std::filesystem::path& path, std::string_view content,
+                       FileSystem* disk = DefaultFileSystem());
+
+// Ten random letters and digits, for names that must not collide (temp files, staging folders).
+std::string RandomNameSuffix();
 
 // Maps errno from a failed write to a Status naming `what`.
 Status StatusFromErrno(int err, const std::string& what);
@@ -35,7 +41,8 @@ class StagingDir {
     bool keep_ = false;
 };
 
-// The whole content of a file. NotFound when it does not exist, IoError when it cannot be read.
-Result<std::string> ReadFileBytes(const std::filesystem::path& path);
+// The whole content of a file (FileSystem::ReadFile of `disk`). NotFound when it does not exist, IoError when it
+// cannot be read.
+Result<std::string> ReadFileBytes(const std::filesystem::path& path, FileSystem* disk = DefaultFileSystem());
 
 }  // namespace podpromo

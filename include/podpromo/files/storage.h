@@ -21,6 +21,7 @@
 
 #include "podpromo/core/clock.h"
 #include "podpromo/core/status.h"
+#include "podpromo/files/file_system.h"
 
 namespace podpromo {
 
@@ -29,11 +30,13 @@ namespace podpromo {
 // keeping the extension. Never empty ("upload" when nothing is left).
 std::string SanitizeFileName(const std::string& name);
 
-// An upload being written to DATA_DIR/tmp. Counts bytes and hashes them (SHA-256) as they arrive. Removed on
-// destruction unless committed. Not thread-safe.
+// An upload being written to DATA_DIR/tmp through a FileSystem. Counts bytes and hashes them (SHA-256) as they
+// arrive. Removed on destruction unless committed. Not thread-safe.
 class UploadFile {
   public:
-    static Result<std::unique_ptr<UploadFile>> Create(const std::filesystem::path& tmp_dir);
+    // `disk` is borrowed and must outlive the UploadFile.
+    static Result<std::unique_ptr<UploadFile>> Create(const std::filesystem::path& tmp_dir,
+                                                      FileSystem* disk = DefaultFileSystem());
     ~UploadFile();
     // Appends bytes. NoSpace when the disk is full, IoError otherwise.
     Status Write(const char* data, size_t size);
@@ -47,8 +50,9 @@ class UploadFile {
 
   private:
     UploadFile() = default;
+    FileSystem* fs_ = nullptr;
     std::filesystem::path path_;
-    int fd_ = -1;
+    std::unique_ptr<WritableFile> file_;  // null once finished
     int64_t size_ = 0;
     std::string digest_;
     struct Hash;
@@ -79,15 +83,12 @@ struct StorageStats {
     std::vector<OldFile> oldest;  // the five least recently modified files
 };
 
-struct DiskSpace {
-    int64_t free_bytes = 0;   // available to this process
-    int64_t total_bytes = 0;  // 0 when unknown
-};
-
 class Storage {
   public:
-    // Creates the folders under `root`. IoError when it cannot.
-    static Result<Storage> Open(const std::filesystem::path& root, int64_t quota_bytes);
+    // Creates the folders under `root`. IoError when it cannot. The product's own writes under the root (uploads,
+    // job outputs) and the disk's free space go through `disk`, which is borrowed and must outlive every copy.
+    static Result<Storage> Open(const std::filesystem::path& root, int64_t quota_bytes,
+                                FileSystem* disk = DefaultFileSystem());
 
     const std::filesystem::path& root() const { return root_; }
     std::filesystem::path tmp_dir() const { return root_ / "tmp"; }
@@ -100,9 +101,11 @@ class Storage {
 
     // Bytes used by uploads and outputs (the database is not counted). Walks the folders.
     int64_t UsedBytes() const;
-    // The disk holding the data directory (one statfs; no walk).
+    // The disk holding the data directory (FileSystem::Space; no walk).
     DiskSpace Disk() const;
     int64_t quota_bytes() const { return quota_bytes_; }
+    // What writes under the root go through (never null).
+    FileSystem* fs() const { return fs_; }
     // NoSpace when adding `incoming` bytes would pass the quota or leave the disk under 1% free. Bytes reserved by
     // uploads still streaming count as used.
     Status CheckRoom(int64_t incoming) const;
@@ -148,6 +151,7 @@ class Storage {
 
     std::filesystem::path root_;
     int64_t quota_bytes_ = 0;
+    FileSystem* fs_ = nullptr;
     std::shared_ptr<std::atomic<int64_t>> last_no_space_ms_ = std::make_shared<std::atomic<int64_t>>(0);
     std::shared_ptr<Reservation::Book> reserved_;
 };

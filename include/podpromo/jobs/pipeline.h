@@ -18,6 +18,7 @@
 #include "podpromo/asr/whisper_http.h"
 #include "podpromo/core/progress.h"
 #include "podpromo/core/status.h"
+#include "podpromo/files/file_system.h"
 #include "podpromo/media/audio_features.h"
 #include "podpromo/media/decode.h"
 #include "podpromo/media/probe.h"
@@ -120,17 +121,19 @@ Candidate WithBreathingRoom(const std::vector<Word>& words, const Candidate& c, 
 // Writes a clip's files into `dir`: captions `<stem>.srt` and `<stem>.vtt` (times from the clip's start), the
 // post text `<stem>.txt`, and as `media` asks its video `<stem>.mp4` (audiogram for audio-only episodes,
 // reframed for video ones) with thumbnail `<stem>.jpg`, and its audio cut `<stem>.m4a`. Fills the names into
-// `files`.
+// `files`. The captions and post text are written through `disk` (borrowed for the call); the renders by ffmpeg.
 Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const std::filesystem::path& dir,
                       const std::string& stem, const MediaOptions& media, ClipFiles* files,
-                      const CancelToken* cancel = nullptr);
+                      const CancelToken* cancel = nullptr, FileSystem* disk = DefaultFileSystem());
 
 // Writes result.json, transcript.{json,srt,vtt} and per clip the files of WriteClipFiles (named clip_NN) into
 // `out_dir`, creating it if needed; clips render in parallel, one per core. Everything is staged in a
 // hidden directory inside `out_dir` and moved into place only when all of it succeeded; on failure nothing
-// new is left. Progress stages: "render" (per clip), "write".
+// new is left (a full disk is NoSpace). Progress stages: "render" (per clip), "write". Writes through `disk` as
+// WriteClipFiles.
 Status WriteOutputs(EpisodeResult* result, const std::filesystem::path& out_dir, const MediaOptions& media,
-                    const ProgressFn& progress = {}, const CancelToken* cancel = nullptr);
+                    const ProgressFn& progress = {}, const CancelToken* cancel = nullptr,
+                    FileSystem* disk = DefaultFileSystem());
 
 // The result document of DESIGN.md §4.
 nlohmann::json ResultToJson(const EpisodeResult& result);
