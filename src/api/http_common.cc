@@ -48,6 +48,8 @@ HttpError HttpErrorFor(const Status& st) {
         {StatusCode::kGone, 410, nullptr, 0},
         {StatusCode::kRateLimited, 429, nullptr, 30},
         {StatusCode::kUnprocessable, 422, nullptr, 0},
+        {StatusCode::kUnauthenticated, 401, nullptr, 0},
+        {StatusCode::kPermissionDenied, 403, nullptr, 0},
     };
     for (const Row& row : kRows) {
         if (row.code != st.code()) continue;

@@ -36,6 +36,8 @@ TEST(HttpErrorFor, EachConditionHasItsStatusCodeAndRetry) {
         {Status::Gone("x").WithSlug("expired"), 410, "expired", 0},
         {Status::RateLimited("x").WithSlug("too_many_renders"), 429, "too_many_renders", 30},
         {Status::Unprocessable("x").WithSlug("unusable_media"), 422, "unusable_media", 0},
+        {Status::Unauthenticated("x"), 401, "unauthenticated", 0},
+        {Status::PermissionDenied("x").WithSlug("insufficient_scope"), 403, "insufficient_scope", 0},
         {Status::Internal("x"), 500, "internal", 0},
         {Status::IoError("x").WithSlug("leaky"), 500, "internal", 0},
     };

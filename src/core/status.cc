@@ -28,6 +28,8 @@ constexpr CodeNames kCodeNames[] = {
     {StatusCode::kGone, "gone", "gone"},
     {StatusCode::kRateLimited, "rate limited", "rate_limited"},
     {StatusCode::kUnprocessable, "unprocessable", "unprocessable"},
+    {StatusCode::kUnauthenticated, "unauthenticated", "unauthenticated"},
+    {StatusCode::kPermissionDenied, "permission denied", "permission_denied"},
 };
 
 const CodeNames& NamesOf(StatusCode code) {

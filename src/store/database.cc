@@ -19,6 +19,32 @@ namespace {
 // Each migration is a list of statements. Never edit one that has shipped: add the next.
 // Long statements are split over adjacent literals on purpose.
 // NOLINTBEGIN(bugprone-suspicious-missing-comma)
+// 6: accounts. Users (Argon2id password hashes), their API keys (a visible prefix and the SHA-256 of the
+// secret), browser sessions (the SHA-256 of the token), the audit log, and an owner for every episode (its
+// clips, jobs, feedback and files are the episode's; '' until the first administrator claims it).
+std::vector<std::string> AccountsMigration() {
+    return {
+        "CREATE TABLE users ("
+        " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, is_admin INTEGER NOT NULL,"
+        " disabled INTEGER NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+        "CREATE TABLE api_keys ("
+        " id TEXT PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, prefix TEXT NOT NULL UNIQUE,"
+        " secret_hash TEXT NOT NULL, scopes TEXT NOT NULL, created_at BIGINT NOT NULL,"
+        " last_used_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL)",
+        "CREATE INDEX api_keys_by_user ON api_keys (user_id)",
+        "CREATE TABLE sessions ("
+        " id TEXT PRIMARY KEY, user_id TEXT NOT NULL, csrf_token TEXT NOT NULL, created_at BIGINT NOT NULL,"
+        " last_seen_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL)",
+        "CREATE INDEX sessions_by_user ON sessions (user_id)",
+        "CREATE TABLE audit_log ("
+        " id TEXT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+        " address TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL)",
+        "CREATE INDEX audit_log_by_time ON audit_log (at)",
+        "ALTER TABLE episodes ADD COLUMN owner_id TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX episodes_by_owner ON episodes (owner_id, created_at)",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -83,6 +109,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
             " episode_id TEXT NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,"
             " start_time DOUBLE PRECISION NOT NULL, end_time DOUBLE PRECISION NOT NULL, PRIMARY KEY (episode_id, idx))",
         },
+        AccountsMigration(),
     };
     return m;
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "fetch_all.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/store/database.h"
 
@@ -28,7 +29,8 @@ E ParseStored(const std::string& name, const char* column) {
 
 constexpr const char* kEpisodeColumns =
     "id, title, filename, audio_path, size_bytes, checksum, format, has_video, status, duration, genre,"
-    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at, render_options, archived_at";
+    " detected_genre, platform, clip_count, analysis, error, created_at, updated_at, render_options, archived_at, "
+    "owner_id";
 
 // Binds every column of a SELECT kEpisodeColumns into `e`; nullable columns through `ind`.
 struct EpisodeInto {
@@ -57,6 +59,7 @@ struct EpisodeInto {
         st.exchange(into(e.updated_at));
         st.exchange(into(e.render_options));
         st.exchange(into(e.archived_at));
+        st.exchange(into(e.owner_id));
     }
     EpisodeRow Get() const {
         EpisodeRow r = e;
@@ -138,21 +141,6 @@ struct JobInto {
     }
 };
 
-template <typename Binder>
-auto FetchAll(soci::session& s, const std::string& sql, const std::function<void(soci::statement&)>& uses) {
-    Binder b;
-    soci::statement st(s);
-    st.alloc();
-    b.Bind(st);
-    uses(st);
-    st.prepare(sql);
-    st.define_and_bind();
-    st.execute(false);
-    std::vector<decltype(b.Get())> out;
-    while (st.fetch()) out.push_back(b.Get());
-    return out;
-}
-
 struct ClipInto {
     ClipRow c;
     std::string confidence;
@@ -188,12 +176,13 @@ void InsertEpisode(Tx& tx, const EpisodeRow& e) {
     const std::string status(Name(e.status));
     s << "INSERT INTO episodes (id, title, filename, audio_path, size_bytes, checksum, format, has_video, status,"
          " duration, genre, detected_genre, platform, clip_count, analysis, error, created_at, updated_at,"
-         " render_options)"
+         " render_options, owner_id)"
          " VALUES (:id, :title, :filename, :audio_path, :size, :checksum, :format, :has_video, :status, :duration,"
-         " :genre, :detected, :platform, :clip_count, :analysis, :error, :created, :updated, :render)",
+         " :genre, :detected, :platform, :clip_count, :analysis, :error, :created, :updated, :render, :owner)",
         use(e.id), use(e.title), use(e.filename), use(e.audio_path), use(e.size_bytes), use(e.checksum), use(e.format),
         use(e.has_video), use(status), use(e.duration), use(e.genre), use(e.detected_genre), use(e.platform),
-        use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at), use(e.render_options);
+        use(e.clip_count), use(e.analysis), use(e.error), use(e.created_at), use(e.updated_at), use(e.render_options),
+        use(e.owner_id);
 }
 
 std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id) {

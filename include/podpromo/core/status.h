@@ -25,6 +25,8 @@ enum class StatusCode {
     kGone,                // it existed and was removed on purpose (an expired clip)
     kRateLimited,         // this caller asked too often; try again later
     kUnprocessable,       // well-formed but unusable (silent audio, shorter than a clip)
+    kUnauthenticated,     // no valid credentials (a missing, wrong, revoked or expired key or session)
+    kPermissionDenied,    // valid credentials that lack what this needs (a read key asked to write)
 };
 
 // An outcome: ok, or a code with a one-line human-readable message, a machine slug (what an API client
@@ -51,6 +53,8 @@ class [[nodiscard]] Status {
     static Status Gone(std::string m) { return {StatusCode::kGone, std::move(m)}; }
     static Status RateLimited(std::string m) { return {StatusCode::kRateLimited, std::move(m)}; }
     static Status Unprocessable(std::string m) { return {StatusCode::kUnprocessable, std::move(m)}; }
+    static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+    static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 
     // The same status with a machine slug (lower_snake_case) / a retry-after in seconds.
     Status WithSlug(std::string slug) const&;
@@ -81,7 +85,8 @@ class [[nodiscard]] Status {
 
 const char* StatusCodeName(StatusCode code);
 // The code as a label: invalid_input, not_found, io_error, no_space, cancelled, unavailable, internal,
-// resource_exhausted, failed_precondition, unsupported, too_large, gone, rate_limited, unprocessable.
+// resource_exhausted, failed_precondition, unsupported, too_large, gone, rate_limited, unprocessable,
+// unauthenticated, permission_denied.
 const char* StatusCodeKind(StatusCode code);
 
 // The process exit code for a command that ended with `st`: 0 ok; 2 the user's input or arguments (invalid,

@@ -31,6 +31,7 @@ struct EpisodeRow {
     DbInt created_at = 0, updated_at = 0;
     std::string render_options = "{}";  // JSON: aspect, style, font, color, highlight, size
     DbInt archived_at = 0;              // when the source was archived (audio_path then names the Opus copy)
+    std::string owner_id;               // the user it belongs to ("" before accounts: see store/accounts.h)
 };
 
 struct ClipRow {

@@ -1,0 +1,87 @@
+// Accounts: users, their API keys and the audit log, as use cases free of HTTP (the next step wires them into the
+// API and the browser app: shared/DESIGN.md, issue 18). Thread-safe: every call runs in its own transaction.
+//
+// A user has a name (1-64 of a-z 0-9 . _ -, starting with a letter or digit) and a password of at least 12 characters
+// (at most 1024 bytes), stored as its Argon2id hash. An API key is "pp_<prefix>_<secret>": the prefix (8 characters)
+// identifies it in lists and finds it; only the SHA-256 of the secret (32 characters, 160 bits) is stored, so the key
+// is shown once, when made. A key has scopes (read, write, render, admin); a request with it may do only what they
+// allow, and only an admin key may manage keys or users. Every change is written to the audit log, with the actor.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "podpromo/core/clock.h"
+#include "podpromo/core/status.h"
+#include "podpromo/store/accounts.h"
+#include "podpromo/store/database.h"
+
+namespace podpromo {
+
+// What a key may do (a bit set).
+enum class Scope : unsigned { kRead = 1, kWrite = 2, kRender = 4, kAdmin = 8 };
+using Scopes = unsigned;
+constexpr Scopes kAllScopes = 15;
+// "read,write" (comma-separated, any order, spaces ignored) as scopes. InvalidInput naming an unknown scope or an
+// empty list.
+Result<Scopes> ParseScopes(std::string_view text);
+// The scopes as stored and shown: "read,write,render,admin" in that order.
+std::string ScopesText(Scopes scopes);
+
+// Who a request is made by: a user through one of their keys (or, later, a browser session).
+struct Principal {
+    std::string user_id, user_name;
+    bool is_admin = false;
+    Scopes scopes = 0;       // what the key allows (an admin user's key may still be read-only)
+    std::string key_prefix;  // the key used
+    bool Can(Scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
+};
+
+// A key just made: its row and the whole key, which is never shown again.
+struct NewKey {
+    ApiKeyRow row;
+    std::string token;
+};
+
+class Accounts {
+  public:
+    static constexpr size_t kMinPasswordLength = 12;  // characters
+    static constexpr size_t kMaxPasswordBytes = 1024;
+
+    // `db` and `clock` are borrowed and must outlive the Accounts.
+    Accounts(Database* db, const Clock* clock) : db_(db), clock_(clock) {}
+
+    // `actor` names who asks, for the audit log ("cli", "user:<name>", "key:<prefix>").
+    // A new user. InvalidInput for a bad name or password; FailedPrecondition "name_taken". The first administrator
+    // made is given every episode that has no owner yet (those of a service that ran before accounts).
+    Result<UserRow> AddUser(const std::string& name, const std::string& password, bool admin, const std::string& actor);
+    // A new password; the user's sessions end. NotFound for an unknown user; InvalidInput for a bad password.
+    Status SetPassword(const std::string& name, const std::string& password, const std::string& actor);
+    // The user can no longer sign in or use a key: their sessions end and their keys are revoked. NotFound.
+    Status DisableUser(const std::string& name, const std::string& actor);
+    Result<std::vector<UserRow>> Users();
+
+    // A key for `user_name` with `scopes` ("read,write"), named `key_name` (a note for lists, at most 100 bytes).
+    // NotFound for an unknown or disabled user; InvalidInput for bad scopes. An admin scope needs an admin user.
+    Result<NewKey> CreateKey(const std::string& user_name, const std::string& scopes, const std::string& key_name,
+                             const std::string& actor);
+    // Revokes the key with `prefix` at once. NotFound when there is no live key with it.
+    Status RevokeKey(const std::string& prefix, const std::string& actor);
+    // The user's keys (live and revoked), oldest first; no secrets. NotFound for an unknown user.
+    Result<std::vector<ApiKeyRow>> Keys(const std::string& user_name);
+
+    // Who `token` (an "Authorization: Bearer" value) is. Unauthenticated, with one message for every reason (malformed,
+    // unknown, wrong secret, revoked, disabled user), so an answer tells a guesser nothing.
+    Result<Principal> AuthenticateKey(std::string_view token);
+
+    // The audit log, newest first: at most `limit` (1-500) entries older than `before` (0: the newest).
+    Result<std::vector<AuditRow>> Audit(int limit, DbInt before = 0);
+
+  private:
+    Database* db_;
+    const Clock* clock_;
+};
+
+}  // namespace podpromo

@@ -1,0 +1,240 @@
+#include "podpromo/app/accounts.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <functional>
+
+#include "podpromo/core/secrets.h"
+#include "podpromo/core/utf8.h"
+#include "podpromo/jobs/pipeline.h"
+
+namespace podpromo {
+
+namespace {
+
+constexpr std::string_view kKeyPrefix = "pp_";
+constexpr size_t kPrefixChars = 8;          // 5 random bytes
+constexpr size_t kSecretChars = 32;         // 20 random bytes
+constexpr DbInt kTouchEveryMs = 60 * 1000;  // a key's last use is written at most once a minute
+constexpr std::array<std::pair<std::string_view, Scope>, 4> kScopeNames = {
+    {{"read", Scope::kRead}, {"write", Scope::kWrite}, {"render", Scope::kRender}, {"admin", Scope::kAdmin}}};
+
+Status CheckName(const std::string& name) {
+    const bool ok = !name.empty() && name.size() <= 64 && std::isalnum(static_cast<unsigned char>(name[0])) &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                    });
+    if (ok) return Status::Ok();
+    return Status::InvalidInput(
+        "a user name is 1 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+}
+
+Status CheckPassword(const std::string& password) {
+    if (password.size() > Accounts::kMaxPasswordBytes || !IsValidUtf8(password)) {
+        return Status::InvalidInput("a password is UTF-8 text of at most 1024 bytes");
+    }
+    if (Utf8Length(password) < Accounts::kMinPasswordLength) {
+        return Status::InvalidInput(fmt::format("a password has at least {} characters", Accounts::kMinPasswordLength));
+    }
+    return Status::Ok();
+}
+
+AuditRow Entry(DbInt now, const std::string& actor, const std::string& action, const std::string& target) {
+    return {NewId("au"), now, actor, action, target, "", "ok", ""};
+}
+
+Status NoSuchUser(const std::string& name) { return Status::NotFound("no user " + name.substr(0, 64)); }
+
+// Runs `change` on the user called `name`, in one transaction. NotFound when there is none.
+Status ChangeUser(Database* db, const std::string& name, const std::function<void(Tx&, const UserRow&)>& change) {
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(db->InTransaction([&](Tx& tx) {
+        const auto user = GetUserByName(tx, name);
+        found = user.has_value();
+        if (found) change(tx, *user);
+    }));
+    return found ? Status::Ok() : NoSuchUser(name);
+}
+
+Status BadKey() { return Status::Unauthenticated("the API key is not valid"); }
+
+}  // namespace
+
+Result<Scopes> ParseScopes(std::string_view text) {
+    Scopes scopes = 0;
+    while (!text.empty()) {
+        const size_t comma = text.find(',');
+        const std::string item = TrimAscii(text.substr(0, comma));
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        if (item.empty()) continue;
+        const auto it = std::find_if(kScopeNames.begin(), kScopeNames.end(),
+                                     [&](const auto& named) { return named.first == item; });
+        if (it == kScopeNames.end()) {
+            return Status::InvalidInput(
+                fmt::format("unknown scope '{}': expected read, write, render or admin", item.substr(0, 40)));
+        }
+        scopes |= static_cast<unsigned>(it->second);
+    }
+    if (scopes == 0) return Status::InvalidInput("a key needs at least one scope: read, write, render or admin");
+    return scopes;
+}
+
+std::string ScopesText(Scopes scopes) {
+    std::string out;
+    for (const auto& [name, scope] : kScopeNames) {
+        if ((scopes & static_cast<unsigned>(scope)) == 0) continue;
+        if (!out.empty()) out += ",";
+        out += name;
+    }
+    return out;
+}
+
+Result<UserRow> Accounts::AddUser(const std::string& name, const std::string& password, bool admin,
+                                  const std::string& actor) {
+    PODPROMO_RETURN_IF_ERROR(CheckName(name));
+    PODPROMO_RETURN_IF_ERROR(CheckPassword(password));
+    PODPROMO_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password));
+    UserRow u;
+    u.id = NewId("usr");
+    u.name = name;
+    u.password_hash = hash;
+    u.is_admin = admin;
+    u.created_at = u.updated_at = clock_->NowMs();
+    bool taken = false;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        taken = GetUserByName(tx, name).has_value();
+        if (taken) return;
+        const auto users = ListUsers(tx);
+        const bool first_admin =
+            admin && std::none_of(users.begin(), users.end(), [](const UserRow& other) { return other.is_admin; });
+        InsertUser(tx, u);
+        AuditRow entry = Entry(u.created_at, actor, "user.add", name);
+        entry.detail = admin ? "admin" : "";
+        if (first_admin) entry.detail += fmt::format("; given {} earlier episodes", ClaimUnownedEpisodes(tx, u.id));
+        InsertAudit(tx, entry);
+    }));
+    if (taken) return Status::FailedPrecondition("there is already a user " + name).WithSlug("name_taken");
+    return u;
+}
+
+Status Accounts::SetPassword(const std::string& name, const std::string& password, const std::string& actor) {
+    PODPROMO_RETURN_IF_ERROR(CheckPassword(password));
+    PODPROMO_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password));
+    const DbInt now = clock_->NowMs();
+    return ChangeUser(db_, name, [&](Tx& tx, const UserRow& user) {
+        SetUserPassword(tx, user.id, hash, now);
+        RevokeUserSessions(tx, user.id, now);
+        InsertAudit(tx, Entry(now, actor, "user.passwd", name));
+    });
+}
+
+Status Accounts::DisableUser(const std::string& name, const std::string& actor) {
+    const DbInt now = clock_->NowMs();
+    return ChangeUser(db_, name, [&](Tx& tx, const UserRow& user) {
+        SetUserDisabled(tx, user.id, true, now);
+        RevokeUserSessions(tx, user.id, now);
+        RevokeUserApiKeys(tx, user.id, now);
+        InsertAudit(tx, Entry(now, actor, "user.disable", name));
+    });
+}
+
+Result<std::vector<UserRow>> Accounts::Users() {
+    std::vector<UserRow> users;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { users = ListUsers(tx); }));
+    return users;
+}
+
+Result<NewKey> Accounts::CreateKey(const std::string& user_name, const std::string& scopes, const std::string& key_name,
+                                   const std::string& actor) {
+    PODPROMO_ASSIGN_OR_RETURN(const Scopes parsed, ParseScopes(scopes));
+    if (key_name.size() > 100 || !IsValidUtf8(key_name)) {
+        return Status::InvalidInput("a key's name is UTF-8 text of at most 100 bytes");
+    }
+    NewKey made;
+    ApiKeyRow& k = made.row;
+    k.id = NewId("key");
+    k.name = key_name;
+    k.prefix = RandomToken(5).substr(0, kPrefixChars);
+    const std::string secret = RandomToken(20).substr(0, kSecretChars);
+    k.secret_hash = Sha256Hex(secret);
+    k.scopes = ScopesText(parsed);
+    k.created_at = clock_->NowMs();
+    made.token = std::string(kKeyPrefix) + k.prefix + "_" + secret;
+    Status refused;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        const auto user = GetUserByName(tx, user_name);
+        if (!user || user->disabled) {
+            refused = NoSuchUser(user_name);
+            return;
+        }
+        if ((parsed & static_cast<unsigned>(Scope::kAdmin)) && !user->is_admin) {
+            refused = Status::InvalidInput("only an administrator's key may have the admin scope");
+            return;
+        }
+        k.user_id = user->id;
+        InsertApiKey(tx, k);
+        AuditRow entry = Entry(k.created_at, actor, "key.create", k.prefix);
+        entry.detail = user_name + ": " + k.scopes;
+        InsertAudit(tx, entry);
+    }));
+    PODPROMO_RETURN_IF_ERROR(refused);
+    return made;
+}
+
+Status Accounts::RevokeKey(const std::string& prefix, const std::string& actor) {
+    bool revoked = false;
+    const DbInt now = clock_->NowMs();
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        revoked = RevokeApiKey(tx, prefix, now);
+        if (revoked) InsertAudit(tx, Entry(now, actor, "key.revoke", prefix));
+    }));
+    return revoked ? Status::Ok() : Status::NotFound("no live key " + prefix.substr(0, 40));
+}
+
+Result<std::vector<ApiKeyRow>> Accounts::Keys(const std::string& user_name) {
+    std::vector<ApiKeyRow> keys;
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) {
+        const auto user = GetUserByName(tx, user_name);
+        found = user.has_value();
+        if (found) keys = ListApiKeys(tx, user->id);
+    }));
+    if (!found) return NoSuchUser(user_name);
+    return keys;
+}
+
+Result<Principal> Accounts::AuthenticateKey(std::string_view token) {
+    if (token.size() != kKeyPrefix.size() + kPrefixChars + 1 + kSecretChars || !token.starts_with(kKeyPrefix) ||
+        token[kKeyPrefix.size() + kPrefixChars] != '_') {
+        return BadKey();
+    }
+    const std::string prefix(token.substr(kKeyPrefix.size(), kPrefixChars));
+    const std::string secret_hash = Sha256Hex(token.substr(kKeyPrefix.size() + kPrefixChars + 1));
+    const DbInt now = clock_->NowMs();
+    std::optional<ApiKeyRow> key;
+    std::optional<UserRow> user;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) {
+        key = GetApiKeyByPrefix(tx, prefix);
+        if (key) user = GetUserById(tx, key->user_id);
+    }));
+    const bool valid =
+        key && ConstantTimeEquals(secret_hash, key->secret_hash) && key->revoked_at == 0 && user && !user->disabled;
+    if (!valid) return BadKey();
+    if (now - key->last_used_at >= kTouchEveryMs) {
+        db_->InTransaction([&](Tx& tx) { TouchApiKey(tx, key->id, now); })
+            .IgnoreError("a key's last-use time is informational; the request goes on");
+    }
+    auto scopes = ParseScopes(key->scopes);
+    return Principal{user->id, user->name, user->is_admin, scopes.ok() ? *scopes : 0, key->prefix};
+}
+
+Result<std::vector<AuditRow>> Accounts::Audit(int limit, DbInt before) {
+    std::vector<AuditRow> rows;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { rows = ListAudit(tx, std::clamp(limit, 1, 500), before); }));
+    return rows;
+}
+
+}  // namespace podpromo

@@ -1,0 +1,177 @@
+// Accounts against a real SQLite database in a temporary folder: what an operator and an attacker would try.
+#include "podpromo/app/accounts.h"
+
+#include <gtest/gtest.h>
+
+#include "podpromo/core/secrets.h"
+#include "podpromo/store/accounts.h"
+#include "testsupport.h"
+
+namespace podpromo {
+namespace {
+
+constexpr const char* kPassword = "a long enough passphrase";
+
+class AccountsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        db_ = testing::OpenTestDatabase(dir_ / "db.sqlite");
+        ASSERT_TRUE(db_);
+        accounts_ = std::make_unique<Accounts>(db_.get(), &clock_);
+    }
+    UserRow Add(const std::string& name, bool admin = false) {
+        auto u = accounts_->AddUser(name, kPassword, admin, "cli");
+        EXPECT_TRUE(u.ok()) << u.status().ToString();
+        return u.ok() ? *u : UserRow{};
+    }
+    std::string OwnerOf(const std::string& episode_id) {
+        std::optional<EpisodeRow> e;
+        EXPECT_TRUE(db_->With([&](Tx& tx) { e = GetEpisode(tx, episode_id); }).ok());
+        return e ? e->owner_id : "(no episode)";
+    }
+
+    testing::TempDir dir_;
+    std::unique_ptr<Database> db_;
+    ManualClock clock_{1'800'000'000'000};
+    std::unique_ptr<Accounts> accounts_;
+};
+
+TEST_F(AccountsTest, UsersHaveSafeNamesLongPasswordsAndOnlyTheirHashIsStored) {
+    for (const std::string& bad :
+         std::vector<std::string>{"", "Alice", "-alice", "al ice", "alice/..", std::string(65, 'a'), "ålice"}) {
+        EXPECT_EQ(accounts_->AddUser(bad, kPassword, false, "cli").status().code(), StatusCode::kInvalidInput) << bad;
+    }
+    for (const std::string& bad : std::vector<std::string>{"short", "elevenchars", std::string(1025, 'x'),
+                                                           std::string("\xff\xfe", 2) + "0123456789ab"}) {
+        EXPECT_EQ(accounts_->AddUser("alice", bad, false, "cli").status().code(), StatusCode::kInvalidInput) << bad;
+    }
+    const UserRow alice = Add("alice");
+    EXPECT_TRUE(accounts_->AddUser("bob.smith-2_", "twelve chars", false, "cli").ok()) << "12 characters is enough";
+    const auto again = accounts_->AddUser("alice", kPassword, false, "cli");
+    EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(again.status().slug(), "name_taken");
+    std::optional<UserRow> stored;
+    ASSERT_TRUE(db_->With([&](Tx& tx) { stored = GetUserByName(tx, "alice"); }).ok());
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->id, alice.id);
+    EXPECT_EQ(stored->password_hash.find(kPassword), std::string::npos);
+    EXPECT_TRUE(VerifyPassword(stored->password_hash, kPassword));
+
+    ASSERT_TRUE(accounts_->SetPassword("alice", "another long passphrase", "cli").ok());
+    ASSERT_TRUE(db_->With([&](Tx& tx) { stored = GetUserByName(tx, "alice"); }).ok());
+    EXPECT_TRUE(VerifyPassword(stored->password_hash, "another long passphrase"));
+    EXPECT_FALSE(VerifyPassword(stored->password_hash, kPassword));
+    EXPECT_EQ(accounts_->SetPassword("nobody", kPassword, "cli").code(), StatusCode::kNotFound);
+    EXPECT_EQ(accounts_->SetPassword("alice", "short", "cli").code(), StatusCode::kInvalidInput);
+}
+
+// A service that ran before accounts: its episodes go to the first administrator, and to no one after.
+TEST_F(AccountsTest, TheFirstAdministratorIsGivenTheEarlierEpisodes) {
+    for (const char* id : {"ep_old1", "ep_old2"}) {
+        EpisodeRow e;
+        e.id = id;
+        e.title = e.filename = e.audio_path = e.checksum = e.format = e.genre = e.platform = "x";
+        ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertEpisode(tx, e); }).ok());
+    }
+    EXPECT_EQ(OwnerOf("ep_old1"), "");
+    Add("editor");  // not an administrator: claims nothing
+    EXPECT_EQ(OwnerOf("ep_old1"), "");
+    const UserRow admin = Add("admin", true);
+    EXPECT_EQ(OwnerOf("ep_old1"), admin.id);
+    EXPECT_EQ(OwnerOf("ep_old2"), admin.id);
+    EpisodeRow later;
+    later.id = "ep_later";
+    later.title = later.filename = later.audio_path = later.checksum = later.format = later.genre = later.platform =
+        "x";
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertEpisode(tx, later); }).ok());
+    Add("second-admin", true);
+    EXPECT_EQ(OwnerOf("ep_later"), "") << "only the first administrator claims";
+}
+
+TEST_F(AccountsTest, AKeyIsShownOnceStoredAsAHashAndWorksUntilRevoked) {
+    Add("alice");
+    auto key = accounts_->CreateKey("alice", "read, write", "laptop", "cli");
+    ASSERT_TRUE(key.ok()) << key.status().ToString();
+    EXPECT_TRUE(key->token.starts_with("pp_" + key->row.prefix + "_")) << key->token;
+    EXPECT_EQ(key->token.size(), 3u + 8 + 1 + 32);
+    const std::string secret = key->token.substr(12);
+    auto listed = accounts_->Keys("alice");
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->size(), 1u);
+    EXPECT_EQ((*listed)[0].secret_hash, Sha256Hex(secret));
+    EXPECT_EQ((*listed)[0].scopes, "read,write");
+    EXPECT_EQ((*listed)[0].name, "laptop");
+
+    auto who = accounts_->AuthenticateKey(key->token);
+    ASSERT_TRUE(who.ok()) << who.status().ToString();
+    EXPECT_EQ(who->user_name, "alice");
+    EXPECT_TRUE(who->Can(Scope::kRead));
+    EXPECT_TRUE(who->Can(Scope::kWrite));
+    EXPECT_FALSE(who->Can(Scope::kRender));
+    EXPECT_FALSE(who->Can(Scope::kAdmin));
+    ASSERT_TRUE(accounts_->Keys("alice").ok());
+    EXPECT_EQ((*accounts_->Keys("alice"))[0].last_used_at, clock_.NowMs());
+
+    // Every wrong key gets the same answer.
+    std::string wrong_secret = key->token;
+    wrong_secret.back() = wrong_secret.back() == 'a' ? 'b' : 'a';
+    for (const std::string& bad : std::vector<std::string>{
+             wrong_secret, key->token.substr(0, key->token.size() - 1), "pp_aaaaaaaa_" + std::string(32, 'a'),
+             std::string(), "Bearer " + key->token, key->token + "x", std::string(10000, 'p')}) {
+        const Status st = accounts_->AuthenticateKey(bad).status();
+        EXPECT_EQ(st.code(), StatusCode::kUnauthenticated) << bad;
+        EXPECT_EQ(st.message(), "the API key is not valid");
+    }
+    ASSERT_TRUE(accounts_->RevokeKey(key->row.prefix, "user:alice").ok());
+    EXPECT_EQ(accounts_->AuthenticateKey(key->token).status().code(), StatusCode::kUnauthenticated)
+        << "revoked at once";
+    EXPECT_EQ(accounts_->RevokeKey(key->row.prefix, "cli").code(), StatusCode::kNotFound);
+}
+
+TEST_F(AccountsTest, ScopesAreCheckedAndOnlyAnAdministratorsKeyMayAdminister) {
+    Add("alice");
+    Add("root", true);
+    for (const char* bad : {"", " , ", "root", "read,everything"}) {
+        EXPECT_EQ(accounts_->CreateKey("alice", bad, "", "cli").status().code(), StatusCode::kInvalidInput) << bad;
+    }
+    EXPECT_EQ(accounts_->CreateKey("alice", "admin", "", "cli").status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(accounts_->CreateKey("nobody", "read", "", "cli").status().code(), StatusCode::kNotFound);
+    auto read_only = accounts_->CreateKey("root", "read", "dashboards", "cli");
+    ASSERT_TRUE(read_only.ok());
+    auto who = accounts_->AuthenticateKey(read_only->token);
+    ASSERT_TRUE(who.ok());
+    EXPECT_TRUE(who->is_admin);
+    EXPECT_FALSE(who->Can(Scope::kAdmin)) << "an administrator's read key is still read-only";
+    auto all = accounts_->CreateKey("root", "admin,render,write,read", "", "cli");
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->row.scopes, "read,write,render,admin");
+    EXPECT_EQ(*ParseScopes("write,read"), static_cast<Scopes>(Scope::kRead) | static_cast<Scopes>(Scope::kWrite));
+}
+
+TEST_F(AccountsTest, ADisabledUsersKeysStopAndEveryChangeIsAudited) {
+    Add("alice");
+    clock_.Advance(10);
+    auto key = accounts_->CreateKey("alice", "read", "", "cli");
+    ASSERT_TRUE(key.ok());
+    clock_.Advance(1000);
+    ASSERT_TRUE(accounts_->DisableUser("alice", "user:root").ok());
+    EXPECT_EQ(accounts_->AuthenticateKey(key->token).status().code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(accounts_->CreateKey("alice", "read", "", "cli").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(accounts_->DisableUser("nobody", "cli").code(), StatusCode::kNotFound);
+    auto audit = accounts_->Audit(10);
+    ASSERT_TRUE(audit.ok());
+    ASSERT_EQ(audit->size(), 3u);
+    EXPECT_EQ((*audit)[0].action, "user.disable");
+    EXPECT_EQ((*audit)[0].actor, "user:root");
+    EXPECT_EQ((*audit)[0].target, "alice");
+    EXPECT_EQ((*audit)[1].action, "key.create");
+    EXPECT_EQ((*audit)[1].target, key->row.prefix);
+    EXPECT_EQ((*audit)[2].action, "user.add");
+    for (const auto& a : *audit) EXPECT_EQ(a.detail.find(key->token.substr(12)), std::string::npos) << "no secret";
+    auto older = accounts_->Audit(10, (*audit)[0].at);
+    ASSERT_TRUE(older.ok());
+    EXPECT_EQ(older->size(), 2u);
+}
+
+}  // namespace
+}  // namespace podpromo
