@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     };
     ServiceConfig config;
     if (LoadConfigFromEnv(&config, getenv).ok()) (void)ValidateConfig(config);
-    LoadAsrSettingsFromEnv(&config.asr, getenv);
-    (void)ValidateAsrEngine(config.asr.engine, config.asr.url);
+    if (LoadAsrSettingsFromEnv(&config.asr, getenv).ok()) (void)ValidateAsrEngine(config.asr.engine, config.asr.url);
+    (void)ParseOrigins(std::string_view(reinterpret_cast<const char*>(data), size));  // the input as CORS_ORIGINS
     return 0;
 }

@@ -228,13 +228,136 @@ Result<Principal> Accounts::AuthenticateKey(std::string_view token) {
             .IgnoreError("a key's last-use time is informational; the request goes on");
     }
     auto scopes = ParseScopes(key->scopes);
-    return Principal{user->id, user->name, user->is_admin, scopes.ok() ? *scopes : 0, key->prefix};
+    return Principal{user->id, user->name, user->is_admin, scopes.ok() ? *scopes : 0, key->prefix, ""};
 }
 
 Result<std::vector<AuditRow>> Accounts::Audit(int limit, DbInt before) {
     std::vector<AuditRow> rows;
     PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { rows = ListAudit(tx, std::clamp(limit, 1, 500), before); }));
     return rows;
+}
+
+DbInt SignInThrottle::WaitMs(const std::string& key) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = failures_.find(key);
+    if (it == failures_.end() || it->second.count < kFreeFailures) return 0;
+    const int over = std::min(it->second.count - kFreeFailures, 20);
+    const DbInt delay = std::min(kMaxDelayMs, DbInt{1000} << over);
+    return std::max<DbInt>(0, it->second.last_ms + delay - clock_->NowMs());
+}
+
+void SignInThrottle::Failed(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failures_.size() >= kMaxKeys && !failures_.count(key)) {
+        const auto stalest = std::min_element(failures_.begin(), failures_.end(), [](const auto& a, const auto& b) {
+            return a.second.last_ms < b.second.last_ms;
+        });
+        failures_.erase(stalest);
+    }
+    Failures& f = failures_[key];
+    ++f.count;
+    f.last_ms = clock_->NowMs();
+}
+
+void SignInThrottle::Succeeded(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    failures_.erase(key);
+}
+
+namespace {
+
+// An Argon2id hash no password matches, checked when the name is unknown so that costs what a known name costs.
+const std::string& DummyHash() {
+    static const std::string hash = [] {
+        auto h = HashPassword(RandomToken(20));
+        return h.ok() ? *h : std::string();
+    }();
+    return hash;
+}
+
+Status WrongCredentials() { return Status::Unauthenticated("the name or password is wrong"); }
+
+Status BadSession() { return Status::Unauthenticated("the session has ended; sign in again"); }
+
+Scopes SessionScopes(const UserRow& user) {
+    return user.is_admin ? kAllScopes
+                         : static_cast<Scopes>(Scope::kRead) | static_cast<Scopes>(Scope::kWrite) |
+                               static_cast<Scopes>(Scope::kRender);
+}
+
+}  // namespace
+
+Result<NewSession> Accounts::SignIn(const std::string& name, const std::string& password, const std::string& address) {
+    const std::string account_key = "user:" + name.substr(0, 64), address_key = "addr:" + address.substr(0, 64);
+    const DbInt wait = std::max(throttle_.WaitMs(account_key), throttle_.WaitMs(address_key));
+    const DbInt now = clock_->NowMs();
+    AuditRow entry = Entry(now, "anonymous", "sign_in", name.substr(0, 64));
+    entry.address = address.substr(0, 64);
+    if (wait > 0) {
+        entry.outcome = "refused";
+        entry.detail = "throttled";
+        db_->InTransaction([&](Tx& tx) { InsertAudit(tx, entry); }).IgnoreError("an audit line; the refusal stands");
+        return Status::RateLimited("too many failed sign-ins; wait before trying again")
+            .WithRetryAfter(static_cast<int>((wait + 999) / 1000));
+    }
+    std::optional<UserRow> user;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { user = GetUserByName(tx, name); }));
+    const std::string& hash = user && !user->disabled ? user->password_hash : DummyHash();
+    const bool ok = password.size() <= kMaxPasswordBytes && VerifyPassword(hash, password) && user && !user->disabled;
+    NewSession made;
+    if (ok) {
+        made.token = RandomToken(32);
+        made.csrf_token = RandomToken(20);
+        made.expires_at = now + kSessionMaxMs;
+    }
+    entry.actor = ok ? "user:" + name : "anonymous";
+    entry.outcome = ok ? "ok" : "refused";
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        if (ok) InsertSession(tx, {Sha256Hex(made.token), user->id, made.csrf_token, now, now, made.expires_at, 0});
+        InsertAudit(tx, entry);
+    }));
+    if (!ok) {
+        throttle_.Failed(account_key);
+        throttle_.Failed(address_key);
+        return WrongCredentials();
+    }
+    throttle_.Succeeded(account_key);  // (not the address: one good account must not reset a guesser's count)
+    return made;
+}
+
+Result<Principal> Accounts::AuthenticateSession(std::string_view token) {
+    if (token.empty() || token.size() > 128) return BadSession();
+    const std::string id = Sha256Hex(token);
+    const DbInt now = clock_->NowMs();
+    std::optional<SessionRow> session;
+    std::optional<UserRow> user;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) {
+        session = GetSession(tx, id);
+        if (session) user = GetUserById(tx, session->user_id);
+    }));
+    const bool live = session && session->revoked_at == 0 && now < session->expires_at &&
+                      now - session->last_seen_at < kSessionIdleMs && user && !user->disabled;
+    if (!live) return BadSession();
+    if (now - session->last_seen_at >= kTouchEveryMs) {
+        db_->InTransaction([&](Tx& tx) { TouchSession(tx, id, now); })
+            .IgnoreError("a session's last-seen time is written again on the next request");
+    }
+    return Principal{user->id, user->name, user->is_admin, SessionScopes(*user), "", session->csrf_token};
+}
+
+Status Accounts::SignOut(std::string_view token) {
+    if (token.empty() || token.size() > 128) return Status::Ok();
+    const std::string id = Sha256Hex(token);
+    const DbInt now = clock_->NowMs();
+    return db_->InTransaction([&](Tx& tx) { RevokeSession(tx, id, now); });
+}
+
+Status Accounts::SignOutEverywhere(const std::string& user_id, const std::string& actor) {
+    const DbInt now = clock_->NowMs();
+    return db_->InTransaction([&](Tx& tx) {
+        RevokeUserSessions(tx, user_id, now);
+        InsertAudit(tx, Entry(now, actor, "sign_out_everywhere", user_id));
+    });
 }
 
 }  // namespace podpromo

@@ -173,5 +173,93 @@ TEST_F(AccountsTest, ADisabledUsersKeysStopAndEveryChangeIsAudited) {
     EXPECT_EQ(older->size(), 2u);
 }
 
+TEST_F(AccountsTest, ASessionLastsWhileUsedAndEndsWhenIdleExpiredOrSignedOut) {
+    const UserRow alice = Add("alice");
+    auto session = accounts_->SignIn("alice", kPassword, "10.0.0.1");
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    EXPECT_EQ(session->token.size(), 52u);
+    EXPECT_EQ(session->expires_at, clock_.NowMs() + Accounts::kSessionMaxMs);
+    auto who = accounts_->AuthenticateSession(session->token);
+    ASSERT_TRUE(who.ok()) << who.status().ToString();
+    EXPECT_EQ(who->user_name, "alice");
+    EXPECT_EQ(who->csrf_token, session->csrf_token);
+    EXPECT_TRUE(who->Can(Scope::kWrite));
+    EXPECT_FALSE(who->Can(Scope::kAdmin)) << "not an administrator";
+    // Used every 23 hours it lives on, up to its absolute end.
+    for (int i = 0; i < 15; ++i) {
+        clock_.Advance(23 * 3600 * 1000);
+        EXPECT_EQ(accounts_->AuthenticateSession(session->token).ok(), clock_.NowMs() < session->expires_at) << i;
+    }
+    EXPECT_EQ(accounts_->AuthenticateSession(session->token).status().code(), StatusCode::kUnauthenticated);
+    // Idle for a day, it ends.
+    auto idle = accounts_->SignIn("alice", kPassword, "10.0.0.1");
+    ASSERT_TRUE(idle.ok());
+    clock_.Advance(Accounts::kSessionIdleMs);
+    EXPECT_FALSE(accounts_->AuthenticateSession(idle->token).ok());
+    // Signing out ends one; everywhere, a new password or disabling end them all.
+    auto a = accounts_->SignIn("alice", kPassword, "10.0.0.1");
+    auto b = accounts_->SignIn("alice", kPassword, "10.0.0.2");
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_TRUE(accounts_->SignOut(a->token).ok());
+    EXPECT_FALSE(accounts_->AuthenticateSession(a->token).ok());
+    EXPECT_TRUE(accounts_->AuthenticateSession(b->token).ok());
+    ASSERT_TRUE(accounts_->SignOutEverywhere(alice.id, "user:alice").ok());
+    EXPECT_FALSE(accounts_->AuthenticateSession(b->token).ok());
+    auto c = accounts_->SignIn("alice", kPassword, "10.0.0.1");
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(accounts_->SetPassword("alice", "a brand new passphrase", "user:alice").ok());
+    EXPECT_FALSE(accounts_->AuthenticateSession(c->token).ok());
+    for (const std::string& bad : std::vector<std::string>{"", "x", std::string(200, 'a'), c->token + "x"})
+        EXPECT_EQ(accounts_->AuthenticateSession(bad).status().code(), StatusCode::kUnauthenticated);
+}
+
+// A guesser learns nothing from the answer and is slowed down per account and per address.
+TEST_F(AccountsTest, SignInSaysTheSameForEveryFailureAndSlowsGuessing) {
+    Add("alice");
+    Add("bob");
+    ASSERT_TRUE(accounts_->DisableUser("bob", "cli").ok());
+    for (const auto& [name, password] : std::vector<std::pair<std::string, std::string>>{
+             {"alice", "wrong passphrase!"}, {"nobody", kPassword}, {"bob", kPassword}}) {
+        const Status st = accounts_->SignIn(name, password, "10.0.0." + name).status();
+        EXPECT_EQ(st.code(), StatusCode::kUnauthenticated) << name;
+        EXPECT_EQ(st.message(), "the name or password is wrong") << name;
+    }
+    // Three free failures for alice (from different addresses), then even the right password waits.
+    for (int i = 0; i < 2; ++i)
+        ASSERT_FALSE(accounts_->SignIn("alice", "wrong passphrase!", "10.1.0." + std::to_string(i)).ok());
+    const Status held = accounts_->SignIn("alice", kPassword, "10.2.0.1").status();
+    EXPECT_EQ(held.code(), StatusCode::kRateLimited);
+    EXPECT_EQ(held.retry_after_s(), 1);
+    clock_.Advance(1000);
+    EXPECT_TRUE(accounts_->SignIn("alice", kPassword, "10.2.0.1").ok()) << "after the wait";
+    // The wait doubles with each failure past the free ones, up to 15 minutes.
+    for (int i = 0; i < 3; ++i) ASSERT_FALSE(accounts_->SignIn("alice", "wrong passphrase!", "10.3.0.1").ok());
+    EXPECT_EQ(accounts_->SignIn("alice", "wrong passphrase!", "10.4.0.1").status().code(), StatusCode::kRateLimited);
+    clock_.Advance(1000);
+    ASSERT_EQ(accounts_->SignIn("alice", "wrong passphrase!", "10.4.0.1").status().code(),
+              StatusCode::kUnauthenticated);
+    EXPECT_EQ(accounts_->SignIn("alice", kPassword, "10.4.0.1").status().retry_after_s(), 2);
+    // One address trying many names is slowed too.
+    for (const char* name : {"carol", "dave", "erin"})
+        ASSERT_FALSE(accounts_->SignIn(name, kPassword, "10.9.9.9").ok());
+    EXPECT_EQ(accounts_->SignIn("frank", kPassword, "10.9.9.9").status().code(), StatusCode::kRateLimited);
+    auto audit = accounts_->Audit(500);
+    ASSERT_TRUE(audit.ok());
+    int refused = 0;
+    for (const auto& a : *audit) refused += a.action == "sign_in" && a.outcome == "refused";
+    EXPECT_GE(refused, 10) << "every failed or throttled attempt is audited";
+}
+
+TEST(SignInThrottle, KeepsABoundedNumberOfKeys) {
+    ManualClock clock(1000);
+    SignInThrottle throttle(&clock);
+    for (size_t i = 0; i < SignInThrottle::kMaxKeys + 500; ++i) {
+        for (int k = 0; k < 4; ++k) throttle.Failed("addr:" + std::to_string(i));
+        clock.Advance(1);
+    }
+    EXPECT_EQ(throttle.WaitMs("addr:0"), 0) << "the stalest were dropped";
+    EXPECT_GT(throttle.WaitMs("addr:" + std::to_string(SignInThrottle::kMaxKeys + 499)), 0);
+}
+
 }  // namespace
 }  // namespace podpromo

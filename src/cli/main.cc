@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 
+#include "accounts_cmd.h"
 #include "podpromo/core/config.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
@@ -364,6 +365,56 @@ int RunServiceCommand(const ServiceFlags& f) {
     return *f.serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service);
 }
 
+// user add|passwd|disable|list and key create|revoke|list (cli/accounts_cmd.h).
+struct AccountFlags {
+    CLI::App *user = nullptr, *key = nullptr;
+    podpromo::UserCommand user_command;
+    podpromo::KeyCommand key_command;
+    std::string data_dir;
+};
+
+void AddAccountCommands(CLI::App* app, AccountFlags* f) {
+    f->user = app->add_subcommand("user", "Manage users (see README: accounts are not yet enforced)");
+    f->user->require_subcommand(1);
+    auto& u = f->user_command;
+    auto* add = f->user->add_subcommand("add", "Add a user; the password is read from standard input");
+    add->add_option("name", u.name, "a-z 0-9 . _ -, at most 64")->required();
+    add->add_flag("--admin", u.admin, "An administrator");
+    auto* passwd = f->user->add_subcommand("passwd", "Set a user's password (read from standard input)");
+    passwd->add_option("name", u.name)->required();
+    auto* disable = f->user->add_subcommand("disable", "Disable a user: their sessions end, their keys are revoked");
+    disable->add_option("name", u.name)->required();
+    auto* list = f->user->add_subcommand("list", "List the users");
+    list->add_flag("--json", u.json, "As JSON");
+    f->key = app->add_subcommand("key", "Manage API keys (see README: accounts are not yet enforced)");
+    f->key->require_subcommand(1);
+    auto& k = f->key_command;
+    auto* create = f->key->add_subcommand("create", "Make a key and print it once");
+    create->add_option("--user", k.user, "Whose key")->required();
+    create->add_option("--scopes", k.scopes, "Comma-separated: read, write, render, admin")->required();
+    create->add_option("--name", k.name, "A note to tell it apart in lists");
+    auto* revoke = f->key->add_subcommand("revoke", "Revoke a key at once");
+    revoke->add_option("prefix", k.prefix, "The key's prefix as listed (pp_xxxxxxxx), or the key")->required();
+    auto* keys = f->key->add_subcommand("list", "List a user's keys (never their secrets)");
+    keys->add_option("--user", k.user)->required();
+    keys->add_flag("--json", k.json, "As JSON");
+    for (CLI::App* c : {add, passwd, disable, list, create, revoke, keys}) {
+        c->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
+    }
+}
+
+int RunAccountCommand(AccountFlags& f) {
+    podpromo::ServiceConfig config;
+    if (Status st = podpromo::LoadConfigFromEnv(&config); !st.ok()) return ReportFailure(st);
+    if (!f.data_dir.empty()) config.data_dir = f.data_dir;
+    if (*f.user) {
+        f.user_command.action = f.user->get_subcommands().front()->get_name();
+        return podpromo::RunUserCommand(config, f.user_command);
+    }
+    f.key_command.action = f.key->get_subcommands().front()->get_name();
+    return podpromo::RunKeyCommand(config, f.key_command);
+}
+
 int Main(int argc, char** argv) {
     CLI::App app{"PodPromo: turn a podcast episode into ranked, explained promo clips"};
     app.require_subcommand(1);
@@ -372,8 +423,11 @@ int Main(int argc, char** argv) {
     CLI::App* process = AddProcessCommand(&app, &process_flags);
     ServiceFlags service_flags;
     AddServiceCommands(&app, &service_flags);
+    AccountFlags account_flags;
+    AddAccountCommands(&app, &account_flags);
     CLI11_PARSE(app, argc, argv);
     if (*process) return RunProcessCommand(process_flags);
+    if (*account_flags.user || *account_flags.key) return RunAccountCommand(account_flags);
     return RunServiceCommand(service_flags);
 }
 

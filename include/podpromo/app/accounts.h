@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,13 +32,45 @@ Result<Scopes> ParseScopes(std::string_view text);
 // The scopes as stored and shown: "read,write,render,admin" in that order.
 std::string ScopesText(Scopes scopes);
 
-// Who a request is made by: a user through one of their keys (or, later, a browser session).
+// Who a request is made by: a user through one of their keys, or through a browser session.
 struct Principal {
     std::string user_id, user_name;
     bool is_admin = false;
-    Scopes scopes = 0;       // what the key allows (an admin user's key may still be read-only)
-    std::string key_prefix;  // the key used
+    Scopes scopes = 0;  // what the key allows (an admin user's key may still be read-only); a session: all the user may
+    std::string key_prefix;  // the key used ("" for a session)
+    std::string csrf_token;  // a session's: its state-changing requests must echo it ("" for a key)
     bool Can(Scope s) const { return (scopes & static_cast<unsigned>(s)) != 0; }
+};
+
+// A browser session just begun: the cookie's token (stored only as its SHA-256) and the CSRF token.
+struct NewSession {
+    std::string token, csrf_token;
+    DbInt expires_at = 0;  // the absolute end; it ends sooner when idle
+};
+
+// Failed sign-ins counted per key (an account's name, a client's address): after kFreeFailures in a row, each further
+// attempt waits 2^(n - kFreeFailures) seconds after the last failure, at most 15 minutes. A success clears the key. At
+// most kMaxKeys keys are kept (the stalest go first), so a flood of names cannot exhaust memory. In memory: each serve
+// instance counts its own. Thread-safe; `clock` is borrowed and must outlive it.
+class SignInThrottle {
+  public:
+    static constexpr int kFreeFailures = 3;
+    static constexpr DbInt kMaxDelayMs = 15 * 60 * 1000;
+    static constexpr size_t kMaxKeys = 10000;
+    explicit SignInThrottle(const Clock* clock) : clock_(clock) {}
+    // How long `key` must still wait, in milliseconds; 0 when it may try now.
+    DbInt WaitMs(const std::string& key) const;
+    void Failed(const std::string& key);
+    void Succeeded(const std::string& key);
+
+  private:
+    struct Failures {
+        int count = 0;
+        DbInt last_ms = 0;
+    };
+    const Clock* clock_;
+    mutable std::mutex mu_;
+    std::map<std::string, Failures> failures_;
 };
 
 // A key just made: its row and the whole key, which is never shown again.
@@ -79,9 +113,25 @@ class Accounts {
     // The audit log, newest first: at most `limit` (1-500) entries older than `before` (0: the newest).
     Result<std::vector<AuditRow>> Audit(int limit, DbInt before = 0);
 
+    // Browser sessions end after kSessionIdleMs without a request, and kSessionMaxMs after sign-in in any case.
+    static constexpr DbInt kSessionIdleMs = DbInt{24} * 3600 * 1000;
+    static constexpr DbInt kSessionMaxMs = DbInt{14} * 24 * 3600 * 1000;
+    // Signs `name` in from `address`. Unauthenticated "the name or password is wrong" for an unknown, disabled or wrong
+    // one alike (an unknown name costs the same Argon2id check as a known one); RateLimited with a retry-after while
+    // the account or the address must wait (SignInThrottle), whatever the password. Every attempt is audited.
+    Result<NewSession> SignIn(const std::string& name, const std::string& password, const std::string& address);
+    // Who the session of `token` (a cookie's value) is. Unauthenticated for an unknown, revoked, idle or expired
+    // session or a disabled user.
+    Result<Principal> AuthenticateSession(std::string_view token);
+    // Ends the session of `token` (Ok when there is none).
+    Status SignOut(std::string_view token);
+    // Ends every session of the user.
+    Status SignOutEverywhere(const std::string& user_id, const std::string& actor);
+
   private:
     Database* db_;
     const Clock* clock_;
+    SignInThrottle throttle_{clock_};
 };
 
 }  // namespace podpromo
