@@ -1,7 +1,5 @@
 #include "browser_policy.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -14,6 +12,11 @@ namespace podpromo::http {
 namespace {
 
 constexpr size_t kMaxOriginBytes = 253 + 16;  // a DNS name, the scheme and a port
+
+// The first of a comma-separated header's values ("a.example, b.example" -> "a.example").
+std::string FirstValue(const std::string& value) {
+    return TrimAscii(std::string_view(value).substr(0, value.find(',')));
+}
 
 bool StateChanging(const std::string& method) {
     return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
@@ -68,7 +71,11 @@ bool BrowserPolicy::Apply(const httplib::Request& req, httplib::Response& res) c
         res.status = 204;
         return true;
     }
-    if (StateChanging(req.method) && !listed && !SameOrigin(origin, req.get_header_value("Host"))) {
+    // Behind a proxy that rewrites Host, X-Forwarded-Host names the host the page came from. A page cannot forge it:
+    // a cross-origin request carrying it needs a preflight, which only a listed origin passes.
+    const bool same_origin = SameOrigin(origin, req.get_header_value("Host")) ||
+                             SameOrigin(origin, FirstValue(req.get_header_value("X-Forwarded-Host")));
+    if (StateChanging(req.method) && !listed && !same_origin) {
         res.set_header("Connection", "close");  // its body, if any, is not read
         SendError(res, 403, "cross_origin", "a page of another origin may not change this service");
         return true;

@@ -8,7 +8,7 @@
 // (POST, PUT, PATCH, DELETE) that a browser sent from a page of another, unlisted origin is refused 403 "cross_origin"
 // before any handler runs, so a web page cannot make a visitor's browser change this service (the Origin check of
 // CSRF protection; clients that send no Origin, such as curl and the SDKs, are not browsers and pass). A request is
-// same-origin when its Origin names the host and port of its Host header.
+// same-origin when its Origin names the host and port of its Host header, or of X-Forwarded-Host (a proxy's).
 #pragma once
 
 #include <httplib.h>

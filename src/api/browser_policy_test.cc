@@ -79,6 +79,15 @@ TEST(BrowserPolicy, TheAppsOwnPagesAreSameOrigin) {
         EXPECT_FALSE(kPolicy.Apply(Req("POST", origin, host), res)) << origin;
         EXPECT_TRUE(BrowserPolicy::SameOrigin(origin, host)) << origin;
     }
+    // Behind a proxy that rewrites Host, the app's page names the proxy's host, which the proxy passes on.
+    auto proxied = Req("POST", "https://podpromo.example.org", "127.0.0.1:8080");
+    proxied.headers.emplace("X-Forwarded-Host", "podpromo.example.org, 10.0.0.2");
+    httplib::Response via_proxy;
+    EXPECT_FALSE(kPolicy.Apply(proxied, via_proxy)) << via_proxy.body;
+    auto forged = Req("POST", "https://evil.example", "127.0.0.1:8080");
+    forged.headers.emplace("X-Forwarded-Host", "podpromo.example.org");
+    httplib::Response refused;
+    EXPECT_TRUE(kPolicy.Apply(forged, refused)) << "naming another host does not help";
     EXPECT_FALSE(BrowserPolicy::SameOrigin("http://127.0.0.1:8080", "127.0.0.1:8081"));
     EXPECT_FALSE(BrowserPolicy::SameOrigin("http://127.0.0.1:8080/x", "127.0.0.1:8080"));
     EXPECT_FALSE(BrowserPolicy::SameOrigin("http://127.0.0.1:8080", ""));
