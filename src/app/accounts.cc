@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kKeyPrefix = "pp_";
 constexpr size_t kPrefixChars = 8;          // 5 random bytes
 constexpr size_t kSecretChars = 32;         // 20 random bytes
-constexpr DbInt kTouchEveryMs = 60 * 1000;  // a key's last use is written at most once a minute
+constexpr DbInt kTouchEveryMs = 60 * 1000;  // a credential's last use is written at most once a minute
 constexpr std::array<std::pair<std::string_view, Scope>, 4> kScopeNames = {
     {{"read", Scope::kRead}, {"write", Scope::kWrite}, {"render", Scope::kRender}, {"admin", Scope::kAdmin}}};
 
@@ -57,6 +57,13 @@ Status ChangeUser(Database* db, const std::string& name, const std::function<voi
         if (found) change(tx, *user);
     }));
     return found ? Status::Ok() : NoSuchUser(name);
+}
+
+// Writes a key's or session's last use (`touch`) when the stored one is a minute old or more, so a busy client does not
+// write on every request. A failed write only waits for the next use: the request goes on.
+void NoteUse(Database* db, DbInt last_ms, DbInt now, const std::function<void(Tx&)>& touch) {
+    if (now - last_ms < kTouchEveryMs) return;
+    db->InTransaction(touch).IgnoreError("a last-use time; written again on the next use");
 }
 
 Status BadKey() { return Status::Unauthenticated("the API key is not valid"); }
@@ -223,10 +230,7 @@ Result<Principal> Accounts::AuthenticateKey(std::string_view token) {
     const bool valid =
         key && ConstantTimeEquals(secret_hash, key->secret_hash) && key->revoked_at == 0 && user && !user->disabled;
     if (!valid) return BadKey();
-    if (now - key->last_used_at >= kTouchEveryMs) {
-        db_->InTransaction([&](Tx& tx) { TouchApiKey(tx, key->id, now); })
-            .IgnoreError("a key's last-use time is informational; the request goes on");
-    }
+    NoteUse(db_, key->last_used_at, now, [&](Tx& tx) { TouchApiKey(tx, key->id, now); });
     auto scopes = ParseScopes(key->scopes);
     return Principal{user->id, user->name, user->is_admin, scopes.ok() ? *scopes : 0, key->prefix, ""};
 }
@@ -338,10 +342,7 @@ Result<Principal> Accounts::AuthenticateSession(std::string_view token) {
     const bool live = session && session->revoked_at == 0 && now < session->expires_at &&
                       now - session->last_seen_at < kSessionIdleMs && user && !user->disabled;
     if (!live) return BadSession();
-    if (now - session->last_seen_at >= kTouchEveryMs) {
-        db_->InTransaction([&](Tx& tx) { TouchSession(tx, id, now); })
-            .IgnoreError("a session's last-seen time is written again on the next request");
-    }
+    NoteUse(db_, session->last_seen_at, now, [&](Tx& tx) { TouchSession(tx, id, now); });
     return Principal{user->id, user->name, user->is_admin, SessionScopes(*user), "", session->csrf_token};
 }
 
