@@ -30,10 +30,15 @@ SOURCES = int(os.environ.get("SOURCES", "200"))
 SLOW = int(os.environ.get("SLOW", "2"))
 
 
+METRICS_TOKEN = "attack-bench-metrics-token"
+
+
 def start(binary, data):
+    # /metrics answers the scrape token (every other private endpoint would answer the floods 401 before the rest).
+    env = dict(os.environ, METRICS_TOKEN=METRICS_TOKEN)
     proc = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", data],
                             stdout=subprocess.PIPE, stderr=open(os.path.join(data, "..", "serve.err"), "ab"),
-                            text=True)
+                            text=True, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:
         line = proc.stdout.readline()
@@ -166,7 +171,8 @@ def peak_rss_mb(pid):
 
 def metrics_bytes(port):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer "
+                  + METRICS_TOKEN.encode() + b"\r\n\r\n")
         data = b""
         while True:
             chunk = s.recv(65536)

@@ -28,24 +28,27 @@ server_pid=$!
 for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$work/serve.out" && break; sleep 0.1; done
 url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)"
 [ -n "$url" ] || { cat "$work/serve.err"; echo "server did not start"; exit 1; }
+# Every request but the probes needs a key: the first start's administrator's.
+key="$(build/podpromo key create --user admin --scopes read,write,render,admin --data-dir "$work/data" 2>/dev/null)"
+auth="Authorization: Bearer $key"
 # Memory during a large upload, measured first (no job has run yet): streamed to disk, the peak RSS
 # of the fresh server should barely move.
 big="$work/big.bin"
 head -c $((400 * 1024 * 1024)) /dev/urandom > "$big"
 rss_before="$(awk '/VmHWM/ {print $2}' /proc/$server_pid/status)"
-code="$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Filename: big.mp3' --data-binary "@$big" "$url/api/v1/episodes")"
+code="$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" -H 'X-Filename: big.mp3' --data-binary "@$big" "$url/api/v1/episodes")"
 rss_after="$(awk '/VmHWM/ {print $2}' /proc/$server_pid/status)"
 echo "400 MB upload (random bytes, refused as $code after streaming): server peak RSS ${rss_before} kB -> ${rss_after} kB ($(( (rss_after - rss_before) / 1024 )) MB more)"
 rm -f "$big"
 episode="$work/episode.wav"
 build/make_episode tests/data/business_interview.tsv "$episode" > /dev/null
-curl -s -o /dev/null -F "file=@$episode" -F "title=load" "$url/api/v1/episodes"
+curl -s -o /dev/null -H "$auth" -F "file=@$episode" -F "title=load" "$url/api/v1/episodes"
 
 # nginx with one static file per endpoint, each the size of the service's answer.
 port="$(free_port)"
 mkdir -p "$work/nginx/logs" "$work/www"
 curl -s "$url/health" > "$work/www/health.json"
-curl -s "$url/api/v1/episodes" > "$work/www/episodes.json"
+curl -s -H "$auth" "$url/api/v1/episodes" > "$work/www/episodes.json"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 2;
 pid $work/nginx/nginx.pid;
@@ -64,7 +67,7 @@ sleep 0.5
 
 measure() {  # url -> "rps p99_ms errors"
   local out
-  out="$(wrk -t2 -c64 -d"${seconds}s" --latency "$1")"
+  out="$(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$1")"
   local rps p99 errors
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}' <<<"$out")"
@@ -72,7 +75,7 @@ measure() {  # url -> "rps p99_ms errors"
   echo "$rps $p99 $errors"
 }
 
-echo "== load: 64 connections, ${seconds}s each, ${rounds} rounds taking turns with nginx, a job processing (queue: $(curl -s "$url/queue/stats"))"
+echo "== load: 64 connections, ${seconds}s each, ${rounds} rounds taking turns with nginx, a job processing (queue: $(curl -s -H "$auth" "$url/queue/stats"))"
 printf '%-22s %6s %12s %10s %8s   %12s %10s   %s\n' endpoint round podpromo_rps p99_ms errors nginx_rps p99_ms ratio
 summary=""
 for ep in health api/v1/episodes; do
@@ -92,4 +95,4 @@ for ep in health api/v1/episodes; do
   summary+="$(printf '%-22s median %sx nginx (%s vs %s req/s), worst p99 %s ms, %s errors' "/$ep" "$mratio" "$mprps" "$mnrps" "$worst_p99" "$errors")"$'\n'
 done
 printf '== summary\n%s' "$summary"
-echo "job states after the load: $(curl -s "$url/queue/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_state"])')"
+echo "job states after the load: $(curl -s -H "$auth" "$url/queue/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_state"])')"

@@ -71,8 +71,10 @@ class Service : public ::testing::Test {
         dir_ = nullptr;
     }
 
+    // A client with the first start's administrator's key.
     static httplib::Client Client(const ServerProcess& s) {
         httplib::Client c("127.0.0.1", s.port());
+        c.set_bearer_token_auth(s.api_key());
         c.set_read_timeout(60, 0);
         c.set_write_timeout(60, 0);
         return c;
@@ -145,9 +147,11 @@ class Service : public ::testing::Test {
 // Reads `GET path` as server-sent events on a thread of its own until Stop(); keeps each event's JSON.
 class EventStream {
   public:
-    EventStream(const ServerProcess& s, const std::string& path) : port_(s.port()) {
+    EventStream(const ServerProcess& s, const std::string& path, std::string key = "")
+        : port_(s.port()), key_(key.empty() ? s.api_key() : std::move(key)) {
         thread_ = std::thread([this, path] {
             httplib::Client c("127.0.0.1", port_);
+            c.set_bearer_token_auth(key_);
             c.set_read_timeout(60, 0);
             std::string buffer;
             auto r = c.Get(path, [&](const char* data, size_t len) {
@@ -183,6 +187,7 @@ class EventStream {
 
   private:
     int port_;
+    std::string key_;
     std::thread thread_;
     std::atomic<bool> connected_{false}, stop_{false};
     std::atomic<int> status_{0};
@@ -933,6 +938,7 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     auto second = std::make_unique<EventStream>(server, "/api/v1/events");
     ASSERT_TRUE(first->connected() && second->connected());
     httplib::Client quick("127.0.0.1", server.port());
+    quick.set_bearer_token_auth(server.api_key());
     quick.set_read_timeout(5, 0);
     expect_error(quick.Get("/api/v1/events"), 429, "too_many_streams", "a third event stream");
     first->RequestStop();
@@ -1143,7 +1149,7 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     TempDir work;
     auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("schema version 6"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("schema version 7"), std::string::npos) << r.out;
     EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
     r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";
@@ -1241,6 +1247,7 @@ void SetOld(const fs::path& p, size_t bytes) {
 
 json PostJson(const ServerProcess& s, const std::string& path, const json& body, int expect) {
     httplib::Client c("127.0.0.1", s.port());
+    c.set_bearer_token_auth(s.api_key());
     c.set_read_timeout(120, 0);
     auto r = c.Post(path, body.dump(), "application/json");
     EXPECT_TRUE(r) << path;
@@ -1608,6 +1615,220 @@ TEST_F(Service, BrowsersGetSecurityHeadersAndOtherOriginsCannotChangeAnything) {
     auto no_origin = Client(server).Delete("/api/v1/episodes/ep_unknown");
     ASSERT_TRUE(no_origin);
     EXPECT_EQ(no_origin->status, 404);
+}
+
+// A browser's session: its cookie and CSRF token, from signing in.
+struct Session {
+    std::string cookie, csrf;
+    httplib::Headers Headers(bool with_csrf = true) const {
+        httplib::Headers h = {{"Cookie", cookie}};
+        if (with_csrf) h.emplace("X-CSRF-Token", csrf);
+        return h;
+    }
+};
+
+Session SignIn(const ServerProcess& s, const json& body, int expect = 200) {
+    httplib::Client c("127.0.0.1", s.port());
+    auto r = c.Post("/api/v1/session", body.dump(), "application/json");
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    EXPECT_EQ(r->status, expect) << r->body;
+    if (r->status != 200) return {};
+    const std::string set = r->get_header_value("Set-Cookie");
+    EXPECT_NE(set.find("HttpOnly"), std::string::npos) << set;
+    EXPECT_NE(set.find("SameSite=Lax"), std::string::npos) << set;
+    return {set.substr(0, set.find(';')), json::parse(r->body)["csrf_token"]};
+}
+
+// A new key of the signed-in user, made through their session.
+std::string MakeKey(const ServerProcess& s, const Session& session, const std::string& scopes) {
+    httplib::Client c("127.0.0.1", s.port());
+    auto r = c.Post("/api/v1/keys", session.Headers(), json{{"name", scopes}, {"scopes", scopes}}.dump(),
+                    "application/json");
+    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : "no answer");
+    return r && r->status == 201 ? json::parse(r->body)["key"].get<std::string>() : "";
+}
+
+int StatusOf(const ServerProcess& s, const std::string& method, const std::string& path, const httplib::Headers& h,
+             const std::string& body = "{}") {
+    httplib::Client c("127.0.0.1", s.port());
+    c.set_read_timeout(30, 0);
+    httplib::Request req;
+    req.method = method;
+    req.path = path;
+    req.headers = h;
+    if (method != "GET" && method != "HEAD") {
+        req.body = body;
+        req.set_header("Content-Type", "application/json");
+    }
+    auto r = c.send(req);
+    return r ? r->status : -1;
+}
+
+// Bars of issue 18: nothing private answers without credentials; two users see and touch only their own (every
+// endpoint and method on one user's episode, clip, job, media and events answers the other 404, exactly as a missing
+// one); scopes limit keys; sessions need their CSRF token and end on sign-out; a revoked key stops at once; the first
+// start's link signs in once; /metrics takes METRICS_TOKEN.
+TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
+    TempDir work;
+    const std::string metrics_token = "prometheus-scrape-token-1234";
+    ServerProcess server(work / "data", {{"METRICS_TOKEN", metrics_token}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    ASSERT_FALSE(server.api_key().empty()) << server.Log();
+    const httplib::Headers nobody;
+    auto bearer = [](const std::string& key) { return httplib::Headers{{"Authorization", "Bearer " + key}}; };
+
+    // Without credentials: only the probes, the app and sign-in answer.
+    for (const auto& [method, path] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/api/v1/episodes"},
+                                                          {"POST", "/api/v1/episodes"},
+                                                          {"GET", "/api/v1/events"},
+                                                          {"GET", "/metrics"},
+                                                          {"GET", "/queue/stats"},
+                                                          {"GET", "/storage/stats"},
+                                                          {"POST", "/api/v1/admin/cleanup"},
+                                                          {"GET", "/api/v1/me"},
+                                                          {"GET", "/api/v1/jobs/job_x"},
+                                                          {"GET", "/api/v1/no-such-thing"}}) {
+        EXPECT_EQ(StatusOf(server, method, path, nobody), 401) << method << " " << path;
+        EXPECT_EQ(StatusOf(server, method, path, bearer("pp_aaaaaaaa_" + std::string(32, 'b'))), 401) << path;
+    }
+    EXPECT_EQ(StatusOf(server, "GET", "/livez", nobody), 200);
+    const json open_health = json::parse(httplib::Client("127.0.0.1", server.port()).Get("/health")->body);
+    EXPECT_TRUE(open_health.contains("status") && !open_health.contains("checks")) << open_health.dump();
+    EXPECT_TRUE(Get(server, "/health").contains("checks")) << "an administrator sees the details";
+    EXPECT_EQ(StatusOf(server, "GET", "/metrics", bearer(metrics_token)), 200);
+
+    // The first start's link signs the administrator in once.
+    const std::string link = server.sign_in_link();
+    ASSERT_NE(link.find("/signin?token="), std::string::npos) << link;
+    const std::string link_token = link.substr(link.find('=') + 1);
+    const Session admin = SignIn(server, {{"link", link_token}});
+    SignIn(server, {{"link", link_token}}, 401);
+    EXPECT_EQ(StatusOf(server, "PUT", "/api/v1/me/password", admin.Headers(),
+                       json{{"password", "correct horse battery"}}.dump()),
+              200)
+        << "a first start's administrator sets a password without a current one";
+
+    // Two users, each signed in with a password and holding a key made through the session.
+    for (const char* name : {"alice", "bob"}) {
+        PostJson(server, "/api/v1/users", {{"name", name}, {"password", std::string(name) + "-password-1"}}, 201);
+    }
+    const Session alice = SignIn(server, {{"name", "alice"}, {"password", "alice-password-1"}});
+    const Session bob = SignIn(server, {{"name", "bob"}, {"password", "bob-password-1"}});
+    SignIn(server, {{"name", "alice"}, {"password", "wrong-password-1"}}, 401);
+    SignIn(server, {{"name", "nobody"}, {"password", "wrong-password-1"}}, 401);
+    EXPECT_EQ(
+        StatusOf(server, "POST", "/api/v1/keys", alice.Headers(/*with_csrf=*/false), json{{"scopes", "read"}}.dump()),
+        403)
+        << "a session's change needs its CSRF token";
+    const std::string alice_key = MakeKey(server, alice, "read,write,render");
+    const std::string alice_read = MakeKey(server, alice, "read");
+    const std::string bob_key = MakeKey(server, bob, "read,write,render");
+    ASSERT_FALSE(alice_key.empty() || bob_key.empty());
+
+    // Alice's episode, with a clip and its files.
+    httplib::Client as_alice("127.0.0.1", server.port());
+    as_alice.set_bearer_token_auth(alice_key);
+    as_alice.set_read_timeout(60, 0);
+    httplib::MultipartFormDataItems items = {{"file", ReadAll(ShortWav()), "alice.wav", "audio/wav"},
+                                             {"clips", "1", "", ""}};
+    auto up = as_alice.Post("/api/v1/episodes", items);
+    ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "");
+    const std::string ep = json::parse(up->body)["episode"]["id"], job = json::parse(up->body)["job"]["id"];
+    ASSERT_EQ(WaitJob(server, job, Ended)["state"], "succeeded") << server.Log();
+    const json doc = json::parse(as_alice.Get("/api/v1/episodes/" + ep)->body);
+    ASSERT_FALSE(doc["clips"].empty()) << doc.dump();
+    const std::string clip = doc["clips"][0]["id"];
+
+    // Everything of Alice's answers Bob 404, as if it did not exist, and changes nothing.
+    httplib::Headers bobs = bearer(bob_key);
+    bobs.emplace("Range", "bytes=0-99");
+    const std::string e = "/api/v1/episodes/" + ep, c = "/api/v1/clips/" + clip;
+    const std::vector<std::pair<std::string, std::string>> matrix = {{"GET", e},
+                                                                     {"DELETE", e},
+                                                                     {"GET", e + "/audio"},
+                                                                     {"GET", e + "/peaks"},
+                                                                     {"GET", e + "/transcript"},
+                                                                     {"PUT", e + "/transcript"},
+                                                                     {"GET", e + "/clips"},
+                                                                     {"POST", e + "/clips"},
+                                                                     {"GET", c},
+                                                                     {"POST", c + "/star"},
+                                                                     {"DELETE", c + "/star"},
+                                                                     {"POST", c + "/feedback"},
+                                                                     {"GET", "/api/v1/jobs/" + job},
+                                                                     {"POST", "/api/v1/jobs/" + job + "/cancel"}};
+    for (const auto& [method, path] : matrix) {
+        const bool transcript = path.ends_with("/transcript");
+        EXPECT_EQ(StatusOf(server, method, path, bobs,
+                           transcript ? "1\n00:00:01,000 --> 00:00:04,000\nA story with a payoff.\n"
+                                      : R"({"kind":"like","start":1,"end":20})"),
+                  404)
+            << method << " " << path;
+    }
+    for (const char* kind : {"video", "audio", "thumbnail", "srt", "vtt", "post"}) {
+        EXPECT_EQ(StatusOf(server, "GET", c + "/media/" + kind, bobs), 404) << kind;
+        EXPECT_EQ(StatusOf(server, "GET", c + "/media/" + kind, bearer(alice_key)), 200) << kind;
+    }
+    httplib::Client as_bob("127.0.0.1", server.port());
+    as_bob.set_bearer_token_auth(bob_key);
+    EXPECT_EQ(json::parse(as_bob.Get("/api/v1/episodes")->body)["total"], 0);
+    EXPECT_EQ(json::parse(as_alice.Get("/api/v1/episodes")->body)["total"], 1);
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1) << "the administrator sees all";
+    const json after = json::parse(as_alice.Get(c)->body);
+    EXPECT_EQ(after["starred"], false);
+    EXPECT_TRUE(after["feedback"].empty()) << after.dump();
+
+    // Event streams carry only the caller's jobs: Alice's render reaches her stream, not Bob's.
+    EventStream bob_events(server, "/api/v1/events", bob_key), alice_events(server, "/api/v1/events", alice_key);
+    ASSERT_TRUE(bob_events.connected() && alice_events.connected());
+    auto render =
+        as_alice.Post(e + "/clips", json{{"start", doc["clips"][0]["start"]}, {"end", doc["clips"][0]["end"]}}.dump(),
+                      "application/json");
+    ASSERT_TRUE(render && render->status == 202) << (render ? render->body : "");
+    const std::string render_job = json::parse(render->body)["job"]["id"];
+    EXPECT_EQ(WaitJob(server, render_job, Ended)["state"], "succeeded");
+    auto alice_saw_the_end = [&] {
+        for (const json& ev : alice_events.events()) {
+            if (ev.value("job_id", "") == render_job && ev.value("state", "") == "succeeded") return true;
+        }
+        return false;
+    };
+    for (int i = 0; i < 100 && !alice_saw_the_end(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(alice_saw_the_end());
+    EXPECT_TRUE(bob_events.events().empty()) << bob_events.events().size() << " of Alice's events reached Bob";
+
+    // Scopes: a read key reads but cannot write, render or administer; a key cannot manage keys.
+    EXPECT_EQ(StatusOf(server, "GET", e, bearer(alice_read)), 200);
+    EXPECT_EQ(StatusOf(server, "POST", c + "/feedback", bearer(alice_read), R"({"kind":"like"})"), 403);
+    EXPECT_EQ(StatusOf(server, "POST", e + "/clips", bearer(alice_read), R"({"start":1,"end":20})"), 403);
+    EXPECT_EQ(StatusOf(server, "DELETE", e, bearer(alice_read)), 403);
+    EXPECT_EQ(StatusOf(server, "GET", "/queue/stats", bearer(alice_key)), 403);
+    EXPECT_EQ(StatusOf(server, "GET", "/metrics", bearer(alice_key)), 403);
+    EXPECT_EQ(StatusOf(server, "GET", "/api/v1/keys", bearer(alice_key)), 403);
+    EXPECT_EQ(StatusOf(server, "POST", "/api/v1/users", alice.Headers(), R"({"name":"eve","password":"x"})"), 403);
+
+    // Revoking a key and signing out take effect at once.
+    const std::string read_prefix = alice_read.substr(3, 8);
+    EXPECT_EQ(StatusOf(server, "DELETE", "/api/v1/keys/" + read_prefix, bob.Headers()), 404) << "not Bob's key";
+    EXPECT_EQ(StatusOf(server, "DELETE", "/api/v1/keys/" + read_prefix, alice.Headers()), 204);
+    EXPECT_EQ(StatusOf(server, "GET", e, bearer(alice_read)), 401);
+    EXPECT_EQ(StatusOf(server, "GET", "/api/v1/me", alice.Headers()), 200);
+    EXPECT_EQ(StatusOf(server, "DELETE", "/api/v1/session", alice.Headers()), 204);
+    EXPECT_EQ(StatusOf(server, "GET", "/api/v1/me", alice.Headers()), 401);
+    EXPECT_EQ(StatusOf(server, "GET", e, bearer(alice_key)), 200) << "signing out ends the session, not the keys";
+
+    // The audit log has the story, for administrators.
+    const json audit = Get(server, "/api/v1/admin/audit?limit=200");
+    std::set<std::string> actions;
+    for (const auto& a : audit["items"])
+        actions.insert(a["action"].get<std::string>() + ":" + a["outcome"].get<std::string>());
+    for (const char* want : {"sign_in_link:ok", "sign_in_link:refused", "sign_in:ok", "sign_in:refused", "user.add:ok",
+                             "key.create:ok", "key.revoke:ok", "user.passwd:ok"}) {
+        EXPECT_TRUE(actions.count(want)) << want;
+    }
+    EXPECT_EQ(server.Terminate(), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "access.h"
 #include "documents.h"
 #include "http_common.h"
 #include "lean_server.h"
@@ -45,7 +46,7 @@ void ApiServer::ClipRoutes() {
     auto& svr = *server_;
 
     svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
-        auto clip = app_->GetClip(req.matches[1]);
+        auto clip = app_->GetClip(CurrentCaller(), req.matches[1]);
         if (!clip.ok()) return SendStatus(res, clip.status());
         json j = ClipRowToJson(clip->first);
         j["feedback"] = clip->second;
@@ -55,14 +56,14 @@ void ApiServer::ClipRoutes() {
     svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|thumbnail|srt|vtt|post))", [this](const Request& req,
                                                                                                   Response& res) {
         const std::string kind = req.matches[2];
-        auto path = app_->ClipFile(req.matches[1], kind);
+        auto path = app_->ClipFile(CurrentCaller(), req.matches[1], kind);
         if (!path.ok()) return SendStatus(res, path.status());
         SendFile(req, res, *path, ContentTypeFor(kind, *path), "private, max-age=60", path->filename().string());
     });
 
     // A starred clip is kept past CLIP_RETENTION_DAYS.
     auto star = [this](const Request& req, Response& res, bool starred) {
-        auto clip = app_->StarClip(req.matches[1], starred);
+        auto clip = app_->StarClip(CurrentCaller(), req.matches[1], starred);
         if (!clip.ok()) return SendStatus(res, clip.status());
         SendJson(res, 200, ClipRowToJson(*clip));
     };
@@ -74,7 +75,7 @@ void ApiServer::ClipRoutes() {
     svr.Post(R"(/api/v1/clips/([A-Za-z0-9_]+)/feedback)", [this](const Request& req, Response& res) {
         auto ask = ParseFeedback(req.body);
         if (!ask.ok()) return SendStatus(res, ask.status());
-        auto done = app_->RecordFeedback(req.matches[1], *ask);
+        auto done = app_->RecordFeedback(CurrentCaller(), req.matches[1], *ask);
         if (!done.ok()) return SendStatus(res, done.status());
         const FeedbackRow& f = done->row;
         metrics_->Increment("podpromo_feedback_total", {{"kind", f.kind}});

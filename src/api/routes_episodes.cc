@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "access.h"
 #include "documents.h"
 #include "http_common.h"
 #include "lean_server.h"
@@ -58,7 +59,9 @@ void Upload(App& app, const Storage& storage, Metrics& metrics, int64_t max_file
     const Status received = receiver.Receive(req, reader);
     if (receiver.close_connection()) res.set_header("Connection", "close");
     if (!received.ok()) return refuse(received);
-    auto accepted = app.AcceptUpload(receiver.TakeRequest(req));
+    UploadRequest upload = receiver.TakeRequest(req);
+    upload.owner_id = CurrentCaller().user_id;
+    auto accepted = app.AcceptUpload(std::move(upload));
     if (!accepted.ok()) return refuse(accepted.status());
     metrics.Increment("podpromo_uploads_total", {{"outcome", "accepted"}});
     metrics.Increment("podpromo_upload_bytes_total", {}, static_cast<double>(accepted->episode.size_bytes));
@@ -153,33 +156,35 @@ void ApiServer::EpisodeRoutes() {
         const int limit = IntParam(req, "limit", 20, 1, 100);
         const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
         const uint64_t version = db_->write_version();
-        if (auto cached = state_->episode_list.Find(version, limit, offset)) {
+        const Caller who = CurrentCaller();
+        const std::string whose = who.sees_all ? "*" : who.user_id;
+        if (auto cached = state_->episode_list.Find(version, whose, limit, offset)) {
             return res.set_content(*cached, "application/json");
         }
-        auto page = app_->ListEpisodes(limit, offset);
+        auto page = app_->ListEpisodes(who, limit, offset);
         if (!page.ok()) return SendStatus(res, page.status());
         json items = json::array();
         for (const auto& e : page->first) items.push_back(EpisodeRowToJson(e));
         std::string body =
             DumpJson(json{{"items", items}, {"total", page->second}, {"limit", limit}, {"offset", offset}});
-        state_->episode_list.Store(version, limit, offset, body);
+        state_->episode_list.Store(version, whose, limit, offset, body);
         res.set_content(body, "application/json");
     });
 
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
-        auto b = app_->GetEpisode(req.matches[1], /*with_content=*/true);
+        auto b = app_->GetEpisode(CurrentCaller(), req.matches[1], /*with_content=*/true);
         if (!b.ok()) return SendStatus(res, b.status());
         SendJson(res, 200, EpisodeDocument(*b));
     });
 
     svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
-        if (Status st = app_->DeleteEpisode(req.matches[1]); !st.ok()) return SendStatus(res, st);
+        if (Status st = app_->DeleteEpisode(CurrentCaller(), req.matches[1]); !st.ok()) return SendStatus(res, st);
         res.status = 204;
     });
 
     // The episode's own recording (or its archived Opus copy), for the browser's player; Range supported.
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/audio)", [this](const Request& req, Response& res) {
-        auto b = app_->GetEpisode(req.matches[1], /*with_content=*/false);
+        auto b = app_->GetEpisode(CurrentCaller(), req.matches[1], /*with_content=*/false);
         if (!b.ok()) return SendStatus(res, b.status());
         auto path = storage_->Resolve(b->episode.audio_path);
         std::error_code ec;
@@ -193,7 +198,8 @@ void ApiServer::EpisodeRoutes() {
     // {"duration": s, "peaks": [n values in 0..1]} from the stored audio features (10 ms frames).
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/peaks)", [this](const Request& req, Response& res) {
         const std::string id = req.matches[1];
-        if (auto b = app_->GetEpisode(id, /*with_content=*/false); !b.ok()) return SendStatus(res, b.status());
+        if (auto b = app_->GetEpisode(CurrentCaller(), id, /*with_content=*/false); !b.ok())
+            return SendStatus(res, b.status());
         const std::optional<AudioFrames> frames = LoadFrames(*storage_, id);
         if (!frames || frames->size() == 0) {
             return SendStatus(
@@ -215,7 +221,7 @@ void ApiServer::EpisodeContentRoutes() {
         if (format != "json" && format != "srt" && format != "vtt") {
             return SendStatus(res, Status::InvalidInput("format must be json, srt or vtt"));
         }
-        auto t = app_->GetTranscript(req.matches[1]);
+        auto t = app_->GetTranscript(CurrentCaller(), req.matches[1]);
         if (!t.ok()) return SendStatus(res, t.status());
         if (format == "json") return SendJson(res, 200, TranscriptToJson(*t));
         const auto cues = CuesFromWords(t->AllWords());
@@ -224,7 +230,7 @@ void ApiServer::EpisodeContentRoutes() {
     });
 
     svr.Put(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
-        auto imported = app_->ImportTranscript(req.matches[1], req.body);
+        auto imported = app_->ImportTranscript(CurrentCaller(), req.matches[1], req.body);
         if (!imported.ok()) return SendStatus(res, imported.status());
         SendJson(res, 202, {{"job", JobRowToJson(imported->job)}, {"words", imported->words}});
     });
@@ -236,7 +242,7 @@ void ApiServer::EpisodeContentRoutes() {
         if (auto limit = req.has_param("limit") ? ParseInt(req.get_param_value("limit")) : std::nullopt) {
             ask.limit = static_cast<int>(std::clamp<int64_t>(*limit, 1, 50));
         }
-        auto r = app_->Rescore(req.matches[1], ask);
+        auto r = app_->Rescore(CurrentCaller(), req.matches[1], ask);
         if (!r.ok()) return SendStatus(res, r.status());
         json out = {{"platform", r->platform}, {"genre", r->genre}, {"rescored", r->rescored}};
         out["items"] = json::array();
@@ -251,7 +257,7 @@ void ApiServer::EpisodeContentRoutes() {
     svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
         auto ask = ParseSpanAsk(req);
         if (!ask.ok()) return SendStatus(res, ask.status());
-        auto accepted = app_->RequestSpanRender(req.matches[1], *ask);
+        auto accepted = app_->RequestSpanRender(CurrentCaller(), req.matches[1], *ask);
         if (!accepted.ok()) return SendStatus(res, accepted.status());
         res.set_header("Location", "/api/v1/jobs/" + accepted->job.id);
         SendJson(res, 202, SpanAccepted(*accepted));

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "access.h"
 #include "http_common.h"
 #include "lean_server.h"
 #include "podpromo/api/server.h"
@@ -47,10 +48,13 @@ void ApiServer::OperatorRoutes() {
     auto& svr = *server_;
 
     // The answer the health thread made last (see Bind): monitors poll this often, so it must cost nothing.
+    // Open to all, with the checks' details for administrators only.
     svr.Get("/health", [this](const Request&, Response& res) {
+        const Principal* who = CurrentPrincipal();
+        const bool details = who && CallerOf(*who).sees_all;
         std::lock_guard<std::mutex> lock(state_->health_mu);
         res.status = state_->health_status;
-        res.set_content(state_->health_body, "application/json");
+        res.set_content(details ? state_->health_body : state_->health_summary, "application/json");
     });
 
     // For orchestrators: alive while the process answers; ready while the health checks that matter pass

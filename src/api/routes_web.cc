@@ -30,6 +30,18 @@ void ApiServer::WebRoutes() {
         }
         SendFile(req, res, index, WebContentType(index), "no-cache");
     });
+    // A one-time sign-in link lands on the app, which sends its token (so a link preview that fetches the page does
+    // not use it up).
+    svr.Get("/signin", [this](const Request& req, Response& res) {
+        const fs::path index = fs::path(config_.web_dir) / "index.html";
+        std::error_code ec;
+        if (config_.web_dir.empty() || !fs::is_regular_file(index, ec)) {
+            return SendError(res, 404, "not_found",
+                             "the browser app is not built; POST {\"link\": token} to /api/v1/session");
+        }
+        res.set_header("Cache-Control", "no-store");
+        SendFile(req, res, index, WebContentType(index), "no-store");
+    });
     svr.Get(R"(/(assets/[A-Za-z0-9._-]+|favicon\.svg))", [this](const Request& req, Response& res) {
         const fs::path file = fs::path(config_.web_dir) / std::string(req.matches[1]);
         std::error_code ec;

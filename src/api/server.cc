@@ -45,14 +45,24 @@ std::string RouteLabel(const std::string& path) {
                                                  "/api/v1/events",
                                                  "/",
                                                  "/api/v1/admin/cleanup",
-                                                 "/api/v1/admin/errors"};
+                                                 "/api/v1/admin/errors",
+                                                 "/api/v1/admin/audit",
+                                                 "/api/v1/session",
+                                                 "/api/v1/me",
+                                                 "/api/v1/me/password",
+                                                 "/api/v1/me/sign-out-everywhere",
+                                                 "/api/v1/keys",
+                                                 "/api/v1/users",
+                                                 "/signin"};
     if (kExact.count(path)) return path;
     static const std::pair<const char*, std::set<std::string>> kResources[] = {
         {"/api/v1/episodes/", {"", "/audio", "/clips", "/peaks", "/transcript"}},
         {"/api/v1/clips/",
          {"", "/feedback", "/star", "/media/video", "/media/audio", "/media/thumbnail", "/media/srt", "/media/vtt",
           "/media/post"}},
-        {"/api/v1/jobs/", {"", "/cancel"}}};
+        {"/api/v1/jobs/", {"", "/cancel"}},
+        {"/api/v1/keys/", {""}},
+        {"/api/v1/users/", {"/disable", "/link"}}};
     for (const auto& [prefix, tails] : kResources) {
         if (!path.starts_with(prefix)) continue;
         const std::string rest = path.substr(std::string_view(prefix).size());
@@ -115,7 +125,7 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
       housekeeper_(housekeeper),
       errors_(errors),
       server_(std::make_unique<LeanServer>()),
-      state_(std::make_unique<State>(config.cors_origins)) {
+      state_(std::make_unique<State>(config, db)) {
     AppDeps deps;
     deps.db = db;
     deps.storage = storage;
@@ -186,9 +196,11 @@ void ApiServer::Serve() { server_->listen_after_bind(); }
 void ApiServer::RefreshHealth() {
     auto [code, doc] = RunHealthChecks();
     std::string body = DumpJson(doc);
+    std::string summary = DumpJson(json{{"status", doc["status"]}});
     std::lock_guard<std::mutex> lock(state_->health_mu);
     state_->health_status = code;
     state_->health_body = std::move(body);
+    state_->health_summary = std::move(summary);
 }
 
 void ApiServer::StopHealthThread() {
@@ -290,7 +302,7 @@ void ApiServer::Routes() {
     svr.set_pre_routing_handler([this](const Request& req, Response& res) {
         t_request_start = std::chrono::steady_clock::now();
         res.set_header("X-Request-Id", RequestId(req));
-        return state_->browser.Apply(req, res) || RefuseUnwantedBody(req, res)
+        return state_->browser.Apply(req, res) || RefuseUnwantedBody(req, res) || state_->access.Refuse(req, res)
                    ? httplib::Server::HandlerResponse::Handled
                    : httplib::Server::HandlerResponse::Unhandled;
     });
@@ -359,6 +371,9 @@ void ApiServer::Routes() {
     ClipRoutes();
     JobRoutes();
     WebRoutes();
+    AccountRoutes();
+    KeyRoutes();
+    UserRoutes();
 }
 
 }  // namespace podpromo

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "access.h"
 #include "browser_policy.h"
 #include "lean_server.h"
 #include "page_cache.h"
@@ -20,15 +21,19 @@
 namespace podpromo {
 
 struct ApiServer::State {
-    explicit State(const std::vector<std::string>& cors_origins) : browser(cors_origins) {}
+    State(const ServiceConfig& config, Database* db)
+        : browser(config.cors_origins), accounts(db, &SystemClock()), access(&accounts, config.metrics_token) {}
     const http::BrowserPolicy browser;  // security headers and CORS (immutable)
+    Accounts accounts;                  // users, keys, sessions (thread-safe)
+    const http::AccessGuard access;     // who makes each request (thread-safe)
     std::atomic<int> open_streams{0};
     PerClientLimit streams_per_client;  // event streams by client address (thread-safe)
     std::atomic<bool> stopping{false};
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::mutex health_mu;  // guards health_status and health_body
     int health_status = 503;
-    std::string health_body;
+    std::string health_body;      // the whole document, for administrators
+    std::string health_summary;   // {"status"} only, for everyone else
     std::thread health_thread;    // refreshes the health answer until health_stop
     std::mutex health_thread_mu;  // guards health_stop
     std::condition_variable health_cv;

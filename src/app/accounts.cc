@@ -191,10 +191,14 @@ Result<NewKey> Accounts::CreateKey(const std::string& user_name, const std::stri
     return made;
 }
 
-Status Accounts::RevokeKey(const std::string& prefix, const std::string& actor) {
+Status Accounts::RevokeKey(const std::string& prefix, const std::string& actor, const std::string& owner_id) {
     bool revoked = false;
     const DbInt now = clock_->NowMs();
     PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        if (!owner_id.empty()) {
+            const auto key = GetApiKeyByPrefix(tx, prefix);
+            if (!key || key->user_id != owner_id) return;
+        }
         revoked = RevokeApiKey(tx, prefix, now);
         if (revoked) InsertAudit(tx, Entry(now, actor, "key.revoke", prefix));
     }));
@@ -291,33 +295,43 @@ Scopes SessionScopes(const UserRow& user) {
 
 }  // namespace
 
+NewSession Accounts::StartSession(Tx& tx, const std::string& user_id, DbInt now) {
+    NewSession made;
+    made.token = RandomToken(32);
+    made.csrf_token = RandomToken(20);
+    made.expires_at = now + kSessionMaxMs;
+    InsertSession(tx, {Sha256Hex(made.token), user_id, made.csrf_token, now, now, made.expires_at, 0});
+    return made;
+}
+
+Status Accounts::CheckThrottle(AuditRow entry, const std::vector<std::string>& keys) {
+    DbInt wait = 0;
+    for (const auto& key : keys) wait = std::max(wait, throttle_.WaitMs(key));
+    if (wait <= 0) return Status::Ok();
+    entry.outcome = "refused";
+    entry.detail = "throttled";
+    db_->InTransaction([&](Tx& tx) { InsertAudit(tx, entry); }).IgnoreError("an audit line; the refusal stands");
+    return Status::RateLimited("too many failed sign-ins; wait before trying again")
+        .WithRetryAfter(static_cast<int>((wait + 999) / 1000));
+}
+
 Result<NewSession> Accounts::SignIn(const std::string& name, const std::string& password, const std::string& address) {
     const std::string account_key = "user:" + name.substr(0, 64), address_key = "addr:" + address.substr(0, 64);
-    const DbInt wait = std::max(throttle_.WaitMs(account_key), throttle_.WaitMs(address_key));
     const DbInt now = clock_->NowMs();
     AuditRow entry = Entry(now, "anonymous", "sign_in", name.substr(0, 64));
     entry.address = address.substr(0, 64);
-    if (wait > 0) {
-        entry.outcome = "refused";
-        entry.detail = "throttled";
-        db_->InTransaction([&](Tx& tx) { InsertAudit(tx, entry); }).IgnoreError("an audit line; the refusal stands");
-        return Status::RateLimited("too many failed sign-ins; wait before trying again")
-            .WithRetryAfter(static_cast<int>((wait + 999) / 1000));
-    }
+    PODPROMO_RETURN_IF_ERROR(CheckThrottle(entry, {account_key, address_key}));
     std::optional<UserRow> user;
     PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { user = GetUserByName(tx, name); }));
-    const std::string& hash = user && !user->disabled ? user->password_hash : DummyHash();
-    const bool ok = password.size() <= kMaxPasswordBytes && VerifyPassword(hash, password) && user && !user->disabled;
+    // An unknown, disabled or password-less account costs the same check as a known one.
+    const bool usable = user && !user->disabled && !user->password_hash.empty();
+    const std::string& hash = usable ? user->password_hash : DummyHash();
+    const bool ok = password.size() <= kMaxPasswordBytes && VerifyPassword(hash, password) && usable;
     NewSession made;
-    if (ok) {
-        made.token = RandomToken(32);
-        made.csrf_token = RandomToken(20);
-        made.expires_at = now + kSessionMaxMs;
-    }
     entry.actor = ok ? "user:" + name : "anonymous";
     entry.outcome = ok ? "ok" : "refused";
     PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
-        if (ok) InsertSession(tx, {Sha256Hex(made.token), user->id, made.csrf_token, now, now, made.expires_at, 0});
+        if (ok) made = StartSession(tx, user->id, now);
         InsertAudit(tx, entry);
     }));
     if (!ok) {
@@ -327,6 +341,101 @@ Result<NewSession> Accounts::SignIn(const std::string& name, const std::string& 
     }
     throttle_.Succeeded(account_key);  // (not the address: one good account must not reset a guesser's count)
     return made;
+}
+
+Result<std::string> Accounts::IssueSignInLink(const std::string& name, const std::string& actor) {
+    const std::string token = RandomToken(32);
+    const DbInt now = clock_->NowMs();
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        const auto user = GetUserByName(tx, name);
+        found = user && !user->disabled;
+        if (!found) return;
+        InsertSignInLink(tx, Sha256Hex(token), user->id, now, now + kLinkLifetimeMs);
+        InsertAudit(tx, Entry(now, actor, "link.create", name));
+    }));
+    if (!found) return NoSuchUser(name);
+    return token;
+}
+
+Result<NewSession> Accounts::SignInWithLink(std::string_view token, const std::string& address) {
+    const std::string address_key = "addr:" + address.substr(0, 64);
+    const DbInt now = clock_->NowMs();
+    AuditRow entry = Entry(now, "anonymous", "sign_in_link", "");
+    entry.address = address.substr(0, 64);
+    PODPROMO_RETURN_IF_ERROR(CheckThrottle(entry, {address_key}));
+    std::optional<NewSession> made;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        const auto user_id =
+            token.empty() || token.size() > 128 ? std::nullopt : UseSignInLink(tx, Sha256Hex(token), now);
+        const auto user = user_id ? GetUserById(tx, *user_id) : std::nullopt;
+        if (user && !user->disabled) {
+            made = StartSession(tx, user->id, now);
+            entry.actor = "user:" + user->name;
+            entry.target = user->name;
+        } else {
+            entry.outcome = "refused";
+        }
+        InsertAudit(tx, entry);
+    }));
+    if (!made) {
+        throttle_.Failed(address_key);
+        return Status::Unauthenticated("the sign-in link is not valid: it was used, has expired or is mistyped");
+    }
+    return std::move(*made);
+}
+
+Result<std::optional<std::string>> Accounts::FirstStart() {
+    UserRow u;
+    u.id = NewId("usr");
+    u.name = "admin";
+    u.is_admin = true;
+    u.created_at = u.updated_at = clock_->NowMs();
+    const std::string token = RandomToken(32);
+    bool made = false;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        made = CountUsers(tx) == 0;
+        if (!made) return;
+        InsertUser(tx, u);
+        AuditRow entry = Entry(u.created_at, "first_start", "user.add", u.name);
+        entry.detail = fmt::format("admin; given {} earlier episodes", ClaimUnownedEpisodes(tx, u.id));
+        InsertAudit(tx, entry);
+        InsertSignInLink(tx, Sha256Hex(token), u.id, u.created_at, u.created_at + kLinkLifetimeMs);
+    }));
+    if (!made) return std::optional<std::string>();
+    return std::optional<std::string>(token);
+}
+
+Result<NewSession> Accounts::ChangePassword(const Principal& who, const std::string& current, const std::string& next) {
+    PODPROMO_RETURN_IF_ERROR(CheckPassword(next));
+    const std::string account_key = "user:" + who.user_name;
+    const DbInt now = clock_->NowMs();
+    const std::string actor = who.key_prefix.empty() ? "user:" + who.user_name : "key:" + who.key_prefix;
+    PODPROMO_RETURN_IF_ERROR(CheckThrottle(Entry(now, actor, "user.passwd", who.user_name), {account_key}));
+    std::optional<UserRow> user;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { user = GetUserById(tx, who.user_id); }));
+    if (!user || user->disabled) return BadSession();
+    if (!user->password_hash.empty() &&
+        (current.size() > kMaxPasswordBytes || !VerifyPassword(user->password_hash, current))) {
+        throttle_.Failed(account_key);
+        return Status::Unauthenticated("the current password is wrong").WithSlug("wrong_password");
+    }
+    PODPROMO_ASSIGN_OR_RETURN(const std::string hash, HashPassword(next));
+    NewSession made;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        SetUserPassword(tx, user->id, hash, now);
+        RevokeUserSessions(tx, user->id, now);
+        made = StartSession(tx, user->id, now);
+        InsertAudit(tx, Entry(now, actor, "user.passwd", user->name));
+    }));
+    throttle_.Succeeded(account_key);
+    return made;
+}
+
+Result<bool> Accounts::HasPassword(const std::string& user_id) {
+    std::optional<UserRow> user;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { user = GetUserById(tx, user_id); }));
+    return user && !user->password_hash.empty();
 }
 
 Result<Principal> Accounts::AuthenticateSession(std::string_view token) {

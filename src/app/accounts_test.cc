@@ -261,5 +261,37 @@ TEST(SignInThrottle, KeepsABoundedNumberOfKeys) {
     EXPECT_GT(throttle.WaitMs("addr:" + std::to_string(SignInThrottle::kMaxKeys + 499)), 0);
 }
 
+// The first start makes an administrator with no password, signed in only by its one-time link, which works once and
+// for a day; they then set a password without a current one, and every later change needs the current one.
+TEST_F(AccountsTest, TheFirstStartsLinkSignsInOnceAndTheAdministratorSetsAPassword) {
+    auto first = accounts_->FirstStart();
+    ASSERT_TRUE(first.ok() && first->has_value()) << first.status().ToString();
+    auto again = accounts_->FirstStart();
+    ASSERT_TRUE(again.ok());
+    EXPECT_FALSE(again->has_value()) << "only when there is no user";
+    EXPECT_EQ(accounts_->SignIn("admin", "", "10.0.0.1").status().code(), StatusCode::kUnauthenticated)
+        << "no password signs in a password-less account";
+    auto session = accounts_->SignInWithLink(**first, "10.0.0.1");
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    EXPECT_EQ(accounts_->SignInWithLink(**first, "10.0.0.1").status().code(), StatusCode::kUnauthenticated)
+        << "used up";
+    auto who = accounts_->AuthenticateSession(session->token);
+    ASSERT_TRUE(who.ok());
+    EXPECT_TRUE(who->is_admin);
+    EXPECT_FALSE(*accounts_->HasPassword(who->user_id));
+    auto changed = accounts_->ChangePassword(*who, "", "the admin's passphrase");
+    ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+    EXPECT_FALSE(accounts_->AuthenticateSession(session->token).ok()) << "the old session ended";
+    EXPECT_TRUE(accounts_->AuthenticateSession(changed->token).ok()) << "the caller's new one works";
+    EXPECT_EQ(accounts_->ChangePassword(*who, "", "yet another passphrase").status().slug(), "wrong_password");
+    EXPECT_TRUE(accounts_->SignIn("admin", "the admin's passphrase", "10.0.0.1").ok());
+
+    auto late = accounts_->IssueSignInLink("admin", "cli");
+    ASSERT_TRUE(late.ok());
+    clock_.Advance(Accounts::kLinkLifetimeMs);
+    EXPECT_EQ(accounts_->SignInWithLink(*late, "10.0.0.2").status().code(), StatusCode::kUnauthenticated) << "expired";
+    EXPECT_EQ(accounts_->IssueSignInLink("nobody", "cli").status().code(), StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace podpromo

@@ -62,12 +62,34 @@ Status App::EnqueueIn(Tx& tx, const JobRow& job) const {
     return Status::Ok();
 }
 
-Result<EpisodeBundle> App::GetEpisode(const std::string& episode_id, bool with_content) {
+namespace {
+
+// Whether the episode exists and `who` may see it.
+bool Sees(Tx& tx, const Caller& who, const std::string& episode_id) {
+    const std::optional<std::string> owner = EpisodeOwner(tx, episode_id);
+    return owner && who.Sees(*owner);
+}
+
+// The clip or job when `who` may see its episode; nullopt otherwise, as for no such row.
+std::optional<ClipRow> VisibleClip(Tx& tx, const Caller& who, const std::string& clip_id) {
+    auto clip = podpromo::GetClip(tx, clip_id);
+    if (clip && !Sees(tx, who, clip->episode_id)) return std::nullopt;
+    return clip;
+}
+std::optional<JobRow> VisibleJob(Tx& tx, const Caller& who, const std::string& job_id) {
+    auto job = podpromo::GetJob(tx, job_id);
+    if (job && !Sees(tx, who, job->episode_id)) return std::nullopt;
+    return job;
+}
+
+}  // namespace
+
+Result<EpisodeBundle> App::GetEpisode(const Caller& who, const std::string& episode_id, bool with_content) {
     EpisodeBundle b;
     bool found = false;
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
         auto ep = podpromo::GetEpisode(tx, episode_id);
-        if (!ep) return;
+        if (!ep || !who.Sees(ep->owner_id)) return;
         found = true;
         b.episode = std::move(*ep);
         b.job = LatestJobForEpisode(tx, episode_id);
@@ -79,20 +101,29 @@ Result<EpisodeBundle> App::GetEpisode(const std::string& episode_id, bool with_c
     return b;
 }
 
-Result<std::pair<std::vector<EpisodeRow>, DbInt>> App::ListEpisodes(int limit, int offset) {
+Result<bool> App::EpisodeVisible(const Caller& who, const std::string& episode_id) {
+    bool visible = false;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { visible = Sees(tx, who, episode_id); }));
+    return visible;
+}
+
+Result<std::pair<std::vector<EpisodeRow>, DbInt>> App::ListEpisodes(const Caller& who, int limit, int offset) {
     std::pair<std::vector<EpisodeRow>, DbInt> page;
+    if (!who.sees_all && who.user_id.empty()) return page;  // nobody's: sees nothing
+    const std::optional<std::string> owner = who.sees_all ? std::nullopt : std::optional<std::string>(who.user_id);
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
-        page.first = podpromo::ListEpisodes(tx, limit, offset);
-        page.second = CountEpisodes(tx);
+        page.first = podpromo::ListEpisodes(tx, owner, limit, offset);
+        page.second = CountEpisodes(tx, owner);
     }));
     return page;
 }
 
-Result<Transcript> App::GetTranscript(const std::string& episode_id) {
+Result<Transcript> App::GetTranscript(const Caller& who, const std::string& episode_id) {
     std::optional<EpisodeRow> ep;
     std::optional<Transcript> t;
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
         ep = podpromo::GetEpisode(tx, episode_id);
+        if (ep && !who.Sees(ep->owner_id)) ep.reset();
         if (ep) t = LoadTranscript(tx, episode_id);
     }));
     if (!ep) return Status::NotFound("no episode " + episode_id);
@@ -103,20 +134,20 @@ Result<Transcript> App::GetTranscript(const std::string& episode_id) {
     return std::move(*t);
 }
 
-Result<std::pair<ClipRow, std::map<std::string, DbInt>>> App::GetClip(const std::string& clip_id) {
+Result<std::pair<ClipRow, std::map<std::string, DbInt>>> App::GetClip(const Caller& who, const std::string& clip_id) {
     std::optional<ClipRow> clip;
     std::map<std::string, DbInt> counts;
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
-        clip = podpromo::GetClip(tx, clip_id);
+        clip = VisibleClip(tx, who, clip_id);
         if (clip) counts = FeedbackCounts(tx, clip_id);
     }));
     if (!clip) return Status::NotFound("no clip " + clip_id);
     return std::make_pair(std::move(*clip), std::move(counts));
 }
 
-Result<fs::path> App::ClipFile(const std::string& clip_id, const std::string& kind) {
+Result<fs::path> App::ClipFile(const Caller& who, const std::string& clip_id, const std::string& kind) {
     std::optional<ClipRow> clip;
-    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { clip = podpromo::GetClip(tx, clip_id); }));
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { clip = VisibleClip(tx, who, clip_id); }));
     if (!clip) return Status::NotFound("no clip " + clip_id);
     if (clip->expired_at != 0) {
         return Status::Gone(fmt::format("clip {}'s files were removed by cleanup (older than {} days and not "
@@ -136,9 +167,10 @@ Result<fs::path> App::ClipFile(const std::string& clip_id, const std::string& ki
     return *path;
 }
 
-Result<ClipRow> App::StarClip(const std::string& clip_id, bool starred) {
+Result<ClipRow> App::StarClip(const Caller& who, const std::string& clip_id, bool starred) {
     std::optional<ClipRow> clip;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        if (!VisibleClip(tx, who, clip_id)) return;
         if (SetClipStarred(tx, clip_id, starred)) clip = podpromo::GetClip(tx, clip_id);
     }));
     if (!clip) return Status::NotFound("no clip " + clip_id);
@@ -163,7 +195,7 @@ Status CheckFeedback(const FeedbackAsk& ask) {
 
 }  // namespace
 
-Result<FeedbackRecorded> App::RecordFeedback(const std::string& clip_id, const FeedbackAsk& ask) {
+Result<FeedbackRecorded> App::RecordFeedback(const Caller& who, const std::string& clip_id, const FeedbackAsk& ask) {
     PODPROMO_RETURN_IF_ERROR(CheckFeedback(ask));
     FeedbackRecorded out;
     FeedbackRow& f = out.row;
@@ -175,7 +207,7 @@ Result<FeedbackRecorded> App::RecordFeedback(const std::string& clip_id, const F
     f.created_at = deps_.clock->NowMs();
     bool found = false;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        const auto clip = podpromo::GetClip(tx, clip_id);
+        const auto clip = VisibleClip(tx, who, clip_id);
         if (!clip) return;
         found = true;
         f.episode_id = clip->episode_id;
@@ -186,11 +218,11 @@ Result<FeedbackRecorded> App::RecordFeedback(const std::string& clip_id, const F
     return out;
 }
 
-Result<CancelOutcome> App::CancelJob(const std::string& job_id) {
+Result<CancelOutcome> App::CancelJob(const Caller& who, const std::string& job_id) {
     std::optional<JobRow> job;
     CancelOutcome out;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        job = podpromo::GetJob(tx, job_id);
+        job = VisibleJob(tx, who, job_id);
         if (!job || IsFinal(job->state)) return;
         out.ended = RequestCancel(tx, job_id, deps_.clock->NowMs());
         if (out.ended && job->kind != JobKind::kRender) {
@@ -209,13 +241,13 @@ Result<CancelOutcome> App::CancelJob(const std::string& job_id) {
     return out;
 }
 
-Status App::DeleteEpisode(const std::string& episode_id) {
+Status App::DeleteEpisode(const Caller& who, const std::string& episode_id) {
     bool found = false;
     std::vector<std::string> running;
     // The check and the delete are one transaction, so no worker can take one of its queued jobs in between (a
     // claim that commits first makes this transaction retry and see the job running).
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        found = podpromo::GetEpisode(tx, episode_id).has_value();
+        found = Sees(tx, who, episode_id);
         if (!found) return;
         running = RunningJobsForEpisode(tx, episode_id);
         for (const auto& job_id : running) RequestCancel(tx, job_id, deps_.clock->NowMs());
@@ -230,9 +262,9 @@ Status App::DeleteEpisode(const std::string& episode_id) {
     return Status::Ok();
 }
 
-Result<JobRow> App::GetJob(const std::string& job_id) {
+Result<JobRow> App::GetJob(const Caller& who, const std::string& job_id) {
     std::optional<JobRow> job;
-    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { job = podpromo::GetJob(tx, job_id); }));
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { job = VisibleJob(tx, who, job_id); }));
     if (!job) return Status::NotFound("no job " + job_id);
     return std::move(*job);
 }

@@ -21,6 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kStart = 1'800'000'000'000;
+const Caller kAll = Caller::Everyone();
 
 // A 440 Hz tone (or silence) of `seconds` as WAV bytes.
 std::string WavBytes(double seconds, bool silent, const fs::path& scratch) {
@@ -96,10 +97,11 @@ class AppTest : public ::testing::Test {
         }
         return n;
     }
-    // A ready episode with a 120 s transcript and no job running.
-    std::string ReadyEpisode() {
+    // A ready episode with a 120 s transcript and no job running, owned by `owner`.
+    std::string ReadyEpisode(const std::string& owner = "") {
         EpisodeRow ep;
         ep.id = NewId("ep");
+        ep.owner_id = owner;
         ep.title = "Ready";
         ep.filename = "ready.wav";
         ep.status = EpisodeStatus::kReady;
@@ -126,7 +128,7 @@ class AppTest : public ::testing::Test {
         return clip;
     }
     JobRow Job(const std::string& id) {
-        auto j = app_->GetJob(id);
+        auto j = app_->GetJob(kAll, id);
         EXPECT_TRUE(j.ok()) << j.status().ToString();
         return j.ok() ? *j : JobRow{};
     }
@@ -186,7 +188,7 @@ TEST_F(AppTest, RefusedUploadsSayWhyAndLeaveNothing) {
         EXPECT_EQ(r.status().code(), c.code) << r.status().ToString();
         EXPECT_EQ(r.status().slug(), c.slug) << r.status().ToString();
     }
-    auto page = app_->ListEpisodes(10, 0);
+    auto page = app_->ListEpisodes(kAll, 10, 0);
     ASSERT_TRUE(page.ok());
     EXPECT_EQ(page->second, 0) << "no rows";
     EXPECT_EQ(FilesUnder(storage_->root()), 0u) << "no files, in tmp/ or anywhere";
@@ -204,11 +206,11 @@ TEST_F(AppTest, AFullQueueRefusesEveryKindOfNewWork) {
     EXPECT_EQ(room.retry_after_s(), 30);
     auto upload = app_->AcceptUpload(Upload(tone));
     EXPECT_EQ(upload.status().slug(), "queue_full");
-    auto import = app_->ImportTranscript(ready, Srt(60));
+    auto import = app_->ImportTranscript(kAll, ready, Srt(60));
     EXPECT_EQ(import.status().slug(), "queue_full");
-    auto render = app_->RequestSpanRender(ready, SpanAsk{10, 40, std::nullopt, nlohmann::json::object()});
+    auto render = app_->RequestSpanRender(kAll, ready, SpanAsk{10, 40, std::nullopt, nlohmann::json::object()});
     EXPECT_EQ(render.status().slug(), "queue_full");
-    auto page = app_->ListEpisodes(10, 0);
+    auto page = app_->ListEpisodes(kAll, 10, 0);
     EXPECT_EQ(page->second, 4) << "the refused upload left no row (3 uploads and the ready episode)";
     EXPECT_EQ(FilesUnder(storage_->tmp_dir()), 0u);
 }
@@ -217,37 +219,38 @@ TEST_F(AppTest, ImportingATranscriptQueuesScoringOnceTheEpisodeIsIdle) {
     auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
     ASSERT_TRUE(accepted.ok());
     const std::string id = accepted->episode.id;
-    auto busy = app_->ImportTranscript(id, Srt(60));
+    auto busy = app_->ImportTranscript(kAll, id, Srt(60));
     EXPECT_EQ(busy.status().slug(), "busy") << "its job is still queued";
     ASSERT_TRUE(
         db_->InTransaction([&](Tx& tx) { FinishJob(tx, accepted->job.id, JobState::kFailed, "x", clock_.NowMs()); })
             .ok());
-    EXPECT_EQ(app_->ImportTranscript(id, "not a transcript \x01").status().slug(), "invalid_transcript");
-    EXPECT_EQ(app_->ImportTranscript("ep_nope", Srt(60)).status().code(), StatusCode::kNotFound);
-    EXPECT_EQ(app_->ImportTranscript(id, std::string(51 * 1024 * 1024, 'a')).status().code(), StatusCode::kTooLarge);
-    auto imported = app_->ImportTranscript(id, Srt(60));
+    EXPECT_EQ(app_->ImportTranscript(kAll, id, "not a transcript \x01").status().slug(), "invalid_transcript");
+    EXPECT_EQ(app_->ImportTranscript(kAll, "ep_nope", Srt(60)).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->ImportTranscript(kAll, id, std::string(51 * 1024 * 1024, 'a')).status().code(),
+              StatusCode::kTooLarge);
+    auto imported = app_->ImportTranscript(kAll, id, Srt(60));
     ASSERT_TRUE(imported.ok()) << imported.status().ToString();
     EXPECT_GT(imported->words, 100u);
     const JobRow job = Job(imported->job.id);
     EXPECT_EQ(job.checkpoint, Checkpoint::kTranscribed) << "recognition is skipped";
     EXPECT_EQ(job.priority, 2);
-    auto t = app_->GetTranscript(id);
+    auto t = app_->GetTranscript(kAll, id);
     ASSERT_TRUE(t.ok());
     EXPECT_EQ(t->WordCount(), imported->words);
-    auto b = app_->GetEpisode(id, false);
+    auto b = app_->GetEpisode(kAll, id, false);
     EXPECT_EQ(b->episode.status, EpisodeStatus::kQueued);
 }
 
 TEST_F(AppTest, ASpanRenderIsScoredQueuedOnceAndBounded) {
     const std::string id = ReadyEpisode();
     const SpanAsk ask{10, 40, std::nullopt, nlohmann::json::object()};
-    auto first = app_->RequestSpanRender(id, ask);
+    auto first = app_->RequestSpanRender(kAll, id, ask);
     ASSERT_TRUE(first.ok()) << first.status().ToString();
     EXPECT_FALSE(first->already_pending);
     EXPECT_EQ(first->job.kind, JobKind::kRender);
     EXPECT_NEAR(static_cast<double>(first->preview.candidate.start_ms), 10000, 500) << "at the word nearest 10 s";
     EXPECT_FALSE(first->preview.explanation.empty()) << "explained before it is rendered";
-    auto again = app_->RequestSpanRender(id, ask);
+    auto again = app_->RequestSpanRender(kAll, id, ask);
     ASSERT_TRUE(again.ok());
     EXPECT_TRUE(again->already_pending) << "a double click is the same render";
     EXPECT_EQ(again->clip_id, first->clip_id);
@@ -256,14 +259,14 @@ TEST_F(AppTest, ASpanRenderIsScoredQueuedOnceAndBounded) {
     limits_.max_queue_size = 100;
     MakeApp();
     for (double start : {50.0, 60.0, 70.0}) {
-        ASSERT_TRUE(app_->RequestSpanRender(id, SpanAsk{start, start + 30, std::nullopt, {}}).ok());
+        ASSERT_TRUE(app_->RequestSpanRender(kAll, id, SpanAsk{start, start + 30, std::nullopt, {}}).ok());
     }
-    auto fifth = app_->RequestSpanRender(id, SpanAsk{80, 110, std::nullopt, {}});
+    auto fifth = app_->RequestSpanRender(kAll, id, SpanAsk{80, 110, std::nullopt, {}});
     EXPECT_EQ(fifth.status().code(), StatusCode::kRateLimited);
     EXPECT_EQ(fifth.status().slug(), "too_many_renders");
-    EXPECT_EQ(app_->RequestSpanRender(id, SpanAsk{-1, 30, std::nullopt, {}}).status().code(),
+    EXPECT_EQ(app_->RequestSpanRender(kAll, id, SpanAsk{-1, 30, std::nullopt, {}}).status().code(),
               StatusCode::kInvalidInput);
-    EXPECT_EQ(app_->RequestSpanRender(id, SpanAsk{10, 40, std::string("myspace"), {}}).status().code(),
+    EXPECT_EQ(app_->RequestSpanRender(kAll, id, SpanAsk{10, 40, std::string("myspace"), {}}).status().code(),
               StatusCode::kInvalidInput);
 }
 
@@ -276,7 +279,7 @@ TEST_F(AppTest, ASpanRenderNeedsRoomToWrite) {
     fs::create_directories(storage_->EpisodeDir(id));
     std::ofstream(storage_->EpisodeDir(id) / "big") << std::string(4096, 'x');
     MakeApp();
-    const Status full = app_->RequestSpanRender(id, SpanAsk{10, 40, std::nullopt, {}}).status();
+    const Status full = app_->RequestSpanRender(kAll, id, SpanAsk{10, 40, std::nullopt, {}}).status();
     EXPECT_EQ(full.code(), StatusCode::kNoSpace) << full.ToString();
     auto q = app_->QueueStats();
     ASSERT_TRUE(q.ok());
@@ -286,7 +289,7 @@ TEST_F(AppTest, ASpanRenderNeedsRoomToWrite) {
 TEST_F(AppTest, ASpanOfAnEpisodeNotReadyIsRefused) {
     auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
     ASSERT_TRUE(accepted.ok());
-    auto r = app_->RequestSpanRender(accepted->episode.id, SpanAsk{0, 13, std::nullopt, {}});
+    auto r = app_->RequestSpanRender(kAll, accepted->episode.id, SpanAsk{0, 13, std::nullopt, {}});
     EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
     EXPECT_EQ(r.status().slug(), "not_ready");
 }
@@ -296,7 +299,7 @@ TEST_F(AppTest, DeletingAskesARunningJobToStopFirst) {
     ASSERT_TRUE(accepted.ok());
     const std::string id = accepted->episode.id;
     ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { ClaimNextJob(tx, "host:1:w", clock_.NowMs(), kStart + 60000); }).ok());
-    const Status busy = app_->DeleteEpisode(id);
+    const Status busy = app_->DeleteEpisode(kAll, id);
     EXPECT_EQ(busy.slug(), "busy");
     bool cancel = false;
     ASSERT_TRUE(db_->With([&](Tx& tx) { cancel = CancelRequested(tx, accepted->job.id); }).ok());
@@ -305,29 +308,29 @@ TEST_F(AppTest, DeletingAskesARunningJobToStopFirst) {
     ASSERT_TRUE(
         db_->InTransaction([&](Tx& tx) { FinishJob(tx, accepted->job.id, JobState::kCancelled, "", clock_.NowMs()); })
             .ok());
-    EXPECT_TRUE(app_->DeleteEpisode(id).ok());
-    EXPECT_EQ(app_->GetEpisode(id, false).status().code(), StatusCode::kNotFound);
+    EXPECT_TRUE(app_->DeleteEpisode(kAll, id).ok());
+    EXPECT_EQ(app_->GetEpisode(kAll, id, false).status().code(), StatusCode::kNotFound);
     EXPECT_FALSE(fs::exists(storage_->EpisodeDir(id)));
     EXPECT_FALSE(fs::exists(storage_->root() / accepted->episode.audio_path));
-    EXPECT_EQ(app_->DeleteEpisode(id).code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->DeleteEpisode(kAll, id).code(), StatusCode::kNotFound);
 }
 
 TEST_F(AppTest, CancellingEndsAQueuedJobAndRefusesAnEndedOne) {
     auto accepted = app_->AcceptUpload(Upload(WavBytes(15, false, dir_ / "tone.wav")));
     ASSERT_TRUE(accepted.ok());
     Events();
-    auto cancelled = app_->CancelJob(accepted->job.id);
+    auto cancelled = app_->CancelJob(kAll, accepted->job.id);
     ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
     EXPECT_TRUE(cancelled->ended);
     EXPECT_EQ(cancelled->job.state, JobState::kCancelled);
-    EXPECT_EQ(app_->GetEpisode(accepted->episode.id, false)->episode.status, EpisodeStatus::kCancelled);
+    EXPECT_EQ(app_->GetEpisode(kAll, accepted->episode.id, false)->episode.status, EpisodeStatus::kCancelled);
     const auto events = Events();
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(events[0]["state"], "cancelled");
-    const Status again = app_->CancelJob(accepted->job.id).status();
+    const Status again = app_->CancelJob(kAll, accepted->job.id).status();
     EXPECT_EQ(again.code(), StatusCode::kFailedPrecondition);
     EXPECT_EQ(again.slug(), "finished");
-    EXPECT_EQ(app_->CancelJob("job_nope").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->CancelJob(kAll, "job_nope").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
@@ -349,7 +352,7 @@ TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
         {{"comment", std::nullopt, ""}, false},
     };
     for (const Case& c : cases) {
-        auto r = app_->RecordFeedback(clip.id, c.ask);
+        auto r = app_->RecordFeedback(kAll, clip.id, c.ask);
         EXPECT_EQ(r.ok(), c.ok) << c.ask.kind << ": " << r.status().ToString();
         if (!c.ok) {
             EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
@@ -358,12 +361,12 @@ TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
             EXPECT_EQ(r->row.comment.size(), 4000u);
         }
     }
-    auto last = app_->RecordFeedback(clip.id, {"like", std::nullopt, ""});
+    auto last = app_->RecordFeedback(kAll, clip.id, {"like", std::nullopt, ""});
     ASSERT_TRUE(last.ok());
     EXPECT_EQ(last->totals["like"], 3);
     EXPECT_EQ(last->totals["rating"], 1);
     EXPECT_EQ(last->row.episode_id, episode);
-    EXPECT_EQ(app_->RecordFeedback("nope", {"like", std::nullopt, ""}).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->RecordFeedback(kAll, "nope", {"like", std::nullopt, ""}).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(AppTest, AnExpiredClipsFilesAreGoneAndSaySo) {
@@ -374,22 +377,22 @@ TEST_F(AppTest, AnExpiredClipsFilesAreGoneAndSaySo) {
                        ExpireClip(tx, clip.id, clock_.NowMs());
                    })
                     .ok());
-    const Status gone = app_->ClipFile(clip.id, "video").status();
+    const Status gone = app_->ClipFile(kAll, clip.id, "video").status();
     EXPECT_EQ(gone.code(), StatusCode::kGone);
     EXPECT_EQ(gone.slug(), "expired");
     EXPECT_NE(gone.message().find("render its span again"), std::string::npos);
-    auto starred = app_->StarClip(clip.id, true);
+    auto starred = app_->StarClip(kAll, clip.id, true);
     ASSERT_TRUE(starred.ok());
     EXPECT_EQ(starred->starred, 1);
-    EXPECT_EQ(app_->StarClip("nope", true).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->StarClip(kAll, "nope", true).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(AppTest, RescoringKeepsTheStoredClipsOrScoresAgain) {
     const std::string id = ReadyEpisode();
-    auto same = app_->Rescore(id, {});
+    auto same = app_->Rescore(kAll, id, {});
     ASSERT_TRUE(same.ok());
     EXPECT_FALSE(same->rescored);
-    auto linkedin = app_->Rescore(id, {std::string("linkedin"), std::nullopt, 3});
+    auto linkedin = app_->Rescore(kAll, id, {std::string("linkedin"), std::nullopt, 3});
     ASSERT_TRUE(linkedin.ok()) << linkedin.status().ToString();
     EXPECT_TRUE(linkedin->rescored);
     EXPECT_EQ(linkedin->platform, "linkedin");
@@ -399,8 +402,55 @@ TEST_F(AppTest, RescoringKeepsTheStoredClipsOrScoresAgain) {
         EXPECT_GE(c.duration, 20.0) << "LinkedIn's range";
         EXPECT_TRUE(c.id.empty()) << "nothing was rendered, so no clip is a stored one";
     }
-    EXPECT_EQ(app_->Rescore(id, {std::string("myspace"), std::nullopt, std::nullopt}).status().code(),
+    EXPECT_EQ(app_->Rescore(kAll, id, {std::string("myspace"), std::nullopt, std::nullopt}).status().code(),
               StatusCode::kInvalidInput);
+}
+
+// Each user sees and changes only their own episodes and what hangs off them; another's answers exactly as a missing
+// one does, and an administrator sees everything.
+TEST_F(AppTest, AnotherUsersEpisodeClipsAndJobsAreNotFound) {
+    const Caller alice{"u_alice", false}, bob{"u_bob", false};
+    const std::string mine = ReadyEpisode("u_alice");
+    const ClipRow clip = AClip(mine);
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertClip(tx, clip); }).ok());
+    auto imported = app_->ImportTranscript(alice, mine, Srt(60));
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+    const std::string job = imported->job.id;
+
+    auto not_found = [](const Status& st) { return st.code() == StatusCode::kNotFound; };
+    EXPECT_TRUE(not_found(app_->GetEpisode(bob, mine, true).status()));
+    EXPECT_TRUE(not_found(app_->GetTranscript(bob, mine).status()));
+    EXPECT_TRUE(not_found(app_->Rescore(bob, mine, {}).status()));
+    EXPECT_TRUE(not_found(app_->ImportTranscript(bob, mine, Srt(60)).status()));
+    EXPECT_TRUE(not_found(app_->RequestSpanRender(bob, mine, SpanAsk{10, 40, std::nullopt, {}}).status()));
+    EXPECT_TRUE(not_found(app_->GetClip(bob, clip.id).status()));
+    EXPECT_TRUE(not_found(app_->ClipFile(bob, clip.id, "video").status()));
+    EXPECT_TRUE(not_found(app_->StarClip(bob, clip.id, true).status()));
+    EXPECT_TRUE(not_found(app_->RecordFeedback(bob, clip.id, {"like", std::nullopt, ""}).status()));
+    EXPECT_TRUE(not_found(app_->GetJob(bob, job).status()));
+    EXPECT_TRUE(not_found(app_->CancelJob(bob, job).status()));
+    EXPECT_TRUE(not_found(app_->DeleteEpisode(bob, mine)));
+    EXPECT_FALSE(*app_->EpisodeVisible(bob, mine));
+    // Nothing Bob tried changed anything.
+    EXPECT_EQ(app_->GetClip(alice, clip.id)->first.starred, 0);
+    EXPECT_TRUE(app_->GetClip(alice, clip.id)->second.empty());
+    EXPECT_EQ(Job(job).state, JobState::kQueued);
+
+    auto bobs = app_->ListEpisodes(bob, 10, 0);
+    ASSERT_TRUE(bobs.ok());
+    EXPECT_TRUE(bobs->first.empty());
+    EXPECT_EQ(bobs->second, 0);
+    auto alices = app_->ListEpisodes(alice, 10, 0);
+    ASSERT_EQ(alices->first.size(), 1u);
+    EXPECT_EQ(alices->first[0].id, mine);
+    EXPECT_TRUE(*app_->EpisodeVisible(alice, mine));
+    EXPECT_TRUE(app_->StarClip(alice, clip.id, true).ok());
+    EXPECT_EQ(app_->ListEpisodes(kAll, 10, 0)->second, 1);
+    // Nobody's caller (no user) sees nothing, not even an episode stored before accounts.
+    const std::string unowned = ReadyEpisode("");
+    EXPECT_TRUE(app_->ListEpisodes(Caller{}, 10, 0)->first.empty());
+    EXPECT_TRUE(not_found(app_->GetEpisode(Caller{}, unowned, false).status()));
+    EXPECT_TRUE(app_->GetEpisode(kAll, unowned, false).ok());
 }
 
 }  // namespace

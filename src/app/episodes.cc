@@ -33,11 +33,12 @@ std::optional<std::pair<JobRow, std::string>> SameSpan(const std::vector<JobRow>
 
 }  // namespace
 
-Result<ImportedTranscript> App::ImportTranscript(const std::string& episode_id, const std::string& text) {
+Result<ImportedTranscript> App::ImportTranscript(const Caller& who, const std::string& episode_id,
+                                                 const std::string& text) {
     if (text.size() > kMaxTranscriptBytes) return Status::TooLarge("transcripts are at most 50 MB");
     auto t = ParseTranscript(text);
     if (!t.ok()) return Status::InvalidInput(t.status().message()).WithSlug("invalid_transcript");
-    PODPROMO_ASSIGN_OR_RETURN(const EpisodeBundle b, GetEpisode(episode_id, /*with_content=*/false));
+    PODPROMO_ASSIGN_OR_RETURN(const EpisodeBundle b, GetEpisode(who, episode_id, /*with_content=*/false));
     if (b.job && !IsFinal(b.job->state)) {
         return Status::FailedPrecondition("the episode is being processed; import after it ends or cancel it")
             .WithSlug("busy");
@@ -60,13 +61,14 @@ Result<ImportedTranscript> App::ImportTranscript(const std::string& episode_id, 
     return out;
 }
 
-Result<SpanRenderAccepted> App::RequestSpanRender(const std::string& episode_id, const SpanAsk& ask) {
+Result<SpanRenderAccepted> App::RequestSpanRender(const Caller& who, const std::string& episode_id,
+                                                  const SpanAsk& ask) {
     for (const auto& [name, v] : {std::pair{"start", ask.start_s}, std::pair{"end", ask.end_s}}) {
         if (!std::isfinite(v) || v < 0 || v > 24 * 3600.0) {
             return Status::InvalidInput(std::string(name) + " must be a time in the episode, in seconds");
         }
     }
-    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(episode_id, /*with_content=*/true));
+    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(who, episode_id, /*with_content=*/true));
     if (b.episode.status != EpisodeStatus::kReady || !b.transcript) {
         return Status::FailedPrecondition("the episode is " + std::string(Name(b.episode.status)) +
                                           "; wait until it is ready")
@@ -119,8 +121,8 @@ Result<SpanRenderAccepted> App::RequestSpanRender(const std::string& episode_id,
     return out;
 }
 
-Result<Rescored> App::Rescore(const std::string& episode_id, const RescoreAsk& ask) {
-    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(episode_id, /*with_content=*/true));
+Result<Rescored> App::Rescore(const Caller& who, const std::string& episode_id, const RescoreAsk& ask) {
+    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(who, episode_id, /*with_content=*/true));
     const EpisodeRow& ep = b.episode;
     Rescored out;
     out.platform = ask.platform.value_or(ep.platform);

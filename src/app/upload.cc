@@ -115,6 +115,7 @@ Result<AcceptedUpload> App::CheckUpload(UploadRequest& upload) {
     AcceptedUpload rows;
     EpisodeRow& ep = rows.episode;
     ep.id = NewId("ep");
+    ep.owner_id = upload.owner_id;
     const std::string title = Field(upload.fields, "title", "");
     ep.title = title.empty() ? fs::path(safe_name).stem().string() : TruncateUtf8(title, 200);
     ep.filename = safe_name;

@@ -120,6 +120,13 @@ int RunUserCommand(const ServiceConfig& config, const UserCommand& command) {
     if (!db.ok()) return ReportFailure(db.status());
     Accounts accounts(db->get(), &SystemClock());
     if (command.action == "list") return ListUsers(accounts, command.json);
+    if (command.action == "link") {
+        auto token = accounts.IssueSignInLink(command.name, kActor);
+        if (!token.ok()) return ReportFailure(token.status());
+        std::cout << SignInLink(command.base_url.empty() ? ServiceUrl(config) : command.base_url, *token) << "\n";
+        std::cerr << "a one-time link: it signs " << command.name << " in once, within 24 hours\n";
+        return 0;
+    }
     if (command.action == "disable") {
         return Done(accounts.DisableUser(command.name, kActor),
                     "disabled " + command.name + ": their sessions ended and their keys are revoked");

@@ -10,8 +10,9 @@
 namespace podpromo {
 
 struct UserCommand {
-    std::string action;  // add, passwd, disable, list
+    std::string action;  // add, passwd, disable, link, list
     std::string name;
+    std::string base_url;  // link: the service's address as users reach it ("" = http://HOST:PORT)
     bool admin = false;
     bool json = false;
 };

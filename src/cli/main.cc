@@ -374,7 +374,7 @@ struct AccountFlags {
 };
 
 void AddAccountCommands(CLI::App* app, AccountFlags* f) {
-    f->user = app->add_subcommand("user", "Manage users (see README: accounts are not yet enforced)");
+    f->user = app->add_subcommand("user", "Manage users");
     f->user->require_subcommand(1);
     auto& u = f->user_command;
     auto* add = f->user->add_subcommand("add", "Add a user; the password is read from standard input");
@@ -384,9 +384,12 @@ void AddAccountCommands(CLI::App* app, AccountFlags* f) {
     passwd->add_option("name", u.name)->required();
     auto* disable = f->user->add_subcommand("disable", "Disable a user: their sessions end, their keys are revoked");
     disable->add_option("name", u.name)->required();
+    auto* link = f->user->add_subcommand("link", "Print a one-time sign-in link for a user (24 hours)");
+    link->add_option("name", u.name)->required();
+    link->add_option("--url", u.base_url, "The service's address as users reach it (default http://HOST:PORT)");
     auto* list = f->user->add_subcommand("list", "List the users");
     list->add_flag("--json", u.json, "As JSON");
-    f->key = app->add_subcommand("key", "Manage API keys (see README: accounts are not yet enforced)");
+    f->key = app->add_subcommand("key", "Manage API keys");
     f->key->require_subcommand(1);
     auto& k = f->key_command;
     auto* create = f->key->add_subcommand("create", "Make a key and print it once");
@@ -398,7 +401,7 @@ void AddAccountCommands(CLI::App* app, AccountFlags* f) {
     auto* keys = f->key->add_subcommand("list", "List a user's keys (never their secrets)");
     keys->add_option("--user", k.user)->required();
     keys->add_flag("--json", k.json, "As JSON");
-    for (CLI::App* c : {add, passwd, disable, list, create, revoke, keys}) {
+    for (CLI::App* c : {add, passwd, disable, link, list, create, revoke, keys}) {
         c->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
     }
 }

@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "podpromo/api/server.h"
+#include "podpromo/app/accounts.h"
+#include "podpromo/core/clock.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/cleanup.h"
@@ -23,6 +25,19 @@
 #include "podpromo/store/database.h"
 
 namespace podpromo {
+
+std::string ServiceUrl(const ServiceConfig& config, int port) {
+    const std::string host = config.host == "0.0.0.0" || config.host == "::" ? "127.0.0.1" : config.host;
+    return fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                       port > 0 ? port : config.port);
+}
+
+std::string SignInLink(const std::string& base_url, const std::string& token) {
+    std::string base = base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + "/signin?token=" + token;
+}
+
 namespace {
 
 Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, int pool_size) {
@@ -131,6 +146,9 @@ int RunServe(ServiceConfig config) {
     if (Status st = server.Bind(); !st.ok()) {
         return ReportFailure(st);
     }
+    // With no user yet, an administrator and a one-time link to sign in as them.
+    auto first_start = Accounts(db->get(), &SystemClock()).FirstStart();
+    if (!first_start.ok()) return ReportFailure(first_start.status());
     housekeeper.Start();
     workers.Start();
 
@@ -145,10 +163,17 @@ int RunServe(ServiceConfig config) {
         housekeeper.Stop();
         clean = workers.Stop();
     });
-    const std::string host = config.host == "0.0.0.0" ? "127.0.0.1" : config.host;
-    std::cout << fmt::format("PodPromo is serving on http://{}:{}/  (data: {}, database: {}, workers: {})\n", host,
-                             server.port(), storage->root().string(), config.DatabaseUrl(), config.max_concurrent_jobs)
-              << std::flush;
+    const std::string url = ServiceUrl(config, server.port());
+    std::cout << fmt::format("PodPromo is serving on {}/  (data: {}, database: {}, workers: {})\n", url,
+                             storage->root().string(), config.DatabaseUrl(), config.max_concurrent_jobs);
+    if (*first_start) {
+        std::cout << fmt::format(
+            "First start: sign in as admin at {}\n  (the link works once, for 24 hours; then "
+            "set a password on the Account page, or run `podpromo user link admin` for a new "
+            "link)\n",
+            SignInLink(url, **first_start));
+    }
+    std::cout << std::flush;
     server.Serve();
     signal_thread.join();
     Log(LogLevel::kInfo, "stopped");

@@ -1,6 +1,8 @@
 // `podpromo serve`, `podpromo migrate` and `podpromo cleanup`.
 #pragma once
 
+#include <string>
+
 #include "podpromo/core/config.h"
 #include "podpromo/core/status.h"
 
@@ -8,6 +10,11 @@ namespace podpromo {
 
 // Prints "podpromo: <message>" to stderr and returns the exit code for `st` (ExitCodeFor, core/status.h).
 int ReportFailure(const Status& st);
+
+// The service's address from the configuration ("http://127.0.0.1:8000" for HOST 0.0.0.0), and a one-time sign-in link
+// at it (app/accounts.h).
+std::string ServiceUrl(const ServiceConfig& config, int port = 0);
+std::string SignInLink(const std::string& base_url, const std::string& token);
 
 // Runs the API, the workers and the queue until SIGTERM/SIGINT; prints the URL when listening. Returns the
 // process exit code (0 after a graceful stop, 1 when the service cannot start, 2 for bad configuration).

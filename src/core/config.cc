@@ -83,6 +83,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         if (!origins.ok()) return origins.status();
         c->cors_origins = std::move(*origins);
     }
+    text("METRICS_TOKEN", &c->metrics_token);
     PODPROMO_RETURN_IF_ERROR(LoadAsrSettingsFromEnv(&c->asr, getenv));
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
@@ -93,6 +94,10 @@ Status ValidateConfig(const ServiceConfig& c) {
     if (c.port < 0 || c.port > 65535) return Status::InvalidInput(fmt::format("port {} is not 0..65535", c.port));
     if (c.data_dir.empty()) return Status::InvalidInput("DATA_DIR must not be empty");
     if (c.host.empty()) return Status::InvalidInput("HOST must not be empty");
+    if (!c.metrics_token.empty() && (c.metrics_token.size() < 16 || c.metrics_token.size() > 256 ||
+                                     c.metrics_token.find_first_of(" \t\r\n") != std::string::npos)) {
+        return Status::InvalidInput("METRICS_TOKEN must be 16 to 256 characters with no spaces");
+    }
     if (c.log_format != "auto" && c.log_format != "json" && c.log_format != "text") {
         return Status::InvalidInput(fmt::format("LOG_FORMAT='{}': expected json, text or auto", c.log_format));
     }

@@ -234,7 +234,7 @@ std::vector<CleanupAction> Plan(const Storage& storage, const Snapshot& snap, co
 
 Status LoadSnapshot(Database* db, Snapshot* snap) {
     return db->With([&](Tx& s) {
-        snap->episodes = ListEpisodes(s, INT_MAX, 0);
+        snap->episodes = ListEpisodes(s, std::nullopt, INT_MAX, 0);
         snap->clips = ListAllClips(s);
         snap->active = EpisodesWithActiveJobs(s);
     });

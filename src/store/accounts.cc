@@ -185,6 +185,25 @@ void RevokeUserSessions(Tx& tx, const std::string& user_id, DbInt now) {
     tx.sql() << "UPDATE sessions SET revoked_at = :t WHERE user_id = :u AND revoked_at = 0", use(now), use(user_id);
 }
 
+void InsertSignInLink(Tx& tx, const std::string& id, const std::string& user_id, DbInt now, DbInt expires_at) {
+    tx.sql() << "INSERT INTO sign_in_links (id, user_id, created_at, expires_at, used_at) VALUES (:id, :u, :t, :e, 0)",
+        use(id), use(user_id), use(now), use(expires_at);
+}
+
+std::optional<std::string> UseSignInLink(Tx& tx, const std::string& id, DbInt now) {
+    std::string user_id;
+    soci::indicator ind = soci::i_null;
+    tx.sql() << "SELECT user_id FROM sign_in_links WHERE id = :id AND used_at = 0 AND expires_at > :t", use(id),
+        use(now), into(user_id, ind);
+    if (!tx.sql().got_data() || ind != soci::i_ok) return std::nullopt;
+    // Conditional, so two uses at once cannot both succeed.
+    soci::statement st =
+        (tx.sql().prepare << "UPDATE sign_in_links SET used_at = :t WHERE id = :id AND used_at = 0", use(now), use(id));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) return std::nullopt;
+    return user_id;
+}
+
 void InsertAudit(Tx& tx, const AuditRow& a) {
     tx.sql() << "INSERT INTO audit_log (id, at, actor, action, target, address, outcome, detail)"
                 " VALUES (:id, :at, :ac, :an, :t, :ad, :o, :d)",

@@ -45,6 +45,15 @@ std::vector<std::string> AccountsMigration() {
     };
 }
 
+// 7: one-time sign-in links (the SHA-256 of the token), as the first start prints and `podpromo user link` makes.
+std::vector<std::string> SignInLinksMigration() {
+    return {
+        "CREATE TABLE sign_in_links ("
+        " id TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+        " used_at BIGINT NOT NULL)",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -110,6 +119,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
             " start_time DOUBLE PRECISION NOT NULL, end_time DOUBLE PRECISION NOT NULL, PRIMARY KEY (episode_id, idx))",
         },
         AccountsMigration(),
+        SignInLinksMigration(),
     };
     return m;
 }

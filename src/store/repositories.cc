@@ -193,22 +193,37 @@ std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id) {
     return rows[0];
 }
 
-std::vector<EpisodeRow> ListEpisodes(Tx& tx, int limit, int offset) {
+std::vector<EpisodeRow> ListEpisodes(Tx& tx, const std::optional<std::string>& owner, int limit, int offset) {
     soci::session& s = tx.sql();
+    const std::string where = owner ? " WHERE owner_id = :owner" : "";
     return FetchAll<EpisodeInto>(s,
-                                 std::string("SELECT ") + kEpisodeColumns +
-                                     " FROM episodes ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
+                                 std::string("SELECT ") + kEpisodeColumns + " FROM episodes" + where +
+                                     " ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset",
                                  [&](soci::statement& st) {
+                                     if (owner) st.exchange(use(*owner));
                                      st.exchange(use(limit));
                                      st.exchange(use(offset));
                                  });
 }
 
-DbInt CountEpisodes(Tx& tx) {
+DbInt CountEpisodes(Tx& tx, const std::optional<std::string>& owner) {
     soci::session& s = tx.sql();
     DbInt n = 0;
-    s << "SELECT COUNT(*) FROM episodes", into(n);
+    if (owner) {
+        s << "SELECT COUNT(*) FROM episodes WHERE owner_id = :owner", use(*owner), into(n);
+    } else {
+        s << "SELECT COUNT(*) FROM episodes", into(n);
+    }
     return n;
+}
+
+std::optional<std::string> EpisodeOwner(Tx& tx, const std::string& episode_id) {
+    soci::session& s = tx.sql();
+    std::string owner;
+    soci::indicator ind = soci::i_null;
+    s << "SELECT owner_id FROM episodes WHERE id = :id", use(episode_id), into(owner, ind);
+    if (!s.got_data() || ind != soci::i_ok) return std::nullopt;
+    return owner;
 }
 
 void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status_value, const std::string& error) {

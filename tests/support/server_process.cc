@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "podpromo/core/subprocess.h"
 #include "testsupport.h"
 
 extern char** environ;
@@ -71,12 +72,35 @@ bool ServerProcess::Start() {
             if (at != std::string::npos && text.find('/', at + 17) != std::string::npos) {
                 port_ = std::stoi(text.substr(at + 17));
                 close(out[0]);
+                KeepCredentials(text);
                 return true;
             }
         }
     }
     close(out[0]);
     return false;
+}
+
+void ServerProcess::KeepCredentials(const std::string& printed) {
+    // The URL line and the first start's link are printed at once.
+    const auto link = printed.find("/signin?token=");
+    if (link != std::string::npos) {
+        const auto start = printed.rfind("http://", link);
+        const auto end = printed.find_first_of(" \n", link);
+        sign_in_link_ = printed.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    if (!api_key_.empty()) return;
+    // With the server's environment (its DATABASE_URL, say), through env(1).
+    std::vector<std::string> argv = {"env"};
+    for (const auto& [k, v] : env_) argv.push_back(k + "=" + v);
+    for (const char* a :
+         {"key", "create", "--user", "admin", "--scopes", "read,write,render,admin", "--name", "tests", "--data-dir"}) {
+        if (argv.size() == env_.size() + 1) argv.push_back(PodpromoBinary());
+        argv.push_back(a);
+    }
+    argv.push_back(data_dir_.string());
+    auto made = RunProcess(argv, nullptr, 30000);
+    if (made.ok() && made->exit_code == 0) api_key_ = made->out.substr(0, made->out.find('\n'));
 }
 
 int ServerProcess::Terminate(int timeout_ms) {

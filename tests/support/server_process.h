@@ -15,8 +15,14 @@ class ServerProcess {
     ServerProcess(std::filesystem::path data_dir, std::map<std::string, std::string> env = {});
     ~ServerProcess();  // kills the server if it still runs
 
-    // Starts it and waits (up to 30 s) for the line with its URL. False when it did not come up.
+    // Starts it and waits (up to 30 s) for the line with its URL. False when it did not come up. On the data
+    // directory's first start it keeps the printed one-time sign-in link, and makes an administrator's key with every
+    // scope (`podpromo key create --user admin`) for the tests' requests.
     bool Start();
+    // "Bearer <key>"'s key: the first start's administrator's ("" when the key could not be made).
+    const std::string& api_key() const { return api_key_; }
+    // The first start's one-time sign-in link as printed ("" on a later start).
+    const std::string& sign_in_link() const { return sign_in_link_; }
     int port() const { return port_; }
     std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
     // SIGTERM, then waits up to `timeout_ms`. The exit code, or -1 when it had to be killed.
@@ -28,10 +34,12 @@ class ServerProcess {
     int64_t PeakMemoryBytes() const;
 
   private:
+    void KeepCredentials(const std::string& printed);
     std::filesystem::path data_dir_;
     std::map<std::string, std::string> env_;
     pid_t pid_ = -1;
     int port_ = 0;
+    std::string api_key_, sign_in_link_;
 };
 
 }  // namespace podpromo::testing

@@ -24,7 +24,24 @@ const REASONS = {
   invalid_input: 'Not accepted',
   expired: 'Files removed by cleanup',
   no_file: 'No file sent',
+  unauthenticated: 'Sign in first',
+  insufficient_scope: 'Not allowed',
+  csrf: 'Reload the page',
+  rate_limited: 'Too many tries',
+  wrong_password: 'Wrong password',
+  name_taken: 'That name is taken',
 };
+
+// Who is signed in ({user, csrf_token, has_password, ...} from /api/v1/me), or null. Every change the app sends
+// echoes the session's CSRF token; a 401 anywhere calls the handler set by onSignedOut.
+export const session = { me: null };
+let signedOut = () => {};
+export function onSignedOut(handler) {
+  signedOut = handler;
+}
+function csrfHeaders() {
+  return session.me?.csrf_token ? { 'X-CSRF-Token': session.me.csrf_token } : {};
+}
 
 export function describeError(status, body) {
   const code = body?.error?.code || `http_${status}`;
@@ -34,7 +51,7 @@ export function describeError(status, body) {
 }
 
 async function request(method, path, body) {
-  const init = { method, headers: {} };
+  const init = { method, headers: method === 'GET' ? {} : csrfHeaders() };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -52,6 +69,7 @@ async function request(method, path, body) {
   } catch {
     data = null;
   }
+  if (res.status === 401 && path !== '/api/v1/session' && path !== '/api/v1/me/password') signedOut();
   if (!res.ok) throw describeError(res.status, data);
   return data;
 }
@@ -59,7 +77,15 @@ async function request(method, path, body) {
 export const api = {
   get: (path) => request('GET', path),
   post: (path, body) => request('POST', path, body ?? {}),
+  put: (path, body) => request('PUT', path, body ?? {}),
   del: (path) => request('DELETE', path),
+  // A text answer (the metrics exposition).
+  text: async (path) => {
+    const res = await fetch(path);
+    if (res.status === 401) signedOut();
+    if (!res.ok) throw describeError(res.status, null);
+    return res.text();
+  },
 };
 
 // Uploads one file as multipart with `fields`; onProgress(fraction) as it is sent. Resolves with the
@@ -71,6 +97,7 @@ export function uploadEpisode(file, fields, onProgress) {
     form.append('file', file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/v1/episodes');
+    for (const [k, v] of Object.entries(csrfHeaders())) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {
       let data = null;
@@ -79,6 +106,7 @@ export function uploadEpisode(file, fields, onProgress) {
       } catch {
         data = null;
       }
+      if (xhr.status === 401) signedOut();
       if (xhr.status === 202) resolve(data);
       else reject(describeError(xhr.status, data));
     };
@@ -91,6 +119,10 @@ export function uploadEpisode(file, fields, onProgress) {
 // progress, error}. The browser reconnects by itself after a drop.
 let source = null;
 const listeners = new Set();
+export function closeJobEvents() {
+  source?.close();
+  source = null;
+}
 export function onJobEvent(listener) {
   listeners.add(listener);
   if (!source) {

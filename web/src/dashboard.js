@@ -53,7 +53,7 @@ export function renderDashboard(root) {
   async function refresh() {
     const [h, q, s, e, m] = await Promise.allSettled([
       fetch('/health').then((r) => r.json()), api.get('/queue/stats'), api.get('/storage/stats'),
-      api.get('/api/v1/admin/errors'), fetch('/metrics').then((r) => r.text())]);
+      api.get('/api/v1/admin/errors'), api.text('/metrics')]);
     if (h.status === 'fulfilled') {
       health.replaceChildren(el('p', { class: `badge ${h.value.status}`, 'data-health': h.value.status }, h.value.status),
         el('ul', {}, Object.entries(h.value.checks).map(([name, c]) =>

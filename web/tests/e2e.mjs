@@ -39,21 +39,26 @@ const server = spawn(binary, ['serve', '--port', '0', '--data-dir', join(work, '
 });
 let serverLog = '';
 server.stderr.on('data', (d) => { serverLog += d; });
-const base = await new Promise((resolve, reject) => {
+// Its first start prints the URL and a one-time link that signs the administrator in.
+const [base, firstLink] = await new Promise((resolve, reject) => {
   let out = '';
   const timer = setTimeout(() => reject(new Error(`the server did not start:\n${serverLog}`)), 30000);
   server.stdout.on('data', (d) => {
     out += d;
     const m = out.match(/serving on (http:\/\/[0-9.]+:\d+)\//);
-    if (m) {
+    const link = out.match(/(http:\/\/\S+\/signin\?token=[a-z2-7]+)/);
+    if (m && link) {
       clearTimeout(timer);
-      resolve(m[1]);
+      resolve([m[1], link[1]]);
     }
   });
   server.on('exit', (code) => reject(new Error(`the server exited (${code}):\n${serverLog}`)));
 });
+// The API as a script calls it, with the key the administrator makes on the Account page below.
+let apiKey = '';
+const auth = () => ({ Authorization: `Bearer ${apiKey}` });
 const apiGet = async (path) => {
-  const r = await fetch(base + path);
+  const r = await fetch(base + path, { headers: auth() });
   assert.equal(r.status, 200, `${path}: ${r.status}`);
   return r.json();
 };
@@ -67,8 +72,8 @@ const problems = [];
 function watch(page, name) {
   page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
   page.on('console', (m) => {
-    // The refusals of notes.txt and blip.wav are expected: Chromium logs them as failed resource loads.
-    if (m.type() === 'error' && !/status of (415|422)/.test(m.text())) problems.push(`${name}: console: ${m.text()}`);
+    // The refusals of notes.txt and blip.wav, and of signing in with a wrong password or none, are expected: Chromium logs them as failed resource loads.
+    if (m.type() === 'error' && !/status of (401|415|422)/.test(m.text())) problems.push(`${name}: console: ${m.text()}`);
   });
 }
 async function noHorizontalScroll(page, what) {
@@ -89,6 +94,30 @@ try {
   // is added, and a chooser opened before that is a real (invisible) dialog instead of an event.
   const choosers = [];
   page.on('filechooser', (c) => choosers.push(c));
+
+  step('sign in from the printed one-time link; set a password; make an API key');
+  assert.equal((await fetch(base + '/api/v1/episodes')).status, 401, 'nothing private answers without signing in');
+  await page.goto(firstLink);
+  await page.locator('h1', { hasText: 'Account' }).waitFor();
+  assert.ok(!page.url().includes('token'), 'the link\'s token leaves the address bar');
+  await page.locator('#pw-new').fill('a long enough password');
+  await page.locator('form', { hasText: 'Set a password' }).locator('button[type=submit]').click();
+  await page.getByText('Password changed').waitFor();
+  await page.locator('#key-name').fill('e2e script');
+  await page.locator('#scope-render').uncheck();
+  await page.locator('form', { hasText: 'Create key' }).locator('button[type=submit]').click();
+  apiKey = await page.locator('.secret').getAttribute('data-key');
+  assert.match(apiKey, /^pp_[a-z2-7]{8}_[a-z2-7]{32}$/);
+  await page.locator('table.keys tbody tr').filter({ hasText: 'e2e script' }).waitFor();
+  assert.equal((await apiGet('/api/v1/me')).scopes, 'read,write', 'the key has the scopes ticked');
+  assert.equal((await fetch(base + '/api/v1/keys', { headers: auth() })).status, 403, 'a key cannot manage keys');
+  await page.screenshot({ path: join(artifacts, 'desktop-account.png'), fullPage: true });
+  const reused = await (await browser.newContext()).newPage();
+  await reused.goto(firstLink);
+  await reused.locator('#signin-name').waitFor();
+  await reused.getByText('not valid').waitFor();
+  await reused.close();
+
   await page.goto(base + '/');
   // The vocabulary hint goes with the upload (and is remembered for the next one).
   await page.locator('input[name=show]').fill('Founder Stories Weekly');
@@ -230,7 +259,7 @@ try {
   const saved = join(work, 'download.mp4');
   await download.saveAs(saved);
   assert.equal(readFileSync(saved).subarray(4, 8).toString(), 'ftyp', 'an MP4 file');
-  const srt = await fetch(base + clip.files.srt).then((r) => r.text());
+  const srt = await fetch(base + clip.files.srt, { headers: auth() }).then((r) => r.text());
   assert.match(srt, /^1\r?\n00:00:0/, 'SRT captions');
 
   step('feedback: like, rate, flag with a reason, comment, star; the server keeps it; the page remembers');
@@ -278,8 +307,16 @@ try {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const small = await phone.newPage();
   watch(small, 'phone');
+  await small.goto(`${base}/`);
+  await small.locator('#signin-name').fill('admin');
+  await small.locator('#signin-password').fill('a long enough password');
+  await noHorizontalScroll(small, 'sign-in');
+  await small.screenshot({ path: join(artifacts, 'phone-signin.png'), fullPage: true });
+  await small.locator('#signin-password').press('Enter');
+  await small.locator('tr[data-episode]').first().waitFor();
   for (const [hash, name, ready] of [['#/', 'episodes', 'tr[data-episode]'],
-    [`#/episodes/${episodeId}`, 'episode', '.card'], ['#/dashboard', 'dashboard', '[data-health]']]) {
+    [`#/episodes/${episodeId}`, 'episode', '.card'], ['#/dashboard', 'dashboard', '[data-health]'],
+    ['#/account', 'account', 'table.keys'], ['#/users', 'users', 'form']]) {
     await small.goto(`${base}/${hash}`);
     await small.locator(ready).first().waitFor();
     await small.waitForTimeout(300);
@@ -295,6 +332,19 @@ try {
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type'), /javascript/);
   assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+
+  step('sign out, then back in with the password');
+  await page.locator('#sign-out').click();
+  await page.locator('#signin-name').waitFor();
+  assert.equal(await page.locator('[data-nav=dashboard]').isVisible(), false);
+  await page.locator('#signin-name').fill('admin');
+  await page.locator('#signin-password').fill('a wrong password!');
+  await page.locator('#signin-password').press('Enter');
+  await page.getByText('name or password is wrong').waitFor();
+  await page.locator('#signin-password').fill('a long enough password');
+  await page.locator('#signin-password').press('Enter');
+  await page.locator('[data-health]').waitFor(); // back where they were
+  assert.equal(await page.locator('[data-nav=dashboard]').isVisible(), true);
 
   assert.deepEqual(problems, [], 'no console errors');
   step('passed');

@@ -57,7 +57,11 @@ class ApiServer {
     void ClipRoutes();
     void JobRoutes();
     void WebRoutes();
+    void AccountRoutes();  // sign-in, sessions, the caller's account
+    void KeyRoutes();      // the caller's API keys
+    void UserRoutes();     // an administrator's: users and the audit log
     void ServeMetrics(const httplib::Request& req, httplib::Response& res);
+    void ServeEvents(const httplib::Request& req, httplib::Response& res);  // GET /api/v1/events
     // Every check of /health: the HTTP status and the document.
     std::pair<int, nlohmann::json> RunHealthChecks();
     ServiceConfig config_;

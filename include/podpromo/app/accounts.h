@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,8 +102,9 @@ class Accounts {
     // NotFound for an unknown or disabled user; InvalidInput for bad scopes. An admin scope needs an admin user.
     Result<NewKey> CreateKey(const std::string& user_name, const std::string& scopes, const std::string& key_name,
                              const std::string& actor);
-    // Revokes the key with `prefix` at once. NotFound when there is no live key with it.
-    Status RevokeKey(const std::string& prefix, const std::string& actor);
+    // Revokes the key with `prefix` at once. NotFound when there is no live key with it, or (given `owner_id`) when it
+    // is not that user's.
+    Status RevokeKey(const std::string& prefix, const std::string& actor, const std::string& owner_id = "");
     // The user's keys (live and revoked), oldest first; no secrets. NotFound for an unknown user.
     Result<std::vector<ApiKeyRow>> Keys(const std::string& user_name);
 
@@ -123,12 +125,35 @@ class Accounts {
     // Who the session of `token` (a cookie's value) is. Unauthenticated for an unknown, revoked, idle or expired
     // session or a disabled user.
     Result<Principal> AuthenticateSession(std::string_view token);
+    // One-time sign-in links: a token that signs its user in once, within kLinkLifetimeMs. The first start prints one
+    // for the administrator it makes; `podpromo user link NAME` makes another (a lost password). NotFound for an
+    // unknown or disabled user.
+    static constexpr DbInt kLinkLifetimeMs = DbInt{24} * 3600 * 1000;
+    Result<std::string> IssueSignInLink(const std::string& name, const std::string& actor);
+    // Signs in with a link's token, which is then used up. Unauthenticated "the sign-in link is not valid" for an
+    // unknown, used or expired one (throttled per address like SignIn). Audited.
+    Result<NewSession> SignInWithLink(std::string_view token, const std::string& address);
+    // The first start: when there is no user yet, makes the administrator "admin" with no password (it can sign in
+    // only by a link until it sets one; it is given every earlier episode) and returns a link's token for it;
+    // nullopt when a user exists.
+    Result<std::optional<std::string>> FirstStart();
+    // The signed-in user changes their own password: `current` must match, unless they have none yet (a first
+    // start's administrator). Every session of theirs ends and a new one begins, for the caller's browser.
+    // Unauthenticated "wrong_password" for a wrong current password (throttled as sign-ins are); InvalidInput.
+    Result<NewSession> ChangePassword(const Principal& who, const std::string& current, const std::string& next);
+    // Whether the user has a password (false for a first start's administrator until they set one).
+    Result<bool> HasPassword(const std::string& user_id);
+
     // Ends the session of `token` (Ok when there is none).
     Status SignOut(std::string_view token);
     // Ends every session of the user.
     Status SignOutEverywhere(const std::string& user_id, const std::string& actor);
 
   private:
+    // Inserts a new session of `user_id` begun at `now` (inside the caller's transaction).
+    static NewSession StartSession(Tx& tx, const std::string& user_id, DbInt now);
+    // The throttle's wait for the address (and account, when given); RateLimited after auditing the refusal.
+    Status CheckThrottle(AuditRow entry, const std::vector<std::string>& keys);
     Database* db_;
     const Clock* clock_;
     SignInThrottle throttle_{clock_};

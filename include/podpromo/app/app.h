@@ -47,6 +47,16 @@ struct AppDeps {
     std::function<void()> wake;    // tells the workers a job is ready (WorkerPool::Wake)
 };
 
+// Who a use case runs for. Every episode has an owner (a user id), and what hangs off it (its clips, jobs,
+// feedback, files) is the owner's too. A caller sees and changes only their own; `sees_all` (an administrator, or a
+// command run on the host) sees everything. Another user's resource answers NotFound, exactly as a missing one does.
+struct Caller {
+    std::string user_id;
+    bool sees_all = false;
+    static Caller Everyone() { return Caller{"", true}; }
+    bool Sees(const std::string& owner_id) const { return sees_all || (!user_id.empty() && owner_id == user_id); }
+};
+
 // An episode with what hangs off it.
 struct EpisodeBundle {
     EpisodeRow episode;
@@ -64,6 +74,7 @@ struct UploadRequest {
     std::unique_ptr<UploadFile> cover;  // finished or not; may be null
     std::string filename;
     std::map<std::string, std::string> fields;
+    std::string owner_id;  // the user it is stored for
 };
 struct AcceptedUpload {
     EpisodeRow episode;
@@ -142,7 +153,7 @@ class App {
     Status RoomIn(Tx& tx) const;
     Status EnqueueIn(Tx& tx, const JobRow& job) const;
 
-    // Use cases. Each returns NotFound for an unknown id.
+    // Use cases. Each returns NotFound for an unknown id, and for one `who` may not see (Caller).
     // Checks and stores an upload: UTF-8 fields, options, the cover, and that the file decodes, is audible and
     // longer than a clip (Unsupported "unsupported_media", Unprocessable "unusable_media", InvalidInput); then the
     // episode and its process job (held until the file is in place), the file moved into uploads/, the job
@@ -151,35 +162,38 @@ class App {
     // Replaces the transcript (SRT, VTT, JSON or text, at most 50 MB: TooLarge; InvalidInput
     // "invalid_transcript") and queues scoring and rendering again at high priority. FailedPrecondition "busy"
     // while a job of the episode runs or waits.
-    Result<ImportedTranscript> ImportTranscript(const std::string& episode_id, const std::string& text);
+    Result<ImportedTranscript> ImportTranscript(const Caller& who, const std::string& episode_id,
+                                                const std::string& text);
     // Scores the span now (InvalidInput when it cannot make a clip; FailedPrecondition "not_ready" before the
     // episode is ready) and queues its render at high priority; the same span asked again while pending is that
     // render. RateLimited "too_many_renders" at kMaxPendingRenders per episode.
-    Result<SpanRenderAccepted> RequestSpanRender(const std::string& episode_id, const SpanAsk& ask);
+    Result<SpanRenderAccepted> RequestSpanRender(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
     // Removes the episode, its rows and files. A running job of it is asked to stop first: FailedPrecondition
     // "busy" then, and the caller retries.
-    Status DeleteEpisode(const std::string& episode_id);
+    Status DeleteEpisode(const Caller& who, const std::string& episode_id);
     // The episode's clips, or (for another platform, genre or count) its transcript scored again.
     // FailedPrecondition "not_ready" without a transcript.
-    Result<Rescored> Rescore(const std::string& episode_id, const RescoreAsk& ask);
+    Result<Rescored> Rescore(const Caller& who, const std::string& episode_id, const RescoreAsk& ask);
     // Stores one piece of feedback (InvalidInput for a bad kind, rating or missing comment).
-    Result<FeedbackRecorded> RecordFeedback(const std::string& clip_id, const FeedbackAsk& ask);
+    Result<FeedbackRecorded> RecordFeedback(const Caller& who, const std::string& clip_id, const FeedbackAsk& ask);
     // Cancels a queued job at once, or asks a running one to stop. FailedPrecondition "finished" when it ended.
-    Result<CancelOutcome> CancelJob(const std::string& job_id);
+    Result<CancelOutcome> CancelJob(const Caller& who, const std::string& job_id);
     // Stars (keeps past the clip retention) or unstars a clip; the clip as it is now.
-    Result<ClipRow> StarClip(const std::string& clip_id, bool starred);
+    Result<ClipRow> StarClip(const Caller& who, const std::string& clip_id, bool starred);
 
     // Reads.
-    Result<EpisodeBundle> GetEpisode(const std::string& episode_id, bool with_content);
-    Result<std::pair<std::vector<EpisodeRow>, DbInt>> ListEpisodes(int limit, int offset);
+    // The episode itself; EpisodeVisible only says whether `who` may see it (false also for no such episode).
+    Result<bool> EpisodeVisible(const Caller& who, const std::string& episode_id);
+    Result<EpisodeBundle> GetEpisode(const Caller& who, const std::string& episode_id, bool with_content);
+    Result<std::pair<std::vector<EpisodeRow>, DbInt>> ListEpisodes(const Caller& who, int limit, int offset);
     // The transcript; FailedPrecondition "not_ready" before there is one.
-    Result<Transcript> GetTranscript(const std::string& episode_id);
+    Result<Transcript> GetTranscript(const Caller& who, const std::string& episode_id);
     // The clip and its feedback totals.
-    Result<std::pair<ClipRow, std::map<std::string, DbInt>>> GetClip(const std::string& clip_id);
+    Result<std::pair<ClipRow, std::map<std::string, DbInt>>> GetClip(const Caller& who, const std::string& clip_id);
     // The path of a clip's file of `kind` (video, audio, thumbnail, srt, vtt, post). Gone "expired" when cleanup
     // removed it; NotFound when it was never made or is missing.
-    Result<std::filesystem::path> ClipFile(const std::string& clip_id, const std::string& kind);
-    Result<JobRow> GetJob(const std::string& job_id);
+    Result<std::filesystem::path> ClipFile(const Caller& who, const std::string& clip_id, const std::string& kind);
+    Result<JobRow> GetJob(const Caller& who, const std::string& job_id);
     Result<QueueCounts> QueueStats();
     // For the health check: how full the queue is and how long its oldest runnable job has waited.
     Result<QueueLoad> Load();

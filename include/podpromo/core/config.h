@@ -66,9 +66,11 @@ struct ServiceConfig {
     double health_max_queue_age_seconds = 3600;  // HEALTH_MAX_QUEUE_AGE_SECONDS: oldest runnable queued job
     AsrSettings asr;
     std::vector<std::string> cors_origins;  // CORS_ORIGINS: the other origins whose pages may call the API
-    std::string web_dir;                    // WEB_DIR: the browser app's bundle (default: the one built from this tree)
-    std::string log_format = "auto";        // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
-    std::string log_level = "info";         // LOG_LEVEL: debug, info, warn, error
+    // METRICS_TOKEN: a bearer token that may read /metrics (for Prometheus), at least 16 characters; "" = admin only.
+    std::string metrics_token;
+    std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
+    std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
+    std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error
 
     // The database URL in effect.
     std::string DatabaseUrl() const;

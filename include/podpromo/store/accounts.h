@@ -75,6 +75,11 @@ void TouchSession(Tx& tx, const std::string& id, DbInt now);
 void RevokeSession(Tx& tx, const std::string& id, DbInt now);
 void RevokeUserSessions(Tx& tx, const std::string& user_id, DbInt now);
 
+// One-time sign-in links, by the SHA-256 of their token. UseSignInLink marks a live one used and returns its user;
+// nullopt for an unknown, used or expired one.
+void InsertSignInLink(Tx& tx, const std::string& id, const std::string& user_id, DbInt now, DbInt expires_at);
+std::optional<std::string> UseSignInLink(Tx& tx, const std::string& id, DbInt now);
+
 // The audit log, newest first: at most `limit` rows older than `before` (0: from the newest).
 void InsertAudit(Tx& tx, const AuditRow& a);
 std::vector<AuditRow> ListAudit(Tx& tx, int limit, DbInt before = 0);

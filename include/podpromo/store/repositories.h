@@ -80,8 +80,11 @@ struct JobRow {
 // Episodes.
 void InsertEpisode(Tx& tx, const EpisodeRow& e);
 std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id);
-std::vector<EpisodeRow> ListEpisodes(Tx& tx, int limit, int offset);
-DbInt CountEpisodes(Tx& tx);
+// Newest first; only `owner`'s when given (every episode otherwise).
+std::vector<EpisodeRow> ListEpisodes(Tx& tx, const std::optional<std::string>& owner, int limit, int offset);
+DbInt CountEpisodes(Tx& tx, const std::optional<std::string>& owner);
+// The owner (a user id; "" for an episode stored before accounts and not yet claimed); nullopt for no such episode.
+std::optional<std::string> EpisodeOwner(Tx& tx, const std::string& episode_id);
 void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status, const std::string& error);
 void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e);  // duration, genres, analysis, status
 // Removes the episode with its segments, clips, feedback and jobs.
