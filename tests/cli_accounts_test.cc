@@ -49,7 +49,7 @@ TEST_F(AccountsCli, UsersAreAddedWithAPasswordFromStandardInput) {
     const json users = json::parse(r.out);
     ASSERT_EQ(users.size(), 2u);
     EXPECT_EQ(users[0]["name"], "admin");
-    EXPECT_EQ(users[0]["admin"], true);
+    EXPECT_EQ(users[0]["is_admin"], true);
     EXPECT_EQ(users[1]["name"], "editor");
     EXPECT_EQ(Run("user passwd editor", "another long passphrase\n").exit_code, 0);
     EXPECT_EQ(Run("user passwd nobody", "another long passphrase\n").exit_code, 2);
@@ -80,7 +80,7 @@ TEST_F(AccountsCli, AKeyIsPrintedOnceStoredHashedListedAndRevoked) {
     EXPECT_EQ(keys[0]["prefix"], prefix);
     EXPECT_EQ(keys[0]["name"], "cutting room");
     EXPECT_EQ(keys[0]["scopes"], "read,render");
-    EXPECT_EQ(keys[0]["revoked_at"], 0);
+    EXPECT_TRUE(keys[0]["revoked_at"].is_null());
 
     EXPECT_EQ(Run("key create --user editor --scopes admin").exit_code, 2) << "not an administrator";
     EXPECT_EQ(Run("key create --user editor --scopes root").exit_code, 2);

@@ -1718,6 +1718,16 @@ TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
     const Session bob = SignIn(server, {{"name", "bob"}, {"password", "bob-password-1"}});
     SignIn(server, {{"name", "alice"}, {"password", "wrong-password-1"}}, 401);
     SignIn(server, {{"name", "nobody"}, {"password", "wrong-password-1"}}, 401);
+    {
+        // Three failures from this address (the used link and two wrong passwords): the next attempt waits, whatever
+        // the password, and says for how long.
+        httplib::Client c("127.0.0.1", server.port());
+        auto throttled =
+            c.Post("/api/v1/session", json{{"name", "bob"}, {"password", "bob-password-1"}}.dump(), "application/json");
+        ASSERT_TRUE(throttled);
+        EXPECT_EQ(throttled->status, 429) << throttled->body;
+        EXPECT_EQ(throttled->get_header_value("Retry-After"), "1");
+    }
     EXPECT_EQ(
         StatusOf(server, "POST", "/api/v1/keys", alice.Headers(/*with_csrf=*/false), json{{"scopes", "read"}}.dump()),
         403)
@@ -1815,6 +1825,10 @@ TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
     EXPECT_EQ(StatusOf(server, "DELETE", "/api/v1/keys/" + read_prefix, alice.Headers()), 204);
     EXPECT_EQ(StatusOf(server, "GET", e, bearer(alice_read)), 401);
     EXPECT_EQ(StatusOf(server, "GET", "/api/v1/me", alice.Headers()), 200);
+    httplib::Headers from_elsewhere = alice.Headers();
+    from_elsewhere.emplace("Origin", "https://evil.example");
+    EXPECT_EQ(StatusOf(server, "DELETE", e, from_elsewhere), 403) << "another site's page, even with the cookie";
+    EXPECT_EQ(StatusOf(server, "GET", e, bearer(alice_key)), 200);
     EXPECT_EQ(StatusOf(server, "DELETE", "/api/v1/session", alice.Headers()), 204);
     EXPECT_EQ(StatusOf(server, "GET", "/api/v1/me", alice.Headers()), 401);
     EXPECT_EQ(StatusOf(server, "GET", e, bearer(alice_key)), 200) << "signing out ends the session, not the keys";
@@ -1828,6 +1842,68 @@ TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
                              "key.create:ok", "key.revoke:ok", "user.passwd:ok"}) {
         EXPECT_TRUE(actions.count(want)) << want;
     }
+    EXPECT_EQ(server.Terminate(), 0);
+}
+
+// Bar: 429s carry Retry-After and the IETF RateLimit fields, every limited answer carries them too, each key has its
+// own bucket, requests without credentials are limited by address, heavy requests cost more (parallel uploads cannot
+// overdraw), the rate recovers, and the refusals are counted in /metrics.
+TEST_F(Service, RateLimitsAnswer429WithTheirFieldsAndRecover) {
+    TempDir work;
+    ServerProcess server(work / "data", {{"RATE_LIMIT_REQUESTS", "5"},
+                                         {"RATE_LIMIT_ANONYMOUS_REQUESTS", "3"},
+                                         {"RATE_LIMIT_WINDOW_SECONDS", "5"},
+                                         {"RATE_LIMIT_HEAVY_COST", "3"}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    auto c = Client(server);
+    for (int remaining = 4; remaining >= 0; --remaining) {
+        auto r = c.Get("/api/v1/episodes");
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 200);
+        EXPECT_EQ(r->get_header_value("RateLimit-Policy"), "\"user\";q=5;w=5");
+        EXPECT_EQ(r->get_header_value("RateLimit").substr(0, 10), "\"user\";r=" + std::to_string(remaining));
+    }
+    auto over = c.Get("/api/v1/episodes");
+    ASSERT_TRUE(over);
+    EXPECT_EQ(over->status, 429);
+    EXPECT_EQ(over->get_header_value("Retry-After"), "1");
+    EXPECT_EQ(over->get_header_value("RateLimit").substr(0, 10), "\"user\";r=0");
+    EXPECT_EQ(json::parse(over->body)["error"]["code"], "rate_limited");
+    EXPECT_EQ(c.Get("/livez")->status, 200) << "probes are not limited";
+
+    // Another key has its own bucket; parallel heavy requests (3 each of its 5) cannot overdraw it.
+    const ProcessOutput made = RunPodpromo(
+        {"key", "create", "--user", "admin", "--scopes", "read,write,render", "--data-dir", (work / "data").string()});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const std::string other = made.out.substr(0, made.out.find('\n'));
+    std::atomic<int> limited{0}, passed{0};
+    std::vector<std::thread> uploads;
+    for (int i = 0; i < 4; ++i) {
+        uploads.emplace_back([&] {
+            httplib::Client u("127.0.0.1", server.port());
+            u.set_bearer_token_auth(other);
+            auto r = u.Post("/api/v1/episodes", {{"X-Filename", "a.wav"}}, std::string(1000, 'x'), "audio/wav");
+            (r && r->status == 429 ? limited : passed) += 1;
+        });
+    }
+    for (auto& t : uploads) t.join();
+    EXPECT_EQ(passed.load(), 1) << "5 units pay for one upload of 3";
+    EXPECT_EQ(limited.load(), 3);
+
+    // Without credentials: by address, and a refused credential counts there too.
+    httplib::Client anonymous("127.0.0.1", server.port());
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(anonymous.Get("/api/v1/episodes")->status, 401);
+    auto anon_over = anonymous.Get("/api/v1/episodes");
+    EXPECT_EQ(anon_over->status, 429);
+    EXPECT_EQ(anon_over->get_header_value("RateLimit-Policy"), "\"address\";q=3;w=5");
+
+    // One second later the first key has a request again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    EXPECT_EQ(c.Get("/api/v1/episodes")->status, 200);
+    const std::string metrics = c.Get("/metrics")->body;
+    EXPECT_NE(metrics.find("podpromo_rate_limited_total{caller=\"key\"} 4"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("podpromo_rate_limited_total{caller=\"anonymous\"} 1"), std::string::npos);
+    EXPECT_NE(metrics.find("podpromo_rate_limit_quota{caller=\"signed_in\"} 5"), std::string::npos);
     EXPECT_EQ(server.Terminate(), 0);
 }
 

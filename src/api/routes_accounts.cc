@@ -16,24 +16,6 @@ using namespace http;  // NOLINT(google-build-using-namespace): the handlers' ow
 
 namespace {
 
-json UserToJson(const UserRow& u) {
-    return {{"id", u.id},
-            {"name", u.name},
-            {"is_admin", u.is_admin},
-            {"disabled", u.disabled},
-            {"has_password", !u.password_hash.empty()},
-            {"created_at", u.created_at}};
-}
-
-json KeyToJson(const ApiKeyRow& k) {
-    return {{"prefix", k.prefix},
-            {"name", k.name},
-            {"scopes", k.scopes},
-            {"created_at", k.created_at},
-            {"last_used_at", k.last_used_at == 0 ? json(nullptr) : json(k.last_used_at)},
-            {"revoked_at", k.revoked_at == 0 ? json(nullptr) : json(k.revoked_at)}};
-}
-
 // The request's JSON object body; InvalidInput naming `shape` otherwise.
 Result<json> JsonObject(const Request& req, const char* shape) {
     json body = json::parse(req.body, nullptr, false);
@@ -122,7 +104,7 @@ void ApiServer::KeyRoutes() {
         auto keys = accounts.Keys(CurrentPrincipal()->user_name);
         if (!keys.ok()) return SendStatus(res, keys.status());
         json items = json::array();
-        for (const auto& k : *keys) items.push_back(KeyToJson(k));
+        for (const auto& k : *keys) items.push_back(KeyDocument(k));
         SendJson(res, 200, {{"items", items}});
     });
     // {"name": note, "scopes": "read,write"}: the whole key is in this answer only.
@@ -132,7 +114,7 @@ void ApiServer::KeyRoutes() {
         const Principal& who = *CurrentPrincipal();
         auto made = accounts.CreateKey(who.user_name, Text(*body, "scopes"), Text(*body, "name"), ActorOf(&who));
         if (!made.ok()) return SendStatus(res, made.status());
-        json j = KeyToJson(made->row);
+        json j = KeyDocument(made->row);
         j["key"] = made->token;
         res.set_header("Cache-Control", "no-store");
         SendJson(res, 201, j);
@@ -157,7 +139,7 @@ void ApiServer::UserRoutes() {
         auto users = accounts.Users();
         if (!users.ok()) return SendStatus(res, users.status());
         json items = json::array();
-        for (const auto& u : *users) items.push_back(UserToJson(u));
+        for (const auto& u : *users) items.push_back(UserDocument(u));
         SendJson(res, 200, {{"items", items}});
     });
     // {"name": …, "password": …, "admin": false}
@@ -167,7 +149,7 @@ void ApiServer::UserRoutes() {
         const bool admin = body->contains("admin") && (*body)["admin"].is_boolean() && (*body)["admin"].get<bool>();
         auto user = accounts.AddUser(Text(*body, "name"), Text(*body, "password"), admin, ActorOf(CurrentPrincipal()));
         if (!user.ok()) return SendStatus(res, user.status());
-        SendJson(res, 201, UserToJson(*user));
+        SendJson(res, 201, UserDocument(*user));
     });
     svr.Post(R"(/api/v1/users/([a-z0-9._-]{1,64})/disable)", [&accounts](const Request& req, Response& res) {
         if (req.matches[1] == CurrentPrincipal()->user_name) {

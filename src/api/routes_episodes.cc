@@ -45,8 +45,10 @@ void Upload(App& app, const Storage& storage, Metrics& metrics, int64_t max_file
         refuse(st);
     };
     // Cheap refusals first, before a byte of the body is stored.
-    if (Status room = app.RoomInQueue(); !room.ok()) {
-        return room.code() == StatusCode::kResourceExhausted ? refuse_early(room) : SendStatus(res, room);
+    if (Status room = app.RoomInQueue(CurrentCaller().user_id); !room.ok()) {
+        return room.code() == StatusCode::kResourceExhausted || room.code() == StatusCode::kRateLimited
+                   ? refuse_early(room)
+                   : SendStatus(res, room);
     }
     if (declared > max_file_bytes + (req.is_multipart_form_data() ? 64 * 1024 : 0)) {
         return refuse_early(

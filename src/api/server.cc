@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "access.h"
 #include "http_common.h"
 #include "lean_server.h"
 #include "page_cache.h"
@@ -146,6 +147,11 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
     metrics_->Describe("podpromo_queue_depth", "gauge", "Queued jobs by priority.");
     metrics_->Describe("podpromo_workers_busy", "gauge", "Workers running a job.");
     metrics_->Describe("podpromo_event_streams_open", "gauge", "Open /api/v1/events streams.");
+    metrics_->Describe("podpromo_rate_limited_total", "counter", "Requests refused 429 over their rate, by caller.");
+    metrics_->Describe("podpromo_rate_limit_quota", "gauge",
+                       "Requests allowed per RATE_LIMIT_WINDOW_SECONDS, by caller (0: no limit).");
+    metrics_->Set("podpromo_rate_limit_quota", {{"caller", "signed_in"}}, config.rate_limit_requests);
+    metrics_->Set("podpromo_rate_limit_quota", {{"caller", "anonymous"}}, config.rate_limit_anonymous_requests);
     Routes();
 }
 
@@ -296,15 +302,26 @@ std::pair<int, json> ApiServer::RunHealthChecks() {
     return {critical_ok ? 200 : 503, json{{"status", status}, {"checks", checks}, {"uptime_s", uptime}}};
 }
 
+bool ApiServer::Guard(const Request& req, Response& res) {
+    if (state_->browser.Apply(req, res) || RefuseUnwantedBody(req, res)) return true;
+    // Who it is, then whether they are within their rate (a refused credential counts against its address).
+    const bool refused = state_->access.Refuse(req, res);
+    std::string limited_as;
+    if (state_->rate_limiter.Refuse(req, res, refused ? nullptr : CurrentPrincipal(), &limited_as)) {
+        metrics_->Increment("podpromo_rate_limited_total", {{"caller", limited_as}});
+        return true;
+    }
+    return refused;
+}
+
 void ApiServer::Routes() {
     auto& svr = *server_;
 
     svr.set_pre_routing_handler([this](const Request& req, Response& res) {
         t_request_start = std::chrono::steady_clock::now();
         res.set_header("X-Request-Id", RequestId(req));
-        return state_->browser.Apply(req, res) || RefuseUnwantedBody(req, res) || state_->access.Refuse(req, res)
-                   ? httplib::Server::HandlerResponse::Handled
-                   : httplib::Server::HandlerResponse::Unhandled;
+        return Guard(req, res) ? httplib::Server::HandlerResponse::Handled
+                               : httplib::Server::HandlerResponse::Unhandled;
     });
     svr.set_logger([this](const Request& req, const Response& res) {
         const double seconds =

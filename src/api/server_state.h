@@ -17,15 +17,23 @@
 #include "page_cache.h"
 #include "podpromo/api/server.h"
 #include "podpromo/core/single_flight.h"
+#include "rate_limit.h"
 
 namespace podpromo {
 
 struct ApiServer::State {
     State(const ServiceConfig& config, Database* db)
-        : browser(config.cors_origins), accounts(db, &SystemClock()), access(&accounts, config.metrics_token) {}
+        : browser(config.cors_origins),
+          accounts(db, &SystemClock()),
+          access(&accounts, config.metrics_token),
+          rate_limiter(&SystemClock(),
+                       http::RateLimits{{config.rate_limit_requests, config.rate_limit_window_seconds},
+                                        {config.rate_limit_anonymous_requests, config.rate_limit_window_seconds},
+                                        config.rate_limit_heavy_cost}) {}
     const http::BrowserPolicy browser;  // security headers and CORS (immutable)
     Accounts accounts;                  // users, keys, sessions (thread-safe)
     const http::AccessGuard access;     // who makes each request (thread-safe)
+    http::RateLimiter rate_limiter;     // requests per caller (thread-safe)
     std::atomic<int> open_streams{0};
     PerClientLimit streams_per_client;  // event streams by client address (thread-safe)
     std::atomic<bool> stopping{false};

@@ -70,6 +70,25 @@ Status BadKey() { return Status::Unauthenticated("the API key is not valid"); }
 
 }  // namespace
 
+nlohmann::json UserDocument(const UserRow& u) {
+    return {{"id", u.id},
+            {"name", u.name},
+            {"is_admin", u.is_admin},
+            {"disabled", u.disabled},
+            {"has_password", !u.password_hash.empty()},
+            {"created_at", u.created_at}};
+}
+
+nlohmann::json KeyDocument(const ApiKeyRow& k) {
+    auto time = [](DbInt ms) { return ms == 0 ? nlohmann::json(nullptr) : nlohmann::json(ms); };
+    return {{"prefix", k.prefix},
+            {"name", k.name},
+            {"scopes", k.scopes},
+            {"created_at", k.created_at},
+            {"last_used_at", time(k.last_used_at)},
+            {"revoked_at", time(k.revoked_at)}};
+}
+
 Result<Scopes> ParseScopes(std::string_view text) {
     Scopes scopes = 0;
     while (!text.empty()) {

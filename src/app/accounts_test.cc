@@ -293,5 +293,44 @@ TEST_F(AccountsTest, TheFirstStartsLinkSignsInOnceAndTheAdministratorSetsAPasswo
     EXPECT_EQ(accounts_->IssueSignInLink("nobody", "cli").status().code(), StatusCode::kNotFound);
 }
 
+// A database as the last build before accounts left it (schema 5), with an episode and its clip: migrating adds the
+// accounts' tables and an owner column, the first start's administrator is given the episode, and another user then
+// cannot see it.
+TEST_F(AccountsTest, APreAccountsDatabaseMigratesAndItsEpisodesGoToTheFirstAdministrator) {
+    auto old = Database::Open("sqlite://" + (dir_ / "old.db").string(), 1);
+    ASSERT_TRUE(old.ok());
+    ASSERT_TRUE((*old)->Migrate(5).ok());
+    ASSERT_EQ(*(*old)->SchemaVersion(), 5);
+    ASSERT_TRUE(testing::ExecSql(old->get(),
+                                 "INSERT INTO episodes (id, title, filename, audio_path, size_bytes, checksum, format,"
+                                 " has_video, status, duration, genre, platform, clip_count, created_at, updated_at)"
+                                 " VALUES ('ep_before', 'Before', 'b.wav', 'uploads/ep_before/b.wav', 10, 'x', 'wav',"
+                                 " 0, 'ready', 60, 'auto', 'tiktok', 1, 1, 1)")
+                    .ok());
+    ASSERT_TRUE(testing::ExecSql(old->get(),
+                                 "INSERT INTO clips (id, episode_id, clip_rank, start_time, end_time, duration, score,"
+                                 " display_score, confidence, genre, platform, title, text, features, explanation,"
+                                 " hashtags, file_path, created_at) VALUES ('cl_before', 'ep_before', 1, 0, 30, 30,"
+                                 " 0.5, 50, 'high', 'auto', 'tiktok', 't', 't', '{}', 'e', '[]', '{}', 1)")
+                    .ok());
+    auto applied = (*old)->Migrate();
+    ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+    EXPECT_EQ(*applied, Database::LatestVersion() - 5);
+    Accounts accounts(old->get(), &clock_);
+    auto first = accounts.FirstStart();
+    ASSERT_TRUE(first.ok() && first->has_value());
+    auto admin = accounts.AuthenticateSession(accounts.SignInWithLink(**first, "")->token);
+    ASSERT_TRUE(admin.ok());
+    std::optional<EpisodeRow> e;
+    ASSERT_TRUE((*old)->With([&](Tx& tx) { e = GetEpisode(tx, "ep_before"); }).ok());
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->owner_id, admin->user_id);
+    auto audit = accounts.Audit(10);
+    ASSERT_TRUE(audit.ok());
+    bool claimed = false;
+    for (const auto& a : *audit) claimed |= a.detail.find("given 1 earlier episodes") != std::string::npos;
+    EXPECT_TRUE(claimed) << "the audit log says what was given";
+}
+
 }  // namespace
 }  // namespace podpromo

@@ -19,6 +19,9 @@ AppLimits AppLimits::FromConfig(const ServiceConfig& config) {
     l.max_file_size_bytes = config.max_file_size_bytes;
     l.max_episode_seconds = config.max_episode_seconds;
     l.clip_retention_days = config.clip_retention_days;
+    l.user_max_jobs = config.user_max_jobs;
+    l.user_storage_bytes = static_cast<int64_t>(config.user_storage_gb * 1e9);
+    l.user_audio_hours_per_day = config.user_audio_hours_per_day;
     return l;
 }
 
@@ -34,15 +37,45 @@ Status QueueFull(DbInt queued) {
 
 }  // namespace
 
-Status App::RoomInQueue() {
+Status App::RoomInQueue(const std::string& owner_id) {
     Status room;
-    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { room = RoomIn(tx); }));
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { room = RoomIn(tx, owner_id, {}); }));
     return room;
 }
 
-Status App::RoomIn(Tx& tx) const {
+Status App::RoomIn(Tx& tx, const std::string& owner_id, Adding adding) const {
     const DbInt queued = CountJobsInState(tx, JobState::kQueued);
-    return queued >= limits_.max_queue_size ? QueueFull(queued) : Status::Ok();
+    if (queued >= limits_.max_queue_size) return QueueFull(queued);
+    if (owner_id.empty()) return Status::Ok();
+    constexpr DbInt kDayMs = DbInt{24} * 3600 * 1000;
+    const DbInt now = deps_.clock->NowMs();
+    const OwnerUse use = UseOf(tx, owner_id, now - kDayMs);
+    if (limits_.user_max_jobs > 0 && use.active_jobs >= limits_.user_max_jobs) {
+        return Status::RateLimited(fmt::format("you have {} jobs queued or running, the most USER_MAX_JOBS allows; "
+                                               "the next frees up when one of them ends",
+                                               use.active_jobs))
+            .WithSlug("user_jobs")
+            .WithRetryAfter(30);
+    }
+    if (limits_.user_storage_bytes > 0 && adding.bytes > 0 && use.bytes + adding.bytes > limits_.user_storage_bytes) {
+        return Status::PermissionDenied(
+                   fmt::format("your uploads hold {:.2f} GB and this one {:.2f} GB; USER_STORAGE_GB "
+                               "allows {:.2f} GB: delete episodes to free room",
+                               static_cast<double>(use.bytes) / 1e9, static_cast<double>(adding.bytes) / 1e9,
+                               static_cast<double>(limits_.user_storage_bytes) / 1e9))
+            .WithSlug("user_storage");
+    }
+    const double hours = (use.seconds_since + adding.seconds) / 3600.0;
+    if (limits_.user_audio_hours_per_day > 0 && adding.seconds > 0 && hours > limits_.user_audio_hours_per_day) {
+        const DbInt frees_at = (use.oldest_since > 0 ? use.oldest_since : now) + kDayMs;
+        const int wait_s = static_cast<int>(std::max<DbInt>(1, (frees_at - now + 999) / 1000));
+        return Status::RateLimited(fmt::format("this upload would make {:.1f} hours of audio in 24 hours; "
+                                               "USER_AUDIO_HOURS_PER_DAY allows {:.1f}; room frees up in {} minutes",
+                                               hours, limits_.user_audio_hours_per_day, (wait_s + 59) / 60))
+            .WithSlug("user_audio_hours")
+            .WithRetryAfter(wait_s);
+    }
+    return Status::Ok();
 }
 
 JobRow App::NewJob(const std::string& episode_id, JobKind kind, int priority, DbInt created_at) const {
@@ -57,7 +90,7 @@ JobRow App::NewJob(const std::string& episode_id, JobKind kind, int priority, Db
 }
 
 Status App::EnqueueIn(Tx& tx, const JobRow& job) const {
-    PODPROMO_RETURN_IF_ERROR(RoomIn(tx));
+    PODPROMO_RETURN_IF_ERROR(RoomIn(tx, EpisodeOwner(tx, job.episode_id).value_or(""), {}));
     InsertJob(tx, job);
     return Status::Ok();
 }

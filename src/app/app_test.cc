@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/jobs/events.h"
@@ -200,7 +202,7 @@ TEST_F(AppTest, AFullQueueRefusesEveryKindOfNewWork) {
     const std::string ready = ReadyEpisode();
     const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(app_->AcceptUpload(Upload(tone)).ok());
-    const Status room = app_->RoomInQueue();
+    const Status room = app_->RoomInQueue("");
     EXPECT_EQ(room.code(), StatusCode::kResourceExhausted);
     EXPECT_EQ(room.slug(), "queue_full");
     EXPECT_EQ(room.retry_after_s(), 30);
@@ -451,6 +453,62 @@ TEST_F(AppTest, AnotherUsersEpisodeClipsAndJobsAreNotFound) {
     EXPECT_TRUE(app_->ListEpisodes(Caller{}, 10, 0)->first.empty());
     EXPECT_TRUE(not_found(app_->GetEpisode(Caller{}, unowned, false).status()));
     EXPECT_TRUE(app_->GetEpisode(kAll, unowned, false).ok());
+}
+
+// Each user's share: their jobs queued or running, their uploads' bytes and their hours of audio a day. Parallel
+// uploads from one user cannot pass it together, another user is unaffected, and each refusal names its limit.
+TEST_F(AppTest, EachUsersShareHoldsUnderParallelUploads) {
+    limits_.max_queue_size = 100;
+    limits_.user_max_jobs = 2;
+    MakeApp();
+    const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
+    std::vector<UploadRequest> asks;
+    for (int i = 0; i < 6; ++i) {
+        asks.push_back(Upload(tone));
+        asks.back().owner_id = "u_alice";
+    }
+    std::atomic<int> accepted{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (auto& ask : asks) {
+        threads.emplace_back([&, a = &ask] {
+            auto r = app_->AcceptUpload(std::move(*a));
+            if (r.ok()) ++accepted;
+            if (!r.ok() && r.status().slug() == "user_jobs") ++refused;
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(accepted.load(), 2);
+    EXPECT_EQ(refused.load(), 4);
+    const Status full = app_->RoomInQueue("u_alice");
+    EXPECT_EQ(full.code(), StatusCode::kRateLimited);
+    EXPECT_NE(full.message().find("USER_MAX_JOBS"), std::string::npos) << full.message();
+    EXPECT_GT(full.retry_after_s(), 0);
+    auto bobs = Upload(tone);
+    bobs.owner_id = "u_bob";
+    EXPECT_TRUE(app_->AcceptUpload(std::move(bobs)).ok()) << "another user's share is their own";
+    EXPECT_EQ(FilesUnder(storage_->tmp_dir()), 0u) << "refused uploads leave nothing";
+
+    // Storage and hours: the 15 s tone is about 480 kB.
+    limits_.user_max_jobs = 0;
+    limits_.user_storage_bytes = 1'000'000;
+    MakeApp();
+    auto third = Upload(tone);
+    third.owner_id = "u_alice";
+    const Status storage = app_->AcceptUpload(std::move(third)).status();
+    EXPECT_EQ(storage.slug(), "user_storage") << storage.ToString();
+    EXPECT_NE(storage.message().find("USER_STORAGE_GB"), std::string::npos);
+    limits_.user_storage_bytes = 0;
+    limits_.user_audio_hours_per_day = 40.0 / 3600;  // 40 s a day: two 15 s uploads fit, a third does not
+    MakeApp();
+    auto fourth = Upload(tone);
+    fourth.owner_id = "u_alice";
+    const Status hours = app_->AcceptUpload(std::move(fourth)).status();
+    EXPECT_EQ(hours.slug(), "user_audio_hours") << hours.ToString();
+    EXPECT_GT(hours.retry_after_s(), 23 * 3600) << "the oldest counted upload was just now";
+    clock_.Advance(DbInt{24} * 3600 * 1000 + 1000);
+    auto later = Upload(tone);
+    later.owner_id = "u_alice";
+    EXPECT_TRUE(app_->AcceptUpload(std::move(later)).ok()) << "a day later the hours are free again";
 }
 
 }  // namespace

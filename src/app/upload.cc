@@ -122,6 +122,7 @@ Result<AcceptedUpload> App::CheckUpload(UploadRequest& upload) {
     ep.audio_path = fs::relative(deps_.storage->UploadPath(ep.id, safe_name), deps_.storage->root()).string();
     ep.size_bytes = upload.file->size_bytes();
     ep.checksum = "sha256:" + upload.file->sha256_hex();
+    ep.duration = static_cast<double>(check->duration_ms) / 1000.0;  // as decoded; the analysis sets it again
     ep.format = info->format;
     ep.has_video = info->has_video ? 1 : 0;
     ep.genre = options.pipeline.genre;
@@ -157,7 +158,7 @@ Result<AcceptedUpload> App::AcceptUpload(UploadRequest upload) {
     held.run_after = rows.job.created_at + kHoldMs;
     Status room;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        room = RoomIn(tx);
+        room = RoomIn(tx, rows.episode.owner_id, {rows.episode.size_bytes, rows.episode.duration});
         if (!room.ok()) return;
         InsertEpisode(tx, rows.episode);  // the episode before its job
         InsertJob(tx, held);

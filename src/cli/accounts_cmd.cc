@@ -67,8 +67,7 @@ int ListUsers(Accounts& accounts, bool as_json) {
     if (!users.ok()) return ReportFailure(users.status());
     json out = json::array();
     for (const auto& u : *users) {
-        out.push_back(
-            {{"name", u.name}, {"admin", u.is_admin}, {"disabled", u.disabled}, {"created_at", u.created_at}});
+        out.push_back(UserDocument(u));
         if (!as_json) {
             std::cout << fmt::format("{:<24} {:<6} {:<9} {}\n", u.name, u.is_admin ? "admin" : "",
                                      u.disabled ? "disabled" : "", When(u.created_at));
@@ -83,12 +82,7 @@ int ListKeys(Accounts& accounts, const std::string& user, bool as_json) {
     if (!keys.ok()) return ReportFailure(keys.status());
     json out = json::array();
     for (const auto& k : *keys) {
-        out.push_back({{"prefix", k.prefix},
-                       {"name", k.name},
-                       {"scopes", k.scopes},
-                       {"created_at", k.created_at},
-                       {"last_used_at", k.last_used_at},
-                       {"revoked_at", k.revoked_at}});
+        out.push_back(KeyDocument(k));
         if (!as_json) {
             std::cout << fmt::format("pp_{:<9} {:<24} {:<24} made {}  used {}  {}\n", k.prefix, k.name, k.scopes,
                                      When(k.created_at), When(k.last_used_at),

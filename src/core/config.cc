@@ -53,7 +53,12 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
           IntVar{"MAX_EPISODE_SECONDS", &c->max_episode_seconds, 60, 48 * 3600},
           IntVar{"MAX_EVENT_STREAMS", &c->max_event_streams, 1, 512},
           IntVar{"JOB_LEASE_SECONDS", &c->job_lease_seconds, 2, 3600},
-          IntVar{"JOB_MAX_ATTEMPTS", &c->job_max_attempts, 1, 20}, IntVar{"ASR_THREADS", &c->asr_threads, 0, 256}}) {
+          IntVar{"JOB_MAX_ATTEMPTS", &c->job_max_attempts, 1, 20}, IntVar{"ASR_THREADS", &c->asr_threads, 0, 256},
+          IntVar{"RATE_LIMIT_REQUESTS", &c->rate_limit_requests, 0, 100000000},
+          IntVar{"RATE_LIMIT_ANONYMOUS_REQUESTS", &c->rate_limit_anonymous_requests, 0, 100000000},
+          IntVar{"RATE_LIMIT_WINDOW_SECONDS", &c->rate_limit_window_seconds, 1, 86400},
+          IntVar{"RATE_LIMIT_HEAVY_COST", &c->rate_limit_heavy_cost, 1, 1000},
+          IntVar{"USER_MAX_JOBS", &c->user_max_jobs, 0, 1000000}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     if (const char* s = getenv("MAX_FILE_SIZE")) {
@@ -74,7 +79,9 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
                              RealVar{"HEALTH_MAX_MEMORY_PERCENT", &c->health_max_memory_percent, 1, 100},
                              RealVar{"HEALTH_MAX_QUEUE_AGE_SECONDS", &c->health_max_queue_age_seconds, 1, 1e7},
                              RealVar{"METRICS_RETENTION_HOURS", &c->metrics_retention_hours, 0.01, 1e5},
-                             RealVar{"RETRY_BACKOFF_SECONDS", &c->retry_backoff_seconds, 0, 3600}}) {
+                             RealVar{"RETRY_BACKOFF_SECONDS", &c->retry_backoff_seconds, 0, 3600},
+                             RealVar{"USER_STORAGE_GB", &c->user_storage_gb, 0, 1e6},
+                             RealVar{"USER_AUDIO_HOURS_PER_DAY", &c->user_audio_hours_per_day, 0, 1e5}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     text("WEB_DIR", &c->web_dir);

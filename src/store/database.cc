@@ -6,6 +6,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -237,12 +238,12 @@ Result<int> Database::SchemaVersion() {
     return version;
 }
 
-Result<int> Database::Migrate() {
+Result<int> Database::Migrate(int up_to) {
     auto current = SchemaVersion();
     if (!current.ok()) return current.status();
     int applied = 0;
     const auto& all = Migrations();
-    for (int v = *current + 1; v <= static_cast<int>(all.size()); ++v) {
+    for (int v = *current + 1; v <= std::min(up_to, static_cast<int>(all.size())); ++v) {
         bool done_by_other = false;
         const Status st = InTransaction([&](Tx& tx) {
             soci::session& s = tx.sql();

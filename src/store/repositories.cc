@@ -217,6 +217,26 @@ DbInt CountEpisodes(Tx& tx, const std::optional<std::string>& owner) {
     return n;
 }
 
+OwnerUse UseOf(Tx& tx, const std::string& owner, DbInt since) {
+    soci::session& s = tx.sql();
+    OwnerUse u;
+    s << "SELECT COUNT(*) FROM jobs j JOIN episodes e ON e.id = j.episode_id"
+         " WHERE e.owner_id = :o AND j.state IN ('queued', 'running')",
+        use(owner), into(u.active_jobs);
+    double bytes = 0;
+    soci::indicator bytes_ind = soci::i_null;
+    s << "SELECT SUM(size_bytes) FROM episodes WHERE owner_id = :o", use(owner), into(bytes, bytes_ind);
+    u.bytes = bytes_ind == soci::i_ok ? static_cast<DbInt>(bytes) : 0;
+    double seconds = 0;
+    DbInt oldest = 0;
+    soci::indicator seconds_ind = soci::i_null, oldest_ind = soci::i_null;
+    s << "SELECT SUM(duration), MIN(created_at) FROM episodes WHERE owner_id = :o AND created_at >= :t", use(owner),
+        use(since), into(seconds, seconds_ind), into(oldest, oldest_ind);
+    u.seconds_since = seconds_ind == soci::i_ok ? seconds : 0;
+    u.oldest_since = oldest_ind == soci::i_ok ? oldest : 0;
+    return u;
+}
+
 std::optional<std::string> EpisodeOwner(Tx& tx, const std::string& episode_id) {
     soci::session& s = tx.sql();
     std::string owner;

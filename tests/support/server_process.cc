@@ -22,7 +22,11 @@ namespace podpromo::testing {
 namespace fs = std::filesystem;
 
 ServerProcess::ServerProcess(fs::path data_dir, std::map<std::string, std::string> env)
-    : data_dir_(std::move(data_dir)), env_(std::move(env)) {}
+    : data_dir_(std::move(data_dir)), env_(std::move(env)) {
+    // Tests poll far faster than a client should; the rate limits are tested where a test sets them.
+    env_.try_emplace("RATE_LIMIT_REQUESTS", "0");
+    env_.try_emplace("RATE_LIMIT_ANONYMOUS_REQUESTS", "0");
+}
 
 ServerProcess::~ServerProcess() { Kill(); }
 

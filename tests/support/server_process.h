@@ -1,5 +1,6 @@
 // Starts `podpromo serve` on a free loopback port with its own data directory and environment, for
-// black-box tests over HTTP. The server's stderr goes to a log file kept beside the data directory.
+// black-box tests over HTTP. The server's stderr goes to a log file kept beside the data directory. Its rate limits
+// are off (RATE_LIMIT_REQUESTS=0 and RATE_LIMIT_ANONYMOUS_REQUESTS=0) unless `env` sets them.
 #pragma once
 
 #include <sys/types.h>

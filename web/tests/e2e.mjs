@@ -34,7 +34,9 @@ writeFileSync(join(work, 'notes.txt'), 'these are my show notes, not a recording
 
 // The server on a free port, with its own data directory.
 const server = spawn(binary, ['serve', '--port', '0', '--data-dir', join(work, 'data')], {
-  env: { ...process.env, WEB_DIR: env('WEB_DIST'), LOG_FORMAT: 'json', MAX_CONCURRENT_JOBS: '2' },
+  // The test's page polls (waitForFunction) far faster than the app does: a generous rate limit.
+  env: { ...process.env, WEB_DIR: env('WEB_DIST'), LOG_FORMAT: 'json', MAX_CONCURRENT_JOBS: '2',
+    RATE_LIMIT_REQUESTS: '100000' },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let serverLog = '';

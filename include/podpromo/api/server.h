@@ -60,6 +60,9 @@ class ApiServer {
     void AccountRoutes();  // sign-in, sessions, the caller's account
     void KeyRoutes();      // the caller's API keys
     void UserRoutes();     // an administrator's: users and the audit log
+    // What runs before routing: the browser policy, the body guard, who the caller is and their rate. True when it
+    // answered `res` itself (the handler must not run).
+    bool Guard(const httplib::Request& req, httplib::Response& res);
     void ServeMetrics(const httplib::Request& req, httplib::Response& res);
     void ServeEvents(const httplib::Request& req, httplib::Response& res);  // GET /api/v1/events
     // Every check of /health: the HTTP status and the document.

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,11 @@
 #include "podpromo/store/database.h"
 
 namespace podpromo {
+
+// The one document of a user and of a key, for the API and the command line's --json (never a secret or a hash;
+// times in epoch milliseconds, null for "never").
+nlohmann::json UserDocument(const UserRow& u);
+nlohmann::json KeyDocument(const ApiKeyRow& k);
 
 // What a key may do (a bit set).
 enum class Scope : unsigned { kRead = 1, kWrite = 2, kRender = 4, kAdmin = 8 };

@@ -34,6 +34,11 @@ struct AppLimits {
     int64_t max_file_size_bytes = 0;  // an upload's episode file
     int max_episode_seconds = 0;      // an upload's duration
     double clip_retention_days = 90;  // named when an expired clip's files are asked for
+    // Each user's share (0: no limit of that kind): their queued and running jobs, the bytes of their uploads, and
+    // the hours of audio they upload in any 24 hours.
+    int user_max_jobs = 0;
+    int64_t user_storage_bytes = 0;
+    double user_audio_hours_per_day = 0;
     static AppLimits FromConfig(const ServiceConfig& config);
 };
 
@@ -146,11 +151,20 @@ class App {
   public:
     App(AppDeps deps, AppLimits limits);
 
+    // What a new job adds to its owner's use: an upload's bytes and seconds of audio (nothing for other jobs).
+    struct Adding {
+        int64_t bytes = 0;
+        double seconds = 0;
+    };
     // The capacity rule, in one place: ResourceExhausted "queue_full" (retry in 30 s) when the queue holds
-    // max_queue_size queued jobs. RoomInQueue reads it on its own; RoomIn checks inside the caller's transaction,
-    // and EnqueueIn checks and inserts `job` there, so two requests cannot both take the last place.
-    Status RoomInQueue();
-    Status RoomIn(Tx& tx) const;
+    // max_queue_size queued jobs; then the owner's share (AppLimits): RateLimited "user_jobs" (retry in 30 s) at
+    // user_max_jobs of theirs queued or running, PermissionDenied "user_storage" when the upload would pass
+    // user_storage_bytes (deleting episodes frees it), RateLimited "user_audio_hours" when it would pass the hours of a
+    // day (retry when the oldest counted upload is a day old). Each message names the limit. An empty owner has no
+    // share. RoomInQueue reads it on its own; RoomIn checks inside the caller's transaction, and EnqueueIn checks and
+    // inserts `job` there, so two requests cannot both take the last place.
+    Status RoomInQueue(const std::string& owner_id);
+    Status RoomIn(Tx& tx, const std::string& owner_id, Adding adding) const;
     Status EnqueueIn(Tx& tx, const JobRow& job) const;
 
     // Use cases. Each returns NotFound for an unknown id, and for one `who` may not see (Caller).

@@ -51,11 +51,22 @@ struct ServiceConfig {
     int http_head_timeout_seconds = 10;    // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
     int http_connections_per_client = 64;  // HTTP_CONNECTIONS_PER_CLIENT: open at once from one address (0: any)
     int event_streams_per_client = 8;      // EVENT_STREAMS_PER_CLIENT: /api/v1/events streams from one address
-    int max_event_streams = 32;            // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
-    int job_lease_seconds = 30;            // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
-    int job_max_attempts = 3;              // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
-    double retry_backoff_seconds = 5;      // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
-    int asr_threads = 0;                   // ASR_THREADS: recogniser threads per job (0: all cores)
+    // Request rate limits (a token bucket, refilled over the window; 0 requests: no limit): per API key, or per user's
+    // browser sessions, and per address for requests without credentials. An upload, a render or a transcript import
+    // counts RATE_LIMIT_HEAVY_COST requests.
+    int rate_limit_requests = 1200;           // RATE_LIMIT_REQUESTS
+    int rate_limit_anonymous_requests = 120;  // RATE_LIMIT_ANONYMOUS_REQUESTS
+    int rate_limit_window_seconds = 60;       // RATE_LIMIT_WINDOW_SECONDS
+    int rate_limit_heavy_cost = 10;           // RATE_LIMIT_HEAVY_COST
+    // Each user's share (0: no limit of that kind).
+    int user_max_jobs = 50;               // USER_MAX_JOBS: their jobs queued or running
+    double user_storage_gb = 0;           // USER_STORAGE_GB: the bytes of their uploads
+    double user_audio_hours_per_day = 0;  // USER_AUDIO_HOURS_PER_DAY: hours of audio uploaded in any 24 hours
+    int max_event_streams = 32;           // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
+    int job_lease_seconds = 30;           // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
+    int job_max_attempts = 3;             // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
+    double retry_backoff_seconds = 5;     // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
+    int asr_threads = 0;                  // ASR_THREADS: recogniser threads per job (0: all cores)
     // Storage lifecycle (CLEANUP_INTERVAL_HOURS 0: cleanup only on demand).
     double source_retention_days = 30;  // SOURCE_RETENTION_DAYS: sources older than this are archived (0: never)
     double clip_retention_days = 90;    // CLIP_RETENTION_DAYS: unstarred clips older than this expire (0: never)

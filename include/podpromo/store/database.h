@@ -40,9 +40,10 @@ class Database {
     static Result<std::unique_ptr<Database>> Open(const std::string& url, int pool_size);
     ~Database();
 
-    // Applies the migrations not yet applied, each in its own transaction, recording them in
-    // schema_migrations. Safe to call from several processes at once. Returns how many were applied.
-    Result<int> Migrate();
+    // Applies the migrations not yet applied, up to `up_to` (a test's database as an older build left it), each in its
+    // own transaction, recording them in schema_migrations. Safe to call from several processes at once. Returns how
+    // many were applied.
+    Result<int> Migrate(int up_to = LatestVersion());
     // The highest applied migration and the highest this build knows.
     Result<int> SchemaVersion();
     static int LatestVersion();

@@ -83,6 +83,15 @@ std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id);
 // Newest first; only `owner`'s when given (every episode otherwise).
 std::vector<EpisodeRow> ListEpisodes(Tx& tx, const std::optional<std::string>& owner, int limit, int offset);
 DbInt CountEpisodes(Tx& tx, const std::optional<std::string>& owner);
+// What a user's episodes hold: their queued and running jobs, the bytes of their uploads, and the audio uploaded
+// since `since` (seconds, and when the oldest of it came; 0 when none).
+struct OwnerUse {
+    DbInt active_jobs = 0;
+    DbInt bytes = 0;
+    double seconds_since = 0;
+    DbInt oldest_since = 0;
+};
+OwnerUse UseOf(Tx& tx, const std::string& owner, DbInt since);
 // The owner (a user id; "" for an episode stored before accounts and not yet claimed); nullopt for no such episode.
 std::optional<std::string> EpisodeOwner(Tx& tx, const std::string& episode_id);
 void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status, const std::string& error);
