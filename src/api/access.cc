@@ -112,7 +112,7 @@ bool OverHttps(const httplib::Request& req) {
 
 const Principal* CurrentPrincipal() { return t_principal ? &*t_principal : nullptr; }
 
-Caller CallerOf(const Principal& p) { return Caller{p.user_id, p.is_admin && p.Can(Scope::kAdmin)}; }
+Caller CallerOf(const Principal& p) { return Caller{p.user_id, p.is_admin && p.Can(Scope::kAdmin), ActorOf(&p)}; }
 
 Caller CurrentCaller() { return t_principal ? CallerOf(*t_principal) : Caller{}; }
 
@@ -147,16 +147,22 @@ bool AccessGuard::Refuse(const httplib::Request& req, httplib::Response& res) co
         const auto bearer = BearerToken(req);
         if (bearer && ConstantTimeEquals(*bearer, metrics_token_)) return false;
     }
-    auto who = Authenticate(req, need);
-    if (need == Need::kNothing) {  // open: a bad credential is ignored, a good one kept (for /health's details)
-        if (who.ok() && *who) t_principal = std::move(**who);
+    if (need == Need::kNothing) {
+        // Open. Only /health reads who asks (for its details): the app's files are not worth a database read each.
+        if (req.path != "/health") return false;
+        auto who = Authenticate(req, need);
+        if (who.ok() && *who) t_principal = std::move(**who);  // a bad credential is ignored here
         return false;
     }
+    auto who = Authenticate(req, need);
     auto refuse = [&](const Status& st) {
         if (HasBody(req)) res.set_header("Connection", "close");  // the body is not read
         if (st.code() == StatusCode::kUnauthenticated) {
             res.set_header("WWW-Authenticate", "Bearer realm=\"podpromo\"");
-            if (req.has_header("Cookie")) res.set_header("Set-Cookie", SessionCookie("", 0, OverHttps(req)));
+            // An ended session's cookie is cleared, so the browser stops sending it.
+            if (!BearerToken(req) && req.has_header("Cookie")) {
+                res.set_header("Set-Cookie", SessionCookie("", 0, OverHttps(req)));
+            }
         }
         SendStatus(res, st);
         return true;

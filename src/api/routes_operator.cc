@@ -135,7 +135,8 @@ void ApiServer::AdminRoutes() {
                 res,
                 Status::InvalidInput("send {\"dry_run\": true|false, \"remove_orphans\": true|false} (both optional)"));
         }
-        auto report = housekeeper_->Cleanup(body.value("dry_run", true), body.value("remove_orphans", false));
+        auto report = housekeeper_->Cleanup(body.value("dry_run", true), body.value("remove_orphans", false),
+                                            ActorOf(CurrentPrincipal()));
         if (!report.ok()) return SendStatus(res, report.status());
         SendJson(res, 200, report->ToJson());
     });

@@ -335,13 +335,17 @@ Status Accounts::CheckThrottle(AuditRow entry, const std::vector<std::string>& k
 }
 
 Result<NewSession> Accounts::SignIn(const std::string& name, const std::string& password, const std::string& address) {
-    const std::string account_key = "user:" + name.substr(0, 64), address_key = "addr:" + address.substr(0, 64);
+    // A stranger's bytes reach the audit log and the throttle only as a valid name (or as that it was not one).
+    const std::string shown = CheckName(name).ok() ? name : "(not a user name)";
+    const std::string account_key = "user:" + shown, address_key = "addr:" + address.substr(0, 64);
     const DbInt now = clock_->NowMs();
-    AuditRow entry = Entry(now, "anonymous", "sign_in", name.substr(0, 64));
+    AuditRow entry = Entry(now, "anonymous", "sign_in", shown);
     entry.address = address.substr(0, 64);
     PODPROMO_RETURN_IF_ERROR(CheckThrottle(entry, {account_key, address_key}));
     std::optional<UserRow> user;
-    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { user = GetUserByName(tx, name); }));
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) {
+        if (shown == name) user = GetUserByName(tx, name);
+    }));
     // An unknown, disabled or password-less account costs the same check as a known one.
     const bool usable = user && !user->disabled && !user->password_hash.empty();
     const std::string& hash = usable ? user->password_hash : DummyHash();

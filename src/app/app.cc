@@ -7,6 +7,7 @@
 
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/store/accounts.h"
 
 namespace podpromo {
 
@@ -284,7 +285,10 @@ Status App::DeleteEpisode(const Caller& who, const std::string& episode_id) {
         if (!found) return;
         running = RunningJobsForEpisode(tx, episode_id);
         for (const auto& job_id : running) RequestCancel(tx, job_id, deps_.clock->NowMs());
-        if (running.empty()) podpromo::DeleteEpisode(tx, episode_id);
+        if (!running.empty()) return;
+        podpromo::DeleteEpisode(tx, episode_id);
+        InsertAudit(tx, {NewId("au"), deps_.clock->NowMs(), who.actor.empty() ? "unknown" : who.actor, "episode.delete",
+                         episode_id, "", "ok", ""});
     }));
     if (!found) return Status::NotFound("no episode " + episode_id);
     if (!running.empty()) {

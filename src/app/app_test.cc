@@ -14,6 +14,7 @@
 
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/jobs/events.h"
+#include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"
 
@@ -311,6 +312,10 @@ TEST_F(AppTest, DeletingAskesARunningJobToStopFirst) {
         db_->InTransaction([&](Tx& tx) { FinishJob(tx, accepted->job.id, JobState::kCancelled, "", clock_.NowMs()); })
             .ok());
     EXPECT_TRUE(app_->DeleteEpisode(kAll, id).ok());
+    std::vector<AuditRow> audit;
+    ASSERT_TRUE(db_->With([&](Tx& tx) { audit = ListAudit(tx, 5); }).ok());
+    ASSERT_EQ(audit.size(), 1u);
+    EXPECT_EQ(audit[0].action + " " + audit[0].target + " by " + audit[0].actor, "episode.delete " + id + " by cli");
     EXPECT_EQ(app_->GetEpisode(kAll, id, false).status().code(), StatusCode::kNotFound);
     EXPECT_FALSE(fs::exists(storage_->EpisodeDir(id)));
     EXPECT_FALSE(fs::exists(storage_->root() / accepted->episode.audio_path));

@@ -77,7 +77,9 @@ int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orp
     if (!db.ok()) {
         return ReportFailure(db.status());
     }
-    auto report = RunCleanup(db->get(), *storage, PolicyFromConfig(config, remove_orphans), dry_run);
+    CleanupPolicy policy = PolicyFromConfig(config, remove_orphans);
+    policy.actor = "cli";
+    auto report = RunCleanup(db->get(), *storage, policy, dry_run);
     if (!report.ok()) {
         return ReportFailure(report.status());
     }

@@ -13,8 +13,10 @@
 
 #include "podpromo/core/subprocess.h"
 #include "podpromo/files/atomic.h"
+#include "podpromo/jobs/pipeline.h"
 #include "podpromo/media/probe.h"
 #include "podpromo/monitor/log.h"
+#include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
 
 namespace podpromo {
@@ -417,6 +419,32 @@ int64_t EstimateArchiveBytes(double seconds) {
     return static_cast<int64_t>(seconds * 24000.0 / 8.0 * 1.02) + 4096;
 }
 
+namespace {
+
+// A run that changed something, in the audit log (app/accounts.h reads it): who asked and what it did.
+void AuditRun(Database* db, const CleanupPolicy& policy, const CleanupReport& report) {
+    int done = 0, failed = 0;
+    for (const auto& a : report.actions) {
+        if (a.done) {
+            ++done;
+        } else if (!a.error.empty() && a.error.rfind("skipped", 0) != 0) {
+            ++failed;
+        }
+    }
+    AuditRow entry{NewId("au"),
+                   NowEpochMs(),
+                   policy.actor,
+                   "cleanup.run",
+                   "",
+                   "",
+                   failed > 0 ? "partial" : "ok",
+                   fmt::format("{} actions done, {} failed; {} bytes freed{}", done, failed, report.bytes_freed,
+                               policy.remove_orphans ? "; orphans removed" : "")};
+    LogIfFailed(db->InTransaction([&](Tx& tx) { InsertAudit(tx, entry); }), "writing the cleanup's audit line");
+}
+
+}  // namespace
+
 Result<CleanupReport> RunCleanup(Database* db, const Storage& storage, const CleanupPolicy& policy, bool dry_run,
                                  const CancelToken* cancel) {
     const auto started = std::chrono::steady_clock::now();
@@ -443,6 +471,7 @@ Result<CleanupReport> RunCleanup(Database* db, const Storage& storage, const Cle
         }
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!dry_run) AuditRun(db, policy, report);
     return report;
 }
 

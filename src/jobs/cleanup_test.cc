@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "podpromo/media/probe.h"
+#include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"
 
@@ -188,6 +189,16 @@ TEST_F(CleanupTest, DryRunChangesNothingAndTheRealRunFreesWhatItPredicted) {
     auto again = RunCleanup(db_.get(), *storage_, Policy(true), /*dry_run=*/true);
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->bytes_freed, 0) << again->ToJson().dump(2);
+
+    // The real run, and only it, is in the audit log, with who asked and what it did.
+    std::vector<AuditRow> audit;
+    ASSERT_TRUE(db_->With([&](Tx& tx) { audit = ListAudit(tx, 10); }).ok());
+    ASSERT_EQ(audit.size(), 1u);
+    EXPECT_EQ(audit[0].action, "cleanup.run");
+    EXPECT_EQ(audit[0].actor, "scheduled");
+    EXPECT_EQ(audit[0].outcome, "ok");
+    EXPECT_NE(audit[0].detail.find(std::to_string(real->bytes_freed) + " bytes freed"), std::string::npos)
+        << audit[0].detail;
 }
 
 TEST_F(CleanupTest, OrphansAreOnlyReportedWithoutTheFlag) {

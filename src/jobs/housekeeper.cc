@@ -110,8 +110,10 @@ void Housekeeper::TakeSample() {
     }
 }
 
-Result<CleanupReport> Housekeeper::Cleanup(bool dry_run, bool remove_orphans) {
-    auto report = RunCleanup(db_, *storage_, PolicyFromConfig(config_, remove_orphans), dry_run);
+Result<CleanupReport> Housekeeper::Cleanup(bool dry_run, bool remove_orphans, const std::string& actor) {
+    CleanupPolicy policy = PolicyFromConfig(config_, remove_orphans);
+    policy.actor = actor;
+    auto report = RunCleanup(db_, *storage_, policy, dry_run);
     if (!report.ok()) {
         errors_->Report(ErrorKind(report.status().code()), "cleanup", report.status().message());
         return report;

@@ -58,7 +58,8 @@ struct AppDeps {
 struct Caller {
     std::string user_id;
     bool sees_all = false;
-    static Caller Everyone() { return Caller{"", true}; }
+    std::string actor;  // who, for the audit log: "user:<name>", "key:<prefix>", "cli"
+    static Caller Everyone() { return Caller{"", true, "cli"}; }
     bool Sees(const std::string& owner_id) const { return sees_all || (!user_id.empty() && owner_id == user_id); }
 };
 

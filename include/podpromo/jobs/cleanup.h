@@ -36,6 +36,7 @@ struct CleanupPolicy {
     double work_retention_hours = 6;    // leftovers of work older than this go even when their owner is unknown
     double grace_seconds = 600;         // files younger than this are never called orphans or leftovers
     bool remove_orphans = false;        // also remove unknown files and rows whose files are missing
+    std::string actor = "scheduled";    // who asked, for the audit log: a run that changes something is written there
 };
 
 struct CleanupAction {

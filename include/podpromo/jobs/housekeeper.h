@@ -37,7 +37,8 @@ class Housekeeper {
     void Stop();
     // One cleanup pass now (the scheduled ones call this too), with its outcome in the metrics, the logs and
     // the error aggregation. Thread-safe.
-    Result<CleanupReport> Cleanup(bool dry_run, bool remove_orphans);
+    // `actor` names who asked, for the audit log ("scheduled" for the timer's own runs).
+    Result<CleanupReport> Cleanup(bool dry_run, bool remove_orphans, const std::string& actor = "scheduled");
     // Milliseconds since the epoch of the next scheduled cleanup; nullopt when they are off (interval 0).
     std::optional<int64_t> next_cleanup_ms() const;
 
