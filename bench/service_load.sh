@@ -23,7 +23,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # The service, with one episode uploaded and processing during the measurement.
 # Every connection comes from 127.0.0.1 here: no per-address limit.
-HTTP_CONNECTIONS_PER_CLIENT=0 build/podpromo serve --host 127.0.0.1 --port 0 --data-dir "$work/data" > "$work/serve.out" 2> "$work/serve.err" &
+# The rate limits are off: this measures what the service can answer, not how fast it refuses (wrk would spend one
+# key's allowance in a millisecond and then read 429s).
+RATE_LIMIT_REQUESTS=0 RATE_LIMIT_ANONYMOUS_REQUESTS=0 HTTP_CONNECTIONS_PER_CLIENT=0 build/podpromo serve --host 127.0.0.1 --port 0 --data-dir "$work/data" > "$work/serve.out" 2> "$work/serve.err" &
 server_pid=$!
 for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$work/serve.out" && break; sleep 0.1; done
 url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/serve.out" | head -1)"
@@ -65,9 +67,9 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 sleep 0.5
 
-measure() {  # url -> "rps p99_ms errors"
+measure() {  # url [header] -> "rps p99_ms errors"
   local out
-  out="$(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$1")"
+  out="$(wrk -t2 -c64 -d"${seconds}s" --latency ${2:+-H "$2"} "$1")"
   local rps p99 errors
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v=v/1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v=v*1000}; print v}' <<<"$out")"
@@ -82,7 +84,8 @@ for ep in health api/v1/episodes; do
   file="$( [ "$ep" = health ] && echo health.json || echo episodes.json)"
   rows=""
   for round in $(seq "$rounds"); do
-    read -r prps pp99 perr < <(measure "$url/$ep")
+    # The API as a client calls it, with its key; /health as a monitor does, without one.
+    read -r prps pp99 perr < <(measure "$url/$ep" "$( [ "$ep" = health ] || echo "$auth")")
     read -r nrps np99 _ < <(measure "http://127.0.0.1:$port/$file")
     ratio="$(echo "scale=2; $prps / $nrps" | bc)"
     printf '%-22s %6s %12s %10s %8s   %12s %10s   %sx\n' "/$ep" "$round" "$prps" "$pp99" "$perr" "$nrps" "$np99" "$ratio"

@@ -151,6 +151,10 @@ class EventStream {
         : port_(s.port()), key_(key.empty() ? s.api_key() : std::move(key)) {
         thread_ = std::thread([this, path] {
             httplib::Client c("127.0.0.1", port_);
+            {
+                std::lock_guard<std::mutex> lock(client_mu_);
+                client_ = &c;
+            }
             c.set_bearer_token_auth(key_);
             c.set_read_timeout(60, 0);
             std::string buffer;
@@ -168,6 +172,8 @@ class EventStream {
                 return !stop_.load();
             });
             if (r) status_ = r->status;
+            std::lock_guard<std::mutex> lock(client_mu_);
+            client_ = nullptr;
         });
         for (int i = 0; i < 200 && !connected_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
@@ -179,15 +185,21 @@ class EventStream {
     }
     // Asks the reader to end at the next bytes the server sends (an event or the keep-alive).
     void RequestStop() { stop_ = true; }
-    // Ends the reader and waits for it.
+    // Ends the reader at once (its connection is shut down, as a client that goes away) and waits for it.
     void Stop() {
         stop_ = true;
+        {
+            std::lock_guard<std::mutex> lock(client_mu_);
+            if (client_) client_->stop();
+        }
         if (thread_.joinable()) thread_.join();
     }
 
   private:
     int port_;
     std::string key_;
+    std::mutex client_mu_;  // guards client_, the reader's while it reads
+    httplib::Client* client_ = nullptr;
     std::thread thread_;
     std::atomic<bool> connected_{false}, stop_{false};
     std::atomic<int> status_{0};

@@ -159,12 +159,14 @@ Status Accounts::SetPassword(const std::string& name, const std::string& passwor
 
 Status Accounts::DisableUser(const std::string& name, const std::string& actor) {
     const DbInt now = clock_->NowMs();
-    return ChangeUser(db_, name, [&](Tx& tx, const UserRow& user) {
+    Status st = ChangeUser(db_, name, [&](Tx& tx, const UserRow& user) {
         SetUserDisabled(tx, user.id, true, now);
         RevokeUserSessions(tx, user.id, now);
         RevokeUserApiKeys(tx, user.id, now);
         InsertAudit(tx, Entry(now, actor, "user.disable", name));
     });
+    ForgetKeys();
+    return st;
 }
 
 Result<std::vector<UserRow>> Accounts::Users() {
@@ -221,6 +223,7 @@ Status Accounts::RevokeKey(const std::string& prefix, const std::string& actor, 
         revoked = RevokeApiKey(tx, prefix, now);
         if (revoked) InsertAudit(tx, Entry(now, actor, "key.revoke", prefix));
     }));
+    if (revoked) ForgetKeys();
     return revoked ? Status::Ok() : Status::NotFound("no live key " + prefix.substr(0, 40));
 }
 
@@ -236,10 +239,21 @@ Result<std::vector<ApiKeyRow>> Accounts::Keys(const std::string& user_name) {
     return keys;
 }
 
+void Accounts::ForgetKeys() {
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    remembered_.clear();
+}
+
 Result<Principal> Accounts::AuthenticateKey(std::string_view token) {
     if (token.size() != kKeyPrefix.size() + kPrefixChars + 1 + kSecretChars || !token.starts_with(kKeyPrefix) ||
         token[kKeyPrefix.size() + kPrefixChars] != '_') {
         return BadKey();
+    }
+    const std::string whole_hash = Sha256Hex(token);
+    {
+        std::lock_guard<std::mutex> lock(keys_mu_);
+        const auto it = remembered_.find(whole_hash);
+        if (it != remembered_.end() && clock_->NowMs() - it->second.at_ms < kKeyCacheMs) return it->second.who;
     }
     const std::string prefix(token.substr(kKeyPrefix.size(), kPrefixChars));
     const std::string secret_hash = Sha256Hex(token.substr(kKeyPrefix.size() + kPrefixChars + 1));
@@ -255,7 +269,11 @@ Result<Principal> Accounts::AuthenticateKey(std::string_view token) {
     if (!valid) return BadKey();
     NoteUse(db_, key->last_used_at, now, [&](Tx& tx) { TouchApiKey(tx, key->id, now); });
     auto scopes = ParseScopes(key->scopes);
-    return Principal{user->id, user->name, user->is_admin, scopes.ok() ? *scopes : 0, key->prefix, ""};
+    Principal who{user->id, user->name, user->is_admin, scopes.ok() ? *scopes : 0, key->prefix, ""};
+    std::lock_guard<std::mutex> lock(keys_mu_);
+    if (remembered_.size() >= 10000) remembered_.clear();
+    remembered_[whole_hash] = {who, now};
+    return who;
 }
 
 Result<std::vector<AuditRow>> Accounts::Audit(int limit, DbInt before) {

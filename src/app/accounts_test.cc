@@ -345,5 +345,24 @@ TEST_F(AccountsTest, AHostileSignInNameIsNotWrittenAnywhere) {
     EXPECT_EQ(audit->front().outcome, "refused");
 }
 
+// A key proven a moment ago is answered from memory. Revoking it here stops it at once; revoking it from another
+// process (another Accounts over the same database, as the command line is) stops it within kKeyCacheMs.
+TEST_F(AccountsTest, ARememberedKeyStopsAtOnceHereAndWithinASecondFromElsewhere) {
+    Add("alice");
+    auto one = accounts_->CreateKey("alice", "read", "", "cli");
+    auto two = accounts_->CreateKey("alice", "read", "", "cli");
+    ASSERT_TRUE(one.ok() && two.ok());
+    ASSERT_TRUE(accounts_->AuthenticateKey(one->token).ok());
+    ASSERT_TRUE(accounts_->AuthenticateKey(two->token).ok());
+    ASSERT_TRUE(accounts_->RevokeKey(one->row.prefix, "cli").ok());
+    EXPECT_FALSE(accounts_->AuthenticateKey(one->token).ok()) << "revoked here: at once";
+    ASSERT_TRUE(accounts_->AuthenticateKey(two->token).ok());  // remembered again (a revocation here forgets all)
+    Accounts elsewhere(db_.get(), &clock_);
+    ASSERT_TRUE(elsewhere.RevokeKey(two->row.prefix, "cli").ok());
+    EXPECT_TRUE(accounts_->AuthenticateKey(two->token).ok()) << "remembered for at most a second";
+    clock_.Advance(Accounts::kKeyCacheMs);
+    EXPECT_FALSE(accounts_->AuthenticateKey(two->token).ok()) << "then read again";
+}
+
 }  // namespace
 }  // namespace podpromo

@@ -115,7 +115,11 @@ class Accounts {
     Result<std::vector<ApiKeyRow>> Keys(const std::string& user_name);
 
     // Who `token` (an "Authorization: Bearer" value) is. Unauthenticated, with one message for every reason (malformed,
-    // unknown, wrong secret, revoked, disabled user), so an answer tells a guesser nothing.
+    // unknown, wrong secret, revoked, disabled user), so an answer tells a guesser nothing. A key proven in the last
+    // kKeyCacheMs is answered from memory (a busy client's requests then read nothing): revoking a key or disabling a
+    // user through this Accounts takes effect at once; through another process (the command line, another instance),
+    // within kKeyCacheMs.
+    static constexpr DbInt kKeyCacheMs = 1000;
     Result<Principal> AuthenticateKey(std::string_view token);
 
     // The audit log, newest first: at most `limit` (1-500) entries older than `before` (0: the newest).
@@ -160,9 +164,17 @@ class Accounts {
     static NewSession StartSession(Tx& tx, const std::string& user_id, DbInt now);
     // The throttle's wait for the address (and account, when given); RateLimited after auditing the refusal.
     Status CheckThrottle(AuditRow entry, const std::vector<std::string>& keys);
+    // Forgets every remembered key (after a revocation or a user's change).
+    void ForgetKeys();
     Database* db_;
     const Clock* clock_;
     SignInThrottle throttle_{clock_};
+    struct RememberedKey {
+        Principal who;
+        DbInt at_ms = 0;
+    };
+    std::mutex keys_mu_;                               // guards remembered_
+    std::map<std::string, RememberedKey> remembered_;  // by the SHA-256 of the whole token; at most 10,000
 };
 
 }  // namespace podpromo
