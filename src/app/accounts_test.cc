@@ -335,7 +335,10 @@ TEST_F(AccountsTest, APreAccountsDatabaseMigratesAndItsEpisodesGoToTheFirstAdmin
 // A stranger's name reaches the audit log only when it could be a user's: bytes that are not (invalid UTF-8, control
 // characters, a megabyte) are logged as that, and still cost the same check and the same answer.
 TEST_F(AccountsTest, AHostileSignInNameIsNotWrittenAnywhere) {
-    const std::string hostile = std::string("\xff\xfe\x01admin") + std::string(100000, 'x');
+    const std::string hostile = std::string(
+                                    "\xff\xfe\x01"
+                                    "admin") +
+                                std::string(100000, 'x');
     EXPECT_EQ(accounts_->SignIn(hostile, "whatever password", "10.1.1.1").status().message(),
               "the name or password is wrong");
     auto audit = accounts_->Audit(5);
