@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "http_common.h"
 
@@ -26,8 +27,8 @@ TokenBuckets::Decision TokenBuckets::Take(const std::string& key, const RatePoli
     Decision d;
     const int64_t now = clock_->NowMs();
     std::lock_guard<std::mutex> lock(mu_);
-    if (buckets_.size() >= kMaxKeys && !buckets_.count(key)) DropFull(policy, now);
-    auto [it, fresh] = buckets_.try_emplace(key, Bucket{static_cast<double>(policy.quota), now});
+    if (buckets_.size() >= kMaxKeys && !buckets_.count(key)) DropFull(now);
+    auto [it, fresh] = buckets_.try_emplace(key, Bucket{static_cast<double>(policy.quota), now, policy});
     Bucket& b = it->second;
     double units = fresh ? b.units : UnitsNow(b.units, now - b.at_ms, policy);
     d.allowed = units >= cost;
@@ -40,15 +41,22 @@ TokenBuckets::Decision TokenBuckets::Take(const std::string& key, const RatePoli
     return d;
 }
 
-void TokenBuckets::DropFull(const RatePolicy& policy, int64_t now) {
+void TokenBuckets::DropFull(int64_t now) {
     std::erase_if(buckets_, [&](const auto& kv) {
-        return UnitsNow(kv.second.units, now - kv.second.at_ms, policy) >= policy.quota;
+        const Bucket& b = kv.second;
+        return UnitsNow(b.units, now - b.at_ms, b.policy) >= b.policy.quota;
     });
-    // Every bucket still refilling: the stalest go, so the map stays bounded.
-    while (buckets_.size() >= kMaxKeys) {
-        buckets_.erase(std::min_element(buckets_.begin(), buckets_.end(),
-                                        [](const auto& a, const auto& b) { return a.second.at_ms < b.second.at_ms; }));
-    }
+    // Most still refilling: the staler half goes at once, so a flood of new keys costs one scan per half the map,
+    // not one per key.
+    if (buckets_.size() < kMaxKeys * 9 / 10) return;
+    std::vector<int64_t> times;
+    times.reserve(buckets_.size());
+    for (const auto& [key, b] : buckets_) times.push_back(b.at_ms);
+    auto middle = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+    std::nth_element(times.begin(), middle, times.end());
+    const int64_t cut = *middle;
+    std::erase_if(buckets_, [&](const auto& kv) { return kv.second.at_ms < cut; });
+    if (buckets_.size() >= kMaxKeys) buckets_.clear();  // all of one instant: nothing better to keep
 }
 
 size_t TokenBuckets::size() const {

@@ -43,8 +43,9 @@ class TokenBuckets {
     struct Bucket {
         double units = 0;
         int64_t at_ms = 0;
+        RatePolicy policy;  // its own, so a bucket is judged full by its own quota
     };
-    void DropFull(const RatePolicy& policy, int64_t now);
+    void DropFull(int64_t now);
     const Clock* clock_;
     mutable std::mutex mu_;
     std::map<std::string, Bucket> buckets_;

@@ -53,11 +53,27 @@ TEST(TokenBuckets, ParallelRequestsCannotOverdraw) {
     EXPECT_EQ(allowed.load(), 50);
 }
 
-TEST(TokenBuckets, AFloodOfKeysStaysBounded) {
+// A flood of addresses stays bounded, and does not refill a key's half-spent bucket of a larger policy: each bucket is
+// judged full by its own quota.
+TEST(TokenBuckets, AFloodOfKeysStaysBoundedAndRefillsNoOtherBucket) {
     ManualClock clock(0);
     TokenBuckets buckets(&clock);
-    for (size_t i = 0; i < TokenBuckets::kMaxKeys + 500; ++i) buckets.Take("a:" + std::to_string(i), {10, 60}, 1);
+    const RatePolicy flood{10, 60}, key_policy{1000, 60};
+    for (size_t i = 0; i + 1 < TokenBuckets::kMaxKeys; ++i) buckets.Take("a:" + std::to_string(i), flood, 1);
+    clock.Advance(12'000);                                               // the flood's buckets are full again
+    for (int i = 0; i < 600; ++i) buckets.Take("k:one", key_policy, 1);  // 400 of 1000 left, more than 10
+    for (size_t i = 0; i < 500; ++i) buckets.Take("b:" + std::to_string(i), flood, 1);
     EXPECT_LE(buckets.size(), TokenBuckets::kMaxKeys);
+    EXPECT_LT(buckets.size(), 1000u) << "the full buckets were dropped";
+    EXPECT_EQ(buckets.Take("k:one", key_policy, 1).remaining, 399) << "not judged full by the flood's quota";
+    // A flood of keys none of which has refilled: half go per sweep, never one scan per key.
+    ManualClock still(0);
+    TokenBuckets busy(&still);
+    for (size_t i = 0; i < 3 * TokenBuckets::kMaxKeys; ++i) {
+        still.Advance(1);
+        busy.Take("c:" + std::to_string(i), flood, 1);
+    }
+    EXPECT_LE(busy.size(), TokenBuckets::kMaxKeys);
 }
 
 TEST(RateLimits, ProbesAreFreeAndHeavyRequestsCostMore) {
