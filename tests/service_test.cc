@@ -1157,6 +1157,61 @@ TEST_F(Service, AWhisperEngineTranscribesUploadsWithTheirVocabularyHint) {
     EXPECT_EQ(server.Log().find("sk-test-secret-17"), std::string::npos);
 }
 
+// A team that started on SQLite moves to this run's backend (its own PostgreSQL database in the pg. run, another SQLite
+// file otherwise) with `podpromo migrate --from`: the users, keys, episodes and queue come along, and a second copy
+// into the now full database is refused.
+TEST_F(Service, MigrateFromSqliteCarriesUsersKeysEpisodesAndTheQueue) {
+    TempDir work;
+    const fs::path data = work / "data";
+    const std::string old_url = "sqlite://" + (work / "started-small.db").string();
+    std::string key, episode_id, job_id;
+    {
+        ServerProcess old(data, {{"DATABASE_URL", old_url}});
+        ASSERT_TRUE(old.Start()) << old.Log();
+        key = old.api_key();
+        auto up = Upload(old, ReadAll(ShortWav()), "moved show.wav", {{"clips", "1"}});
+        ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
+        episode_id = json::parse(up->body)["episode"]["id"];
+        job_id = json::parse(up->body)["job"]["id"];
+        EXPECT_EQ(old.Terminate(), 0) << "its job goes back to the queue";
+    }
+    const std::string new_url =
+        OnPostgres() ? ServerProcess::DatabaseFor(work / "moved") : "sqlite://" + (work / "moved.db").string();
+    const auto migrate = [&] {
+        return RunProcess({"env", "DATABASE_URL=" + new_url, PodpromoBinary(), "migrate", "--from", old_url,
+                           "--data-dir", data.string()},
+                          nullptr, 60000);
+    };
+    auto moved_rows = migrate();
+    ASSERT_TRUE(moved_rows.ok());
+    ASSERT_EQ(moved_rows->exit_code, 0) << moved_rows->err;
+    EXPECT_NE(moved_rows->out.find("episodes                      1"), std::string::npos) << moved_rows->out;
+    EXPECT_NE(moved_rows->out.find("api_keys                      1"), std::string::npos) << moved_rows->out;
+    auto twice = migrate();
+    ASSERT_TRUE(twice.ok());
+    EXPECT_EQ(twice->exit_code, 1);
+    EXPECT_NE(twice->err.find("already holds"), std::string::npos) << twice->err;
+
+    ServerProcess moved(data, {{"DATABASE_URL", new_url}});
+    ASSERT_TRUE(moved.Start()) << moved.Log();
+    EXPECT_TRUE(moved.sign_in_link().empty()) << "not a first start: the administrator came along";
+    httplib::Client c("127.0.0.1", moved.port());
+    c.set_bearer_token_auth(key);
+    auto episode = c.Get("/api/v1/episodes/" + episode_id);
+    ASSERT_TRUE(episode);
+    EXPECT_EQ(episode->status, 200) << "the key made before the move still works: " << episode->body;
+    EXPECT_EQ(json::parse(episode->body)["episode"]["title"], "moved show");
+    auto job = c.Get("/api/v1/jobs/" + job_id);
+    ASSERT_TRUE(job);
+    ASSERT_EQ(job->status, 200);
+    const std::string state = json::parse(job->body)["state"];
+    EXPECT_TRUE(state == "queued" || state == "running") << state;
+    auto cancel = c.Post("/api/v1/jobs/" + job_id + "/cancel", "", "application/json");
+    ASSERT_TRUE(cancel);
+    EXPECT_TRUE(cancel->status == 200 || cancel->status == 202) << cancel->status << " " << cancel->body;
+    EXPECT_EQ(WaitJob(moved, job_id, Ended)["state"], "cancelled");
+}
+
 TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     TempDir work;
     auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
@@ -1373,11 +1428,12 @@ TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans)
     EXPECT_EQ(server.Terminate(), 0);
 
     // The command line sees the same data directory: the busy episode is now old, so a dry run would archive it.
-    const auto cli = RunPodpromo({"cleanup", "--dry-run", "--json", "--data-dir", data.string()});
+    const auto cli = server.Command({"cleanup", "--dry-run", "--json", "--data-dir", data.string()});
     ASSERT_EQ(cli.exit_code, 0) << cli.err;
     const json cli_report = json::parse(cli.out, nullptr, false);
     ASSERT_FALSE(cli_report.is_discarded()) << cli.out;
     EXPECT_EQ(cli_report["dry_run"], true);
+    EXPECT_EQ(cli_report["counts"].value("archive_source", 0), 1) << cli.out;
 }
 
 // Bar: after processing, /metrics parses with a Prometheus parser and its counters agree with the database;
@@ -1884,7 +1940,7 @@ TEST_F(Service, RateLimitsAnswer429WithTheirFieldsAndRecover) {
     EXPECT_EQ(c.Get("/livez")->status, 200) << "probes are not limited";
 
     // Another key has its own bucket; parallel heavy requests (3 each of its 5) cannot overdraw it.
-    const ProcessOutput made = RunPodpromo(
+    const ProcessOutput made = server.Command(
         {"key", "create", "--user", "admin", "--scopes", "read,write,render", "--data-dir", (work / "data").string()});
     ASSERT_EQ(made.exit_code, 0) << made.err;
     const std::string other = made.out.substr(0, made.out.find('\n'));

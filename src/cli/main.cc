@@ -321,7 +321,7 @@ int RunProcessCommand(const ProcessFlags& f) {
 // The service's subcommands' flags: serve, migrate and cleanup.
 struct ServiceFlags {
     CLI::App *serve = nullptr, *migrate = nullptr, *cleanup = nullptr;
-    std::string host, data_dir;
+    std::string host, data_dir, migrate_from;
     int port = -1;
     bool dry_run = false, remove_orphans = false, cleanup_json = false;
 };
@@ -340,6 +340,9 @@ void AddServiceCommands(CLI::App* app, ServiceFlags* f) {
         "HEALTH_MAX_QUEUE_AGE_SECONDS LOG_FORMAT LOG_LEVEL HOST PORT (see README.md)");
     f->migrate = app->add_subcommand("migrate", "Apply the database migrations and exit");
     f->migrate->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
+    f->migrate->add_option("--from", f->migrate_from,
+                           "Then copy every row of this database (sqlite:///path/podpromo.db) into DATABASE_URL's, "
+                           "which must be empty: moving a SQLite start to PostgreSQL");
     f->cleanup = app->add_subcommand(
         "cleanup", "Archive old sources, expire old clips, remove leftovers, and report files and rows that disagree");
     f->cleanup->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
@@ -362,7 +365,7 @@ int RunServiceCommand(const ServiceFlags& f) {
     if (f.port >= 0) service.port = f.port;
     if (!f.data_dir.empty()) service.data_dir = f.data_dir;
     if (*f.cleanup) return podpromo::RunCleanupCommand(service, f.dry_run, f.remove_orphans, f.cleanup_json);
-    return *f.serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service);
+    return *f.serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service, f.migrate_from);
 }
 
 // user add|passwd|disable|list and key create|revoke|list (cli/accounts_cmd.h).

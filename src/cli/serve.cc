@@ -59,12 +59,33 @@ int ReportFailure(const Status& st) {
     return ExitCodeFor(st);
 }
 
-int RunMigrate(const ServiceConfig& config) {
+int RunMigrate(const ServiceConfig& config, const std::string& from) {
     auto db = OpenAndMigrate(config, 1);
     if (!db.ok()) {
         return ReportFailure(db.status());
     }
-    std::cout << fmt::format("schema version {} ({})\n", Database::LatestVersion(), config.DatabaseUrl());
+    std::cout << fmt::format("schema version {} ({})\n", Database::LatestVersion(),
+                             WithoutPassword(config.DatabaseUrl()));
+    if (from.empty()) return 0;
+    if (from == config.DatabaseUrl()) {
+        return ReportFailure(Status::FailedPrecondition("--from names DATABASE_URL's own database"));
+    }
+    ServiceConfig source_config = config;
+    source_config.database_url = from;
+    auto source = OpenAndMigrate(source_config, 1);
+    if (!source.ok()) {
+        return ReportFailure(Status(source.status().code(), "--from: " + source.status().message()));
+    }
+    auto counts = CopyEveryRow(source->get(), db->get());
+    if (!counts.ok()) {
+        return ReportFailure(counts.status());
+    }
+    long long total = 0;
+    for (const auto& [table, n] : *counts) {
+        std::cout << fmt::format("{:<20} {:>10}\n", table, n);
+        total += n;
+    }
+    std::cout << fmt::format("copied {} rows from {}\n", total, WithoutPassword(from));
     return 0;
 }
 
@@ -167,7 +188,8 @@ int RunServe(ServiceConfig config) {
     });
     const std::string url = ServiceUrl(config, server.port());
     std::cout << fmt::format("PodPromo is serving on {}/  (data: {}, database: {}, workers: {})\n", url,
-                             storage->root().string(), config.DatabaseUrl(), config.max_concurrent_jobs);
+                             storage->root().string(), WithoutPassword(config.DatabaseUrl()),
+                             config.max_concurrent_jobs);
     if (*first_start) {
         std::cout << fmt::format(
             "First start: sign in as admin at {}\n  (the link works once, for 24 hours; then "

@@ -22,7 +22,10 @@ int RunServe(ServiceConfig config);
 // One cleanup pass over the data directory (see files/cleanup.h), printing its report: 0 done, 1 when it could
 // not run (the database, the lock). Failed actions are listed with their reasons.
 int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orphans, bool json);
-// Applies the database migrations and exits: 0 done, 1 failed.
-int RunMigrate(const ServiceConfig& config);
+// Applies the database migrations and exits: 0 done, 1 failed. With `from` (a database URL), then copies every row of
+// that database (migrated first) into the configured one, which must hold none: 0 done, printing each table's count;
+// 1 when either cannot be opened, the target is not empty, `from` is the target itself, or the copy failed (the target
+// then holds nothing of it); 2 for a URL that is not a database URL.
+int RunMigrate(const ServiceConfig& config, const std::string& from = "");
 
 }  // namespace podpromo

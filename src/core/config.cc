@@ -32,6 +32,31 @@ std::string ServiceConfig::DatabaseUrl() const {
     return "sqlite:///" + data_dir + "/podpromo.db";
 }
 
+std::string WithoutPassword(const std::string& url) {
+    const size_t scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    std::string out = url;
+    const size_t authority = scheme + 3;
+    const size_t end = out.find_first_of("/?#", authority);
+    const size_t at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    const size_t colon = out.find(':', authority);
+    if (at != std::string::npos && at >= authority && colon != std::string::npos && colon < at) {
+        out = out.substr(0, colon + 1) + "***" + out.substr(at);
+    }
+    // libpq also takes it as a parameter: ?password=…
+    const size_t query = out.find('?');
+    for (size_t p = query; p != std::string::npos && (p = out.find("password=", p)) != std::string::npos;) {
+        if (out[p - 1] != '?' && out[p - 1] != '&') {
+            p += 9;
+            continue;
+        }
+        const size_t value_end = out.find('&', p);
+        out = out.substr(0, p + 9) + "***" + (value_end == std::string::npos ? "" : out.substr(value_end));
+        p += 12;
+    }
+    return out;
+}
+
 Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const char*)>& getenv) {
     auto text = [&](const char* name, std::string* out) {
         if (const char* v = getenv(name)) *out = v;
@@ -114,8 +139,8 @@ Status ValidateConfig(const ServiceConfig& c) {
     PODPROMO_RETURN_IF_ERROR(ValidateAsrEngine(c.asr.engine, c.asr.url));
     const std::string url = c.DatabaseUrl();
     if (url.rfind("sqlite://", 0) != 0 && url.rfind("postgresql://", 0) != 0 && url.rfind("postgres://", 0) != 0) {
-        return Status::InvalidInput(
-            fmt::format("DATABASE_URL='{}': expected sqlite:///path or postgresql://user:pass@host/db", url));
+        return Status::InvalidInput(fmt::format(
+            "DATABASE_URL='{}': expected sqlite:///path or postgresql://user:pass@host/db", WithoutPassword(url)));
     }
     return Status::Ok();
 }

@@ -88,5 +88,17 @@ TEST(Config, BadValuesNameTheVariable) {
     }
 }
 
+TEST(Config, PrintedDatabaseUrlsHideThePassword) {
+    EXPECT_EQ(WithoutPassword("postgresql://pp:s3cret@db:5432/x"), "postgresql://pp:***@db:5432/x");
+    EXPECT_EQ(WithoutPassword("postgresql://p%40p:a:b@c@db/x"), "postgresql://p%40p:***@db/x") << "the last @ ends it";
+    EXPECT_EQ(WithoutPassword("postgresql://pp@db/x?sslmode=require&password=s3cret&x=1"),
+              "postgresql://pp@db/x?sslmode=require&password=***&x=1");
+    EXPECT_EQ(WithoutPassword("sqlite:///data/podpromo.db"), "sqlite:///data/podpromo.db");
+    ServiceConfig c;
+    c.database_url = "mysql://root:hunter2@db/x";
+    const Status st = ValidateConfig(c);
+    EXPECT_EQ(st.message().find("hunter2"), std::string::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace podpromo

@@ -6,7 +6,8 @@ namespace podpromo {
 
 Result<std::optional<JobRow>> SqlJobStore::Claim(const std::string& owner, DbInt now, DbInt lease_until) {
     std::optional<JobRow> job;
-    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) { job = ClaimNextJob(tx, owner, now, lease_until); }));
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) { job = ClaimNextJob(tx, owner, now, lease_until); },
+                                                Database::Isolation::kReadCommitted));
     return job;
 }
 

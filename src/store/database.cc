@@ -1,6 +1,7 @@
 #include "podpromo/store/database.h"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <soci/connection-pool.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -9,6 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -170,8 +173,16 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
                 s << "PRAGMA foreign_keys=ON";
             }
         } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+            auto connect = PostgresConnectString(url);
+            if (!connect.ok()) return connect.status();
             db.reset(new Database(Kind::kPostgres, pool_size));
-            for (int i = 0; i < pool_size; ++i) db->pool_->at(static_cast<size_t>(i)).open(soci::postgresql, url);
+            for (int i = 0; i < pool_size; ++i) {
+                soci::session& s = db->pool_->at(static_cast<size_t>(i));
+                s.open(soci::postgresql, *connect);
+                // As SQLite is: every transaction serializable, so a read that a concurrent commit made stale cannot
+                // be written on (the transaction fails with 40001 and InTransaction runs it again).
+                s << "SET default_transaction_isolation = 'serializable'";
+            }
         } else {
             return Status::InvalidInput("DATABASE_URL: expected sqlite:///path or postgresql://...");
         }
@@ -181,36 +192,75 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
     return db;
 }
 
-Status Database::With(const std::function<void(Tx&)>& fn) {
+// A pooled PostgreSQL session whose connection libpq has seen fail (the server restarted, or the session was
+// terminated) is opened again. Reading the status is local: nothing is sent.
+bool Database::Revive(soci::session& s) {
+    if (kind_ != Kind::kPostgres) return false;
+    // (SOCI exports no type information for its backends: the kind says which this is.)
+    auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+    if (backend == nullptr || PQstatus(backend->conn_) == CONNECTION_OK) return false;
     try {
-        soci::session s(*pool_);
-        Tx tx(s);
-        fn(tx);
-        return Status::Ok();
-    } catch (const std::exception& e) {
-        return FromException(e);
+        s.reconnect();
+        s << "SET default_transaction_isolation = 'serializable'";
+        ++reconnects_;
+        return true;
+    } catch (const std::exception&) {
+        return false;  // still unreachable: the caller reports the first error
     }
 }
 
-Status Database::InTransaction(const std::function<void(Tx&)>& fn) {
-    // SQLite allows one writer: a transaction that finds the database locked is retried a few times.
+Status Database::With(const std::function<void(Tx&)>& fn) {
     for (int attempt = 0;; ++attempt) {
+        soci::session s(*pool_);
+        Revive(s);
         try {
-            soci::session s(*pool_);
-            soci::transaction tr(s);
             Tx tx(s);
             fn(tx);
+            return Status::Ok();
+        } catch (const std::exception& e) {
+            // A connection found dead is replaced and `fn` runs once more (it is safe to repeat: see the header).
+            if (attempt == 0 && Revive(s)) continue;
+            return FromException(e);
+        }
+    }
+}
+
+namespace {
+
+// What makes a transaction worth running again: SQLite's single writer was busy, or PostgreSQL found it could not be
+// serialized with another (40001) or chose it to break a deadlock (40P01).
+bool Contended(const std::string& what) {
+    return what.find("database is locked") != std::string::npos ||
+           what.find("could not serialize") != std::string::npos || what.find("deadlock detected") != std::string::npos;
+}
+
+}  // namespace
+
+Status Database::InTransaction(const std::function<void(Tx&)>& fn, Isolation isolation) {
+    for (int attempt = 0;; ++attempt) {
+        soci::session s(*pool_);
+        Revive(s);
+        bool committing = false;
+        try {
+            soci::transaction tr(s);
+            if (kind_ == Kind::kPostgres && isolation == Isolation::kReadCommitted) {
+                s << "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+            }
+            Tx tx(s);
+            fn(tx);
+            committing = true;
             tr.commit();
             ++write_version_;
             return Status::Ok();
         } catch (const std::exception& e) {
-            const std::string what = e.what();
-            const bool busy = what.find("database is locked") != std::string::npos ||
-                              what.find("could not serialize") != std::string::npos;
-            if (busy && attempt < 20) {
+            if (Contended(e.what()) && attempt < 20) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
                 continue;
             }
+            // A connection lost before the commit was sent rolled the transaction back: run it again on a new one.
+            // Lost during the commit, whether it committed is unknown, so it is reported, not repeated.
+            if (!committing && attempt < 2 && Revive(s)) continue;
+            if (committing) Revive(s);
             return FromException(e);
         }
     }
@@ -262,6 +312,113 @@ Result<int> Database::Migrate(int up_to) {
         if (!done_by_other) ++applied;
     }
     return applied;
+}
+
+namespace {
+
+int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// %XX escapes decoded; nullopt for a broken one or a decoded NUL.
+std::optional<std::string> PercentDecoded(std::string_view in) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out.push_back(in[i]);
+            continue;
+        }
+        if (in.size() - i < 3) return std::nullopt;
+        const int hi = HexValue(in[i + 1]);
+        const int lo = HexValue(in[i + 2]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+    }
+    return out;
+}
+
+// One libpq keyword='value' pair, with \ and ' escaped.
+std::string ConnectPair(std::string_view key, const std::string& value) {
+    std::string quoted;
+    for (const char c : value) {
+        if (c == '\\' || c == '\'') quoted.push_back('\\');
+        quoted.push_back(c);
+    }
+    return fmt::format("{}='{}'", key, quoted);
+}
+
+}  // namespace
+
+Result<std::string> PostgresConnectString(const std::string& url) {
+    const auto bad = [&](std::string_view why) {
+        return Status::InvalidInput(
+            fmt::format("DATABASE_URL: {} (expected postgresql://user:pass@host:port/db)", why));
+    };
+    std::string_view rest = url;
+    if (rest.substr(0, 13) == "postgresql://") {
+        rest.remove_prefix(13);
+    } else if (rest.substr(0, 11) == "postgres://") {
+        rest.remove_prefix(11);
+    } else {
+        return bad("not a postgresql:// URL");
+    }
+    std::string_view query;
+    if (const size_t q = rest.find('?'); q != std::string_view::npos) {
+        query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+    }
+    std::string_view path;
+    if (const size_t slash = rest.find('/'); slash != std::string_view::npos) {
+        path = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+    }
+    std::vector<std::pair<std::string, std::string_view>> parts;
+    if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
+        const std::string_view userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        const size_t colon = userinfo.find(':');
+        parts.emplace_back("user", userinfo.substr(0, colon));
+        if (colon != std::string_view::npos) parts.emplace_back("password", userinfo.substr(colon + 1));
+    }
+    // host, host:port, or [v6]:port
+    std::string_view host = rest;
+    std::string_view port;
+    const size_t close = rest.rfind(']');
+    const size_t colon = rest.rfind(':');
+    if (colon != std::string_view::npos && (close == std::string_view::npos || colon > close)) {
+        host = rest.substr(0, colon);
+        port = rest.substr(colon + 1);
+        if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) {
+            return bad("the port is not a number");
+        }
+    }
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (!host.empty()) parts.emplace_back("host", host);
+    if (!port.empty()) parts.emplace_back("port", port);
+    if (!path.empty()) parts.emplace_back("dbname", path);
+    while (!query.empty()) {
+        const size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        const size_t eq = pair.find('=');
+        const std::string_view key = pair.substr(0, eq);
+        if (key.empty() || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string_view::npos) {
+            return bad("a parameter name that libpq does not have");
+        }
+        parts.emplace_back(std::string(key), eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    }
+    std::string out;
+    for (const auto& [key, raw] : parts) {
+        const auto value = PercentDecoded(raw);
+        if (!value) return bad(fmt::format("a broken %-escape in {}", key));
+        if (!out.empty()) out += ' ';
+        out += ConnectPair(key, *value);
+    }
+    return out;
 }
 
 }  // namespace podpromo

@@ -606,8 +606,21 @@ DbInt CountJobsInState(Tx& tx, JobState state_value) {
 
 std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, DbInt lease_until) {
     soci::session& s = tx.sql();
-    // Optimistic: pick the first candidate, then take it only if it is still queued. A lost race moves on to
-    // the next candidate.
+    if (s.get_backend_name() == "postgresql") {
+        // One statement: the first queued job no other claim holds (SKIP LOCKED passes over rows another transaction
+        // has locked), locked and taken. Run at READ COMMITTED (SqlJobStore::Claim), so claims never wait on each
+        // other or fail to serialize.
+        std::string id;
+        soci::indicator ind = soci::i_null;
+        s << "UPDATE jobs SET state = 'running', lease_owner = :o, lease_expires_at = :l, started_at = :n,"
+             " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= :now"
+             " ORDER BY priority DESC, created_at ASC, id ASC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
+            use(owner), use(lease_until), use(now), use(now), into(id, ind);
+        if (ind != soci::i_ok || !s.got_data()) return std::nullopt;
+        return GetJob(tx, id);
+    }
+    // SQLite has one writer at a time. Optimistic: pick the first candidate, then take it only if it is still queued.
+    // A lost race moves on to the next candidate.
     for (int attempt = 0; attempt < 8; ++attempt) {
         std::string id;
         soci::indicator ind = soci::i_null;

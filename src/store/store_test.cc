@@ -1,6 +1,11 @@
 // The repositories on a real SQLite database in a temporary directory.
 #include <gtest/gtest.h>
+#include <soci/soci.h>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "podpromo/store/database.h"
@@ -217,6 +222,170 @@ TEST(Store, ErrorsAreGroupedByKindAndStageAndPrunedByAge) {
     ASSERT_TRUE(db->With([&](Tx& s) { groups = ListErrors(s, 0); }).ok());
     ASSERT_EQ(groups.size(), 1u);
     EXPECT_EQ(groups[0].stage, "render");
+}
+
+// Workers claiming at once, each on its own connection, take every job exactly once (on PostgreSQL with SKIP LOCKED
+// at READ COMMITTED, on SQLite through its single writer).
+TEST(Store, CompetingClaimsTakeEachJobOnce) {
+    testing::TempDir dir;
+    auto db = testing::OpenTestDatabase(dir / "t.db", /*pool_size=*/4);
+    ASSERT_TRUE(db);
+    constexpr int kJobs = 120;
+    ASSERT_TRUE(db->InTransaction([](Tx& s) {
+                      for (int i = 0; i < kJobs; ++i) AddJob(s, "j" + std::to_string(i), i % 3, i);
+                  }).ok());
+    std::mutex mu;
+    std::multiset<std::string> taken;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&, w] {
+            for (;;) {
+                std::optional<JobRow> job;
+                const Status st =
+                    db->InTransaction([&](Tx& s) { job = ClaimNextJob(s, "w" + std::to_string(w), 1000, 9000); },
+                                      Database::Isolation::kReadCommitted);
+                EXPECT_TRUE(st.ok()) << st.ToString();
+                if (!st.ok() || !job) return;
+                std::lock_guard lock(mu);
+                taken.insert(job->id);
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(taken.size(), static_cast<size_t>(kJobs));
+    EXPECT_EQ(std::set<std::string>(taken.begin(), taken.end()).size(), static_cast<size_t>(kJobs)) << "none twice";
+    DbInt running = 0;
+    ASSERT_TRUE(db->With([&](Tx& s) { running = CountJobsInState(s, JobState::kRunning); }).ok());
+    EXPECT_EQ(running, kJobs);
+}
+
+// `podpromo migrate --from` must carry every table: one a later migration adds fails this until CopiedTables has it.
+TEST(Store, CopyKnowsEveryTable) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    std::vector<std::string> tables;
+    ASSERT_TRUE(db->With([&](Tx& s) {
+                      const std::string sql = db->kind() == Database::Kind::kSqlite
+                                                  ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                                  : "SELECT table_name FROM information_schema.tables"
+                                                    " WHERE table_schema = current_schema()";
+                      soci::rowset<std::string> rows = s.sql().prepare << sql;
+                      for (const auto& t : rows) {
+                          if (t != "schema_migrations" && t.rfind("sqlite_", 0) != 0) tables.push_back(t);
+                      }
+                  }).ok());
+    std::vector<std::string> copied = CopiedTables();
+    std::sort(tables.begin(), tables.end());
+    std::sort(copied.begin(), copied.end());
+    EXPECT_EQ(copied, tables);
+}
+
+// A SQLite database copied whole into an empty one (PostgreSQL in the pg. run): every row, NULLs, 64-bit times and
+// JSON text as they were; a second copy into the now full target is refused and changes nothing.
+TEST(Store, CopyEveryRowCarriesADatabaseWhole) {
+    testing::TempDir dir;
+    auto source = Database::Open("sqlite://" + (dir / "source.db").string(), 1);
+    ASSERT_TRUE(source.ok());
+    ASSERT_TRUE((*source)->Migrate().ok());
+    Transcript t;
+    t.engine = "imported";
+    t.segments.push_back({1000, 2500, "it's \"quoted\" — ünïcode", 0.8, {{"it's", 1000, 1400, 0.9}}, "S1"});
+    constexpr DbInt kLate = 4'102'444'800'000;  // 2100-01-01 in ms: past 32 bits
+    ASSERT_TRUE((*source)
+                    ->InTransaction([&](Tx& s) {
+                        AddJob(s, "j1", 2, kLate);
+                        AddJob(s, "j2", 0, 5);
+                        ReplaceTranscript(s, "ep_j1", t);
+                        RecordError(s, "no_space", "render", "disk full", kLate);
+                        FeedbackRow f;
+                        f.id = "f1";
+                        f.clip_id = "c1";
+                        f.episode_id = "ep_j1";
+                        f.kind = "like";  // rating stays NULL
+                        f.created_at = 7;
+                        InsertFeedback(s, f);
+                    })
+                    .ok());
+    auto target = OpenDb(dir);
+    ASSERT_TRUE(target);
+    auto counts = CopyEveryRow(source->get(), target.get());
+    ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+    std::map<std::string, long long> by_table(counts->begin(), counts->end());
+    EXPECT_EQ(by_table["episodes"], 2);
+    EXPECT_EQ(by_table["jobs"], 2);
+    EXPECT_EQ(by_table["transcript_segments"], 1);
+    EXPECT_EQ(by_table["feedback"], 1);
+    ASSERT_TRUE(target
+                    ->With([&](Tx& s) {
+                        const auto e = GetEpisode(s, "ep_j1");
+                        ASSERT_TRUE(e);
+                        EXPECT_EQ(e->created_at, kLate);
+                        EXPECT_EQ(GetJob(s, "j1")->priority, 2);
+                        const auto back = LoadTranscript(s, "ep_j1");
+                        ASSERT_TRUE(back);
+                        EXPECT_EQ(back->segments[0].text, t.segments[0].text);
+                        EXPECT_EQ(back->segments[0].words[0].text, "it's");
+                        EXPECT_EQ(back->segments[0].speaker, "S1");
+                        const auto errors = ListErrors(s, 0);
+                        ASSERT_EQ(errors.size(), 1u);
+                        EXPECT_EQ(errors[0].last_seen, kLate);
+                        EXPECT_EQ(FeedbackCounts(s, "c1").at("like"), 1);
+                        const auto order = ClaimNextJob(s, "w", kLate + 1, kLate + 2);
+                        ASSERT_TRUE(order);
+                        EXPECT_EQ(order->id, "j1") << "the queue's order came along";
+                    })
+                    .ok());
+    const auto again = CopyEveryRow(source->get(), target.get());
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status().ToString();
+}
+
+TEST(Store, PostgresUrlsBecomeLibpqConnectionStrings) {
+    EXPECT_EQ(*PostgresConnectString("postgresql://pp:p%40ss@db.example:5433/clips?sslmode=require"),
+              "user='pp' password='p@ss' host='db.example' port='5433' dbname='clips' sslmode='require'");
+    EXPECT_EQ(*PostgresConnectString("postgres://[::1]:5432/x"), "host='::1' port='5432' dbname='x'");
+    EXPECT_EQ(*PostgresConnectString("postgresql://me:it's%20a\\b@h/d"),
+              "user='me' password='it\\'s a\\\\b' host='h' dbname='d'")
+        << "a quote or backslash cannot end the value early";
+    EXPECT_EQ(*PostgresConnectString("postgresql:///d?host=%2Fvar%2Frun%2Fpostgresql"),
+              "dbname='d' host='/var/run/postgresql'");
+    for (const char* bad : {"mysql://h/d", "postgresql://h:99999999/d", "postgresql://h:port/d",
+                            "postgresql://h/d?bad-key=1", "postgresql://h/d?x=%zz", "postgresql://h/d%00"}) {
+        const auto r = PostgresConnectString(bad);
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput) << bad;
+        EXPECT_NE(r.status().message().find("DATABASE_URL"), std::string::npos) << r.status().ToString();
+    }
+}
+
+// A connection the server ended (a restart, pg_terminate_backend) is replaced: the work done on it runs again on a new
+// one and succeeds, instead of the pool keeping a dead session that fails every request given it.
+TEST(Store, ADeadConnectionIsReplacedAndTheWorkRunsAgain) {
+    if (!testing::OnPostgres()) GTEST_SKIP() << "PostgreSQL only (the pg. tests): a SQLite file has no connection";
+    testing::TempDir dir;
+    auto db = testing::OpenTestDatabase(dir / "t.db", /*pool_size=*/1);
+    ASSERT_TRUE(db);
+    const auto terminate_own_session = [&] {
+        int pid = 0;
+        ASSERT_TRUE(db->With([&](Tx& s) { s.sql() << "SELECT pg_backend_pid()", soci::into(pid); }).ok());
+        ASSERT_GT(pid, 0);
+        // From another session: the pooled one only learns of it when it is next used.
+        auto other = Database::Open(testing::TestDatabaseUrl(dir / "other.db"), 1);
+        ASSERT_TRUE(other.ok());
+        ASSERT_TRUE(
+            (*other)->With([&](Tx& s) { s.sql() << "SELECT pg_terminate_backend(" + std::to_string(pid) + ")"; }).ok());
+    };
+    terminate_own_session();
+    EXPECT_TRUE(db->InTransaction([](Tx& s) { AddJob(s, "after_restart", 1, 1); }).ok());
+    EXPECT_EQ(db->reconnects(), 1u);
+    terminate_own_session();
+    std::optional<JobRow> job;
+    EXPECT_TRUE(db->With([&](Tx& s) { job = GetJob(s, "after_restart"); }).ok());
+    ASSERT_TRUE(job) << "the transaction committed once, on the new connection";
+    EXPECT_EQ(db->reconnects(), 2u);
+    DbInt episodes = 0;
+    EXPECT_TRUE(db->With([&](Tx& s) { episodes = CountEpisodes(s, std::nullopt); }).ok());
+    EXPECT_EQ(episodes, 1) << "not twice";
 }
 
 }  // namespace

@@ -26,6 +26,19 @@ ServerProcess::ServerProcess(fs::path data_dir, std::map<std::string, std::strin
     // Tests poll far faster than a client should; the rate limits are tested where a test sets them.
     env_.try_emplace("RATE_LIMIT_REQUESTS", "0");
     env_.try_emplace("RATE_LIMIT_ANONYMOUS_REQUESTS", "0");
+    if (OnPostgres() && !env_.count("DATABASE_URL")) env_["DATABASE_URL"] = DatabaseFor(data_dir_);
+}
+
+std::string ServerProcess::DatabaseFor(const fs::path& data_dir) {
+    // One database per data directory, named in a file beside it, so a restarted server finds its data again.
+    const fs::path named = data_dir.parent_path() / (data_dir.filename().string() + ".database");
+    std::string url;
+    if (std::ifstream in(named); in) std::getline(in, url);
+    if (!url.empty()) return url;
+    fs::create_directories(data_dir.parent_path());
+    url = TestDatabaseUrl(data_dir / "podpromo.db");
+    std::ofstream(named) << url << "\n";
+    return url;
 }
 
 ServerProcess::~ServerProcess() { Kill(); }
@@ -94,17 +107,22 @@ void ServerProcess::KeepCredentials(const std::string& printed) {
         sign_in_link_ = printed.substr(start, end == std::string::npos ? std::string::npos : end - start);
     }
     if (!api_key_.empty()) return;
+    const ProcessOutput made = Command({"key", "create", "--user", "admin", "--scopes", "read,write,render,admin",
+                                        "--name", "tests", "--data-dir", data_dir_.string()});
+    if (made.exit_code == 0) api_key_ = made.out.substr(0, made.out.find('\n'));
+}
+
+ProcessOutput ServerProcess::Command(const std::vector<std::string>& args) const {
     // With the server's environment (its DATABASE_URL, say), through env(1).
     std::vector<std::string> argv = {"env"};
     for (const auto& [k, v] : env_) argv.push_back(k + "=" + v);
-    for (const char* a :
-         {"key", "create", "--user", "admin", "--scopes", "read,write,render,admin", "--name", "tests", "--data-dir"}) {
-        if (argv.size() == env_.size() + 1) argv.push_back(PodpromoBinary());
-        argv.push_back(a);
-    }
-    argv.push_back(data_dir_.string());
-    auto made = RunProcess(argv, nullptr, 30000);
-    if (made.ok() && made->exit_code == 0) api_key_ = made->out.substr(0, made->out.find('\n'));
+    argv.push_back(PodpromoBinary());
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunProcess(argv, nullptr, 30000);
+    if (r.ok()) return *r;
+    ProcessOutput failed;
+    failed.err = r.status().ToString();
+    return failed;
 }
 
 int ServerProcess::Terminate(int timeout_ms) {

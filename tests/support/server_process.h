@@ -1,6 +1,8 @@
 // Starts `podpromo serve` on a free loopback port with its own data directory and environment, for
 // black-box tests over HTTP. The server's stderr goes to a log file kept beside the data directory. Its rate limits
-// are off (RATE_LIMIT_REQUESTS=0 and RATE_LIMIT_ANONYMOUS_REQUESTS=0) unless `env` sets them.
+// are off (RATE_LIMIT_REQUESTS=0 and RATE_LIMIT_ANONYMOUS_REQUESTS=0) unless `env` sets them. When the tests run on
+// PostgreSQL (testsupport.h's OnPostgres) and `env` names no DATABASE_URL, the data directory gets a database of its
+// own in the test cluster, the same one on every start.
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +10,9 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
+
+#include "podpromo/core/subprocess.h"
 
 namespace podpromo::testing {
 
@@ -33,6 +38,12 @@ class ServerProcess {
     std::string Log() const;
     // The server's peak resident memory so far (VmHWM), in bytes; 0 when it is not running.
     int64_t PeakMemoryBytes() const;
+
+    // Runs `podpromo ARGS` with the server's environment (its DATABASE_URL among it) and waits up to 30 s; exit code
+    // -1 with the reason in `err` when it could not run.
+    ProcessOutput Command(const std::vector<std::string>& args) const;
+    // The DATABASE_URL a server on `data_dir` is given on PostgreSQL (made on first use).
+    static std::string DatabaseFor(const std::filesystem::path& data_dir);
 
   private:
     void KeepCredentials(const std::string& printed);

@@ -1,5 +1,6 @@
 #include "testsupport.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <soci/soci.h>
 #include <unistd.h>
@@ -280,8 +281,34 @@ void ExpectPostableVideo(const fs::path& video, int width, int height, double se
     EXPECT_LE(loud->true_peak, -1.0 + 0.3) << "true peak about -1 dBTP at most";
 }
 
+bool OnPostgres() {
+    const char* state = std::getenv("PODPROMO_TEST_POSTGRES");
+    return state != nullptr && *state != '\0';
+}
+
+std::string TestDatabaseUrl(const std::filesystem::path& file) {
+    if (!OnPostgres()) return "sqlite://" + file.string();
+    std::ifstream in(fs::path(std::getenv("PODPROMO_TEST_POSTGRES")) / "url");
+    std::string admin_url;
+    std::getline(in, admin_url);
+    if (admin_url.empty()) {
+        ADD_FAILURE() << "PODPROMO_TEST_POSTGRES is set but names no running cluster (tests/support/postgres.sh)";
+        return "postgresql://nowhere.invalid/none";
+    }
+    // A name no other test (of this process or another) has: the process id and a random part.
+    std::random_device rd;
+    const std::string name = fmt::format("t_{}_{:08x}", getpid(), rd());
+    auto admin = Database::Open(admin_url, 1);
+    EXPECT_TRUE(admin.ok()) << admin.status().ToString();
+    if (admin.ok()) {
+        const Status made = (*admin)->With([&](Tx& tx) { tx.sql() << "CREATE DATABASE " + name; });
+        EXPECT_TRUE(made.ok()) << made.ToString();
+    }
+    return admin_url.substr(0, admin_url.rfind('/') + 1) + name;
+}
+
 std::unique_ptr<Database> OpenTestDatabase(const std::filesystem::path& file, int pool_size) {
-    auto db = Database::Open("sqlite://" + file.string(), pool_size);
+    auto db = Database::Open(TestDatabaseUrl(file), pool_size);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     if (!db.ok()) return nullptr;
     auto applied = (*db)->Migrate();

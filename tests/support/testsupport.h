@@ -111,8 +111,15 @@ void ExpectPostableVideo(const std::filesystem::path& video, int width, int heig
 // One frame at `t` seconds as packed RGB24 (width × height × 3 bytes).
 Result<std::string> FrameRgb(const std::filesystem::path& path, double t, int width, int height);
 
-// A migrated SQLite database in `file` (a gtest failure, and nullptr, when it cannot be made).
+// A migrated database for one test (a gtest failure, and nullptr, when it cannot be made): SQLite in `file`, or,
+// when PODPROMO_TEST_POSTGRES names a running test cluster's state directory (tests/support/postgres.sh, which the
+// ctest fixture `postgres` starts), a new empty PostgreSQL database in that cluster. The same tests thus run on both
+// backends (the `pg.` tests in ctest).
 std::unique_ptr<Database> OpenTestDatabase(const std::filesystem::path& file, int pool_size = 2);
+// The URL of a new empty database for one test: sqlite:// in `file`, or a new PostgreSQL database as above.
+std::string TestDatabaseUrl(const std::filesystem::path& file);
+// Whether the tests run on PostgreSQL (PODPROMO_TEST_POSTGRES is set).
+bool OnPostgres();
 // Runs one SQL statement as is: for a test that arranges a state no repository function makes (another
 // worker's lease, say). The service itself writes SQL only in src/store/.
 Status ExecSql(Database* db, const std::string& sql);

@@ -87,6 +87,10 @@ struct ServiceConfig {
     std::string DatabaseUrl() const;
 };
 
+// `url` with the password of its user part (scheme://user:password@host…) replaced by "***", for logs, messages and
+// what the commands print.
+std::string WithoutPassword(const std::string& url);
+
 // Reads the variables through `getenv` (a fake in tests) into `config`. Every bad value is refused with
 // InvalidInput naming the variable and what it accepts; the first one found is reported.
 Status LoadConfigFromEnv(

@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "podpromo/core/clock.h"
 #include "podpromo/core/status.h"
@@ -31,6 +33,11 @@ class Tx {
     soci::session& s_;
 };
 
+// libpq's keyword='value' connection string for a postgresql:// (or postgres://) URL: user, password, host (a name,
+// an address or [an IPv6 address]), port, database and ?key=value parameters, %-escapes decoded. InvalidInput naming
+// DATABASE_URL for what is not such a URL. (SOCI 4.0 hands a URL to libpq in a form libpq misreads.)
+Result<std::string> PostgresConnectString(const std::string& url);
+
 class Database {
   public:
     enum class Kind { kSqlite, kPostgres };
@@ -48,13 +55,25 @@ class Database {
     Result<int> SchemaVersion();
     static int LatestVersion();
 
-    // Runs `fn` with a pooled session, mapping database exceptions to Status (Unavailable for connection
-    // problems, Internal otherwise). Thread-safe; blocks while every session is in use.
+    // Runs `fn` with a pooled session, each statement committed on its own, mapping database exceptions to Status
+    // (Unavailable for connection problems, Internal otherwise). Thread-safe; blocks while every session is in use.
+    // A PostgreSQL session whose connection died is replaced, and when `fn` failed on it, `fn` runs once more: so
+    // `fn` must be safe to repeat (reads, or writes that are conditional); anything else belongs in InTransaction.
     Status With(const std::function<void(Tx&)>& fn);
-    // The same inside a transaction, committed when `fn` returns normally, rolled back when it throws.
-    Status InTransaction(const std::function<void(Tx&)>& fn);
+
+    enum class Isolation {
+        kSerializable,   // as if the transactions ran one after another (SQLite always is)
+        kReadCommitted,  // PostgreSQL only: for a statement that locks what it changes (a queue claim with SKIP LOCKED)
+    };
+    // The same inside a transaction, committed when `fn` returns normally, rolled back when it throws. A transaction
+    // that conflicted with another (SQLite busy, PostgreSQL serialization failure or deadlock), or whose connection
+    // died before its commit, runs again from the start: `fn` must only touch the Tx and its own locals, resetting
+    // them. One that lost its connection during the commit is reported Unavailable, not repeated.
+    Status InTransaction(const std::function<void(Tx&)>& fn, Isolation isolation = Isolation::kSerializable);
 
     Kind kind() const { return kind_; }
+    // How many pooled sessions were opened again after their connection died.
+    uint64_t reconnects() const { return reconnects_.load(); }
     // Counts committed InTransaction calls of this process: a cache of query results is current while it
     // has not moved (writes by other processes are not seen here).
     uint64_t write_version() const { return write_version_.load(); }
@@ -63,10 +82,20 @@ class Database {
 
   private:
     Database(Kind kind, int pool_size);
+    bool Revive(soci::session& s);
     Kind kind_;
     int pool_size_;
     std::unique_ptr<soci::connection_pool> pool_;
     std::atomic<uint64_t> write_version_{0};
+    std::atomic<uint64_t> reconnects_{0};
 };
+
+// Copies every row of every table from `from` into `to` (podpromo migrate --from: SQLite to PostgreSQL), both
+// migrated to this build's schema. `to` must hold no rows yet (FailedPrecondition otherwise): it gets all or nothing,
+// in one transaction, from one consistent view of `from`; memory stays one row. Returns each table's row count.
+// Both are borrowed; run it with no service using either.
+Result<std::vector<std::pair<std::string, long long>>> CopyEveryRow(Database* from, Database* to);
+// The tables CopyEveryRow copies (every table but schema_migrations).
+const std::vector<std::string>& CopiedTables();
 
 }  // namespace podpromo

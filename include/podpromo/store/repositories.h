@@ -157,8 +157,9 @@ DbInt CountJobsInState(Tx& tx, JobState state);
 // created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
 DbInt OldestRunnableQueuedJob(Tx& tx, DbInt now);
 // Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
-// marking it running under `owner` until `lease_until`. Safe against other workers and processes: the
-// update only succeeds while the job is still queued.
+// marking it running under `owner` until `lease_until`. Safe against other workers and processes: on PostgreSQL one
+// UPDATE takes the first row no other claim has locked (FOR UPDATE SKIP LOCKED; run it at READ COMMITTED); on SQLite
+// the update only succeeds while the job is still queued.
 std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, DbInt lease_until);
 // Extends the lease while `owner` still holds the job; false when it no longer does.
 bool RenewLease(Tx& tx, const std::string& job_id, const std::string& owner, DbInt lease_until);
