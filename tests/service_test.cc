@@ -643,6 +643,51 @@ TEST_F(Service, EventStreamsAreFilteredByEpisodeAndLimitedInNumber) {
     EXPECT_EQ(server.Terminate(), 0);
 }
 
+// `podpromo worker` beside an API-only serve (MAX_CONCURRENT_JOBS=0), sharing its data directory and database: the
+// worker takes the upload's job and writes the clip that the serve then hands out; its status port answers /livez and,
+// with the METRICS_TOKEN, /metrics counting the job; SIGTERM drains it.
+TEST_F(Service, AWorkerHostRunsTheJobsAnApiOnlyServeQueues) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess api(data, {{"MAX_CONCURRENT_JOBS", "0"}});
+    ASSERT_TRUE(api.Start()) << api.Log();
+    auto up = Upload(api, ReadAll(ShortWav()), "worked elsewhere.wav", {{"clips", "1"}});
+    ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
+    const std::string episode_id = json::parse(up->body)["episode"]["id"];
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(Get(api, "/api/v1/jobs/" + job_id)["state"], "queued") << "the API-only serve runs nothing";
+
+    std::map<std::string, std::string> env = {{"MAX_CONCURRENT_JOBS", "1"}, {"METRICS_TOKEN", "worker-metrics-7"}};
+    if (OnPostgres()) env["DATABASE_URL"] = ServerProcess::DatabaseFor(data);
+    ServerProcess worker(data, env, ServerProcess::Kind::kWorker);
+    ASSERT_TRUE(worker.Start()) << worker.Log();
+    ASSERT_EQ(WaitJob(api, job_id, Ended)["state"], "succeeded") << worker.Log();
+    const json doc = Get(api, "/api/v1/episodes/" + episode_id);
+    ASSERT_EQ(doc["clips"].size(), 1u) << doc.dump();
+    auto c = Client(api);
+    auto video = c.Get("/api/v1/clips/" + doc["clips"][0]["id"].get<std::string>() + "/media/video");
+    ASSERT_TRUE(video);
+    EXPECT_EQ(video->status, 200) << "the worker's files, in the shared storage root, served by the API";
+    EXPECT_GT(video->body.size(), 10000u);
+
+    httplib::Client status("127.0.0.1", worker.port());
+    auto live = status.Get("/livez");
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->status, 200);
+    auto refused = status.Get("/metrics");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401);
+    status.set_bearer_token_auth("worker-metrics-7");
+    auto metrics = status.Get("/metrics");
+    ASSERT_TRUE(metrics);
+    EXPECT_EQ(metrics->status, 200);
+    EXPECT_NE(metrics->body.find("podpromo_jobs_finished_total{outcome=\"succeeded\"} 1"), std::string::npos)
+        << metrics->body;
+    EXPECT_EQ(status.Get("/api/v1/episodes")->status, 404) << "a worker serves no API";
+    EXPECT_EQ(worker.Terminate(), 0) << worker.Log();
+}
+
 TEST_F(Service, QueueLimitPriorityAndCancellation) {
     TempDir work;
     const fs::path data = work / "data";

@@ -320,9 +320,11 @@ int RunProcessCommand(const ProcessFlags& f) {
 
 // The service's subcommands' flags: serve, migrate and cleanup.
 struct ServiceFlags {
-    CLI::App *serve = nullptr, *migrate = nullptr, *cleanup = nullptr;
+    CLI::App *serve = nullptr, *worker = nullptr, *migrate = nullptr, *cleanup = nullptr;
     std::string host, data_dir, migrate_from;
     int port = -1;
+    std::string status_host = "127.0.0.1";
+    int status_port = 9464;
     bool dry_run = false, remove_orphans = false, cleanup_json = false;
 };
 
@@ -338,6 +340,15 @@ void AddServiceCommands(CLI::App* app, ServiceFlags* f) {
         "METRICS_RETENTION_HOURS HTTP_THREADS MAX_EVENT_STREAMS JOB_LEASE_SECONDS JOB_MAX_ATTEMPTS\n"
         "RETRY_BACKOFF_SECONDS ASR_THREADS HEALTH_MIN_FREE_DISK_PERCENT HEALTH_MAX_MEMORY_PERCENT\n"
         "HEALTH_MAX_QUEUE_AGE_SECONDS LOG_FORMAT LOG_LEVEL HOST PORT (see README.md)");
+    f->worker = app->add_subcommand(
+        "worker", "Run workers only, for more machines sharing one PostgreSQL database and one storage root");
+    f->worker->add_option("--data-dir", f->data_dir, "The shared storage root (DATA_DIR, default ./data)");
+    f->worker->add_option("--status-host", f->status_host, "Address of the /livez and /metrics port (127.0.0.1)");
+    f->worker->add_option("--status-port", f->status_port, "Port for /livez and /metrics (9464; 0 picks a free one)");
+    f->worker->footer(
+        "Environment: DATABASE_URL (postgresql://…, the same as every serve's) MAX_CONCURRENT_JOBS JOB_LEASE_SECONDS\n"
+        "JOB_MAX_ATTEMPTS RETRY_BACKOFF_SECONDS ASR_* METRICS_TOKEN LOG_FORMAT LOG_LEVEL (see README.md, \"Many "
+        "machines\")");
     f->migrate = app->add_subcommand("migrate", "Apply the database migrations and exit");
     f->migrate->add_option("--data-dir", f->data_dir, "Data directory (DATA_DIR, default ./data)");
     f->migrate->add_option("--from", f->migrate_from,
@@ -365,6 +376,7 @@ int RunServiceCommand(const ServiceFlags& f) {
     if (f.port >= 0) service.port = f.port;
     if (!f.data_dir.empty()) service.data_dir = f.data_dir;
     if (*f.cleanup) return podpromo::RunCleanupCommand(service, f.dry_run, f.remove_orphans, f.cleanup_json);
+    if (*f.worker) return podpromo::RunWorker(service, f.status_host, f.status_port);
     return *f.serve ? podpromo::RunServe(service) : podpromo::RunMigrate(service, f.migrate_from);
 }
 

@@ -8,9 +8,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "podpromo/api/server.h"
+#include "podpromo/api/worker_status.h"
 #include "podpromo/app/accounts.h"
 #include "podpromo/core/clock.h"
 #include "podpromo/core/utf8.h"
@@ -127,59 +129,113 @@ int RunCleanupCommand(const ServiceConfig& config, bool dry_run, bool remove_orp
     return 0;
 }
 
-int RunServe(ServiceConfig config) {
-    if (Status v = ValidateConfig(config); !v.ok()) {
-        return ReportFailure(v);
-    }
+namespace {
+
+// What serve and worker share before their own parts start.
+struct ServiceBase {
+    sigset_t signals{};
+    std::optional<Storage> storage;
+    std::unique_ptr<Database> db;
+};
+
+// Checks the configuration, blocks SIGINT and SIGTERM (for one thread to sigwait on, before any other thread starts),
+// opens the storage root (scratch files go to its work area, where the quota counts them and cleanup finds what a
+// killed process left) and the database, migrated. An error Status when any of it fails.
+Status StartServiceBase(ServiceConfig& config, int pool_size, ServiceBase* base) {
+    PODPROMO_RETURN_IF_ERROR(ValidateConfig(config));
     ConfigureLog(config.log_format, config.log_level);
+    std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is an error on that connection, not the end
+    sigemptyset(&base->signals);
+    sigaddset(&base->signals, SIGINT);
+    sigaddset(&base->signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &base->signals, nullptr);
+    auto storage = Storage::Open(config.data_dir, static_cast<int64_t>(config.max_storage_gb * 1e9));
+    if (!storage.ok()) return storage.status();
+    base->storage.emplace(std::move(*storage));
+    setenv("TMPDIR", base->storage->work_dir().c_str(), 1);
+    if (const int n = base->storage->CleanTmp(); n > 0) {
+        Log(LogLevel::kInfo, "removed scratch files of a stopped process", {{"count", n}});
+    }
+    auto db = OpenAndMigrate(config, pool_size);
+    if (!db.ok()) return db.status();
+    base->db = std::move(*db);
+    return Status::Ok();
+}
+
+// Waits for SIGTERM or SIGINT and logs which.
+void AwaitStopSignal(const sigset_t& signals) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+}
+
+}  // namespace
+
+int RunWorker(ServiceConfig config, const std::string& status_host, int status_port) {
+    if (config.max_concurrent_jobs < 1) {
+        return ReportFailure(Status::InvalidInput("MAX_CONCURRENT_JOBS=0: a worker needs at least one"));
+    }
+    ServiceBase base;
+    if (Status st = StartServiceBase(config, config.max_concurrent_jobs + 4, &base); !st.ok()) return ReportFailure(st);
+    EventBus events;
+    Metrics metrics;
+    ErrorAggregator errors(base.db.get(), &metrics, config.metrics_retention_hours);
+    WorkerPool workers(base.db.get(), &*base.storage, config, &events, &metrics, &errors);
+    if (const int n = workers.RecoverLocalOrphans(); n > 0) {
+        Log(LogLevel::kInfo, "jobs of a stopped worker go back to the queue", {{"count", n}});
+    }
+    WorkerStatusServer status(config.metrics_token, &metrics, &workers);
+    if (Status st = status.Bind(status_host, status_port); !st.ok()) return ReportFailure(st);
+    workers.Start();
+    std::atomic<bool> clean{true};
+    std::thread signal_thread([&] {
+        AwaitStopSignal(base.signals);
+        // Drain: no new claims; running jobs stop at their next check and go back to the queue uncounted, to resume
+        // from their last checkpoint on whichever worker takes them.
+        clean = workers.Stop();
+        status.Stop();
+    });
+    std::cout << fmt::format("PodPromo worker: {} workers, status on http://{}:{}/metrics  (data: {}, database: {})\n",
+                             config.max_concurrent_jobs, status_host, status.port(), base.storage->root().string(),
+                             WithoutPassword(config.DatabaseUrl()))
+              << std::flush;
+    status.Serve();
+    signal_thread.join();
+    Log(LogLevel::kInfo, "stopped");
+    if (!clean) _exit(0);  // a worker still inside a long stage: its job is already back in the queue
+    return 0;
+}
+
+int RunServe(ServiceConfig config) {
 #ifdef PODPROMO_WEB_DIST
     if (config.web_dir.empty()) config.web_dir = PODPROMO_WEB_DIST;
 #endif
-    std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is an error on that connection, not the end
-    // Signals are taken by one thread with sigwait: block them before any other thread starts.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-    auto storage = Storage::Open(config.data_dir, static_cast<int64_t>(config.max_storage_gb * 1e9));
-    if (!storage.ok()) {
-        return ReportFailure(storage.status());
-    }
-    // Scratch files of jobs (decoded audio, render scripts) go to the work area of the storage root, where
-    // the quota counts them and cleanup finds what a killed process left.
-    setenv("TMPDIR", storage->work_dir().c_str(), 1);
-    if (const int n = storage->CleanTmp(); n > 0) {
-        Log(LogLevel::kInfo, "removed scratch files of a stopped server", {{"count", n}});
-    }
-    auto db = OpenAndMigrate(config, std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2));
-    if (!db.ok()) {
-        return ReportFailure(db.status());
-    }
+    ServiceBase base;
+    const int pool_size = std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2);
+    if (Status st = StartServiceBase(config, pool_size, &base); !st.ok()) return ReportFailure(st);
+    auto& db = base.db;
+    auto& storage = base.storage;
     EventBus events;
     Metrics metrics;
-    ErrorAggregator errors(db->get(), &metrics, config.metrics_retention_hours);
-    Housekeeper housekeeper(config, db->get(), &*storage, &metrics, &errors);
-    WorkerPool workers(db->get(), &*storage, config, &events, &metrics, &errors);
+    ErrorAggregator errors(db.get(), &metrics, config.metrics_retention_hours);
+    Housekeeper housekeeper(config, db.get(), &*storage, &metrics, &errors);
+    WorkerPool workers(db.get(), &*storage, config, &events, &metrics, &errors);
     if (const int n = workers.RecoverLocalOrphans(); n > 0) {
         Log(LogLevel::kInfo, "jobs of a stopped server go back to the queue", {{"count", n}});
     }
-    ApiServer server(config, db->get(), &*storage, &workers, &events, &metrics, &housekeeper, &errors);
+    ApiServer server(config, db.get(), &*storage, &workers, &events, &metrics, &housekeeper, &errors);
     if (Status st = server.Bind(); !st.ok()) {
         return ReportFailure(st);
     }
     // With no user yet, an administrator and a one-time link to sign in as them.
-    auto first_start = Accounts(db->get(), &SystemClock()).FirstStart();
+    auto first_start = Accounts(db.get(), &SystemClock()).FirstStart();
     if (!first_start.ok()) return ReportFailure(first_start.status());
     housekeeper.Start();
     workers.Start();
 
     std::atomic<bool> clean{true};
     std::thread signal_thread([&] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        Log(LogLevel::kInfo, "stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        AwaitStopSignal(base.signals);
         // Stop accepting (the listener closes; open requests finish), then let running jobs reach their next
         // check and go back to the queue.
         server.Stop();

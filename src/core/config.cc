@@ -70,7 +70,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         int min, max;
     };
     for (const IntVar& v :
-         {IntVar{"PORT", &c->port, 0, 65535}, IntVar{"MAX_CONCURRENT_JOBS", &c->max_concurrent_jobs, 1, 64},
+         {IntVar{"PORT", &c->port, 0, 65535}, IntVar{"MAX_CONCURRENT_JOBS", &c->max_concurrent_jobs, 0, 64},
           IntVar{"MAX_QUEUE_SIZE", &c->max_queue_size, 1, 1000000}, IntVar{"HTTP_THREADS", &c->http_threads, 4, 1024},
           IntVar{"HTTP_HEAD_TIMEOUT_SECONDS", &c->http_head_timeout_seconds, 1, 300},
           IntVar{"HTTP_CONNECTIONS_PER_CLIENT", &c->http_connections_per_client, 0, 100000},

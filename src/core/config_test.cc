@@ -71,7 +71,7 @@ TEST(Config, CorsOriginsAreExactHttpOrigins) {
 TEST(Config, BadValuesNameTheVariable) {
     for (const auto& [name, value] :
          std::vector<std::pair<std::string, std::string>>{{"MAX_FILE_SIZE", "lots"},
-                                                          {"MAX_CONCURRENT_JOBS", "0"},
+                                                          {"MAX_CONCURRENT_JOBS", "-1"},
                                                           {"PORT", "70000"},
                                                           {"MAX_STORAGE_GB", "-1"},
                                                           {"MAX_QUEUE_SIZE", "10x"},

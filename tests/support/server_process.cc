@@ -21,8 +21,8 @@ extern char** environ;
 namespace podpromo::testing {
 namespace fs = std::filesystem;
 
-ServerProcess::ServerProcess(fs::path data_dir, std::map<std::string, std::string> env)
-    : data_dir_(std::move(data_dir)), env_(std::move(env)) {
+ServerProcess::ServerProcess(fs::path data_dir, std::map<std::string, std::string> env, Kind kind)
+    : data_dir_(std::move(data_dir)), env_(std::move(env)), kind_(kind) {
     // Tests poll far faster than a client should; the rate limits are tested where a test sets them.
     env_.try_emplace("RATE_LIMIT_REQUESTS", "0");
     env_.try_emplace("RATE_LIMIT_ANONYMOUS_REQUESTS", "0");
@@ -43,11 +43,16 @@ std::string ServerProcess::DatabaseFor(const fs::path& data_dir) {
 
 ServerProcess::~ServerProcess() { Kill(); }
 
+fs::path ServerProcess::LogPath() const {
+    return data_dir_.parent_path() /
+           (data_dir_.filename().string() + (kind_ == Kind::kWorker ? ".worker.log" : ".log"));
+}
+
 bool ServerProcess::Start() {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return false;
     fs::create_directories(data_dir_.parent_path());
-    const std::string log = (data_dir_.parent_path() / (data_dir_.filename().string() + ".log")).string();
+    const std::string log = LogPath().string();
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -62,8 +67,10 @@ bool ServerProcess::Start() {
     std::vector<char*> envp;
     for (auto& e : envs) envp.push_back(e.data());
     envp.push_back(nullptr);
-    std::vector<std::string> args = {PodpromoBinary(), "serve", "--host",     "127.0.0.1",
-                                     "--port",         "0",     "--data-dir", data_dir_.string()};
+    std::vector<std::string> args = {PodpromoBinary(), "serve", "--host", "127.0.0.1", "--port", "0"};
+    if (kind_ == Kind::kWorker) args = {PodpromoBinary(), "worker", "--status-port", "0"};
+    args.push_back("--data-dir");
+    args.push_back(data_dir_.string());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -89,7 +96,7 @@ bool ServerProcess::Start() {
             if (at != std::string::npos && text.find('/', at + 17) != std::string::npos) {
                 port_ = std::stoi(text.substr(at + 17));
                 close(out[0]);
-                KeepCredentials(text);
+                if (kind_ == Kind::kServe) KeepCredentials(text);
                 return true;
             }
         }
@@ -150,7 +157,7 @@ void ServerProcess::Kill() {
 }
 
 std::string ServerProcess::Log() const {
-    std::ifstream in(data_dir_.parent_path() / (data_dir_.filename().string() + ".log"));
+    std::ifstream in(LogPath());
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();

@@ -18,12 +18,15 @@ namespace podpromo::testing {
 
 class ServerProcess {
   public:
-    ServerProcess(std::filesystem::path data_dir, std::map<std::string, std::string> env = {});
+    enum class Kind { kServe, kWorker };
+    ServerProcess(std::filesystem::path data_dir, std::map<std::string, std::string> env = {},
+                  Kind kind = Kind::kServe);
     ~ServerProcess();  // kills the server if it still runs
 
     // Starts it and waits (up to 30 s) for the line with its URL. False when it did not come up. On the data
     // directory's first start it keeps the printed one-time sign-in link, and makes an administrator's key with every
-    // scope (`podpromo key create --user admin`) for the tests' requests.
+    // scope (`podpromo key create --user admin`) for the tests' requests. A kWorker runs `podpromo worker` instead,
+    // and port() is its status port (/livez, /metrics).
     bool Start();
     // "Bearer <key>"'s key: the first start's administrator's ("" when the key could not be made).
     const std::string& api_key() const { return api_key_; }
@@ -46,9 +49,11 @@ class ServerProcess {
     static std::string DatabaseFor(const std::filesystem::path& data_dir);
 
   private:
+    std::filesystem::path LogPath() const;  // beside the data directory (workers on it share theirs)
     void KeepCredentials(const std::string& printed);
     std::filesystem::path data_dir_;
     std::map<std::string, std::string> env_;
+    Kind kind_;
     pid_t pid_ = -1;
     int port_ = 0;
     std::string api_key_, sign_in_link_;

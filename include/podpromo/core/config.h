@@ -43,7 +43,7 @@ struct ServiceConfig {
     int64_t max_file_size_bytes = 524288000;
     double max_storage_gb = 10;
     double cleanup_interval_hours = 24;
-    int max_concurrent_jobs = 3;
+    int max_concurrent_jobs = 3;  // 0: a serve that runs no jobs (`podpromo worker` hosts take them)
     int max_queue_size = 100;
     double metrics_retention_hours = 24;
     int http_threads = 96;                 // HTTP_THREADS: requests served at once (an idle connection holds none)
