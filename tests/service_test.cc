@@ -22,8 +22,11 @@
 #include <thread>
 
 #include "fake_whisper.h"
+#include "podpromo/core/clock.h"
+#include "podpromo/core/secrets.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/store/database.h"
 #include "server_process.h"
 #include "testsupport.h"
 
@@ -1261,7 +1264,7 @@ TEST(ServiceCommand, MigrateAloneAndBadConfigurationIsNamed) {
     TempDir work;
     auto r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("schema version 7"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(fmt::format("schema version {}", Database::LatestVersion())), std::string::npos) << r.out;
     EXPECT_TRUE(fs::exists(work / "data" / "podpromo.db"));
     r = RunPodpromo({"migrate", "--data-dir", (work / "data").string()});
     EXPECT_EQ(r.exit_code, 0) << "running it again changes nothing";
@@ -2018,6 +2021,71 @@ TEST_F(Service, RateLimitsAnswer429WithTheirFieldsAndRecover) {
     EXPECT_NE(metrics.find("podpromo_rate_limited_total{caller=\"anonymous\"} 1"), std::string::npos);
     EXPECT_NE(metrics.find("podpromo_rate_limit_quota{caller=\"signed_in\"} 5"), std::string::npos);
     EXPECT_EQ(server.Terminate(), 0);
+}
+
+// ALERT_WEBHOOK_URL: a team's own endpoint hears each change of /health's state, signed as Standard Webhooks says. Here
+// the queue check fails once a job waits over a second with no worker to take it, and passes again when it is
+// cancelled.
+TEST_F(Service, HealthChangesReachTheAlertWebhookSigned) {
+    struct Call {
+        std::string id, timestamp, signature, body;
+    };
+    std::mutex mu;
+    std::vector<Call> calls;
+    httplib::Server receiver;
+    receiver.Post("/hooks/podpromo", [&](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(mu);
+        calls.push_back({req.get_header_value("webhook-id"), req.get_header_value("webhook-timestamp"),
+                         req.get_header_value("webhook-signature"), req.body});
+        res.status = calls.size() == 1 ? 500 : 204;  // the first call is refused once: it is tried again
+    });
+    const int receiver_port = receiver.bind_to_any_port("127.0.0.1");
+    std::thread serving([&] { receiver.listen_after_bind(); });
+    const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    TempDir work;
+    ServerProcess server(work / "data",
+                         {{"MAX_CONCURRENT_JOBS", "0"},
+                          {"HEALTH_MAX_QUEUE_AGE_SECONDS", "1"},
+                          {"ALERT_WEBHOOK_URL", fmt::format("http://127.0.0.1:{}/hooks/podpromo", receiver_port)},
+                          {"ALERT_WEBHOOK_SECRET", secret}});
+    ASSERT_TRUE(server.Start()) << server.Log();
+    const auto wait_calls = [&](size_t n) {
+        const auto until = Clock::now() + std::chrono::seconds(20);
+        while (Clock::now() < until) {
+            {
+                std::lock_guard<std::mutex> lock(mu);
+                if (calls.size() >= n) return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    };
+    auto up = Upload(server, ToneWav(work / "tone.wav", 13), "waiting.wav");
+    ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
+    ASSERT_TRUE(wait_calls(2)) << "healthy to degraded, tried twice\n" << server.Log();
+    EXPECT_EQ(PostJson(server, "/api/v1/jobs/" + json::parse(up->body)["job"]["id"].get<std::string>() + "/cancel",
+                       json::object(), 202)["state"],
+              "cancelled");
+    ASSERT_TRUE(wait_calls(3)) << "degraded to healthy\n" << server.Log();
+    receiver.stop();
+    serving.join();
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(calls[0].id, calls[1].id) << "a retry is the same message";
+    for (const Call& c : calls) {
+        EXPECT_EQ(c.signature, WebhookSignature(secret, c.id, std::stoll(c.timestamp), c.body)) << c.body;
+        EXPECT_LE(std::abs(std::stoll(c.timestamp) - NowEpochMs() / 1000), 60);
+    }
+    const json degraded = json::parse(calls[1].body);
+    EXPECT_EQ(degraded["type"], "health.changed");
+    EXPECT_EQ(degraded["data"]["from"], "healthy");
+    EXPECT_EQ(degraded["data"]["to"], "degraded");
+    EXPECT_TRUE(degraded["data"]["checks"].contains("queue")) << degraded.dump();
+    EXPECT_EQ(degraded["data"]["instance"], server.host_port());
+    const json healthy = json::parse(calls[2].body);
+    EXPECT_EQ(healthy["data"]["from"], "degraded");
+    EXPECT_EQ(healthy["data"]["to"], "healthy");
+    EXPECT_TRUE(healthy["data"]["checks"].empty());
+    EXPECT_EQ(server.Log().find(secret), std::string::npos);
 }
 
 }  // namespace

@@ -37,7 +37,10 @@ void SetTotals(Metrics& metrics, const ServiceTotals& t) {
 
 void ApiServer::ServeMetrics(const Request&, Response& res) {
     // (Gauges keep their last values while the database cannot be read; /health reports that.)
-    if (auto totals = app_->Totals(); totals.ok()) SetTotals(*metrics_, *totals);
+    auto totals = app_->Totals();
+    if (totals.ok()) SetTotals(*metrics_, *totals);
+    // Whether this instance could read the database just now (the alert rules' "database unreachable").
+    metrics_->Set("podpromo_database_up", {}, totals.ok() ? 1 : 0);
     metrics_->Set("podpromo_workers_busy", {}, workers_->running());
     metrics_->Set("podpromo_event_streams_open", {}, state_->open_streams.load());
     res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");

@@ -145,6 +145,7 @@ ApiServer::ApiServer(const ServiceConfig& config, Database* db, Storage* storage
     metrics_->Describe("podpromo_episodes", "gauge", "Episodes in the database, by status.");
     metrics_->Describe("podpromo_clips", "gauge", "Clips in the database.");
     metrics_->Describe("podpromo_queue_depth", "gauge", "Queued jobs by priority.");
+    metrics_->Describe("podpromo_database_up", "gauge", "1 when this instance read the database at the last scrape.");
     metrics_->Describe("podpromo_workers_busy", "gauge", "Workers running a job.");
     metrics_->Describe("podpromo_event_streams_open", "gauge", "Open /api/v1/events streams.");
     metrics_->Describe("podpromo_rate_limited_total", "counter", "Requests refused 429 over their rate, by caller.");
@@ -183,6 +184,10 @@ Status ApiServer::Bind() {
         port_ = config_.port;
     }
     server_->RaiseListenBacklog();
+    if (!config_.alert_webhook_url.empty()) {
+        state_->alert_webhook = std::make_unique<AlertWebhook>(config_.alert_webhook_url, config_.alert_webhook_secret,
+                                                               fmt::format("{}:{}", config_.host, port_));
+    }
     // /health answers from checks made here and then once a second by a thread of their own, so no request
     // ever waits on the disk or the database for it.
     RefreshHealth();
@@ -201,6 +206,7 @@ void ApiServer::Serve() { server_->listen_after_bind(); }
 
 void ApiServer::RefreshHealth() {
     auto [code, doc] = RunHealthChecks();
+    if (state_->alert_webhook) state_->alert_webhook->Observe(doc["status"].get<std::string>(), doc["checks"]);
     std::string body = DumpJson(doc);
     std::string summary = DumpJson(json{{"status", doc["status"]}});
     std::lock_guard<std::mutex> lock(state_->health_mu);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "access.h"
+#include "alert_webhook.h"
 #include "browser_policy.h"
 #include "lean_server.h"
 #include "page_cache.h"
@@ -40,10 +42,11 @@ struct ApiServer::State {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::mutex health_mu;  // guards health_status and health_body
     int health_status = 503;
-    std::string health_body;      // the whole document, for administrators
-    std::string health_summary;   // {"status"} only, for everyone else
-    std::thread health_thread;    // refreshes the health answer until health_stop
-    std::mutex health_thread_mu;  // guards health_stop
+    std::string health_body;                      // the whole document, for administrators
+    std::string health_summary;                   // {"status"} only, for everyone else
+    std::unique_ptr<AlertWebhook> alert_webhook;  // ALERT_WEBHOOK_URL's sender; null without one
+    std::thread health_thread;                    // refreshes the health answer until health_stop
+    std::mutex health_thread_mu;                  // guards health_stop
     std::condition_variable health_cv;
     bool health_stop = false;
     SingleFlight<nlohmann::json> storage_stats_flight;  // GET /storage/stats

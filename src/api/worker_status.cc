@@ -7,8 +7,9 @@
 
 namespace podpromo {
 
-WorkerStatusServer::WorkerStatusServer(std::string metrics_token, Metrics* metrics, WorkerPool* workers)
+WorkerStatusServer::WorkerStatusServer(std::string metrics_token, Database* db, Metrics* metrics, WorkerPool* workers)
     : metrics_token_(std::move(metrics_token)),
+      db_(db),
       metrics_(metrics),
       workers_(workers),
       server_(std::make_unique<LeanServer>()) {
@@ -25,6 +26,7 @@ WorkerStatusServer::WorkerStatusServer(std::string metrics_token, Metrics* metri
             return;
         }
         metrics_->Set("podpromo_workers_busy", {}, workers_->running());
+        metrics_->Set("podpromo_database_up", {}, db_->Ping().ok() ? 1 : 0);
         res.set_content(metrics_->Render(), "text/plain; version=0.0.4; charset=utf-8");
     });
     // Anything else, a body included, is refused without being read.

@@ -184,7 +184,7 @@ int RunWorker(ServiceConfig config, const std::string& status_host, int status_p
     if (const int n = workers.RecoverLocalOrphans(); n > 0) {
         Log(LogLevel::kInfo, "jobs of a stopped worker go back to the queue", {{"count", n}});
     }
-    WorkerStatusServer status(config.metrics_token, &metrics, &workers);
+    WorkerStatusServer status(config.metrics_token, base.db.get(), &metrics, &workers);
     if (Status st = status.Bind(status_host, status_port); !st.ok()) return ReportFailure(st);
     workers.Start();
     std::atomic<bool> clean{true};

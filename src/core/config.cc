@@ -116,6 +116,8 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         c->cors_origins = std::move(*origins);
     }
     text("METRICS_TOKEN", &c->metrics_token);
+    text("ALERT_WEBHOOK_URL", &c->alert_webhook_url);
+    text("ALERT_WEBHOOK_SECRET", &c->alert_webhook_secret);
     PODPROMO_RETURN_IF_ERROR(LoadAsrSettingsFromEnv(&c->asr, getenv));
     text("LOG_FORMAT", &c->log_format);
     text("LOG_LEVEL", &c->log_level);
@@ -129,6 +131,17 @@ Status ValidateConfig(const ServiceConfig& c) {
     if (!c.metrics_token.empty() && (c.metrics_token.size() < 16 || c.metrics_token.size() > 256 ||
                                      c.metrics_token.find_first_of(" \t\r\n") != std::string::npos)) {
         return Status::InvalidInput("METRICS_TOKEN must be 16 to 256 characters with no spaces");
+    }
+    if (!c.alert_webhook_url.empty()) {
+        const std::string& u = c.alert_webhook_url;
+        if ((u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) || u.size() > 2048 ||
+            u.find_first_of(" \t\r\n") != std::string::npos) {
+            return Status::InvalidInput("ALERT_WEBHOOK_URL must be an http:// or https:// URL");
+        }
+        if (c.alert_webhook_secret.size() < 24) {
+            return Status::InvalidInput(
+                "ALERT_WEBHOOK_SECRET (24 characters or more) must be set with ALERT_WEBHOOK_URL");
+        }
     }
     if (c.log_format != "auto" && c.log_format != "json" && c.log_format != "text") {
         return Status::InvalidInput(fmt::format("LOG_FORMAT='{}': expected json, text or auto", c.log_format));

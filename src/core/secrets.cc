@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cstring>
+
 namespace podpromo {
 
 namespace {
@@ -62,6 +64,30 @@ std::string Sha256Hex(std::string_view data) {
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && (a.empty() || sodium_memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+std::string WebhookSignature(std::string_view secret, std::string_view id, int64_t timestamp_s, std::string_view body) {
+    (void)SodiumReady();
+    std::string key(secret);
+    if (secret.rfind("whsec_", 0) == 0) {
+        const std::string_view encoded = secret.substr(6);
+        std::string decoded(encoded.size(), '\0');
+        size_t length = 0;
+        if (sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(), encoded.data(),
+                              encoded.size(), nullptr, &length, nullptr, sodium_base64_VARIANT_ORIGINAL) == 0) {
+            key = decoded.substr(0, length);
+        }
+    }
+    const std::string message = std::string(id) + "." + std::to_string(timestamp_s) + "." + std::string(body);
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()), message.size());
+    crypto_auth_hmacsha256_final(&state, mac);
+    std::string b64(sodium_base64_ENCODED_LEN(sizeof mac, sodium_base64_VARIANT_ORIGINAL), '\0');
+    sodium_bin2base64(b64.data(), b64.size(), mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+    b64.resize(std::strlen(b64.c_str()));
+    return "v1," + b64;
 }
 
 }  // namespace podpromo

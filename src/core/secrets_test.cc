@@ -45,5 +45,16 @@ TEST(Secrets, Sha256AndConstantTimeEquality) {
     EXPECT_FALSE(ConstantTimeEquals("same", "sam"));
 }
 
+// The Standard Webhooks specification's own example (secret, id, timestamp, body and the signature it gives).
+TEST(Secrets, WebhookSignaturesMatchTheStandardWebhooksExample) {
+    EXPECT_EQ(WebhookSignature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                               R"({"test": 2432232314})"),
+              "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    EXPECT_NE(WebhookSignature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331,
+                               R"({"test": 2432232314})"),
+              "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        << "the timestamp is signed";
+}
+
 }  // namespace
 }  // namespace podpromo

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podpromo/files/atomic.h"
+#include "podpromo/jobs/job_store.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
@@ -11,6 +12,15 @@
 namespace podpromo {
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+// Inside a transaction: a failed file step rolls it back (Database::InTransaction turns the throw into its Status).
+void ThrowIfFailed(const Status& st) {
+    if (!st.ok()) throw std::runtime_error(st.message());
+}
+
+}  // namespace
 
 Status PipelineJobRunner::Run(JobWork work, JobWorkResult* out) {
     return work.job.kind == JobKind::kRender ? RunRender(work, out) : RunProcess(work, out);
@@ -24,18 +34,29 @@ Status PipelineJobRunner::RunRender(JobWork& work, JobWorkResult* out) {
     PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
     auto request = SpanRequestFromJson(json::parse(job.payload, nullptr, false));
     if (!request.ok()) return request.status();
-    auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, work.progress, work.cancel);
-    if (!row.ok()) return row.status();
-    Status st = db_->InTransaction([&](Tx& s) {
-        if (*work.lost_lease) return;
-        // Ranked after the clips stored by now (another render of the episode may have finished meanwhile).
-        row->clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
-        InsertClip(s, *row);
-        FinishJob(s, job.id, JobState::kSucceeded, "", NowEpochMs());
-    });
-    if (!st.ok() || *work.lost_lease) RemoveSpanFiles(*storage_, episode.id, request->clip_id);
-    if (st.ok()) out->clips = 1;
-    return st;
+    bool held = false, moved = false;
+    // The row and the files together, by the run that still holds the lease; another run changes nothing.
+    const SpanPublishFn publish = [&](ClipRow& row, const std::function<Status()>& move) {
+        return db_->InTransaction([&](Tx& s) {
+            held = HoldsLease(s, job.id, job.lease_epoch);
+            if (!held) return;
+            // Ranked after the clips stored by now (another render of the episode may have finished meanwhile).
+            row.clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
+            InsertClip(s, row);
+            FinishJob(s, job.id, JobState::kSucceeded, "", NowEpochMs());
+            moved = true;
+            ThrowIfFailed(move());
+        });
+    };
+    auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, work.progress, work.cancel, publish);
+    if (!row.ok()) {
+        // Files moved by a transaction that then failed to commit have no row.
+        if (moved) RemoveSpanFiles(*storage_, episode.id, request->clip_id);
+        return row.status();
+    }
+    if (!held) return Fenced("the rendered clip");
+    out->clips = 1;
+    return Status::Ok();
 }
 
 Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
@@ -57,10 +78,14 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     const bool had_transcript = options.given_transcript.has_value();
     options.on_transcribed = [&](const Transcript& t) -> Status {
         if (had_transcript) return Status::Ok();
-        return db_->InTransaction([&](Tx& s) {
+        bool held = false;
+        PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& s) {
+            held = HoldsLease(s, job.id, job.lease_epoch);
+            if (!held) return;
             ReplaceTranscript(s, job.episode_id, t);
             SetJobCheckpoint(s, job.id, Checkpoint::kTranscribed);
-        });
+        }));
+        return held ? Status::Ok() : Fenced("the transcript");
     };
     auto path = storage_->Resolve(episode.audio_path);
     if (!path.ok()) return path.status();
@@ -78,19 +103,28 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     media->cover = EpisodeCover(*storage_, episode);
     // The quota is checked again before rendering: other uploads may have filled it since this one came.
     PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
-    PODPROMO_RETURN_IF_ERROR(WriteOutputs(&result, dir / "out", *media, work.progress, work.cancel, storage_->fs()));
     const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();
-    EpisodeRow updated = episode;
-    FillEpisodeAnalysis(result, &updated);
-    updated.status = EpisodeStatus::kReady;
-    updated.updated_at = NowEpochMs();
-    const auto clips = ClipRowsFromResult(result, rel_dir);
-    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& s) {
-        if (*work.lost_lease) return;
-        ReplaceClips(s, episode.id, clips);
-        SetEpisodeAnalysis(s, updated);
-        FinishJob(s, job.id, JobState::kSucceeded, "", NowEpochMs());
-    }));
+    bool held = false;
+    // The rows and the files together, by the run that still holds the lease; another run changes nothing. (Called
+    // by WriteOutputs once the files are written and named.)
+    const PublishFn publish = [&](const std::function<Status()>& move) {
+        EpisodeRow updated = episode;
+        FillEpisodeAnalysis(result, &updated);
+        updated.status = EpisodeStatus::kReady;
+        updated.updated_at = NowEpochMs();
+        const auto clips = ClipRowsFromResult(result, rel_dir);
+        return db_->InTransaction([&](Tx& s) {
+            held = HoldsLease(s, job.id, job.lease_epoch);
+            if (!held) return;
+            ReplaceClips(s, episode.id, clips);
+            SetEpisodeAnalysis(s, updated);
+            FinishJob(s, job.id, JobState::kSucceeded, "", NowEpochMs());
+            ThrowIfFailed(move());
+        });
+    };
+    PODPROMO_RETURN_IF_ERROR(
+        WriteOutputs(&result, dir / "out", *media, work.progress, work.cancel, storage_->fs(), publish));
+    if (!held) return Fenced("the episode's clips");
     out->clips = static_cast<double>(result.clips.size());
     out->duration_ms = result.duration_ms;
     return Status::Ok();

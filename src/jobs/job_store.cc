@@ -4,6 +4,13 @@
 
 namespace podpromo {
 
+Status Fenced(const std::string& what) {
+    return Status::FailedPrecondition(what + ": the job's lease passed to another worker; nothing was written")
+        .WithSlug("fenced");
+}
+
+bool IsFenced(const Status& st) { return st.code() == StatusCode::kFailedPrecondition && st.slug() == "fenced"; }
+
 Result<std::optional<JobRow>> SqlJobStore::Claim(const std::string& owner, DbInt now, DbInt lease_until) {
     std::optional<JobRow> job;
     PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) { job = ClaimNextJob(tx, owner, now, lease_until); },
@@ -26,9 +33,12 @@ Result<LeaseCheck> SqlJobStore::CheckLeases(const std::vector<std::string>& job_
     return check;
 }
 
-Status SqlJobStore::SetProgress(const std::string& job_id, const std::string& stage, double progress,
+Status SqlJobStore::SetProgress(const JobRow& job, const std::string& stage, double progress,
                                 const std::string& stage_ms_json) {
-    return db_->With([&](Tx& tx) { SetJobProgress(tx, job_id, stage, progress, stage_ms_json); });
+    bool held = false;
+    PODPROMO_RETURN_IF_ERROR(
+        db_->With([&](Tx& tx) { held = SetJobProgress(tx, job.id, job.lease_epoch, stage, progress, stage_ms_json); }));
+    return held ? Status::Ok() : Fenced("progress");
 }
 
 Result<JobStart> SqlJobStore::Start(const JobRow& job) {
@@ -44,19 +54,25 @@ Result<JobStart> SqlJobStore::Start(const JobRow& job) {
 }
 
 Status SqlJobStore::Record(const JobRow& job, const JobDecision& d, const std::string& why, DbInt now) {
-    return db_->InTransaction([&](Tx& tx) {
+    bool held = false;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) {
+        held = HoldsLease(tx, job.id, job.lease_epoch);
+        if (!held) return;
         if (d.job_state == JobState::kQueued) {
             RequeueJob(tx, job.id, why, now + d.retry_delay_ms, d.count_attempt);
         } else if (d.job_state) {
             FinishJob(tx, job.id, *d.job_state, why, now);
         }
         if (d.episode_status) SetEpisodeStatus(tx, job.episode_id, *d.episode_status, why);
-    });
+    }));
+    return held ? Status::Ok() : Fenced("the job's outcome");
 }
 
-Status SqlJobStore::Release(const std::vector<std::string>& job_ids, DbInt now) {
+Status SqlJobStore::Release(const std::vector<std::pair<std::string, DbInt>>& jobs, DbInt now) {
     return db_->InTransaction([&](Tx& tx) {
-        for (const auto& id : job_ids) RequeueJob(tx, id, "", now, /*count_attempt=*/false);
+        for (const auto& [id, epoch] : jobs) {
+            if (HoldsLease(tx, id, epoch)) RequeueJob(tx, id, "", now, /*count_attempt=*/false);
+        }
     });
 }
 

@@ -387,7 +387,7 @@ Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::
 }
 
 Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOptions& media, const ProgressFn& progress,
-                    const CancelToken* cancel, FileSystem* disk) {
+                    const CancelToken* cancel, FileSystem* disk, const PublishFn& publish) {
     std::error_code ec;
     const bool created = !fs::exists(out_dir, ec);
     if (created && !fs::create_directories(out_dir, ec) && ec) {
@@ -438,8 +438,17 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
         std::stable_partition(entries.begin(), entries.end(),
                               [](const fs::path& p) { return p.filename() != "result.json"; });
-        for (const auto& p : entries) PODPROMO_RETURN_IF_ERROR(disk->Rename(p, out_dir / p.filename()));
+        const auto move = [&]() -> Status {
+            std::error_code gone;
+            for (const auto& p : entries) {
+                if (!fs::exists(p, gone)) continue;  // moved by an earlier run of this (a retried transaction)
+                PODPROMO_RETURN_IF_ERROR(disk->Rename(p, out_dir / p.filename()));
+            }
+            return Status::Ok();
+        };
+        // (Reported before publishing: the job's own progress is not written once its success is.)
         Report(progress, Stage::kWrite, 1);
+        PODPROMO_RETURN_IF_ERROR(publish ? publish(move) : move());
         return Status::Ok();
     }();
     if (!st.ok() && created) fs::remove_all(out_dir, ec);

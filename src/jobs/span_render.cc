@@ -58,7 +58,8 @@ std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string&
 }
 
 Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
-                           const SpanRequest& request, const ProgressFn& progress, const CancelToken* cancel) {
+                           const SpanRequest& request, const ProgressFn& progress, const CancelToken* cancel,
+                           const SpanPublishFn& publish) {
     auto r = EpisodeForSpan(episode, std::move(transcript), request.platform);
     if (!r.ok()) return r.status();
     const std::optional<AudioFrames> frames = LoadFrames(storage, episode.id);
@@ -73,20 +74,29 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     const fs::path dir = storage.EpisodeDir(episode.id) / "out";
     std::error_code ec;
     fs::create_directories(dir, ec);
+    // Staged first: another run of the same job (one whose lease passed on) writes the same names, and only the run
+    // that stores the row may put them in place.
+    auto staging = StagingDir::Create(dir, ".podpromo-partial-");
+    if (!staging.ok()) return staging.status();
     Report(progress, Stage::kRender, 0);
     ClipFiles files;
     MediaOptions media = request.media;
     media.cover = EpisodeCover(storage, episode);
-    const Status written = WriteClipFiles(*r, *clip, dir, request.clip_id, media, &files, cancel, storage.fs());
-    if (!written.ok()) {
-        RemoveSpanFiles(storage, episode.id, request.clip_id);
-        return written;
-    }
+    PODPROMO_RETURN_IF_ERROR(
+        WriteClipFiles(*r, *clip, staging->path(), request.clip_id, media, &files, cancel, storage.fs()));
     Report(progress, Stage::kRender, 1);
     r->clips = {*clip};
     r->files = {files};
     ClipRow row = ClipRowsFromResult(*r, fs::relative(dir, storage.root()).string()).at(0);
     row.id = request.clip_id;
+    const auto move = [&]() -> Status {
+        std::error_code gone;
+        for (const auto& entry : fs::directory_iterator(staging->path(), gone)) {
+            PODPROMO_RETURN_IF_ERROR(storage.fs()->Rename(entry.path(), dir / entry.path().filename()));
+        }
+        return Status::Ok();
+    };
+    PODPROMO_RETURN_IF_ERROR(publish ? publish(row, move) : move());
     return row;
 }
 

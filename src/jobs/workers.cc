@@ -51,10 +51,11 @@ Status Guarded(Fn&& fn) {
 
 }  // namespace
 
-JobProgress::JobProgress(JobStore* store, EventBus* events, const JobRow& job)
+JobProgress::JobProgress(JobStore* store, EventBus* events, const JobRow& job, std::function<void()> on_fenced)
     : store_(store),
       events_(events),
       job_(job),
+      on_fenced_(std::move(on_fenced)),
       last_write_(std::chrono::steady_clock::now() - std::chrono::seconds(10)) {}
 
 void JobProgress::operator()(Stage stage, double f) {
@@ -70,8 +71,12 @@ void JobProgress::operator()(Stage stage, double f) {
     for (const auto& [k, v] : stage_ms_) sm[std::string(Name(k))] = v;
     const std::string name(Name(stage));
     // A lost progress row is only logged: the job goes on, and its next report writes the row again.
-    LogIfFailed(store_->SetProgress(job_.id, name, overall, DumpJson(sm)), "recording a job's progress",
-                {{"job_id", job_.id}});
+    const Status written = store_->SetProgress(job_, name, overall, DumpJson(sm));
+    if (IsFenced(written)) {
+        if (on_fenced_) on_fenced_();
+        return;  // nothing of this run is announced any more
+    }
+    LogIfFailed(written, "recording a job's progress", {{"job_id", job_.id}});
     events_->Publish(JobEvent(job_.id, job_.episode_id, "running", name, overall, ""));
 }
 
@@ -110,6 +115,11 @@ WorkerPool::WorkerPool(Database* db, const Storage* storage, const ServiceConfig
                        "Recognition time divided by the audio's duration, per episode.");
     metrics_->Describe("podpromo_job_wait_seconds", "histogram", "Time jobs waited in the queue.");
     metrics_->Describe("podpromo_job_run_seconds", "histogram", "Time jobs ran, by outcome.");
+    metrics_->Describe(
+        "podpromo_job_rescues_total", "counter",
+        "Running jobs put back in the queue (or failed) because their worker stopped renewing the lease.");
+    metrics_->Describe("podpromo_fenced_writes_total", "counter",
+                       "Writes of a job's effects refused because its lease had passed to another worker.");
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     owner_ = fmt::format("{}:{}:{}", host, getpid(), NewId("w"));
@@ -130,6 +140,7 @@ int WorkerPool::RecoverLocalOrphans() {
     auto recovered = store_->ReleaseDeadWorkers(dead, clock_->NowMs());
     // (Not fatal: their leases run out, and the lease keeper recovers them then.)
     LogIfFailed(recovered.status(), "recovering the jobs of this host's dead workers");
+    if (recovered.ok() && *recovered > 0) metrics_->Increment("podpromo_job_rescues_total", {}, *recovered);
     return recovered.ok() ? *recovered : 0;
 }
 
@@ -155,12 +166,12 @@ bool WorkerPool::Stop(std::chrono::milliseconds deadline) {
     }
     if (running_ > 0) {
         // A stage that does not check often enough (one long recognition chunk): release its job here.
-        std::vector<std::string> ids;
+        std::vector<std::pair<std::string, DbInt>> held;
         {
             std::lock_guard<std::mutex> lock(mu_);
-            for (auto& [id, a] : active_) ids.push_back(id);
+            for (auto& [id, a] : active_) held.emplace_back(id, a->lease_epoch);
         }
-        LogIfFailed(store_->Release(ids, clock_->NowMs()),
+        LogIfFailed(store_->Release(held, clock_->NowMs()),
                     "releasing the jobs still running at shutdown (their leases will run out)");
         for (auto& t : threads_) {
             if (t.joinable()) t.detach();
@@ -223,7 +234,10 @@ void WorkerPool::KeepLeases() {
                     a->cancel.Cancel();
                 }
             }
-            if (check->recovered > 0) wake_.notify_all();
+            if (check->recovered > 0) {
+                metrics_->Increment("podpromo_job_rescues_total", {}, check->recovered);
+                wake_.notify_all();
+            }
         }
         if (renew) last_renew = std::chrono::steady_clock::now();
     }
@@ -232,6 +246,7 @@ void WorkerPool::KeepLeases() {
 std::shared_ptr<WorkerPool::Active> WorkerPool::Register(const JobRow& job) {
     auto active = std::make_shared<Active>();
     active->job_id = job.id;
+    active->lease_epoch = job.lease_epoch;
     {
         std::lock_guard<std::mutex> lock(mu_);
         active_[job.id] = active;
@@ -250,17 +265,28 @@ void WorkerPool::Unregister(const std::string& job_id) {
     wake_.notify_all();
 }
 
+void WorkerPool::Fence(Active& active, const char* write) {
+    metrics_->Increment("podpromo_fenced_writes_total", {{"write", write}});
+    if (!active.lost_lease.exchange(true)) {
+        Log(LogLevel::kWarn, "the job's lease passed to another worker: this run stops and writes nothing more",
+            {{"job_id", active.job_id}, {"epoch", active.lease_epoch}, {"write", write}});
+    }
+    active.cancel.Cancel();
+}
+
 void WorkerPool::RunJob(const JobRow& job) {
     const auto active = Register(job);
     const auto started = std::chrono::steady_clock::now();
     metrics_->Observe("podpromo_job_wait_seconds", {}, static_cast<double>(job.started_at - job.created_at) / 1000.0,
                       Metrics::DurationBuckets());
-    JobProgress progress(store_, events_, job);
+    JobProgress progress(store_, events_, job, [this, active] { Fence(*active, "progress"); });
     JobWorkResult result;
     JobRun run;
     run.kind = job.kind;
     run.status = Execute(job, progress, active.get(), &result);
-    run.lost_lease = active->lost_lease;
+    if (IsFenced(run.status)) Fence(*active, "results");
+    // A success was committed under the job's fence, so the lease was held then, whatever a later write found.
+    run.lost_lease = !run.status.ok() && active->lost_lease;
     run.stopping = stopping_;
     run.attempts = job.attempts;
     run.max_attempts = job.max_attempts;
@@ -299,12 +325,8 @@ Status WorkerPool::Execute(const JobRow& job, JobProgress& progress, Active* act
     Log(LogLevel::kInfo, "job started",
         {{"job_id", job.id}, {"episode_id", job.episode_id}, {"kind", Name(job.kind)}, {"attempt", job.attempts}});
     if (!st.ok()) return st;
-    JobWork work{job,
-                 *start->episode,
-                 std::move(start->transcript),
-                 [&progress](Stage stage, double f) { progress(stage, f); },
-                 &active->cancel,
-                 &active->lost_lease};
+    JobWork work{job, *start->episode, std::move(start->transcript),
+                 [&progress](Stage stage, double f) { progress(stage, f); }, &active->cancel};
     return Guarded([&] { return runner_->Run(std::move(work), result); });
 }
 
@@ -340,8 +362,14 @@ void WorkerPool::Apply(const JobRow& job, const JobDecision& d, const Status& st
     const std::string why = d.outcome == JobOutcome::kReleased    ? ""
                             : d.outcome == JobOutcome::kCancelled ? "cancelled by request"
                                                                   : st.message();
-    LogIfFailed(store_->Record(job, d, why, clock_->NowMs()), "recording the job's outcome",
-                {{"job_id", job.id}, {"outcome", Name(d.outcome)}});
+    const Status recorded = store_->Record(job, d, why, clock_->NowMs());
+    if (IsFenced(recorded)) {
+        metrics_->Increment("podpromo_fenced_writes_total", {{"write", "outcome"}});
+        Log(LogLevel::kWarn, "a job's outcome was not written: its lease passed to another worker",
+            {{"job_id", job.id}, {"epoch", job.lease_epoch}});
+        return;
+    }
+    LogIfFailed(recorded, "recording the job's outcome", {{"job_id", job.id}, {"outcome", Name(d.outcome)}});
     const bool with_error = d.outcome == JobOutcome::kRetry || d.outcome == JobOutcome::kFailed;
     PublishJob(job.id, job.episode_id, std::string(Name(d.job_state.value_or(JobState::kFailed))),
                std::string(Name(d.outcome)), 0, with_error ? why : "");

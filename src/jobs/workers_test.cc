@@ -293,19 +293,22 @@ TEST_F(WorkerPoolTest, ALostLeaseLeavesTheJobToItsNewOwner) {
     std::atomic<bool> saw_lost{false};
     StartPool([&](JobWork& w, int) {
         Status st = RunUntilCancelled(w);
-        saw_lost = w.lost_lease->load();
+        saw_lost = w.cancel->cancelled();
         return st;
     });
     const std::string id = AddJob();
     WaitCalls(1);
     // Another worker took the job over (this one was paused past its lease, say).
-    ASSERT_TRUE(
-        testing::ExecSql(db_.get(), "UPDATE jobs SET lease_owner = 'elsewhere:1:w' WHERE id = '" + id + "'").ok());
+    ASSERT_TRUE(testing::ExecSql(db_.get(),
+                                 "UPDATE jobs SET lease_owner = 'elsewhere:1:w', lease_epoch = lease_epoch + 1"
+                                 " WHERE id = '" +
+                                     id + "'")
+                    .ok());
     const auto until = SteadyClock::now() + std::chrono::seconds(10);
     while (pool_->running() > 0 && SteadyClock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(pool_->running(), 0) << "the worker gave the job up";
-    EXPECT_TRUE(saw_lost) << "the runner was told not to store anything";
+    EXPECT_TRUE(saw_lost) << "the runner was stopped";
     const JobRow j = Job(id);
     EXPECT_EQ(j.state, JobState::kRunning) << "the row is the new owner's";
     EXPECT_EQ(j.lease_owner, "elsewhere:1:w");

@@ -58,6 +58,14 @@ std::vector<std::string> SignInLinksMigration() {
     };
 }
 
+// 8: fencing. Every claim of a job increments its lease epoch, and every write of the job's effects names the epoch it
+// holds, so a worker whose lease passed to another (paused past it, cut off from the database) changes nothing.
+std::vector<std::string> LeaseEpochMigration() {
+    return {
+        "ALTER TABLE jobs ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -124,6 +132,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         },
         AccountsMigration(),
         SignInLinksMigration(),
+        LeaseEpochMigration(),
     };
     return m;
 }

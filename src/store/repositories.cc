@@ -102,7 +102,8 @@ void BindClip(soci::statement& st, ClipRow& c, std::string& confidence) {
 
 constexpr const char* kJobColumns =
     "id, episode_id, priority, state, stage, progress, checkpoint, attempts, max_attempts, error, lease_owner,"
-    " lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at, finished_at, kind, payload";
+    " lease_expires_at, run_after, cancel_requested, stage_ms, created_at, started_at, finished_at, kind, payload,"
+    " lease_epoch";
 
 struct JobInto {
     JobRow j;
@@ -129,6 +130,7 @@ struct JobInto {
         st.exchange(into(j.finished_at));
         st.exchange(into(kind));
         st.exchange(into(j.payload));
+        st.exchange(into(j.lease_epoch));
     }
     JobRow Get() const {
         JobRow r = j;
@@ -613,7 +615,8 @@ std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, 
         std::string id;
         soci::indicator ind = soci::i_null;
         s << "UPDATE jobs SET state = 'running', lease_owner = :o, lease_expires_at = :l, started_at = :n,"
-             " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= :now"
+             " attempts = attempts + 1, lease_epoch = lease_epoch + 1 WHERE id = (SELECT id FROM jobs WHERE state = "
+             "'queued' AND run_after <= :now"
              " ORDER BY priority DESC, created_at ASC, id ASC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id",
             use(owner), use(lease_until), use(now), use(now), into(id, ind);
         if (ind != soci::i_ok || !s.got_data()) return std::nullopt;
@@ -629,8 +632,8 @@ std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, 
             use(now), into(id, ind);
         if (ind != soci::i_ok || !s.got_data()) return std::nullopt;
         soci::statement st = (s.prepare << "UPDATE jobs SET state = 'running', lease_owner = :o,"
-                                           " lease_expires_at = :l, started_at = :n, attempts = attempts + 1"
-                                           " WHERE id = :id AND state = 'queued'",
+                                           " lease_expires_at = :l, started_at = :n, attempts = attempts + 1,"
+                                           " lease_epoch = lease_epoch + 1 WHERE id = :id AND state = 'queued'",
                               use(owner), use(lease_until), use(now), use(id));
         st.execute(true);
         if (st.get_affected_rows() == 1) return GetJob(tx, id);
@@ -647,11 +650,25 @@ bool RenewLease(Tx& tx, const std::string& job_id, const std::string& owner, DbI
     return st.get_affected_rows() == 1;
 }
 
-void SetJobProgress(Tx& tx, const std::string& job_id, const std::string& stage, double progress,
+bool HoldsLease(Tx& tx, const std::string& job_id, DbInt epoch) {
+    soci::session& s = tx.sql();
+    // A write that changes nothing: it takes the row's lock (PostgreSQL) or the database's (SQLite), so no rescue or
+    // claim can come between this check and the commit.
+    soci::statement st = (s.prepare << "UPDATE jobs SET lease_epoch = lease_epoch WHERE id = :id"
+                                       " AND lease_epoch = :e AND state = 'running'",
+                          use(job_id), use(epoch));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
+bool SetJobProgress(Tx& tx, const std::string& job_id, DbInt epoch, const std::string& stage, double progress,
                     const std::string& stage_ms) {
     soci::session& s = tx.sql();
-    s << "UPDATE jobs SET stage = :s, progress = :p, stage_ms = :m WHERE id = :id", use(stage), use(progress),
-        use(stage_ms), use(job_id);
+    soci::statement st = (s.prepare << "UPDATE jobs SET stage = :s, progress = :p, stage_ms = :m WHERE id = :id"
+                                       " AND lease_epoch = :e AND state = 'running'",
+                          use(stage), use(progress), use(stage_ms), use(job_id), use(epoch));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
 }
 
 void SetJobCheckpoint(Tx& tx, const std::string& job_id, Checkpoint checkpoint_value) {

@@ -8,6 +8,8 @@
 #include <set>
 #include <thread>
 
+#include "podpromo/jobs/job_store.h"
+#include "podpromo/jobs/outcome.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"
@@ -115,6 +117,48 @@ TEST(Store, LeasesCancellationAndRecovery) {
                   }).ok());
 }
 
+// Fencing: every claim raises the lease epoch, and a worker whose lease passed to another (it was paused past it,
+// rescued, and claimed again) can write nothing under its old epoch: not progress, not its effects, not its outcome.
+TEST(Store, AWorkerWhoseLeasePassedOnWritesNothing) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    JobRow first, second;
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
+                      AddJob(s, "j", 1, 1);
+                      first = *ClaimNextJob(s, "paused", 1000, 2000);
+                      EXPECT_TRUE(HoldsLease(s, "j", first.lease_epoch));
+                      EXPECT_EQ(RecoverExpiredJobs(s, 3000), 1) << "its lease ran out while it was paused";
+                      EXPECT_FALSE(HoldsLease(s, "j", first.lease_epoch)) << "queued again: nobody holds it";
+                      second = *ClaimNextJob(s, "rescuer", 3000, 9000);
+                  }).ok());
+    EXPECT_EQ(second.lease_epoch, first.lease_epoch + 1);
+    ASSERT_TRUE(db->With([&](Tx& s) {
+                      EXPECT_FALSE(SetJobProgress(s, "j", first.lease_epoch, "render", 0.9, "{}"));
+                      EXPECT_FALSE(HoldsLease(s, "j", first.lease_epoch));
+                      EXPECT_TRUE(SetJobProgress(s, "j", second.lease_epoch, "transcribe", 0.2, "{}"));
+                      EXPECT_TRUE(HoldsLease(s, "j", second.lease_epoch));
+                  }).ok());
+    // The paused worker wakes and reports failure, then shuts down: the store refuses both and changes nothing.
+    SqlJobStore store(db.get());
+    JobDecision fail;
+    fail.outcome = JobOutcome::kFailed;
+    fail.job_state = JobState::kFailed;
+    fail.episode_status = EpisodeStatus::kFailed;
+    EXPECT_TRUE(IsFenced(store.Record(first, fail, "woke up confused", 5000)));
+    EXPECT_TRUE(IsFenced(store.SetProgress(first, "render", 1.0, "{}")));
+    EXPECT_TRUE(store.Release({{"j", first.lease_epoch}}, 5000).ok());
+    ASSERT_TRUE(db->With([&](Tx& s) {
+                      const auto j = GetJob(s, "j");
+                      EXPECT_EQ(j->state, JobState::kRunning);
+                      EXPECT_EQ(j->lease_owner, "rescuer");
+                      EXPECT_EQ(j->stage, "transcribe");
+                      EXPECT_EQ(j->attempts, 2);
+                      EXPECT_NE(GetEpisode(s, "ep_j")->status, EpisodeStatus::kFailed);
+                  }).ok());
+    EXPECT_TRUE(store.Record(second, fail, "a real failure", 6000).ok());
+    ASSERT_TRUE(db->With([&](Tx& s) { EXPECT_EQ(GetJob(s, "j")->state, JobState::kFailed); }).ok());
+}
+
 // A poison job (one that kills every worker that takes it) is not taken forever: each death counts its attempt,
 // and when they are used up the job and its episode fail with the reason.
 TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
@@ -127,7 +171,7 @@ TEST(Store, AJobThatKillsItsWorkerEveryTimeEndsFailed) {
                           auto j = ClaimNextJob(s, "w1", now, now + 1000);
                           ASSERT_TRUE(j) << attempt;
                           EXPECT_EQ(j->attempts, attempt);
-                          SetJobProgress(s, "poison", "transcribe", 0.3, "{}");
+                          EXPECT_TRUE(SetJobProgress(s, "poison", j->lease_epoch, "transcribe", 0.3, "{}"));
                           now += 5000;  // the worker died: its lease runs out
                           EXPECT_EQ(RecoverExpiredJobs(s, now), attempt < 3 ? 1 : 0) << attempt;
                       }

@@ -1,10 +1,11 @@
 // The small HTTP port of `podpromo worker`, for its own monitoring: GET /livez and GET /metrics (the worker's own
-// Prometheus text: its jobs, their stages and errors, how many workers are busy), and nothing else. It runs on
+// Prometheus text: its jobs, their stages and errors, how many workers are busy, whether it reaches the database), and
+// nothing else. It runs on
 // LeanServer, so the heads it reads are bounded like the API's; it reads no bodies. /metrics needs
 // `Authorization: Bearer <METRICS_TOKEN>` when that is set; bind it to a private interface otherwise.
 //
-// Ownership: `metrics` and `workers` are borrowed and must outlive the server. Threads: Serve blocks its caller; Stop
-// may be called from any thread.
+// Ownership: `db`, `metrics` and `workers` are borrowed and must outlive the server. Threads: Serve blocks its caller;
+// Stop may be called from any thread.
 #pragma once
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "podpromo/core/status.h"
 #include "podpromo/jobs/workers.h"
 #include "podpromo/monitor/metrics.h"
+#include "podpromo/store/database.h"
 
 namespace podpromo {
 
@@ -20,7 +22,7 @@ class LeanServer;
 
 class WorkerStatusServer {
   public:
-    WorkerStatusServer(std::string metrics_token, Metrics* metrics, WorkerPool* workers);
+    WorkerStatusServer(std::string metrics_token, Database* db, Metrics* metrics, WorkerPool* workers);
     ~WorkerStatusServer();
 
     // Binds host:port (0: any free port). Unavailable when the address is taken.
@@ -32,6 +34,7 @@ class WorkerStatusServer {
 
   private:
     std::string metrics_token_;
+    Database* db_;
     Metrics* metrics_;
     WorkerPool* workers_;
     std::unique_ptr<LeanServer> server_;

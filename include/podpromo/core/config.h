@@ -79,6 +79,9 @@ struct ServiceConfig {
     std::vector<std::string> cors_origins;  // CORS_ORIGINS: the other origins whose pages may call the API
     // METRICS_TOKEN: a bearer token that may read /metrics (for Prometheus), at least 16 characters; "" = admin only.
     std::string metrics_token;
+    // ALERT_WEBHOOK_URL: an http(s) endpoint told whenever /health changes state (for a team with no Alertmanager);
+    // ALERT_WEBHOOK_SECRET signs each call as Standard Webhooks does ("whsec_" and base64, or any 24+ characters).
+    std::string alert_webhook_url, alert_webhook_secret;
     std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
     std::string log_format = "auto";  // LOG_FORMAT: json, text, or auto (text on a terminal, JSON otherwise)
     std::string log_level = "info";   // LOG_LEVEL: debug, info, warn, error

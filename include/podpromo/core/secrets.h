@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,5 +27,10 @@ std::string RandomToken(size_t bytes);
 std::string Sha256Hex(std::string_view data);
 // Compares two strings in time that depends only on their lengths.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+// The Standard Webhooks signature of one call: "v1," and the base64 of the HMAC-SHA256, keyed with `secret`, of
+// "<id>.<timestamp>.<body>". A secret of the standard's form ("whsec_" and base64) is keyed with its decoded bytes;
+// any other string with its own bytes.
+std::string WebhookSignature(std::string_view secret, std::string_view id, int64_t timestamp_s, std::string_view body);
 
 }  // namespace podpromo

@@ -23,7 +23,6 @@ struct JobWork {
     std::optional<Transcript> transcript;  // the stored one: a render's, or a process job's resumed after recognition
     ProgressFn progress;                   // thread-safe; never empty
     const CancelToken* cancel;             // set when the job is cancelled, the pool stops or the lease is lost
-    const std::atomic<bool>* lost_lease;   // set when another worker holds the job: store nothing
 };
 
 // What a successful run made, for the metrics.
@@ -33,9 +32,11 @@ struct JobWorkResult {
 };
 
 // Runs jobs' work. Called from WorkerPool's threads, several jobs at once: implementations are thread-safe.
-// Contract: on success the runner has stored the job's outputs and finished the job (FinishJob, succeeded) in one
-// transaction, unless *lost_lease was set by then (then it stores nothing and leaves no file). On failure it leaves
-// nothing half-written and returns the Status that DecideOutcome judges (Cancelled when *cancel stopped it).
+// Contract: on success the runner has stored the job's outputs, moved its files into place and finished the job
+// (FinishJob, succeeded) in one transaction that first checked the job still holds its lease (HoldsLease with
+// job.lease_epoch). When it no longer does, it stores nothing, leaves no file and returns Fenced() (job_store.h). On
+// failure it leaves nothing half-written and returns the Status that DecideOutcome judges (Cancelled when *cancel
+// stopped it).
 class JobRunner {
   public:
     virtual ~JobRunner() = default;

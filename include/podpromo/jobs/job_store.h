@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "podpromo/core/lifecycle.h"
@@ -21,6 +22,11 @@
 namespace podpromo {
 
 struct JobDecision;
+
+// What a write of a job's effects returns when the job's lease has passed to another worker (its epoch moved on): the
+// write changed nothing. FailedPrecondition with the slug "fenced".
+Status Fenced(const std::string& what);
+bool IsFenced(const Status& st);
 
 // What a job needs to start: its episode (nullopt when it is gone) and the stored transcript (a render's, or a
 // process job's resumed after recognition).
@@ -46,14 +52,16 @@ class JobStore {
     // lease, and puts back in the queue the jobs whose leases ran out before `now`.
     virtual Result<LeaseCheck> CheckLeases(const std::vector<std::string>& job_ids, const std::string& owner,
                                            std::optional<DbInt> renew_until, DbInt now) = 0;
-    virtual Status SetProgress(const std::string& job_id, const std::string& stage, double progress,
+    // Progress of `job` while it holds its lease (job.lease_epoch); Fenced() when it no longer does (nothing written).
+    virtual Status SetProgress(const JobRow& job, const std::string& stage, double progress,
                                const std::string& stage_ms_json) = 0;
     // Reads what `job` needs, marking a process job's episode processing.
     virtual Result<JobStart> Start(const JobRow& job) = 0;
-    // Records `decision` for `job` (queued again, or ended, and its episode's status) with `why`.
+    // Records `decision` for `job` (queued again, or ended, and its episode's status) with `why`, while the job holds
+    // its lease; Fenced() when it no longer does (nothing written).
     virtual Status Record(const JobRow& job, const JobDecision& decision, const std::string& why, DbInt now) = 0;
-    // Back to the queue without counting an attempt (shutdown).
-    virtual Status Release(const std::vector<std::string>& job_ids, DbInt now) = 0;
+    // Back to the queue without counting an attempt (shutdown), each job only while it holds the lease epoch given.
+    virtual Status Release(const std::vector<std::pair<std::string, DbInt>>& jobs, DbInt now) = 0;
     // Running jobs whose owner `dead` says is gone: back to the queue, or failed when out of attempts. Returns how
     // many went back to the queue.
     virtual Result<int> ReleaseDeadWorkers(const std::function<bool(const std::string& owner)>& dead, DbInt now) = 0;
@@ -66,11 +74,11 @@ class SqlJobStore : public JobStore {
     Result<std::optional<JobRow>> Claim(const std::string& owner, DbInt now, DbInt lease_until) override;
     Result<LeaseCheck> CheckLeases(const std::vector<std::string>& job_ids, const std::string& owner,
                                    std::optional<DbInt> renew_until, DbInt now) override;
-    Status SetProgress(const std::string& job_id, const std::string& stage, double progress,
+    Status SetProgress(const JobRow& job, const std::string& stage, double progress,
                        const std::string& stage_ms_json) override;
     Result<JobStart> Start(const JobRow& job) override;
     Status Record(const JobRow& job, const JobDecision& decision, const std::string& why, DbInt now) override;
-    Status Release(const std::vector<std::string>& job_ids, DbInt now) override;
+    Status Release(const std::vector<std::pair<std::string, DbInt>>& jobs, DbInt now) override;
     Result<int> ReleaseDeadWorkers(const std::function<bool(const std::string& owner)>& dead, DbInt now) override;
 
   private:

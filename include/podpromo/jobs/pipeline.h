@@ -126,14 +126,20 @@ Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const std:
                       const std::string& stem, const MediaOptions& media, ClipFiles* files,
                       const CancelToken* cancel = nullptr, FileSystem* disk = DefaultFileSystem());
 
+// How staged files become visible: `move_into_place` renames what was staged into its final place (it may run more than
+// once: what has moved already is skipped). A job that commits rows with its files runs it inside that transaction,
+// after checking it still holds its lease, and does not run it when it no longer does; its Status is then the
+// function's. Without one, the files are moved at once.
+using PublishFn = std::function<Status(const std::function<Status()>& move_into_place)>;
+
 // Writes result.json, transcript.{json,srt,vtt} and per clip the files of WriteClipFiles (named clip_NN) into
 // `out_dir`, creating it if needed; clips render in parallel, one per core. Everything is staged in a
-// hidden directory inside `out_dir` and moved into place only when all of it succeeded; on failure nothing
-// new is left (a full disk is NoSpace). Progress stages: "render" (per clip), "write". Writes through `disk` as
-// WriteClipFiles.
+// hidden directory inside `out_dir` and moved into place (through `publish` when given) only when all of it
+// succeeded; on failure nothing new is left (a full disk is NoSpace). Progress stages: "render" (per clip), "write".
+// Writes through `disk` as WriteClipFiles.
 Status WriteOutputs(EpisodeResult* result, const std::filesystem::path& out_dir, const MediaOptions& media,
                     const ProgressFn& progress = {}, const CancelToken* cancel = nullptr,
-                    FileSystem* disk = DefaultFileSystem());
+                    FileSystem* disk = DefaultFileSystem(), const PublishFn& publish = {});
 
 // The result document of DESIGN.md §4.
 nlohmann::json ResultToJson(const EpisodeResult& result);

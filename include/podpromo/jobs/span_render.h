@@ -3,6 +3,7 @@
 // file on failure.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -33,12 +34,16 @@ Result<EpisodeResult> EpisodeForSpan(const EpisodeRow& episode, Transcript trans
 // The audio features a finished job kept for rescoring; nullopt when missing or unreadable (text only then).
 std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string& episode_id);
 
-// Scores the span and writes its files (video, thumbnail, audio, captions, post text) beside the episode's
-// clips; returns the row to store (its `clip_rank` is for the caller to set when storing it). Progress stage
-// "render". On failure nothing is left.
+// Stores a rendered span: `row` is its clip (its `clip_rank` for the caller to set), `move_into_place` puts its staged
+// files beside the episode's clips (as PublishFn's).
+using SpanPublishFn = std::function<Status(ClipRow& row, const std::function<Status()>& move_into_place)>;
+
+// Scores the span and writes its files (video, thumbnail, audio, captions, post text), staged, then has `publish` store
+// the row and move the files into place (at once when it is empty). Returns the row. Progress stage "render". On
+// failure nothing staged is left (what `publish` moved before failing is its caller's to remove: RemoveSpanFiles).
 Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
                            const SpanRequest& request, const ProgressFn& progress = {},
-                           const CancelToken* cancel = nullptr);
+                           const CancelToken* cancel = nullptr, const SpanPublishFn& publish = {});
 
 // The cover image uploaded with the episode (its render_options "cover"), when there is one.
 std::optional<std::filesystem::path> EpisodeCover(const Storage& storage, const EpisodeRow& episode);

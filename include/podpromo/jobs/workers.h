@@ -41,7 +41,8 @@ struct JobDecision;
 // must outlive it.
 class JobProgress {
   public:
-    JobProgress(JobStore* store, EventBus* events, const JobRow& job);
+    // `on_fenced` runs (on the reporting thread) when a progress write finds the job's lease passed to another worker.
+    JobProgress(JobStore* store, EventBus* events, const JobRow& job, std::function<void()> on_fenced = {});
     void operator()(Stage stage, double fraction);
     // The last stage that reported, by name (the stage a failure belongs to); nullopt before the first report.
     std::optional<std::string> last_stage() const;
@@ -51,6 +52,7 @@ class JobProgress {
     JobStore* store_;
     EventBus* events_;
     const JobRow& job_;
+    std::function<void()> on_fenced_;
     mutable std::mutex mu_;
     std::optional<Stage> last_;
     std::chrono::steady_clock::time_point last_write_;
@@ -95,11 +97,14 @@ class WorkerPool {
   private:
     struct Active {
         std::string job_id;
+        DbInt lease_epoch = 0;
         CancelToken cancel;
         std::atomic<bool> lost_lease{false};
     };
     void Loop();
     void KeepLeases();
+    // A write of `active`'s job was refused by its fence (`write`: progress, results): counted, and the run stops.
+    void Fence(Active& active, const char* write);
     std::shared_ptr<Active> Register(const JobRow& job);
     void Unregister(const std::string& job_id);
     // Runs a claimed job, decides its outcome (jobs/outcome.h) and applies it.

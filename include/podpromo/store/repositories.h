@@ -75,6 +75,7 @@ struct JobRow {
     DbInt created_at = 0, started_at = 0, finished_at = 0;
     JobKind kind = JobKind::kProcess;
     std::string payload = "{}";  // JSON: what a "render" job renders (clip_id, start, end, platform, options)
+    DbInt lease_epoch = 0;       // incremented by every claim: the fence every write of the job's effects names
 };
 
 // Episodes.
@@ -157,13 +158,18 @@ DbInt CountJobsInState(Tx& tx, JobState state);
 // created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
 DbInt OldestRunnableQueuedJob(Tx& tx, DbInt now);
 // Takes the queued job that comes first (priority high to low, then oldest) whose run_after has come,
-// marking it running under `owner` until `lease_until`. Safe against other workers and processes: on PostgreSQL one
-// UPDATE takes the first row no other claim has locked (FOR UPDATE SKIP LOCKED; run it at READ COMMITTED); on SQLite
-// the update only succeeds while the job is still queued.
+// marking it running under `owner` until `lease_until`, with a lease epoch one higher than its last. Safe against other
+// workers and processes: on PostgreSQL one UPDATE takes the first row no other claim has locked (FOR UPDATE SKIP
+// LOCKED; run it at READ COMMITTED); on SQLite the update only succeeds while the job is still queued.
 std::optional<JobRow> ClaimNextJob(Tx& tx, const std::string& owner, DbInt now, DbInt lease_until);
 // Extends the lease while `owner` still holds the job; false when it no longer does.
 bool RenewLease(Tx& tx, const std::string& job_id, const std::string& owner, DbInt lease_until);
-void SetJobProgress(Tx& tx, const std::string& job_id, const std::string& stage, double progress,
+// The fence: true while the job still runs under lease `epoch`, and then no claim or rescue can change that before the
+// transaction ends (the row, or SQLite's database, is locked by a write that changes nothing). Call it first in every
+// transaction that writes a job's effects, and write nothing when it is false.
+bool HoldsLease(Tx& tx, const std::string& job_id, DbInt epoch);
+// Progress of a job running under lease `epoch`; false (nothing written) when it no longer does.
+bool SetJobProgress(Tx& tx, const std::string& job_id, DbInt epoch, const std::string& stage, double progress,
                     const std::string& stage_ms);
 void SetJobCheckpoint(Tx& tx, const std::string& job_id, Checkpoint checkpoint);
 // Ends a running job: succeeded, failed or cancelled.
