@@ -654,6 +654,8 @@ TEST_F(Service, AWorkerHostRunsTheJobsAnApiOnlyServeQueues) {
     const fs::path data = work / "data";
     ServerProcess api(data, {{"MAX_CONCURRENT_JOBS", "0"}});
     ASSERT_TRUE(api.Start()) << api.Log();
+    EventStream stream(api, "/api/v1/events");
+    ASSERT_TRUE(stream.connected());
     auto up = Upload(api, ReadAll(ShortWav()), "worked elsewhere.wav", {{"clips", "1"}});
     ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
     const std::string episode_id = json::parse(up->body)["episode"]["id"];
@@ -666,6 +668,23 @@ TEST_F(Service, AWorkerHostRunsTheJobsAnApiOnlyServeQueues) {
     ServerProcess worker(data, env, ServerProcess::Kind::kWorker);
     ASSERT_TRUE(worker.Start()) << worker.Log();
     ASSERT_EQ(WaitJob(api, job_id, Ended)["state"], "succeeded") << worker.Log();
+    if (OnPostgres()) {
+        // The worker's progress reaches the serve's event stream (PostgreSQL's notices): every stage, then the end.
+        // (On SQLite the processes share no notices: a stream sees the jobs its own process runs.)
+        std::set<std::string> stages;
+        bool ended = false;
+        for (int i = 0; i < 100 && !ended; ++i) {
+            for (const json& e : stream.events()) {
+                if (e.value("job_id", "") != job_id) continue;
+                stages.insert(e.value("stage", ""));
+                ended = ended || e.value("state", "") == "succeeded";
+            }
+            if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        EXPECT_TRUE(ended) << "the worker's success reached the serve's stream";
+        EXPECT_TRUE(stages.count("transcribe") && stages.count("render")) << stages.size();
+    }
+    stream.Stop();
     const json doc = Get(api, "/api/v1/episodes/" + episode_id);
     ASSERT_EQ(doc["clips"].size(), 1u) << doc.dump();
     auto c = Client(api);
@@ -2086,6 +2105,64 @@ TEST_F(Service, HealthChangesReachTheAlertWebhookSigned) {
     EXPECT_EQ(healthy["data"]["to"], "healthy");
     EXPECT_TRUE(healthy["data"]["checks"].empty());
     EXPECT_EQ(server.Log().find(secret), std::string::npos);
+}
+
+// Fencing, end to end: a worker paused (SIGSTOP) past its lease while it recognises loses the job to another worker,
+// which finishes it; woken (SIGCONT), the first stops, counts its refused write and changes nothing: the job stays the
+// second's, and the episode's files and clips are exactly what the second wrote.
+TEST_F(Service, AWorkerPausedPastItsLeaseChangesNothingWhenItWakes) {
+    TempDir work;
+    const fs::path data = work / "data";
+    ServerProcess api(data, {{"MAX_CONCURRENT_JOBS", "0"}, {"JOB_LEASE_SECONDS", "2"}});
+    ASSERT_TRUE(api.Start()) << api.Log();
+    std::map<std::string, std::string> env = {
+        {"MAX_CONCURRENT_JOBS", "1"}, {"JOB_LEASE_SECONDS", "2"}, {"METRICS_TOKEN", "worker-metrics-7"}};
+    if (OnPostgres()) env["DATABASE_URL"] = ServerProcess::DatabaseFor(data);
+    ServerProcess paused(data, env, ServerProcess::Kind::kWorker);
+    ASSERT_TRUE(paused.Start()) << paused.Log();
+    auto up = Upload(api, ReadAll(ShortWav()), "paused.wav", {{"clips", "1"}});
+    ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
+    const std::string episode_id = json::parse(up->body)["episode"]["id"];
+    const std::string job_id = json::parse(up->body)["job"]["id"];
+    const json recognising =
+        WaitJob(api, job_id, [](const json& j) { return j.value("stage", "") == "transcribe" || Ended(j); });
+    ASSERT_EQ(recognising["state"], "running") << recognising.dump();
+    paused.Signal(SIGSTOP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past its lease
+
+    ServerProcess rescuer(data, env, ServerProcess::Kind::kWorker);
+    ASSERT_TRUE(rescuer.Start()) << rescuer.Log();
+    const json done = WaitJob(api, job_id, Ended);
+    ASSERT_EQ(done["state"], "succeeded") << rescuer.Log();
+    EXPECT_EQ(done["attempts"], 2) << "the rescue counted the paused attempt";
+    const auto files = FilesUnder(data / "episodes" / episode_id);
+    const json before = Get(api, "/api/v1/episodes/" + episode_id);
+    ASSERT_EQ(before["clips"].size(), 1u);
+
+    paused.Signal(SIGCONT);
+    httplib::Client status("127.0.0.1", paused.port());
+    status.set_bearer_token_auth("worker-metrics-7");
+    std::string metrics;
+    for (int i = 0; i < 200; ++i) {
+        auto r = status.Get("/metrics");
+        if (r && r->body.find("podpromo_fenced_writes_total{") != std::string::npos &&
+            r->body.find("podpromo_workers_busy 0") != std::string::npos) {
+            metrics = r->body;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_NE(metrics.find("podpromo_fenced_writes_total{"), std::string::npos)
+        << "the woken worker counted its refused write and stopped\n"
+        << paused.Log();
+    EXPECT_EQ(metrics.find("podpromo_jobs_finished_total{outcome=\"succeeded\"}"), std::string::npos) << metrics;
+    const json after = Get(api, "/api/v1/jobs/" + job_id);
+    EXPECT_EQ(after["state"], "succeeded");
+    EXPECT_EQ(after["attempts"], 2);
+    EXPECT_EQ(Get(api, "/api/v1/episodes/" + episode_id)["clips"], before["clips"]) << "the clips are the rescuer's";
+    EXPECT_EQ(FilesUnder(data / "episodes" / episode_id), files) << "no file added, none removed";
+    EXPECT_EQ(paused.Terminate(), 0);
+    EXPECT_EQ(rescuer.Terminate(), 0);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "podpromo/api/worker_status.h"
 #include "podpromo/app/accounts.h"
 #include "podpromo/core/clock.h"
+#include "podpromo/core/secrets.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/jobs/cleanup.h"
@@ -162,6 +163,25 @@ Status StartServiceBase(ServiceConfig& config, int pool_size, ServiceBase* base)
     return Status::Ok();
 }
 
+// On PostgreSQL, job events cross hosts: what this process publishes is sent as a database notice, and with `listen`
+// the notices of every other process (a worker host's progress, say) reach this process's event streams and move its
+// caches on. Null when there is nothing to listen to (SQLite, or a worker).
+std::unique_ptr<Database::Listener> ShareEvents(Database* db, EventBus* events, bool listen) {
+    if (db->kind() != Database::Kind::kPostgres) return nullptr;
+    static constexpr const char* kChannel = "podpromo_events";
+    const std::string self = RandomToken(10);
+    events->SetRelay([db, self](const std::string& event) {
+        LogIfFailed(db->Notify(kChannel, self + "\n" + event), "sending a job event to other hosts");
+    });
+    if (!listen) return nullptr;
+    return db->Listen(kChannel, [db, events, self](const std::string& notice) {
+        const size_t split = notice.find('\n');
+        if (split == std::string::npos || notice.compare(0, split, self) == 0) return;  // malformed, or our own
+        events->PublishLocal(notice.substr(split + 1));
+        db->NoteRemoteWrite();
+    });
+}
+
 // Waits for SIGTERM or SIGINT and logs which.
 void AwaitStopSignal(const sigset_t& signals) {
     int sig = 0;
@@ -178,6 +198,7 @@ int RunWorker(ServiceConfig config, const std::string& status_host, int status_p
     ServiceBase base;
     if (Status st = StartServiceBase(config, config.max_concurrent_jobs + 4, &base); !st.ok()) return ReportFailure(st);
     EventBus events;
+    const auto listener = ShareEvents(base.db.get(), &events, /*listen=*/false);
     Metrics metrics;
     ErrorAggregator errors(base.db.get(), &metrics, config.metrics_retention_hours);
     WorkerPool workers(base.db.get(), &*base.storage, config, &events, &metrics, &errors);
@@ -216,6 +237,7 @@ int RunServe(ServiceConfig config) {
     auto& db = base.db;
     auto& storage = base.storage;
     EventBus events;
+    const auto listener = ShareEvents(db.get(), &events, /*listen=*/true);
     Metrics metrics;
     ErrorAggregator errors(db.get(), &metrics, config.metrics_retention_hours);
     Housekeeper housekeeper(config, db.get(), &*storage, &metrics, &errors);

@@ -38,6 +38,11 @@ void EventBus::Unsubscribe(const std::shared_ptr<Subscription>& s) {
 }
 
 void EventBus::Publish(const std::string& event) {
+    PublishLocal(event);
+    if (relay_) relay_(event);
+}
+
+void EventBus::PublishLocal(const std::string& event) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& s : subs_) {
         {

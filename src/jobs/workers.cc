@@ -229,10 +229,7 @@ void WorkerPool::KeepLeases() {
         if (check.ok()) {
             for (const auto& a : active) {
                 if (check->cancel_requested.count(a->job_id)) a->cancel.Cancel();
-                if (check->lost.count(a->job_id)) {
-                    a->lost_lease = true;
-                    a->cancel.Cancel();
-                }
+                if (check->lost.count(a->job_id)) Fence(*a, "lease");
             }
             if (check->recovered > 0) {
                 metrics_->Increment("podpromo_job_rescues_total", {}, check->recovered);

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <soci/connection-pool.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -185,6 +187,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
             auto connect = PostgresConnectString(url);
             if (!connect.ok()) return connect.status();
             db.reset(new Database(Kind::kPostgres, pool_size));
+            db->connect_ = *connect;
             for (int i = 0; i < pool_size; ++i) {
                 soci::session& s = db->pool_->at(static_cast<size_t>(i));
                 s.open(soci::postgresql, *connect);
@@ -281,6 +284,72 @@ Status Database::Ping() {
         int one = 0;
         s << "SELECT 1", soci::into(one);
     });
+}
+
+Status Database::Notify(const std::string& channel, const std::string& payload) {
+    if (kind_ != Kind::kPostgres) return Status::Ok();
+    if (payload.size() > 7900) return Status::InvalidInput("a notice is at most 7900 bytes");
+    return With([&](Tx& tx) { tx.sql() << "SELECT pg_notify(:c, :p)", soci::use(channel), soci::use(payload); });
+}
+
+namespace {
+
+// LISTEN on one channel over a libpq connection of its own, on a thread of its own.
+class PgListener final : public Database::Listener {
+  public:
+    PgListener(std::string connect, std::string channel, std::function<void(const std::string&)> on_notice)
+        : connect_(std::move(connect)), channel_(std::move(channel)), on_notice_(std::move(on_notice)) {
+        thread_ = std::thread([this] { Run(); });
+    }
+    ~PgListener() override {
+        stop_ = true;
+        thread_.join();
+    }
+
+  private:
+    void Run() {
+        while (!stop_) {
+            PGconn* conn = PQconnectdb(connect_.c_str());
+            if (PQstatus(conn) == CONNECTION_OK && Subscribe(conn)) Drain(conn);
+            PQfinish(conn);
+            for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    bool Subscribe(PGconn* conn) {
+        char* quoted = PQescapeIdentifier(conn, channel_.c_str(), channel_.size());
+        if (quoted == nullptr) return false;
+        PGresult* r = PQexec(conn, (std::string("LISTEN ") + quoted).c_str());
+        PQfreemem(quoted);
+        const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        return ok;
+    }
+    // Until the connection fails or the listener stops.
+    void Drain(PGconn* conn) {
+        while (!stop_) {
+            pollfd p{PQsocket(conn), POLLIN, 0};
+            if (poll(&p, 1, 100) < 0 && errno != EINTR) return;
+            if (PQconsumeInput(conn) == 0) return;
+            while (PGnotify* n = PQnotifies(conn)) {
+                const std::string payload = n->extra != nullptr ? n->extra : "";
+                PQfreemem(n);
+                on_notice_(payload);
+            }
+            if (PQstatus(conn) != CONNECTION_OK) return;
+        }
+    }
+    std::string connect_, channel_;
+    std::function<void(const std::string&)> on_notice_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<Database::Listener> Database::Listen(const std::string& channel,
+                                                     std::function<void(const std::string&)> on_notice) {
+    if (kind_ != Kind::kPostgres) return nullptr;
+    return std::make_unique<PgListener>(connect_, channel, std::move(on_notice));
 }
 
 int Database::LatestVersion() { return static_cast<int>(Migrations().size()); }

@@ -384,6 +384,64 @@ TEST(Store, CopyEveryRowCarriesADatabaseWhole) {
     EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status().ToString();
 }
 
+// Notices cross processes on PostgreSQL (each listener has its own connection); SQLite has none to give.
+TEST(Store, NoticesReachEveryListener) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    if (db->kind() == Database::Kind::kSqlite) {
+        EXPECT_EQ(db->Listen("podpromo_events", [](const std::string&) {}), nullptr);
+        EXPECT_TRUE(db->Notify("podpromo_events", "nobody hears this").ok());
+        return;
+    }
+    std::mutex mu;
+    std::vector<std::string> heard_a, heard_b;
+    const auto listen = [&](std::vector<std::string>* into) {
+        return db->Listen("podpromo_events", [&mu, into](const std::string& p) {
+            std::lock_guard<std::mutex> lock(mu);
+            into->push_back(p);
+        });
+    };
+    auto a = listen(&heard_a);
+    auto b = listen(&heard_b);
+    ASSERT_TRUE(a && b);
+    const auto heard = [&](const std::vector<std::string>& list, size_t n, int tries) {
+        for (int i = 0; i < tries; ++i) {
+            {
+                std::lock_guard<std::mutex> lock(mu);
+                if (list.size() >= n) return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return false;
+    };
+    const auto both_heard = [&](size_t n) { return heard(heard_a, n, 250) && heard(heard_b, n, 250); };
+    // A listener subscribes on its own thread: a notice sent before it has is not heard, so send until both hear one.
+    for (int i = 0; i < 50 && !(heard(heard_a, 1, 5) && heard(heard_b, 1, 5)); ++i) {
+        ASSERT_TRUE(db->Notify("podpromo_events", "hello").ok());
+    }
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        heard_a.clear();
+        heard_b.clear();
+    }
+    ASSERT_TRUE(db->Notify("other_channel", "not for them").ok());
+    ASSERT_TRUE(db->Notify("podpromo_events", "job j1 \"succeeded\"\n").ok());
+    ASSERT_TRUE(both_heard(1));
+    {
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_EQ(heard_a.back(), "job j1 \"succeeded\"\n");
+        EXPECT_EQ(heard_b.back(), heard_a.back());
+        for (const auto& p : heard_a) EXPECT_NE(p, "not for them");
+    }
+    EXPECT_EQ(db->Notify("podpromo_events", std::string(8000, 'x')).code(), StatusCode::kInvalidInput);
+    a.reset();  // stops: nothing more is delivered to it
+    const size_t a_count = heard_a.size();
+    ASSERT_TRUE(db->Notify("podpromo_events", "after").ok());
+    ASSERT_TRUE(heard(heard_b, 2, 250));
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(heard_a.size(), a_count);
+}
+
 TEST(Store, PostgresUrlsBecomeLibpqConnectionStrings) {
     EXPECT_EQ(*PostgresConnectString("postgresql://pp:p%40ss@db.example:5433/clips?sslmode=require"),
               "user='pp' password='p@ss' host='db.example' port='5433' dbname='clips' sslmode='require'");

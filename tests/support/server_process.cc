@@ -156,6 +156,10 @@ void ServerProcess::Kill() {
     pid_ = -1;
 }
 
+void ServerProcess::Signal(int sig) const {
+    if (pid_ > 0) kill(pid_, sig);
+}
+
 std::string ServerProcess::Log() const {
     std::ifstream in(LogPath());
     std::stringstream ss;

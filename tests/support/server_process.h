@@ -38,6 +38,8 @@ class ServerProcess {
     int Terminate(int timeout_ms = 10000);
     // SIGKILL at once (a crash).
     void Kill();
+    // Sends `sig` (SIGSTOP, SIGCONT: a pause past the lease).
+    void Signal(int sig) const;
     std::string Log() const;
     // The server's peak resident memory so far (VmHWM), in bytes; 0 when it is not running.
     int64_t PeakMemoryBytes() const;

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,7 +38,13 @@ class EventBus {
 
     std::shared_ptr<Subscription> Subscribe();
     void Unsubscribe(const std::shared_ptr<Subscription>& s);
+    // To this process's listeners, and to `relay` when one is set.
     void Publish(const std::string& event);
+    // Events published here also go to `relay` (other processes' buses, through the database's notices). Set it once,
+    // before any thread publishes.
+    void SetRelay(std::function<void(const std::string& event)> relay) { relay_ = std::move(relay); }
+    // To this process's listeners only: an event that came from another process.
+    void PublishLocal(const std::string& event);
     // Wakes every listener with nothing more to come (shutdown).
     void CloseAll();
     size_t listeners() const;
@@ -45,6 +52,7 @@ class EventBus {
   private:
     mutable std::mutex mu_;
     std::set<std::shared_ptr<Subscription>> subs_;
+    std::function<void(const std::string&)> relay_;
 };
 
 }  // namespace podpromo

@@ -103,7 +103,8 @@ class WorkerPool {
     };
     void Loop();
     void KeepLeases();
-    // A write of `active`'s job was refused by its fence (`write`: progress, results): counted, and the run stops.
+    // A write of `active`'s job was refused by its fence (`write`: lease, progress, results): counted, and the run
+    // stops.
     void Fence(Active& active, const char* write);
     std::shared_ptr<Active> Register(const JobRow& job);
     void Unregister(const std::string& job_id);

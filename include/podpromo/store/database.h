@@ -72,13 +72,28 @@ class Database {
     Status InTransaction(const std::function<void(Tx&)>& fn, Isolation isolation = Isolation::kSerializable);
 
     Kind kind() const { return kind_; }
+    // Another process changed the database (a notice said so): write_version moves, so caches of query results drop.
+    void NoteRemoteWrite() { ++write_version_; }
     // How many pooled sessions were opened again after their connection died.
     uint64_t reconnects() const { return reconnects_.load(); }
-    // Counts committed InTransaction calls of this process: a cache of query results is current while it
-    // has not moved (writes by other processes are not seen here).
+    // Counts committed InTransaction calls of this process, and NoteRemoteWrite calls: a cache of query results is
+    // current while it has not moved (other processes' writes are seen only as far as NoteRemoteWrite is called).
     uint64_t write_version() const { return write_version_.load(); }
     // A quick round trip (SELECT 1) for health checks.
     Status Ping();
+
+    // Cross-process notices (PostgreSQL's NOTIFY/LISTEN; SQLite has none: Notify does nothing there and Listen
+    // returns null). Notify sends `payload` (at most 7900 bytes: longer is refused, InvalidInput) on `channel` to every
+    // listener of the database, this process's included, at once (not inside a caller's transaction).
+    Status Notify(const std::string& channel, const std::string& payload);
+    class Listener {
+      public:
+        virtual ~Listener() = default;  // stops listening; the callback is not called after it returns
+    };
+    // Calls `on_notice` with each payload sent on `channel`, from a thread of the listener's own, over a connection of
+    // its own that is opened again (after 1 s) when it fails; notices sent while it was down are lost. Null on SQLite.
+    std::unique_ptr<Listener> Listen(const std::string& channel,
+                                     std::function<void(const std::string& payload)> on_notice);
 
   private:
     Database(Kind kind, int pool_size);
@@ -88,6 +103,7 @@ class Database {
     std::unique_ptr<soci::connection_pool> pool_;
     std::atomic<uint64_t> write_version_{0};
     std::atomic<uint64_t> reconnects_{0};
+    std::string connect_;  // PostgreSQL's connection string (for a listener's own connection)
 };
 
 // Copies every row of every table from `from` into `to` (podpromo migrate --from: SQLite to PostgreSQL), both
