@@ -140,6 +140,15 @@ const std::vector<std::vector<std::string>>& Migrations() {
 }
 // NOLINTEND(bugprone-suspicious-missing-comma)
 
+// PostgreSQL's notices (a WARNING such as "there is no transaction in progress" when SOCI rolls back a transaction
+// that a failed COMMIT already ended) would go to stderr as bare text, among the JSON log lines: they are dropped.
+void DropNotice(void* /*arg*/, const char* /*message*/) {}
+
+void QuietNotices(soci::session& s) {
+    auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+    if (backend != nullptr && backend->conn_ != nullptr) PQsetNoticeProcessor(backend->conn_, DropNotice, nullptr);
+}
+
 Status FromException(const std::exception& e) {
     const std::string what = e.what();
     if (dynamic_cast<const soci::soci_error*>(&e)) {
@@ -191,6 +200,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
             for (int i = 0; i < pool_size; ++i) {
                 soci::session& s = db->pool_->at(static_cast<size_t>(i));
                 s.open(soci::postgresql, *connect);
+                QuietNotices(s);
                 // As SQLite is: every transaction serializable, so a read that a concurrent commit made stale cannot
                 // be written on (the transaction fails with 40001 and InTransaction runs it again).
                 s << "SET default_transaction_isolation = 'serializable'";
@@ -213,6 +223,7 @@ bool Database::Revive(soci::session& s) {
     if (backend == nullptr || PQstatus(backend->conn_) == CONNECTION_OK) return false;
     try {
         s.reconnect();
+        QuietNotices(s);
         s << "SET default_transaction_isolation = 'serializable'";
         ++reconnects_;
         return true;
