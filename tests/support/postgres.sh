@@ -21,7 +21,7 @@ stop() {
   as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null 2>&1 || true
   rm -f "$state/url" "$state/dir"
   # Hundreds of MB of test databases: removed in the background, so a busy disk does not hold up the run.
-  if mv "$dir" "$dir.gone" 2> /dev/null; then (rm -rf "$dir.gone" &) else rm -rf "$dir"; fi
+  if mv "$dir" "$dir.gone" 2> /dev/null; then (rm -rf "$dir.gone" < /dev/null > /dev/null 2>&1 &) else rm -rf "$dir"; fi
 }
 
 start() {
