@@ -10,7 +10,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include "podpromo/asr/transcript_io.h"
@@ -272,33 +271,6 @@ TEST_F(AppTest, ASpanRenderIsScoredQueuedOnceAndBounded) {
               StatusCode::kInvalidInput);
     EXPECT_EQ(app_->RequestSpanRender(kAll, id, SpanAsk{10, 40, std::string("myspace"), {}}).status().code(),
               StatusCode::kInvalidInput);
-}
-
-// A double click that reaches two API threads (or two serve instances) at once is still one render: the check and the
-// enqueue are one serializable transaction, so the later of the two sees the earlier's job. (The threads race here
-// without being forced to interleave; Store.AClaimBetweenTheCheckAndTheDeleteIsSeen forces a stale read and fails
-// without serializable transactions.)
-TEST_F(AppTest, TheSameSpanAskedAtOnceIsOneRender) {
-    const std::string id = ReadyEpisode();
-    const SpanAsk ask{10, 40, std::nullopt, nlohmann::json::object()};
-    constexpr int kClicks = 4;
-    std::vector<Result<SpanRenderAccepted>> answers(kClicks, Status::Internal("not run"));
-    std::vector<std::thread> clicks;
-    for (int i = 0; i < kClicks; ++i) {
-        clicks.emplace_back([&, i] { answers[static_cast<size_t>(i)] = app_->RequestSpanRender(kAll, id, ask); });
-    }
-    for (auto& t : clicks) t.join();
-    std::set<std::string> jobs, clip_ids;
-    for (const auto& a : answers) {
-        ASSERT_TRUE(a.ok()) << a.status().ToString();
-        jobs.insert(a->job.id);
-        clip_ids.insert(a->clip_id);
-    }
-    EXPECT_EQ(jobs.size(), 1u);
-    EXPECT_EQ(clip_ids.size(), 1u);
-    auto q = app_->QueueStats();
-    ASSERT_TRUE(q.ok());
-    EXPECT_EQ(q->by_state["queued"], 1);
 }
 
 // The storage's quota stands in for a full disk: no render is queued that could not be written.
