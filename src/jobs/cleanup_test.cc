@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <thread>
 
+#include "podpromo/jobs/housekeeper.h"
 #include "podpromo/media/probe.h"
 #include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
@@ -274,6 +276,67 @@ TEST_F(CleanupTest, AStarredClipCannotBeExpiredAndAnArchiveWaitsForAQueuedJob) {
                     .ok());
     EXPECT_FALSE(expired);
     EXPECT_FALSE(archived);
+}
+
+}  // namespace
+}  // namespace podpromo
+
+namespace podpromo {
+namespace {
+
+// The scheduled cleanup passes a Housekeeper made (its metrics' count of real runs).
+int RealRuns(const Metrics& m) {
+    std::smatch match;
+    const std::string text = m.Render();
+    static const std::regex re(R"re(podpromo_cleanup_runs_total\{mode="real"\} (\d+))re");
+    return std::regex_search(text, match, re) ? std::stoi(match[1]) : 0;
+}
+
+// Three instances share one database: the scheduled cleanup runs on one of them at a time, on the one schedule, and a
+// clean stop of that one hands the duty to another.
+TEST_F(CleanupTest, OneInstanceOfManyRunsTheScheduledCleanup) {
+    ServiceConfig config;
+    config.cleanup_interval_hours = 0.5 / 3600;  // every half second
+    config.job_lease_seconds = 1;
+    struct Instance {
+        Metrics metrics;
+        std::unique_ptr<ErrorAggregator> errors;
+        std::unique_ptr<Housekeeper> keeper;
+    };
+    std::vector<Instance> all(3);
+    for (auto& i : all) {
+        i.errors = std::make_unique<ErrorAggregator>(db_.get(), &i.metrics, 24);
+        i.keeper = std::make_unique<Housekeeper>(config, db_.get(), storage_.get(), &i.metrics, i.errors.get());
+        i.keeper->Start(std::chrono::milliseconds(100));
+    }
+    auto leaders = [&] {
+        std::vector<size_t> out;
+        for (size_t k = 0; k < all.size(); ++k) {
+            if (all[k].keeper && all[k].keeper->leading()) out.push_back(k);
+        }
+        return out;
+    };
+    std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+    ASSERT_EQ(leaders().size(), 1u);
+    const size_t first = leaders()[0];
+    int runs = 0;
+    for (size_t k = 0; k < all.size(); ++k) {
+        runs += RealRuns(all[k].metrics);
+        if (k != first) {
+            EXPECT_EQ(RealRuns(all[k].metrics), 0) << "instance " << k << " does not hold the lease";
+        }
+    }
+    // A run each half second from the first one's start: four or five in 2.6 s, never one per instance.
+    EXPECT_GE(runs, 3);
+    EXPECT_LE(runs, 6);
+    all[first].keeper->Stop();
+    all[first].keeper.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_EQ(leaders().size(), 1u) << "another took the duty over";
+    EXPECT_GE(RealRuns(all[leaders()[0]].metrics), 1) << "and runs it";
+    for (auto& i : all) {
+        if (i.keeper) i.keeper->Stop();
+    }
 }
 
 }  // namespace

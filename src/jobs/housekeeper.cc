@@ -1,10 +1,31 @@
 #include "podpromo/jobs/housekeeper.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
+#include <algorithm>
+
+#include "podpromo/core/secrets.h"
 #include "podpromo/monitor/log.h"
+#include "podpromo/store/repositories.h"
 
 namespace podpromo {
+
+namespace {
+
+constexpr const char* kLease = "housekeeper";
+
+std::string HolderName() {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    return fmt::format("{}:{}:{}", host, getpid(), RandomToken(6));
+}
+
+int64_t CleanupIntervalMs(const ServiceConfig& config) {
+    return static_cast<int64_t>(config.cleanup_interval_hours * 3600 * 1000);
+}
+
+}  // namespace
 
 CleanupPolicy PolicyFromConfig(const ServiceConfig& config, bool remove_orphans) {
     CleanupPolicy p;
@@ -17,7 +38,9 @@ CleanupPolicy PolicyFromConfig(const ServiceConfig& config, bool remove_orphans)
 
 Housekeeper::Housekeeper(const ServiceConfig& config, Database* db, const Storage* storage, Metrics* metrics,
                          ErrorAggregator* errors)
-    : config_(config), db_(db), storage_(storage), metrics_(metrics), errors_(errors) {
+    : config_(config), db_(db), storage_(storage), metrics_(metrics), errors_(errors), holder_(HolderName()) {
+    metrics_->Describe("podpromo_housekeeper_leader", "gauge",
+                       "1 while this process holds the lease to run the scheduled cleanup, else 0.");
     metrics_->Describe("process_cpu_seconds_total", "counter", "User and system CPU time of the process.");
     metrics_->Describe("process_resident_memory_bytes", "gauge", "Resident memory of the process.");
     metrics_->Describe("process_virtual_memory_bytes", "gauge", "Virtual memory of the process.");
@@ -45,11 +68,11 @@ Housekeeper::~Housekeeper() { Stop(); }
 void Housekeeper::Start(std::chrono::milliseconds sample_every) {
     {
         std::lock_guard<std::mutex> lock(mu_);
-        if (config_.cleanup_interval_hours > 0) {
-            next_cleanup_ms_ = NowEpochMs() + static_cast<int64_t>(config_.cleanup_interval_hours * 3600 * 1000);
-        }
+        if (config_.cleanup_interval_hours > 0) next_cleanup_ms_ = NowEpochMs() + CleanupIntervalMs(config_);
     }
+    metrics_->Set("podpromo_housekeeper_leader", {}, 0);
     TakeSample();
+    Lead();
     thread_ = std::thread([this, sample_every] { Loop(sample_every); });
 }
 
@@ -60,6 +83,45 @@ void Housekeeper::Stop() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    LetGo();
+}
+
+void Housekeeper::Lead() {
+    if (config_.cleanup_interval_hours <= 0) return;  // this instance runs no schedule: it does not compete
+    const int64_t now = NowEpochMs();
+    const int64_t ttl = static_cast<int64_t>(config_.job_lease_seconds) * 1000;
+    LeaderLease lease;
+    bool run = false;
+    const Status st = db_->InTransaction([&](Tx& tx) {
+        lease = TakeLeaderLease(tx, kLease, holder_, now, ttl, now + CleanupIntervalMs(config_));
+        run = lease.holder == holder_ &&
+              ClaimScheduledRun(tx, kLease, holder_, lease.epoch, now, now + CleanupIntervalMs(config_));
+    });
+    if (!st.ok()) {
+        LogIfFailed(st, "renewing the housekeeper's lease");
+        return;  // the lease runs out by itself if this goes on
+    }
+    const bool leads = lease.holder == holder_;
+    if (leads != leading_.load() || (leads && lease.epoch != lease_epoch_)) {
+        Log(LogLevel::kInfo,
+            leads ? "this instance now runs the scheduled cleanup" : "another instance runs the scheduled cleanup",
+            {{"holder", lease.holder}, {"epoch", lease.epoch}});
+    }
+    leading_ = leads;
+    lease_epoch_ = lease.epoch;
+    metrics_->Set("podpromo_housekeeper_leader", {}, leads ? 1 : 0);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        next_cleanup_ms_ = run ? now + CleanupIntervalMs(config_) : lease.next_run_at;
+    }
+    if (run) LogIfFailed(Cleanup(/*dry_run=*/false, /*remove_orphans=*/false).status(), "scheduled cleanup");
+}
+
+void Housekeeper::LetGo() {
+    if (!leading_.exchange(false)) return;
+    LogIfFailed(db_->InTransaction([&](Tx& tx) { ReleaseLeaderLease(tx, kLease, holder_); }),
+                "letting go of the housekeeper's lease");
+    metrics_->Set("podpromo_housekeeper_leader", {}, 0);
 }
 
 std::optional<int64_t> Housekeeper::next_cleanup_ms() const {
@@ -136,19 +198,21 @@ Result<CleanupReport> Housekeeper::Cleanup(bool dry_run, bool remove_orphans, co
 }
 
 void Housekeeper::Loop(std::chrono::milliseconds sample_every) {
+    // The lease is renewed three times in each of its terms, and samples are taken every `sample_every`.
+    const auto tick = std::min(sample_every, std::chrono::milliseconds(config_.job_lease_seconds * 1000 / 3));
     auto last_prune = std::chrono::steady_clock::now();
+    auto last_sample = last_prune;
     std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, sample_every, [this] { return stop_; })) {
-        const bool cleanup_due = config_.cleanup_interval_hours > 0 && NowEpochMs() >= next_cleanup_ms_;
-        if (cleanup_due) {
-            next_cleanup_ms_ = NowEpochMs() + static_cast<int64_t>(config_.cleanup_interval_hours * 3600 * 1000);
-        }
+    while (!cv_.wait_for(lock, tick, [this] { return stop_; })) {
         lock.unlock();
-        TakeSample();
-        if (cleanup_due)
-            LogIfFailed(Cleanup(/*dry_run=*/false, /*remove_orphans=*/false).status(), "scheduled cleanup");
-        if (std::chrono::steady_clock::now() - last_prune > std::chrono::minutes(10)) {
-            last_prune = std::chrono::steady_clock::now();
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_sample >= sample_every) {
+            last_sample = now;
+            TakeSample();
+        }
+        Lead();
+        if (now - last_prune > std::chrono::minutes(10)) {
+            last_prune = now;
             errors_->Prune();
         }
         lock.lock();

@@ -28,6 +28,7 @@ const std::vector<std::string>& Tables() {
         "feedback",
         "jobs",
         "errors",
+        "leader_leases",
     };
     return t;
 }

@@ -68,6 +68,17 @@ std::vector<std::string> LeaseEpochMigration() {
     };
 }
 
+// 9: leader leases. One process at a time holds a named duty (the housekeeper's cleanup) among every process that
+// shares the database; the epoch counts the holders, and next_run_at is the duty's schedule, kept here so that a
+// takeover keeps it.
+std::vector<std::string> LeaderLeaseMigration() {
+    return {
+        "CREATE TABLE leader_leases ("
+        " name TEXT PRIMARY KEY, holder TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+        " next_run_at BIGINT NOT NULL)",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -135,6 +146,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         AccountsMigration(),
         SignInLinksMigration(),
         LeaseEpochMigration(),
+        LeaderLeaseMigration(),
     };
     return m;
 }

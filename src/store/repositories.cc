@@ -759,6 +759,38 @@ std::vector<std::pair<std::string, std::string>> RunningJobOwners(Tx& tx) {
     return out;
 }
 
+LeaderLease TakeLeaderLease(Tx& tx, const std::string& name, const std::string& holder, DbInt now, DbInt ttl,
+                            DbInt first_run_at) {
+    soci::session& s = tx.sql();
+    const DbInt until = now + ttl;
+    // The first to ask creates the row; two at once leave one row (the other's insert does nothing).
+    s << "INSERT INTO leader_leases (name, holder, epoch, expires_at, next_run_at) VALUES (:n, :h, 1, :u, :r)"
+         " ON CONFLICT (name) DO NOTHING",
+        use(name), use(holder), use(until), use(first_run_at);
+    // A renewal, or a takeover of a lease that ran out (the next epoch).
+    s << "UPDATE leader_leases SET epoch = CASE WHEN holder = :h1 THEN epoch ELSE epoch + 1 END, holder = :h2,"
+         " expires_at = :u WHERE name = :n AND (holder = :h3 OR expires_at < :now)",
+        use(holder), use(holder), use(until), use(name), use(holder), use(now);
+    LeaderLease lease;
+    s << "SELECT holder, epoch, expires_at, next_run_at FROM leader_leases WHERE name = :n", use(name),
+        into(lease.holder), into(lease.epoch), into(lease.expires_at), into(lease.next_run_at);
+    return lease;
+}
+
+bool ClaimScheduledRun(Tx& tx, const std::string& name, const std::string& holder, DbInt epoch, DbInt now,
+                       DbInt next_run_at) {
+    soci::session& s = tx.sql();
+    soci::statement st = (s.prepare << "UPDATE leader_leases SET next_run_at = :r WHERE name = :n AND holder = :h"
+                                       " AND epoch = :e AND expires_at >= :now1 AND next_run_at <= :now2",
+                          use(next_run_at), use(name), use(holder), use(epoch), use(now), use(now));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
+void ReleaseLeaderLease(Tx& tx, const std::string& name, const std::string& holder) {
+    tx.sql() << "UPDATE leader_leases SET expires_at = 0 WHERE name = :n AND holder = :h", use(name), use(holder);
+}
+
 QueueCounts GetQueueCounts(Tx& tx, DbInt now) {
     soci::session& s = tx.sql();
     QueueCounts q;

@@ -117,6 +117,44 @@ TEST(Store, LeasesCancellationAndRecovery) {
                   }).ok());
 }
 
+// One holder of a duty at a time among the processes sharing the database: renewals keep it, a holder that stops
+// renewing loses it to the next to ask once it runs out, and only the holder at its epoch may claim a due run, once.
+TEST(Store, ALeaderLeaseHasOneHolderAndPassesOnWhenItRunsOut) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
+                      const LeaderLease a = TakeLeaderLease(s, "duty", "a", 1000, 500, 1200);
+                      EXPECT_EQ(a.holder, "a");
+                      EXPECT_EQ(a.epoch, 1);
+                      EXPECT_EQ(a.next_run_at, 1200);
+                      EXPECT_EQ(TakeLeaderLease(s, "duty", "b", 1100, 500, 9999).holder, "a") << "a's, until 1500";
+                      EXPECT_FALSE(ClaimScheduledRun(s, "duty", "a", 1, 1100, 2000)) << "not due before 1200";
+                      const LeaderLease renewed = TakeLeaderLease(s, "duty", "a", 1400, 500, 9999);
+                      EXPECT_EQ(renewed.epoch, 1);
+                      EXPECT_EQ(renewed.expires_at, 1900);
+                      EXPECT_FALSE(ClaimScheduledRun(s, "duty", "b", 1, 1400, 2000)) << "b holds nothing";
+                      EXPECT_TRUE(ClaimScheduledRun(s, "duty", "a", 1, 1400, 2000));
+                      EXPECT_FALSE(ClaimScheduledRun(s, "duty", "a", 1, 1450, 2000)) << "the run is taken";
+                      // a stops renewing: after 1900 the next to ask takes it, with the next epoch and a's schedule.
+                      EXPECT_EQ(TakeLeaderLease(s, "duty", "b", 1900, 500, 9999).holder, "a");
+                      const LeaderLease b = TakeLeaderLease(s, "duty", "b", 1901, 500, 9999);
+                      EXPECT_EQ(b.holder, "b");
+                      EXPECT_EQ(b.epoch, 2);
+                      EXPECT_EQ(b.next_run_at, 2000);
+                      EXPECT_FALSE(ClaimScheduledRun(s, "duty", "a", 1, 2100, 3000)) << "a's epoch is over";
+                      EXPECT_TRUE(ClaimScheduledRun(s, "duty", "b", 2, 2100, 3000));
+                      EXPECT_EQ(TakeLeaderLease(s, "duty", "a", 2150, 500, 9999).holder, "b");
+                      // A clean stop hands it on at once.
+                      ReleaseLeaderLease(s, "duty", "a");
+                      EXPECT_EQ(TakeLeaderLease(s, "duty", "a", 2160, 500, 9999).holder, "b") << "a held nothing";
+                      ReleaseLeaderLease(s, "duty", "b");
+                      const LeaderLease back = TakeLeaderLease(s, "duty", "a", 2170, 500, 9999);
+                      EXPECT_EQ(back.holder, "a");
+                      EXPECT_EQ(back.epoch, 3);
+                      EXPECT_EQ(TakeLeaderLease(s, "other", "b", 2170, 500, 2300).holder, "b") << "duties are apart";
+                  }).ok());
+}
+
 // Fencing: every claim raises the lease epoch, and a worker whose lease passed to another (it was paused past it,
 // rescued, and claimed again) can write nothing under its old epoch: not progress, not its effects, not its outcome.
 TEST(Store, AWorkerWhoseLeasePassedOnWritesNothing) {

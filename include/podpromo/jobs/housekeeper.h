@@ -1,6 +1,11 @@
 // The service's background housekeeping: cleanup every CLEANUP_INTERVAL_HOURS (and on demand), pruning of
 // aggregated errors past METRICS_RETENTION_HOURS, and samples of the process, the machine and the storage
 // every few seconds into the metrics (and for /health).
+//
+// Many `serve` instances may share one database: the scheduled cleanup runs on exactly one of them at a time, the
+// holder of the "housekeeper" leader lease (store/repositories.h). The holder renews it every few seconds, for
+// JOB_LEASE_SECONDS; when it dies, another instance takes it over once it has run out, and keeps the same schedule (it
+// lives in the database). A clean stop lets go of it at once.
 #pragma once
 
 #include <atomic>
@@ -39,8 +44,11 @@ class Housekeeper {
     // the error aggregation. Thread-safe.
     // `actor` names who asked, for the audit log ("scheduled" for the timer's own runs).
     Result<CleanupReport> Cleanup(bool dry_run, bool remove_orphans, const std::string& actor = "scheduled");
-    // Milliseconds since the epoch of the next scheduled cleanup; nullopt when they are off (interval 0).
+    // Milliseconds since the epoch of the next scheduled cleanup (whichever instance runs it); nullopt when they are
+    // off (interval 0).
     std::optional<int64_t> next_cleanup_ms() const;
+    // True while this process holds the lease to run the scheduled cleanup.
+    bool leading() const { return leading_.load(); }
 
     struct Sample {
         ProcessSample process;
@@ -54,6 +62,9 @@ class Housekeeper {
   private:
     void Loop(std::chrono::milliseconds sample_every);
     void TakeSample();
+    // Takes or renews the leader lease, and runs the scheduled cleanup when this process holds it and it is due.
+    void Lead();
+    void LetGo();
     ServiceConfig config_;
     Database* db_;
     const Storage* storage_;
@@ -65,6 +76,9 @@ class Housekeeper {
     bool stop_ = false;
     Sample sample_;
     int64_t next_cleanup_ms_ = 0;
+    const std::string holder_;  // this process, in the leader lease: host, pid and a random part
+    std::atomic<bool> leading_{false};
+    int64_t lease_epoch_ = 0;  // Loop's thread only
     std::chrono::steady_clock::time_point last_storage_walk_{};
 };
 

@@ -189,6 +189,26 @@ int RecoverExpiredJobs(Tx& tx, DbInt now);
 // (job id, lease owner) of every running job.
 std::vector<std::pair<std::string, std::string>> RunningJobOwners(Tx& tx);
 
+// Leader leases: one holder at a time of a named duty among every process that shares the database. A holder renews
+// before expires_at; once it stops, the next process to ask takes the duty with the next epoch.
+struct LeaderLease {
+    std::string holder;
+    DbInt epoch = 0;
+    DbInt expires_at = 0;
+    DbInt next_run_at = 0;  // the duty's schedule (0: none yet)
+};
+// Takes `name` for `holder` until `now + ttl` when it is free, has expired or is `holder`'s already (a renewal), and
+// returns the lease as it stands afterwards: its holder says whether the caller holds it. A new lease's schedule
+// starts at `first_run_at`; a takeover keeps the schedule.
+LeaderLease TakeLeaderLease(Tx& tx, const std::string& name, const std::string& holder, DbInt now, DbInt ttl,
+                            DbInt first_run_at);
+// The duty's run is due and `holder` still holds `name` at `epoch`: moves the schedule on to `next_run_at` and
+// returns true (the caller runs it). False, and nothing changed, otherwise.
+bool ClaimScheduledRun(Tx& tx, const std::string& name, const std::string& holder, DbInt epoch, DbInt now,
+                       DbInt next_run_at);
+// Lets go of `name` if `holder` holds it (a clean stop): the next process to ask takes it at once.
+void ReleaseLeaderLease(Tx& tx, const std::string& name, const std::string& holder);
+
 struct QueueCounts {
     std::map<std::string, DbInt> by_state;            // queued, running, ...
     std::map<std::string, DbInt> queued_by_priority;  // high, normal, low
