@@ -8,6 +8,7 @@
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
+#include "podpromo/monitor/log.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -18,6 +19,16 @@ namespace {
 // Inside a transaction: a failed file step rolls it back (Database::InTransaction turns the throw into its Status).
 void ThrowIfFailed(const Status& st) {
     if (!st.ok()) throw std::runtime_error(st.message());
+}
+
+// The staging folders of the job's runs are named after it; what an earlier run left (it was killed, or its lease
+// passed on and it is stopping) is removed first. This run holds the newest lease: no other run may publish.
+std::string StagingFor(const Storage& storage, const JobRow& job) {
+    std::string prefix = std::string(kStagingPrefix) + job.id + "-";
+    if (const int n = RemoveStaging(storage.EpisodeDir(job.episode_id) / "out", prefix); n > 0) {
+        Log(LogLevel::kInfo, "removed what an earlier run of the job left", {{"job_id", job.id}, {"folders", n}});
+    }
+    return prefix;
 }
 
 }  // namespace
@@ -34,6 +45,7 @@ Status PipelineJobRunner::RunRender(JobWork& work, JobWorkResult* out) {
     PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
     auto request = SpanRequestFromJson(json::parse(job.payload, nullptr, false));
     if (!request.ok()) return request.status();
+    request->media.staging_prefix = StagingFor(*storage_, job);
     bool held = false, moved = false;
     // The row and the files together, by the run that still holds the lease; another run changes nothing.
     const SpanPublishFn publish = [&](ClipRow& row, const std::function<Status()>& move) {
@@ -101,6 +113,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     auto media = MediaOptionsFromJson(json::parse(episode.render_options, nullptr, false), episode.platform);
     if (!media.ok()) return media.status();
     media->cover = EpisodeCover(*storage_, episode);
+    media->staging_prefix = StagingFor(*storage_, job);
     // The quota is checked again before rendering: other uploads may have filled it since this one came.
     PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));
     const auto rel_dir = fs::relative(dir / "out", storage_->root()).string();

@@ -20,6 +20,10 @@ JobDecision DecideOutcome(const JobRun& run, double backoff_seconds) {
         d.outcome = JobOutcome::kSucceeded;
     } else if (run.status.code() == StatusCode::kCancelled && run.stopping) {
         d = {JobOutcome::kReleased, JobState::kQueued, episode(EpisodeStatus::kQueued)};
+    } else if (run.status.slug() == "database_unavailable") {
+        // The database went away (a restart, a failover), not the job: it goes back uncounted, after a pause.
+        d = {JobOutcome::kReleased, JobState::kQueued, episode(EpisodeStatus::kQueued)};
+        d.retry_delay_ms = static_cast<Ms>(backoff_seconds * 1000.0);
     } else if (run.status.code() == StatusCode::kCancelled) {
         d = {JobOutcome::kCancelled, JobState::kCancelled, episode(EpisodeStatus::kCancelled)};
     } else if (IsTransient(run.status) && run.attempts < run.max_attempts) {

@@ -66,6 +66,9 @@ TEST(JobOutcome, EachRunGetsItsDecision) {
          false, false},
         {"released render", Ran(R, Status::Cancelled(), 1, 3, true), JobOutcome::kReleased, kQueued, kNoEpisode, 0,
          false, false},
+        // The database went away, not the job: back uncounted after one backoff, even on the last attempt.
+        {"database restarted", Ran(P, Status::Unavailable("x").WithSlug("database_unavailable"), 3, 3),
+         JobOutcome::kReleased, kQueued, EpisodeStatus::kQueued, 10000, false, false},
         {"cancelled", Ran(P, Status::Cancelled(), 1, 3), JobOutcome::kCancelled, JobState::kCancelled,
          EpisodeStatus::kCancelled, 0, false, false},
         // Transient failures back off 2^(attempt-1) times the base.

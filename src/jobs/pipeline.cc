@@ -386,6 +386,16 @@ Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::
     return Status::Ok();
 }
 
+int RemoveStaging(const fs::path& out_dir, const std::string& prefix) {
+    int removed = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out_dir, ec)) {
+        if (e.path().filename().string().rfind(prefix, 0) != 0) continue;
+        removed += fs::remove_all(e.path(), ec) > 0 ? 1 : 0;
+    }
+    return removed;
+}
+
 Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOptions& media, const ProgressFn& progress,
                     const CancelToken* cancel, FileSystem* disk, const PublishFn& publish) {
     std::error_code ec;
@@ -395,7 +405,7 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
     }
     if (!fs::is_directory(out_dir, ec)) return Status::InvalidInput(out_dir.string() + " is not a directory");
     Status st = [&]() -> Status {
-        auto staging = StagingDir::Create(out_dir, ".podpromo-partial-");
+        auto staging = StagingDir::Create(out_dir, media.staging_prefix);
         if (!staging.ok()) return staging.status();
         const fs::path& dir = staging->path();
         const auto words = r->transcript.AllWords();

@@ -76,7 +76,7 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     fs::create_directories(dir, ec);
     // Staged first: another run of the same job (one whose lease passed on) writes the same names, and only the run
     // that stores the row may put them in place.
-    auto staging = StagingDir::Create(dir, ".podpromo-partial-");
+    auto staging = StagingDir::Create(dir, request.media.staging_prefix);
     if (!staging.ok()) return staging.status();
     Report(progress, Stage::kRender, 0);
     ClipFiles files;

@@ -161,13 +161,17 @@ void QuietNotices(soci::session& s) {
     if (backend != nullptr && backend->conn_ != nullptr) PQsetNoticeProcessor(backend->conn_, DropNotice, nullptr);
 }
 
-Status FromException(const std::exception& e) {
+Status Unreachable(const std::string& what) {
+    return Status::Unavailable("database unavailable: " + what).WithSlug("database_unavailable");
+}
+
+// `lost`: the session's connection was found dead after the failure.
+Status FromException(const std::exception& e, bool lost = false) {
     const std::string what = e.what();
+    if (lost) return Unreachable(what);
     if (dynamic_cast<const soci::soci_error*>(&e)) {
         const auto* se = dynamic_cast<const soci::soci_error*>(&e);
-        if (se->get_error_category() == soci::soci_error::connection_error) {
-            return Status::Unavailable("database unavailable: " + what);
-        }
+        if (se->get_error_category() == soci::soci_error::connection_error) return Unreachable(what);
     }
     return Status::Internal("database error: " + what);
 }
@@ -227,12 +231,13 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
 }
 
 // A pooled PostgreSQL session whose connection libpq has seen fail (the server restarted, or the session was
-// terminated) is opened again. Reading the status is local: nothing is sent.
+// terminated) is opened again. Reading the status is local: nothing is sent. A session with no connection at all (a
+// reconnection failed while the server was down: SOCI then keeps none) is opened again too.
 bool Database::Revive(soci::session& s) {
     if (kind_ != Kind::kPostgres) return false;
     // (SOCI exports no type information for its backends: the kind says which this is.)
     auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
-    if (backend == nullptr || PQstatus(backend->conn_) == CONNECTION_OK) return false;
+    if (backend != nullptr && PQstatus(backend->conn_) == CONNECTION_OK) return false;
     try {
         s.reconnect();
         QuietNotices(s);
@@ -244,6 +249,12 @@ bool Database::Revive(soci::session& s) {
     }
 }
 
+bool Database::Connected(soci::session& s) const {
+    if (kind_ != Kind::kPostgres) return true;
+    auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+    return backend != nullptr && PQstatus(backend->conn_) == CONNECTION_OK;
+}
+
 Status Database::With(const std::function<void(Tx&)>& fn) {
     for (int attempt = 0;; ++attempt) {
         soci::session s(*pool_);
@@ -253,9 +264,10 @@ Status Database::With(const std::function<void(Tx&)>& fn) {
             fn(tx);
             return Status::Ok();
         } catch (const std::exception& e) {
+            const bool lost = !Connected(s);
             // A connection found dead is replaced and `fn` runs once more (it is safe to repeat: see the header).
             if (attempt == 0 && Revive(s)) continue;
-            return FromException(e);
+            return FromException(e, lost);
         }
     }
 }
@@ -288,6 +300,7 @@ Status Database::InTransaction(const std::function<void(Tx&)>& fn, Isolation iso
             ++write_version_;
             return Status::Ok();
         } catch (const std::exception& e) {
+            const bool lost = !Connected(s);
             if (Contended(e.what()) && attempt < 20) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
                 continue;
@@ -296,7 +309,7 @@ Status Database::InTransaction(const std::function<void(Tx&)>& fn, Isolation iso
             // Lost during the commit, whether it committed is unknown, so it is reported, not repeated.
             if (!committing && attempt < 2 && Revive(s)) continue;
             if (committing) Revive(s);
-            return FromException(e);
+            return FromException(e, lost);
         }
     }
 }

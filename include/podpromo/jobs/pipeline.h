@@ -62,13 +62,23 @@ struct ClipFiles {
 
 // What media a clip gets besides its captions: nothing, the audio cut alone, or the rendered video (with
 // the audio cut and a thumbnail from the same pass).
+// How the outputs' staging folders' names start.
+inline constexpr const char* kStagingPrefix = ".podpromo-partial-";
+
 struct MediaOptions {
     bool audio = true;
     bool video = true;
     std::string aspect = "9:16";
     CaptionStyle style;
     std::optional<std::filesystem::path> cover;  // audiogram background image
+    // The name the staging folder of the outputs starts with (a random part follows). A job's runs put the job's id in
+    // it, so that the next run of the job can remove what a killed run left (RemoveStaging).
+    std::string staging_prefix = kStagingPrefix;
 };
+
+// Removes the staging folders in `out_dir` whose names start with `prefix`: what runs of a job that were killed (or
+// whose lease passed on) left. Returns how many it removed; errors are ignored (the scheduled cleanup tries again).
+int RemoveStaging(const std::filesystem::path& out_dir, const std::string& prefix);
 
 // Checks the aspect for `platform`, the style and the cover image. InvalidInput naming the bad option.
 Status ValidateMedia(const MediaOptions& media, const std::string& platform);

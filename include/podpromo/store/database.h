@@ -56,7 +56,8 @@ class Database {
     static int LatestVersion();
 
     // Runs `fn` with a pooled session, each statement committed on its own, mapping database exceptions to Status
-    // (Unavailable for connection problems, Internal otherwise). Thread-safe; blocks while every session is in use.
+    // (Unavailable with the slug "database_unavailable" when the connection was lost or cannot be made, Internal
+    // otherwise). Thread-safe; blocks while every session is in use.
     // A PostgreSQL session whose connection died is replaced, and when `fn` failed on it, `fn` runs once more: so
     // `fn` must be safe to repeat (reads, or writes that are conditional); anything else belongs in InTransaction.
     Status With(const std::function<void(Tx&)>& fn);
@@ -98,6 +99,7 @@ class Database {
   private:
     Database(Kind kind, int pool_size);
     bool Revive(soci::session& s);
+    bool Connected(soci::session& s) const;
     Kind kind_;
     int pool_size_;
     std::unique_ptr<soci::connection_pool> pool_;
