@@ -574,6 +574,16 @@ TEST_F(Service, BadUploadsAreRefusedAndLeaveNothingBehind) {
     ASSERT_EQ(files.size(), 1u);
     EXPECT_EQ(files[0].filename().string(), name);
     EXPECT_EQ(fs::weakly_canonical(files[0]).string().rfind(fs::weakly_canonical(data).string(), 0), 0u);
+    // Sent again (the client never saw the answer): 200 with the same episode and job, and nothing new stored.
+    auto again = Upload(server, wav, "../../../etc/cron.d/evil;rm -rf ~.wav");
+    ASSERT_TRUE(again);
+    ASSERT_EQ(again->status, 200) << again->body;
+    const json repeat = json::parse(again->body);
+    EXPECT_TRUE(repeat.value("repeated", false));
+    EXPECT_EQ(repeat["episode"]["id"], ep["id"]);
+    EXPECT_EQ(repeat["job"]["id"], json::parse(ok->body)["job"]["id"]);
+    EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 1);
+    EXPECT_EQ(FilesUnder(data / "uploads").size(), 1u);
     // Unknown ids are JSON 404s.
     const json missing = Get(server, "/api/v1/episodes/ep_nothere", 404);
     EXPECT_EQ(missing["error"]["code"], "not_found");

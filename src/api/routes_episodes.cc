@@ -65,10 +65,17 @@ void Upload(App& app, const Storage& storage, Metrics& metrics, int64_t max_file
     upload.owner_id = CurrentCaller().user_id;
     auto accepted = app.AcceptUpload(std::move(upload));
     if (!accepted.ok()) return refuse(accepted.status());
+    res.set_header("Location", "/api/v1/episodes/" + accepted->episode.id);
+    json body = {{"episode", EpisodeRowToJson(accepted->episode)}, {"job", JobRowToJson(accepted->job)}};
+    if (accepted->repeated) {
+        // A re-sent upload: 200, the upload it repeats, and nothing new.
+        metrics.Increment("podpromo_uploads_total", {{"outcome", "repeated"}});
+        body["repeated"] = true;
+        return SendJson(res, 200, body);
+    }
     metrics.Increment("podpromo_uploads_total", {{"outcome", "accepted"}});
     metrics.Increment("podpromo_upload_bytes_total", {}, static_cast<double>(accepted->episode.size_bytes));
-    res.set_header("Location", "/api/v1/episodes/" + accepted->episode.id);
-    SendJson(res, 202, {{"episode", EpisodeRowToJson(accepted->episode)}, {"job", JobRowToJson(accepted->job)}});
+    SendJson(res, 202, body);
 }
 
 // The Content-Type of an episode's recording, by its extension.

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "podpromo/asr/transcript_io.h"
@@ -199,15 +200,76 @@ TEST_F(AppTest, RefusedUploadsSayWhyAndLeaveNothing) {
 }
 
 // The capacity rule is one: uploads, imports and renders all stop at MAX_QUEUE_SIZE queued jobs.
+// A client that sends an upload again (its connection broke before the answer came) gets the episode it already
+// made, not a second run; a different episode (other options, another user, or after the first failed) is new.
+TEST_F(AppTest, AResentUploadIsTheUploadItRepeats) {
+    limits_.max_queue_size = 100;
+    MakeApp();
+    const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
+    auto first = app_->AcceptUpload(Upload(tone, {{"title", "Episode 12"}, {"clips", "2"}}));
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    EXPECT_FALSE(first->repeated);
+    (void)Events();
+    auto again = app_->AcceptUpload(Upload(tone, {{"title", "Episode 12"}, {"clips", "2"}, {"priority", "high"}}));
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_TRUE(again->repeated);
+    EXPECT_EQ(again->episode.id, first->episode.id);
+    EXPECT_EQ(again->job.id, first->job.id);
+    EXPECT_TRUE(Events().empty()) << "nothing new was queued";
+    EXPECT_EQ(FilesUnder(storage_->tmp_dir()), 0u) << "the copy's bytes are not kept";
+    EXPECT_EQ(FilesUnder(storage_->root() / "uploads"), 1u);
+    auto other_options = app_->AcceptUpload(Upload(tone, {{"title", "Episode 12"}, {"clips", "3"}}));
+    ASSERT_TRUE(other_options.ok());
+    EXPECT_FALSE(other_options->repeated);
+    auto other_user = Upload(tone, {{"title", "Episode 12"}, {"clips", "2"}});
+    other_user.owner_id = "u_bob";
+    auto bobs = app_->AcceptUpload(std::move(other_user));
+    ASSERT_TRUE(bobs.ok());
+    EXPECT_FALSE(bobs->repeated) << "another user's copy is theirs";
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
+                       FinishJob(tx, first->job.id, JobState::kFailed, "x", clock_.NowMs());
+                       SetEpisodeStatus(tx, first->episode.id, EpisodeStatus::kFailed, "x");
+                   })
+                    .ok());
+    auto retried = app_->AcceptUpload(Upload(tone, {{"title", "Episode 12"}, {"clips", "2"}}));
+    ASSERT_TRUE(retried.ok());
+    EXPECT_FALSE(retried->repeated) << "after a failure, sending it again is a new try";
+    EXPECT_NE(retried->episode.id, first->episode.id);
+    clock_.Advance(25LL * 3600 * 1000);
+    auto next_day = app_->AcceptUpload(Upload(tone, {{"title", "Episode 12"}, {"clips", "2"}}));
+    ASSERT_TRUE(next_day.ok());
+    EXPECT_FALSE(next_day->repeated) << "a day later it is a new episode";
+    // Copies sent at once (to two instances, say) make one episode.
+    std::vector<UploadRequest> copies;
+    for (int i = 0; i < 4; ++i) copies.push_back(Upload(tone, {{"title", "Episode 13"}}));
+    std::vector<std::string> ids(copies.size());
+    std::atomic<int> repeated{0};
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < copies.size(); ++i) {
+        threads.emplace_back([&, i] {
+            auto r = app_->AcceptUpload(std::move(copies[i]));
+            ASSERT_TRUE(r.ok()) << r.status().ToString();
+            ids[i] = r->episode.id;
+            repeated += r->repeated ? 1 : 0;
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(repeated.load(), 3);
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
+    EXPECT_EQ(app_->ListEpisodes(kAll, 10, 0)->second, 6);
+}
+
 TEST_F(AppTest, AFullQueueRefusesEveryKindOfNewWork) {
     const std::string ready = ReadyEpisode();
     const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(app_->AcceptUpload(Upload(tone)).ok());
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(app_->AcceptUpload(Upload(tone, {{"title", "Part " + std::to_string(i)}})).ok());
+    }
     const Status room = app_->RoomInQueue("");
     EXPECT_EQ(room.code(), StatusCode::kResourceExhausted);
     EXPECT_EQ(room.slug(), "queue_full");
     EXPECT_EQ(room.retry_after_s(), 30);
-    auto upload = app_->AcceptUpload(Upload(tone));
+    auto upload = app_->AcceptUpload(Upload(tone, {{"title", "Part 3"}}));
     EXPECT_EQ(upload.status().slug(), "queue_full");
     auto import = app_->ImportTranscript(kAll, ready, Srt(60));
     EXPECT_EQ(import.status().slug(), "queue_full");
@@ -469,7 +531,7 @@ TEST_F(AppTest, EachUsersShareHoldsUnderParallelUploads) {
     const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
     std::vector<UploadRequest> asks;
     for (int i = 0; i < 6; ++i) {
-        asks.push_back(Upload(tone));
+        asks.push_back(Upload(tone, {{"title", "Part " + std::to_string(i)}}));  // six episodes, not one sent six times
         asks.back().owner_id = "u_alice";
     }
     std::atomic<int> accepted{0}, refused{0};

@@ -6,6 +6,7 @@
 
 #include "podpromo/app/app.h"
 #include "podpromo/asr/vocabulary.h"
+#include "podpromo/core/secrets.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/media/decode.h"
@@ -136,6 +137,11 @@ Result<AcceptedUpload> App::CheckUpload(UploadRequest& upload) {
     ep.created_at = ep.updated_at = deps_.clock->NowMs();
     rows.job = NewJob(ep.id, JobKind::kProcess, options.priority, ep.created_at);
     rows.job.payload = VocabularyPayload(upload.fields);
+    if (!upload.cover) {
+        // Everything that makes the episode what it is; not the priority, which only says when.
+        rows.upload_key = Sha256Hex(DumpJson({ep.owner_id, ep.checksum, ep.filename, ep.title, ep.genre, ep.platform,
+                                              ep.clip_count, ep.render_options, rows.job.payload}));
+    }
     return rows;
 }
 
@@ -148,21 +154,45 @@ Status App::StoreUpload(UploadRequest& upload, const AcceptedUpload& rows) {
         [&](Tx& tx) { RequeueJob(tx, rows.job.id, "", rows.job.created_at, /*count_attempt=*/true); });
 }
 
+Result<AcceptedUpload> App::RepeatedUpload(const std::string& episode_id) {
+    AcceptedUpload out;
+    out.repeated = true;
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        auto episode = podpromo::GetEpisode(tx, episode_id);
+        auto job = LatestJobForEpisode(tx, episode_id);
+        found = episode && job;
+        if (found) out.episode = std::move(*episode), out.job = std::move(*job);
+    }));
+    if (!found) return Status::Unavailable("the upload this one repeats was removed meanwhile; send it again");
+    Log(LogLevel::kInfo, "a re-sent upload is the upload it repeats", {{"episode_id", episode_id}});
+    return out;
+}
+
 Result<AcceptedUpload> App::AcceptUpload(UploadRequest upload) {
     PODPROMO_ASSIGN_OR_RETURN(AcceptedUpload rows, CheckUpload(upload));
     // The rows come first, with the job held back until the file is in place: cleanup never finds a stored upload
     // without its row, and no worker takes the job before its file exists. (A crash in between leaves a job that
     // fails, once its hold ends, for want of its file.)
     constexpr Ms kHoldMs = 10 * 60 * 1000;
+    constexpr Ms kRepeatWithinMs = 24LL * 3600 * 1000;
     JobRow held = rows.job;
     held.run_after = rows.job.created_at + kHoldMs;
     Status room;
+    std::optional<std::string> repeats;
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        // (Serializable: two copies sent at once to two instances make one episode.)
+        repeats = rows.upload_key.empty() ? std::nullopt
+                                          : EpisodeWithUploadKey(tx, rows.episode.owner_id, rows.upload_key,
+                                                                 rows.episode.created_at - kRepeatWithinMs);
+        if (repeats) return;
         room = RoomIn(tx, rows.episode.owner_id, {rows.episode.size_bytes, rows.episode.duration});
         if (!room.ok()) return;
         InsertEpisode(tx, rows.episode);  // the episode before its job
+        SetUploadKey(tx, rows.episode.id, rows.upload_key);
         InsertJob(tx, held);
     }));
+    if (repeats) return RepeatedUpload(*repeats);  // the new copy's file goes with `upload`
     PODPROMO_RETURN_IF_ERROR(room);
     const std::string& id = rows.episode.id;
     // Announced before the job is released, so no worker can report it running before it is queued.

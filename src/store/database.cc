@@ -79,6 +79,15 @@ std::vector<std::string> LeaderLeaseMigration() {
     };
 }
 
+// 10: a re-sent upload is the upload it repeats. Each upload's key: its owner's bytes (SHA-256) with every option it
+// was sent with; an upload whose key matches a recent episode of the same owner that has not failed is that episode.
+std::vector<std::string> UploadKeyMigration() {
+    return {
+        "ALTER TABLE episodes ADD COLUMN upload_key TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX episodes_by_upload_key ON episodes (owner_id, upload_key)",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -147,6 +156,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         SignInLinksMigration(),
         LeaseEpochMigration(),
         LeaderLeaseMigration(),
+        UploadKeyMigration(),
     };
     return m;
 }

@@ -791,6 +791,21 @@ void ReleaseLeaderLease(Tx& tx, const std::string& name, const std::string& hold
     tx.sql() << "UPDATE leader_leases SET expires_at = 0 WHERE name = :n AND holder = :h", use(name), use(holder);
 }
 
+void SetUploadKey(Tx& tx, const std::string& episode_id, const std::string& key) {
+    tx.sql() << "UPDATE episodes SET upload_key = :k WHERE id = :id", use(key), use(episode_id);
+}
+
+std::optional<std::string> EpisodeWithUploadKey(Tx& tx, const std::string& owner, const std::string& key, DbInt since) {
+    soci::session& s = tx.sql();
+    std::string id;
+    soci::indicator ind = soci::i_null;
+    s << "SELECT id FROM episodes WHERE owner_id = :o AND upload_key = :k AND created_at >= :t"
+         " AND status NOT IN ('failed', 'cancelled') ORDER BY created_at DESC LIMIT 1",
+        use(owner), use(key), use(since), into(id, ind);
+    if (!s.got_data() || ind != soci::i_ok) return std::nullopt;
+    return id;
+}
+
 QueueCounts GetQueueCounts(Tx& tx, DbInt now) {
     soci::session& s = tx.sql();
     QueueCounts q;

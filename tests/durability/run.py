@@ -281,7 +281,9 @@ class Api:
             fail(f"{method} {path} answered {status}: {data[:300]!r}")
         return json.loads(data)
 
-    def upload(self, wav, filename, fields):
+    @staticmethod
+    def multipart(wav, filename, fields):
+        """(body, headers) of a multipart upload."""
         boundary = uuid.uuid4().hex
         parts = []
         for k, v in fields.items():
@@ -289,8 +291,10 @@ class Api:
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
                      f"Content-Type: audio/wav\r\n\r\n".encode() + wav + b"\r\n")
         parts.append(f"--{boundary}--\r\n".encode())
-        status, data = self.request("POST", "/api/v1/episodes", b"".join(parts),
-                                    {"Content-Type": f"multipart/form-data; boundary={boundary}"}, timeout=60)
+        return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+    def upload(self, wav, filename, fields):
+        status, data = self.request("POST", "/api/v1/episodes", *self.multipart(wav, filename, fields), timeout=60)
         if status != 202:
             fail(f"upload of {filename} answered {status}: {data[:300]!r}")
         return json.loads(data)
@@ -406,6 +410,13 @@ class Run:
             self.jobs[up["job"]["id"]] = f"process episode {n} via serve-{side}"
             self.episodes = getattr(self, "episodes", []) + [up["episode"]["id"]]
         log("6 episodes uploaded, 3 through each serve")
+        # The first upload sent again through the other serve (a client that never saw the answer): the same episode.
+        status, data = self.api["b"].request("POST", "/api/v1/episodes", *Api.multipart(
+            wav, "episode 0 of the durability run.wav", {"clips": "1"}), timeout=60)
+        again = json.loads(data) if status == 200 else {}
+        if not again.get("repeated") or again["episode"]["id"] != self.episodes[0]:
+            fail(f"the re-sent upload answered {status}: {data[:300]!r}")
+        log("the first upload, sent again through serve-b, is the same episode")
 
     def more_load(self):
         """Once an episode is ready: renders of chosen spans through the other serve, and a transcript import."""

@@ -107,7 +107,8 @@ export function uploadEpisode(file, fields, onProgress) {
         data = null;
       }
       if (xhr.status === 401) signedOut();
-      if (xhr.status === 202) resolve(data);
+      // 202: a new episode; 200: a re-sent upload, answered with the episode it already made.
+      if (xhr.status === 202 || (xhr.status === 200 && data?.repeated)) resolve(data);
       else reject(describeError(xhr.status, data));
     };
     xhr.onerror = () => reject(new ApiError(0, 'network', 'The upload was interrupted'));

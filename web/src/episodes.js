@@ -56,7 +56,7 @@ export function renderEpisodes(root) {
     uploadEpisode(file, fields(), (f) => { bar.value = f; })
       .then((res) => {
         bar.value = 1;
-        status.textContent = 'uploaded, queued';
+        status.textContent = res.repeated ? 'already uploaded: the same episode' : 'uploaded, queued';
         item.classList.add('ok');
         jobs.set(res.episode.id, res.job.id);
         upsert(res.episode, res.job);

@@ -85,6 +85,11 @@ struct UploadRequest {
 struct AcceptedUpload {
     EpisodeRow episode;
     JobRow job;
+    // The upload's bytes and options, as one key ("" with a cover image: such uploads are never taken for repeats).
+    std::string upload_key;
+    // A re-sent upload: the same user sent the same bytes with the same options within a day, and the episode it
+    // made has not failed. `episode` and `job` are then that upload's, and nothing new was stored or queued.
+    bool repeated = false;
 };
 
 // A span a person chose to render (seconds into the episode), with the platform (the episode's when not given)
@@ -172,7 +177,8 @@ class App {
     // Checks and stores an upload: UTF-8 fields, options, the cover, and that the file decodes, is audible and
     // longer than a clip (Unsupported "unsupported_media", Unprocessable "unusable_media", InvalidInput); then the
     // episode and its process job (held until the file is in place), the file moved into uploads/, the job
-    // released and announced. Nothing is left behind on failure.
+    // released and announced. Nothing is left behind on failure. A re-sent upload (AcceptedUpload::repeated) stores
+    // nothing and answers with the episode and job of the upload it repeats.
     Result<AcceptedUpload> AcceptUpload(UploadRequest upload);
     // Replaces the transcript (SRT, VTT, JSON or text, at most 50 MB: TooLarge; InvalidInput
     // "invalid_transcript") and queues scoring and rendering again at high priority. FailedPrecondition "busy"
@@ -218,6 +224,7 @@ class App {
     // A queued job of `kind` for the episode, with the configured attempts, created (and runnable) at `created_at`.
     JobRow NewJob(const std::string& episode_id, JobKind kind, int priority, DbInt created_at) const;
     Status StoreUpload(UploadRequest& upload, const AcceptedUpload& rows);
+    Result<AcceptedUpload> RepeatedUpload(const std::string& episode_id);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);
     AppDeps deps_;

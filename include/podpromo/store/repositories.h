@@ -84,6 +84,10 @@ std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id);
 // Newest first; only `owner`'s when given (every episode otherwise).
 std::vector<EpisodeRow> ListEpisodes(Tx& tx, const std::optional<std::string>& owner, int limit, int offset);
 DbInt CountEpisodes(Tx& tx, const std::optional<std::string>& owner);
+// An upload's key (its bytes and options: App::AcceptUpload), kept for the episode it made.
+void SetUploadKey(Tx& tx, const std::string& episode_id, const std::string& key);
+// The newest episode of `owner` made by an upload with `key` since `since` that has not failed or been cancelled.
+std::optional<std::string> EpisodeWithUploadKey(Tx& tx, const std::string& owner, const std::string& key, DbInt since);
 // What a user's episodes hold: their queued and running jobs, the bytes of their uploads, and the audio uploaded
 // since `since` (seconds, and when the oldest of it came; 0 when none).
 struct OwnerUse {
