@@ -1173,14 +1173,22 @@ TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
 // ASR_ENGINE=openai in the service: each upload is transcribed by the engine (a loopback server speaking the
 // OpenAI shape), its words are the episode's transcript, the vocabulary hint is the upload's own show and terms
 // or else the service's SHOW_NAME and ASR_TERMS, /health names the engine, and the key never shows in the log.
-TEST_F(Service, AWhisperEngineTranscribesUploadsWithTheirVocabularyHint) {
+TEST_F(Service, AWhisperEngineTranscribesWithTheVocabularyHintAndA429PausesItForAll) {
     TempDir work;
     std::mutex mu;
     std::set<std::string> returned;
+    std::vector<Clock::time_point> asked;  // when each request came
     FakeWhisper engine([&](int n, const Seen&, httplib::Response& res) {
+        std::lock_guard<std::mutex> lock(mu);
+        asked.push_back(Clock::now());
+        if (n == 1) {  // the first is told to wait 2 s: every worker waits, and no attempt is used
+            res.status = 429;
+            res.set_header("Retry-After", "2");
+            res.set_content(R"({"error":{"message":"rate limited"}})", "application/json");
+            return;
+        }
         // 40 s of words in sentences of 8 with a pause after each.
         json words = json::array();
-        std::lock_guard<std::mutex> lock(mu);
         double t = 0.2;
         for (int k = 0; k < 72; ++k) {
             const std::string text = "r" + std::to_string(n) + "w" + std::to_string(k);
@@ -1199,6 +1207,8 @@ TEST_F(Service, AWhisperEngineTranscribesUploadsWithTheirVocabularyHint) {
     const std::string tone = ToneWav(work / "tone.wav", 40);
     auto own = Upload(server, tone, "ep7.wav",
                       {{"title", "Episode 7 with Siobhan"}, {"terms", "Siobhan Okonkwo; Kubernetes"}});
+    // The second upload comes once the engine has asked to wait: its job must not send anything before 2 s are up.
+    for (int i = 0; i < 600 && engine.seen().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     auto plain = Upload(server, tone, "Scaling Day.wav", {{"priority", "low"}});
     ASSERT_TRUE(own && plain);
     ASSERT_EQ(own->status, 202) << own->body;
@@ -1207,6 +1217,7 @@ TEST_F(Service, AWhisperEngineTranscribesUploadsWithTheirVocabularyHint) {
         const json accepted = json::parse((*up)->body);
         const json job = WaitJob(server, accepted["job"]["id"], Ended);
         ASSERT_EQ(job["state"], "succeeded") << job.dump() << server.Log();
+        EXPECT_EQ(job["attempts"], 1) << "the 429 used no attempt";
         const json t = Get(server, "/api/v1/episodes/" + accepted["episode"]["id"].get<std::string>() + "/transcript");
         EXPECT_EQ(t["engine"], "openai:whisper-1");
         size_t words = 0;
@@ -1219,7 +1230,14 @@ TEST_F(Service, AWhisperEngineTranscribesUploadsWithTheirVocabularyHint) {
         EXPECT_EQ(words, 72u);
     }
     const auto seen = engine.seen();
-    ASSERT_EQ(seen.size(), 2u);
+    ASSERT_EQ(seen.size(), 3u) << "the 429, then each episode once";
+    {
+        // Nothing was sent in the 2 s the engine asked for, by either job.
+        std::lock_guard<std::mutex> lock(mu);
+        for (size_t k = 1; k < asked.size(); ++k) {
+            EXPECT_GE(asked[k] - asked[0], std::chrono::milliseconds(1900)) << "request " << k + 1;
+        }
+    }
     std::set<std::string> prompts;
     for (const auto& s : seen) {
         EXPECT_EQ(s.auth, "Bearer sk-test-secret-17");

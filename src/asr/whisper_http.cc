@@ -139,6 +139,7 @@ class WhisperHttpTranscriber final : public Transcriber {
         std::string last;
         for (int attempt = 1; attempt <= c_.max_attempts; ++attempt) {
             if (cancel && cancel->cancelled()) return Status::Cancelled("recognition cancelled");
+            if (c_.may_send) PODPROMO_RETURN_IF_ERROR(c_.may_send());
             httplib::Client client(e.origin);
             const auto secs = c_.timeout_ms / 1000, usecs = (c_.timeout_ms % 1000) * 1000;
             client.set_connection_timeout(10, 0);
@@ -162,6 +163,11 @@ class WhisperHttpTranscriber final : public Transcriber {
                 if (res->status != 429 && res->status < 500) return Status::Unavailable(last);
                 if (auto asked = RetryAfterSeconds(res->get_header_value("Retry-After"))) {
                     wait = std::max(wait, static_cast<double>(*asked));
+                }
+                if (res->status == 429 && c_.rate_limit_ends_run) {
+                    return Status::RateLimited(last)
+                        .WithSlug("engine_rate_limited")
+                        .WithRetryAfter(static_cast<int>(std::ceil(wait)));
                 }
             }
             if (attempt == c_.max_attempts) break;

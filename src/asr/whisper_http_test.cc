@@ -125,6 +125,27 @@ TEST(WhisperHttp, A429IsRetriedAfterItsRetryAfterThenSucceeds) {
     EXPECT_EQ(t->AllWords().size(), 2u);
 }
 
+// In the service a 429 ends the run at once, with the engine's Retry-After, for the queue to pause the engine for
+// every worker (PipelineJobRunner); nothing is retried here.
+TEST(WhisperHttp, InTheServiceA429EndsTheRunWithItsRetryAfter) {
+    FakeWhisper server([](int, const Seen&, httplib::Response& res) {
+        res.status = 429;
+        res.set_header("Retry-After", "17");
+        res.set_content(R"({"error":{"message":"rate limited"}})", "application/json");
+    });
+    Episode ep;
+    auto c = Config(server.url());
+    c.chunk_target_ms = c.chunk_max_ms = 60000;
+    c.rate_limit_ends_run = true;
+    MemoryPcmSource pcm(ep.pcm);
+    auto t = MakeWhisperHttpTranscriber(c)->Transcribe(pcm, ep.frames, {}, nullptr);
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), StatusCode::kRateLimited);
+    EXPECT_EQ(t.status().slug(), "engine_rate_limited");
+    EXPECT_EQ(t.status().retry_after_s(), 17);
+    EXPECT_EQ(server.seen().size(), 1u) << "not retried in the run";
+}
+
 TEST(WhisperHttp, AServerErrorForGoodNamesTheEngineAndStatusButNeverTheKey) {
     FakeWhisper server([](int, const Seen&, httplib::Response& res) {
         res.status = 500;

@@ -196,7 +196,8 @@ int RunWorker(ServiceConfig config, const std::string& status_host, int status_p
         return ReportFailure(Status::InvalidInput("MAX_CONCURRENT_JOBS=0: a worker needs at least one"));
     }
     ServiceBase base;
-    if (Status st = StartServiceBase(config, config.max_concurrent_jobs + 4, &base); !st.ok()) return ReportFailure(st);
+    const int pool_size = config.database_pool_size > 0 ? config.database_pool_size : config.max_concurrent_jobs + 4;
+    if (Status st = StartServiceBase(config, pool_size, &base); !st.ok()) return ReportFailure(st);
     EventBus events;
     const auto listener = ShareEvents(base.db.get(), &events, /*listen=*/false);
     Metrics metrics;
@@ -232,7 +233,9 @@ int RunServe(ServiceConfig config) {
     if (config.web_dir.empty()) config.web_dir = PODPROMO_WEB_DIST;
 #endif
     ServiceBase base;
-    const int pool_size = std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2);
+    const int pool_size = config.database_pool_size > 0
+                              ? config.database_pool_size
+                              : std::min(128, config.max_concurrent_jobs + 4 + config.http_threads / 2);
     if (Status st = StartServiceBase(config, pool_size, &base); !st.ok()) return ReportFailure(st);
     auto& db = base.db;
     auto& storage = base.storage;

@@ -83,7 +83,8 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
           IntVar{"RATE_LIMIT_ANONYMOUS_REQUESTS", &c->rate_limit_anonymous_requests, 0, 100000000},
           IntVar{"RATE_LIMIT_WINDOW_SECONDS", &c->rate_limit_window_seconds, 1, 86400},
           IntVar{"RATE_LIMIT_HEAVY_COST", &c->rate_limit_heavy_cost, 1, 1000},
-          IntVar{"USER_MAX_JOBS", &c->user_max_jobs, 0, 1000000}}) {
+          IntVar{"USER_MAX_JOBS", &c->user_max_jobs, 0, 1000000},
+          IntVar{"DATABASE_POOL_SIZE", &c->database_pool_size, 0, 256}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     if (const char* s = getenv("MAX_FILE_SIZE")) {
@@ -128,6 +129,10 @@ Status ValidateConfig(const ServiceConfig& c) {
     if (c.port < 0 || c.port > 65535) return Status::InvalidInput(fmt::format("port {} is not 0..65535", c.port));
     if (c.data_dir.empty()) return Status::InvalidInput("DATA_DIR must not be empty");
     if (c.host.empty()) return Status::InvalidInput("HOST must not be empty");
+    if (c.database_pool_size > 0 && c.database_pool_size < 4) {
+        // (A job, its lease keeper, the housekeeper and a request each hold one at times.)
+        return Status::InvalidInput("DATABASE_POOL_SIZE must be 0 (sized by itself) or 4 to 256");
+    }
     if (!c.metrics_token.empty() && (c.metrics_token.size() < 16 || c.metrics_token.size() > 256 ||
                                      c.metrics_token.find_first_of(" \t\r\n") != std::string::npos)) {
         return Status::InvalidInput("METRICS_TOKEN must be 16 to 256 characters with no spaces");

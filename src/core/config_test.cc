@@ -64,7 +64,8 @@ TEST(Config, CorsOriginsAreExactHttpOrigins) {
     for (int i = 0; i < 51; ++i) many += "https://h" + std::to_string(i) + ".example,";
     EXPECT_EQ(ParseOrigins(many).status().code(), StatusCode::kInvalidInput);
     ServiceConfig c;
-    ASSERT_TRUE(Load({{"CORS_ORIGINS", "https://studio.example.com"}}, &c).ok());
+    ASSERT_TRUE(Load({{"CORS_ORIGINS", "https://studio.example.com"}, {"DATABASE_POOL_SIZE", "12"}}, &c).ok());
+    EXPECT_EQ(c.database_pool_size, 12);
     EXPECT_EQ(c.cors_origins, std::vector<std::string>{"https://studio.example.com"});
 }
 
@@ -80,7 +81,9 @@ TEST(Config, BadValuesNameTheVariable) {
                                                           {"CORS_ORIGINS", "*"},
                                                           {"LOG_FORMAT", "xml"},
                                                           {"SOURCE_RETENTION_DAYS", "-2"},
-                                                          {"HEALTH_MAX_MEMORY_PERCENT", "0"}}) {
+                                                          {"HEALTH_MAX_MEMORY_PERCENT", "0"},
+                                                          {"DATABASE_POOL_SIZE", "1000"},
+                                                          {"DATABASE_POOL_SIZE", "2"}}) {
         ServiceConfig c;
         const Status st = Load({{name, value}}, &c);
         EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << name;

@@ -1,8 +1,12 @@
 #include "podpromo/jobs/job_runner.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "podpromo/core/config.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/job_store.h"
 #include "podpromo/jobs/pipeline.h"
@@ -31,7 +35,30 @@ std::string StagingFor(const Storage& storage, const JobRow& job) {
     return prefix;
 }
 
+// An HTTP recognition engine, as its shared pause names it.
+std::string EngineKey(const AsrSettings& asr) { return std::string(Name(asr.engine)) + " " + WithoutPassword(asr.url); }
+
 }  // namespace
+
+Status PipelineJobRunner::EngineOpen(const std::string& engine) {
+    DbInt until = 0;
+    PODPROMO_RETURN_IF_ERROR(db_->With([&](Tx& tx) { until = EnginePausedUntil(tx, engine); }));
+    const DbInt now = NowEpochMs();
+    if (until <= now) return Status::Ok();
+    return Status::RateLimited(fmt::format("{} asked every caller to wait; recognition resumes in {} s", engine,
+                                           (until - now + 999) / 1000))
+        .WithSlug("engine_paused")
+        .WithRetryAfter(static_cast<int>((until - now + 999) / 1000));
+}
+
+Status PipelineJobRunner::PauseOnRateLimit(const std::string& engine, const Status& st) {
+    if (st.slug() != "engine_rate_limited") return st;
+    const DbInt until = NowEpochMs() + std::max(1, st.retry_after_s()) * 1000LL;
+    LogIfFailed(db_->InTransaction([&](Tx& tx) { PauseEngine(tx, engine, until); }), "pausing the engine");
+    Log(LogLevel::kWarn, "the recognition engine answered 429: every worker pauses it",
+        {{"engine", engine}, {"seconds", st.retry_after_s()}});
+    return st;
+}
 
 Status PipelineJobRunner::Run(JobWork work, JobWorkResult* out) {
     return work.job.kind == JobKind::kRender ? RunRender(work, out) : RunProcess(work, out);
@@ -85,9 +112,16 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     const JobVocabulary vocabulary = JobVocabularyOf(job);
     options.show = vocabulary.show.value_or(config_.asr.show_name);
     options.terms = vocabulary.terms ? *vocabulary.terms : ParseTerms(config_.asr.terms);
-    if (config_.asr.engine != AsrEngine::kPocketsphinx) options.whisper = WhisperConfigFrom(config_.asr);
     if (work.transcript) options.given_transcript = std::move(work.transcript);
     const bool had_transcript = options.given_transcript.has_value();
+    const std::string engine = EngineKey(config_.asr);
+    if (config_.asr.engine != AsrEngine::kPocketsphinx) {
+        options.whisper = WhisperConfigFrom(config_.asr);
+        // A 429 pauses the engine for every worker (PauseOnRateLimit), and each request first looks at the pause.
+        options.whisper->rate_limit_ends_run = true;
+        options.whisper->may_send = [this, engine] { return EngineOpen(engine); };
+        if (!had_transcript) PODPROMO_RETURN_IF_ERROR(EngineOpen(engine));
+    }
     options.on_transcribed = [&](const Transcript& t) -> Status {
         if (had_transcript) return Status::Ok();
         bool held = false;
@@ -102,7 +136,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     auto path = storage_->Resolve(episode.audio_path);
     if (!path.ok()) return path.status();
     auto analysed = AnalyzeEpisode(*path, options, work.progress, work.cancel);
-    if (!analysed.ok()) return analysed.status();
+    if (!analysed.ok()) return PauseOnRateLimit(engine, analysed.status());
     EpisodeResult result = std::move(*analysed);
     result.id = episode.id;
     result.source = *path;

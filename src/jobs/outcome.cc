@@ -24,6 +24,10 @@ JobDecision DecideOutcome(const JobRun& run, double backoff_seconds) {
         // The database went away (a restart, a failover), not the job: it goes back uncounted, after a pause.
         d = {JobOutcome::kReleased, JobState::kQueued, episode(EpisodeStatus::kQueued)};
         d.retry_delay_ms = static_cast<Ms>(backoff_seconds * 1000.0);
+    } else if (run.status.slug() == "engine_rate_limited" || run.status.slug() == "engine_paused") {
+        // The recognition engine asked every caller to wait (429): back uncounted, until it said.
+        d = {JobOutcome::kReleased, JobState::kQueued, episode(EpisodeStatus::kQueued)};
+        d.retry_delay_ms = std::max<Ms>(1000, Ms{run.status.retry_after_s()} * 1000);
     } else if (run.status.code() == StatusCode::kCancelled) {
         d = {JobOutcome::kCancelled, JobState::kCancelled, episode(EpisodeStatus::kCancelled)};
     } else if (IsTransient(run.status) && run.attempts < run.max_attempts) {

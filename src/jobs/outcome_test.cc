@@ -69,6 +69,11 @@ TEST(JobOutcome, EachRunGetsItsDecision) {
         // The database went away, not the job: back uncounted after one backoff, even on the last attempt.
         {"database restarted", Ran(P, Status::Unavailable("x").WithSlug("database_unavailable"), 3, 3),
          JobOutcome::kReleased, kQueued, EpisodeStatus::kQueued, 10000, false, false},
+        // The recognition engine answered 429: back uncounted until the time it asked for, for every worker.
+        {"engine rate limit", Ran(P, Status::RateLimited("x").WithSlug("engine_rate_limited").WithRetryAfter(7), 3, 3),
+         JobOutcome::kReleased, kQueued, EpisodeStatus::kQueued, 7000, false, false},
+        {"engine paused", Ran(P, Status::RateLimited("x").WithSlug("engine_paused").WithRetryAfter(2), 1, 3),
+         JobOutcome::kReleased, kQueued, EpisodeStatus::kQueued, 2000, false, false},
         {"cancelled", Ran(P, Status::Cancelled(), 1, 3), JobOutcome::kCancelled, JobState::kCancelled,
          EpisodeStatus::kCancelled, 0, false, false},
         // Transient failures back off 2^(attempt-1) times the base.

@@ -29,6 +29,7 @@ const std::vector<std::string>& Tables() {
         "jobs",
         "errors",
         "leader_leases",
+        "engine_pauses",
     };
     return t;
 }

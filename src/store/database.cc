@@ -88,6 +88,13 @@ std::vector<std::string> UploadKeyMigration() {
     };
 }
 
+// 11: a recognition engine that answered 429 is paused for every worker until the time it asked for.
+std::vector<std::string> EnginePauseMigration() {
+    return {
+        "CREATE TABLE engine_pauses (engine TEXT PRIMARY KEY, until_at BIGINT NOT NULL)",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -157,6 +164,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         LeaseEpochMigration(),
         LeaderLeaseMigration(),
         UploadKeyMigration(),
+        EnginePauseMigration(),
     };
     return m;
 }

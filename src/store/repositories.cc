@@ -806,6 +806,20 @@ std::optional<std::string> EpisodeWithUploadKey(Tx& tx, const std::string& owner
     return id;
 }
 
+void PauseEngine(Tx& tx, const std::string& engine, DbInt until) {
+    tx.sql() << "INSERT INTO engine_pauses (engine, until_at) VALUES (:e, :u) ON CONFLICT (engine) DO UPDATE"
+                " SET until_at = CASE WHEN engine_pauses.until_at > :u2 THEN engine_pauses.until_at ELSE :u3 END",
+        use(engine), use(until), use(until), use(until);
+}
+
+DbInt EnginePausedUntil(Tx& tx, const std::string& engine) {
+    soci::session& s = tx.sql();
+    DbInt until = 0;
+    soci::indicator ind = soci::i_null;
+    s << "SELECT until_at FROM engine_pauses WHERE engine = :e", use(engine), into(until, ind);
+    return s.got_data() && ind == soci::i_ok ? until : 0;
+}
+
 QueueCounts GetQueueCounts(Tx& tx, DbInt now) {
     soci::session& s = tx.sql();
     QueueCounts q;

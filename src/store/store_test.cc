@@ -155,6 +155,22 @@ TEST(Store, ALeaderLeaseHasOneHolderAndPassesOnWhenItRunsOut) {
                   }).ok());
 }
 
+// An engine's pause is shared through the database, and a shorter pause asked later does not cut a longer one.
+TEST(Store, AnEnginePauseKeepsItsLatestEnd) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
+                      EXPECT_EQ(EnginePausedUntil(s, "openai http://asr"), 0);
+                      PauseEngine(s, "openai http://asr", 5000);
+                      EXPECT_EQ(EnginePausedUntil(s, "openai http://asr"), 5000);
+                      PauseEngine(s, "openai http://asr", 3000);
+                      EXPECT_EQ(EnginePausedUntil(s, "openai http://asr"), 5000) << "the longer pause stands";
+                      PauseEngine(s, "openai http://asr", 9000);
+                      EXPECT_EQ(EnginePausedUntil(s, "openai http://asr"), 9000);
+                      EXPECT_EQ(EnginePausedUntil(s, "whisper-server http://other"), 0) << "engines are apart";
+                  }).ok());
+}
+
 // Fencing: every claim raises the lease epoch, and a worker whose lease passed to another (it was paused past it,
 // rescued, and claimed again) can write nothing under its old epoch: not progress, not its effects, not its outcome.
 TEST(Store, AWorkerWhoseLeasePassedOnWritesNothing) {

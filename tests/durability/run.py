@@ -368,6 +368,7 @@ class Run:
              "JOB_MAX_ATTEMPTS": "5"}
         if i >= 3:
             e["ASR_URL"] = self.whisper.url(i)
+            e["DATABASE_POOL_SIZE"] = "4"  # the smallest allowed: a worker of one job needs no more
         else:
             e["MAX_CONCURRENT_JOBS"] = "0"  # API-only serves
             e["ASR_URL"] = "http://127.0.0.1:9"  # (serves run no jobs)

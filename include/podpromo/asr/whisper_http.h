@@ -8,6 +8,7 @@
 // of its own and joins them before returning.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,13 @@ struct WhisperHttpConfig {
     int max_attempts = 4;
     double backoff_seconds = 1.0;  // doubled after each retry
     long timeout_ms = 300000;      // per request
+    // The service sets it: a 429 ends the run at once with RateLimited (slug "engine_rate_limited", the engine's
+    // Retry-After, or the backoff, in retry_after_s), so that the queue pauses the engine for every worker instead of
+    // each job waiting on its own. Otherwise (the one-shot command) a 429 is waited out and retried like a 5xx.
+    bool rate_limit_ends_run = false;
+    // Asked before each request when set, from the chunks' threads (so it must be thread-safe); a failure ends the run
+    // with it (the service: the engine's shared pause).
+    std::function<Status()> may_send;
 };
 
 // InvalidInput naming the setting when the engine or URL is unusable.

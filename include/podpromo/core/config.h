@@ -63,10 +63,12 @@ struct ServiceConfig {
     double user_storage_gb = 0;           // USER_STORAGE_GB: the bytes of their uploads
     double user_audio_hours_per_day = 0;  // USER_AUDIO_HOURS_PER_DAY: hours of audio uploaded in any 24 hours
     int max_event_streams = 32;           // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)
-    int job_lease_seconds = 30;           // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
-    int job_max_attempts = 3;             // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
-    double retry_backoff_seconds = 5;     // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
-    int asr_threads = 0;                  // ASR_THREADS: recogniser threads per job (0: all cores)
+    int database_pool_size = 0;  // DATABASE_POOL_SIZE: connections each process keeps (0: sized from the workers and
+                                 // HTTP threads)
+    int job_lease_seconds = 30;  // JOB_LEASE_SECONDS: a job whose worker stops renewing is taken again
+    int job_max_attempts = 3;    // JOB_MAX_ATTEMPTS: tries for transient failures, with backoff
+    double retry_backoff_seconds = 5;  // RETRY_BACKOFF_SECONDS: first retry delay, doubled each time
+    int asr_threads = 0;               // ASR_THREADS: recogniser threads per job (0: all cores)
     // Storage lifecycle (CLEANUP_INTERVAL_HOURS 0: cleanup only on demand).
     double source_retention_days = 30;  // SOURCE_RETENTION_DAYS: sources older than this are archived (0: never)
     double clip_retention_days = 90;    // CLIP_RETENTION_DAYS: unstarred clips older than this expire (0: never)

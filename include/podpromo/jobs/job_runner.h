@@ -55,6 +55,11 @@ class PipelineJobRunner : public JobRunner {
   private:
     Status RunRender(JobWork& work, JobWorkResult* out);
     Status RunProcess(JobWork& work, JobWorkResult* out);
+    // RateLimited ("engine_paused", with the seconds left) while `engine` is paused for every worker.
+    Status EngineOpen(const std::string& engine);
+    // A run the engine answered 429 (slug "engine_rate_limited") pauses it in the database for the seconds it asked;
+    // returns `st` as it was.
+    Status PauseOnRateLimit(const std::string& engine, const Status& st);
 
     Database* db_;
     const Storage* storage_;

@@ -213,6 +213,12 @@ bool ClaimScheduledRun(Tx& tx, const std::string& name, const std::string& holde
 // Lets go of `name` if `holder` holds it (a clean stop): the next process to ask takes it at once.
 void ReleaseLeaderLease(Tx& tx, const std::string& name, const std::string& holder);
 
+// A recognition engine (named by its kind and URL) that asked every caller to wait: paused until `until` (a later
+// pause than the one kept replaces it, an earlier one does not).
+void PauseEngine(Tx& tx, const std::string& engine, DbInt until);
+// When the engine's pause ends; 0 when it was never paused.
+DbInt EnginePausedUntil(Tx& tx, const std::string& engine);
+
 struct QueueCounts {
     std::map<std::string, DbInt> by_state;            // queued, running, ...
     std::map<std::string, DbInt> queued_by_priority;  // high, normal, low
