@@ -605,6 +605,9 @@ def main():
                 log(f"logs kept in {r.logs}")
             r.close()
     if failures:
+        for path in sorted((pathlib.Path(work) / "logs").glob("*.log")):
+            lines = path.read_text(errors="replace").splitlines()
+            print(f"--- the last lines of {path.name}:\n" + "\n".join(lines[-25:]), flush=True)
         log(f"{len(failures)} checks failed; the hosts' logs are in {work}/logs")
         return 1
     if not os.environ.get("DURABILITY_KEEP"):
