@@ -1545,6 +1545,19 @@ TEST_F(Service, MetricsParseAndAgreeWithTheDatabaseErrorsAreGroupedAndLogsAreJso
     ASSERT_EQ(WaitJob(server, job_id, Ended)["state"], "succeeded") << server.Log();
     const json doc = Get(server, "/api/v1/episodes/" + episode_id);
     const std::string clip_id = doc["clips"][0]["id"];
+    {
+        // The clips as Podcasting 2.0 soundbites for the feed: JSON, or the lines alone.
+        const json bites = Get(server, "/api/v1/episodes/" + episode_id + "/soundbites");
+        ASSERT_EQ(bites["soundbites"].size(), doc["clips"].size()) << bites.dump();
+        EXPECT_EQ(bites["soundbites"][0]["clip_id"], clip_id);
+        auto c = Client(server);
+        auto lines = c.Get("/api/v1/episodes/" + episode_id + "/soundbites?format=xml");
+        ASSERT_TRUE(lines);
+        EXPECT_EQ(lines->status, 200);
+        EXPECT_EQ(lines->body, bites["xml"].get<std::string>());
+        EXPECT_EQ(lines->body.rfind("<podcast:soundbite startTime=\"", 0), 0u) << lines->body;
+        Get(server, "/api/v1/episodes/ep_missing/soundbites", 404);
+    }
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "like"}}, 201);
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "rating"}, {"rating", 4}}, 201);
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "like"}}, 201);

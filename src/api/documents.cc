@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -38,6 +39,54 @@ json ClipRowToJson(const ClipRow& c) {
             {"features", ParseJsonOr(c.features, json::object())},
             {"explanation", ParseJsonOr(c.explanation, json::array())},
             {"files", files}};
+}
+
+namespace {
+
+// Seconds to the millisecond, without trailing zeros: 12.5, 31.25, 60.
+std::string Seconds(double s) {
+    std::string out = fmt::format("{:.3f}", std::max(0.0, s));
+    out.erase(out.find_last_not_of('0') + 1);
+    if (out.back() == '.') out.pop_back();
+    return out;
+}
+
+std::string EscapeXml(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&apos;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string SoundbiteXml(const ClipRow& c) {
+    return fmt::format(R"(<podcast:soundbite startTime="{}" duration="{}">{}</podcast:soundbite>)",
+                       Seconds(c.start_time), Seconds(c.end_time - c.start_time), EscapeXml(TruncateUtf8(c.title, 128)));
+}
+
+json SoundbitesToJson(const std::vector<ClipRow>& clips) {
+    json list = json::array();
+    std::string all;
+    for (const ClipRow& c : clips) {
+        const std::string xml = SoundbiteXml(c);
+        list.push_back({{"clip_id", c.id},
+                        {"start", c.start_time},
+                        {"duration", c.end_time - c.start_time},
+                        {"title", c.title},
+                        {"xml", xml}});
+        all += xml + "\n";
+    }
+    return {{"soundbites", list}, {"xml", all}};
 }
 
 json EpisodeRowToJson(const EpisodeRow& e) {

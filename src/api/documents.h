@@ -13,5 +13,11 @@ nlohmann::json ClipRowToJson(const ClipRow& clip);
 nlohmann::json RescoredClipToJson(const ClipRow& clip);
 nlohmann::json EpisodeRowToJson(const EpisodeRow& episode);
 nlohmann::json JobRowToJson(const JobRow& job);
+// The clip as a Podcasting 2.0 soundbite, ready to paste into the episode's <item>:
+// <podcast:soundbite startTime="12.5" duration="31.25">Title</podcast:soundbite> (seconds to the millisecond; the
+// title XML-escaped and cut to the namespace's recommended 128 characters).
+std::string SoundbiteXml(const ClipRow& clip);
+// {"soundbites": [{"clip_id", "start", "duration", "title", "xml"}], "xml": every line}.
+nlohmann::json SoundbitesToJson(const std::vector<ClipRow>& clips);
 
 }  // namespace podpromo::http

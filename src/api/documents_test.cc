@@ -8,6 +8,32 @@
 namespace podpromo {
 namespace {
 
+// What a podcaster pastes into the episode's <item>: times in seconds as the namespace writes them, and a title that
+// cannot break the feed (escaped, and cut to 128 characters without splitting one).
+TEST(Soundbites, LinesAreReadyToPasteIntoTheFeed) {
+    ClipRow a;
+    a.id = "ep_1_c1";
+    a.start_time = 12.5;
+    a.end_time = 43.75;
+    a.title = "Why we \"quit\" <everything> & left";
+    EXPECT_EQ(http::SoundbiteXml(a),
+              R"(<podcast:soundbite startTime="12.5" duration="31.25">Why we &quot;quit&quot; &lt;everything&gt; &amp; )"
+              R"(left</podcast:soundbite>)");
+    ClipRow b;
+    b.id = "ep_1_c2";
+    b.start_time = 60;
+    b.end_time = 90.0004;
+    b.title = std::string(130, 'x') + "\xc3\xa9";
+    const std::string line = http::SoundbiteXml(b);
+    EXPECT_NE(line.find(R"(startTime="60" duration="30">)"), std::string::npos) << line;
+    EXPECT_NE(line.find(">" + std::string(128, 'x') + "<"), std::string::npos) << "128 characters: " << line;
+    const nlohmann::json doc = http::SoundbitesToJson({a, b});
+    ASSERT_EQ(doc["soundbites"].size(), 2u);
+    EXPECT_EQ(doc["soundbites"][0]["clip_id"], "ep_1_c1");
+    EXPECT_EQ(doc["soundbites"][0]["duration"], 31.25);
+    EXPECT_EQ(doc["xml"], http::SoundbiteXml(a) + "\n" + line + "\n");
+}
+
 TEST(JobVocabulary, KeptInThePayloadAndShownOnTheJob) {
     JobRow job;
     job.kind = JobKind::kProcess;

@@ -238,6 +238,18 @@ void ApiServer::EpisodeContentRoutes() {
         res.set_content(FormatVtt(cues), "text/vtt; charset=utf-8");
     });
 
+    // The episode's chosen clips as Podcasting 2.0 soundbites, to paste into its feed item (format=xml: the lines).
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/soundbites)", [this](const Request& req, Response& res) {
+        const std::string format = Param(req, "format", "json");
+        if (format != "json" && format != "xml") return SendStatus(res, Status::InvalidInput("format must be json or xml"));
+        auto clips = app_->Soundbites(CurrentCaller(), req.matches[1]);
+        if (!clips.ok()) return SendStatus(res, clips.status());
+        json doc = SoundbitesToJson(*clips);
+        if (format == "xml") return res.set_content(doc["xml"].get<std::string>(), "text/plain; charset=utf-8");
+        doc["episode_id"] = req.matches[1];
+        SendJson(res, 200, doc);
+    });
+
     svr.Put(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
         auto imported = app_->ImportTranscript(CurrentCaller(), req.matches[1], req.body);
         if (!imported.ok()) return SendStatus(res, imported.status());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -133,6 +134,22 @@ Result<EpisodeBundle> App::GetEpisode(const Caller& who, const std::string& epis
     }));
     if (!found) return Status::NotFound("no episode " + episode_id);
     return b;
+}
+
+Result<std::vector<ClipRow>> App::Soundbites(const Caller& who, const std::string& episode_id) {
+    std::vector<ClipRow> clips;
+    bool found = false;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        found = Sees(tx, who, episode_id);
+        if (found) clips = ListClips(tx, episode_id);
+    }));
+    if (!found) return Status::NotFound("no episode " + episode_id);
+    // The editor's choice when they starred any; the ranked clips otherwise.
+    const bool starred = std::any_of(clips.begin(), clips.end(), [](const ClipRow& c) { return c.starred != 0; });
+    if (starred) std::erase_if(clips, [](const ClipRow& c) { return c.starred == 0; });
+    std::sort(clips.begin(), clips.end(),
+              [](const ClipRow& a, const ClipRow& b) { return a.start_time < b.start_time; });
+    return clips;
 }
 
 Result<bool> App::EpisodeVisible(const Caller& who, const std::string& episode_id) {

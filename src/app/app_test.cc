@@ -402,6 +402,35 @@ TEST_F(AppTest, CancellingEndsAQueuedJobAndRefusesAnEndedOne) {
     EXPECT_EQ(app_->CancelJob(kAll, "job_nope").status().code(), StatusCode::kNotFound);
 }
 
+// The soundbites offered for the feed: every clip in episode order, or only the starred ones once the editor starred
+// any; another user's episode is not found.
+TEST_F(AppTest, SoundbitesAreTheStarredClipsOrElseAllInEpisodeOrder) {
+    const std::string episode = ReadyEpisode("u_alice");
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
+                      for (const auto& [n, start] : {std::pair{1, 70.0}, std::pair{2, 10.0}, std::pair{3, 40.0}}) {
+                          ClipRow c = AClip(episode);
+                          c.id = episode + "_c" + std::to_string(n);
+                          c.clip_rank = n;
+                          c.start_time = start;
+                          c.end_time = start + 25;
+                          InsertClip(tx, c);
+                      }
+                  }).ok());
+    const Caller alice{"u_alice", false}, bob{"u_bob", false};
+    auto ids = [&](const Caller& who) {
+        std::vector<std::string> out;
+        auto clips = app_->Soundbites(who, episode);
+        if (!clips.ok()) return std::vector<std::string>{clips.status().ToString()};
+        for (const auto& c : *clips) out.push_back(c.id.substr(episode.size()));
+        return out;
+    };
+    EXPECT_EQ(ids(alice), (std::vector<std::string>{"_c2", "_c3", "_c1"})) << "all, in the order they come";
+    ASSERT_TRUE(app_->StarClip(alice, episode + "_c1", true).ok());
+    ASSERT_TRUE(app_->StarClip(alice, episode + "_c2", true).ok());
+    EXPECT_EQ(ids(alice), (std::vector<std::string>{"_c2", "_c1"})) << "the editor's choice";
+    EXPECT_EQ(app_->Soundbites(bob, episode).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
     const std::string episode = ReadyEpisode();
     const ClipRow clip = AClip(episode);

@@ -23,6 +23,7 @@ function layout(page) {
     cards: el('ol', { class: 'cards', 'aria-label': 'Clips, best first' }),
     editor: el('section', { class: 'panel editor', hidden: true, 'aria-label': 'Edit clip' }),
     transcript: el('div', { class: 'transcript', 'aria-label': 'Transcript' }),
+    soundbites: soundbitesPanel(page.id),
   };
   page.root.replaceChildren(
     el('section', { class: 'panel' },
@@ -34,10 +35,33 @@ function layout(page) {
     el('div', { class: 'columns' },
       el('section', { class: 'panel' },
         el('div', { class: 'heading-row' }, el('h2', {}, 'Clips'), el('div', { class: 'options' }, v.genre, v.platform)),
-        v.ranking, v.cards),
+        v.ranking, v.cards, v.soundbites),
       el('div', {}, v.editor,
         el('section', { class: 'panel' }, el('h2', {}, 'Transcript'), v.transcript))));
   return v;
+}
+
+// The chosen clips (the starred ones, or all) as Podcasting 2.0 <podcast:soundbite> lines to paste into the
+// episode's feed item, read when opened.
+function soundbitesPanel(id) {
+  const text = el('textarea', { readonly: true, rows: 4, 'aria-label': 'Soundbite lines', spellcheck: 'false' });
+  const copy = el('button', { type: 'button' }, 'Copy');
+  const note = el('p', { class: 'muted' }, 'Paste these into the episode\'s <item> in your feed: podcast apps show them '
+    + 'as its best moments. Star clips to choose which.');
+  const panel = el('details', { class: 'soundbites' }, el('summary', {}, 'Soundbites for your feed'), note, text, copy);
+  panel.addEventListener('toggle', async () => {
+    if (!panel.open) return;
+    try {
+      const r = await api.get(`/api/v1/episodes/${id}/soundbites`);
+      text.value = r.xml || '';
+      panel.dataset.count = String(r.soundbites.length);
+    } catch (e) {
+      toast(e.message, 'error');
+    }
+  });
+  copy.addEventListener('click', () => navigator.clipboard?.writeText(text.value)
+    .then(() => toast('Soundbites copied'), () => { text.select(); }));
+  return panel;
 }
 
 function draw(page) {

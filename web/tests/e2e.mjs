@@ -289,6 +289,14 @@ try {
   assert.match(await page.locator(`.card[data-clip="${clipId}"] .feedback-status`).textContent(), /rated 5\/5/);
   await page.screenshot({ path: join(artifacts, 'desktop-episode.png'), fullPage: true });
 
+  step('soundbites for the feed: the starred clip, as a line to paste');
+  await page.locator('details.soundbites summary').click();
+  await page.locator('details.soundbites[data-count]').waitFor();
+  const bites = await apiGet(`/api/v1/episodes/${episodeId}/soundbites`);
+  assert.deepEqual(bites.soundbites.map((b) => b.clip_id), [clipId], 'only the starred clip');
+  assert.equal(await page.locator('details.soundbites textarea').inputValue(), bites.xml);
+  assert.match(bites.xml, /^<podcast:soundbite startTime="[0-9.]+" duration="[0-9.]+">[^<]*<\/podcast:soundbite>\n$/);
+
   step('rescore for another platform and genre: the ranking updates at once');
   await page.locator('.heading-row select[name=platform]').selectOption('linkedin');
   await page.locator('.ranking-note').filter({ hasText: 'Ranked for linkedin' }).waitFor();

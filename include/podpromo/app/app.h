@@ -206,6 +206,9 @@ class App {
     // The episode itself; EpisodeVisible only says whether `who` may see it (false also for no such episode).
     Result<bool> EpisodeVisible(const Caller& who, const std::string& episode_id);
     Result<EpisodeBundle> GetEpisode(const Caller& who, const std::string& episode_id, bool with_content);
+    // The clips to offer as the episode's Podcasting 2.0 soundbites: the starred ones when the editor starred any,
+    // else all of its clips; in the order they come in the episode.
+    Result<std::vector<ClipRow>> Soundbites(const Caller& who, const std::string& episode_id);
     Result<std::pair<std::vector<EpisodeRow>, DbInt>> ListEpisodes(const Caller& who, int limit, int offset);
     // The transcript; FailedPrecondition "not_ready" before there is one.
     Result<Transcript> GetTranscript(const Caller& who, const std::string& episode_id);
