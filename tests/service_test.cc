@@ -1557,6 +1557,13 @@ TEST_F(Service, MetricsParseAndAgreeWithTheDatabaseErrorsAreGroupedAndLogsAreJso
         EXPECT_EQ(lines->body, bites["xml"].get<std::string>());
         EXPECT_EQ(lines->body.rfind("<podcast:soundbite startTime=\"", 0), 0u) << lines->body;
         Get(server, "/api/v1/episodes/ep_missing/soundbites", 404);
+        // A download is named by the clip's title, not its id.
+        auto audio = c.Get("/api/v1/clips/" + clip_id + "/media/audio");
+        ASSERT_TRUE(audio);
+        const std::string named = audio->get_header_value("Content-Disposition");
+        EXPECT_NE(named.find("filename*=UTF-8''"), std::string::npos) << named;
+        EXPECT_EQ(named.find(clip_id), std::string::npos) << named;
+        EXPECT_NE(named.find(".m4a"), std::string::npos) << named;
     }
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "like"}}, 201);
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "rating"}, {"rating", 4}}, 201);

@@ -56,12 +56,23 @@ std::string EscapeXml(std::string_view text) {
     out.reserve(text.size());
     for (char c : text) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&apos;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -71,7 +82,8 @@ std::string EscapeXml(std::string_view text) {
 
 std::string SoundbiteXml(const ClipRow& c) {
     return fmt::format(R"(<podcast:soundbite startTime="{}" duration="{}">{}</podcast:soundbite>)",
-                       Seconds(c.start_time), Seconds(c.end_time - c.start_time), EscapeXml(TruncateUtf8(c.title, 128)));
+                       Seconds(c.start_time), Seconds(c.end_time - c.start_time),
+                       EscapeXml(TruncateUtf8(c.title, 128)));
 }
 
 json SoundbitesToJson(const std::vector<ClipRow>& clips) {

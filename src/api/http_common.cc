@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -181,6 +182,19 @@ ByteRange ParseByteRange(std::string_view header, size_t size) {
     return {ByteRange::kPart, *from, to ? std::min(*to, size - 1) : size - 1};
 }
 
+std::string ContentDisposition(const std::string& name) {
+    // RFC 6266: an ASCII stand-in for old clients, and the name itself in UTF-8 (RFC 8187) for the rest.
+    std::string encoded;
+    for (unsigned char ch : name) {
+        if (std::isalnum(ch) || std::strchr("!#$&+-.^_`|~", ch) != nullptr) {
+            encoded.push_back(static_cast<char>(ch));
+        } else {
+            encoded += fmt::format("%{:02X}", ch);
+        }
+    }
+    return fmt::format("inline; filename=\"{}\"; filename*=UTF-8''{}", SanitizeFileName(name), encoded);
+}
+
 void SendFile(const Request& req, Response& res, const fs::path& path, const std::string& content_type,
               const std::string& cache, const std::string& download_name) {
     std::error_code ec;
@@ -192,9 +206,7 @@ void SendFile(const Request& req, Response& res, const fs::path& path, const std
     }
     auto fd = std::make_shared<int>(ec ? -1 : open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (*fd < 0) return SendStatus(res, StatusFromErrno(ec ? ec.value() : errno, "cannot open the file"));
-    if (!download_name.empty()) {
-        res.set_header("Content-Disposition", fmt::format("inline; filename=\"{}\"", SanitizeFileName(download_name)));
-    }
+    if (!download_name.empty()) res.set_header("Content-Disposition", ContentDisposition(download_name));
     res.set_header("Cache-Control", cache);
     size_t base = 0, length = size;
     if (range.kind == ByteRange::kPart) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace podpromo::http {
 namespace {
 
@@ -66,6 +68,17 @@ TEST(HttpErrorFor, SendStatusWritesTheBodyAndHeader) {
 }
 
 // What a player, a download manager or a stranger may send, against a 1000-byte file.
+// Downloads are saved under the clip's title, whatever its characters, and the header stays one safe line.
+TEST(ContentDisposition, NamesTheDownloadInUtf8WithAnAsciiStandIn) {
+    EXPECT_EQ(http::ContentDisposition("Why we quit.mp4"),
+              "inline; filename=\"Why we quit.mp4\"; filename*=UTF-8''Why%20we%20quit.mp4");
+    const std::string odd = http::ContentDisposition("Caf\xc3\xa9 \"50%\"\r\n/..\\x.m4a");
+    EXPECT_NE(odd.find("filename*=UTF-8''Caf%C3%A9%20%2250%25%22%0D%0A%2F..%5Cx.m4a"), std::string::npos) << odd;
+    EXPECT_EQ(odd.find_first_of("\r\n"), std::string::npos);
+    const std::string stand_in = odd.substr(0, odd.find(';', 8));
+    EXPECT_EQ(std::count(stand_in.begin(), stand_in.end(), '"'), 2) << "no quote inside the stand-in: " << stand_in;
+}
+
 TEST(ByteRange, OneRangeIsServedAnythingElseIsTheWholeFileOr416) {
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"", "whole"},

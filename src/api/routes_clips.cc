@@ -56,9 +56,9 @@ void ApiServer::ClipRoutes() {
     svr.Get(R"(/api/v1/clips/([A-Za-z0-9_]+)/media/(video|audio|thumbnail|srt|vtt|post))", [this](const Request& req,
                                                                                                   Response& res) {
         const std::string kind = req.matches[2];
-        auto path = app_->ClipFile(CurrentCaller(), req.matches[1], kind);
-        if (!path.ok()) return SendStatus(res, path.status());
-        SendFile(req, res, *path, ContentTypeFor(kind, *path), "private, max-age=60", path->filename().string());
+        auto media = app_->ClipFile(CurrentCaller(), req.matches[1], kind);
+        if (!media.ok()) return SendStatus(res, media.status());
+        SendFile(req, res, media->path, ContentTypeFor(kind, media->path), "private, max-age=60", media->download_name);
     });
 
     // A starred clip is kept past CLIP_RETENTION_DAYS.

@@ -241,7 +241,8 @@ void ApiServer::EpisodeContentRoutes() {
     // The episode's chosen clips as Podcasting 2.0 soundbites, to paste into its feed item (format=xml: the lines).
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/soundbites)", [this](const Request& req, Response& res) {
         const std::string format = Param(req, "format", "json");
-        if (format != "json" && format != "xml") return SendStatus(res, Status::InvalidInput("format must be json or xml"));
+        if (format != "json" && format != "xml")
+            return SendStatus(res, Status::InvalidInput("format must be json or xml"));
         auto clips = app_->Soundbites(CurrentCaller(), req.matches[1]);
         if (!clips.ok()) return SendStatus(res, clips.status());
         json doc = SoundbitesToJson(*clips);

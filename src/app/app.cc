@@ -196,7 +196,7 @@ Result<std::pair<ClipRow, std::map<std::string, DbInt>>> App::GetClip(const Call
     return std::make_pair(std::move(*clip), std::move(counts));
 }
 
-Result<fs::path> App::ClipFile(const Caller& who, const std::string& clip_id, const std::string& kind) {
+Result<App::ClipMedia> App::ClipFile(const Caller& who, const std::string& clip_id, const std::string& kind) {
     std::optional<ClipRow> clip;
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { clip = VisibleClip(tx, who, clip_id); }));
     if (!clip) return Status::NotFound("no clip " + clip_id);
@@ -215,7 +215,9 @@ Result<fs::path> App::ClipFile(const Caller& who, const std::string& clip_id, co
     if (!path.ok() || !fs::is_regular_file(*path, ec)) {
         return Status::NotFound("the " + kind + " file of clip " + clip_id + " is missing");
     }
-    return *path;
+    const std::string title = TrimAscii(TruncateUtf8(clip->title, 80));
+    return ClipMedia{*path,
+                     (title.empty() ? fmt::format("clip {}", clip->clip_rank) : title) + path->extension().string()};
 }
 
 Result<ClipRow> App::StarClip(const Caller& who, const std::string& clip_id, bool starred) {

@@ -445,7 +445,7 @@ std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms, siz
             cur = Cue{std::max<Ms>(0, w.start_ms - offset_ms), 0, ""};
             open = true;
         }
-        cur.text += (cur.text.empty() ? "" : " ") + w.text;
+        cur.text += (cur.text.empty() ? "" : " ") + CaptionWord(w.text);
         cur.end_ms = std::max(cur.start_ms + 1, w.end_ms - offset_ms);
     }
     if (open) cues.push_back(cur);

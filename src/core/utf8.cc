@@ -1,5 +1,6 @@
 #include "podpromo/core/utf8.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -89,6 +90,18 @@ std::string DumpJson(const nlohmann::json& j, int indent) {
 std::string AsciiLower(std::string_view s) {
     std::string out(s);
     for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string CaptionWord(std::string_view word) {
+    std::string out(word);
+    if (out.empty() || out[0] != 'i') return out;
+    const std::string_view rest = word.substr(1);
+    // "i" with punctuation after it ("i,", "i?"), or a contraction: ' or ’ (E2 80 99) then letters.
+    const bool alone = std::all_of(rest.begin(), rest.end(),
+                                   [](char c) { return std::ispunct(static_cast<unsigned char>(c)) && c != '\''; });
+    const bool contraction = rest.rfind('\'', 0) == 0 || rest.rfind("\xE2\x80\x99", 0) == 0;
+    if (alone || contraction) out[0] = 'I';
     return out;
 }
 

@@ -50,3 +50,21 @@ TEST(Utf8, JsonWithABadByteIsWrittenNotThrown) {
 
 }  // namespace
 }  // namespace podpromo
+
+namespace podpromo {
+namespace {
+
+// Captions write the pronoun as English does, whatever case the recogniser wrote it in; nothing else changes.
+TEST(CaptionWord, ThePronounIGetsItsCapital) {
+    for (const char* w : {"i", "i,", "i?", "i'm", "i'll", "i'd", "i've", "i\xE2\x80\x99m"}) {
+        const std::string out = CaptionWord(w);
+        EXPECT_EQ(out[0], 'I') << w;
+        EXPECT_EQ(out.substr(1), std::string(w).substr(1)) << w;
+    }
+    for (const char* w : {"it", "in", "idea", "is", "i.e.", "I", "", "ice-cream", "\xC3\xADndice"}) {
+        EXPECT_EQ(CaptionWord(w), w) << w;
+    }
+}
+
+}  // namespace
+}  // namespace podpromo

@@ -264,7 +264,7 @@ std::string BuildCaptionsAss(const std::vector<Word>& words, const RenderPreset&
             std::string text = fs_tag.empty() ? "" : "{" + fs_tag + "}";
             for (size_t i = g.first; i < g.last; ++i) {
                 if (i > g.first) text += ' ';
-                const std::string word = AssText(words[i].text, style.uppercase);
+                const std::string word = AssText(CaptionWord(words[i].text), style.uppercase);
                 text += i == w ? "{\\c" + AssColour(style.highlight) + "&}" + word + "{\\c}" : word;
             }
             out += fmt::format("Dialogue: 0,{},{},Caption,,0,0,0,,{}\n", AssTime(from), AssTime(std::min(to, clip_ms)),

@@ -7,7 +7,7 @@
 // Environment: PODPROMO_BINARY, MAKE_EPISODE (the test episode synthesiser), TEST_DATA (tests/data),
 // WEB_DIST (the built app), ARTIFACTS (where screenshots go).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -171,9 +171,13 @@ try {
   assert.equal(episodes.items[0].status, 'ready');
   await page.screenshot({ path: join(artifacts, 'desktop-episodes.png'), fullPage: true });
 
-  step('a second upload, cancelled from the list while it waits, then deleted');
+  step('the same file sent again is the same episode; a second upload, cancelled while it waits, then deleted');
   await page.locator('#file-input').setInputFiles(join(work, 'Founder Stories.wav'));
-  await page.waitForFunction(() => document.querySelectorAll('li.upload.ok').length === 2);
+  await page.locator('li.upload.ok', { hasText: 'already uploaded' }).waitFor();
+  assert.equal((await apiGet('/api/v1/episodes')).total, 1, 'no second episode for the same file');
+  copyFileSync(join(work, 'Founder Stories.wav'), join(work, 'Founder Stories, part 2.wav'));
+  await page.locator('#file-input').setInputFiles(join(work, 'Founder Stories, part 2.wav'));
+  await page.waitForFunction(() => document.querySelectorAll('li.upload.ok').length === 3);
   episodes = await apiGet('/api/v1/episodes');
   assert.equal(episodes.total, 2);
   const secondId = episodes.items.find((e) => e.id !== episodeId).id;
@@ -258,6 +262,8 @@ try {
   step('download the video, and its captions');
   const [download] = await Promise.all([page.waitForEvent('download'),
     page.locator('.editor [data-download=video]').click()]);
+  assert.ok(download.suggestedFilename().endsWith('.mp4') && !download.suggestedFilename().startsWith(clipId),
+    `the download is named by the clip's title, not its id: ${download.suggestedFilename()}`);
   const saved = join(work, 'download.mp4');
   await download.saveAs(saved);
   assert.equal(readFileSync(saved).subarray(4, 8).toString(), 'ftyp', 'an MP4 file');

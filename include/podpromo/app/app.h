@@ -214,9 +214,13 @@ class App {
     Result<Transcript> GetTranscript(const Caller& who, const std::string& episode_id);
     // The clip and its feedback totals.
     Result<std::pair<ClipRow, std::map<std::string, DbInt>>> GetClip(const Caller& who, const std::string& clip_id);
-    // The path of a clip's file of `kind` (video, audio, thumbnail, srt, vtt, post). Gone "expired" when cleanup
-    // removed it; NotFound when it was never made or is missing.
-    Result<std::filesystem::path> ClipFile(const Caller& who, const std::string& clip_id, const std::string& kind);
+    // A clip's file of `kind` (video, audio, thumbnail, srt, vtt, post) and the name to save it under. Gone "expired"
+    // when cleanup removed it; NotFound when it was never made or is missing.
+    struct ClipMedia {
+        std::filesystem::path path;
+        std::string download_name;  // the clip's title (cut to 80 characters; "clip N" without one) and the extension
+    };
+    Result<ClipMedia> ClipFile(const Caller& who, const std::string& clip_id, const std::string& kind);
     Result<JobRow> GetJob(const Caller& who, const std::string& job_id);
     Result<QueueCounts> QueueStats();
     // For the health check: how full the queue is and how long its oldest runnable job has waited.

@@ -23,6 +23,10 @@ std::string TruncateUtf8(std::string_view s, size_t max_code_points);
 std::string AsciiLower(std::string_view s);
 // `s` without its leading and trailing ASCII white space.
 std::string TrimAscii(std::string_view s);
+// A word as captions show it: the pronoun "i" and its contractions ("i'm", "i'll", "i'd", "i've", with a straight or
+// curly apostrophe, and any punctuation after) get their capital, as recognisers that write lower case leave them;
+// every other word is returned as it is.
+std::string CaptionWord(std::string_view word);
 
 // `s` read as Windows-1252 (the "ANSI" many subtitle editors still write), as UTF-8. Every byte maps: the five
 // bytes 1252 leaves undefined keep their Latin-1 meaning.
