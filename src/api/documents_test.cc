@@ -16,9 +16,10 @@ TEST(Soundbites, LinesAreReadyToPasteIntoTheFeed) {
     a.start_time = 12.5;
     a.end_time = 43.75;
     a.title = "Why we \"quit\" <everything> & left";
-    EXPECT_EQ(http::SoundbiteXml(a),
-              R"(<podcast:soundbite startTime="12.5" duration="31.25">Why we &quot;quit&quot; &lt;everything&gt; &amp; )"
-              R"(left</podcast:soundbite>)");
+    EXPECT_EQ(
+        http::SoundbiteXml(a),
+        R"(<podcast:soundbite startTime="12.5" duration="31.25">Why we &quot;quit&quot; &lt;everything&gt; &amp; )"
+        R"(left</podcast:soundbite>)");
     ClipRow b;
     b.id = "ep_1_c2";
     b.start_time = 60;
