@@ -407,15 +407,16 @@ TEST_F(AppTest, CancellingEndsAQueuedJobAndRefusesAnEndedOne) {
 TEST_F(AppTest, SoundbitesAreTheStarredClipsOrElseAllInEpisodeOrder) {
     const std::string episode = ReadyEpisode("u_alice");
     ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
-                      for (const auto& [n, start] : {std::pair{1, 70.0}, std::pair{2, 10.0}, std::pair{3, 40.0}}) {
-                          ClipRow c = AClip(episode);
-                          c.id = episode + "_c" + std::to_string(n);
-                          c.clip_rank = n;
-                          c.start_time = start;
-                          c.end_time = start + 25;
-                          InsertClip(tx, c);
-                      }
-                  }).ok());
+                       for (const auto& [n, start] : {std::pair{1, 70.0}, std::pair{2, 10.0}, std::pair{3, 40.0}}) {
+                           ClipRow c = AClip(episode);
+                           c.id = episode + "_c" + std::to_string(n);
+                           c.clip_rank = n;
+                           c.start_time = start;
+                           c.end_time = start + 25;
+                           InsertClip(tx, c);
+                       }
+                   })
+                    .ok());
     const Caller alice{"u_alice", false}, bob{"u_bob", false};
     auto ids = [&](const Caller& who) {
         std::vector<std::string> out;
