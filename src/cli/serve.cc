@@ -26,6 +26,7 @@
 #include "podpromo/monitor/log.h"
 #include "podpromo/monitor/metrics.h"
 #include "podpromo/store/database.h"
+#include "podpromo/store/repositories.h"
 
 namespace podpromo {
 
@@ -174,12 +175,27 @@ std::unique_ptr<Database::Listener> ShareEvents(Database* db, EventBus* events, 
         LogIfFailed(db->Notify(kChannel, self + "\n" + event), "sending a job event to other hosts");
     });
     if (!listen) return nullptr;
-    return db->Listen(kChannel, [db, events, self](const std::string& notice) {
+    const auto on_notice = [db, events, self](const std::string& notice) {
         const size_t split = notice.find('\n');
         if (split == std::string::npos || notice.compare(0, split, self) == 0) return;  // malformed, or our own
         events->PublishLocal(notice.substr(split + 1));
         db->NoteRemoteWrite();
-    });
+    };
+    // Notices sent while the listener was cut off (a database restart) are lost: the ends of the jobs that finished
+    // meanwhile are read back and told again, so no event stream waits for an end it missed.
+    const auto on_resumed = [db, events](int64_t lost_at_ms) {
+        std::vector<JobRow> ended;
+        const Status read = db->With([&](Tx& tx) { ended = JobsFinishedSince(tx, lost_at_ms - 2000, 1000); });
+        LogIfFailed(read, "reading the jobs that ended while event notices were cut off");
+        for (const JobRow& j : ended) {
+            const bool done = j.state == JobState::kSucceeded;
+            events->PublishLocal(JobEvent(j.id, j.episode_id, std::string(Name(j.state)), done ? "done" : j.stage,
+                                          done ? 1.0 : j.progress, j.error));
+        }
+        db->NoteRemoteWrite();
+        Log(LogLevel::kInfo, "job event notices resumed", {{"ends_told_again", ended.size()}});
+    };
+    return db->Listen(kChannel, on_notice, on_resumed);
 }
 
 // Waits for SIGTERM or SIGINT and logs which.

@@ -351,8 +351,12 @@ namespace {
 // LISTEN on one channel over a libpq connection of its own, on a thread of its own.
 class PgListener final : public Database::Listener {
   public:
-    PgListener(std::string connect, std::string channel, std::function<void(const std::string&)> on_notice)
-        : connect_(std::move(connect)), channel_(std::move(channel)), on_notice_(std::move(on_notice)) {
+    PgListener(std::string connect, std::string channel, std::function<void(const std::string&)> on_notice,
+               std::function<void(int64_t)> on_resumed)
+        : connect_(std::move(connect)),
+          channel_(std::move(channel)),
+          on_notice_(std::move(on_notice)),
+          on_resumed_(std::move(on_resumed)) {
         thread_ = std::thread([this] { Run(); });
     }
     ~PgListener() override {
@@ -362,9 +366,14 @@ class PgListener final : public Database::Listener {
 
   private:
     void Run() {
+        int64_t lost_at = 0;  // when the last connection that listened failed; 0 before the first
         while (!stop_) {
             PGconn* conn = PQconnectdb(connect_.c_str());
-            if (PQstatus(conn) == CONNECTION_OK && Subscribe(conn)) Drain(conn);
+            if (PQstatus(conn) == CONNECTION_OK && Subscribe(conn)) {
+                if (lost_at != 0 && on_resumed_) on_resumed_(lost_at);
+                Drain(conn);
+                lost_at = NowEpochMs();
+            }
             PQfinish(conn);
             for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
@@ -394,6 +403,7 @@ class PgListener final : public Database::Listener {
     }
     std::string connect_, channel_;
     std::function<void(const std::string&)> on_notice_;
+    std::function<void(int64_t)> on_resumed_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
@@ -401,9 +411,10 @@ class PgListener final : public Database::Listener {
 }  // namespace
 
 std::unique_ptr<Database::Listener> Database::Listen(const std::string& channel,
-                                                     std::function<void(const std::string&)> on_notice) {
+                                                     std::function<void(const std::string&)> on_notice,
+                                                     std::function<void(int64_t)> on_resumed) {
     if (kind_ != Kind::kPostgres) return nullptr;
-    return std::make_unique<PgListener>(connect_, channel, std::move(on_notice));
+    return std::make_unique<PgListener>(connect_, channel, std::move(on_notice), std::move(on_resumed));
 }
 
 int Database::LatestVersion() { return static_cast<int>(Migrations().size()); }

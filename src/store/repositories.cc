@@ -579,6 +579,18 @@ std::vector<JobRow> PendingRenderJobs(Tx& tx, const std::string& episode_id) {
                              [&](soci::statement& st) { st.exchange(use(episode_id)); });
 }
 
+std::vector<JobRow> JobsFinishedSince(Tx& tx, DbInt since, int limit) {
+    soci::session& s = tx.sql();
+    return FetchAll<JobInto>(s,
+                             std::string("SELECT ") + kJobColumns +
+                                 " FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished_at >= :t"
+                                 " ORDER BY finished_at LIMIT :n",
+                             [&](soci::statement& st) {
+                                 st.exchange(use(since));
+                                 st.exchange(use(limit));
+                             });
+}
+
 std::vector<std::string> RunningJobsForEpisode(Tx& tx, const std::string& episode_id) {
     soci::session& s = tx.sql();
     std::vector<std::string> ids;

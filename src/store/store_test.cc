@@ -496,6 +496,43 @@ TEST(Store, NoticesReachEveryListener) {
     EXPECT_EQ(heard_a.size(), a_count);
 }
 
+// A listener cut off from the database (its session terminated, as a restart would) listens again and says since when
+// it heard nothing, so that its owner can read back what the lost notices said; the jobs that ended since are there.
+TEST(Store, AListenerCutOffListensAgainAndSaysSinceWhen) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    if (db->kind() == Database::Kind::kSqlite) GTEST_SKIP() << "SQLite has no notices";
+    std::atomic<int64_t> resumed_from{0};
+    std::atomic<int> heard{0};
+    auto listener = db->Listen(
+        "podpromo_events", [&](const std::string&) { ++heard; }, [&](int64_t lost_at) { resumed_from = lost_at; });
+    for (int i = 0; i < 100 && heard == 0; ++i) {
+        ASSERT_TRUE(db->Notify("podpromo_events", "hello").ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(heard.load(), 0);
+    EXPECT_EQ(resumed_from.load(), 0) << "not called for the first connection";
+    const int64_t before = NowEpochMs();
+    ASSERT_TRUE(db->With([](Tx& s) {
+                      s.sql() << "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                 " WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()";
+                  }).ok());
+    for (int i = 0; i < 200 && resumed_from == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_GE(resumed_from.load(), before);
+    EXPECT_LE(resumed_from.load(), NowEpochMs());
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
+                      AddJob(s, "early", 1, 1);
+                      AddJob(s, "late", 1, 2);
+                      AddJob(s, "open", 1, 3);
+                      FinishJob(s, "early", JobState::kSucceeded, "", before - 60000);
+                      FinishJob(s, "late", JobState::kFailed, "broke", before + 10);
+                      const auto ended = JobsFinishedSince(s, before, 10);
+                      ASSERT_EQ(ended.size(), 1u);
+                      EXPECT_EQ(ended[0].id, "late");
+                      EXPECT_EQ(ended[0].state, JobState::kFailed);
+                  }).ok());
+}
+
 TEST(Store, PostgresUrlsBecomeLibpqConnectionStrings) {
     EXPECT_EQ(*PostgresConnectString("postgresql://pp:p%40ss@db.example:5433/clips?sslmode=require"),
               "user='pp' password='p@ss' host='db.example' port='5433' dbname='clips' sslmode='require'");

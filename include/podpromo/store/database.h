@@ -92,9 +92,12 @@ class Database {
         virtual ~Listener() = default;  // stops listening; the callback is not called after it returns
     };
     // Calls `on_notice` with each payload sent on `channel`, from a thread of the listener's own, over a connection of
-    // its own that is opened again (after 1 s) when it fails; notices sent while it was down are lost. Null on SQLite.
+    // its own that is opened again (after 1 s) when it fails. Notices sent while it was down are lost: once it listens
+    // again it calls `on_resumed` (when given, on the same thread) with when the connection was lost (ms since the
+    // epoch), for the caller to catch up from the database. Null on SQLite.
     std::unique_ptr<Listener> Listen(const std::string& channel,
-                                     std::function<void(const std::string& payload)> on_notice);
+                                     std::function<void(const std::string& payload)> on_notice,
+                                     std::function<void(int64_t lost_at_ms)> on_resumed = {});
 
   private:
     Database(Kind kind, int pool_size);

@@ -190,6 +190,8 @@ bool CancelRequested(Tx& tx, const std::string& job_id);
 bool ReleaseDeadWorkersJob(Tx& tx, const std::string& job_id, DbInt now);
 // Running jobs whose lease ended before `now`, each through ReleaseDeadWorkersJob. Returns how many were queued.
 int RecoverExpiredJobs(Tx& tx, DbInt now);
+// Jobs that ended (succeeded, failed or cancelled) at or after `since`, oldest first, at most `limit`.
+std::vector<JobRow> JobsFinishedSince(Tx& tx, DbInt since, int limit);
 // (job id, lease owner) of every running job.
 std::vector<std::pair<std::string, std::string>> RunningJobOwners(Tx& tx);
 
