@@ -213,7 +213,9 @@ class EventStream {
 TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     TempDir work;
     const fs::path data = work / "data";
-    auto server = std::make_unique<ServerProcess>(data);
+    const std::string episode_bytes = ReadAll(BusinessWav());
+    ScriptEngine engine(timeline_);  // the interview's exact words: this test is about what comes after recognition
+    auto server = std::make_unique<ServerProcess>(data, engine.Env());
     ASSERT_TRUE(server->Start()) << server->Log();
 
     // Listen to the progress stream from before the upload.
@@ -223,7 +225,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     // Rendered square, in the clean style, over a cover image sent with it.
     ASSERT_TRUE(FfmpegConvert(
         {"-f", "lavfi", "-i", "color=c=0xE00000:s=2000x2000", "-frames:v", "1", (*dir_ / "cover.png").string()}));
-    auto up = Upload(*server, ReadAll(BusinessWav()), "Business Interview.wav",
+    auto up = Upload(*server, episode_bytes, "Business Interview.wav",
                      {{"genre", "auto"},
                       {"platform", "tiktok"},
                       {"clips", "3"},
@@ -481,7 +483,7 @@ TEST_F(Service, UploadEventsClipsFeedbackAndARestartLosesNothing) {
     const auto t0 = Clock::now();
     EXPECT_EQ(server->Terminate(10000), 0) << server->Log();
     EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
-    server = std::make_unique<ServerProcess>(data);
+    server = std::make_unique<ServerProcess>(data, engine.Env());
     ASSERT_TRUE(server->Start()) << server->Log();
     const json again = Get(*server, "/api/v1/episodes/" + episode_id);
     EXPECT_EQ(again["clips"], with_span["clips"]);
@@ -662,18 +664,21 @@ TEST_F(Service, EventStreamsAreFilteredByEpisodeAndLimitedInNumber) {
 TEST_F(Service, AWorkerHostRunsTheJobsAnApiOnlyServeQueues) {
     TempDir work;
     const fs::path data = work / "data";
+    const std::string episode_bytes = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
     ServerProcess api(data, {{"MAX_CONCURRENT_JOBS", "0"}});
     ASSERT_TRUE(api.Start()) << api.Log();
     EventStream stream(api, "/api/v1/events");
     ASSERT_TRUE(stream.connected());
-    auto up = Upload(api, ReadAll(ShortWav()), "worked elsewhere.wav", {{"clips", "1"}});
+    auto up = Upload(api, episode_bytes, "worked elsewhere.wav", {{"clips", "1"}});
     ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
     const std::string episode_id = json::parse(up->body)["episode"]["id"];
     const std::string job_id = json::parse(up->body)["job"]["id"];
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     EXPECT_EQ(Get(api, "/api/v1/jobs/" + job_id)["state"], "queued") << "the API-only serve runs nothing";
 
-    std::map<std::string, std::string> env = {{"MAX_CONCURRENT_JOBS", "1"}, {"METRICS_TOKEN", "worker-metrics-7"}};
+    std::map<std::string, std::string> env =
+        engine.With({{"MAX_CONCURRENT_JOBS", "1"}, {"METRICS_TOKEN", "worker-metrics-7"}});
     if (OnPostgres()) env["DATABASE_URL"] = ServerProcess::DatabaseFor(data);
     ServerProcess worker(data, env, ServerProcess::Kind::kWorker);
     ASSERT_TRUE(worker.Start()) << worker.Log();
@@ -1430,13 +1435,15 @@ int CountActions(const json& report, const std::string& action, const std::strin
 TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans) {
     TempDir work;
     const fs::path data = work / "data";
+    const std::string episode_bytes = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
     // Retention of about a second, so the episode processed here is "old" by the time cleanup runs.
-    ServerProcess server(data, {{"SOURCE_RETENTION_DAYS", "0.00001"},
-                                {"CLIP_RETENTION_DAYS", "0.00001"},
-                                {"CLEANUP_INTERVAL_HOURS", "0"},
-                                {"MAX_CONCURRENT_JOBS", "2"}});
+    ServerProcess server(data, engine.With({{"SOURCE_RETENTION_DAYS", "0.00001"},
+                                            {"CLIP_RETENTION_DAYS", "0.00001"},
+                                            {"CLEANUP_INTERVAL_HOURS", "0"},
+                                            {"MAX_CONCURRENT_JOBS", "2"}}));
     ASSERT_TRUE(server.Start()) << server.Log();
-    auto up = Upload(server, ReadAll(ShortWav()), "old show.wav", {{"clips", "2"}});
+    auto up = Upload(server, episode_bytes, "old show.wav", {{"clips", "2"}});
     ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
     const std::string old_id = json::parse(up->body)["episode"]["id"];
     ASSERT_EQ(WaitJob(server, json::parse(up->body)["job"]["id"], Ended)["state"], "succeeded") << server.Log();
@@ -1448,8 +1455,9 @@ TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans)
     // A file of no episode, a stray file in the old episode's outputs, a render folder of a dead process.
     SetOld(data / "uploads" / "ep_ghost" / "lost.mp3", 5000);
     SetOld(data / "episodes" / old_id / "out" / "stray.mp4", 700);
-    // The active episode: another one, being processed (about 20 s) while cleanup runs.
-    auto busy = Upload(server, ReadAll(ShortWav()), "busy.wav", {{"clips", "1"}});
+    // The active episode: another one, held in recognition while cleanup runs.
+    engine.Hold();
+    auto busy = Upload(server, episode_bytes, "busy.wav", {{"clips", "1"}});
     ASSERT_TRUE(busy && busy->status == 202);
     const std::string busy_id = json::parse(busy->body)["episode"]["id"];
     const std::string busy_job = json::parse(busy->body)["job"]["id"];
@@ -1518,6 +1526,8 @@ TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans)
     EXPECT_EQ(probe->height, 1920);
 
     // The busy episode finishes normally, its source where it was.
+    EXPECT_EQ(Get(server, "/api/v1/jobs/" + busy_job)["stage"], "transcribe") << "it was active throughout";
+    engine.Release();
     EXPECT_EQ(WaitJob(server, busy_job, Ended)["state"], "succeeded") << server.Log();
     EXPECT_TRUE(fs::exists(busy_upload[0]));
     EXPECT_EQ(server.Terminate(), 0);
@@ -1536,9 +1546,11 @@ TEST_F(Service, CleanupArchivesOldSourcesLeavesActiveJobsAloneAndRemovesOrphans)
 TEST_F(Service, MetricsParseAndAgreeWithTheDatabaseErrorsAreGroupedAndLogsAreJson) {
     TempDir work;
     const fs::path data = work / "data";
-    ServerProcess server(data, {{"LOG_FORMAT", "json"}, {"LOG_LEVEL", "debug"}});
+    const std::string episode_bytes = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
+    ServerProcess server(data, engine.With({{"LOG_FORMAT", "json"}, {"LOG_LEVEL", "debug"}}));
     ASSERT_TRUE(server.Start()) << server.Log();
-    auto up = Upload(server, ReadAll(ShortWav()), "show.wav", {{"clips", "1"}});
+    auto up = Upload(server, episode_bytes, "show.wav", {{"clips", "1"}});
     ASSERT_TRUE(up && up->status == 202);
     const std::string episode_id = json::parse(up->body)["episode"]["id"];
     const std::string job_id = json::parse(up->body)["job"]["id"];
@@ -1670,10 +1682,13 @@ TEST_F(Service, AFullDiskFailsTheJobCleanlyAndTheServiceKeepsAnswering) {
         ~Unmount() { (void)std::system(("umount -l '" + p.string() + "'").c_str()); }
     } unmount{mnt};
     const fs::path data = mnt / "data";
+    const std::string episode_bytes = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
     // The database lives elsewhere, as it would on its own volume: what fills is the media storage.
-    ServerProcess server(data, {{"DATABASE_URL", "sqlite://" + (work / "podpromo.db").string()}});
+    ServerProcess server(data, engine.With({{"DATABASE_URL", "sqlite://" + (work / "podpromo.db").string()}}));
     ASSERT_TRUE(server.Start()) << server.Log();
-    auto up = Upload(server, ReadAll(ShortWav()), "show.wav", {{"clips", "2"}});
+    engine.Hold();
+    auto up = Upload(server, episode_bytes, "show.wav", {{"clips", "2"}});
     ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
     const std::string job_id = json::parse(up->body)["job"]["id"];
     // Something else fills the disk while the episode is recognised: 2 MB stay free, enough for the decoded
@@ -1682,6 +1697,7 @@ TEST_F(Service, AFullDiskFailsTheJobCleanlyAndTheServiceKeepsAnswering) {
     ASSERT_EQ(statvfs(mnt.c_str(), &vfs), 0);
     const int64_t free_bytes = static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
     std::ofstream(mnt / "filler", std::ios::binary) << std::string(static_cast<size_t>(free_bytes - 2'000'000), 'f');
+    engine.Release();
 
     const json job = WaitJob(server, job_id, Ended);
     EXPECT_EQ(job["state"], "failed") << job.dump();
@@ -1855,7 +1871,9 @@ int StatusOf(const ServerProcess& s, const std::string& method, const std::strin
 TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
     TempDir work;
     const std::string metrics_token = "prometheus-scrape-token-1234";
-    ServerProcess server(work / "data", {{"METRICS_TOKEN", metrics_token}});
+    const std::string episode_bytes = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
+    ServerProcess server(work / "data", engine.With({{"METRICS_TOKEN", metrics_token}}));
     ASSERT_TRUE(server.Start()) << server.Log();
     ASSERT_FALSE(server.api_key().empty()) << server.Log();
     const httplib::Headers nobody;
@@ -1924,8 +1942,7 @@ TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
     httplib::Client as_alice("127.0.0.1", server.port());
     as_alice.set_bearer_token_auth(alice_key);
     as_alice.set_read_timeout(60, 0);
-    httplib::MultipartFormDataItems items = {{"file", ReadAll(ShortWav()), "alice.wav", "audio/wav"},
-                                             {"clips", "1", "", ""}};
+    httplib::MultipartFormDataItems items = {{"file", episode_bytes, "alice.wav", "audio/wav"}, {"clips", "1", "", ""}};
     auto up = as_alice.Post("/api/v1/episodes", items);
     ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "");
     const std::string ep = json::parse(up->body)["episode"]["id"], job = json::parse(up->body)["job"]["id"];
@@ -2163,12 +2180,15 @@ TEST_F(Service, AWorkerPausedPastItsLeaseChangesNothingWhenItWakes) {
     const fs::path data = work / "data";
     ServerProcess api(data, {{"MAX_CONCURRENT_JOBS", "0"}, {"JOB_LEASE_SECONDS", "2"}});
     ASSERT_TRUE(api.Start()) << api.Log();
-    std::map<std::string, std::string> env = {
-        {"MAX_CONCURRENT_JOBS", "1"}, {"JOB_LEASE_SECONDS", "2"}, {"METRICS_TOKEN", "worker-metrics-7"}};
+    const std::string episode_bytes = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
+    std::map<std::string, std::string> env =
+        engine.With({{"MAX_CONCURRENT_JOBS", "1"}, {"JOB_LEASE_SECONDS", "2"}, {"METRICS_TOKEN", "worker-metrics-7"}});
     if (OnPostgres()) env["DATABASE_URL"] = ServerProcess::DatabaseFor(data);
     ServerProcess paused(data, env, ServerProcess::Kind::kWorker);
     ASSERT_TRUE(paused.Start()) << paused.Log();
-    auto up = Upload(api, ReadAll(ShortWav()), "paused.wav", {{"clips", "1"}});
+    engine.Hold();  // the first worker is caught recognising
+    auto up = Upload(api, episode_bytes, "paused.wav", {{"clips", "1"}});
     ASSERT_TRUE(up && up->status == 202) << (up ? up->body : "no answer");
     const std::string episode_id = json::parse(up->body)["episode"]["id"];
     const std::string job_id = json::parse(up->body)["job"]["id"];
@@ -2177,6 +2197,7 @@ TEST_F(Service, AWorkerPausedPastItsLeaseChangesNothingWhenItWakes) {
     ASSERT_EQ(recognising["state"], "running") << recognising.dump();
     paused.Signal(SIGSTOP);
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past its lease
+    engine.Release();                                              // (the stopped worker's answer waits in its socket)
 
     ServerProcess rescuer(data, env, ServerProcess::Kind::kWorker);
     ASSERT_TRUE(rescuer.Start()) << rescuer.Log();

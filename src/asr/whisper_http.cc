@@ -79,6 +79,7 @@ class WhisperHttpTranscriber final : public Transcriber {
         if (!endpoint.ok()) return endpoint.status();
         auto chunks = PlanChunks(frames, c_.chunk_target_ms, c_.chunk_max_ms);
         if (chunks.empty()) return Transcript{Name(), {}, {}};
+        Report(progress, Stage::kTranscribe, 0);  // the first answer may be minutes away
         std::vector<std::vector<Word>> words(chunks.size());
         std::atomic<size_t> next{0}, done{0};
         std::mutex mu;

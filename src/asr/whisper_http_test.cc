@@ -68,9 +68,21 @@ TEST(WhisperHttp, OpenAiShapeSendsChunksAtPausesAndStitchesAbsoluteTimes) {
     ASSERT_GE(chunks.size(), 3u);
     auto engine = MakeWhisperHttpTranscriber(Config(server.url()));
     MemoryPcmSource pcm(ep.pcm);
-    auto t = engine->Transcribe(pcm, ep.frames, {}, nullptr);
+    // Progress says "transcribe" from before the first request (a job waiting on a slow engine is not shown in the
+    // stage before), and rises to 1 as chunks come back.
+    std::mutex mu;
+    std::vector<std::pair<double, size_t>> reported;  // fraction, requests seen by then
+    auto progress = [&](Stage stage, double fraction) {
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_EQ(stage, Stage::kTranscribe);
+        reported.emplace_back(fraction, server.seen().size());
+    };
+    auto t = engine->Transcribe(pcm, ep.frames, progress, nullptr);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     EXPECT_EQ(t->engine, "openai:whisper-1");
+    ASSERT_EQ(reported.size(), chunks.size() + 1);
+    EXPECT_EQ(reported.front(), (std::pair<double, size_t>{0.0, 0u}));
+    EXPECT_EQ(reported.back().first, 1.0);
     const auto seen = server.seen();
     ASSERT_EQ(seen.size(), chunks.size()) << "one request per chunk";
     for (const auto& s : seen) {

@@ -36,6 +36,7 @@ import uuid
 DEADLINE = 420  # seconds for the whole run
 LEASE = 3  # JOB_LEASE_SECONDS on every host (the faults here come far closer together than in life)
 TERMINAL = {"succeeded", "failed", "cancelled"}
+UPLOADS = 4  # episodes uploaded, half through each serve (with the renders and the import: 8 jobs for 3 workers)
 START = time.monotonic()
 
 
@@ -405,12 +406,12 @@ class Run:
 
     def load(self):
         wav = self.episode_audio()
-        for n in range(6):
+        for n in range(UPLOADS):
             side = "ab"[n % 2]
             up = self.api[side].upload(wav, f"episode {n} of the durability run.wav", {"clips": "1"})
             self.jobs[up["job"]["id"]] = f"process episode {n} via serve-{side}"
             self.episodes = getattr(self, "episodes", []) + [up["episode"]["id"]]
-        log("6 episodes uploaded, 3 through each serve")
+        log(f"{UPLOADS} episodes uploaded, {UPLOADS // 2} through each serve")
         # The first upload sent again through the other serve (a client that never saw the answer): the same episode.
         status, data = self.api["b"].request("POST", "/api/v1/episodes", *Api.multipart(
             wav, "episode 0 of the durability run.wav", {"clips": "1"}), timeout=60)
@@ -424,7 +425,7 @@ class Run:
         ready = wait_for("a ready episode", lambda: self.pg.sql(
             "SELECT id, owner_id FROM episodes WHERE status = 'ready' ORDER BY created_at LIMIT 1"), 120)
         episode = ready[0][0]
-        for k, (start, end) in enumerate(((0.5, 20.5), (10.0, 32.0), (20.0, 44.0))):
+        for k, (start, end) in enumerate(((0.5, 14.5), (10.0, 25.0), (20.0, 36.0))):
             r = self.api["b" if k % 2 == 0 else "a"].json("POST", f"/api/v1/episodes/{episode}/clips",
                                                            {"start": start, "end": end}, expect=(202,))
             self.jobs[r["job"]["id"]] = f"render {start}-{end} of {episode}"

@@ -6,11 +6,17 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "testsupport.h"
 
 namespace podpromo::testing {
 
@@ -68,6 +74,69 @@ class FakeWhisper {
     std::thread thread_;
     std::mutex mu_;
     std::vector<Seen> seen_;
+};
+
+// A Whisper engine (whisper.cpp's server) whose every answer is a script's exact words at their synthesised times, each
+// line's words spread evenly over the line: for the service's black-box tests whose subject is not recognition, which
+// then spend no CPU on it. (Recognition in the service is tested with the built-in engine by Service.Sigterm... and
+// Service.MissingFfmpeg..., and on its own by the ASR tests.) Every request gets the same words, so an episode must fit
+// one request (under ASR_CHUNK_SECONDS). While Hold() is in force, answers wait (a minute at most) until Release(): a
+// test can catch a job in its transcribe stage. Thread-safe.
+class ScriptEngine {
+  public:
+    explicit ScriptEngine(const std::vector<TimedLine>& timeline)
+        : answer_(WordsJson(timeline)), fake_([this](int, const Seen&, httplib::Response& res) { Answer(res); }) {}
+    ~ScriptEngine() { Release(); }  // before fake_ stops: it waits for the answers being given
+    void Hold() {
+        std::lock_guard<std::mutex> lock(mu_);
+        held_ = true;
+    }
+    void Release() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            held_ = false;
+        }
+        released_.notify_all();
+    }
+    // The service's settings that make this its engine.
+    std::map<std::string, std::string> Env() const {
+        return {{"ASR_ENGINE", "whisper-server"}, {"ASR_URL", fake_.url()}};
+    }
+    // `env` with this engine's settings added.
+    std::map<std::string, std::string> With(std::map<std::string, std::string> env) const {
+        env.merge(Env());
+        return env;
+    }
+    size_t requests() { return fake_.seen().size(); }
+
+  private:
+    void Answer(httplib::Response& res) {
+        std::unique_lock<std::mutex> lock(mu_);
+        released_.wait_for(lock, std::chrono::seconds(60), [this] { return !held_; });
+        res.set_content(answer_, "application/json");
+    }
+    static std::string WordsJson(const std::vector<TimedLine>& timeline) {
+        nlohmann::json words = nlohmann::json::array();
+        std::string text;
+        for (const auto& l : timeline) {
+            std::istringstream in(l.line.text);
+            std::vector<std::string> line_words;
+            for (std::string w; in >> w;) line_words.push_back(w);
+            const double start = l.start_ms / 1000.0, step = (l.end_ms - l.start_ms) / 1000.0 / line_words.size();
+            for (size_t i = 0; i < line_words.size(); ++i) {
+                words.push_back(
+                    {{"word", line_words[i]}, {"start", start + i * step}, {"end", start + (i + 1) * step}});
+            }
+            text += l.line.text + " ";
+        }
+        return nlohmann::json{{"text", text}, {"words", words}}.dump();
+    }
+
+    const std::string answer_;
+    std::mutex mu_;
+    std::condition_variable released_;
+    bool held_ = false;
+    FakeWhisper fake_;  // last: it is the first to stop, while what its answers use still exists
 };
 
 }  // namespace podpromo::testing
