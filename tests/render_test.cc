@@ -118,22 +118,23 @@ TEST_F(RenderClips, TikTokAudiogramPassesEveryProbeWithCaptionsInTheSafeZone) {
     }
 }
 
-TEST_F(RenderClips, LinkedInSquareAndXPortraitHaveTheirSizes) {
+// The frames besides 9:16: LinkedIn's square, and X's feed portrait (4:5) with its captions inside the safe zone.
+TEST_F(RenderClips, LinkedInSquareAndXFeedPortraitHaveTheirSizes) {
     const Ms start = words_[10].start_ms - 300;
     auto square = Request("linkedin", "1:1", start, start + 12500);
     square.style = *StyleByName("boxed");
     auto r1 = RenderClip(square, {*dir_ / "linkedin.mp4", {}, {}});
     ASSERT_TRUE(r1.ok()) << r1.status().ToString();
     ExpectPostableVideo(*dir_ / "linkedin.mp4", 1080, 1080, 12.5);
-    auto x = Request("x", "9:16", start, start + 12000);
+    auto x = Request("x", "4:5", start, start + 12000);
     x.style = *StyleByName("clean", "", "", "FFD400");
     auto r2 = RenderClip(x, {*dir_ / "x.mp4", {}, {}});
     ASSERT_TRUE(r2.ok()) << r2.status().ToString();
-    ExpectPostableVideo(*dir_ / "x.mp4", 720, 1280, 12.0);
+    ExpectPostableVideo(*dir_ / "x.mp4", 720, 900, 12.0);
     const double at = static_cast<double>(words_[11].start_ms - start + 100) / 1000.0;
-    auto frame = FrameRgb(*dir_ / "x.mp4", at, 720, 1280);
+    auto frame = FrameRgb(*dir_ / "x.mp4", at, 720, 900);
     ASSERT_TRUE(frame.ok());
-    const Highlight h = CountHighlight(*frame, 720, 1280, SafeZoneFor(x.preset));
+    const Highlight h = CountHighlight(*frame, 720, 900, SafeZoneFor(x.preset));
     EXPECT_GT(h.count, 500u);
     EXPECT_EQ(h.outside, 0u);
 }

@@ -1576,6 +1576,56 @@ TEST_F(Service, MetricsParseAndAgreeWithTheDatabaseErrorsAreGroupedAndLogsAreJso
         EXPECT_NE(named.find("filename*=UTF-8''"), std::string::npos) << named;
         EXPECT_EQ(named.find(clip_id), std::string::npos) << named;
         EXPECT_NE(named.find(".m4a"), std::string::npos) << named;
+        // The same clips for a video editor. The EDL's first event is the clip, at its frame on the 30 fps timeline of
+        // an audio-only episode; the FCPXML and OpenTimelineIO documents come too, saved under the episode's title.
+        const std::string base = "/api/v1/episodes/" + episode_id + "/export?format=";
+        auto edl = c.Get(base + "edl");
+        ASSERT_TRUE(edl);
+        ASSERT_EQ(edl->status, 200) << edl->body;
+        EXPECT_NE(edl->get_header_value("Content-Disposition").find("attachment; filename=\"show.edl\""),
+                  std::string::npos)
+            << edl->get_header_value("Content-Disposition");
+        const auto tc = [](double seconds) {
+            const long long f = std::llround(seconds * 30);
+            return fmt::format("{:02d}:{:02d}:{:02d}:{:02d}", f / 108000, f / 1800 % 60, f / 30 % 60, f % 30);
+        };
+        const std::string event = "001  AX       AA    C        " + tc(doc["clips"][0]["start"].get<double>()) + " " +
+                                  tc(doc["clips"][0]["end"].get<double>()) + " 01:00:00:00 ";
+        EXPECT_NE(edl->body.find(event), std::string::npos) << event << "\n" << edl->body;
+        EXPECT_NE(edl->body.find("* FROM CLIP NAME: show.wav"), std::string::npos) << edl->body;
+        auto fcpxml = c.Get(base + "fcpxml");
+        ASSERT_TRUE(fcpxml);
+        EXPECT_EQ(fcpxml->status, 200);
+        EXPECT_EQ(fcpxml->get_header_value("Content-Type"), "application/xml; charset=utf-8");
+        EXPECT_NE(fcpxml->body.find("<asset-clip ref=\"r2\""), std::string::npos);
+        const json otio = json::parse(c.Get(base + "otio")->body, nullptr, false);
+        ASSERT_FALSE(otio.is_discarded());
+        EXPECT_EQ(otio["tracks"]["children"][0]["children"].size(), doc["clips"].size());
+        EXPECT_EQ(c.Get(base + "aaf")->status, 400);
+        EXPECT_EQ(c.Get("/api/v1/episodes/ep_missing/export?format=edl")->status, 404);
+        // All of the clips' files as one ZIP, each named by rank and title.
+        auto zip = c.Get("/api/v1/episodes/" + episode_id + "/archive");
+        ASSERT_TRUE(zip);
+        ASSERT_EQ(zip->status, 200) << zip->body;
+        EXPECT_EQ(zip->get_header_value("Content-Type"), "application/zip");
+        EXPECT_NE(zip->get_header_value("Content-Disposition").find("attachment; filename=\"show clips.zip\""),
+                  std::string::npos);
+        TempDir unpacked;
+        std::ofstream(unpacked / "clips.zip", std::ios::binary) << zip->body;
+        const auto listed = RunProcess({"python3", "-c",
+                                        "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\n"
+                                        "assert z.testzip() is None\nprint('\\n'.join(z.namelist()))",
+                                        (unpacked / "clips.zip").string()});
+        ASSERT_TRUE(listed.ok() && listed->exit_code == 0) << (listed.ok() ? listed->err : "");
+        std::set<std::string> names;
+        std::istringstream entries(listed->out);
+        for (std::string name; std::getline(entries, name);) {
+            EXPECT_EQ(name.rfind("01 ", 0), 0u) << name;
+            names.insert(fs::path(name).extension().string());
+        }
+        EXPECT_EQ(names.size(), doc["clips"][0]["files"].size()) << listed->out;
+        EXPECT_TRUE(names.count(".mp4") && names.count(".m4a") && names.count(".srt")) << listed->out;
+        EXPECT_EQ(c.Get("/api/v1/episodes/ep_missing/archive")->status, 404);
     }
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "like"}}, 201);
     PostJson(server, "/api/v1/clips/" + clip_id + "/feedback", {{"kind", "rating"}, {"rating", 4}}, 201);
@@ -1957,7 +2007,11 @@ TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
     const std::string e = "/api/v1/episodes/" + ep, c = "/api/v1/clips/" + clip;
     const std::vector<std::pair<std::string, std::string>> matrix = {{"GET", e},
                                                                      {"DELETE", e},
+                                                                     {"PATCH", e},
                                                                      {"GET", e + "/audio"},
+                                                                     {"GET", e + "/soundbites"},
+                                                                     {"GET", e + "/export?format=edl"},
+                                                                     {"GET", e + "/archive"},
                                                                      {"GET", e + "/peaks"},
                                                                      {"GET", e + "/transcript"},
                                                                      {"PUT", e + "/transcript"},
@@ -1972,8 +2026,9 @@ TEST_F(Service, AccountsIsolateUsersScopesLimitKeysAndSessionsNeedTheirToken) {
     for (const auto& [method, path] : matrix) {
         const bool transcript = path.ends_with("/transcript");
         EXPECT_EQ(StatusOf(server, method, path, bobs,
-                           transcript ? "1\n00:00:01,000 --> 00:00:04,000\nA story with a payoff.\n"
-                                      : R"({"kind":"like","start":1,"end":20})"),
+                           transcript          ? "1\n00:00:01,000 --> 00:00:04,000\nA story with a payoff.\n"
+                           : method == "PATCH" ? R"({"title":"Bob's now"})"
+                                               : R"({"kind":"like","start":1,"end":20})"),
                   404)
             << method << " " << path;
     }

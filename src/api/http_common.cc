@@ -182,17 +182,10 @@ ByteRange ParseByteRange(std::string_view header, size_t size) {
     return {ByteRange::kPart, *from, to ? std::min(*to, size - 1) : size - 1};
 }
 
-std::string ContentDisposition(const std::string& name) {
+std::string ContentDisposition(const std::string& name, const char* disposition) {
     // RFC 6266: an ASCII stand-in for old clients, and the name itself in UTF-8 (RFC 8187) for the rest.
-    std::string encoded;
-    for (unsigned char ch : name) {
-        if (std::isalnum(ch) || std::strchr("!#$&+-.^_`|~", ch) != nullptr) {
-            encoded.push_back(static_cast<char>(ch));
-        } else {
-            encoded += fmt::format("%{:02X}", ch);
-        }
-    }
-    return fmt::format("inline; filename=\"{}\"; filename*=UTF-8''{}", SanitizeFileName(name), encoded);
+    return fmt::format("{}; filename=\"{}\"; filename*=UTF-8''{}", disposition, SanitizeFileName(name),
+                       PercentEncode(name, "!#$&+-.^_`|~"));
 }
 
 void SendFile(const Request& req, Response& res, const fs::path& path, const std::string& content_type,

@@ -73,9 +73,10 @@ ByteRange ParseByteRange(std::string_view header, size_t size);
 // browser's download.
 void SendFile(const httplib::Request& req, httplib::Response& res, const std::filesystem::path& path,
               const std::string& content_type, const std::string& cache, const std::string& download_name = "");
-// Content-Disposition naming a download `name` (UTF-8): inline, with an ASCII stand-in and the name itself
-// (filename*, percent-encoded), so a browser saves it under its real name.
-std::string ContentDisposition(const std::string& name);
+// Content-Disposition naming a download `name` (UTF-8) with an ASCII stand-in and the name itself (filename*,
+// percent-encoded), so a browser saves it under its real name; `disposition` is "inline" (shown when the browser can)
+// or "attachment" (saved).
+std::string ContentDisposition(const std::string& name, const char* disposition = "inline");
 // The Content-Type of a file of the browser app, by its extension.
 std::string WebContentType(const std::filesystem::path& p);
 

@@ -186,6 +186,17 @@ void ApiServer::EpisodeRoutes() {
         SendJson(res, 200, EpisodeDocument(*b));
     });
 
+    // {"title": "..."}: the episode renamed.
+    svr.Patch(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
+        const json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("title") || !body["title"].is_string()) {
+            return SendStatus(res, Status::InvalidInput("send {\"title\": \"the episode's title\"}"));
+        }
+        auto renamed = app_->RenameEpisode(CurrentCaller(), req.matches[1], body["title"].get<std::string>());
+        if (!renamed.ok()) return SendStatus(res, renamed.status());
+        SendJson(res, 200, {{"episode", EpisodeRowToJson(*renamed)}});
+    });
+
     svr.Delete(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         if (Status st = app_->DeleteEpisode(CurrentCaller(), req.matches[1]); !st.ok()) return SendStatus(res, st);
         res.status = 204;
@@ -238,19 +249,6 @@ void ApiServer::EpisodeContentRoutes() {
         res.set_content(FormatVtt(cues), "text/vtt; charset=utf-8");
     });
 
-    // The episode's chosen clips as Podcasting 2.0 soundbites, to paste into its feed item (format=xml: the lines).
-    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/soundbites)", [this](const Request& req, Response& res) {
-        const std::string format = Param(req, "format", "json");
-        if (format != "json" && format != "xml")
-            return SendStatus(res, Status::InvalidInput("format must be json or xml"));
-        auto clips = app_->Soundbites(CurrentCaller(), req.matches[1]);
-        if (!clips.ok()) return SendStatus(res, clips.status());
-        json doc = SoundbitesToJson(*clips);
-        if (format == "xml") return res.set_content(doc["xml"].get<std::string>(), "text/plain; charset=utf-8");
-        doc["episode_id"] = req.matches[1];
-        SendJson(res, 200, doc);
-    });
-
     svr.Put(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
         auto imported = app_->ImportTranscript(CurrentCaller(), req.matches[1], req.body);
         if (!imported.ok()) return SendStatus(res, imported.status());
@@ -283,6 +281,52 @@ void ApiServer::EpisodeContentRoutes() {
         if (!accepted.ok()) return SendStatus(res, accepted.status());
         res.set_header("Location", "/api/v1/jobs/" + accepted->job.id);
         SendJson(res, 202, SpanAccepted(*accepted));
+    });
+}
+
+// What an episode's clips become outside PodPromo: soundbites for its feed, an edit decision list for a video editor,
+// and all of their files in one archive.
+void ApiServer::EpisodeHandOffRoutes() {
+    auto& svr = *server_;
+
+    // The episode's chosen clips as Podcasting 2.0 soundbites, to paste into its feed item (format=xml: the lines).
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/soundbites)", [this](const Request& req, Response& res) {
+        const std::string format = Param(req, "format", "json");
+        if (format != "json" && format != "xml")
+            return SendStatus(res, Status::InvalidInput("format must be json or xml"));
+        auto clips = app_->Soundbites(CurrentCaller(), req.matches[1]);
+        if (!clips.ok()) return SendStatus(res, clips.status());
+        json doc = SoundbitesToJson(*clips);
+        if (format == "xml") return res.set_content(doc["xml"].get<std::string>(), "text/plain; charset=utf-8");
+        doc["episode_id"] = req.matches[1];
+        SendJson(res, 200, doc);
+    });
+
+    // The same clips as an edit decision list for a video editor: format=edl (CMX3600), fcpxml or otio.
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/export)", [this](const Request& req, Response& res) {
+        const auto format = ParseExportFormat(Param(req, "format", ""));
+        if (!format) return SendStatus(res, Status::InvalidInput("format must be edl, fcpxml or otio"));
+        auto doc = app_->ExportClips(CurrentCaller(), req.matches[1], *format);
+        if (!doc.ok()) return SendStatus(res, doc.status());
+        res.set_header("Content-Disposition", ContentDisposition(doc->download_name, "attachment"));
+        res.set_content(doc->body, doc->content_type);
+    });
+
+    // Every clip's files in one ZIP, streamed as it is read (a resumed download, with Range, is not offered).
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/archive)", [this](const Request& req, Response& res) {
+        auto archive = app_->ArchiveClips(CurrentCaller(), req.matches[1]);
+        if (!archive.ok()) return SendStatus(res, archive.status());
+        std::shared_ptr<ZipStream> zip = std::move(archive->zip);
+        res.set_header("Content-Disposition", ContentDisposition(archive->download_name, "attachment"));
+        res.set_header("Cache-Control", "private, no-store");
+        res.set_content_provider(zip->size(), "application/zip",
+                                 [zip](size_t offset, size_t length, httplib::DataSink& sink) {
+                                     std::string chunk;
+                                     // (A file changed under it: the download is cut rather than finished damaged.)
+                                     if (!zip->Read(offset, std::min<size_t>(length, 256 * 1024), &chunk).ok())
+                                         return false;
+                                     return sink.write(chunk.data(), chunk.size());
+                                 });
     });
 }
 

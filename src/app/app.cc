@@ -8,6 +8,7 @@
 
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/media/probe.h"
 #include "podpromo/store/accounts.h"
 
 namespace podpromo {
@@ -136,12 +137,14 @@ Result<EpisodeBundle> App::GetEpisode(const Caller& who, const std::string& epis
     return b;
 }
 
-Result<std::vector<ClipRow>> App::Soundbites(const Caller& who, const std::string& episode_id) {
+Result<std::vector<ClipRow>> App::ChosenClips(const Caller& who, const std::string& episode_id, EpisodeRow* episode) {
     std::vector<ClipRow> clips;
     bool found = false;
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
         found = Sees(tx, who, episode_id);
-        if (found) clips = ListClips(tx, episode_id);
+        if (!found) return;
+        clips = ListClips(tx, episode_id);
+        if (episode) *episode = podpromo::GetEpisode(tx, episode_id).value_or(EpisodeRow{});
     }));
     if (!found) return Status::NotFound("no episode " + episode_id);
     // The editor's choice when they starred any; the ranked clips otherwise.
@@ -150,6 +153,98 @@ Result<std::vector<ClipRow>> App::Soundbites(const Caller& who, const std::strin
     std::sort(clips.begin(), clips.end(),
               [](const ClipRow& a, const ClipRow& b) { return a.start_time < b.start_time; });
     return clips;
+}
+
+Result<std::vector<ClipRow>> App::Soundbites(const Caller& who, const std::string& episode_id) {
+    return ChosenClips(who, episode_id, nullptr);
+}
+
+Result<App::ClipsExport> App::ExportClips(const Caller& who, const std::string& episode_id, ExportFormat format) {
+    EpisodeRow episode;
+    PODPROMO_ASSIGN_OR_RETURN(std::vector<ClipRow> clips, ChosenClips(who, episode_id, &episode));
+    ExportSource source;
+    source.title = episode.title;
+    source.file_name = episode.filename;
+    source.duration_ms = static_cast<Ms>(std::llround(episode.duration * 1000));
+    if (episode.has_video != 0 && episode.archived_at == 0) {
+        auto path = deps_.storage->Resolve(episode.audio_path);
+        auto info = path.ok() ? ProbeMedia(*path) : Result<MediaInfo>(path.status());
+        if (info.ok() && info->has_video) {
+            source.has_video = true;
+            source.width = info->width;
+            source.height = info->height;
+            source.rate = StandardRate(info->frame_rate);
+        }
+    }
+    std::vector<ExportClip> list;
+    for (const ClipRow& c : clips) {
+        const nlohmann::json why = ParseJsonOr(c.explanation, nlohmann::json::array());
+        std::string note;
+        for (size_t i = 0; i < why.size() && i < 2; ++i) {
+            if (why[i].is_string()) note += (note.empty() ? "" : "; ") + why[i].get<std::string>();
+        }
+        list.push_back({c.id, c.title, note, static_cast<Ms>(std::llround(c.start_time * 1000)),
+                        static_cast<Ms>(std::llround(c.end_time * 1000))});
+    }
+    const std::string title = TrimAscii(TruncateUtf8(episode.title, 80));
+    return ClipsExport{podpromo::ExportClips(format, source, list), ExportContentType(format),
+                       (title.empty() ? episode_id : title) + ExportExtension(format)};
+}
+
+namespace {
+// `title` as part of a file name on any system: no folder separators, control or reserved characters; cut to 60
+// characters; `fallback` when nothing is left.
+std::string FileNamePart(const std::string& title, const std::string& fallback) {
+    std::string out = TruncateUtf8(title, 60);
+    for (char& c : out) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F || std::string_view("/\\:*?\"<>|").find(c) != std::string_view::npos) c = ' ';
+    }
+    out = TrimAscii(out);
+    while (!out.empty() && out.back() == '.') out.pop_back();  // "..", and names Windows would not keep
+    return out.empty() ? fallback : out;
+}
+}  // namespace
+
+Result<EpisodeRow> App::RenameEpisode(const Caller& who, const std::string& episode_id, const std::string& title) {
+    if (!IsValidUtf8(title)) return Status::InvalidInput("the title is not UTF-8 text");
+    const std::string trimmed = TrimAscii(TruncateUtf8(title, 200));
+    if (trimmed.empty()) return Status::InvalidInput("a title needs at least one letter");
+    std::optional<EpisodeRow> episode;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        if (!Sees(tx, who, episode_id)) return;
+        if (SetEpisodeTitle(tx, episode_id, trimmed, deps_.clock->NowMs()))
+            episode = podpromo::GetEpisode(tx, episode_id);
+    }));
+    if (!episode) return Status::NotFound("no episode " + episode_id);
+    return *episode;
+}
+
+Result<App::ClipsArchive> App::ArchiveClips(const Caller& who, const std::string& episode_id) {
+    std::vector<ClipRow> clips;
+    std::optional<EpisodeRow> episode;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        if (!Sees(tx, who, episode_id)) return;
+        episode = podpromo::GetEpisode(tx, episode_id);
+        clips = ListClips(tx, episode_id);
+    }));
+    if (!episode) return Status::NotFound("no episode " + episode_id);
+    std::vector<ZipStream::Entry> entries;
+    for (const ClipRow& c : clips) {
+        if (c.expired_at != 0) continue;
+        const nlohmann::json files = ParseJsonOr(c.file_path, nlohmann::json::object());
+        const std::string stem = fmt::format("{:02d} {}", c.clip_rank, FileNamePart(c.title, "clip"));
+        for (const char* kind : {"video", "audio", "thumbnail", "srt", "vtt", "post"}) {
+            if (!files.is_object() || !files.contains(kind) || !files[kind].is_string()) continue;
+            auto path = deps_.storage->Resolve(files[kind].get<std::string>());
+            std::error_code ec;
+            if (!path.ok() || !fs::is_regular_file(*path, ec)) continue;
+            entries.push_back({stem + path->extension().string(), *path});
+        }
+    }
+    if (entries.empty()) return Status::NotFound("episode " + episode_id + " has no clip files to download");
+    PODPROMO_ASSIGN_OR_RETURN(std::unique_ptr<ZipStream> zip, ZipStream::Create(std::move(entries)));
+    return ClipsArchive{std::move(zip), FileNamePart(episode->title, episode_id) + " clips.zip"};
 }
 
 Result<bool> App::EpisodeVisible(const Caller& who, const std::string& episode_id) {

@@ -417,7 +417,7 @@ TEST_F(AppTest, SoundbitesAreTheStarredClipsOrElseAllInEpisodeOrder) {
                        }
                    })
                     .ok());
-    const Caller alice{"u_alice", false}, bob{"u_bob", false};
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
     auto ids = [&](const Caller& who) {
         std::vector<std::string> out;
         auto clips = app_->Soundbites(who, episode);
@@ -430,6 +430,22 @@ TEST_F(AppTest, SoundbitesAreTheStarredClipsOrElseAllInEpisodeOrder) {
     ASSERT_TRUE(app_->StarClip(alice, episode + "_c2", true).ok());
     EXPECT_EQ(ids(alice), (std::vector<std::string>{"_c2", "_c1"})) << "the editor's choice";
     EXPECT_EQ(app_->Soundbites(bob, episode).status().code(), StatusCode::kNotFound);
+}
+
+// Renaming: the title is kept trimmed and cut to 200 characters; blank or non-UTF-8 titles are refused; another
+// user's episode is not found and keeps its name.
+TEST_F(AppTest, AnEpisodeIsRenamedByItsOwnerOnly) {
+    const std::string episode = ReadyEpisode("u_alice");
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
+    auto renamed = app_->RenameEpisode(alice, episode, "  Episode 12: the founders  ");
+    ASSERT_TRUE(renamed.ok()) << renamed.status().ToString();
+    EXPECT_EQ(renamed->title, "Episode 12: the founders");
+    EXPECT_EQ(app_->GetEpisode(alice, episode, false)->episode.title, "Episode 12: the founders");
+    EXPECT_EQ(app_->RenameEpisode(alice, episode, std::string(300, 'e'))->title, std::string(200, 'e'));
+    EXPECT_EQ(app_->RenameEpisode(alice, episode, "   ").status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(app_->RenameEpisode(alice, episode, "caf\xE9").status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(app_->RenameEpisode(bob, episode, "mine now").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->GetEpisode(alice, episode, false)->episode.title, std::string(200, 'e'));
 }
 
 TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
@@ -508,7 +524,7 @@ TEST_F(AppTest, RescoringKeepsTheStoredClipsOrScoresAgain) {
 // Each user sees and changes only their own episodes and what hangs off them; another's answers exactly as a missing
 // one does, and an administrator sees everything.
 TEST_F(AppTest, AnotherUsersEpisodeClipsAndJobsAreNotFound) {
-    const Caller alice{"u_alice", false}, bob{"u_bob", false};
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
     const std::string mine = ReadyEpisode("u_alice");
     const ClipRow clip = AClip(mine);
     ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertClip(tx, clip); }).ok());

@@ -11,6 +11,7 @@
 
 #include "podpromo/asr/cue_text.h"
 #include "podpromo/asr/segments.h"
+#include "podpromo/core/caption_words.h"
 #include "podpromo/core/utf8.h"
 
 namespace podpromo {
@@ -428,7 +429,8 @@ Result<Transcript> LoadTranscriptFile(const std::filesystem::path& path) {
     return t;
 }
 
-std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms, size_t max_chars, Ms max_ms) {
+std::vector<Cue> CuesFromWords(const std::vector<Word>& spoken, Ms offset_ms, size_t max_chars, Ms max_ms) {
+    const std::vector<Word> words = CaptionWords(spoken);
     std::vector<Cue> cues;
     Cue cur;
     bool open = false;
@@ -445,7 +447,7 @@ std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms, siz
             cur = Cue{std::max<Ms>(0, w.start_ms - offset_ms), 0, ""};
             open = true;
         }
-        cur.text += (cur.text.empty() ? "" : " ") + CaptionWord(w.text);
+        cur.text += (cur.text.empty() ? "" : " ") + w.text;
         cur.end_ms = std::max(cur.start_ms + 1, w.end_ms - offset_ms);
     }
     if (open) cues.push_back(cur);

@@ -221,7 +221,7 @@ void AddRenderFlags(CLI::App* process, ProcessFlags* f) {
     process->add_flag("--no-render", f->no_render,
                       "With --out: skip the video and audio files, write captions and JSON only");
     process->add_flag("--no-video", f->no_video, "With --out: write the audio cuts but no videos");
-    process->add_option("--aspect", f->aspect, "Video frame: 9:16, 1:1 or 16:9")->capture_default_str();
+    process->add_option("--aspect", f->aspect, "Video frame: 9:16, 4:5, 1:1 or 16:9")->capture_default_str();
     process->add_option("--style", f->style_name, "Caption style: bold, clean or boxed")->capture_default_str();
     process->add_option("--caption-font", f->caption_font, "Caption font family (fontconfig name)");
     process->add_option("--caption-color", f->caption_color, "Caption colour, RRGGBB");

@@ -93,6 +93,47 @@ std::string AsciiLower(std::string_view s) {
     return out;
 }
 
+std::string EscapeXml(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+std::string PercentEncode(std::string_view s, std::string_view keep) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char ch : s) {
+        if (std::isalnum(ch) || keep.find(static_cast<char>(ch)) != std::string_view::npos) {
+            out.push_back(static_cast<char>(ch));
+        } else {
+            out += {'%', kHex[ch >> 4], kHex[ch & 15]};
+        }
+    }
+    return out;
+}
+
 std::string CaptionWord(std::string_view word) {
     std::string out(word);
     if (out.empty() || out[0] != 'i') return out;

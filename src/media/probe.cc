@@ -171,6 +171,8 @@ Result<MediaInfo> ProbeStreams(const fs::path& path, const std::set<std::string,
                 info.has_video = true;
                 info.width = par->width;
                 info.height = par->height;
+                const AVRational fps = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+                info.frame_rate = fps.num > 0 && fps.den > 0 ? av_q2d(fps) : 0;
             }
         }
     }

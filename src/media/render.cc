@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "podpromo/core/caption_words.h"
 #include "podpromo/core/subprocess.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/files/atomic.h"
@@ -139,11 +140,14 @@ Result<RenderPreset> PresetFor(const std::string& platform, const std::string& a
         if (platform == "x") p.width = 720, p.height = 1280;
     } else if (aspect == "1:1") {
         p.width = 1080, p.height = 1080;
+    } else if (aspect == "4:5") {
+        p.width = 1080, p.height = 1350;
+        if (platform == "x") p.width = 720, p.height = 900;
     } else if (aspect == "16:9") {
         p.width = 1920, p.height = 1080;
         if (platform == "x") p.width = 1280, p.height = 720;
     } else {
-        return Status::InvalidInput("unknown aspect '" + aspect + "' (9:16, 1:1, 16:9)");
+        return Status::InvalidInput("unknown aspect '" + aspect + "' (9:16, 4:5, 1:1, 16:9)");
     }
     return p;
 }
@@ -217,8 +221,9 @@ std::vector<CaptionGroup> GroupWords(const std::vector<Word>& words) {
     return groups;
 }
 
-std::string BuildCaptionsAss(const std::vector<Word>& words, const RenderPreset& p, const CaptionStyle& style,
+std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset& p, const CaptionStyle& style,
                              const std::string& title, Ms clip_ms, Ms title_until_ms) {
+    const std::vector<Word> words = CaptionWords(spoken);
     const StyleSpec& spec = SpecOf(style.name);
     const double k = Scale(p);
     const SafeZone z = SafeZoneFor(p);
@@ -264,7 +269,7 @@ std::string BuildCaptionsAss(const std::vector<Word>& words, const RenderPreset&
             std::string text = fs_tag.empty() ? "" : "{" + fs_tag + "}";
             for (size_t i = g.first; i < g.last; ++i) {
                 if (i > g.first) text += ' ';
-                const std::string word = AssText(CaptionWord(words[i].text), style.uppercase);
+                const std::string word = AssText(words[i].text, style.uppercase);
                 text += i == w ? "{\\c" + AssColour(style.highlight) + "&}" + word + "{\\c}" : word;
             }
             out += fmt::format("Dialogue: 0,{},{},Caption,,0,0,0,,{}\n", AssTime(from), AssTime(std::min(to, clip_ms)),

@@ -50,6 +50,9 @@ TEST(RenderPresets, EveryPlatformHasItsFrame) {
     EXPECT_EQ(PresetFor("x")->height, 1280);
     EXPECT_EQ(PresetFor("linkedin", "1:1")->height, 1080);
     EXPECT_EQ(PresetFor("tiktok", "16:9")->width, 1920);
+    EXPECT_EQ(PresetFor("reels", "4:5")->width, 1080);
+    EXPECT_EQ(PresetFor("reels", "4:5")->height, 1350);
+    EXPECT_EQ(PresetFor("x", "4:5")->height, 900);
     EXPECT_EQ(PresetFor("vine").status().code(), StatusCode::kInvalidInput);
     EXPECT_EQ(PresetFor("tiktok", "4:3").status().code(), StatusCode::kInvalidInput);
 }

@@ -409,6 +409,14 @@ std::vector<ClipRow> ListAllClips(Tx& tx) {
                               [](soci::statement&) {});
 }
 
+bool SetEpisodeTitle(Tx& tx, const std::string& id, const std::string& title, DbInt now) {
+    soci::session& s = tx.sql();
+    soci::statement st =
+        (s.prepare << "UPDATE episodes SET title = :t, updated_at = :u WHERE id = :id", use(title), use(now), use(id));
+    st.execute(true);
+    return st.get_affected_rows() == 1;
+}
+
 bool SetClipStarred(Tx& tx, const std::string& id, bool starred) {
     soci::session& s = tx.sql();
     const int v = starred ? 1 : 0;

@@ -24,10 +24,11 @@ function layout(page) {
     editor: el('section', { class: 'panel editor', hidden: true, 'aria-label': 'Edit clip' }),
     transcript: el('div', { class: 'transcript', 'aria-label': 'Transcript' }),
     soundbites: soundbitesPanel(page.id),
+    exports: exportLinks(page.id),
   };
   page.root.replaceChildren(
     el('section', { class: 'panel' },
-      el('h1', {}, ep.title),
+      titleEditor(page.id, ep.title),
       el('p', { class: 'muted' }, `${ep.status} · ${formatTime(ep.duration)} · detected genre: ${ep.detected_genre ?? '–'}`
         + (ep.archived ? ' · source archived' : '')),
       ep.error ? el('p', { class: 'error' }, ep.error) : null,
@@ -35,10 +36,46 @@ function layout(page) {
     el('div', { class: 'columns' },
       el('section', { class: 'panel' },
         el('div', { class: 'heading-row' }, el('h2', {}, 'Clips'), el('div', { class: 'options' }, v.genre, v.platform)),
-        v.ranking, v.cards, v.soundbites),
+        v.ranking, v.cards, v.soundbites, v.exports),
       el('div', {}, v.editor,
         el('section', { class: 'panel' }, el('h2', {}, 'Transcript'), v.transcript))));
   return v;
+}
+
+// The episode's title, renamed in place: Enter or leaving the field saves, Escape keeps the old one.
+function titleEditor(id, title) {
+  const h1 = el('h1', { class: 'episode-title' }, title);
+  const rename = el('button', { type: 'button', class: 'rename', 'data-action': 'rename' }, 'Rename');
+  const box = el('div', { class: 'title-row' }, h1, rename);
+  rename.addEventListener('click', () => {
+    const input = el('input', { type: 'text', value: h1.textContent, maxlength: 200, 'aria-label': 'Episode title',
+      class: 'title-input' });
+    let done = false;
+    const finish = async (keep) => {
+      if (done) return;
+      done = true;
+      const wanted = input.value.trim();
+      if (keep && wanted && wanted !== h1.textContent) {
+        try {
+          h1.textContent = (await api.patch(`/api/v1/episodes/${id}`, { title: wanted })).episode.title;
+          toast('Renamed');
+        } catch (e) {
+          toast(e.message, 'error');
+        }
+      }
+      box.replaceChildren(h1, rename);
+      rename.focus();
+    };
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') finish(true);
+      if (e.key === 'Escape') finish(false);
+    });
+    input.addEventListener('blur', () => finish(true));
+    box.replaceChildren(input);
+    input.focus();
+    input.select();
+  });
+  return box;
 }
 
 // The chosen clips (the starred ones, or all) as Podcasting 2.0 <podcast:soundbite> lines to paste into the
@@ -62,6 +99,19 @@ function soundbitesPanel(id) {
   copy.addEventListener('click', () => navigator.clipboard?.writeText(text.value)
     .then(() => toast('Soundbites copied'), () => { text.select(); }));
   return panel;
+}
+
+// The same clips as an edit decision list, for an editor who finishes them in Premiere, Resolve or Final Cut: each
+// file names the episode's file, which the editor links to their own copy.
+function exportLinks(id) {
+  const link = (format, label, title) => el('a', { href: `/api/v1/episodes/${id}/export?format=${format}`, download: '',
+    title, 'data-format': format }, label);
+  return el('p', { class: 'muted exports' }, 'For your video editor: ',
+    link('edl', 'EDL', 'CMX3600 edit decision list (Premiere, Resolve, Avid)'), ' · ',
+    link('fcpxml', 'FCPXML', 'Final Cut Pro and Resolve'), ' · ',
+    link('otio', 'OpenTimelineIO', 'OpenTimelineIO JSON'), ' · ',
+    el('a', { href: `/api/v1/episodes/${id}/archive`, download: '', 'data-format': 'zip',
+      title: 'Every clip\'s video, audio, captions and post text' }, 'All clips (ZIP)'));
 }
 
 function draw(page) {

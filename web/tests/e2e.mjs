@@ -202,6 +202,13 @@ try {
   assert.ok(await page.locator('.card').first().locator('.bars meter').count() >= 4, 'feature bars');
   await page.locator('[data-testid=waveform] [part~="region"]').first().waitFor();
 
+  step('rename the episode in place');
+  await page.locator('[data-action=rename]').click();
+  await page.locator('input.title-input').fill('Founder Stories, episode 12');
+  await page.locator('input.title-input').press('Enter');
+  await page.locator('h1.episode-title', { hasText: 'Founder Stories, episode 12' }).waitFor();
+  assert.equal((await apiGet(`/api/v1/episodes/${episodeId}`)).episode.title, 'Founder Stories, episode 12');
+
   step('play a clip in place');
   const first = doc.clips[0];
   await page.locator('.card').first().locator('[data-action=play]').click();
@@ -274,6 +281,10 @@ try {
   const card = page.locator(`.card[data-clip="${clipId}"]`);
   await card.locator('[data-action=like]').click();
   await card.locator('select[aria-label=Rating]').selectOption('5');
+  const barWords = await card.locator('.bar > span:first-child').allTextContents();
+  assert.ok(barWords.length > 0 && !barWords.some((w) => /arousal|loopability|_/.test(w)),
+    `the score bars speak plainly: ${barWords.join(', ')}`);
+  assert.equal(await card.locator('select[aria-label="Flag reason"]').inputValue(), '', 'no reason chosen for the user');
   await card.locator('select[aria-label="Flag reason"]').selectOption('ends too early');
   await card.locator('[data-action=flag]').click();
   await card.locator('input[aria-label=Comment]').fill('Great hook, tighten the ending');
@@ -302,6 +313,18 @@ try {
   assert.deepEqual(bites.soundbites.map((b) => b.clip_id), [clipId], 'only the starred clip');
   assert.equal(await page.locator('details.soundbites textarea').inputValue(), bites.xml);
   assert.match(bites.xml, /^<podcast:soundbite startTime="[0-9.]+" duration="[0-9.]+">[^<]*<\/podcast:soundbite>\n$/);
+
+  step('hand-off: the starred clip as an EDL for a video editor');
+  const [edlDownload] = await Promise.all([page.waitForEvent('download'),
+    page.locator('.exports a[data-format=edl]').click()]);
+  assert.ok(edlDownload.suggestedFilename().endsWith('.edl'), edlDownload.suggestedFilename());
+  const edl = readFileSync(await edlDownload.path(), 'utf8');
+  assert.match(edl, /^TITLE: .+\nFCM: NON-DROP FRAME\n\n001 {2}AX {7}AA {4}C {8}\d\d:\d\d:\d\d:\d\d /, edl);
+  assert.equal((edl.match(/^\d{3} /gm) || []).length, 1, 'one event: the starred clip');
+  const [zipDownload] = await Promise.all([page.waitForEvent('download'),
+    page.locator('.exports a[data-format=zip]').click()]);
+  assert.ok(zipDownload.suggestedFilename().endsWith(' clips.zip'), zipDownload.suggestedFilename());
+  assert.equal(readFileSync(await zipDownload.path()).subarray(0, 4).toString('latin1'), 'PK\x03\x04', 'a ZIP');
 
   step('rescore for another platform and genre: the ranking updates at once');
   await page.locator('.heading-row select[name=platform]').selectOption('linkedin');

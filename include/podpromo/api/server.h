@@ -54,6 +54,7 @@ class ApiServer {
     void AdminRoutes();
     void EpisodeRoutes();
     void EpisodeContentRoutes();
+    void EpisodeHandOffRoutes();
     void ClipRoutes();
     void JobRoutes();
     void WebRoutes();

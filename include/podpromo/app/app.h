@@ -16,10 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "podpromo/app/exports.h"
 #include "podpromo/core/clock.h"
 #include "podpromo/core/config.h"
 #include "podpromo/core/status.h"
 #include "podpromo/files/storage.h"
+#include "podpromo/files/zip.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/store/database.h"
@@ -192,6 +194,9 @@ class App {
     // Removes the episode, its rows and files. A running job of it is asked to stop first: FailedPrecondition
     // "busy" then, and the caller retries.
     Status DeleteEpisode(const Caller& who, const std::string& episode_id);
+    // Renames the episode (its clips' files keep their names; downloads and exports use the new title). InvalidInput
+    // for a title that is not UTF-8 or is blank; cut to 200 characters. The episode as it is now.
+    Result<EpisodeRow> RenameEpisode(const Caller& who, const std::string& episode_id, const std::string& title);
     // The episode's clips, or (for another platform, genre or count) its transcript scored again.
     // FailedPrecondition "not_ready" without a transcript.
     Result<Rescored> Rescore(const Caller& who, const std::string& episode_id, const RescoreAsk& ask);
@@ -209,6 +214,21 @@ class App {
     // The clips to offer as the episode's Podcasting 2.0 soundbites: the starred ones when the editor starred any,
     // else all of its clips; in the order they come in the episode.
     Result<std::vector<ClipRow>> Soundbites(const Caller& who, const std::string& episode_id);
+    // The same clips as an edit decision list for a video editor in `format` (app/exports.h), and the name to save it
+    // under (the episode's title). Timecodes count frames at the source video's rate, read from its file; 30 fps for
+    // audio alone (or a source already archived to audio).
+    struct ClipsExport {
+        std::string body, content_type, download_name;
+    };
+    Result<ClipsExport> ExportClips(const Caller& who, const std::string& episode_id, ExportFormat format);
+    // Every clip's files (video, audio cut, thumbnail, captions, post text) as one ZIP archive to stream, named
+    // "NN title.ext" by rank, and the name to save it under ("<episode title> clips.zip"). Clips whose files cleanup
+    // removed are left out. NotFound when no clip has a file.
+    struct ClipsArchive {
+        std::unique_ptr<ZipStream> zip;
+        std::string download_name;
+    };
+    Result<ClipsArchive> ArchiveClips(const Caller& who, const std::string& episode_id);
     Result<std::pair<std::vector<EpisodeRow>, DbInt>> ListEpisodes(const Caller& who, int limit, int offset);
     // The transcript; FailedPrecondition "not_ready" before there is one.
     Result<Transcript> GetTranscript(const Caller& who, const std::string& episode_id);
@@ -234,6 +254,7 @@ class App {
     Result<AcceptedUpload> RepeatedUpload(const std::string& episode_id);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);
+    Result<std::vector<ClipRow>> ChosenClips(const Caller& who, const std::string& episode_id, EpisodeRow* episode);
     AppDeps deps_;
     AppLimits limits_;
 };

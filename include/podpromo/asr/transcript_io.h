@@ -28,8 +28,9 @@ struct Cue {
     std::string text;
 };
 
-// Groups words into cues of at most `max_chars` characters and `max_ms` long, breaking at pauses of 600 ms;
-// times are shifted by -offset_ms and clamped at 0.
+// Groups words, as captions show them (core/caption_words.h: numbers as digits, "I"), into cues of at most
+// `max_chars` characters and `max_ms` long, breaking at pauses of 600 ms; times are shifted by -offset_ms and
+// clamped at 0.
 std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms = 0, size_t max_chars = 42,
                                Ms max_ms = 4000);
 std::string FormatSrt(const std::vector<Cue>& cues);

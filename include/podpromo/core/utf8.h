@@ -23,6 +23,10 @@ std::string TruncateUtf8(std::string_view s, size_t max_code_points);
 std::string AsciiLower(std::string_view s);
 // `s` without its leading and trailing ASCII white space.
 std::string TrimAscii(std::string_view s);
+// `text` with the five XML special characters escaped (&amp; &lt; &gt; &quot; &apos;), fit for an element or attribute.
+std::string EscapeXml(std::string_view text);
+// `s` with every byte that is neither an ASCII letter or digit nor one of `keep` written as %XX (upper-case hex).
+std::string PercentEncode(std::string_view s, std::string_view keep);
 // A word as captions show it: the pronoun "i" and its contractions ("i'm", "i'll", "i'd", "i've", with a straight or
 // curly apostrophe, and any punctuation after) get their capital, as recognisers that write lower case leave them;
 // every other word is returned as it is.

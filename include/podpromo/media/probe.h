@@ -21,6 +21,7 @@ struct MediaInfo {
     int sample_rate = 0;
     int channels = 0;
     int width = 0, height = 0;
+    double frame_rate = 0;  // the video's frames per second (its average; 0 when unknown or without video)
 };
 
 // What is accepted besides the container: audio at kMinSampleRate..kMaxSampleRate in at most kMaxChannels, and

@@ -15,10 +15,11 @@
 
 namespace podpromo {
 
-// An output frame. "9:16" for every platform; linkedin also "1:1"; any platform "1:1" or "16:9" on request.
+// An output frame. "9:16" for every platform; linkedin also "1:1"; any platform "4:5" (the feeds' portrait), "1:1" or
+// "16:9" on request.
 struct RenderPreset {
     std::string platform;
-    std::string aspect;  // "9:16", "1:1", "16:9"
+    std::string aspect;  // "9:16", "4:5", "1:1", "16:9"
     int width = 1080, height = 1920;
 };
 
@@ -62,10 +63,10 @@ struct CaptionGroup {
 };
 std::vector<CaptionGroup> GroupWords(const std::vector<Word>& words);
 
-// An ASS subtitle script for the clip: one event per spoken word showing its group with that word in the
-// highlight colour; `title` (when not empty) at the top inside the safe zone, for `title_until_ms` (0 =
-// the whole clip). Word times are relative to the clip start. Font sizes shrink so that a group always fits
-// one line inside the safe zone's width (long words and numbers never overflow). Pure.
+// An ASS subtitle script for the clip: one event per word (as captions show them: core/caption_words.h) showing its
+// group with that word in the highlight colour; `title` (when not empty) at the top inside the safe zone, for
+// `title_until_ms` (0 = the whole clip). Word times are relative to the clip start. Font sizes shrink so that a group
+// always fits one line inside the safe zone's width (long words and numbers never overflow). Pure.
 std::string BuildCaptionsAss(const std::vector<Word>& words, const RenderPreset& preset, const CaptionStyle& style,
                              const std::string& title, Ms clip_ms, Ms title_until_ms = 0);
 

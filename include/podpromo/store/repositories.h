@@ -100,6 +100,8 @@ OwnerUse UseOf(Tx& tx, const std::string& owner, DbInt since);
 // The owner (a user id; "" for an episode stored before accounts and not yet claimed); nullopt for no such episode.
 std::optional<std::string> EpisodeOwner(Tx& tx, const std::string& episode_id);
 void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status, const std::string& error);
+// Gives the episode a new title; false when there is no such episode.
+bool SetEpisodeTitle(Tx& tx, const std::string& id, const std::string& title, DbInt now);
 void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e);  // duration, genres, analysis, status
 // Removes the episode with its segments, clips, feedback and jobs.
 void DeleteEpisode(Tx& tx, const std::string& id);

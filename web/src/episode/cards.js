@@ -3,6 +3,16 @@
 import { api, el, formatTime, toast } from '../api.js';
 
 const FLAG_REASONS = ['starts mid-thought', 'ends too early', 'sponsor read', 'wrong words', 'boring', 'other'];
+// The scorer's features in a podcaster's words (the API keeps the names it documents).
+const FEATURE_WORDS = {
+  hook: 'strong opening', payoff: 'pays off', arousal: 'energy', emotion: 'feeling', quotable: 'quotable line',
+  question: 'asks a question', info_density: 'facts and numbers', loopability: 'works as a loop',
+  self_contained: 'stands on its own', centrality: 'on the episode\'s subject', topic_change: 'starts a new topic',
+  platform_len_match: 'right length for the platform', arousal_audio: 'energy in the voice',
+  arousal_text: 'energy in the words', hook_question: 'opens with a question', back_reference: 'refers back',
+  mid_thought: 'starts mid-thought', ad_penalty: 'sounds like an ad',
+};
+export const featureWords = (k) => FEATURE_WORDS[k] || k.replace(/_/g, ' ');
 
 function remembered(clipId) {
   try {
@@ -31,8 +41,8 @@ export function clipCard(c, i, rescored, actions) {
     el('p', { class: 'hashtags' }, (c.hashtags || []).join(' ')),
     el('ul', { class: 'why' }, (c.explanation || []).map((x) => el('li', {}, x))),
     el('div', { class: 'bars' }, features.map(([k, v]) => el('div', { class: 'bar' },
-      el('span', {}, k.replace(/_/g, ' ')),
-      el('meter', { min: 0, max: 1, value: v, 'aria-label': k }),
+      el('span', {}, featureWords(k)),
+      el('meter', { min: 0, max: 1, value: v, 'aria-label': featureWords(k) }),
       el('span', { class: 'num' }, v.toFixed(2))))),
     el('div', { class: 'card-actions' },
       el('button', { type: 'button', onclick: () => actions.play(c), 'data-action': 'play' }, '▶ Play'),
@@ -93,7 +103,9 @@ function feedback(c) {
       toast(e.message, 'error');
     }
   };
-  const reason = el('select', { 'aria-label': 'Flag reason' }, FLAG_REASONS.map((r) => el('option', { value: r }, r)));
+  // No reason is chosen for the editor: a first option that is one would read like the app's verdict on the clip.
+  const reason = el('select', { 'aria-label': 'Flag reason' }, el('option', { value: '' }, 'What is wrong?'),
+    FLAG_REASONS.map((r) => el('option', { value: r }, r)));
   const comment = el('input', { type: 'text', placeholder: 'Comment', 'aria-label': 'Comment', maxlength: 500 });
   const rating = el('select', { 'aria-label': 'Rating' }, el('option', { value: '' }, 'Rate…'),
     [1, 2, 3, 4, 5].map((n) => el('option', { value: n, selected: mine.rating === n }, `${'★'.repeat(n)}`)));
@@ -106,7 +118,8 @@ function feedback(c) {
       onclick: () => send({ kind: 'dislike' }, { vote: 'dislike' }) }, '✗ Dislike'),
     rating, starButton(c, show),
     el('span', { class: 'flag' }, reason, el('button', { type: 'button', 'data-action': 'flag',
-      onclick: () => send({ kind: 'flag', comment: reason.value }, { flag: reason.value }) }, '⚑ Flag')),
+      onclick: () => (reason.value ? send({ kind: 'flag', comment: reason.value }, { flag: reason.value })
+        : reason.focus()) }, '⚑ Flag')),
     el('span', { class: 'comment' }, comment, el('button', { type: 'button', 'data-action': 'comment',
       onclick: () => comment.value.trim() && send({ kind: 'comment', comment: comment.value.trim() }, {})
         .then(() => { comment.value = ''; toast('Comment saved'); }) }, 'Send')),

@@ -48,7 +48,7 @@ export function openEditor(page, editor, clip, region, pl, onRendered) {
   page.editing = { clip, region };
   editor.hidden = false;
   const platformSel = select('platform', PLATFORMS, pl || clip.platform || ep.platform, 'Platform');
-  const aspect = select('aspect', ['9:16', '1:1', '16:9'], ep.render_options?.aspect || '9:16', 'Frame');
+  const aspect = select('aspect', ['9:16', '4:5', '1:1', '16:9'], ep.render_options?.aspect || '9:16', 'Frame');
   const style = select('style', ['bold', 'clean', 'boxed'], ep.render_options?.style || 'bold', 'Captions');
   const start = el('input', { type: 'number', step: '0.1', min: 0, name: 'start', value: region.start.toFixed(2) });
   const end = el('input', { type: 'number', step: '0.1', min: 0, name: 'end', value: region.end.toFixed(2) });
