@@ -378,7 +378,7 @@ TEST_F(ProcessEpisodes, OutDirHoldsClipsCaptionsAndTranscripts) {
     r = RunPodpromo({"process", ep.wav.string(), "--cover", ep.wav.string(), "--out", (work / "x").string()});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("not an image"), std::string::npos) << r.err;
-    r = RunPodpromo({"process", ep.wav.string(), "--platform", "x", "--aspect", "4:5"});
+    r = RunPodpromo({"process", ep.wav.string(), "--platform", "x", "--aspect", "4:3"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("9:16"), std::string::npos) << r.err;
 }

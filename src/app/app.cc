@@ -230,10 +230,14 @@ Result<App::ClipsArchive> App::ArchiveClips(const Caller& who, const std::string
     }));
     if (!episode) return Status::NotFound("no episode " + episode_id);
     std::vector<ZipStream::Entry> entries;
+    std::set<std::string> stems;
     for (const ClipRow& c : clips) {
         if (c.expired_at != 0) continue;
         const nlohmann::json files = ParseJsonOr(c.file_path, nlohmann::json::object());
-        const std::string stem = fmt::format("{:02d} {}", c.clip_rank, FileNamePart(c.title, "clip"));
+        std::string stem = fmt::format("{:02d} {}", c.clip_rank, FileNamePart(c.title, "clip"));
+        for (int k = 2; !stems.insert(stem).second; ++k) {  // two renders of one rank and title
+            stem = fmt::format("{:02d} {} ({})", c.clip_rank, FileNamePart(c.title, "clip"), k);
+        }
         for (const char* kind : {"video", "audio", "thumbnail", "srt", "vtt", "post"}) {
             if (!files.is_object() || !files.contains(kind) || !files[kind].is_string()) continue;
             auto path = deps_.storage->Resolve(files[kind].get<std::string>());

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "podpromo/asr/transcript_io.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
@@ -482,6 +483,43 @@ TEST_F(AppTest, FeedbackIsCheckedAndCounted) {
     EXPECT_EQ(last->totals["rating"], 1);
     EXPECT_EQ(last->row.episode_id, episode);
     EXPECT_EQ(app_->RecordFeedback(kAll, "nope", {"like", std::nullopt, ""}).status().code(), StatusCode::kNotFound);
+}
+
+// The archive of an episode's clips: each clip's files named by rank and a title made safe for any file system (two
+// clips of one rank and title both kept), expired clips left out; another user's episode is not found.
+TEST_F(AppTest, TheClipsArchiveNamesEveryFileSafelyAndOnce) {
+    const std::string episode = ReadyEpisode("u_alice");
+    auto write = [&](const std::string& rel) {
+        const fs::path p = *storage_->Resolve(rel);
+        fs::create_directories(p.parent_path());
+        std::ofstream(p) << rel;
+    };
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
+                       for (int n = 1; n <= 3; ++n) {
+                           ClipRow c = AClip(episode);
+                           c.id = episode + "_c" + std::to_string(n);
+                           c.clip_rank = 1;
+                           c.title = "Why/we: quit?\n";
+                           const std::string out = "episodes/" + episode + "/out/c" + std::to_string(n);
+                           c.file_path = DumpJson({{"video", out + ".mp4"}, {"srt", out + ".srt"}});
+                           write(out + ".mp4");
+                           write(out + ".srt");
+                           InsertClip(tx, c);
+                       }
+                       ExpireClip(tx, episode + "_c3", clock_.NowMs());
+                   })
+                    .ok());
+    auto archive = app_->ArchiveClips(Caller{"u_alice", false, "user:alice"}, episode);
+    ASSERT_TRUE(archive.ok()) << archive.status().ToString();
+    std::string zip;
+    ASSERT_TRUE(archive->zip->Read(0, archive->zip->size(), &zip).ok());
+    for (const char* name : {"01 Why we  quit.mp4", "01 Why we  quit.srt", "01 Why we  quit (2).mp4"}) {
+        EXPECT_NE(zip.find(name), std::string::npos) << name;
+    }
+    EXPECT_EQ(zip.find("/c3."), std::string::npos) << "the expired clip's files are left out";
+    EXPECT_EQ(zip.find("(3)"), std::string::npos);
+    EXPECT_EQ(archive->download_name, "Ready clips.zip");
+    EXPECT_EQ(app_->ArchiveClips(Caller{"u_bob", false, "user:bob"}, episode).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(AppTest, AnExpiredClipsFilesAreGoneAndSaySo) {
