@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -45,7 +47,10 @@ std::string SignInLink(const std::string& base_url, const std::string& token) {
 namespace {
 
 Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, int pool_size) {
-    auto db = Database::Open(config.DatabaseUrl(), pool_size);
+    // A host frozen inside a transaction loses it after two lease terms (at least 10 s): by then its jobs' leases have
+    // run out, and their rows must be free for the rescue.
+    const std::chrono::seconds idle_limit(std::max(10, 2 * config.job_lease_seconds));
+    auto db = Database::Open(config.DatabaseUrl(), pool_size, idle_limit);
     if (!db.ok()) return db.status();
     auto applied = (*db)->Migrate();
     if (!applied.ok()) return applied.status();

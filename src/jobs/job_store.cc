@@ -26,10 +26,13 @@ Result<LeaseCheck> SqlJobStore::CheckLeases(const std::vector<std::string>& job_
             if (CancelRequested(tx, id)) check.cancel_requested.insert(id);
             if (renew_until && !RenewLease(tx, id, owner, *renew_until)) check.lost.insert(id);
         }
-        // Jobs of workers that died (this process's or another's) go back to the queue. Checked as often as leases
-        // are renewed: a lease cannot expire faster than that.
-        if (renew_until) check.recovered = RecoverExpiredJobs(tx, now);
     }));
+    if (!renew_until) return check;
+    // Jobs of workers that died (this process's or another's) go back to the queue. Checked as often as leases are
+    // renewed: a lease cannot expire faster than that. A job row locked by a frozen process is passed over, so this
+    // host's own renewals never wait behind it.
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& tx) { check.recovered = RecoverExpiredJobs(tx, now); },
+                                                Database::Isolation::kReadCommitted));
     return check;
 }
 

@@ -179,6 +179,18 @@ void QuietNotices(soci::session& s) {
     if (backend != nullptr && backend->conn_ != nullptr) PQsetNoticeProcessor(backend->conn_, DropNotice, nullptr);
 }
 
+// What every pooled PostgreSQL session is given when it is opened (and opened again).
+void PreparePostgresSession(soci::session& s, std::chrono::seconds idle_transaction_limit) {
+    QuietNotices(s);
+    // As SQLite is: every transaction serializable, so a read that a concurrent commit made stale cannot be written on
+    // (the transaction fails with 40001 and InTransaction runs it again).
+    s << "SET default_transaction_isolation = 'serializable'";
+    // A process frozen inside a transaction (SIGSTOP, a paused VM, a swap storm) would hold its row locks for as long
+    // as it stays frozen, and every other host's write to those rows would wait as long. The server ends such a
+    // session instead; the frozen process finds its connection gone when it wakes (its transaction rolled back).
+    s << fmt::format("SET idle_in_transaction_session_timeout = '{}s'", idle_transaction_limit.count());
+}
+
 Status Unreachable(const std::string& what) {
     return Status::Unavailable("database unavailable: " + what).WithSlug("database_unavailable");
 }
@@ -196,12 +208,16 @@ Status FromException(const std::exception& e, bool lost = false) {
 
 }  // namespace
 
-Database::Database(Kind kind, int pool_size)
-    : kind_(kind), pool_size_(pool_size), pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
+Database::Database(Kind kind, int pool_size, std::chrono::seconds idle_transaction_limit)
+    : kind_(kind),
+      pool_size_(pool_size),
+      idle_transaction_limit_(idle_transaction_limit),
+      pool_(std::make_unique<soci::connection_pool>(pool_size)) {}
 
 Database::~Database() = default;
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int pool_size) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int pool_size,
+                                                 std::chrono::seconds idle_transaction_limit) {
     std::unique_ptr<Database> db;
     try {
         if (url.rfind("sqlite://", 0) == 0) {
@@ -217,7 +233,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
             std::error_code ec;
             const fs::path parent = fs::path(path).parent_path();
             if (!parent.empty()) fs::create_directories(parent, ec);
-            db.reset(new Database(Kind::kSqlite, pool_size));
+            db.reset(new Database(Kind::kSqlite, pool_size, idle_transaction_limit));
             for (int i = 0; i < pool_size; ++i) {
                 soci::session& s = db->pool_->at(static_cast<size_t>(i));
                 // timeout: seconds a writer waits for another's lock before SQLITE_BUSY.
@@ -229,15 +245,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& url, int poo
         } else if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
             auto connect = PostgresConnectString(url);
             if (!connect.ok()) return connect.status();
-            db.reset(new Database(Kind::kPostgres, pool_size));
+            db.reset(new Database(Kind::kPostgres, pool_size, idle_transaction_limit));
             db->connect_ = *connect;
             for (int i = 0; i < pool_size; ++i) {
                 soci::session& s = db->pool_->at(static_cast<size_t>(i));
                 s.open(soci::postgresql, *connect);
-                QuietNotices(s);
-                // As SQLite is: every transaction serializable, so a read that a concurrent commit made stale cannot
-                // be written on (the transaction fails with 40001 and InTransaction runs it again).
-                s << "SET default_transaction_isolation = 'serializable'";
+                PreparePostgresSession(s, idle_transaction_limit);
             }
         } else {
             return Status::InvalidInput("DATABASE_URL: expected sqlite:///path or postgresql://...");
@@ -258,8 +271,7 @@ bool Database::Revive(soci::session& s) {
     if (backend != nullptr && PQstatus(backend->conn_) == CONNECTION_OK) return false;
     try {
         s.reconnect();
-        QuietNotices(s);
-        s << "SET default_transaction_isolation = 'serializable'";
+        PreparePostgresSession(s, idle_transaction_limit_);
         ++reconnects_;
         return true;
     } catch (const std::exception&) {

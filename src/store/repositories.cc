@@ -757,8 +757,13 @@ int RecoverExpiredJobs(Tx& tx, DbInt now) {
     std::vector<std::string> ids;
     {
         std::string id;
+        // On PostgreSQL a row another session holds locked is passed over, not waited for: its holder may be a process
+        // frozen inside a transaction, and the caller renews leases too. The row is taken once the server has ended
+        // that session (Database::Open's idle_transaction_limit).
+        const std::string lock = s.get_backend_name() == "postgresql" ? " FOR UPDATE SKIP LOCKED" : "";
         soci::statement st =
-            (s.prepare << "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < :n", use(now), into(id));
+            (s.prepare << "SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < :n" + lock, use(now),
+             into(id));
         st.execute(false);
         while (st.fetch()) ids.push_back(id);
     }

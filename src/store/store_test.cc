@@ -3,6 +3,9 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -580,6 +583,68 @@ TEST(Store, ADeadConnectionIsReplacedAndTheWorkRunsAgain) {
     DbInt episodes = 0;
     EXPECT_TRUE(db->With([&](Tx& s) { episodes = CountEpisodes(s, std::nullopt); }).ok());
     EXPECT_EQ(episodes, 1) << "not twice";
+}
+
+// A worker frozen (SIGSTOP, a paused VM) inside a transaction holds its job row's lock. Other hosts' lease checks must
+// neither wait for it (their own leases would lapse meanwhile) nor wait forever to rescue the job: the server ends the
+// frozen session after the idle limit, the job goes back to the queue, and what the frozen worker wrote is undone.
+TEST(Store, AJobLockedByAFrozenWorkerStallsNoLeaseCheckAndIsRescuedOnceItsSessionEnds) {
+    if (!testing::OnPostgres()) GTEST_SKIP() << "PostgreSQL only (the pg. tests): SQLite has no row locks";
+    testing::TempDir dir;
+    const std::string url = testing::TestDatabaseUrl(dir / "t.db");
+    auto opened = Database::Open(url, 2);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    auto db = std::move(*opened);
+    ASSERT_TRUE(db->Migrate().ok());
+    auto frozen_db = Database::Open(url, 1, std::chrono::seconds(1));
+    ASSERT_TRUE(frozen_db.ok());
+    std::optional<JobRow> job;
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
+                      AddJob(s, "a", 1, 1);
+                      job = ClaimNextJob(s, "frozen", 1000, 2000);
+                  }).ok());
+    ASSERT_TRUE(job);
+    std::promise<void> locked, wake;
+    std::atomic<int> runs{0};
+    std::atomic<bool> wrote_after_waking{false};
+    std::thread frozen([&] {
+        (void)(*frozen_db)->InTransaction([&](Tx& s) {
+            if (runs++ > 0) {  // run again on a new connection: the lease has passed on, so nothing is written
+                wrote_after_waking = SetJobProgress(s, "a", job->lease_epoch, "frozen", 0.9, "{}");
+                return;
+            }
+            ASSERT_TRUE(SetJobProgress(s, "a", job->lease_epoch, "frozen", 0.5, "{}"));  // the row's lock, held
+            locked.set_value();
+            wake.get_future().wait();  // frozen, between two statements of its transaction
+        });
+    });
+    locked.get_future().wait();
+    SqlJobStore store(db.get());
+    // The lease ran out at 2000. The first check comes back at once, passing over the locked row.
+    auto first = std::async(std::launch::async, [&] { return store.CheckLeases({}, "other", 9000, 3000); });
+    const bool returned = first.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+    EXPECT_TRUE(returned) << "a lease check waited for the frozen worker's lock";
+    if (returned) {
+        EXPECT_EQ(first.get()->recovered, 0) << "the locked job is left for later";
+    }
+    // After the idle limit (1 s here) the server ends the frozen session; a later check rescues the job.
+    int recovered = 0;
+    for (int i = 0; i < 100 && recovered == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        auto check = store.CheckLeases({}, "other", 9000, 3000);
+        ASSERT_TRUE(check.ok()) << check.status().ToString();
+        recovered = check->recovered;
+    }
+    EXPECT_EQ(recovered, 1) << "the job was not rescued within 10 s";
+    wake.set_value();
+    frozen.join();
+    EXPECT_FALSE(wrote_after_waking);
+    ASSERT_TRUE(db->With([&](Tx& s) {
+                      const auto after = GetJob(s, "a");
+                      ASSERT_TRUE(after);
+                      EXPECT_EQ(after->state, JobState::kQueued);
+                      EXPECT_NE(after->stage, "frozen") << "the frozen worker's write was rolled back";
+                  }).ok());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,7 +45,14 @@ class Database {
 
     // Opens `url` (sqlite:///path/to.db, creating the file and its folder, or postgresql://user:pass@host:port/db)
     // with `pool_size` sessions. Unavailable when the server cannot be reached, InvalidInput for a bad URL.
-    static Result<std::unique_ptr<Database>> Open(const std::string& url, int pool_size);
+    // PostgreSQL ends a session of this process that sits inside a transaction, waiting for its next statement, for
+    // longer than `idle_transaction_limit` (the process was frozen): its locks must not stall the other hosts. The
+    // process then finds the connection gone (InTransaction reports Unavailable or runs `fn` again). Keep it well above
+    // the time any `fn` spends between statements.
+    static Result<std::unique_ptr<Database>> Open(
+        const std::string& url, int pool_size,
+        std::chrono::seconds idle_transaction_limit = kDefaultIdleTransactionLimit);
+    static constexpr std::chrono::seconds kDefaultIdleTransactionLimit{60};
     ~Database();
 
     // Applies the migrations not yet applied, up to `up_to` (a test's database as an older build left it), each in its
@@ -100,11 +108,12 @@ class Database {
                                      std::function<void(int64_t lost_at_ms)> on_resumed = {});
 
   private:
-    Database(Kind kind, int pool_size);
+    Database(Kind kind, int pool_size, std::chrono::seconds idle_transaction_limit);
     bool Revive(soci::session& s);
     bool Connected(soci::session& s) const;
     Kind kind_;
     int pool_size_;
+    std::chrono::seconds idle_transaction_limit_;
     std::unique_ptr<soci::connection_pool> pool_;
     std::atomic<uint64_t> write_version_{0};
     std::atomic<uint64_t> reconnects_{0};

@@ -190,7 +190,9 @@ bool CancelRequested(Tx& tx, const std::string& job_id);
 // attempt counted (the claim counted it), or, when its attempts are used up, failed with the reason and its
 // episode with it (a poison job that kills every worker that takes it). True when it was queued again.
 bool ReleaseDeadWorkersJob(Tx& tx, const std::string& job_id, DbInt now);
-// Running jobs whose lease ended before `now`, each through ReleaseDeadWorkersJob. Returns how many were queued.
+// Running jobs whose lease ended before `now`, each through ReleaseDeadWorkersJob. Returns how many were queued. On
+// PostgreSQL it locks the rows it takes and never waits for one another session holds (it is left for a later call):
+// run it in a READ COMMITTED transaction, so the locks last until the commit.
 int RecoverExpiredJobs(Tx& tx, DbInt now);
 // Jobs that ended (succeeded, failed or cancelled) at or after `since`, oldest first, at most `limit`.
 std::vector<JobRow> JobsFinishedSince(Tx& tx, DbInt since, int limit);
