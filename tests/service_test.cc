@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "fake_whisper.h"
+#include "feed_server.h"
 #include "podpromo/core/clock.h"
 #include "podpromo/core/secrets.h"
 #include "podpromo/files/storage.h"
@@ -2287,6 +2288,120 @@ TEST_F(Service, AWorkerPausedPastItsLeaseChangesNothingWhenItWakes) {
     EXPECT_EQ(FilesUnder(data / "episodes" / episode_id), files) << "no file added, none removed";
     EXPECT_EQ(paused.Terminate(), 0);
     EXPECT_EQ(rescuer.Terminate(), 0);
+}
+
+// The timeline as WebVTT, as a show's own transcript would be.
+std::string TimelineVtt(const std::vector<TimedLine>& timeline) {
+    const auto stamp = [](Ms ms) {
+        return fmt::format("{:02}:{:02}:{:02}.{:03}", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, ms % 1000);
+    };
+    std::string vtt = "WEBVTT\n\n";
+    for (const auto& l : timeline) vtt += stamp(l.start_ms) + " --> " + stamp(l.end_ms) + "\n" + l.line.text + "\n\n";
+    return vtt;
+}
+
+// A show added by its feed: the feed's own transcript replaces recognition, an item that appears between polls is
+// processed with no click, the poll is conditional, the soundbites come back as a feed, and a feed on an address
+// the operator did not allow is refused.
+TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
+    TempDir work;
+    const std::string wav = ReadAll(ShortWav());
+    ScriptEngine engine(short_timeline_);
+    FeedServer feed;
+    TestFeedItem with_transcript{"ep-2", "Episode two",           "Tue, 01 Dec 2026 10:00:00 GMT",
+                                 "1:30", feed.url() + "/ep2.mp3", "audio/wav"};
+    with_transcript.transcript_url = feed.url() + "/ep2.vtt";
+    with_transcript.transcript_type = "text/vtt";
+    with_transcript.persons = {{"Grace Guest", "guest"}};
+    TestFeedItem older{"ep-1", "Episode one",           "Mon, 30 Nov 2026 10:00:00 GMT",
+                       "1:30", feed.url() + "/ep1.wav", "audio/wav"};
+    std::atomic<int> version{1};
+    feed.On("/feed.xml", [&](const httplib::Request& req, httplib::Response& res) {
+        const std::string etag = "\"v" + std::to_string(version.load()) + "\"";
+        if (req.get_header_value("If-None-Match") == etag) {
+            res.status = 304;
+            return;
+        }
+        std::vector<TestFeedItem> items = {with_transcript, older};
+        if (version.load() == 2) {
+            items.insert(items.begin(), {"ep-3", "Episode three", "Wed, 02 Dec 2026 10:00:00 GMT", "1:30",
+                                         feed.url() + "/ep3.wav", "audio/wav"});
+        }
+        res.set_header("ETag", etag);
+        res.set_content(PodcastFeed("The Business Hour", items), "application/rss+xml");
+    });
+    feed.Redirect("/ep2.mp3", "/media/ep2.wav");  // an enclosure behind one redirect, as CDNs serve them
+    for (const char* path : {"/media/ep2.wav", "/ep1.wav", "/ep3.wav"}) feed.Serve(path, wav, "audio/wav");
+    feed.Serve("/ep2.vtt", TimelineVtt(short_timeline_), "text/vtt");
+
+    ServerProcess server(work / "data", engine.With({{"FEED_PRIVATE_HOSTS", "127.0.0.1"}, {"FEED_POLL_SECONDS", "2"}}));
+    ASSERT_TRUE(server.Start()) << server.Log();
+    // The same machine by another name is not among the allowed hosts.
+    const json refused = PostJson(server, "/api/v1/shows",
+                                  {{"feed_url", "http://localhost:" + std::to_string(feed.port()) + "/feed.xml"}}, 403);
+    EXPECT_EQ(refused["error"]["code"], "address_refused") << refused.dump();
+
+    const json added = PostJson(server, "/api/v1/shows", {{"feed_url", feed.url() + "/feed.xml"}, {"clips", "2"}}, 201);
+    const std::string show_id = added["show"]["id"];
+    EXPECT_EQ(added["show"]["title"], "The Business Hour");
+    EXPECT_EQ(added["show"]["persons"][0]["name"], "Ada Host");
+    ASSERT_EQ(added["items"].size(), 2u) << added.dump();
+    EXPECT_EQ(added["items"][0]["guid"], "ep-2");
+    EXPECT_DOUBLE_EQ(added["items"][0]["duration"].get<double>(), 90);
+    EXPECT_EQ(added["items"][0]["persons"][0]["name"], "Grace Guest");
+    EXPECT_TRUE(added["items"][0]["episode_id"].is_null()) << "the back catalogue is not processed by itself";
+    PostJson(server, "/api/v1/shows", {{"feed_url", feed.url() + "/feed.xml"}}, 200);  // the same feed again
+
+    // The item with a transcript: downloaded through its redirect, and not recognised.
+    const json queued = PostJson(server, "/api/v1/shows/" + show_id + "/items/process", {{"guid", "ep-2"}}, 202);
+    const std::string episode_id = queued["episode"]["id"];
+    const json job = WaitJob(server, queued["job"]["id"], Ended);
+    ASSERT_EQ(job["state"], "succeeded") << job.dump() << server.Log();
+    EXPECT_EQ(engine.requests(), 0u) << "the feed's transcript was used instead of recognition";
+    const json transcript = Get(server, "/api/v1/episodes/" + episode_id + "/transcript");
+    EXPECT_EQ(transcript["engine"], "feed:import:vtt") << transcript.dump().substr(0, 300);
+    const json episode = Get(server, "/api/v1/episodes/" + episode_id);
+    EXPECT_EQ(episode["episode"]["title"], "Episode two");
+    EXPECT_EQ(episode["episode"]["size_bytes"], static_cast<int64_t>(wav.size()));
+    ASSERT_FALSE(episode["clips"].empty());
+    PostJson(server, "/api/v1/shows/" + show_id + "/items/process", {{"guid", "ep-2"}}, 409);
+
+    // A new item between polls is processed by itself (and recognised: it has no transcript).
+    version = 2;
+    json item3;
+    const auto until = Clock::now() + std::chrono::seconds(static_cast<int>(60 * TestTimeScale()));
+    while (Clock::now() < until && (item3.is_null() || item3["episode_id"].is_null())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        const json show = Get(server, "/api/v1/shows/" + show_id);
+        for (const auto& it : show["items"]) {
+            if (it["guid"] == "ep-3") item3 = it;
+        }
+    }
+    ASSERT_FALSE(item3.is_null() || item3["episode_id"].is_null()) << "the new item was not queued";
+    const json episodes = Get(server, "/api/v1/episodes/" + item3["episode_id"].get<std::string>());
+    const json job3 = WaitJob(server, episodes["job"]["id"], Ended);
+    EXPECT_EQ(job3["state"], "succeeded") << job3.dump() << server.Log();
+    EXPECT_GT(engine.requests(), 0u) << "an item without a transcript is recognised";
+    bool conditional = false;
+    for (const auto& seen : feed.seen()) conditional |= seen.path == "/feed.xml" && !seen.if_none_match.empty();
+    EXPECT_TRUE(conditional) << "polls send the ETag they were given";
+    const json show = Get(server, "/api/v1/shows/" + show_id);
+    EXPECT_TRUE(show["show"]["last_status"] == "ok" || show["show"]["last_status"] == "not_modified") << show.dump();
+    EXPECT_EQ(show["item_count"], 3);
+
+    // The soundbites of both processed episodes, as one feed a host can merge.
+    auto c = Client(server);
+    auto bites = c.Get("/api/v1/shows/" + show_id + "/soundbites");
+    ASSERT_TRUE(bites);
+    ASSERT_EQ(bites->status, 200);
+    EXPECT_NE(bites->body.find("<guid isPermaLink=\"false\">ep-2</guid>"), std::string::npos) << bites->body;
+    size_t lines = 0;
+    for (size_t at = bites->body.find("<podcast:soundbite "); at != std::string::npos;
+         at = bites->body.find("<podcast:soundbite ", at + 1)) {
+        ++lines;
+    }
+    EXPECT_EQ(lines, episode["clips"].size() +
+                         Get(server, "/api/v1/episodes/" + item3["episode_id"].get<std::string>())["clips"].size());
 }
 
 }  // namespace

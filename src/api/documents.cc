@@ -135,4 +135,34 @@ json RescoredClipToJson(const ClipRow& clip) {
     return j;
 }
 
+json ShowRowToJson(const ShowRow& s) {
+    return {{"id", s.id},
+            {"feed_url", s.feed_url},
+            {"title", s.title},
+            {"image_url", s.image_url.empty() ? json(nullptr) : json(s.image_url)},
+            {"auto_process", s.auto_process != 0},
+            {"poll_every_seconds", s.poll_every_ms / 1000},
+            {"last_polled_at", s.last_polled_at != 0 ? json(s.last_polled_at) : json(nullptr)},
+            {"next_poll_at", s.next_poll_at},
+            {"last_status", s.last_status},
+            {"last_error", s.last_error.empty() ? json(nullptr) : json(s.last_error)},
+            {"persons", ParseJsonOr(s.persons, json::array())},
+            {"settings", ParseJsonOr(s.settings, json::object())},
+            {"created_at", s.created_at}};
+}
+
+json FeedItemRowToJson(const FeedItemRow& i) {
+    return {{"guid", i.guid},
+            {"title", i.title},
+            {"published_at", i.published_at != 0 ? json(i.published_at) : json(nullptr)},
+            {"duration", i.duration > 0 ? json(i.duration) : json(nullptr)},
+            {"enclosure_url", i.enclosure_url.empty() ? json(nullptr) : json(i.enclosure_url)},
+            {"enclosure_type", i.enclosure_type},
+            {"transcript_url", i.transcript_url.empty() ? json(nullptr) : json(i.transcript_url)},
+            {"chapters_url", i.chapters_url.empty() ? json(nullptr) : json(i.chapters_url)},
+            {"persons", ParseJsonOr(i.persons, json::array())},
+            {"episode_id", i.episode_id.empty() ? json(nullptr) : json(i.episode_id)},
+            {"first_seen_at", i.first_seen_at}};
+}
+
 }  // namespace podpromo::http

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "podpromo/store/repositories.h"
+#include "podpromo/store/shows.h"
 
 namespace podpromo::http {
 
@@ -19,5 +20,10 @@ nlohmann::json JobRowToJson(const JobRow& job);
 std::string SoundbiteXml(const ClipRow& clip);
 // {"soundbites": [{"clip_id", "start", "duration", "title", "xml"}], "xml": every line}.
 nlohmann::json SoundbitesToJson(const std::vector<ClipRow>& clips);
+
+// A show (its feed's last read: last_status "ok", "not_modified" or "error" with last_error; times in ms since the
+// epoch) and a feed item (episode_id null until it is processed).
+nlohmann::json ShowRowToJson(const ShowRow& show);
+nlohmann::json FeedItemRowToJson(const FeedItemRow& item);
 
 }  // namespace podpromo::http

@@ -71,9 +71,13 @@ int RequestCost(std::string_view method, std::string_view path, int heavy_cost) 
         return 0;
     }
     if (method == "OPTIONS") return 0;
-    const bool heavy = (method == "POST" && (path == "/api/v1/episodes" ||
-                                             (path.starts_with("/api/v1/episodes/") && path.ends_with("/clips")))) ||
-                       (method == "PUT" && path.starts_with("/api/v1/episodes/") && path.ends_with("/transcript"));
+    // (Adding or polling a show fetches a stranger's feed; processing one of its items downloads an episode.)
+    const bool heavy =
+        (method == "POST" &&
+         (path == "/api/v1/episodes" || path == "/api/v1/shows" ||
+          (path.starts_with("/api/v1/episodes/") && path.ends_with("/clips")) ||
+          (path.starts_with("/api/v1/shows/") && (path.ends_with("/poll") || path.ends_with("/items/process"))))) ||
+        (method == "PUT" && path.starts_with("/api/v1/episodes/") && path.ends_with("/transcript"));
     return heavy ? heavy_cost : 1;
 }
 

@@ -43,6 +43,7 @@ std::string RouteLabel(const std::string& path) {
                                                  "/queue/stats",
                                                  "/storage/stats",
                                                  "/api/v1/episodes",
+                                                 "/api/v1/shows",
                                                  "/api/v1/events",
                                                  "/",
                                                  "/api/v1/admin/cleanup",
@@ -62,6 +63,7 @@ std::string RouteLabel(const std::string& path) {
          {"", "/feedback", "/star", "/media/video", "/media/audio", "/media/thumbnail", "/media/srt", "/media/vtt",
           "/media/post"}},
         {"/api/v1/jobs/", {"", "/cancel"}},
+        {"/api/v1/shows/", {"", "/poll", "/items/process", "/soundbites"}},
         {"/api/v1/keys/", {""}},
         {"/api/v1/users/", {"/disable", "/link"}}};
     for (const auto& [prefix, tails] : kResources) {
@@ -392,6 +394,7 @@ void ApiServer::Routes() {
     EpisodeRoutes();
     EpisodeContentRoutes();
     EpisodeHandOffRoutes();
+    ShowRoutes();
     ClipRoutes();
     JobRoutes();
     WebRoutes();

@@ -25,6 +25,9 @@ AppLimits AppLimits::FromConfig(const ServiceConfig& config) {
     l.user_max_jobs = config.user_max_jobs;
     l.user_storage_bytes = static_cast<int64_t>(config.user_storage_gb * 1e9);
     l.user_audio_hours_per_day = config.user_audio_hours_per_day;
+    l.feed_fetch.allow_private = config.feed_allow_private != 0;
+    l.feed_fetch.private_hosts = config.feed_private_hosts;
+    l.feed_poll_every_ms = static_cast<int64_t>(config.feed_poll_seconds) * 1000;
     return l;
 }
 

@@ -14,6 +14,7 @@
 #include "podpromo/media/render.h"
 #include "podpromo/monitor/log.h"
 #include "podpromo/scoring/platform.h"
+#include "upload_options.h"
 
 namespace podpromo {
 
@@ -35,12 +36,8 @@ std::string UploadReason(const std::string& safe_name, const Status& st) {
     return safe_name + ": " + why;
 }
 
-// The pipeline's and the renders' options from the form's fields; InvalidInput names the bad one.
-struct UploadOptions {
-    PipelineOptions pipeline;
-    MediaOptions media;
-    int priority = 1;
-};
+}  // namespace
+
 Result<UploadOptions> ParseUploadOptions(const std::map<std::string, std::string>& fields) {
     // Every text field is UTF-8 (it is stored, logged and sent back as JSON).
     for (const auto& [name, value] : fields) {
@@ -63,6 +60,8 @@ Result<UploadOptions> ParseUploadOptions(const std::map<std::string, std::string
     PODPROMO_ASSIGN_OR_RETURN(o.media, MediaOptionsFromJson(render, o.pipeline.platform));
     return o;
 }
+
+namespace {
 
 // The vocabulary hint of this upload (the worker falls back to SHOW_NAME and ASR_TERMS).
 std::string VocabularyPayload(const std::map<std::string, std::string>& fields) {

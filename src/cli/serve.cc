@@ -7,15 +7,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "podpromo/api/server.h"
 #include "podpromo/api/worker_status.h"
 #include "podpromo/app/accounts.h"
+#include "podpromo/app/app.h"
 #include "podpromo/core/clock.h"
 #include "podpromo/core/secrets.h"
 #include "podpromo/core/utf8.h"
@@ -60,6 +63,44 @@ Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, in
     }
     return db;
 }
+
+// Reads the shows' feeds whose time has come, every few seconds, on the one instance that holds the housekeeper's
+// lease (so one host polls however many serve). Its own thread, from construction to Stop; a poll in progress is
+// bounded by the feeds' fetch limits.
+class FeedPoller {
+  public:
+    FeedPoller(App* app, const Housekeeper* housekeeper) : app_(app), housekeeper_(housekeeper) {
+        thread_ = std::thread([this] { Loop(); });
+    }
+    ~FeedPoller() { Stop(); }
+    FeedPoller(const FeedPoller&) = delete;
+    FeedPoller& operator=(const FeedPoller&) = delete;
+    void Stop() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    void Loop() {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+            if (!housekeeper_->leading()) continue;
+            lock.unlock();
+            LogIfFailed(app_->PollDueShows().status(), "reading the shows' feeds");
+            lock.lock();
+        }
+    }
+    App* app_;
+    const Housekeeper* housekeeper_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+    std::thread thread_;
+};
 
 }  // namespace
 
@@ -278,6 +319,7 @@ int RunServe(ServiceConfig config) {
     if (!first_start.ok()) return ReportFailure(first_start.status());
     housekeeper.Start();
     workers.Start();
+    FeedPoller feeds(server.app(), &housekeeper);
 
     std::atomic<bool> clean{true};
     std::thread signal_thread([&] {
@@ -285,6 +327,7 @@ int RunServe(ServiceConfig config) {
         // Stop accepting (the listener closes; open requests finish), then let running jobs reach their next
         // check and go back to the queue.
         server.Stop();
+        feeds.Stop();
         housekeeper.Stop();
         clean = workers.Stop();
     });

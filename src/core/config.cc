@@ -69,22 +69,26 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         int* out;
         int min, max;
     };
-    for (const IntVar& v :
-         {IntVar{"PORT", &c->port, 0, 65535}, IntVar{"MAX_CONCURRENT_JOBS", &c->max_concurrent_jobs, 0, 64},
-          IntVar{"MAX_QUEUE_SIZE", &c->max_queue_size, 1, 1000000}, IntVar{"HTTP_THREADS", &c->http_threads, 4, 1024},
-          IntVar{"HTTP_HEAD_TIMEOUT_SECONDS", &c->http_head_timeout_seconds, 1, 300},
-          IntVar{"HTTP_CONNECTIONS_PER_CLIENT", &c->http_connections_per_client, 0, 100000},
-          IntVar{"EVENT_STREAMS_PER_CLIENT", &c->event_streams_per_client, 1, 100000},
-          IntVar{"MAX_EPISODE_SECONDS", &c->max_episode_seconds, 60, 48 * 3600},
-          IntVar{"MAX_EVENT_STREAMS", &c->max_event_streams, 1, 512},
-          IntVar{"JOB_LEASE_SECONDS", &c->job_lease_seconds, 2, 3600},
-          IntVar{"JOB_MAX_ATTEMPTS", &c->job_max_attempts, 1, 20}, IntVar{"ASR_THREADS", &c->asr_threads, 0, 256},
-          IntVar{"RATE_LIMIT_REQUESTS", &c->rate_limit_requests, 0, 100000000},
-          IntVar{"RATE_LIMIT_ANONYMOUS_REQUESTS", &c->rate_limit_anonymous_requests, 0, 100000000},
-          IntVar{"RATE_LIMIT_WINDOW_SECONDS", &c->rate_limit_window_seconds, 1, 86400},
-          IntVar{"RATE_LIMIT_HEAVY_COST", &c->rate_limit_heavy_cost, 1, 1000},
-          IntVar{"USER_MAX_JOBS", &c->user_max_jobs, 0, 1000000},
-          IntVar{"DATABASE_POOL_SIZE", &c->database_pool_size, 0, 256}}) {
+    for (const IntVar& v : {IntVar{"PORT", &c->port, 0, 65535},
+                            IntVar{"MAX_CONCURRENT_JOBS", &c->max_concurrent_jobs, 0, 64},
+                            IntVar{"MAX_QUEUE_SIZE", &c->max_queue_size, 1, 1000000},
+                            IntVar{"HTTP_THREADS", &c->http_threads, 4, 1024},
+                            IntVar{"HTTP_HEAD_TIMEOUT_SECONDS", &c->http_head_timeout_seconds, 1, 300},
+                            IntVar{"HTTP_CONNECTIONS_PER_CLIENT", &c->http_connections_per_client, 0, 100000},
+                            IntVar{"EVENT_STREAMS_PER_CLIENT", &c->event_streams_per_client, 1, 100000},
+                            IntVar{"MAX_EPISODE_SECONDS", &c->max_episode_seconds, 60, 48 * 3600},
+                            IntVar{"MAX_EVENT_STREAMS", &c->max_event_streams, 1, 512},
+                            IntVar{"JOB_LEASE_SECONDS", &c->job_lease_seconds, 2, 3600},
+                            IntVar{"JOB_MAX_ATTEMPTS", &c->job_max_attempts, 1, 20},
+                            IntVar{"ASR_THREADS", &c->asr_threads, 0, 256},
+                            IntVar{"RATE_LIMIT_REQUESTS", &c->rate_limit_requests, 0, 100000000},
+                            IntVar{"RATE_LIMIT_ANONYMOUS_REQUESTS", &c->rate_limit_anonymous_requests, 0, 100000000},
+                            IntVar{"RATE_LIMIT_WINDOW_SECONDS", &c->rate_limit_window_seconds, 1, 86400},
+                            IntVar{"RATE_LIMIT_HEAVY_COST", &c->rate_limit_heavy_cost, 1, 1000},
+                            IntVar{"USER_MAX_JOBS", &c->user_max_jobs, 0, 1000000},
+                            IntVar{"DATABASE_POOL_SIZE", &c->database_pool_size, 0, 256},
+                            IntVar{"FEED_POLL_SECONDS", &c->feed_poll_seconds, 1, 7 * 86400},
+                            IntVar{"FEED_ALLOW_PRIVATE", &c->feed_allow_private, 0, 1}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }
     if (const char* s = getenv("MAX_FILE_SIZE")) {
@@ -115,6 +119,18 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         auto origins = ParseOrigins(s);
         if (!origins.ok()) return origins.status();
         c->cors_origins = std::move(*origins);
+    }
+    if (const char* s = getenv("FEED_PRIVATE_HOSTS")) {
+        c->feed_private_hosts.clear();
+        std::string list = s;
+        for (size_t at = 0; at <= list.size();) {
+            const size_t comma = std::min(list.find(',', at), list.size());
+            std::string host = list.substr(at, comma - at);
+            host.erase(0, host.find_first_not_of(' '));
+            host.erase(host.find_last_not_of(' ') + 1);
+            if (!host.empty()) c->feed_private_hosts.push_back(host);
+            at = comma + 1;
+        }
     }
     text("METRICS_TOKEN", &c->metrics_token);
     text("ALERT_WEBHOOK_URL", &c->alert_webhook_url);

@@ -158,7 +158,8 @@ std::string WorkScratchPrefix(const std::string& kind) {
 
 Result<fs::path> Storage::Resolve(const std::string& relative) const {
     const fs::path rel(relative);
-    if (rel.is_absolute()) return Status::NotFound("not a stored file");
+    // (An episode from a feed has no file until its job has downloaded it: its path is empty.)
+    if (relative.empty() || rel.is_absolute()) return Status::NotFound("not a stored file");
     for (const auto& part : rel) {
         if (part == "..") return Status::NotFound("not a stored file");
     }

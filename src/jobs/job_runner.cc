@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "podpromo/asr/transcript_io.h"
 #include "podpromo/core/config.h"
+#include "podpromo/feeds/fetch.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/job_store.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
+#include "podpromo/media/probe.h"
 #include "podpromo/monitor/log.h"
 
 namespace podpromo {
@@ -61,7 +64,94 @@ Status PipelineJobRunner::PauseOnRateLimit(const std::string& engine, const Stat
 }
 
 Status PipelineJobRunner::Run(JobWork work, JobWorkResult* out) {
-    return work.job.kind == JobKind::kRender ? RunRender(work, out) : RunProcess(work, out);
+    if (work.job.kind == JobKind::kRender) return RunRender(work, out);
+    if (!work.episode.audio_path.empty()) return RunProcess(work, out);
+    auto fetched = FetchFromFeed(work);
+    if (!fetched.ok()) return fetched.status();
+    JobWork from_feed{work.job, *fetched, std::move(work.transcript), work.progress, work.cancel};
+    return RunProcess(from_feed, out);
+}
+
+namespace {
+
+FetchPolicy FeedPolicy(const ServiceConfig& config) {
+    FetchPolicy p;
+    p.allow_private = config.feed_allow_private != 0;
+    p.private_hosts = config.feed_private_hosts;
+    return p;
+}
+
+// The feed's transcript of the item, when it has one PodPromo reads; nullopt (and a warning) otherwise: the episode is
+// then recognised.
+std::optional<Transcript> FeedTranscript(const std::string& url, const FetchPolicy& base, const std::string& job_id) {
+    if (url.empty()) return std::nullopt;
+    FetchPolicy policy = base;
+    policy.max_bytes = 50LL * 1024 * 1024;
+    FetchAsk ask;
+    ask.url = url;
+    auto fetched = FetchText(ask, policy);
+    Result<Transcript> t = fetched.ok() ? ParseTranscript(fetched->second) : Result<Transcript>(fetched.status());
+    if (!t.ok() || t->WordCount() == 0) {
+        Log(LogLevel::kWarn, "the feed's transcript is not used; the episode is recognised",
+            {{"job_id", job_id}, {"error", t.ok() ? "it has no words" : t.status().message()}});
+        return std::nullopt;
+    }
+    t->engine = "feed:" + t->engine;
+    return std::move(*t);
+}
+
+}  // namespace
+
+Result<EpisodeRow> PipelineJobRunner::FetchFromFeed(JobWork& work) {
+    const JobRow& job = work.job;
+    const json payload = json::parse(job.payload, nullptr, false);
+    const json feed = payload.is_object() && payload.contains("feed") ? payload["feed"] : json();
+    if (!feed.is_object() || !feed.value("enclosure_url", json()).is_string()) {
+        return Status::FailedPrecondition("the episode has no source file");
+    }
+    Report(work.progress, Stage::kProbe, 0);
+    FetchPolicy policy = FeedPolicy(config_);
+    policy.max_bytes = config_.max_file_size_bytes;
+    policy.timeout = std::chrono::minutes(30);
+    PODPROMO_ASSIGN_OR_RETURN(auto file, UploadFile::Create(storage_->tmp_dir(), storage_->fs()));
+    FetchAsk ask;
+    ask.url = feed["enclosure_url"].get<std::string>();
+    auto got = FetchUrl(
+        ask, policy, [&](const char* data, size_t n) { return file->Write(data, n); }, work.cancel);
+    if (!got.ok()) return got.status();
+    PODPROMO_RETURN_IF_ERROR(file->Finish());
+    auto info = ProbeMedia(file->path());
+    if (!info.ok()) {
+        return Status::Unsupported("the feed's enclosure is not audio or video PodPromo reads: " +
+                                   info.status().message())
+            .WithSlug("unsupported_media");
+    }
+    EpisodeRow ep = work.episode;
+    ep.audio_path = fs::relative(storage_->UploadPath(ep.id, ep.filename), storage_->root()).string();
+    ep.size_bytes = file->size_bytes();
+    ep.checksum = "sha256:" + file->sha256_hex();
+    ep.format = info->format;
+    ep.has_video = info->has_video ? 1 : 0;
+    if (info->duration_ms > 0) ep.duration = static_cast<double>(info->duration_ms) / 1000.0;
+    ep.updated_at = NowEpochMs();
+    std::optional<Transcript> transcript =
+        FeedTranscript(feed.value("transcript_url", std::string()), FeedPolicy(config_), job.id);
+    bool held = false;
+    PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& s) {
+        held = HoldsLease(s, job.id, job.lease_epoch);
+        if (!held) return;
+        SetEpisodeSource(s, ep);
+        if (transcript) {
+            ReplaceTranscript(s, job.episode_id, *transcript);
+            SetJobCheckpoint(s, job.id, Checkpoint::kTranscribed);
+        }
+        ThrowIfFailed(file->Commit(storage_->UploadPath(ep.id, ep.filename)));
+    }));
+    if (!held) return Fenced("the downloaded episode");
+    Log(LogLevel::kInfo, "a feed's episode was downloaded",
+        {{"job_id", job.id}, {"bytes", ep.size_bytes}, {"feed_transcript", transcript.has_value()}});
+    if (transcript) work.transcript = std::move(transcript);
+    return ep;
 }
 
 Status PipelineJobRunner::RunRender(JobWork& work, JobWorkResult* out) {

@@ -30,6 +30,8 @@ const std::vector<std::string>& Tables() {
         "errors",
         "leader_leases",
         "engine_pauses",
+        "shows",
+        "feed_items",
     };
     return t;
 }

@@ -95,6 +95,27 @@ std::vector<std::string> EnginePauseMigration() {
     };
 }
 
+// 12: shows added by their RSS feed, and the items each feed lists (one row per guid), linked to the episode made of
+// each once it is processed (at most one: the primary key and SetFeedItemEpisode's condition).
+std::vector<std::string> ShowsMigration() {
+    return {
+        "CREATE TABLE shows ("
+        " id TEXT PRIMARY KEY, owner_id TEXT NOT NULL, feed_url TEXT NOT NULL, title TEXT NOT NULL,"
+        " image_url TEXT NOT NULL, etag TEXT NOT NULL, last_modified TEXT NOT NULL, auto_process INTEGER NOT NULL,"
+        " poll_every_ms BIGINT NOT NULL, next_poll_at BIGINT NOT NULL, last_polled_at BIGINT NOT NULL,"
+        " last_status TEXT NOT NULL, last_error TEXT NOT NULL, persons TEXT NOT NULL, settings TEXT NOT NULL,"
+        " created_at BIGINT NOT NULL, UNIQUE (owner_id, feed_url))",
+        "CREATE INDEX shows_by_next_poll ON shows (next_poll_at)",
+        "CREATE TABLE feed_items ("
+        " show_id TEXT NOT NULL, guid TEXT NOT NULL, title TEXT NOT NULL, published_at BIGINT NOT NULL,"
+        " duration DOUBLE PRECISION NOT NULL, enclosure_url TEXT NOT NULL, enclosure_type TEXT NOT NULL,"
+        " enclosure_bytes BIGINT NOT NULL, transcript_url TEXT NOT NULL, transcript_type TEXT NOT NULL,"
+        " chapters_url TEXT NOT NULL, persons TEXT NOT NULL, episode_id TEXT NOT NULL, first_seen_at BIGINT NOT NULL,"
+        " PRIMARY KEY (show_id, guid))",
+        "CREATE INDEX feed_items_by_episode ON feed_items (episode_id)",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -165,6 +186,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         LeaderLeaseMigration(),
         UploadKeyMigration(),
         EnginePauseMigration(),
+        ShowsMigration(),
     };
     return m;
 }

@@ -43,6 +43,8 @@ class ApiServer {
     int port() const { return port_; }
     // Serves until Stop (blocking).
     void Serve();
+    // The use cases the handlers call (for the service's own background work: reading shows' feeds).
+    App* app() { return app_.get(); }
     // Stops accepting, ends open event streams, and lets in-flight requests finish. Thread-safe.
     void Stop();
 
@@ -55,6 +57,7 @@ class ApiServer {
     void EpisodeRoutes();
     void EpisodeContentRoutes();
     void EpisodeHandOffRoutes();
+    void ShowRoutes();  // shows added by their RSS feed (routes_shows.cc)
     void ClipRoutes();
     void JobRoutes();
     void WebRoutes();

@@ -20,12 +20,15 @@
 #include "podpromo/core/clock.h"
 #include "podpromo/core/config.h"
 #include "podpromo/core/status.h"
+#include "podpromo/feeds/fetch.h"
+#include "podpromo/feeds/rss.h"
 #include "podpromo/files/storage.h"
 #include "podpromo/files/zip.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/pipeline.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
+#include "podpromo/store/shows.h"
 
 namespace podpromo {
 
@@ -41,6 +44,9 @@ struct AppLimits {
     int user_max_jobs = 0;
     int64_t user_storage_bytes = 0;
     double user_audio_hours_per_day = 0;
+    // Shows' feeds: what a fetch may reach and how long it may take (feeds/fetch.h), and how often a feed is read.
+    FetchPolicy feed_fetch;
+    int64_t feed_poll_every_ms = 3600 * 1000;
     static AppLimits FromConfig(const ServiceConfig& config);
 };
 
@@ -155,6 +161,25 @@ struct ServiceTotals {
     DbInt clips = 0;
 };
 
+// A show with the items its feed lists (newest first, at most the number asked for) and how many there are.
+struct ShowBundle {
+    ShowRow show;
+    std::vector<FeedItemRow> items;
+    DbInt item_count = 0;
+};
+// What one read of a show's feed found.
+struct ShowPolled {
+    ShowRow show;          // as it is now
+    bool changed = false;  // the feed answered with a new document (not 304)
+    int new_items = 0;     // items not seen before
+    int processed = 0;     // of those, the ones queued for processing (auto_process)
+};
+// A feed item queued for processing.
+struct FeedItemQueued {
+    EpisodeRow episode;
+    JobRow job;
+};
+
 class App {
   public:
     App(AppDeps deps, AppLimits limits);
@@ -207,6 +232,39 @@ class App {
     // Stars (keeps past the clip retention) or unstars a clip; the clip as it is now.
     Result<ClipRow> StarClip(const Caller& who, const std::string& clip_id, bool starred);
 
+    // Shows (a podcast's RSS feed). AddShow reads the feed at once (feeds/fetch.h's limits and refusals:
+    // InvalidInput "invalid_url", PermissionDenied "address_refused", Unavailable "fetch_failed"/"fetch_timeout",
+    // TooLarge; InvalidInput "invalid_feed" for what is not a feed) and stores the show and the items it lists; those
+    // are not processed (a back catalogue is not queued by itself), items that appear in later polls are when
+    // `auto_process`. `settings` holds the new episodes' genre, platform, clips and render options (as an upload's
+    // fields). The same feed added again by its owner is the show they have (`existed`).
+    struct ShowAdded {
+        ShowBundle bundle;
+        bool existed = false;
+    };
+    Result<ShowAdded> AddShow(const Caller& who, const std::string& feed_url, bool auto_process,
+                              const std::map<std::string, std::string>& settings);
+    Result<std::vector<ShowRow>> ListShows(const Caller& who);
+    Result<ShowBundle> GetShow(const Caller& who, const std::string& show_id, int item_limit);
+    Status DeleteShow(const Caller& who, const std::string& show_id);
+    // Reads the feed now (a conditional request with the last ETag and Last-Modified), records the outcome on the
+    // show (also when the read failed: the error is the show's last_status "error", and the Status is returned), stores
+    // new items and queues those when the show processes new items by itself.
+    Result<ShowPolled> PollShow(const Caller& who, const std::string& show_id);
+    // Polls every show whose time has come (each show's next poll is one interval after its last). For the one
+    // host that leads (the housekeeper's lease). Returns how many were read; a failed read is recorded on its show.
+    Result<int> PollDueShows();
+    // Queues an item of a show's feed: an episode (downloaded by its job, under the upload limits) and its process
+    // job. A second request for an item already queued is that episode (FailedPrecondition "already_processed").
+    Result<FeedItemQueued> ProcessFeedItem(const Caller& who, const std::string& show_id, const std::string& guid);
+    // Each processed item of the show with its episode's soundbites (Soundbites' choice), newest first; items whose
+    // episode has no clips yet are left out. For a show-level soundbite feed a host merges into its own.
+    struct ItemSoundbites {
+        FeedItemRow item;
+        std::vector<ClipRow> clips;
+    };
+    Result<std::vector<ItemSoundbites>> ShowSoundbites(const Caller& who, const std::string& show_id);
+
     // Reads.
     // The episode itself; EpisodeVisible only says whether `who` may see it (false also for no such episode).
     Result<bool> EpisodeVisible(const Caller& who, const std::string& episode_id);
@@ -255,6 +313,9 @@ class App {
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);
     Result<std::vector<ClipRow>> ChosenClips(const Caller& who, const std::string& episode_id, EpisodeRow* episode);
+    Result<ShowRow> VisibleShow(const Caller& who, const std::string& show_id);
+    Result<ShowPolled> Poll(ShowRow show, bool first);
+    Result<FeedItemQueued> QueueFeedItem(const ShowRow& show, const FeedItemRow& item, bool by_poll);
     AppDeps deps_;
     AppLimits limits_;
 };

@@ -55,6 +55,10 @@ class PipelineJobRunner : public JobRunner {
   private:
     Status RunRender(JobWork& work, JobWorkResult* out);
     Status RunProcess(JobWork& work, JobWorkResult* out);
+    // A feed's episode has no file until its job downloads the enclosure (feeds/fetch.h, under the upload size limit)
+    // into the uploads, with the feed's transcript when the item has one (then no recognition runs). Both are stored
+    // by the run holding the lease. Returns the episode as it is now, and sets work.transcript to the feed's.
+    Result<EpisodeRow> FetchFromFeed(JobWork& work);
     // RateLimited ("engine_paused", with the seconds left) while `engine` is paused for every worker.
     Status EngineOpen(const std::string& engine);
     // A run the engine answered 429 (slug "engine_rate_limited") pauses it in the database for the seconds it asked;

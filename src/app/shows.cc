@@ -1,0 +1,285 @@
+// Shows added by their RSS feed: reading the feed (at once, on request, and every interval on the leading host), its
+// items, and queueing an item as an episode whose job downloads it (jobs/job_runner.cc).
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "podpromo/app/app.h"
+#include "podpromo/core/secrets.h"
+#include "podpromo/core/utf8.h"
+#include "podpromo/jobs/results.h"
+#include "podpromo/monitor/log.h"
+#include "upload_options.h"
+
+namespace podpromo {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kShowsPolledAtOnce = 20;
+
+std::string PersonsJson(const std::vector<FeedPerson>& persons) {
+    json list = json::array();
+    for (const auto& p : persons) list.push_back({{"name", p.name}, {"role", p.role}, {"href", p.href}});
+    return DumpJson(list);
+}
+
+FeedItemRow ItemRow(const std::string& show_id, const FeedItem& it, DbInt now) {
+    FeedItemRow r;
+    r.show_id = show_id;
+    r.guid = it.guid;
+    r.title = it.title.empty() ? "Untitled episode" : TruncateUtf8(it.title, 200);
+    r.published_at = it.published_ms;
+    r.duration = it.duration_s;
+    r.enclosure_url = it.enclosure_url;
+    r.enclosure_type = it.enclosure_type;
+    r.enclosure_bytes = it.enclosure_bytes;
+    if (const FeedTranscriptLink* t = PreferredTranscript(it)) {
+        r.transcript_url = t->url;
+        r.transcript_type = t->type;
+    }
+    r.chapters_url = it.chapters_url;
+    r.persons = PersonsJson(it.persons);
+    r.first_seen_at = now;
+    return r;
+}
+
+// The file name an enclosure is stored under: its URL's last path segment, made safe.
+std::string EnclosureFileName(const std::string& url) {
+    std::string path = url.substr(0, url.find_first_of("?#"));
+    const auto slash = path.rfind('/');
+    std::string name = slash == std::string::npos ? "" : path.substr(slash + 1);
+    return SanitizeFileName(name.empty() || name.find('.') == std::string::npos ? "episode.mp3" : name);
+}
+
+std::map<std::string, std::string> SettingsMap(const std::string& settings) {
+    std::map<std::string, std::string> out;
+    const json j = ParseJsonOr(settings, json::object());
+    for (const auto& [k, v] : j.items()) {
+        if (v.is_string()) out[k] = v.get<std::string>();
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<ShowRow> App::VisibleShow(const Caller& who, const std::string& show_id) {
+    std::optional<ShowRow> show;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { show = podpromo::GetShow(tx, show_id); }));
+    if (!show || !who.Sees(show->owner_id)) return Status::NotFound("no such show");
+    return std::move(*show);
+}
+
+Result<App::ShowAdded> App::AddShow(const Caller& who, const std::string& feed_url, bool auto_process,
+                                    const std::map<std::string, std::string>& settings) {
+    PODPROMO_RETURN_IF_ERROR(CheckFetchUrl(feed_url));
+    PODPROMO_RETURN_IF_ERROR(ParseUploadOptions(settings).status());
+    std::optional<ShowRow> existing;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { existing = ShowWithFeed(tx, who.user_id, feed_url); }));
+    if (existing) {
+        PODPROMO_ASSIGN_OR_RETURN(ShowBundle bundle, GetShow(who, existing->id, 50));
+        return ShowAdded{std::move(bundle), true};
+    }
+    ShowRow show;
+    show.id = NewId("show");
+    show.owner_id = who.user_id;
+    show.feed_url = feed_url;
+    show.auto_process = auto_process ? 1 : 0;
+    show.poll_every_ms = limits_.feed_poll_every_ms;
+    json kept = json::object();
+    for (const auto& [k, v] : settings) {
+        if (!v.empty()) kept[k] = v;
+    }
+    show.settings = DumpJson(kept);
+    show.created_at = deps_.clock->NowMs();
+    PODPROMO_RETURN_IF_ERROR(Poll(show, /*first=*/true).status());
+    PODPROMO_ASSIGN_OR_RETURN(ShowBundle bundle, GetShow(who, show.id, 50));
+    return ShowAdded{std::move(bundle), false};
+}
+
+// Reads the feed and records what it found. The first read stores the show (and fails without storing anything);
+// a later one records its outcome on the show whatever it was.
+Result<ShowPolled> App::Poll(ShowRow show, bool first) {
+    const DbInt now = deps_.clock->NowMs();
+    FetchAsk ask;
+    ask.url = show.feed_url;
+    if (!first) ask.if_none_match = show.etag, ask.if_modified_since = show.last_modified;
+    show.last_polled_at = now;
+    show.next_poll_at = now + show.poll_every_ms;
+    ShowPolled out;
+    Result<Feed> feed = Status::Ok();
+    auto fetched = FetchText(ask, limits_.feed_fetch);
+    Status failed = fetched.status();
+    if (fetched.ok() && fetched->first.status == 200) {
+        feed = ParseFeed(fetched->second);
+        failed = feed.status();
+    }
+    if (first && !failed.ok()) return failed;
+    std::vector<FeedItemRow> fresh;
+    if (!failed.ok()) {
+        show.last_status = "error";
+        show.last_error = TruncateUtf8(failed.message(), 500);
+    } else if (fetched->first.status == 304) {
+        show.last_status = "not_modified";
+        show.last_error.clear();
+    } else {
+        out.changed = true;
+        show.last_status = "ok";
+        show.last_error.clear();
+        show.etag = fetched->first.etag;
+        show.last_modified = fetched->first.last_modified;
+        show.title = feed->title.empty() ? show.feed_url : TruncateUtf8(feed->title, 200);
+        show.image_url = feed->image_url;
+        show.persons = PersonsJson(feed->persons);
+    }
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        fresh.clear();
+        if (first) {
+            InsertShow(tx, show);
+        } else {
+            UpdateShowPoll(tx, show);
+        }
+        if (!out.changed) return;
+        for (const FeedItem& it : feed->items) {
+            if (it.guid.empty()) continue;
+            FeedItemRow row = ItemRow(show.id, it, now);
+            if (UpsertFeedItem(tx, row) && !first) fresh.push_back(std::move(row));
+        }
+    }));
+    out.new_items = static_cast<int>(fresh.size());
+    for (const FeedItemRow& item : fresh) {
+        if (show.auto_process == 0 || item.enclosure_url.empty()) continue;
+        auto queued = QueueFeedItem(show, item, /*by_poll=*/true);
+        LogIfFailed(queued.status(), "queueing a new feed item", {{"show_id", show.id}, {"guid", item.guid}});
+        if (queued.ok()) ++out.processed;
+    }
+    out.show = std::move(show);
+    if (!failed.ok()) return failed;
+    return out;
+}
+
+Result<FeedItemQueued> App::QueueFeedItem(const ShowRow& show, const FeedItemRow& item, bool by_poll) {
+    if (item.enclosure_url.empty()) {
+        return Status::InvalidInput("the feed item has no audio or video enclosure").WithSlug("no_enclosure");
+    }
+    PODPROMO_RETURN_IF_ERROR(CheckFetchUrl(item.enclosure_url));
+    PODPROMO_ASSIGN_OR_RETURN(UploadOptions options, ParseUploadOptions(SettingsMap(show.settings)));
+    FeedItemQueued q;
+    EpisodeRow& ep = q.episode;
+    ep.id = NewId("ep");
+    ep.owner_id = show.owner_id;
+    ep.title = item.title;
+    ep.filename = EnclosureFileName(item.enclosure_url);
+    ep.duration = item.duration;
+    ep.genre = options.pipeline.genre;
+    ep.platform = options.pipeline.platform;
+    ep.clip_count = options.pipeline.clips;
+    ep.render_options = DumpJson(MediaOptionsToJson(options.media));
+    ep.created_at = ep.updated_at = deps_.clock->NowMs();
+    // A new episode found by a poll is batch work; one a person asked for is theirs to wait for.
+    q.job = NewJob(ep.id, JobKind::kProcess, by_poll ? 0 : options.priority, ep.created_at);
+    json payload = JobVocabularyToPayload({show.title.empty() ? std::nullopt : std::optional(show.title), {}});
+    payload["feed"] = {{"show_id", show.id},
+                       {"guid", item.guid},
+                       {"enclosure_url", item.enclosure_url},
+                       {"transcript_url", item.transcript_url},
+                       {"transcript_type", item.transcript_type},
+                       {"chapters_url", item.chapters_url}};
+    q.job.payload = DumpJson(payload);
+    Status room;
+    bool taken = false;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+        room = RoomIn(tx, ep.owner_id, {0, ep.duration});
+        if (!room.ok()) return;
+        taken = !SetFeedItemEpisode(tx, show.id, item.guid, ep.id);
+        if (taken) return;
+        InsertEpisode(tx, ep);
+        InsertJob(tx, q.job);
+    }));
+    PODPROMO_RETURN_IF_ERROR(room);
+    if (taken) {
+        return Status::FailedPrecondition("this episode of the feed is already processed or queued")
+            .WithSlug("already_processed");
+    }
+    deps_.events->Publish(JobEvent(q.job.id, ep.id, "queued", "queued", 0, ""));
+    if (deps_.wake) deps_.wake();
+    Log(LogLevel::kInfo, "a feed item is queued",
+        {{"show_id", show.id}, {"episode_id", ep.id}, {"job_id", q.job.id}, {"by_poll", by_poll}});
+    return q;
+}
+
+Result<std::vector<ShowRow>> App::ListShows(const Caller& who) {
+    std::vector<ShowRow> shows;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With(
+        [&](Tx& tx) { shows = podpromo::ListShows(tx, who.sees_all ? std::nullopt : std::optional(who.user_id)); }));
+    return shows;
+}
+
+Result<ShowBundle> App::GetShow(const Caller& who, const std::string& show_id, int item_limit) {
+    PODPROMO_ASSIGN_OR_RETURN(ShowRow show, VisibleShow(who, show_id));
+    ShowBundle b;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
+        b.items = ListFeedItems(tx, show_id, std::clamp(item_limit, 1, 1000));
+        b.item_count = CountFeedItems(tx, show_id);
+    }));
+    b.show = std::move(show);
+    return b;
+}
+
+Status App::DeleteShow(const Caller& who, const std::string& show_id) {
+    PODPROMO_RETURN_IF_ERROR(VisibleShow(who, show_id).status());
+    return deps_.db->InTransaction([&](Tx& tx) { podpromo::DeleteShow(tx, show_id); });
+}
+
+Result<ShowPolled> App::PollShow(const Caller& who, const std::string& show_id) {
+    PODPROMO_ASSIGN_OR_RETURN(ShowRow show, VisibleShow(who, show_id));
+    return Poll(std::move(show), /*first=*/false);
+}
+
+Result<int> App::PollDueShows() {
+    std::vector<ShowRow> due;
+    PODPROMO_RETURN_IF_ERROR(
+        deps_.db->With([&](Tx& tx) { due = ShowsDue(tx, deps_.clock->NowMs(), kShowsPolledAtOnce); }));
+    for (ShowRow& show : due) {
+        const std::string id = show.id;
+        auto polled = Poll(std::move(show), /*first=*/false);
+        if (!polled.ok()) {
+            Log(LogLevel::kWarn, "a show's feed could not be read",
+                {{"show_id", id}, {"error", polled.status().message()}});
+        } else if (polled->new_items > 0) {
+            Log(LogLevel::kInfo, "a show's feed has new items",
+                {{"show_id", id}, {"new_items", polled->new_items}, {"queued", polled->processed}});
+        }
+    }
+    return static_cast<int>(due.size());
+}
+
+Result<FeedItemQueued> App::ProcessFeedItem(const Caller& who, const std::string& show_id, const std::string& guid) {
+    PODPROMO_ASSIGN_OR_RETURN(ShowRow show, VisibleShow(who, show_id));
+    std::optional<FeedItemRow> item;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { item = GetFeedItem(tx, show_id, guid); }));
+    if (!item) return Status::NotFound("the show's feed has no such item");
+    if (!item->episode_id.empty()) {
+        return Status::FailedPrecondition("this episode of the feed is already processed or queued")
+            .WithSlug("already_processed");
+    }
+    return QueueFeedItem(show, *item, /*by_poll=*/false);
+}
+
+Result<std::vector<App::ItemSoundbites>> App::ShowSoundbites(const Caller& who, const std::string& show_id) {
+    PODPROMO_ASSIGN_OR_RETURN(ShowRow show, VisibleShow(who, show_id));
+    std::vector<FeedItemRow> items;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { items = ListFeedItems(tx, show_id, 1000); }));
+    std::vector<ItemSoundbites> out;
+    for (FeedItemRow& item : items) {
+        if (item.episode_id.empty()) continue;
+        auto clips = Soundbites(who, item.episode_id);
+        if (!clips.ok() || clips->empty()) continue;  // (deleted, or not ready yet)
+        out.push_back({std::move(item), std::move(*clips)});
+    }
+    return out;
+}
+
+}  // namespace podpromo
