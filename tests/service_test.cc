@@ -2313,6 +2313,7 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     with_transcript.transcript_url = feed.url() + "/ep2.vtt";
     with_transcript.transcript_type = "text/vtt";
     with_transcript.persons = {{"Grace Guest", "guest"}};
+    with_transcript.chapters_url = feed.url() + "/ep2.chapters.json";
     TestFeedItem older{"ep-1", "Episode one",           "Mon, 30 Nov 2026 10:00:00 GMT",
                        "1:30", feed.url() + "/ep1.wav", "audio/wav"};
     std::atomic<int> version{1};
@@ -2333,6 +2334,10 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     feed.Redirect("/ep2.mp3", "/media/ep2.wav");  // an enclosure behind one redirect, as CDNs serve them
     for (const char* path : {"/media/ep2.wav", "/ep1.wav", "/ep3.wav"}) feed.Serve(path, wav, "audio/wav");
     feed.Serve("/ep2.vtt", TimelineVtt(short_timeline_), "text/vtt");
+    feed.Serve(
+        "/ep2.chapters.json",
+        R"({"version": "1.2.0", "chapters": [{"startTime": 0, "title": "Hello"}, {"startTime": 45, "title": "Money"}]})",
+        "application/json+chapters");
 
     ServerProcess server(work / "data", engine.With({{"FEED_PRIVATE_HOSTS", "127.0.0.1"}, {"FEED_POLL_SECONDS", "2"}}));
     ASSERT_TRUE(server.Start()) << server.Log();
@@ -2363,6 +2368,9 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     const json episode = Get(server, "/api/v1/episodes/" + episode_id);
     EXPECT_EQ(episode["episode"]["title"], "Episode two");
     EXPECT_EQ(episode["episode"]["size_bytes"], static_cast<int64_t>(wav.size()));
+    ASSERT_EQ(episode["episode"]["chapters"].size(), 2u) << episode["episode"].dump();  // scored as topic boundaries
+    EXPECT_EQ(episode["episode"]["chapters"][1]["title"], "Money");
+    EXPECT_EQ(episode["episode"]["chapters"][1]["start"], 45);
     ASSERT_FALSE(episode["clips"].empty());
     PostJson(server, "/api/v1/shows/" + show_id + "/items/process", {{"guid", "ep-2"}}, 409);
 

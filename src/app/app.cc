@@ -31,7 +31,7 @@ AppLimits AppLimits::FromConfig(const ServiceConfig& config) {
     return l;
 }
 
-App::App(AppDeps deps, AppLimits limits) : deps_(std::move(deps)), limits_(limits) {}
+App::App(AppDeps deps, AppLimits limits) : deps_(std::move(deps)), limits_(std::move(limits)) {}
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "feed_server.h"
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/events.h"
@@ -660,6 +661,72 @@ TEST_F(AppTest, EachUsersShareHoldsUnderParallelUploads) {
     auto later = Upload(tone);
     later.owner_id = "u_alice";
     EXPECT_TRUE(app_->AcceptUpload(std::move(later)).ok()) << "a day later the hours are free again";
+}
+
+// Shows are their owner's alone; a feed that cannot be read stores nothing when added and is recorded on the show
+// when it later fails; an item is queued once, as an episode waiting for its download.
+TEST_F(AppTest, AShowIsItsOwnersAndAFeedsFailuresAreNamedAndRecorded) {
+    testing::FeedServer feed;
+    std::atomic<int> answer{200};
+    feed.On("/feed.xml", [&](const httplib::Request&, httplib::Response& res) {
+        if (answer.load() == 200) {
+            res.set_content(testing::PodcastFeed("Show", {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}}),
+                            "application/rss+xml");
+        } else if (answer.load() == 500) {
+            res.status = 500;
+        } else {
+            res.set_content("<html>not a feed</html>", "text/html");
+        }
+    });
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
+    // Loopback is refused until the operator allows it, and nothing is stored.
+    auto refused = app_->AddShow(alice, feed.url() + "/feed.xml", true, {});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().slug(), "address_refused");
+    EXPECT_EQ(app_->AddShow(alice, "file:///etc/passwd", true, {}).status().slug(), "invalid_url");
+    EXPECT_EQ(app_->AddShow(alice, "https://example.com/feed", true, {{"platform", "myspace"}}).status().code(),
+              StatusCode::kInvalidInput);
+    limits_.feed_fetch.allow_private = true;
+    MakeApp();
+    answer = 0;
+    EXPECT_EQ(app_->AddShow(alice, feed.url() + "/feed.xml", true, {}).status().slug(), "invalid_feed");
+    EXPECT_TRUE(app_->ListShows(alice)->empty()) << "a feed that could not be read is not stored";
+
+    answer = 200;
+    auto added = app_->AddShow(alice, feed.url() + "/feed.xml", true, {{"clips", "2"}});
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    const std::string show_id = added->bundle.show.id;
+    EXPECT_FALSE(added->existed);
+    EXPECT_TRUE(app_->AddShow(alice, feed.url() + "/feed.xml", true, {})->existed);
+    EXPECT_TRUE(app_->ListShows(bob)->empty());
+    EXPECT_EQ(app_->GetShow(bob, show_id, 10).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->ProcessFeedItem(bob, show_id, "a").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->DeleteShow(bob, show_id).code(), StatusCode::kNotFound);
+
+    auto queued = app_->ProcessFeedItem(alice, show_id, "a");
+    ASSERT_TRUE(queued.ok()) << queued.status().ToString();
+    EXPECT_EQ(queued->episode.owner_id, "u_alice");
+    EXPECT_EQ(queued->episode.title, "Episode A");
+    EXPECT_EQ(queued->episode.filename, "a.mp3");
+    EXPECT_EQ(queued->episode.clip_count, 2) << "the show's settings";
+    EXPECT_TRUE(queued->episode.audio_path.empty()) << "the job downloads it";
+    EXPECT_EQ(app_->ProcessFeedItem(alice, show_id, "a").status().slug(), "already_processed");
+    EXPECT_EQ(app_->ProcessFeedItem(alice, show_id, "nope").status().code(), StatusCode::kNotFound);
+
+    answer = 500;
+    clock_.Advance(1000);
+    auto failed = app_->PollShow(alice, show_id);
+    ASSERT_FALSE(failed.ok());
+    auto show = app_->GetShow(alice, show_id, 10);
+    ASSERT_TRUE(show.ok());
+    EXPECT_EQ(show->show.last_status, "error");
+    EXPECT_NE(show->show.last_error.find("500"), std::string::npos) << show->show.last_error;
+    EXPECT_EQ(show->show.last_polled_at, kStart + 1000);
+    EXPECT_EQ(show->show.next_poll_at, kStart + 1000 + limits_.feed_poll_every_ms);
+    ASSERT_EQ(show->items.size(), 1u) << "what the feed listed before stays";
+    EXPECT_EQ(show->items[0].episode_id, queued->episode.id);
+    EXPECT_TRUE(app_->DeleteShow(alice, show_id).ok());
+    EXPECT_EQ(app_->GetShow(alice, show_id, 10).status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -57,6 +57,24 @@ std::string WithoutPassword(const std::string& url) {
     return out;
 }
 
+namespace {
+
+// "a, b,,c " as {"a", "b", "c"}.
+std::vector<std::string> SplitList(const std::string& list) {
+    std::vector<std::string> out;
+    for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        std::string item = list.substr(at, comma - at);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!item.empty()) out.push_back(item);
+        at = comma + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
 Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const char*)>& getenv) {
     auto text = [&](const char* name, std::string* out) {
         if (const char* v = getenv(name)) *out = v;
@@ -120,18 +138,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
         if (!origins.ok()) return origins.status();
         c->cors_origins = std::move(*origins);
     }
-    if (const char* s = getenv("FEED_PRIVATE_HOSTS")) {
-        c->feed_private_hosts.clear();
-        std::string list = s;
-        for (size_t at = 0; at <= list.size();) {
-            const size_t comma = std::min(list.find(',', at), list.size());
-            std::string host = list.substr(at, comma - at);
-            host.erase(0, host.find_first_not_of(' '));
-            host.erase(host.find_last_not_of(' ') + 1);
-            if (!host.empty()) c->feed_private_hosts.push_back(host);
-            at = comma + 1;
-        }
-    }
+    if (const char* s = getenv("FEED_PRIVATE_HOSTS")) c->feed_private_hosts = SplitList(s);
     text("METRICS_TOKEN", &c->metrics_token);
     text("ALERT_WEBHOOK_URL", &c->alert_webhook_url);
     text("ALERT_WEBHOOK_SECRET", &c->alert_webhook_secret);

@@ -219,20 +219,20 @@ const FeedTranscriptLink* PreferredTranscript(const FeedItem& item) {
     return best;
 }
 
-Result<std::vector<FeedChapter>> ParseChapters(std::string_view json) {
+Result<std::vector<Chapter>> ParseChapters(std::string_view json) {
     constexpr size_t kMaxChapters = 500;
     const auto doc = nlohmann::json::parse(json, nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("chapters") || !doc["chapters"].is_array()) {
         return Status::InvalidInput("not a Podcasting 2.0 chapters document (no \"chapters\" list)")
             .WithSlug("invalid_chapters");
     }
-    std::vector<FeedChapter> out;
+    std::vector<Chapter> out;
     for (const auto& c : doc["chapters"]) {
         if (out.size() >= kMaxChapters) break;
         if (!c.is_object() || !c.contains("startTime") || !c["startTime"].is_number()) continue;
         const double start = c["startTime"].get<double>();
         if (!(start >= 0 && start < 1e7)) continue;
-        FeedChapter ch;
+        Chapter ch;
         ch.start_ms = static_cast<int64_t>(start * 1000.0);
         if (c.contains("title") && c["title"].is_string()) ch.title = Trimmed(c["title"].get<std::string>(), 200);
         out.push_back(std::move(ch));

@@ -8,7 +8,9 @@
 
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/core/config.h"
+#include "podpromo/core/utf8.h"
 #include "podpromo/feeds/fetch.h"
+#include "podpromo/feeds/rss.h"
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/job_store.h"
 #include "podpromo/jobs/pipeline.h"
@@ -100,6 +102,23 @@ std::optional<Transcript> FeedTranscript(const std::string& url, const FetchPoli
     return std::move(*t);
 }
 
+// The item's chapters (none, and a warning, when they cannot be read: they only help the scoring).
+std::vector<Chapter> FeedChapters(const std::string& url, const FetchPolicy& base, const std::string& job_id) {
+    if (url.empty()) return {};
+    FetchPolicy policy = base;
+    policy.max_bytes = 2LL * 1024 * 1024;
+    FetchAsk ask;
+    ask.url = url;
+    auto fetched = FetchText(ask, policy);
+    auto chapters = fetched.ok() ? ParseChapters(fetched->second) : Result<std::vector<Chapter>>(fetched.status());
+    if (!chapters.ok()) {
+        Log(LogLevel::kWarn, "the feed's chapters are not used",
+            {{"job_id", job_id}, {"error", chapters.status().message()}});
+        return {};
+    }
+    return std::move(*chapters);
+}
+
 }  // namespace
 
 Result<EpisodeRow> PipelineJobRunner::FetchFromFeed(JobWork& work) {
@@ -136,6 +155,12 @@ Result<EpisodeRow> PipelineJobRunner::FetchFromFeed(JobWork& work) {
     ep.updated_at = NowEpochMs();
     std::optional<Transcript> transcript =
         FeedTranscript(feed.value("transcript_url", std::string()), FeedPolicy(config_), job.id);
+    if (auto chapters = FeedChapters(feed.value("chapters_url", std::string()), FeedPolicy(config_), job.id);
+        !chapters.empty()) {
+        json analysis = ParseJsonOr(ep.analysis, json::object());
+        analysis["chapters"] = ChaptersToJson(chapters);
+        ep.analysis = DumpJson(analysis);
+    }
     bool held = false;
     PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& s) {
         held = HoldsLease(s, job.id, job.lease_epoch);
@@ -198,6 +223,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     options.title = episode.title;
     options.asr.threads = config_.asr_threads;
     options.max_episode_ms = Ms{config_.max_episode_seconds} * 1000;
+    options.chapters = EpisodeChapters(episode);
     // The vocabulary hint: the upload's own, else the service's.
     const JobVocabulary vocabulary = JobVocabularyOf(job);
     options.show = vocabulary.show.value_or(config_.asr.show_name);

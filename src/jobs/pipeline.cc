@@ -151,6 +151,7 @@ Result<EpisodeResult> AnalyzeEpisode(const fs::path& source, const PipelineOptio
     r.source = source;
     r.title = options.title.empty() ? source.stem().string() : options.title;
     r.platform = PlatformByName(options.platform).value();
+    r.chapters = options.chapters;
     {
         StageTimer t(&r, "probe");
         Report(progress, Stage::kProbe, 0);
@@ -204,7 +205,7 @@ Status ScoreEpisode(EpisodeResult* r, const AudioFrames* frames, const std::stri
         });
         if (!in_ad) non_ad.push_back(w);
     }
-    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events, r->ads);
+    const EpisodeContext context = BuildEpisodeContext(words, r->transcript.events, r->ads, r->chapters);
     const double reactions_per_k =
         1000.0 * static_cast<double>(context.reactions.size()) / static_cast<double>(words.size());
     r->detection = DetectGenre(Tokenize(non_ad, 0, non_ad.size()), reactions_per_k);
@@ -267,7 +268,7 @@ Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frame
     }
     auto genre = GenreByName(r.genre);
     if (!genre.ok()) return genre.status();
-    const EpisodeContext context = BuildEpisodeContext(words, r.transcript.events, r.ads);
+    const EpisodeContext context = BuildEpisodeContext(words, r.transcript.events, r.ads, r.chapters);
     ScoredClip clip = DescribeClip(words, c, ComputeFeatures(words, c, frames, r.platform, &context), *genre,
                                    r.platform, WordCounts(words));
     clip.candidate = WithBreathingRoom(words, clip.candidate, kMaxClipMs, r.duration_ms);
@@ -472,7 +473,26 @@ json AnalysisSummaryJson(const EpisodeResult& r) {
     for (const auto& [k, v] : r.detection.scores) genre_scores[k] = Round3(v);
     json stages = json::object();
     for (const auto& [k, v] : r.stage_ms) stages[k] = Sec(v);
-    return {{"genre_scores", genre_scores}, {"ad_spans", ads}, {"stage_seconds", stages}};
+    json out = {{"genre_scores", genre_scores}, {"ad_spans", ads}, {"stage_seconds", stages}};
+    if (!r.chapters.empty()) out["chapters"] = ChaptersToJson(r.chapters);
+    return out;
+}
+
+json ChaptersToJson(const std::vector<Chapter>& chapters) {
+    json list = json::array();
+    for (const auto& c : chapters) list.push_back({{"start", Sec(c.start_ms)}, {"title", c.title}});
+    return list;
+}
+
+std::vector<Chapter> ChaptersFromJson(const json& list) {
+    std::vector<Chapter> out;
+    if (!list.is_array()) return out;
+    for (const auto& c : list) {
+        if (!c.is_object() || !c.contains("start") || !c["start"].is_number()) continue;
+        out.push_back(
+            {static_cast<Ms>(std::llround(c["start"].get<double>() * 1000)), c.value("title", std::string())});
+    }
+    return out;
 }
 
 json ResultToJson(const EpisodeResult& r) {

@@ -66,6 +66,12 @@ std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& r, const std::strin
     return rows;
 }
 
+std::vector<Chapter> EpisodeChapters(const EpisodeRow& episode) {
+    const json analysis = ParseJsonOr(episode.analysis, json::object());
+    return analysis.is_object() && analysis.contains("chapters") ? ChaptersFromJson(analysis["chapters"])
+                                                                 : std::vector<Chapter>{};
+}
+
 json JobVocabularyToPayload(const JobVocabulary& v) {
     json payload = json::object();
     if (v.show) payload["show"] = *v.show;
@@ -100,6 +106,7 @@ Result<std::vector<ClipRow>> RescoreClips(const EpisodeRow& episode, const Trans
     r.platform = *p;
     r.transcript = transcript;
     r.duration_ms = static_cast<Ms>(std::llround(episode.duration * 1000));
+    r.chapters = EpisodeChapters(episode);
     PODPROMO_RETURN_IF_ERROR(ScoreEpisode(&r, frames, genre, limit));
     std::vector<ClipRow> rows = ClipRowsFromResult(r, "");
     for (ClipRow& row : rows) {

@@ -8,6 +8,21 @@
 namespace podpromo {
 namespace {
 
+TEST(Results, AFeedsChaptersAreKeptWithTheAnalysisForRescoring) {
+    EpisodeResult r;
+    r.chapters = {{0, "Intro"}, {754321, "The money"}};
+    EpisodeRow row;
+    FillEpisodeAnalysis(r, &row);
+    const auto back = EpisodeChapters(row);
+    ASSERT_EQ(back.size(), 2u);
+    EXPECT_EQ(back[1].start_ms, 754321);
+    EXPECT_EQ(back[1].title, "The money");
+    row.analysis = "";
+    EXPECT_TRUE(EpisodeChapters(row).empty()) << "an upload has none";
+    row.analysis = R"({"chapters": [{"start": "x"}, 5, {"start": 12.5}]})";
+    ASSERT_EQ(EpisodeChapters(row).size(), 1u) << "what is not a chapter is skipped";
+}
+
 EpisodeResult OneClip() {
     EpisodeResult r;
     r.id = "ep_1";

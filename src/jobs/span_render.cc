@@ -46,6 +46,7 @@ Result<EpisodeResult> EpisodeForSpan(const EpisodeRow& episode, Transcript trans
     r.duration_ms = static_cast<Ms>(std::llround(episode.duration * 1000));
     r.genre = episode.genre == "auto" ? episode.detected_genre : episode.genre;
     r.platform = *p;
+    r.chapters = EpisodeChapters(episode);
     return r;
 }
 

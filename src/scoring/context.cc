@@ -278,15 +278,32 @@ std::vector<std::pair<Ms, double>> Centrality(const std::vector<Token>& toks,
     return out;
 }
 
+// The chapters' starts (but a first one at the very start) with the inferred boundaries no chapter start is near.
+std::vector<Ms> WithChapters(std::vector<Ms> inferred, const std::vector<Chapter>& chapters) {
+    if (chapters.empty()) return inferred;
+    std::vector<Ms> out;
+    for (const Chapter& c : chapters) {
+        if (c.start_ms > kChapterSnapMs) out.push_back(c.start_ms);
+    }
+    for (Ms b : inferred) {
+        const bool near = std::any_of(chapters.begin(), chapters.end(),
+                                      [&](const Chapter& c) { return std::abs(c.start_ms - b) <= kChapterSnapMs; });
+        if (!near) out.push_back(b);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 }  // namespace
 
 EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events,
-                                   const std::vector<AdSpan>& ads) {
+                                   const std::vector<AdSpan>& ads, const std::vector<Chapter>& chapters) {
     EpisodeContext ctx;
     const auto toks = Tokenize(words, 0, words.size());
     const auto sentences = SentenceRanges(toks);
     ctx.reactions = FindReactions(toks, sentences, events);
-    ctx.topic_boundaries_ms = TopicBoundaries(toks, sentences);
+    ctx.topic_boundaries_ms = WithChapters(TopicBoundaries(toks, sentences), chapters);
     ctx.teases = FindTeases(toks, ads);
     ctx.centrality = Centrality(toks, sentences);
     return ctx;

@@ -427,6 +427,12 @@ TEST(Moments, AReactionAfterTheClipAndATopicChangeInsideIt) {
     const Ms meet = tw[first_bread].start_ms;
     EXPECT_TRUE(std::any_of(tc.topic_boundaries_ms.begin(), tc.topic_boundaries_ms.end(),
                             [&](Ms b) { return std::llabs(b - meet) < 5000; }));
+
+    // The show's own chapters are boundaries too (not the first, at the start), and the inferred one they agree with
+    // is not counted twice.
+    const Ms late = tw.back().end_ms - 10000;
+    const auto with_chapters = BuildEpisodeContext(tw, {}, {}, {{0, "Intro"}, {meet + 3000, "Bread"}, {late, "Coda"}});
+    EXPECT_EQ(with_chapters.topic_boundaries_ms, (std::vector<Ms>{meet + 3000, late}));
 }
 
 // Produced shows open with a teaser cut from their best moments: the moment said in full later is the one the

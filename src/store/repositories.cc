@@ -419,9 +419,9 @@ bool SetEpisodeTitle(Tx& tx, const std::string& id, const std::string& title, Db
 
 void SetEpisodeSource(Tx& tx, const EpisodeRow& e) {
     tx.sql() << "UPDATE episodes SET filename = :f, audio_path = :p, size_bytes = :s, checksum = :c, format = :fmt,"
-                " has_video = :v, duration = :d, updated_at = :u WHERE id = :id",
+                " has_video = :v, duration = :d, analysis = :a, updated_at = :u WHERE id = :id",
         use(e.filename), use(e.audio_path), use(e.size_bytes), use(e.checksum), use(e.format), use(e.has_video),
-        use(e.duration), use(e.updated_at), use(e.id);
+        use(e.duration), use(e.analysis), use(e.updated_at), use(e.id);
 }
 
 bool SetClipStarred(Tx& tx, const std::string& id, bool starred) {

@@ -15,6 +15,7 @@
 #include "podpromo/jobs/outcome.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
+#include "podpromo/store/shows.h"
 #include "testsupport.h"
 
 namespace podpromo {
@@ -645,6 +646,53 @@ TEST(Store, AJobLockedByAFrozenWorkerStallsNoLeaseCheckAndIsRescuedOnceItsSessio
                       EXPECT_EQ(after->state, JobState::kQueued);
                       EXPECT_NE(after->stage, "frozen") << "the frozen worker's write was rolled back";
                   }).ok());
+}
+
+TEST(Store, AFeedItemIsStoredOnceAndLinkedToOneEpisode) {
+    testing::TempDir dir;
+    auto db = OpenDb(dir);
+    ShowRow show;
+    show.id = "show_1";
+    show.owner_id = "u1";
+    show.feed_url = "https://example.com/feed.xml";
+    show.next_poll_at = 5000;
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) { InsertShow(s, show); }).ok());
+    FeedItemRow item;
+    item.show_id = show.id;
+    item.guid = "g1";
+    item.title = "First";
+    item.first_seen_at = 100;
+    bool fresh = false, again = true, linked = false, relinked = true;
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) {
+                      fresh = UpsertFeedItem(s, item);
+                      linked = SetFeedItemEpisode(s, show.id, "g1", "ep_1");
+                      relinked = SetFeedItemEpisode(s, show.id, "g1", "ep_2");
+                      item.title = "First, retitled";
+                      item.first_seen_at = 999;
+                      again = UpsertFeedItem(s, item);
+                  }).ok());
+    EXPECT_TRUE(fresh);
+    EXPECT_TRUE(linked);
+    EXPECT_FALSE(relinked) << "an item makes one episode";
+    EXPECT_FALSE(again);
+    ASSERT_TRUE(db->With([&](Tx& s) {
+                      const auto got = GetFeedItem(s, show.id, "g1");
+                      ASSERT_TRUE(got);
+                      EXPECT_EQ(got->title, "First, retitled");
+                      EXPECT_EQ(got->episode_id, "ep_1") << "an update keeps the episode";
+                      EXPECT_EQ(got->first_seen_at, 100);
+                      EXPECT_EQ(FeedItemOfEpisode(s, "ep_1")->guid, "g1");
+                      EXPECT_EQ(CountFeedItems(s, show.id), 1);
+                      EXPECT_TRUE(ShowsDue(s, 4999, 10).empty());
+                      EXPECT_EQ(ShowsDue(s, 5000, 10).size(), 1u);
+                      EXPECT_TRUE(ShowWithFeed(s, "u1", show.feed_url));
+                      EXPECT_FALSE(ShowWithFeed(s, "u2", show.feed_url)) << "another user's";
+                  }).ok());
+    ShowRow twin = show;
+    twin.id = "show_2";
+    EXPECT_FALSE(db->InTransaction([&](Tx& s) { InsertShow(s, twin); }).ok()) << "one show per owner and feed";
+    ASSERT_TRUE(db->InTransaction([&](Tx& s) { DeleteShow(s, show.id); }).ok());
+    ASSERT_TRUE(db->With([&](Tx& s) { EXPECT_EQ(CountFeedItems(s, show.id), 0); }).ok());
 }
 
 }  // namespace

@@ -17,8 +17,16 @@ namespace podpromo::testing {
 
 // An item of a test feed; empty fields are left out of the XML.
 struct TestFeedItem {
-    std::string guid, title, pub_date = "Tue, 01 Dec 2026 10:00:00 GMT", duration = "30:00";
-    std::string enclosure_url, enclosure_type = "audio/mpeg";
+    TestFeedItem(std::string guid_, std::string title_, std::string pub_date_, std::string duration_,
+                 std::string enclosure_url_, std::string enclosure_type_ = "audio/mpeg")
+        : guid(std::move(guid_)),
+          title(std::move(title_)),
+          pub_date(std::move(pub_date_)),
+          duration(std::move(duration_)),
+          enclosure_url(std::move(enclosure_url_)),
+          enclosure_type(std::move(enclosure_type_)) {}
+    std::string guid, title, pub_date, duration;
+    std::string enclosure_url, enclosure_type;
     std::string transcript_url, transcript_type;
     std::string chapters_url;
     std::vector<std::pair<std::string, std::string>> persons;  // (name, role)

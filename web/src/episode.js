@@ -14,8 +14,9 @@ import { select } from './episodes.js';
 function layout(page) {
   const ep = page.doc.episode;
   const v = {
-    audio: el('audio', { controls: true, preload: 'metadata', src: `/api/v1/episodes/${page.id}/audio`,
-      'aria-label': 'Episode audio' }),
+    // (A media element fetches its source as soon as it has one, in the page or not.)
+    audio: el('audio', { controls: true, preload: 'metadata',
+      src: ep.status === 'ready' ? `/api/v1/episodes/${page.id}/audio` : null, 'aria-label': 'Episode audio' }),
     wave: el('div', { class: 'wave', 'data-testid': 'waveform' }),
     genre: select('genre', GENRES, ep.genre, 'Genre'),
     platform: select('platform', PLATFORMS, ep.platform, 'Platform'),
@@ -32,7 +33,10 @@ function layout(page) {
       el('p', { class: 'muted' }, `${ep.status} · ${formatTime(ep.duration)} · detected genre: ${ep.detected_genre ?? '–'}`
         + (ep.archived ? ' · source archived' : '')),
       ep.error ? el('p', { class: 'error' }, ep.error) : null,
-      v.audio, v.wave),
+      // (Before its analysis an episode has no waveform, and a show's episode no audio until it is downloaded.)
+      ep.status === 'ready' ? v.audio : el('p', { class: 'muted', 'data-testid': 'not-ready' },
+        'Its player and waveform appear here once it is analysed.'),
+      v.wave),
     el('div', { class: 'columns' },
       el('section', { class: 'panel' },
         el('div', { class: 'heading-row' }, el('h2', {}, 'Clips'), el('div', { class: 'options' }, v.genre, v.platform)),
@@ -133,7 +137,7 @@ function draw(page) {
     doc.clips.push(clip);
     v.cards.append(clipCard(clip, doc.clips.length - 1, false, actions));
   }
-  mountWaveform(page, v.audio, v.wave, (region, start, end) => {
+  if (doc.episode.status === 'ready') mountWaveform(page, v.audio, v.wave, (region, start, end) => {
     if (!page.editing || page.editing.region !== region) {
       const clip = doc.clips.find((c) => c.id === region.id);
       if (clip) openEditor(page, v.editor, clip, region, undefined, onRendered);
@@ -161,14 +165,21 @@ function draw(page) {
 export function renderEpisode(root, id) {
   const page = createPage(id, root);
   root.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
-  const load = () => loadEpisode(page).then(() => draw(page));
-  load().catch((e) => root.replaceChildren(el('p', { class: 'error' }, e.message)));
+  // A load that answers after the page was left draws nothing: the next page owns `root` by then.
+  let left = false;
+  const load = () => loadEpisode(page).then(() => {
+    if (!left) draw(page);
+  });
+  load().catch((e) => {
+    if (!left) root.replaceChildren(el('p', { class: 'error' }, e.message));
+  });
   // Follow this episode's own job: redraw when it ends.
   page.cleanups.push(onJobEvent((ev) => {
     if (ev.episode_id === id && page.doc && page.doc.job && ev.job_id === page.doc.job.id &&
         ['succeeded', 'failed', 'cancelled'].includes(ev.state)) load();
   }));
   return () => {
+    left = true;
     for (const c of page.cleanups) c();
     page.ws?.destroy();
   };

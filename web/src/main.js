@@ -4,6 +4,7 @@ import { api, closeJobEvents, onSignedOut, session, toast } from './api.js';
 import { renderEpisodes } from './episodes.js';
 import { renderEpisode } from './episode.js';
 import { renderDashboard } from './dashboard.js';
+import { renderShows } from './shows.js';
 import { renderAccount, renderSignIn, renderUsers } from './account.js';
 
 const main = document.getElementById('main');
@@ -49,6 +50,9 @@ function route() {
   } else if (hash === '#/users' && admin) {
     renderUsers(main);
     page = 'users';
+  } else if (hash === '#/shows') {
+    leave = renderShows(main);
+    page = 'shows';
   } else if (hash === '#/account') {
     renderAccount(main, signOut);
     page = 'account';

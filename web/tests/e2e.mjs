@@ -7,6 +7,7 @@
 // Environment: PODPROMO_BINARY, MAKE_EPISODE (the test episode synthesiser), TEST_DATA (tests/data),
 // WEB_DIST (the built app), ARTIFACTS (where screenshots go).
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,11 +33,34 @@ writeFileSync(join(work, 'episode.tsv'), [0, 4, 5, 11, 12, 15].map((i) => rows[i
 execFileSync(env('MAKE_EPISODE'), [join(work, 'episode.tsv'), join(work, 'Founder Stories.wav')]);
 writeFileSync(join(work, 'notes.txt'), 'these are my show notes, not a recording\n');
 
+// The show's own web server: its RSS feed (one episode, a long real-world title, a transcript and a guest) and the
+// episode's audio, on loopback, which the service is told it may reach (FEED_PRIVATE_HOSTS).
+const longTitle = 'Episode 214 — Why every founder should fire themselves from the sales job (with Grace)';
+const feedServer = createServer((req, res) => {
+  const origin = `http://127.0.0.1:${feedServer.address().port}`;
+  if (req.url === '/feed.xml') {
+    res.writeHead(200, { 'Content-Type': 'application/rss+xml', ETag: '"1"' });
+    res.end(`<?xml version="1.0"?><rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
+<channel><title>Founder Stories</title><item><title>${longTitle}</title><guid>ep-214</guid>
+<pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate><enclosure url="${origin}/ep214.wav" type="audio/wav" length="1"/>
+<podcast:transcript url="${origin}/ep214.vtt" type="text/vtt"/><podcast:person role="guest">Grace Hopper</podcast:person>
+</item></channel></rss>`);
+  } else if (req.url === '/ep214.wav') {
+    res.writeHead(200, { 'Content-Type': 'audio/wav' });
+    res.end(readFileSync(join(work, 'Founder Stories.wav')));
+  } else {
+    res.writeHead(404);
+    res.end();
+  }
+});
+await new Promise((resolve) => feedServer.listen(0, '127.0.0.1', resolve));
+const feedUrl = `http://127.0.0.1:${feedServer.address().port}/feed.xml`;
+
 // The server on a free port, with its own data directory.
 const server = spawn(binary, ['serve', '--port', '0', '--data-dir', join(work, 'data')], {
   // The test's page polls (waitForFunction) far faster than the app does: a generous rate limit.
   env: { ...process.env, WEB_DIR: env('WEB_DIST'), LOG_FORMAT: 'json', MAX_CONCURRENT_JOBS: '2',
-    RATE_LIMIT_REQUESTS: '100000' },
+    RATE_LIMIT_REQUESTS: '100000', FEED_PRIVATE_HOSTS: '127.0.0.1' },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let serverLog = '';
@@ -334,6 +358,30 @@ try {
   const rescored = await apiGet(`/api/v1/episodes/${episodeId}/clips?platform=linkedin&genre=comedy`);
   assert.equal(await page.locator('.card').count(), rescored.items.length);
 
+  step('shows: follow a feed, see its episode and the last read, make clips of it with one click');
+  await page.goto(base + '/#/shows');
+  await page.locator('[data-testid=follow] input[name=feed_url]').fill(feedUrl);
+  await page.locator('[data-testid=follow] input[name=clips]').fill('2');
+  await page.locator('[data-testid=follow] button[type=submit]').click();
+  const itemRow = page.locator('tr[data-guid="ep-214"]');
+  await itemRow.waitFor();
+  assert.match(await itemRow.textContent(), /transcript/, 'the feed\'s own transcript is named');
+  assert.match(await itemRow.textContent(), /Grace Hopper/);
+  assert.match(await page.locator('[data-testid=poll]').textContent(), /Read just now/);
+  const [followed] = (await apiGet('/api/v1/shows')).shows;
+  assert.equal(followed.title, 'Founder Stories');
+  assert.equal(followed.settings.clips, '2');
+  await page.screenshot({ path: join(artifacts, 'desktop-shows.png'), fullPage: true });
+  await itemRow.locator('[data-testid=make-clips]').click();
+  await page.waitForURL(/#\/episodes\/ep_/);
+  const fromFeed = page.url().match(/episodes\/(ep_[a-z0-9]+)/)[1];
+  await page.locator('[data-testid=not-ready]').waitFor(); // no player before it is downloaded and analysed
+  const queuedShow = await apiGet(`/api/v1/shows/${followed.id}`);
+  assert.equal(queuedShow.items[0].episode_id, fromFeed, 'the item is linked to its episode');
+  // (Its processing is the service test's subject; here it would only slow the steps after.)
+  const feedJob = (await apiGet(`/api/v1/episodes/${fromFeed}`)).job;
+  await fetch(`${base}/api/v1/jobs/${feedJob.id}/cancel`, { method: 'POST', headers: auth() });
+
   step('the dashboard: health, queue, storage, system charts, errors');
   await page.goto(base + '/#/dashboard');
   await page.locator('[data-health]').waitFor();
@@ -355,7 +403,7 @@ try {
   await small.locator('tr[data-episode]').first().waitFor();
   for (const [hash, name, ready] of [['#/', 'episodes', 'tr[data-episode]'],
     [`#/episodes/${episodeId}`, 'episode', '.card'], ['#/dashboard', 'dashboard', '[data-health]'],
-    ['#/account', 'account', 'table.keys'], ['#/users', 'users', 'form']]) {
+    ['#/account', 'account', 'table.keys'], ['#/users', 'users', 'form'], ['#/shows', 'shows', 'tr[data-guid]']]) {
     await small.goto(`${base}/${hash}`);
     await small.locator(ready).first().waitFor();
     await small.waitForTimeout(300);
@@ -402,6 +450,7 @@ try {
   console.error(`server log (tail):\n${serverLog.split('\n').slice(-30).join('\n')}`);
 } finally {
   await browser.close();
+  feedServer.close();
   server.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 1500));
   rmSync(work, { recursive: true, force: true });

@@ -39,6 +39,12 @@ struct SoundEvent {
     Ms end_ms = 0;
 };
 
+// A chapter the show marked (Podcasting 2.0 JSON chapters): where a topic starts, by the editors' own account.
+struct Chapter {
+    Ms start_ms = 0;
+    std::string title;
+};
+
 struct Transcript {
     std::string engine;  // "pocketsphinx", "import:srt", ...
     std::vector<Segment> segments;

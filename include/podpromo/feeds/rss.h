@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "podpromo/core/status.h"
+#include "podpromo/core/types.h"
 
 namespace podpromo {
 
@@ -50,11 +51,7 @@ const FeedTranscriptLink* PreferredTranscript(const FeedItem& item);
 
 // Podcasting 2.0 JSON chapters ({"chapters": [{"startTime": s, "title": …}]}): their start times in milliseconds
 // and titles, in time order, at most 500. InvalidInput for what is not such a document.
-struct FeedChapter {
-    int64_t start_ms = 0;
-    std::string title;
-};
-Result<std::vector<FeedChapter>> ParseChapters(std::string_view json);
+Result<std::vector<Chapter>> ParseChapters(std::string_view json);
 
 // "Tue, 01 Dec 2026 10:00:00 GMT" (and numeric zones) as milliseconds since the epoch; 0 when unreadable.
 int64_t ParseRfc822Date(std::string_view text);

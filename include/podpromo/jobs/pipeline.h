@@ -49,6 +49,7 @@ struct PipelineOptions {
     std::string show;
     std::vector<std::string> terms;
     Ms max_episode_ms = kDefaultMaxEpisodeMs;  // longer episodes fail while decoding
+    std::vector<Chapter> chapters;             // the show's own (a feed's <podcast:chapters>): topic boundaries
 };
 
 // Checks names and ranges before any work starts. InvalidInput naming the bad option.
@@ -100,6 +101,7 @@ struct EpisodeResult {
     Platform platform;
     Transcript transcript;
     std::vector<AdSpan> ads;
+    std::vector<Chapter> chapters;  // the show's, when it gave them (scored as topic boundaries)
     std::vector<ScoredClip> clips;
     std::vector<ClipFiles> files;               // parallel to clips once written
     std::map<std::string, Ms> stage_ms;         // wall time per stage
@@ -153,8 +155,12 @@ Status WriteOutputs(EpisodeResult* result, const std::filesystem::path& out_dir,
 
 // The result document of DESIGN.md §4.
 nlohmann::json ResultToJson(const EpisodeResult& result);
-// The analysis of the episode as result.json's episode holds it: {"genre_scores", "ad_spans", "stage_seconds"}.
+// The analysis of the episode as result.json's episode holds it: {"genre_scores", "ad_spans", "stage_seconds"}, and
+// "chapters" when the show gave them.
 nlohmann::json AnalysisSummaryJson(const EpisodeResult& result);
+// Chapters as [{"start": seconds, "title"}], and back (what is not such an entry is skipped).
+nlohmann::json ChaptersToJson(const std::vector<Chapter>& chapters);
+std::vector<Chapter> ChaptersFromJson(const nlohmann::json& list);
 
 // A fresh random identifier with a prefix, e.g. "ep_3f9a1c2b7d4e".
 std::string NewId(const std::string& prefix);

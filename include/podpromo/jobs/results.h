@@ -14,6 +14,8 @@ namespace podpromo {
 
 // Copies duration, genres and the analysis summary (genre scores, sponsor reads, stage times, engine).
 void FillEpisodeAnalysis(const EpisodeResult& result, EpisodeRow* row);
+// The chapters the episode's analysis keeps (its feed's; none for an upload).
+std::vector<Chapter> EpisodeChapters(const EpisodeRow& episode);
 // The chosen clips as rows; file paths are `files_dir` (relative to the data directory) joined with the names.
 std::vector<ClipRow> ClipRowsFromResult(const EpisodeResult& result, const std::string& files_dir);
 

@@ -45,8 +45,10 @@ constexpr Ms kMinTeaseGapMs = 120000;
 constexpr size_t kMaxRankedSentences = 8000;
 
 // Reactions from `words` and the transcript's sound `events`, topic boundaries from lexical cohesion (Hearst's
-// TextTiling over blocks of sentences), and the cold open's teases outside `ads`.
+// TextTiling over blocks of sentences) and from the show's own `chapters` (each start but the first is a boundary;
+// a TextTiling boundary within kChapterSnapMs of one is the same boundary), and the cold open's teases outside `ads`.
+constexpr Ms kChapterSnapMs = 20000;
 EpisodeContext BuildEpisodeContext(const std::vector<Word>& words, const std::vector<SoundEvent>& events,
-                                   const std::vector<AdSpan>& ads = {});
+                                   const std::vector<AdSpan>& ads = {}, const std::vector<Chapter>& chapters = {});
 
 }  // namespace podpromo

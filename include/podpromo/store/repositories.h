@@ -102,7 +102,8 @@ std::optional<std::string> EpisodeOwner(Tx& tx, const std::string& episode_id);
 void SetEpisodeStatus(Tx& tx, const std::string& id, EpisodeStatus status, const std::string& error);
 // Gives the episode a new title; false when there is no such episode.
 bool SetEpisodeTitle(Tx& tx, const std::string& id, const std::string& title, DbInt now);
-// Records the episode's source file once its job has downloaded it (a feed's episode): the file and what it is.
+// Records the episode's source file once its job has downloaded it (a feed's episode): the file and what it is, and
+// its analysis so far (the feed's chapters).
 void SetEpisodeSource(Tx& tx, const EpisodeRow& e);
 void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e);  // duration, genres, analysis, status
 // Removes the episode with its segments, clips, feedback and jobs.
