@@ -725,6 +725,9 @@ TEST_F(AppTest, AShowIsItsOwnersAndAFeedsFailuresAreNamedAndRecorded) {
     EXPECT_EQ(show->show.next_poll_at, kStart + 1000 + limits_.feed_poll_every_ms);
     ASSERT_EQ(show->items.size(), 1u) << "what the feed listed before stays";
     EXPECT_EQ(show->items[0].episode_id, queued->episode.id);
+    // Deleting the episode frees the item to be made again.
+    ASSERT_TRUE(app_->DeleteEpisode(alice, queued->episode.id).ok());
+    EXPECT_TRUE(app_->ProcessFeedItem(alice, show_id, "a").ok()) << "the deleted episode's item is free again";
     EXPECT_TRUE(app_->DeleteShow(alice, show_id).ok());
     EXPECT_EQ(app_->GetShow(alice, show_id, 10).status().code(), StatusCode::kNotFound);
 }

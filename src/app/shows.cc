@@ -109,7 +109,7 @@ Result<ShowPolled> App::Poll(ShowRow show, bool first) {
     show.last_polled_at = now;
     show.next_poll_at = now + show.poll_every_ms;
     ShowPolled out;
-    Result<Feed> feed = Status::Ok();
+    Result<Feed> feed = Feed{};  // (read only when the feed answered 200)
     auto fetched = FetchText(ask, limits_.feed_fetch);
     Status failed = fetched.status();
     if (fetched.ok() && fetched->first.status == 200) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 
+#include "podpromo/core/utf8.h"
 #include "podpromo/scoring/text.h"
 
 namespace podpromo {
@@ -203,6 +204,7 @@ std::string MakeTitle(const std::vector<Token>& t, const ClipFeatures& f) {
             if (t[i].sentence_end && words.size() >= 4) break;
         }
     }
+    for (auto& w : words) w = CaptionWord(w);  // "i" is "I" in a title as in the captions
     std::string title = words.empty() ? "" : TitleFrom(words);
     // A bare sentence end reads better without its full stop; a question keeps its mark.
     while (!title.empty() && (title.back() == '.' || title.back() == ',' || title.back() == ' ')) title.pop_back();

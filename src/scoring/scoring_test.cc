@@ -192,6 +192,31 @@ TEST(Genre, DetectedFromVocabulary) {
     EXPECT_FALSE(GenreByName("opera").ok());
 }
 
+// Recognisers write the pronoun in lower case; a clip's title, like its captions, gives it its capital.
+TEST(Ranker, TitlesWriteThePronounIUpperCase) {
+    std::vector<std::string> s;
+    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    s.insert(s.end(), {"i think i'm the only founder who fired myself from the sales job",
+                       "and honestly i'd do it again because it saved the company"});
+    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    const auto words = Speak(s);
+    const Platform tiktok = PlatformByName("tiktok").value();
+    const auto cands = GenerateCandidates(words, tiktok, {});
+    std::vector<ClipFeatures> feats;
+    feats.reserve(cands.size());
+    for (const auto& c : cands) feats.push_back(ComputeFeatures(words, c, nullptr, tiktok));
+    RankOptions opts;
+    opts.max_clips = 3;
+    const auto clips = RankClips(words, cands, feats, GenreByName("business").value(), tiktok, opts);
+    bool pronoun = false;
+    for (const auto& c : clips) {
+        const std::string padded = " " + c.title + " ";
+        for (const char* lower : {" i ", " i'm ", " i'd "}) EXPECT_EQ(padded.find(lower), std::string::npos) << c.title;
+        pronoun |= padded.find(" I ") != std::string::npos || padded.find(" I'm ") != std::string::npos;
+    }
+    EXPECT_TRUE(pronoun) << "no title holds the pronoun: the test says nothing";
+}
+
 TEST(Ranker, PicksTheStrongMomentsWithoutOverlapAndExplains) {
     std::vector<std::string> s;
     for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());

@@ -272,6 +272,8 @@ void DeleteEpisode(Tx& tx, const std::string& id) {
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(id);
     s << "DELETE FROM transcript_events WHERE episode_id = :id", use(id);
     s << "DELETE FROM jobs WHERE episode_id = :id", use(id);
+    // A followed show's item made into this episode may be made again.
+    s << "UPDATE feed_items SET episode_id = '' WHERE episode_id = :id", use(id);
     s << "DELETE FROM episodes WHERE id = :id", use(id);
 }
 

@@ -106,7 +106,7 @@ bool SetEpisodeTitle(Tx& tx, const std::string& id, const std::string& title, Db
 // its analysis so far (the feed's chapters).
 void SetEpisodeSource(Tx& tx, const EpisodeRow& e);
 void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e);  // duration, genres, analysis, status
-// Removes the episode with its segments, clips, feedback and jobs.
+// Removes the episode with its segments, clips, feedback and jobs; a feed item made into it is free to be made again.
 void DeleteEpisode(Tx& tx, const std::string& id);
 // Total size_bytes of every episode's upload, and how many there are.
 std::pair<DbInt, DbInt> UploadTotals(Tx& tx);
