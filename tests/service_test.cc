@@ -2380,6 +2380,12 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     const auto until = Clock::now() + std::chrono::seconds(static_cast<int>(60 * TestTimeScale()));
     while (Clock::now() < until && (item3.is_null() || item3["episode_id"].is_null())) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        // The episode list counts the clips each episode has, not the number asked for.
+        for (const auto& listed : Get(server, "/api/v1/episodes")["items"]) {
+            if (listed["id"] == episode_id) {
+                EXPECT_EQ(listed["clips_made"], episode["clips"].size()) << listed.dump();
+            }
+        }
         const json show = Get(server, "/api/v1/shows/" + show_id);
         for (const auto& it : show["items"]) {
             if (it["guid"] == "ep-3") item3 = it;

@@ -173,9 +173,13 @@ void ApiServer::EpisodeRoutes() {
         auto page = app_->ListEpisodes(who, limit, offset);
         if (!page.ok()) return SendStatus(res, page.status());
         json items = json::array();
-        for (const auto& e : page->first) items.push_back(EpisodeRowToJson(e));
+        for (const auto& e : page->episodes) {
+            json item = EpisodeRowToJson(e);
+            item["clips_made"] = page->clips_made[e.id];
+            items.push_back(std::move(item));
+        }
         std::string body =
-            DumpJson(json{{"items", items}, {"total", page->second}, {"limit", limit}, {"offset", offset}});
+            DumpJson(json{{"items", items}, {"total", page->total}, {"limit", limit}, {"offset", offset}});
         state_->episode_list.Store(version, whose, limit, offset, body);
         res.set_content(body, "application/json");
     });

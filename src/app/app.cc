@@ -260,13 +260,15 @@ Result<bool> App::EpisodeVisible(const Caller& who, const std::string& episode_i
     return visible;
 }
 
-Result<std::pair<std::vector<EpisodeRow>, DbInt>> App::ListEpisodes(const Caller& who, int limit, int offset) {
-    std::pair<std::vector<EpisodeRow>, DbInt> page;
+Result<App::EpisodePage> App::ListEpisodes(const Caller& who, int limit, int offset) {
+    EpisodePage page;
     if (!who.sees_all && who.user_id.empty()) return page;  // nobody's: sees nothing
     const std::optional<std::string> owner = who.sees_all ? std::nullopt : std::optional<std::string>(who.user_id);
     PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
-        page.first = podpromo::ListEpisodes(tx, owner, limit, offset);
-        page.second = CountEpisodes(tx, owner);
+        page.episodes = podpromo::ListEpisodes(tx, owner, limit, offset);
+        page.total = CountEpisodes(tx, owner);
+        page.clips_made.clear();
+        for (const auto& e : page.episodes) page.clips_made[e.id] = CountClips(tx, e.id);
     }));
     return page;
 }

@@ -196,7 +196,7 @@ TEST_F(AppTest, RefusedUploadsSayWhyAndLeaveNothing) {
     }
     auto page = app_->ListEpisodes(kAll, 10, 0);
     ASSERT_TRUE(page.ok());
-    EXPECT_EQ(page->second, 0) << "no rows";
+    EXPECT_EQ(page->total, 0) << "no rows";
     EXPECT_EQ(FilesUnder(storage_->root()), 0u) << "no files, in tmp/ or anywhere";
     EXPECT_TRUE(Events().empty());
 }
@@ -258,7 +258,7 @@ TEST_F(AppTest, AResentUploadIsTheUploadItRepeats) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(repeated.load(), 3);
     EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
-    EXPECT_EQ(app_->ListEpisodes(kAll, 10, 0)->second, 6);
+    EXPECT_EQ(app_->ListEpisodes(kAll, 10, 0)->total, 6);
 }
 
 TEST_F(AppTest, AFullQueueRefusesEveryKindOfNewWork) {
@@ -278,7 +278,7 @@ TEST_F(AppTest, AFullQueueRefusesEveryKindOfNewWork) {
     auto render = app_->RequestSpanRender(kAll, ready, SpanAsk{10, 40, std::nullopt, nlohmann::json::object()});
     EXPECT_EQ(render.status().slug(), "queue_full");
     auto page = app_->ListEpisodes(kAll, 10, 0);
-    EXPECT_EQ(page->second, 4) << "the refused upload left no row (3 uploads and the ready episode)";
+    EXPECT_EQ(page->total, 4) << "the refused upload left no row (3 uploads and the ready episode)";
     EXPECT_EQ(FilesUnder(storage_->tmp_dir()), 0u);
 }
 
@@ -592,17 +592,17 @@ TEST_F(AppTest, AnotherUsersEpisodeClipsAndJobsAreNotFound) {
 
     auto bobs = app_->ListEpisodes(bob, 10, 0);
     ASSERT_TRUE(bobs.ok());
-    EXPECT_TRUE(bobs->first.empty());
-    EXPECT_EQ(bobs->second, 0);
+    EXPECT_TRUE(bobs->episodes.empty());
+    EXPECT_EQ(bobs->total, 0);
     auto alices = app_->ListEpisodes(alice, 10, 0);
-    ASSERT_EQ(alices->first.size(), 1u);
-    EXPECT_EQ(alices->first[0].id, mine);
+    ASSERT_EQ(alices->episodes.size(), 1u);
+    EXPECT_EQ(alices->episodes[0].id, mine);
     EXPECT_TRUE(*app_->EpisodeVisible(alice, mine));
     EXPECT_TRUE(app_->StarClip(alice, clip.id, true).ok());
-    EXPECT_EQ(app_->ListEpisodes(kAll, 10, 0)->second, 1);
+    EXPECT_EQ(app_->ListEpisodes(kAll, 10, 0)->total, 1);
     // Nobody's caller (no user) sees nothing, not even an episode stored before accounts.
     const std::string unowned = ReadyEpisode("");
-    EXPECT_TRUE(app_->ListEpisodes(Caller{}, 10, 0)->first.empty());
+    EXPECT_TRUE(app_->ListEpisodes(Caller{}, 10, 0)->episodes.empty());
     EXPECT_TRUE(not_found(app_->GetEpisode(Caller{}, unowned, false).status()));
     EXPECT_TRUE(app_->GetEpisode(kAll, unowned, false).ok());
 }

@@ -265,6 +265,12 @@ void SetEpisodeAnalysis(Tx& tx, const EpisodeRow& e) {
         use(e.id);
 }
 
+DbInt CountClips(Tx& tx, const std::string& episode_id) {
+    DbInt n = 0;
+    tx.sql() << "SELECT COUNT(*) FROM clips WHERE episode_id = :id", use(episode_id), into(n);
+    return n;
+}
+
 void DeleteEpisode(Tx& tx, const std::string& id) {
     soci::session& s = tx.sql();
     s << "DELETE FROM feedback WHERE episode_id = :id", use(id);

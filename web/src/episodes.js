@@ -112,7 +112,8 @@ export function renderEpisodes(root) {
       el('td', {}, el('a', { href: `#/episodes/${ep.id}` }, ep.title || ep.filename)),
       statusCell(ep, event?.state ? event : null),
       el('td', {}, ep.duration ? formatTime(ep.duration) : '–'),
-      el('td', {}, ep.status === 'ready' ? String(ep.clips_requested) : '–'),
+      // The clips there are (asked for: clips_requested; a short episode may have room for fewer).
+      el('td', { 'data-clips': ep.clips_made ?? '' }, ep.clips_made != null ? String(ep.clips_made) : '–'),
       el('td', {}, el('div', { class: 'actions' },
         active ? el('button', { type: 'button', 'data-action': 'cancel', onclick: () => cancel(ep) }, 'Cancel') : null,
         el('button', { type: 'button', class: 'danger', 'data-action': 'delete', onclick: () => remove(ep) }, 'Delete'))));
@@ -182,7 +183,7 @@ export function renderEpisodes(root) {
     // queued, succeeded, failed, cancelled: the episode's own record says the rest.
     try {
       const doc = await api.get(`/api/v1/episodes/${ev.episode_id}`);
-      if (rows.has(ev.episode_id)) upsert(doc.episode);
+      if (rows.has(ev.episode_id)) upsert({ ...doc.episode, clips_made: doc.clips.length });
     } catch {
       /* deleted meanwhile */
     }

@@ -193,6 +193,10 @@ try {
   await row.locator('[data-status=ready]').waitFor({ timeout: 300000 });
   episodes = await apiGet('/api/v1/episodes');
   assert.equal(episodes.items[0].status, 'ready');
+  const made = (await apiGet(`/api/v1/episodes/${episodeId}`)).clips.length;
+  assert.equal(episodes.items[0].clips_made, made);
+  assert.equal(await row.locator('[data-clips]').getAttribute('data-clips'), String(made),
+    'the Clips column counts the clips made, not the number asked for');
   await page.screenshot({ path: join(artifacts, 'desktop-episodes.png'), fullPage: true });
 
   step('the same file sent again is the same episode; a second upload, cancelled while it waits, then deleted');

@@ -287,7 +287,14 @@ class App {
         std::string download_name;
     };
     Result<ClipsArchive> ArchiveClips(const Caller& who, const std::string& episode_id);
-    Result<std::pair<std::vector<EpisodeRow>, DbInt>> ListEpisodes(const Caller& who, int limit, int offset);
+    // A page of the caller's episodes, newest first, with how many they have and how many clips each has now (the
+    // ranked ones and those rendered from a chosen span).
+    struct EpisodePage {
+        std::vector<EpisodeRow> episodes;
+        DbInt total = 0;
+        std::map<std::string, DbInt> clips_made;  // by episode id
+    };
+    Result<EpisodePage> ListEpisodes(const Caller& who, int limit, int offset);
     // The transcript; FailedPrecondition "not_ready" before there is one.
     Result<Transcript> GetTranscript(const Caller& who, const std::string& episode_id);
     // The clip and its feedback totals.

@@ -84,6 +84,8 @@ std::optional<EpisodeRow> GetEpisode(Tx& tx, const std::string& id);
 // Newest first; only `owner`'s when given (every episode otherwise).
 std::vector<EpisodeRow> ListEpisodes(Tx& tx, const std::optional<std::string>& owner, int limit, int offset);
 DbInt CountEpisodes(Tx& tx, const std::optional<std::string>& owner);
+// The episode's clips (ranked and rendered from a chosen span, expired ones included).
+DbInt CountClips(Tx& tx, const std::string& episode_id);
 // An upload's key (its bytes and options: App::AcceptUpload), kept for the episode it made.
 void SetUploadKey(Tx& tx, const std::string& episode_id, const std::string& key);
 // The newest episode of `owner` made by an upload with `key` since `since` that has not failed or been cancelled.
