@@ -152,6 +152,30 @@ std::optional<std::string> OptionalParam(const Request& req, const char* name) {
 
 }  // namespace
 
+// GET /api/v1/episodes: a page of the caller's episodes, each with the clips it has; cached per caller until the
+// database changes.
+void ApiServer::ListEpisodes(const Request& req, Response& res) {
+    const int limit = IntParam(req, "limit", 20, 1, 100);
+    const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
+    const uint64_t version = db_->write_version();
+    const Caller who = CurrentCaller();
+    const std::string whose = who.sees_all ? "*" : who.user_id;
+    if (auto cached = state_->episode_list.Find(version, whose, limit, offset)) {
+        return res.set_content(*cached, "application/json");
+    }
+    auto page = app_->ListEpisodes(who, limit, offset);
+    if (!page.ok()) return SendStatus(res, page.status());
+    json items = json::array();
+    for (const auto& e : page->episodes) {
+        json item = EpisodeRowToJson(e);
+        item["clips_made"] = page->clips_made[e.id];
+        items.push_back(std::move(item));
+    }
+    std::string body = DumpJson(json{{"items", items}, {"total", page->total}, {"limit", limit}, {"offset", offset}});
+    state_->episode_list.Store(version, whose, limit, offset, body);
+    res.set_content(body, "application/json");
+}
+
 // Uploads, episodes, their audio and peaks. Each handler here and in EpisodeContentRoutes parses the request, calls
 // one use case of App and maps its result.
 void ApiServer::EpisodeRoutes() {
@@ -161,28 +185,7 @@ void ApiServer::EpisodeRoutes() {
         Upload(*app_, *storage_, *metrics_, config_.max_file_size_bytes, req, res, reader);
     });
 
-    svr.Get("/api/v1/episodes", [this](const Request& req, Response& res) {
-        const int limit = IntParam(req, "limit", 20, 1, 100);
-        const int offset = IntParam(req, "offset", 0, 0, 1 << 30);
-        const uint64_t version = db_->write_version();
-        const Caller who = CurrentCaller();
-        const std::string whose = who.sees_all ? "*" : who.user_id;
-        if (auto cached = state_->episode_list.Find(version, whose, limit, offset)) {
-            return res.set_content(*cached, "application/json");
-        }
-        auto page = app_->ListEpisodes(who, limit, offset);
-        if (!page.ok()) return SendStatus(res, page.status());
-        json items = json::array();
-        for (const auto& e : page->episodes) {
-            json item = EpisodeRowToJson(e);
-            item["clips_made"] = page->clips_made[e.id];
-            items.push_back(std::move(item));
-        }
-        std::string body =
-            DumpJson(json{{"items", items}, {"total", page->total}, {"limit", limit}, {"offset", offset}});
-        state_->episode_list.Store(version, whose, limit, offset, body);
-        res.set_content(body, "application/json");
-    });
+    svr.Get("/api/v1/episodes", [this](const Request& req, Response& res) { ListEpisodes(req, res); });
 
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+))", [this](const Request& req, Response& res) {
         auto b = app_->GetEpisode(CurrentCaller(), req.matches[1], /*with_content=*/true);

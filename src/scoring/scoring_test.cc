@@ -192,14 +192,8 @@ TEST(Genre, DetectedFromVocabulary) {
     EXPECT_FALSE(GenreByName("opera").ok());
 }
 
-// Recognisers write the pronoun in lower case; a clip's title, like its captions, gives it its capital.
-TEST(Ranker, TitlesWriteThePronounIUpperCase) {
-    std::vector<std::string> s;
-    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
-    s.insert(s.end(), {"i think i'm the only founder who fired myself from the sales job",
-                       "and honestly i'd do it again because it saved the company"});
-    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
-    const auto words = Speak(s);
+// The best three clips of `words` for TikTok, ranked as business, every candidate scored.
+std::vector<ScoredClip> RankThree(const std::vector<Word>& words) {
     const Platform tiktok = PlatformByName("tiktok").value();
     const auto cands = GenerateCandidates(words, tiktok, {});
     std::vector<ClipFeatures> feats;
@@ -207,7 +201,17 @@ TEST(Ranker, TitlesWriteThePronounIUpperCase) {
     for (const auto& c : cands) feats.push_back(ComputeFeatures(words, c, nullptr, tiktok));
     RankOptions opts;
     opts.max_clips = 3;
-    const auto clips = RankClips(words, cands, feats, GenreByName("business").value(), tiktok, opts);
+    return RankClips(words, cands, feats, GenreByName("business").value(), tiktok, opts);
+}
+
+// Recognisers write the pronoun in lower case; a clip's title, like its captions, gives it its capital.
+TEST(Ranker, TitlesWriteThePronounIUpperCase) {
+    std::vector<std::string> s;
+    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    s.insert(s.end(), {"i think i'm the only founder who fired myself from the sales job",
+                       "and honestly i'd do it again because it saved the company"});
+    for (int i = 0; i < 3; ++i) s.insert(s.end(), kDull.begin(), kDull.end());
+    const auto clips = RankThree(Speak(s));
     bool pronoun = false;
     for (const auto& c : clips) {
         const std::string padded = " " + c.title + " ";
@@ -229,14 +233,7 @@ TEST(Ranker, PicksTheStrongMomentsWithoutOverlapAndExplains) {
     const auto words = Speak(s);
     size_t first = 0;
     for (size_t i = 0; i < strong_at; ++i) first += std::count(s[i].begin(), s[i].end(), ' ') + 1;
-    const Platform tiktok = PlatformByName("tiktok").value();
-    const auto cands = GenerateCandidates(words, tiktok, {});
-    std::vector<ClipFeatures> feats;
-    feats.reserve(cands.size());
-    for (const auto& c : cands) feats.push_back(ComputeFeatures(words, c, nullptr, tiktok));
-    RankOptions opts;
-    opts.max_clips = 3;
-    const auto clips = RankClips(words, cands, feats, GenreByName("business").value(), tiktok, opts);
+    const auto clips = RankThree(words);
     ASSERT_EQ(clips.size(), 3u);
     // The best clip starts on the hook.
     EXPECT_EQ(clips[0].candidate.first_word, first);

@@ -55,6 +55,7 @@ class ApiServer {
     void OperatorRoutes();
     void AdminRoutes();
     void EpisodeRoutes();
+    void ListEpisodes(const httplib::Request& req, httplib::Response& res);  // GET /api/v1/episodes
     void EpisodeContentRoutes();
     void EpisodeHandOffRoutes();
     void ShowRoutes();  // shows added by their RSS feed (routes_shows.cc)
