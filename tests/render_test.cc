@@ -76,7 +76,7 @@ Highlight CountHighlight(const std::string& rgb, int width, int height, const Sa
         for (int x = 0; x < width; ++x) {
             const auto* px =
                 reinterpret_cast<const unsigned char*>(rgb.data()) + (static_cast<size_t>(y) * width + x) * 3;
-            if (px[0] > 200 && px[1] > 170 && px[1] < 235 && px[2] < 90) {
+            if (IsSpokenWordColour(px)) {
                 ++h.count;
                 if (x < z.left || x >= z.right || y < z.top || y >= z.bottom) ++h.outside;
             }

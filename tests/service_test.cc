@@ -114,6 +114,10 @@ class Service : public ::testing::Test {
         return job;
     }
 
+    // A word fixed in the transcript reaches the clip (below, with the test of shows).
+    static void FixAWordAndFindItInTheClip(const ServerProcess& server, const std::string& episode_id,
+                                           const json& clip);
+
     static bool Ended(const json& j) {
         const std::string st = j.value("state", "");
         return st == "succeeded" || st == "failed" || st == "cancelled";
@@ -2303,6 +2307,75 @@ std::string TimelineVtt(const std::vector<TimedLine>& timeline) {
 // A show added by its feed: the feed's own transcript replaces recognition, an item that appears between polls is
 // processed with no click, the poll is conditional, the soundbites come back as a feed, and a feed on an address
 // the operator did not allow is refused.
+// The word the spoken-word colour is drawn for, counted in pixels over one frame of `video` at `t` seconds.
+size_t SpokenWordPixels(const fs::path& video, double t) {
+    auto info = ProbeMedia(video);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    if (!info.ok()) return 0;
+    auto rgb = FrameRgb(video, t, info->width, info->height);
+    EXPECT_TRUE(rgb.ok()) << rgb.status().ToString();
+    if (!rgb.ok()) return 0;
+    size_t n = 0;
+    for (size_t i = 0; i + 2 < rgb->size(); i += 3)
+        n += IsSpokenWordColour(reinterpret_cast<const unsigned char*>(rgb->data() + i)) ? 1 : 0;
+    return n;
+}
+
+// Fixes a short word inside `clip` to a long one through the API, as the editor's transcript does, and checks the clip
+// is rendered again with it: in its captions file and burned into its video (the spoken word's highlight at that
+// moment is far wider), with its rank and id kept, and the transcript as made still readable.
+void Service::FixAWordAndFindItInTheClip(const ServerProcess& server, const std::string& episode_id, const json& clip) {
+    const json transcript = Get(server, "/api/v1/episodes/" + episode_id + "/transcript");
+    const double start = clip["start"].get<double>(), end = clip["end"].get<double>();
+    json where;
+    for (size_t s = 0; s < transcript["segments"].size() && where.is_null(); ++s) {
+        const json& words = transcript["segments"][s]["words"];
+        for (size_t w = 0; w < words.size() && where.is_null(); ++w) {
+            const double at = words[w]["start"].get<double>();
+            const std::string text = words[w]["word"];
+            if (at > start + 1 && at < end - 2 && text.size() <= 4 &&
+                std::isalpha(static_cast<unsigned char>(text[0]))) {
+                where = {{"segment", s}, {"word", w}, {"at", at - start}, {"was", text}};
+            }
+        }
+    }
+    ASSERT_FALSE(where.is_null()) << "no short word inside the clip";
+    TempDir dir;
+    const auto video_now = [&](const std::string& name) {
+        auto c = Client(server);
+        auto r = c.Get("/api/v1/clips/" + clip["id"].get<std::string>() + "/media/video");
+        EXPECT_TRUE(r && r->status == 200);
+        std::ofstream(dir / name, std::ios::binary) << (r ? r->body : "");
+        return dir / name;
+    };
+    const size_t before = SpokenWordPixels(video_now("before.mp4"), where["at"].get<double>() + 0.1);
+
+    auto c = Client(server);
+    const json body = {
+        {"revision", transcript["revision"]},
+        {"edits", {{{"segment", where["segment"]}, {"word", where["word"]}, {"text", "Extraordinarily"}}}}};
+    auto r = c.Patch("/api/v1/episodes/" + episode_id + "/transcript", body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json fixed = json::parse(r->body);
+    EXPECT_EQ(fixed["revision"], transcript["revision"].get<int>() + 1);
+    ASSERT_FALSE(fixed["jobs"].empty()) << r->body;
+    for (const auto& job : fixed["jobs"]) {
+        const json done = WaitJob(server, job["id"], Ended);
+        ASSERT_EQ(done["state"], "succeeded") << done.dump() << server.Log();
+    }
+    auto srt = c.Get("/api/v1/clips/" + clip["id"].get<std::string>() + "/media/srt");
+    ASSERT_TRUE(srt && srt->status == 200);
+    EXPECT_NE(srt->body.find("Extraordinarily"), std::string::npos) << srt->body;
+    const size_t after = SpokenWordPixels(video_now("after.mp4"), where["at"].get<double>() + 0.1);
+    EXPECT_GT(after, before * 2 + 500) << "the fixed word is burned in where \"" << where["was"].get<std::string>()
+                                       << "\" was (" << before << " -> " << after << " highlighted pixels)";
+    const json again = Get(server, "/api/v1/clips/" + clip["id"].get<std::string>());
+    EXPECT_EQ(again["rank"], clip["rank"]) << "the clip keeps its place";
+    const json made = Get(server, "/api/v1/episodes/" + episode_id + "/transcript?revision=0");
+    EXPECT_EQ(made["segments"], transcript["segments"]) << "the transcript as made is kept";
+}
+
 TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     TempDir work;
     const std::string wav = ReadAll(ShortWav());
@@ -2373,6 +2446,8 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     EXPECT_EQ(episode["episode"]["chapters"][1]["start"], 45);
     ASSERT_FALSE(episode["clips"].empty());
     PostJson(server, "/api/v1/shows/" + show_id + "/items/process", {{"guid", "ep-2"}}, 409);
+    // Its captions: a word fixed in the transcript reaches the clip.
+    FixAWordAndFindItInTheClip(server, episode_id, episode["clips"][0]);
 
     // A new item between polls is processed by itself (and recognised: it has no transcript).
     version = 2;

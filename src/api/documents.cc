@@ -13,12 +13,27 @@
 namespace podpromo::http {
 using nlohmann::json;
 
+namespace {
+
+// What the clip's files say, as a short stamp (FNV-1a of its words and title): a clip rendered again after a word fix
+// gets new file URLs, so a browser does not show the copy it cached (the files are cached for a minute).
+std::string FilesStamp(const ClipRow& c) {
+    uint64_t h = 14695981039346656037ULL;
+    for (const std::string* s : {&c.text, &c.title, &c.file_path}) {
+        for (const unsigned char ch : *s) h = (h ^ ch) * 1099511628211ULL;
+    }
+    return fmt::format("{:08x}", static_cast<uint32_t>(h ^ (h >> 32)));
+}
+
+}  // namespace
+
 json ClipRowToJson(const ClipRow& c) {
     json files = json::object();
     const json stored = ParseJsonOr(c.file_path, json::object());
+    const std::string stamp = FilesStamp(c);
     for (const char* kind : {"video", "audio", "thumbnail", "srt", "vtt", "post"}) {
         const bool made = stored.contains(kind) && stored[kind].is_string();
-        files[kind] = made ? json(fmt::format("/api/v1/clips/{}/media/{}", c.id, kind)) : json(nullptr);
+        files[kind] = made ? json(fmt::format("/api/v1/clips/{}/media/{}?v={}", c.id, kind, stamp)) : json(nullptr);
     }
     return {{"id", c.id},
             {"starred", c.starred != 0},

@@ -77,7 +77,8 @@ int RequestCost(std::string_view method, std::string_view path, int heavy_cost) 
          (path == "/api/v1/episodes" || path == "/api/v1/shows" ||
           (path.starts_with("/api/v1/episodes/") && path.ends_with("/clips")) ||
           (path.starts_with("/api/v1/shows/") && (path.ends_with("/poll") || path.ends_with("/items/process"))))) ||
-        (method == "PUT" && path.starts_with("/api/v1/episodes/") && path.ends_with("/transcript"));
+        ((method == "PUT" || method == "PATCH") && path.starts_with("/api/v1/episodes/") &&
+         path.ends_with("/transcript"));
     return heavy ? heavy_cost : 1;
 }
 

@@ -109,6 +109,7 @@ json EpisodeDocument(const EpisodeBundle& b) {
     return {{"episode", EpisodeRowToJson(b.episode)},
             {"job", b.job ? JobRowToJson(*b.job) : json(nullptr)},
             {"transcript", b.transcript ? TranscriptToJson(*b.transcript) : json(nullptr)},
+            {"transcript_revision", b.transcript_revision},
             {"clips", clips}};
 }
 
@@ -239,8 +240,10 @@ void ApiServer::EpisodeRoutes() {
     });
 }
 
-// An episode's transcript (read and replaced) and its clips (listed, rescored and re-cut).
-void ApiServer::EpisodeContentRoutes() {
+// An episode's transcript: read (as it is, or at a revision: ?revision=0 is the transcript as made), replaced by an
+// import, and its words fixed by hand (PATCH, stored as the next revision; the clips holding a fixed word render
+// again).
+void ApiServer::TranscriptRoutes() {
     auto& svr = *server_;
 
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
@@ -248,10 +251,21 @@ void ApiServer::EpisodeContentRoutes() {
         if (format != "json" && format != "srt" && format != "vtt") {
             return SendStatus(res, Status::InvalidInput("format must be json, srt or vtt"));
         }
-        auto t = app_->GetTranscript(CurrentCaller(), req.matches[1]);
+        std::optional<int> revision;
+        if (req.has_param("revision")) {
+            const auto n = ParseInt(req.get_param_value("revision"));
+            if (!n || *n < 0 || *n > 1000000) return SendStatus(res, Status::InvalidInput("revision must be a number"));
+            revision = static_cast<int>(*n);
+        }
+        auto t = app_->GetTranscript(CurrentCaller(), req.matches[1], revision);
         if (!t.ok()) return SendStatus(res, t.status());
-        if (format == "json") return SendJson(res, 200, TranscriptToJson(*t));
-        const auto cues = CuesFromWords(t->AllWords());
+        if (format == "json") {
+            json doc = TranscriptToJson(t->transcript);
+            doc["revision"] = t->revision;
+            doc["latest_revision"] = t->latest;
+            return SendJson(res, 200, doc);
+        }
+        const auto cues = CuesFromWords(t->transcript.AllWords());
         if (format == "srt") return res.set_content(FormatSrt(cues), "application/x-subrip; charset=utf-8");
         res.set_content(FormatVtt(cues), "text/vtt; charset=utf-8");
     });
@@ -261,6 +275,45 @@ void ApiServer::EpisodeContentRoutes() {
         if (!imported.ok()) return SendStatus(res, imported.status());
         SendJson(res, 202, {{"job", JobRowToJson(imported->job)}, {"words", imported->words}});
     });
+
+    // {"revision": the one the editor saw, "edits": [{"segment", "word", "count"?, "text"}]}
+    svr.Patch(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript)", [this](const Request& req, Response& res) {
+        const json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body.contains("revision") || !body["revision"].is_number_unsigned() ||
+            body["revision"].get<uint64_t>() > 1000000 || !body.contains("edits")) {
+            return SendStatus(res, Status::InvalidInput("send {\"revision\": the transcript's revision, \"edits\": "
+                                                        "[{\"segment\", \"word\", \"count\", \"text\"}]}"));
+        }
+        auto edits = WordEditsFromJson(body["edits"]);
+        if (!edits.ok()) return SendStatus(res, edits.status());
+        auto fixed = app_->FixWords(CurrentCaller(), req.matches[1], body["revision"].get<int>(), *edits);
+        if (!fixed.ok()) return SendStatus(res, fixed.status());
+        json jobs = json::array();
+        for (const auto& j : fixed->jobs) jobs.push_back(JobRowToJson(j));
+        SendJson(res, 200,
+                 {{"revision", fixed->revision},
+                  {"transcript", TranscriptToJson(fixed->transcript)},
+                  {"clips", fixed->clips},
+                  {"jobs", jobs}});
+    });
+
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/transcript/revisions)", [this](const Request& req, Response& res) {
+        auto revisions = app_->TranscriptRevisions(CurrentCaller(), req.matches[1]);
+        if (!revisions.ok()) return SendStatus(res, revisions.status());
+        json items = json::array();
+        for (const auto& r : *revisions) {
+            items.push_back({{"revision", r.revision},
+                             {"created_at", r.created_at},
+                             {"by", r.actor},
+                             {"edits", json::parse(r.edits, nullptr, false)}});
+        }
+        SendJson(res, 200, {{"items", items}});
+    });
+}
+
+// An episode's clips (listed, rescored and re-cut).
+void ApiServer::EpisodeContentRoutes() {
+    auto& svr = *server_;
 
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
         RescoreAsk ask;

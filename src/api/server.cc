@@ -58,7 +58,9 @@ std::string RouteLabel(const std::string& path) {
                                                  "/signin"};
     if (kExact.count(path)) return path;
     static const std::pair<const char*, std::set<std::string>> kResources[] = {
-        {"/api/v1/episodes/", {"", "/audio", "/clips", "/peaks", "/transcript", "/soundbites", "/export", "/archive"}},
+        {"/api/v1/episodes/",
+         {"", "/audio", "/clips", "/peaks", "/transcript", "/transcript/revisions", "/soundbites", "/export",
+          "/archive"}},
         {"/api/v1/clips/",
          {"", "/feedback", "/star", "/media/video", "/media/audio", "/media/thumbnail", "/media/srt", "/media/vtt",
           "/media/post"}},
@@ -393,6 +395,7 @@ void ApiServer::Routes() {
     AdminRoutes();
     EpisodeRoutes();
     EpisodeContentRoutes();
+    TranscriptRoutes();
     EpisodeHandOffRoutes();
     ShowRoutes();
     ClipRoutes();

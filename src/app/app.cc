@@ -134,6 +134,7 @@ Result<EpisodeBundle> App::GetEpisode(const Caller& who, const std::string& epis
         b.job = LatestJobForEpisode(tx, episode_id);
         if (!with_content) return;
         b.transcript = LoadTranscript(tx, episode_id);
+        b.transcript_revision = CurrentTranscriptRevision(tx, episode_id);
         b.clips = ListClips(tx, episode_id);
     }));
     if (!found) return Status::NotFound("no episode " + episode_id);
@@ -271,22 +272,6 @@ Result<App::EpisodePage> App::ListEpisodes(const Caller& who, int limit, int off
         for (const auto& e : page.episodes) page.clips_made[e.id] = CountClips(tx, e.id);
     }));
     return page;
-}
-
-Result<Transcript> App::GetTranscript(const Caller& who, const std::string& episode_id) {
-    std::optional<EpisodeRow> ep;
-    std::optional<Transcript> t;
-    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) {
-        ep = podpromo::GetEpisode(tx, episode_id);
-        if (ep && !who.Sees(ep->owner_id)) ep.reset();
-        if (ep) t = LoadTranscript(tx, episode_id);
-    }));
-    if (!ep) return Status::NotFound("no episode " + episode_id);
-    if (!t) {
-        return Status::NotFound("the episode has no transcript yet (status " + std::string(Name(ep->status)) + ")")
-            .WithSlug("not_ready");
-    }
-    return std::move(*t);
 }
 
 Result<std::pair<ClipRow, std::map<std::string, DbInt>>> App::GetClip(const Caller& who, const std::string& clip_id) {

@@ -303,7 +303,7 @@ TEST_F(AppTest, ImportingATranscriptQueuesScoringOnceTheEpisodeIsIdle) {
     EXPECT_EQ(job.priority, 2);
     auto t = app_->GetTranscript(kAll, id);
     ASSERT_TRUE(t.ok());
-    EXPECT_EQ(t->WordCount(), imported->words);
+    EXPECT_EQ(t->transcript.WordCount(), imported->words);
     auto b = app_->GetEpisode(kAll, id, false);
     EXPECT_EQ(b->episode.status, EpisodeStatus::kQueued);
 }
@@ -338,6 +338,84 @@ TEST_F(AppTest, ASpanRenderIsScoredQueuedOnceAndBounded) {
 }
 
 // The storage's quota stands in for a full disk: no render is queued that could not be written.
+// A word fix is kept as a revision (the words as made can be read back), renders again only the rendered clips that
+// hold the word, and is refused whole when it is stale, out of the transcript or without room in the queue.
+TEST_F(AppTest, AWordFixIsARevisionThatRendersTheClipsHoldingTheWordAgain) {
+    const std::string id = ReadyEpisode("u_alice");
+    const Caller alice{"u_alice", false, "user:alice"};
+    const auto clip = [&](const std::string& name, double start, double end, const std::string& files) {
+        ClipRow c = AClip(id);
+        c.id = id + name;
+        c.start_time = start;
+        c.end_time = end;
+        c.platform = "tiktok";
+        c.file_path = files;
+        return c;
+    };
+    const std::string video = R"({"video": "episodes/)" + id + R"(/out/clip_01.mp4"})";
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) {
+                       InsertClip(tx, clip("_early", 0, 30, video));   // holds the word: rendered again
+                       InsertClip(tx, clip("_late", 60, 90, video));   // does not
+                       InsertClip(tx, clip("_expired", 0, 30, "{}"));  // has no files to make again
+                   })
+                    .ok());
+    const Transcript before = app_->GetTranscript(alice, id)->transcript;
+    ASSERT_EQ(before.segments[1].words[1].text, "reason");
+
+    auto fixed = app_->FixWords(alice, id, 0, {{1, 1, 1, "treason"}, {1, 3, 2, "works-is"}});
+    ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
+    EXPECT_EQ(fixed->revision, 1);
+    EXPECT_EQ(fixed->transcript.segments[1].text.substr(0, 25), "The treason this works-is");
+    ASSERT_EQ(fixed->clips, std::vector<std::string>{id + "_early"});
+    ASSERT_EQ(fixed->jobs.size(), 1u);
+    const nlohmann::json payload = nlohmann::json::parse(Job(fixed->jobs[0].id).payload);
+    EXPECT_EQ(payload["clip_id"], id + "_early");
+    EXPECT_EQ(payload["replace"], true);
+    EXPECT_EQ(payload["stem"], "clip_01") << "its files keep their names";
+    EXPECT_EQ(payload["start_ms"], 0);
+    EXPECT_EQ(payload["end_ms"], 30000);
+    EXPECT_EQ(Job(fixed->jobs[0].id).priority, 2) << "a person is waiting for it";
+
+    // Read back: now, and as made.
+    auto now = app_->GetTranscript(alice, id);
+    EXPECT_EQ(now->revision, 1);
+    EXPECT_EQ(now->transcript.segments[1].words[1].text, "treason");
+    auto made = app_->GetTranscript(alice, id, 0);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    EXPECT_EQ(made->transcript.segments[1].text, before.segments[1].text);
+    EXPECT_EQ(made->transcript.WordCount(), before.WordCount());
+    EXPECT_EQ(app_->GetTranscript(alice, id, 2).status().code(), StatusCode::kInvalidInput);
+    auto revisions = app_->TranscriptRevisions(alice, id);
+    ASSERT_EQ(revisions->size(), 1u);
+    EXPECT_EQ(revisions->at(0).actor, "user:alice");
+    EXPECT_NE(revisions->at(0).edits.find("\"reason\""), std::string::npos) << "the replaced words are kept";
+
+    // Stale, outside the transcript, another user's: refused, nothing stored.
+    EXPECT_EQ(app_->FixWords(alice, id, 0, {{1, 1, 1, "x"}}).status().slug(), "stale_revision");
+    EXPECT_EQ(app_->FixWords(alice, id, 1, {{1, 0, 1, "ok"}, {999, 0, 1, "x"}}).status().code(),
+              StatusCode::kInvalidInput);
+    EXPECT_EQ(app_->FixWords(Caller{"u_bob", false, "user:bob"}, id, 1, {{1, 1, 1, "x"}}).status().code(),
+              StatusCode::kNotFound);
+    EXPECT_EQ(app_->GetTranscript(alice, id)->revision, 1);
+    EXPECT_EQ(app_->GetTranscript(alice, id)->transcript.segments[1].words[0].text, "The");
+
+    // The clip's render is still pending: a second fix is read by it, and queues nothing more.
+    auto again = app_->FixWords(alice, id, 1, {{2, 0, 1, "A"}});
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->clips.size(), 1u);
+    EXPECT_TRUE(again->jobs.empty());
+
+    // A full queue refuses the fix whole.
+    ASSERT_TRUE(
+        db_->InTransaction([&](Tx& tx) { FinishJob(tx, fixed->jobs[0].id, JobState::kSucceeded, "", kStart); }).ok());
+    const std::string tone = WavBytes(15, false, dir_ / "tone.wav");
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(app_->AcceptUpload(Upload(tone, {{"title", "Part " + std::to_string(i)}})).ok());
+    }
+    EXPECT_EQ(app_->FixWords(alice, id, 2, {{2, 1, 1, "x"}}).status().slug(), "queue_full");
+    EXPECT_EQ(app_->GetTranscript(alice, id)->revision, 2) << "nothing of a refused fix is kept";
+}
+
 TEST_F(AppTest, ASpanRenderNeedsRoomToWrite) {
     const std::string id = ReadyEpisode();
     auto tiny = Storage::Open(dir_ / "data", 1);

@@ -194,18 +194,26 @@ Status PipelineJobRunner::RunRender(JobWork& work, JobWorkResult* out) {
         return db_->InTransaction([&](Tx& s) {
             held = HoldsLease(s, job.id, job.lease_epoch);
             if (!held) return;
-            // Ranked after the clips stored by now (another render of the episode may have finished meanwhile).
-            row.clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
-            InsertClip(s, row);
+            // A clip rendered again keeps its place (and is not made again when it was deleted meanwhile); a new one
+            // is ranked after the clips stored by now (another render of the episode may have finished meanwhile).
+            bool keep = true;
+            if (request->replace) {
+                keep = UpdateRenderedClip(s, row);
+            } else {
+                row.clip_rank = static_cast<int>(ListClips(s, episode.id).size()) + 1;
+                InsertClip(s, row);
+            }
             FinishJob(s, job.id, JobState::kSucceeded, "", NowEpochMs());
+            if (!keep) return;
             moved = true;
             ThrowIfFailed(move());
         });
     };
     auto row = RenderSpan(*storage_, episode, std::move(*transcript), *request, work.progress, work.cancel, publish);
     if (!row.ok()) {
-        // Files moved by a transaction that then failed to commit have no row.
-        if (moved) RemoveSpanFiles(*storage_, episode.id, request->clip_id);
+        // Files moved by a transaction that then failed to commit have no row (a clip rendered again has its old row,
+        // which names the same files).
+        if (moved && !request->replace) RemoveSpanFiles(*storage_, episode.id, request->clip_id);
         return row.status();
     }
     if (!held) return Fenced("the rendered clip");

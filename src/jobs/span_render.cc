@@ -12,11 +12,14 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json SpanRequestToJson(const SpanRequest& r) {
-    return {{"clip_id", r.clip_id},
-            {"start_ms", r.start_ms},
-            {"end_ms", r.end_ms},
-            {"platform", r.platform},
-            {"options", MediaOptionsToJson(r.media)}};
+    json j = {{"clip_id", r.clip_id},
+              {"start_ms", r.start_ms},
+              {"end_ms", r.end_ms},
+              {"platform", r.platform},
+              {"options", MediaOptionsToJson(r.media)}};
+    if (r.replace) j["replace"] = true;
+    if (!r.stem.empty()) j["stem"] = r.stem;
+    return j;
 }
 
 Result<SpanRequest> SpanRequestFromJson(const json& p) {
@@ -33,6 +36,13 @@ Result<SpanRequest> SpanRequestFromJson(const json& p) {
     auto media = MediaOptionsFromJson(p["options"], r.platform);
     if (!media.ok()) return media.status();
     r.media = *media;
+    r.replace = p.contains("replace") && p["replace"].is_boolean() && p["replace"].get<bool>();
+    r.stem = p.contains("stem") && p["stem"].is_string() ? p["stem"].get<std::string>() : "";
+    // A stem names files in the episode's folder: one plain name, never a path.
+    if (r.stem.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+        std::string::npos) {
+        return Status::InvalidInput("the render job's file stem is not a plain name");
+    }
     return r;
 }
 
@@ -83,8 +93,9 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     ClipFiles files;
     MediaOptions media = request.media;
     media.cover = EpisodeCover(storage, episode);
-    PODPROMO_RETURN_IF_ERROR(
-        WriteClipFiles(*r, *clip, staging->path(), request.clip_id, media, &files, cancel, storage.fs()));
+    PODPROMO_RETURN_IF_ERROR(WriteClipFiles(*r, *clip, staging->path(),
+                                            request.stem.empty() ? request.clip_id : request.stem, media, &files,
+                                            cancel, storage.fs()));
     Report(progress, Stage::kRender, 1);
     r->clips = {*clip};
     r->files = {files};

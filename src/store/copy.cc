@@ -24,6 +24,7 @@ const std::vector<std::string>& Tables() {
         "episodes",
         "transcript_segments",
         "transcript_events",
+        "transcript_revisions",
         "clips",
         "feedback",
         "jobs",

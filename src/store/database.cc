@@ -116,6 +116,16 @@ std::vector<std::string> ShowsMigration() {
     };
 }
 
+// 13: word fixes to a transcript, kept as revisions with the words they replaced (the transcript as made can be had
+// back).
+std::vector<std::string> TranscriptRevisionsMigration() {
+    return {
+        "CREATE TABLE transcript_revisions ("
+        " episode_id TEXT NOT NULL, revision INTEGER NOT NULL, created_at BIGINT NOT NULL, actor TEXT NOT NULL,"
+        " edits TEXT NOT NULL, PRIMARY KEY (episode_id, revision))",
+    };
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -187,6 +197,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         UploadKeyMigration(),
         EnginePauseMigration(),
         ShowsMigration(),
+        TranscriptRevisionsMigration(),
     };
     return m;
 }

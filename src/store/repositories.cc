@@ -277,6 +277,7 @@ void DeleteEpisode(Tx& tx, const std::string& id) {
     s << "DELETE FROM clips WHERE episode_id = :id", use(id);
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(id);
     s << "DELETE FROM transcript_events WHERE episode_id = :id", use(id);
+    s << "DELETE FROM transcript_revisions WHERE episode_id = :id", use(id);
     s << "DELETE FROM jobs WHERE episode_id = :id", use(id);
     // A followed show's item made into this episode may be made again.
     s << "UPDATE feed_items SET episode_id = '' WHERE episode_id = :id", use(id);
@@ -328,6 +329,7 @@ std::vector<SoundEvent> LoadEvents(soci::session& s, const std::string& episode_
 void ReplaceTranscript(Tx& tx, const std::string& episode_id, const Transcript& t) {
     soci::session& s = tx.sql();
     s << "DELETE FROM transcript_segments WHERE episode_id = :id", use(episode_id);
+    s << "DELETE FROM transcript_revisions WHERE episode_id = :id", use(episode_id);
     int idx = 0;
     double start = 0, end = 0, conf = 0;
     std::string text, words, speaker;
@@ -377,6 +379,48 @@ std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id) 
     return t;
 }
 
+void UpdateTranscriptSegments(Tx& tx, const std::string& episode_id, const Transcript& t,
+                              const std::vector<size_t>& indices) {
+    soci::session& s = tx.sql();
+    int idx = 0;
+    std::string text, words;
+    soci::statement st = (s.prepare << "UPDATE transcript_segments SET text = :x, words = :w"
+                                       " WHERE episode_id = :e AND idx = :i",
+                          use(text), use(words), use(episode_id), use(idx));
+    for (const size_t i : indices) {
+        if (i >= t.segments.size()) continue;
+        idx = static_cast<int>(i);
+        text = t.segments[i].text;
+        words = DumpJson(WordsToJson(t.segments[i].words));
+        st.execute(true);
+    }
+}
+
+int CurrentTranscriptRevision(Tx& tx, const std::string& episode_id) {
+    int n = 0;
+    soci::indicator ind = soci::i_ok;
+    tx.sql() << "SELECT MAX(revision) FROM transcript_revisions WHERE episode_id = :e", use(episode_id), into(n, ind);
+    return ind == soci::i_ok ? n : 0;
+}
+
+void InsertTranscriptRevision(Tx& tx, const TranscriptRevisionRow& r) {
+    tx.sql() << "INSERT INTO transcript_revisions (episode_id, revision, created_at, actor, edits)"
+                " VALUES (:e, :r, :c, :a, :x)",
+        use(r.episode_id), use(r.revision), use(r.created_at), use(r.actor), use(r.edits);
+}
+
+std::vector<TranscriptRevisionRow> ListTranscriptRevisions(Tx& tx, const std::string& episode_id) {
+    std::vector<TranscriptRevisionRow> out;
+    TranscriptRevisionRow r;
+    r.episode_id = episode_id;
+    soci::statement st = (tx.sql().prepare << "SELECT revision, created_at, actor, edits FROM transcript_revisions"
+                                              " WHERE episode_id = :e ORDER BY revision",
+                          into(r.revision), into(r.created_at), into(r.actor), into(r.edits), use(episode_id));
+    st.execute(false);
+    while (st.fetch()) out.push_back(r);
+    return out;
+}
+
 void ReplaceClips(Tx& tx, const std::string& episode_id, const std::vector<ClipRow>& clips) {
     soci::session& s = tx.sql();
     // Feedback on clips that stay is kept; on clips replaced it goes with them.
@@ -394,6 +438,19 @@ void InsertClip(Tx& tx, const ClipRow& c) {
         use(c.id), use(c.episode_id), use(c.clip_rank), use(c.start_time), use(c.end_time), use(c.duration),
         use(c.score), use(c.display_score), use(confidence), use(c.genre), use(c.platform), use(c.title), use(c.text),
         use(c.features), use(c.explanation), use(c.hashtags), use(c.file_path), use(c.created_at);
+}
+
+bool UpdateRenderedClip(Tx& tx, const ClipRow& c) {
+    soci::session& s = tx.sql();
+    const std::string confidence(Name(c.confidence));
+    soci::statement st =
+        (s.prepare << "UPDATE clips SET title = :title, text = :text, score = :score, display_score = :ds,"
+                      " confidence = :conf, features = :f, explanation = :x, hashtags = :h, file_path = :fp,"
+                      " expired_at = 0 WHERE id = :id",
+         use(c.title), use(c.text), use(c.score), use(c.display_score), use(confidence), use(c.features),
+         use(c.explanation), use(c.hashtags), use(c.file_path), use(c.id));
+    st.execute(true);
+    return st.get_affected_rows() > 0;
 }
 
 std::vector<ClipRow> ListClips(Tx& tx, const std::string& episode_id) {

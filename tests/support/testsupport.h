@@ -110,6 +110,11 @@ void ExpectPostableVideo(const std::filesystem::path& video, int width, int heig
 
 // One frame at `t` seconds as packed RGB24 (width × height × 3 bytes).
 Result<std::string> FrameRgb(const std::filesystem::path& path, double t, int width, int height);
+// Whether an RGB24 pixel has the colour the "bold" caption style gives the word being spoken (FFD400: strong red and
+// green, little blue), after video compression.
+inline bool IsSpokenWordColour(const unsigned char* px) {
+    return px[0] > 200 && px[1] > 170 && px[1] < 235 && px[2] < 90;
+}
 
 // A migrated database for one test (a gtest failure, and nullptr, when it cannot be made): SQLite in `file`, or,
 // when PODPROMO_TEST_POSTGRES names a running test cluster's state directory (tests/support/postgres.sh, which the

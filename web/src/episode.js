@@ -6,7 +6,7 @@ import { GENRES, PLATFORMS, api, el, formatTime, onJobEvent, toast } from './api
 import { clipCard } from './episode/cards.js';
 import { openEditor, showEditorSpan } from './episode/editor.js';
 import { createPage, loadEpisode } from './episode/state.js';
-import { renderTranscript } from './episode/transcript.js';
+import { applyFix, fixWordsToggle, renderTranscript } from './episode/transcript.js';
 import { addRegion, mountWaveform, playSpan, seek } from './episode/waveform.js';
 import { select } from './episodes.js';
 
@@ -23,10 +23,11 @@ function layout(page) {
     ranking: el('p', { class: 'muted ranking-note' }),
     cards: el('ol', { class: 'cards', 'aria-label': 'Clips, best first' }),
     editor: el('section', { class: 'panel editor', hidden: true, 'aria-label': 'Edit clip' }),
-    transcript: el('div', { class: 'transcript', 'aria-label': 'Transcript' }),
+    transcript: el('div', { class: 'transcript', 'aria-label': 'Transcript', 'data-testid': 'transcript' }),
     soundbites: soundbitesPanel(page.id),
     exports: exportLinks(page.id),
   };
+  const fix = fixWordsToggle(v.transcript);
   page.root.replaceChildren(
     el('section', { class: 'panel' },
       titleEditor(page.id, ep.title),
@@ -42,7 +43,8 @@ function layout(page) {
         el('div', { class: 'heading-row' }, el('h2', {}, 'Clips'), el('div', { class: 'options' }, v.genre, v.platform)),
         v.ranking, v.cards, v.soundbites, v.exports),
       el('div', {}, v.editor,
-        el('section', { class: 'panel' }, el('h2', {}, 'Transcript'), v.transcript))));
+        el('section', { class: 'panel' },
+          el('div', { class: 'heading-row' }, el('h2', {}, 'Transcript'), fix.button), fix.hint, v.transcript))));
   return v;
 }
 
@@ -144,7 +146,11 @@ function draw(page) {
     }
     showEditorSpan(page, v.editor, start, end);
   });
-  renderTranscript(v.transcript, doc.transcript, (t) => seek(page, v.audio, t));
+  const showTranscript = () => renderTranscript(page, v.transcript, (t) => seek(page, v.audio, t), (r) => {
+    applyFix(page, r, page.reload);
+    showTranscript();
+  });
+  showTranscript();
   const rescore = async () => {
     const g = v.genre.querySelector('select').value;
     const pl = v.platform.querySelector('select').value;
@@ -170,6 +176,7 @@ export function renderEpisode(root, id) {
   const load = () => loadEpisode(page).then(() => {
     if (!left) draw(page);
   });
+  page.reload = () => load().catch((e) => toast(e.message, 'error'));
   load().catch((e) => {
     if (!left) root.replaceChildren(el('p', { class: 'error' }, e.message));
   });

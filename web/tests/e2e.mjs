@@ -305,6 +305,29 @@ try {
   const srt = await fetch(base + clip.files.srt, { headers: auth() }).then((r) => r.text());
   assert.match(srt, /^1\r?\n00:00:0/, 'SRT captions');
 
+  step('fix a word of the transcript in place: the clip holding it renders again with the new word');
+  const inClip = words.find((w) => w.start > clip.start + 0.5 && w.end < clip.end - 0.5 && /^[a-z]{2,5}$/i.test(w.word));
+  assert.ok(inClip, 'a short word inside the rendered clip');
+  await page.locator('[data-action=fix-words]').click();
+  await page.locator('.fix-hint').waitFor();
+  await page.locator(`.word[data-start="${inClip.start}"]`).first().click();
+  await page.locator('input.word-input').fill('Extraordinarily');
+  const [patched] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/v1/episodes/${episodeId}/transcript`) && r.request().method() === 'PATCH'),
+    page.locator('input.word-input').press('Enter')]);
+  const fixed = await patched.json();
+  assert.equal(patched.status(), 200, JSON.stringify(fixed));
+  assert.ok(fixed.clips.includes(clipId), 'the rendered clip holding the word is made again');
+  await page.locator('.word', { hasText: 'Extraordinarily' }).first().waitFor();
+  await page.screenshot({ path: join(artifacts, 'desktop-word-fixed.png') });
+  // The page reads the episode again once the renders end (the switch is off again then).
+  await page.locator('[data-action=fix-words][aria-pressed="false"]').waitFor({ timeout: 240000 });
+  for (const job of fixed.jobs) assert.equal((await apiGet(`/api/v1/jobs/${job.id}`)).state, 'succeeded');
+  const fixedSrt = await fetch(base + (await apiGet(`/api/v1/clips/${clipId}`)).files.srt, { headers: auth() }).then((r) => r.text());
+  assert.match(fixedSrt, /Extraordinarily/, 'the clip\'s captions carry the fixed word');
+  assert.equal((await apiGet(`/api/v1/episodes/${episodeId}/transcript?revision=0`)).segments.flatMap((x) => x.words)
+    .filter((w) => w.start === inClip.start)[0]?.word, inClip.word, 'the transcript as made is kept');
+
   step('feedback: like, rate, flag with a reason, comment, star; the server keeps it; the page remembers');
   const card = page.locator(`.card[data-clip="${clipId}"]`);
   await card.locator('[data-action=like]').click();

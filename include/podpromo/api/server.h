@@ -57,6 +57,7 @@ class ApiServer {
     void EpisodeRoutes();
     void ListEpisodes(const httplib::Request& req, httplib::Response& res);  // GET /api/v1/episodes
     void EpisodeContentRoutes();
+    void TranscriptRoutes();  // read, replace and fix words (routes_episodes.cc)
     void EpisodeHandOffRoutes();
     void ShowRoutes();  // shows added by their RSS feed (routes_shows.cc)
     void ClipRoutes();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "podpromo/app/exports.h"
+#include "podpromo/asr/word_edits.h"
 #include "podpromo/core/clock.h"
 #include "podpromo/core/config.h"
 #include "podpromo/core/status.h"
@@ -76,6 +77,7 @@ struct EpisodeBundle {
     EpisodeRow episode;
     std::optional<JobRow> job;             // its newest process job
     std::optional<Transcript> transcript;  // only when read with content
+    int transcript_revision = 0;           // its word fixes so far (0: as made); only when read with content
     std::vector<ClipRow> clips;            // only when read with content
 };
 
@@ -112,6 +114,22 @@ struct SpanRenderAccepted {
     ScoredClip preview;   // how the span scores, before it is rendered
     JobRow job;
     bool already_pending = false;  // the same span was asked before and its render is still to finish
+};
+
+// The transcript at a revision (0: as made, before any word fix), and the newest revision.
+struct RevisedTranscript {
+    Transcript transcript;
+    int revision = 0, latest = 0;
+};
+
+// Words fixed by hand: the new revision, the transcript as it is now, and the clips rendered again because their
+// span holds a fixed word (with the jobs that render them; a clip whose render was already pending is not queued
+// twice, and is among `clips` with no job of its own).
+struct WordsFixed {
+    int revision = 0;
+    Transcript transcript;
+    std::vector<std::string> clips;
+    std::vector<JobRow> jobs;
 };
 
 struct ImportedTranscript {
@@ -212,6 +230,17 @@ class App {
     // while a job of the episode runs or waits.
     Result<ImportedTranscript> ImportTranscript(const Caller& who, const std::string& episode_id,
                                                 const std::string& text);
+    // Fixes words of the transcript (asr/word_edits.h's edits, in order: each sees the words as the ones before it
+    // left them). `seen` is the revision the editor saw: FailedPrecondition "stale_revision" when another fix came
+    // first. The edits are stored as the next revision, with the words they replaced, in one transaction with a
+    // render job for each rendered clip whose span holds a fixed word: its video, captions, title and post text are
+    // made again with the new words, and its rank, star and feedback are kept. FailedPrecondition "not_ready" without
+    // a transcript and "busy" while the episode's process job waits or runs; InvalidInput for edits outside the
+    // transcript; the queue's limits as EnqueueIn's (then nothing is stored).
+    Result<WordsFixed> FixWords(const Caller& who, const std::string& episode_id, int seen,
+                                const std::vector<WordEdit>& edits);
+    // The word fixes, oldest first.
+    Result<std::vector<TranscriptRevisionRow>> TranscriptRevisions(const Caller& who, const std::string& episode_id);
     // Scores the span now (InvalidInput when it cannot make a clip; FailedPrecondition "not_ready" before the
     // episode is ready) and queues its render at high priority; the same span asked again while pending is that
     // render. RateLimited "too_many_renders" at kMaxPendingRenders per episode.
@@ -295,8 +324,10 @@ class App {
         std::map<std::string, DbInt> clips_made;  // by episode id
     };
     Result<EpisodePage> ListEpisodes(const Caller& who, int limit, int offset);
-    // The transcript; FailedPrecondition "not_ready" before there is one.
-    Result<Transcript> GetTranscript(const Caller& who, const std::string& episode_id);
+    // The transcript, as it is now or (`revision`) as it was after that many word fixes (0: as made); NotFound
+    // "not_ready" before there is one, InvalidInput for a revision it never had.
+    Result<RevisedTranscript> GetTranscript(const Caller& who, const std::string& episode_id,
+                                            std::optional<int> revision = std::nullopt);
     // The clip and its feedback totals.
     Result<std::pair<ClipRow, std::map<std::string, DbInt>>> GetClip(const Caller& who, const std::string& clip_id);
     // A clip's file of `kind` (video, audio, thumbnail, srt, vtt, post) and the name to save it under. Gone "expired"
@@ -319,6 +350,9 @@ class App {
     Result<AcceptedUpload> RepeatedUpload(const std::string& episode_id);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);
+    Result<std::vector<JobRow>> QueueRerenders(Tx& tx, const EpisodeRow& episode,
+                                               const std::vector<std::pair<Ms, Ms>>& spans,
+                                               std::vector<std::string>* clips) const;
     Result<std::vector<ClipRow>> ChosenClips(const Caller& who, const std::string& episode_id, EpisodeRow* episode);
     Result<ShowRow> VisibleShow(const Caller& who, const std::string& show_id);
     Result<ShowPolled> Poll(ShowRow show, bool first);

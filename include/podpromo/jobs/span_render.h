@@ -21,6 +21,10 @@ struct SpanRequest {
     Ms start_ms = 0, end_ms = 0;
     std::string platform;
     MediaOptions media;
+    // Renders an existing clip again (its words were fixed) instead of adding one: its files are written under `stem`
+    // (the names they have; clip_id when empty) and its row is updated, keeping its rank, star and feedback.
+    bool replace = false;
+    std::string stem;
 };
 
 // The job payload. FromJson: InvalidInput when a field is missing or wrong.

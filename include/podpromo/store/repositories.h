@@ -113,14 +113,35 @@ void DeleteEpisode(Tx& tx, const std::string& id);
 // Total size_bytes of every episode's upload, and how many there are.
 std::pair<DbInt, DbInt> UploadTotals(Tx& tx);
 
-// Transcript, one row per segment with its words as JSON.
+// Transcript, one row per segment with its words as JSON. ReplaceTranscript starts it anew: the word fixes of the
+// transcript it replaces go with it (they fixed words that are gone).
 void ReplaceTranscript(Tx& tx, const std::string& episode_id, const Transcript& t);
 std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id);
+// Rewrites the words and text of the segments at `indices` (a word fix changes no segment's times or speaker).
+void UpdateTranscriptSegments(Tx& tx, const std::string& episode_id, const Transcript& t,
+                              const std::vector<size_t>& indices);
+
+// A word fix to an episode's transcript: revisions count 1, 2, ... from the transcript as made (revision 0), each with
+// the edits it applied as JSON (asr/word_edits.h's AppliedEdit, which keeps the words it replaced).
+struct TranscriptRevisionRow {
+    std::string episode_id;
+    int revision = 0;
+    DbInt created_at = 0;
+    std::string actor;  // who, as the audit log names them
+    std::string edits;  // JSON array
+};
+// The newest revision's number; 0 when the words are as made.
+int CurrentTranscriptRevision(Tx& tx, const std::string& episode_id);
+void InsertTranscriptRevision(Tx& tx, const TranscriptRevisionRow& row);
+std::vector<TranscriptRevisionRow> ListTranscriptRevisions(Tx& tx, const std::string& episode_id);
 
 // Clips chosen for the episode's own platform and genre.
 void ReplaceClips(Tx& tx, const std::string& episode_id, const std::vector<ClipRow>& clips);
 // Adds one clip (a span a person chose) beside the ranked ones.
 void InsertClip(Tx& tx, const ClipRow& clip);
+// A clip rendered again over the same span (its words were fixed): its title, text, score, confidence, features,
+// explanation, hashtags and files; its rank, span, star and feedback stay. False when the clip is gone.
+bool UpdateRenderedClip(Tx& tx, const ClipRow& clip);
 std::vector<ClipRow> ListClips(Tx& tx, const std::string& episode_id);
 std::optional<ClipRow> GetClip(Tx& tx, const std::string& id);
 

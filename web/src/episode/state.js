@@ -15,6 +15,7 @@ export function createPage(id, root) {
     editing: null, // {clip, region} open in the editor
     lastWord: null, // the transcript word marked as playing
     cleanups: [], // run when the page is left
+    reload: null, // reads the episode again and draws it (set by renderEpisode)
   };
 }
 
