@@ -28,6 +28,7 @@ function layout(page) {
     exports: exportLinks(page.id),
   };
   const fix = fixWordsToggle(v.transcript);
+  fix.button.hidden = !page.doc.transcript;
   page.root.replaceChildren(
     el('section', { class: 'panel' },
       titleEditor(page.id, ep.title),
@@ -130,10 +131,19 @@ function draw(page) {
       openEditor(page, v.editor, c, region, pl, onRendered);
     },
   };
+  // A ranking for another platform or genre lists the clips it would choose; the clips already made (rendered videos,
+  // feedback, the ones you trimmed) stay under it as they are.
   const fillCards = (clips, rescored, pl) => {
     const cardActions = { ...actions, edit: (c, i) => actions.edit(c, i, pl) };
     v.cards.replaceChildren(...clips.map((c, i) => clipCard(c, i, rescored, cardActions)));
     if (!v.cards.children.length) v.cards.append(el('li', { class: 'muted' }, 'No clips.'));
+    if (!rescored) return;
+    const listed = new Set(clips.map((c) => c.id).filter(Boolean));
+    const kept = doc.clips.filter((c) => !listed.has(c.id));
+    if (!kept.length) return;
+    v.cards.append(el('li', { class: 'cards-divider', 'data-testid': 'kept-clips' },
+      el('h3', {}, 'Clips you already have'), el('p', { class: 'muted' }, 'Made before this ranking; kept as they are.')));
+    for (const c of kept) v.cards.append(clipCard(c, doc.clips.indexOf(c), false, actions));
   };
   function onRendered(clip) {
     doc.clips.push(clip);

@@ -383,7 +383,14 @@ try {
   await page.locator('.heading-row select[name=genre]').selectOption('comedy');
   await page.locator('.ranking-note').filter({ hasText: 'comedy' }).waitFor();
   const rescored = await apiGet(`/api/v1/episodes/${episodeId}/clips?platform=linkedin&genre=comedy`);
-  assert.equal(await page.locator('.card').count(), rescored.items.length);
+  const stored = (await apiGet(`/api/v1/episodes/${episodeId}`)).clips;
+  const listed = new Set(rescored.items.map((c) => c.id).filter(Boolean));
+  assert.equal(await page.locator('.card').count(), rescored.items.length + stored.filter((c) => !listed.has(c.id)).length,
+    'the new ranking, and every clip already made under it');
+  const mine = page.locator(`.card[data-clip="${clipId}"]`);
+  assert.equal(await mine.count(), 1, 'the clip rendered by hand is still on the page');
+  assert.ok(await mine.locator('video').count(), 'with its video');
+  assert.match(await mine.locator('.feedback-status').textContent(), /liked/, 'and its feedback');
 
   step('shows: follow a feed, see its episode and the last read, make clips of it with one click');
   await page.goto(base + '/#/shows');
@@ -417,6 +424,17 @@ try {
   assert.match(await page.locator('.stats').textContent(), /Workers\s*2/);
   await page.screenshot({ path: join(artifacts, 'desktop-dashboard.png'), fullPage: true });
 
+  step('a real file name: 60 characters and not one space (its title is the name)');
+  const longStem = 'Founder_Stories_Ep214_WhyEveryFounderShouldFireThemselvesNow';
+  assert.equal(longStem.length, 60);
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(join(work, 'Founder Stories.wav'))]), `${longStem}.wav`);
+  form.append('clips', '3'); // other options than the first upload's, so it is not taken for a repeat
+  const longUpload = await fetch(base + '/api/v1/episodes', { method: 'POST', headers: auth(), body: form });
+  assert.equal(longUpload.status, 202);
+  const longEpisode = (await longUpload.json()).episode;
+  assert.equal(longEpisode.title, longStem);
+
   step('phone width: every page fits, no sideways scrolling');
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const small = await phone.newPage();
@@ -430,13 +448,16 @@ try {
   await small.locator('tr[data-episode]').first().waitFor();
   for (const [hash, name, ready] of [['#/', 'episodes', 'tr[data-episode]'],
     [`#/episodes/${episodeId}`, 'episode', '.card'], ['#/dashboard', 'dashboard', '[data-health]'],
-    ['#/account', 'account', 'table.keys'], ['#/users', 'users', 'form'], ['#/shows', 'shows', 'tr[data-guid]']]) {
+    ['#/account', 'account', 'table.keys'], ['#/users', 'users', 'form'], ['#/shows', 'shows', 'tr[data-guid]'],
+    [`#/episodes/${longEpisode.id}`, 'episode-long-name', 'h1.episode-title']]) {
     await small.goto(`${base}/${hash}`);
     await small.locator(ready).first().waitFor();
     await small.waitForTimeout(300);
     await noHorizontalScroll(small, name);
     await small.screenshot({ path: join(artifacts, `phone-${name}.png`), fullPage: true });
   }
+  const longJob = (await apiGet(`/api/v1/episodes/${longEpisode.id}`)).job;
+  await fetch(`${base}/api/v1/jobs/${longJob.id}/cancel`, { method: 'POST', headers: auth() });
 
   step('caching: hashed assets are immutable, the page itself is revalidated');
   const html = await fetch(base + '/', { headers: { Accept: 'text/html' } });

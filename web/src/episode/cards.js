@@ -25,7 +25,8 @@ function remember(clipId, patch) {
   localStorage.setItem(`podpromo.feedback.${clipId}`, JSON.stringify({ ...remembered(clipId), ...patch }));
 }
 
-// Clip `c`, the i-th; `rescored` clips (not stored) have no files or feedback. `actions.play(c)` and
+// Clip `c`, the i-th of a ranking (`rescored`: for another platform or genre, where a clip without an id is only
+// proposed and has no files or feedback). `actions.play(c)` and
 // `actions.edit(c, i)` answer its buttons.
 export function clipCard(c, i, rescored, actions) {
   // The features that count for this clip, strongest first.
@@ -47,7 +48,9 @@ export function clipCard(c, i, rescored, actions) {
     el('div', { class: 'card-actions' },
       el('button', { type: 'button', onclick: () => actions.play(c), 'data-action': 'play' }, '▶ Play'),
       el('button', { type: 'button', 'data-action': 'edit', onclick: () => actions.edit(c, i) }, 'Edit & render')));
-  if (!rescored && c.id) item.append(clipMedia(c), feedback(c));
+  // A clip already made keeps its files and feedback in any ranking; one only proposed has none yet.
+  if (c.id) item.append(clipMedia(c), feedback(c));
+  else if (rescored) item.append(el('p', { class: 'muted' }, 'Proposed for this ranking: Edit & render makes its video.'));
   return item;
 }
 
