@@ -132,23 +132,46 @@ Result<SpanAsk> ParseSpanAsk(const Request& req) {
     return ask;
 }
 
-json SpanAccepted(const SpanRenderAccepted& a) {
-    const ScoredClip& clip = a.preview;
-    json preview = {{"start", static_cast<double>(clip.candidate.start_ms) / 1000.0},
-                    {"end", static_cast<double>(clip.candidate.end_ms) / 1000.0},
-                    {"duration", static_cast<double>(clip.candidate.DurationMs()) / 1000.0},
-                    {"display_score", clip.display_score},
-                    {"title", clip.title},
-                    {"explanation", clip.explanation}};
-    return {{"clip_id", a.clip_id},
-            {"clip_url", "/api/v1/clips/" + a.clip_id},
-            {"clip", preview},
-            {"job", JobRowToJson(a.job)}};
-}
-
 std::optional<std::string> OptionalParam(const Request& req, const char* name) {
     if (!req.has_param(name)) return std::nullopt;
     return req.get_param_value(name);
+}
+
+// How a span scores (before it is rendered).
+json SpanPreview(const ScoredClip& clip) {
+    return {{"start", static_cast<double>(clip.candidate.start_ms) / 1000.0},
+            {"end", static_cast<double>(clip.candidate.end_ms) / 1000.0},
+            {"duration", static_cast<double>(clip.candidate.DurationMs()) / 1000.0},
+            {"display_score", clip.display_score},
+            {"confidence", Name(clip.confidence)},
+            {"title", clip.title},
+            {"explanation", clip.explanation}};
+}
+
+json SpanAccepted(const SpanRenderAccepted& a) {
+    return {{"clip_id", a.clip_id},
+            {"clip_url", "/api/v1/clips/" + a.clip_id},
+            {"clip", SpanPreview(a.preview)},
+            {"job", JobRowToJson(a.job)}};
+}
+
+// GET .../clips/score's query: start and end in seconds, and the platform.
+Result<SpanAsk> ParseScoreAsk(const Request& req) {
+    SpanAsk ask;
+    const auto number = [&](const char* name) -> std::optional<double> {
+        if (!req.has_param(name)) return std::nullopt;
+        const std::string v = req.get_param_value(name);
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        if (v.empty() || v.size() > 32 || end != v.c_str() + v.size()) return std::nullopt;
+        return d;
+    };
+    const auto start = number("start"), end = number("end");
+    if (!start || !end) return Status::InvalidInput("send ?start=seconds&end=seconds");
+    ask.start_s = *start;
+    ask.end_s = *end;
+    ask.platform = OptionalParam(req, "platform");
+    return ask;
 }
 
 }  // namespace
@@ -341,6 +364,15 @@ void ApiServer::EpisodeContentRoutes() {
         if (!accepted.ok()) return SendStatus(res, accepted.status());
         res.set_header("Location", "/api/v1/jobs/" + accepted->job.id);
         SendJson(res, 202, SpanAccepted(*accepted));
+    });
+
+    // How a span would score, with nothing queued: the editor's score while a clip is trimmed.
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips/score)", [this](const Request& req, Response& res) {
+        auto ask = ParseScoreAsk(req);
+        if (!ask.ok()) return SendStatus(res, ask.status());
+        auto scored = app_->ScoreSpan(CurrentCaller(), req.matches[1], *ask);
+        if (!scored.ok()) return SendStatus(res, scored.status());
+        SendJson(res, 200, {{"clip", SpanPreview(*scored)}});
     });
 }
 

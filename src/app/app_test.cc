@@ -335,6 +335,16 @@ TEST_F(AppTest, ASpanRenderIsScoredQueuedOnceAndBounded) {
               StatusCode::kInvalidInput);
     EXPECT_EQ(app_->RequestSpanRender(kAll, id, SpanAsk{10, 40, std::string("myspace"), {}}).status().code(),
               StatusCode::kInvalidInput);
+
+    // Scoring alone (the editor's score while trimming) gives the render's score and queues nothing, even at the limit.
+    auto scored = app_->ScoreSpan(kAll, id, ask);
+    ASSERT_TRUE(scored.ok()) << scored.status().ToString();
+    EXPECT_EQ(scored->display_score, first->preview.display_score);
+    auto shorter = app_->ScoreSpan(kAll, id, SpanAsk{10, 25, std::nullopt, {}});
+    ASSERT_TRUE(shorter.ok()) << shorter.status().ToString();
+    EXPECT_NE(shorter->candidate.end_ms, scored->candidate.end_ms);
+    EXPECT_EQ(app_->QueueStats()->by_state["queued"], 4);
+    EXPECT_EQ(app_->ScoreSpan(Caller{"u_bob", false, "user:bob"}, id, ask).status().code(), StatusCode::kNotFound);
 }
 
 // The storage's quota stands in for a full disk: no render is queued that could not be written.

@@ -61,8 +61,13 @@ Result<ImportedTranscript> App::ImportTranscript(const Caller& who, const std::s
     return out;
 }
 
-Result<SpanRenderAccepted> App::RequestSpanRender(const Caller& who, const std::string& episode_id,
-                                                  const SpanAsk& ask) {
+Result<ScoredClip> App::ScoreSpan(const Caller& who, const std::string& episode_id, const SpanAsk& ask) {
+    SpanRequest span;
+    return ScoreSpanInto(who, episode_id, ask, &span);
+}
+
+Result<ScoredClip> App::ScoreSpanInto(const Caller& who, const std::string& episode_id, const SpanAsk& ask,
+                                      SpanRequest* span) {
     for (const auto& [name, v] : {std::pair{"start", ask.start_s}, std::pair{"end", ask.end_s}}) {
         if (!std::isfinite(v) || v < 0 || v > 24 * 3600.0) {
             return Status::InvalidInput(std::string(name) + " must be a time in the episode, in seconds");
@@ -74,18 +79,24 @@ Result<SpanRenderAccepted> App::RequestSpanRender(const Caller& who, const std::
                                           "; wait until it is ready")
             .WithSlug("not_ready");
     }
-    SpanRequest span;
-    span.platform = ask.platform.value_or(b.episode.platform);
-    span.start_ms = static_cast<Ms>(std::llround(ask.start_s * 1000));
-    span.end_ms = static_cast<Ms>(std::llround(ask.end_s * 1000));
+    span->platform = ask.platform.value_or(b.episode.platform);
+    span->start_ms = static_cast<Ms>(std::llround(ask.start_s * 1000));
+    span->end_ms = static_cast<Ms>(std::llround(ask.end_s * 1000));
     PODPROMO_ASSIGN_OR_RETURN(
-        span.media, MediaOptionsFromJson(ask.render.is_null() ? nlohmann::json::object() : ask.render, span.platform));
-    // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
+        span->media,
+        MediaOptionsFromJson(ask.render.is_null() ? nlohmann::json::object() : ask.render, span->platform));
     PODPROMO_ASSIGN_OR_RETURN(const EpisodeResult r,
-                              EpisodeForSpan(b.episode, std::move(*b.transcript), span.platform));
+                              EpisodeForSpan(b.episode, std::move(*b.transcript), span->platform));
     const std::optional<AudioFrames> frames = LoadFrames(*deps_.storage, episode_id);
+    return DescribeSpan(r, frames ? &*frames : nullptr, span->start_ms, span->end_ms);
+}
+
+Result<SpanRenderAccepted> App::RequestSpanRender(const Caller& who, const std::string& episode_id,
+                                                  const SpanAsk& ask) {
+    SpanRequest span;
     SpanRenderAccepted out;
-    PODPROMO_ASSIGN_OR_RETURN(out.preview, DescribeSpan(r, frames ? &*frames : nullptr, span.start_ms, span.end_ms));
+    // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
+    PODPROMO_ASSIGN_OR_RETURN(out.preview, ScoreSpanInto(who, episode_id, ask, &span));
     PODPROMO_RETURN_IF_ERROR(deps_.storage->CheckRoom(0));
     span.clip_id = NewId(episode_id + "_s");
     JobRow& job = out.job;

@@ -4,7 +4,7 @@
 // (episode/state.js) these modules share.
 import { GENRES, PLATFORMS, api, el, formatTime, onJobEvent, toast } from './api.js';
 import { clipCard } from './episode/cards.js';
-import { openEditor, showEditorSpan } from './episode/editor.js';
+import { closeEditor, openEditor, showEditorSpan } from './episode/editor.js';
 import { createPage, loadEpisode } from './episode/state.js';
 import { applyFix, fixWordsToggle, renderTranscript } from './episode/transcript.js';
 import { addRegion, mountWaveform, playSpan, seek } from './episode/waveform.js';
@@ -29,16 +29,11 @@ function layout(page) {
   };
   const fix = fixWordsToggle(v.transcript);
   fix.button.hidden = !page.doc.transcript;
+  page.wave = v.wave;
+  page.waveHome = el('section', { class: 'panel' });
+  page.editorSlot = null;
   page.root.replaceChildren(
-    el('section', { class: 'panel' },
-      titleEditor(page.id, ep.title),
-      el('p', { class: 'muted' }, `${ep.status} · ${formatTime(ep.duration)} · detected genre: ${ep.detected_genre ?? '–'}`
-        + (ep.archived ? ' · source archived' : '')),
-      ep.error ? el('p', { class: 'error' }, ep.error) : null,
-      // (Before its analysis an episode has no waveform, and a show's episode no audio until it is downloaded.)
-      ep.status === 'ready' ? v.audio : el('p', { class: 'muted', 'data-testid': 'not-ready' },
-        'Its player and waveform appear here once it is analysed.'),
-      v.wave),
+    page.waveHome,
     el('div', { class: 'columns' },
       el('section', { class: 'panel' },
         el('div', { class: 'heading-row' }, el('h2', {}, 'Clips'), el('div', { class: 'options' }, v.genre, v.platform)),
@@ -46,6 +41,15 @@ function layout(page) {
       el('div', {}, v.editor,
         el('section', { class: 'panel' },
           el('div', { class: 'heading-row' }, el('h2', {}, 'Transcript'), fix.button), fix.hint, v.transcript))));
+  page.waveHome.append(...[
+      titleEditor(page.id, ep.title),
+      el('p', { class: 'muted' }, `${ep.status} · ${formatTime(ep.duration)} · detected genre: ${ep.detected_genre ?? '–'}`
+        + (ep.archived ? ' · source archived' : '')),
+      ep.error ? el('p', { class: 'error' }, ep.error) : null,
+      // (Before its analysis an episode has no waveform, and a show's episode no audio until it is downloaded.)
+      ep.status === 'ready' ? v.audio : el('p', { class: 'muted', 'data-testid': 'not-ready' },
+        'Its player and waveform appear here once it is analysed.'),
+      v.wave].filter(Boolean));
   return v;
 }
 
@@ -126,15 +130,16 @@ function draw(page) {
   const { doc } = page;
   const actions = {
     play: (c) => playSpan(page, c.start, c.end),
-    edit: (c, i, pl) => {
+    edit: (c, i, card, pl) => {
       const region = page.regions.getRegions().find((r) => r.id === c.id) || addRegion(page, c, i);
-      openEditor(page, v.editor, c, region, pl, onRendered);
+      openEditor(page, v.editor, c, region, pl, onRendered, card);
     },
   };
   // A ranking for another platform or genre lists the clips it would choose; the clips already made (rendered videos,
   // feedback, the ones you trimmed) stay under it as they are.
   const fillCards = (clips, rescored, pl) => {
-    const cardActions = { ...actions, edit: (c, i) => actions.edit(c, i, pl) };
+    if (page.editing) closeEditor(page, v.editor); // (it may sit among the cards, holding the waveform)
+    const cardActions = { ...actions, edit: (c, i, card) => actions.edit(c, i, card, pl) };
     v.cards.replaceChildren(...clips.map((c, i) => clipCard(c, i, rescored, cardActions)));
     if (!v.cards.children.length) v.cards.append(el('li', { class: 'muted' }, 'No clips.'));
     if (!rescored) return;
@@ -152,7 +157,7 @@ function draw(page) {
   if (doc.episode.status === 'ready') mountWaveform(page, v.audio, v.wave, (region, start, end) => {
     if (!page.editing || page.editing.region !== region) {
       const clip = doc.clips.find((c) => c.id === region.id);
-      if (clip) openEditor(page, v.editor, clip, region, undefined, onRendered);
+      if (clip) openEditor(page, v.editor, clip, region, undefined, onRendered, v.cards.querySelector(`.card[data-clip="${clip.id}"]`));
     }
     showEditorSpan(page, v.editor, start, end);
   });

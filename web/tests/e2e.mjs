@@ -257,6 +257,11 @@ try {
   await page.locator('.card').first().locator('[data-action=edit]').click();
   const endInput = page.locator('.editor input[name=end]');
   await endInput.waitFor();
+  assert.ok(await page.locator('.card').first().evaluate((c) => c.nextElementSibling?.querySelector('.editor') != null),
+    'the editor opens right under the clip it edits');
+  assert.match(await page.locator('[data-testid=editor-title]').textContent(), /^Edit clip #1: /, 'and names it');
+  assert.ok((await page.locator('[data-testid=editor-title]').textContent()).includes(first.title));
+  assert.equal(await page.locator('.editor [data-testid=waveform]').count(), 1, 'with the waveform in it');
   const before = Number(await endInput.inputValue());
   const handle = page.locator(`[data-testid=waveform] [part~="${first.id}"] [part~="region-handle-right"]`);
   const box = await handle.boundingBox();
@@ -269,6 +274,14 @@ try {
   const start = Number(await page.locator('.editor input[name=start]').inputValue());
   assert.ok(words.some((w) => Math.abs(w.end - end) < 0.006), `the new end ${end} is a word's end`);
   assert.ok(words.some((w) => Math.abs(w.start - start) < 0.006), `the start ${start} is a word's start`);
+  const change = page.locator('.score-change[data-after]');
+  await change.waitFor();
+  assert.equal(Number(await change.getAttribute('data-before')), first.display_score, 'the score before the trim');
+  const [asked, askedEnd] = [await change.getAttribute('data-start'), await change.getAttribute('data-end')];
+  assert.ok(Math.abs(Number(askedEnd) - end) < 0.006, 'the score is the trimmed span\'s');
+  const scoredNow = await apiGet(`/api/v1/episodes/${episodeId}/clips/score?start=${asked}&end=${askedEnd}&platform=${first.platform}`);
+  assert.equal(Number(await change.getAttribute('data-after')), scoredNow.clip.display_score, 'and after it');
+  assert.match(await change.textContent(), new RegExp(`^Score ${first.display_score} → ${scoredNow.clip.display_score}`));
 
   step('render it for LinkedIn, square, clean captions, and watch its progress');
   await page.locator('.editor select[name=platform]').selectOption('linkedin');
@@ -456,6 +469,13 @@ try {
     await noHorizontalScroll(small, name);
     await small.screenshot({ path: join(artifacts, `phone-${name}.png`), fullPage: true });
   }
+  await small.goto(`${base}/#/episodes/${episodeId}`);
+  await small.locator('.card').nth(1).locator('[data-action=edit]').click();
+  const phoneWave = await small.locator('.editor [data-testid=waveform]').boundingBox();
+  assert.ok(phoneWave && phoneWave.y >= 0 && phoneWave.y + phoneWave.height <= 844,
+    `on a phone the editor shows the waveform on screen (${JSON.stringify(phoneWave)})`);
+  await noHorizontalScroll(small, 'editor');
+  await small.screenshot({ path: join(artifacts, 'phone-editor.png') });
   const longJob = (await apiGet(`/api/v1/episodes/${longEpisode.id}`)).job;
   await fetch(`${base}/api/v1/jobs/${longJob.id}/cancel`, { method: 'POST', headers: auth() });
 

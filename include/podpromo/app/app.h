@@ -27,6 +27,7 @@
 #include "podpromo/files/zip.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/pipeline.h"
+#include "podpromo/jobs/span_render.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
 #include "podpromo/store/shows.h"
@@ -245,6 +246,9 @@ class App {
     // episode is ready) and queues its render at high priority; the same span asked again while pending is that
     // render. RateLimited "too_many_renders" at kMaxPendingRenders per episode.
     Result<SpanRenderAccepted> RequestSpanRender(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
+    // How the span would score, as RequestSpanRender would score it, with nothing queued: the editor shows it while a
+    // clip is trimmed. The same refusals.
+    Result<ScoredClip> ScoreSpan(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
     // Removes the episode, its rows and files. A running job of it is asked to stop first: FailedPrecondition
     // "busy" then, and the caller retries.
     Status DeleteEpisode(const Caller& who, const std::string& episode_id);
@@ -350,6 +354,8 @@ class App {
     Result<AcceptedUpload> RepeatedUpload(const std::string& episode_id);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);
+    Result<ScoredClip> ScoreSpanInto(const Caller& who, const std::string& episode_id, const SpanAsk& ask,
+                                     SpanRequest* span);
     Result<std::vector<JobRow>> QueueRerenders(Tx& tx, const EpisodeRow& episode,
                                                const std::vector<std::pair<Ms, Ms>>& spans,
                                                std::vector<std::string>* clips) const;

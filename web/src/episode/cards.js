@@ -27,7 +27,7 @@ function remember(clipId, patch) {
 
 // Clip `c`, the i-th of a ranking (`rescored`: for another platform or genre, where a clip without an id is only
 // proposed and has no files or feedback). `actions.play(c)` and
-// `actions.edit(c, i)` answer its buttons.
+// `actions.edit(c, i, card)` answer its buttons.
 export function clipCard(c, i, rescored, actions) {
   // The features that count for this clip, strongest first.
   const features = Object.entries(c.features || {}).filter(([, v]) => typeof v === 'number' && v > 0)
@@ -47,7 +47,7 @@ export function clipCard(c, i, rescored, actions) {
       el('span', { class: 'num' }, v.toFixed(2))))),
     el('div', { class: 'card-actions' },
       el('button', { type: 'button', onclick: () => actions.play(c), 'data-action': 'play' }, '▶ Play'),
-      el('button', { type: 'button', 'data-action': 'edit', onclick: () => actions.edit(c, i) }, 'Edit & render')));
+      el('button', { type: 'button', 'data-action': 'edit', onclick: () => actions.edit(c, i, item) }, 'Edit & render')));
   // A clip already made keeps its files and feedback in any ranking; one only proposed has none yet.
   if (c.id) item.append(clipMedia(c), feedback(c));
   else if (rescored) item.append(el('p', { class: 'muted' }, 'Proposed for this ranking: Edit & render makes its video.'));

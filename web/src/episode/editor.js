@@ -6,7 +6,7 @@ import { snapToWords } from '../words.js';
 import { clipMedia } from './cards.js';
 import { playSpan } from './waveform.js';
 
-// Shows span [s, e] in the open editor: its times and its words.
+// Shows span [s, e] in the open editor: its times, its words, and its score beside the clip's own.
 export function showEditorSpan(page, editor, s, e) {
   if (!page.editing) return;
   const [start, end] = editor.querySelectorAll('input[type=number]');
@@ -15,6 +15,35 @@ export function showEditorSpan(page, editor, s, e) {
   const label = editor.querySelector('.span-label');
   const text = page.words.filter((w) => w.start >= s - 0.01 && w.end <= e + 0.01).map((w) => w.word).join(' ');
   if (label) label.textContent = `${formatTime(s)}–${formatTime(e)} (${(e - s).toFixed(1)} s): “${text.slice(0, 160)}${text.length > 160 ? '…' : ''}”`;
+  scoreSpan(page, editor, s, e);
+}
+
+// The span's score, asked once the trimming pauses (the server scores it as a render would, queueing nothing).
+function scoreSpan(page, editor, s, e) {
+  const editing = page.editing;
+  const box = editor.querySelector('.score-change');
+  if (!box) return;
+  const was = editing.clip.display_score;
+  if (Math.abs(s - editing.clip.start) < 0.01 && Math.abs(e - editing.clip.end) < 0.01) {
+    box.replaceChildren(`Score ${was}`);
+    return;
+  }
+  clearTimeout(editing.scoreTimer);
+  editing.scoreTimer = setTimeout(async () => {
+    const platform = editor.querySelector('select[name=platform]')?.value || '';
+    try {
+      const r = await api.get(`/api/v1/episodes/${page.id}/clips/score?start=${s}&end=${e}&platform=${platform}`);
+      if (page.editing !== editing) return;
+      const now = r.clip.display_score;
+      Object.assign(box.dataset, { before: was, after: now, start: s, end: e });
+      box.className = `score-change ${now < was ? 'down' : now > was ? 'up' : ''}`;
+      box.replaceChildren(`Score ${was} → ${now}`,
+        now <= was - 10 ? el('span', { class: 'muted' }, ` · trimmed this way it scores lower${r.clip.explanation?.[0]
+          ? `; it keeps: ${r.clip.explanation[0]}` : ''}`) : '');
+    } catch (err) {
+      box.replaceChildren(`Score ${was} · ${err.message}`);
+    }
+  }, 250);
 }
 
 // Follows render job `r` in `box` until it ends; `onRendered(clip)` hears the new clip, `done()` the end.
@@ -42,11 +71,12 @@ function watchRender(page, r, box, onRendered, done) {
 }
 
 // Opens `editor` on `clip` and its waveform `region`, for platform `pl` (the clip's or the episode's when not
-// given). `onRendered(clip)` hears each clip it renders.
-export function openEditor(page, editor, clip, region, pl, onRendered) {
+// given), under the clip's `card` when given. `onRendered(clip)` hears each clip it renders.
+export function openEditor(page, editor, clip, region, pl, onRendered, card) {
   const ep = page.doc.episode;
   page.editing = { clip, region };
   editor.hidden = false;
+  placeEditor(page, editor, card);
   const platformSel = select('platform', PLATFORMS, pl || clip.platform || ep.platform, 'Platform');
   const aspect = select('aspect', ['9:16', '4:5', '1:1', '16:9'], ep.render_options?.aspect || '9:16', 'Frame');
   const style = select('style', ['bold', 'clean', 'boxed'], ep.render_options?.style || 'bold', 'Captions');
@@ -72,9 +102,15 @@ export function openEditor(page, editor, clip, region, pl, onRendered) {
       render.disabled = false;
     }
   } }, 'Render');
+  const rank = page.doc.clips.indexOf(clip);
+  const close = el('button', { type: 'button', 'data-action': 'close-editor', onclick: () => closeEditor(page, editor) },
+    'Close');
   editor.replaceChildren(
-    el('h2', {}, 'Edit clip'),
+    el('div', { class: 'heading-row' }, el('h2', { 'data-testid': 'editor-title' },
+      `Edit clip${rank >= 0 ? ` #${rank + 1}` : ''}: “${clip.title || 'untitled'}”`), close),
+    page.wave,
     el('p', { class: 'muted' }, 'Drag the highlighted region on the waveform, or type the times; both snap to whole words.'),
+    el('p', { class: 'score-change', 'aria-live': 'polite' }, `Score ${clip.display_score}`),
     el('div', { class: 'options' }, el('label', { class: 'field' }, 'Start (s)', start),
       el('label', { class: 'field' }, 'End (s)', end), platformSel, aspect, style),
     el('p', { class: 'span-label', 'aria-live': 'polite' }),
@@ -82,5 +118,21 @@ export function openEditor(page, editor, clip, region, pl, onRendered) {
       el('button', { type: 'button', onclick: () => playSpan(page, region.start, region.end) }, '▶ Play span'), render),
     progress);
   showEditorSpan(page, editor, region.start, region.end);
-  editor.scrollIntoView({ block: 'nearest' });
+  editor.scrollIntoView({ block: 'start', behavior: 'instant' });
+}
+
+// The editor goes right under the clip's card (beside it is the card itself), and takes the waveform with it, so the
+// region to drag is in view wherever the clip is in the list.
+function placeEditor(page, editor, card) {
+  if (!card) return;
+  page.editorSlot ||= el('li', { class: 'editor-slot' });
+  card.after(page.editorSlot);
+  page.editorSlot.append(editor);
+}
+
+// Puts the waveform back under the player, whole, and hides the editor.
+export function closeEditor(page, editor) {
+  page.editing = null;
+  editor.hidden = true;
+  page.waveHome?.append(page.wave);
 }

@@ -13,6 +13,9 @@ export function createPage(id, root) {
     regions: null, // its regions plugin: one region per clip
     playUntil: null, // seconds: playback pauses there (a clip's end)
     editing: null, // {clip, region} open in the editor
+    wave: null, // the waveform's element: under the player, or in the open editor
+    waveHome: null, // where it lives when no clip is edited
+    editorSlot: null, // the list item under a card that holds the open editor
     lastWord: null, // the transcript word marked as playing
     cleanups: [], // run when the page is left
     reload: null, // reads the episode again and draws it (set by renderEpisode)
