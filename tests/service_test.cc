@@ -2436,6 +2436,7 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     const json job = WaitJob(server, queued["job"]["id"], Ended);
     ASSERT_EQ(job["state"], "succeeded") << job.dump() << server.Log();
     EXPECT_EQ(engine.requests(), 0u) << "the feed's transcript was used instead of recognition";
+    EXPECT_TRUE(job["stage_ms"].contains("download")) << "the download is a stage of its own: " << job.dump();
     const json transcript = Get(server, "/api/v1/episodes/" + episode_id + "/transcript");
     EXPECT_EQ(transcript["engine"], "feed:import:vtt") << transcript.dump().substr(0, 300);
     const json episode = Get(server, "/api/v1/episodes/" + episode_id);

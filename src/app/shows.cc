@@ -184,6 +184,7 @@ Result<FeedItemQueued> App::QueueFeedItem(const ShowRow& show, const FeedItemRow
     payload["feed"] = {{"show_id", show.id},
                        {"guid", item.guid},
                        {"enclosure_url", item.enclosure_url},
+                       {"enclosure_bytes", item.enclosure_bytes},
                        {"transcript_url", item.transcript_url},
                        {"transcript_type", item.transcript_type},
                        {"chapters_url", item.chapters_url}};

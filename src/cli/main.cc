@@ -45,7 +45,8 @@ class ProgressPrinter {
     explicit ProgressPrinter(bool transcribing, bool writing, bool rendering)
         : tty_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {
         // Start offset and weight (share of the whole) of each stage.
-        std::vector<std::pair<std::string, double>> w = {{"probe", 1},
+        std::vector<std::pair<std::string, double>> w = {{"download", 0},
+                                                         {"probe", 1},
                                                          {"decode", 4},
                                                          {"analyze", 3},
                                                          {"transcribe", transcribing ? 80.0 : 1.0},

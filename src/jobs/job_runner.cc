@@ -128,17 +128,29 @@ Result<EpisodeRow> PipelineJobRunner::FetchFromFeed(JobWork& work) {
     if (!feed.is_object() || !feed.value("enclosure_url", json()).is_string()) {
         return Status::FailedPrecondition("the episode has no source file");
     }
-    Report(work.progress, Stage::kProbe, 0);
+    Report(work.progress, Stage::kDownload, 0);
     FetchPolicy policy = FeedPolicy(config_);
     policy.max_bytes = config_.max_file_size_bytes;
     policy.timeout = std::chrono::minutes(30);
     PODPROMO_ASSIGN_OR_RETURN(auto file, UploadFile::Create(storage_->tmp_dir(), storage_->fs()));
     FetchAsk ask;
     ask.url = feed["enclosure_url"].get<std::string>();
+    // The share received, against the size the feed gave (when it gave one).
+    const double expected = feed.contains("enclosure_bytes") && feed["enclosure_bytes"].is_number()
+                                ? feed["enclosure_bytes"].get<double>()
+                                : 0;
+    int64_t received = 0;
     auto got = FetchUrl(
-        ask, policy, [&](const char* data, size_t n) { return file->Write(data, n); }, work.cancel);
+        ask, policy,
+        [&](const char* data, size_t n) {
+            received += static_cast<int64_t>(n);
+            if (expected > 0) Report(work.progress, Stage::kDownload, static_cast<double>(received) / expected);
+            return file->Write(data, n);
+        },
+        work.cancel);
     if (!got.ok()) return got.status();
     PODPROMO_RETURN_IF_ERROR(file->Finish());
+    Report(work.progress, Stage::kDownload, 1);
     auto info = ProbeMedia(file->path());
     if (!info.ok()) {
         return Status::Unsupported("the feed's enclosure is not audio or video PodPromo reads: " +

@@ -28,8 +28,9 @@ double OverallProgress(Stage stage, double f) {
     struct Span {
         double from, to;
     };
-    static constexpr Span kSpans[] = {{0, 0.01},   {0.01, 0.05}, {0.05, 0.08}, {0.08, 0.7},
-                                      {0.7, 0.72}, {0.72, 0.99}, {0.99, 1.0}};
+    // (A download comes before the probe and shares its start: most jobs have none.)
+    static constexpr Span kSpans[] = {{0, 0.01},   {0, 0.01},   {0.01, 0.05}, {0.05, 0.08},
+                                      {0.08, 0.7}, {0.7, 0.72}, {0.72, 0.99}, {0.99, 1.0}};
     static_assert(std::size(kSpans) == EnumNames<Stage>::kNames.size());
     const Span& span = kSpans[static_cast<size_t>(stage)];
     return span.from + (span.to - span.from) * std::clamp(f, 0.0, 1.0);

@@ -24,7 +24,8 @@ enum class EpisodeStatus { kQueued, kProcessing, kReady, kFailed, kCancelled };
 enum class Confidence { kLow, kMedium, kHigh };
 
 // The stages of a job, in their order, as progress reports name them.
-enum class Stage { kProbe, kDecode, kAnalyze, kTranscribe, kScore, kRender, kWrite };
+// (kDownload: a show's episode fetched from its feed before anything else.)
+enum class Stage { kDownload, kProbe, kDecode, kAnalyze, kTranscribe, kScore, kRender, kWrite };
 
 // Each enum's names, in the order of its values (the strings stored and sent).
 template <typename E>
@@ -52,8 +53,8 @@ struct EnumNames<Confidence> {
 };
 template <>
 struct EnumNames<Stage> {
-    static constexpr std::array<std::string_view, 7> kNames = {"probe", "decode", "analyze", "transcribe",
-                                                               "score", "render", "write"};
+    static constexpr std::array<std::string_view, 8> kNames = {"download",   "probe", "decode", "analyze",
+                                                               "transcribe", "score", "render", "write"};
 };
 
 // The value's name, as stored and sent.
