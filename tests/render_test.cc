@@ -118,6 +118,59 @@ TEST_F(RenderClips, TikTokAudiogramPassesEveryProbeWithCaptionsInTheSafeZone) {
     }
 }
 
+// Boxed captions: the box behind a line is one even shade, with no darker seams where the highlighted word starts and
+// ends. Measured along a row of the box's margin under the text (just below the highlighted word): the box's pixels
+// there, away from any glyph, averaged in 16 px steps, are all one shade.
+std::vector<double> BoxRowShades(const std::string& rgb, int width, int height) {
+    const auto px = [&](int x, int y) {
+        return reinterpret_cast<const unsigned char*>(rgb.data()) + (static_cast<size_t>(y) * width + x) * 3;
+    };
+    const auto luma = [](const unsigned char* p) { return 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]; };
+    int bottom = -1;
+    for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) bottom = IsSpokenWordColour(px(x, y)) ? y : bottom;
+    }
+    std::vector<double> bins;
+    if (bottom < 0 || bottom + 7 >= height) return bins;
+    const int y = bottom + 7;
+    std::vector<bool> near_text(width, false);
+    for (int x = 0; x < width; ++x) {
+        if (luma(px(x, y)) <= 90) continue;
+        for (int d = -4; d <= 4; ++d) near_text[std::clamp(x + d, 0, width - 1)] = true;
+    }
+    for (int from = 0; from + 16 <= width; from += 16) {
+        double sum = 0;
+        int n = 0;
+        for (int x = from; x < from + 16; ++x) {
+            if (near_text[x] || luma(px(x, y)) >= 45) continue;  // the background is brighter than the box
+            sum += luma(px(x, y));
+            ++n;
+        }
+        if (n >= 12) bins.push_back(sum / n);
+    }
+    return bins;
+}
+
+TEST_F(RenderClips, BoxedCaptionsHaveNoSeamsAroundTheSpokenWord) {
+    const Ms start = words_[10].start_ms - 300;
+    auto rq = Request("tiktok", "9:16", start, start + 6000);
+    rq.style = *StyleByName("boxed");
+    ASSERT_TRUE(RenderClip(rq, {*dir_ / "boxed.mp4", {}, {}}).ok());
+    size_t checked = 0;
+    for (int w = 11; w <= 14; ++w) {
+        auto frame =
+            FrameRgb(*dir_ / "boxed.mp4", static_cast<double>(words_[w].start_ms - start + 120) / 1000.0, 1080, 1920);
+        ASSERT_TRUE(frame.ok()) << frame.status().ToString();
+        const std::vector<double> shades = BoxRowShades(*frame, 1080, 1920);
+        if (shades.size() < 8) continue;
+        ++checked;
+        const auto [lo, hi] = std::minmax_element(shades.begin(), shades.end());
+        EXPECT_LT(*hi - *lo, 6.0) << "word " << w << ": the box's shade varies along the line (" << *lo << " to " << *hi
+                                  << ")";
+    }
+    EXPECT_GE(checked, 2u) << "a box under the spoken word was found";
+}
+
 // The frames besides 9:16: LinkedIn's square, and X's feed portrait (4:5) with its captions inside the safe zone.
 TEST_F(RenderClips, LinkedInSquareAndXFeedPortraitHaveTheirSizes) {
     const Ms start = words_[10].start_ms - 300;

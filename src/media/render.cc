@@ -239,10 +239,18 @@ std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset
         "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
         "Alignment, MarginL, MarginR, MarginV, Encoding\n",
         p.width, p.height);
-    out += fmt::format("Style: Caption,{},{},{},{},{},{},{},0,0,0,100,100,0,0,{},{},{},2,{},{},{},1\n", style.font,
-                       size, AssColour(style.color), AssColour(style.highlight), box, back, spec.bold ? -1 : 0,
-                       spec.border_style, outline, static_cast<int>(std::lround(spec.shadow * k)), z.left,
-                       p.width - z.right, margin_v);
+    // A boxed line is drawn in two layers: its box alone (the text invisible, one run, so one box), then the text
+    // with its highlighted word and no box. Boxing the text itself gives each colour run its own translucent box, and
+    // where two overlap a darker seam shows on both sides of the highlighted word.
+    const bool boxed = spec.border_style == 3;
+    const auto caption_style = [&](const char* name, const std::string& colour, int border_style, int border) {
+        return fmt::format("Style: {},{},{},{},{},{},{},{},0,0,0,100,100,0,0,{},{},{},2,{},{},{},1\n", name, style.font,
+                           size, colour, AssColour(style.highlight), box, back, spec.bold ? -1 : 0, border_style,
+                           border, boxed ? 0 : static_cast<int>(std::lround(spec.shadow * k)), z.left,
+                           p.width - z.right, margin_v);
+    };
+    if (boxed) out += caption_style("CaptionBox", AssColour(style.color, 0xFF), 3, outline);
+    out += caption_style("Caption", AssColour(style.color), boxed ? 1 : spec.border_style, boxed ? 0 : outline);
     out +=
         fmt::format("Style: Title,{},{},{},{},{},{},-1,0,0,0,100,100,0,0,1,{},0,8,{},{},{},1\n", style.font, title_size,
                     AssColour("FFFFFF"), AssColour("FFFFFF"), AssColour("000000"), AssColour("000000", 0x80),
@@ -262,6 +270,13 @@ std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset
         const double width = static_cast<double>(chars) * spec.char_em * size + 2.0 * outline;
         const int fs = width > avail ? static_cast<int>(std::floor(size * avail / width)) : size;
         const std::string fs_tag = fs != size ? fmt::format("\\fs{}", fs) : "";
+        if (boxed) {
+            std::string plain = fs_tag.empty() ? "" : "{" + fs_tag + "}";
+            for (size_t i = g.first; i < g.last; ++i)
+                plain += (i > g.first ? " " : "") + AssText(words[i].text, style.uppercase);
+            out += fmt::format("Dialogue: 0,{},{},CaptionBox,,0,0,0,,{}\n", AssTime(g.start_ms),
+                               AssTime(std::min(g.end_ms, clip_ms)), plain);
+        }
         for (size_t w = g.first; w < g.last; ++w) {
             const Ms from = w == g.first ? g.start_ms : words[w].start_ms;
             const Ms to = w + 1 < g.last ? words[w + 1].start_ms : g.end_ms;
@@ -272,7 +287,7 @@ std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset
                 const std::string word = AssText(words[i].text, style.uppercase);
                 text += i == w ? "{\\c" + AssColour(style.highlight) + "&}" + word + "{\\c}" : word;
             }
-            out += fmt::format("Dialogue: 0,{},{},Caption,,0,0,0,,{}\n", AssTime(from), AssTime(std::min(to, clip_ms)),
+            out += fmt::format("Dialogue: 1,{},{},Caption,,0,0,0,,{}\n", AssTime(from), AssTime(std::min(to, clip_ms)),
                                text);
         }
     }
