@@ -1,5 +1,6 @@
 #include "connection_triage.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -76,6 +77,9 @@ size_t ConnectionTriage::open_connections() const {
 }
 
 void ConnectionTriage::Admit(int sock) {
+    // A client's socket is never a child process's (cpp-httplib accepts without SOCK_CLOEXEC): a child that kept it
+    // would keep it open, and its epoll registration alive, after the connection here is closed.
+    ::fcntl(sock, F_SETFD, ::fcntl(sock, F_GETFD) | FD_CLOEXEC);
     auto owned = std::make_unique<Connection>(sock, options_, per_client_);
     Connection* conn = owned.get();
     std::lock_guard<std::mutex> lock(mu_);
@@ -223,7 +227,12 @@ void ConnectionTriage::Rearm(Connection* conn, Phase phase, int deadline_ms) {
     conn->registered = true;
 }
 
-void ConnectionTriage::Close(Connection* conn) { connections_.erase(conn); }
+void ConnectionTriage::Close(Connection* conn) {
+    // Out of the epoll set before it is freed: closing the socket removes it only once no other descriptor (a child
+    // process's copy) refers to it, and an event for a freed connection would be read after its free.
+    if (conn->registered) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, conn->stream.socket(), nullptr);
+    connections_.erase(conn);
+}
 
 void ConnectionTriage::Work(bool priority_only) {
     for (;;) {

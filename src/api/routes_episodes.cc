@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,29 @@ Result<SpanAsk> ParseSpanAsk(const Request& req) {
 std::optional<std::string> OptionalParam(const Request& req, const char* name) {
     if (!req.has_param(name)) return std::nullopt;
     return req.get_param_value(name);
+}
+
+// The same, once per frame when the body names several: {"aspects": ["9:16", "1:1", ...]} (at most four, each
+// once), each render with its own "aspect".
+Result<std::vector<SpanAsk>> ParseSpanAsks(const Request& req) {
+    PODPROMO_ASSIGN_OR_RETURN(SpanAsk ask, ParseSpanAsk(req));
+    if (!ask.render.contains("aspects")) return std::vector<SpanAsk>{ask};
+    const json& aspects = ask.render["aspects"];
+    if (!aspects.is_array() || aspects.empty() || aspects.size() > 4) {
+        return Status::InvalidInput("aspects must list one to four frames, such as [\"9:16\", \"1:1\"]");
+    }
+    std::vector<SpanAsk> asks;
+    std::set<std::string> seen;
+    for (const auto& a : aspects) {
+        if (!a.is_string() || !seen.insert(a.get<std::string>()).second) {
+            return Status::InvalidInput("aspects must name each frame once, as text");
+        }
+        SpanAsk one = ask;
+        one.render.erase("aspects");
+        one.render["aspect"] = a;
+        asks.push_back(std::move(one));
+    }
+    return asks;
 }
 
 // How a span scores (before it is rendered).
@@ -358,12 +382,16 @@ void ApiServer::EpisodeContentRoutes() {
     // rendered with the chosen frame and caption style by a worker as a high-priority "render" job; the clip
     // exists at /api/v1/clips/{clip_id} when the job succeeds.
     svr.Post(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips)", [this](const Request& req, Response& res) {
-        auto ask = ParseSpanAsk(req);
-        if (!ask.ok()) return SendStatus(res, ask.status());
-        auto accepted = app_->RequestSpanRender(CurrentCaller(), req.matches[1], *ask);
+        auto asks = ParseSpanAsks(req);
+        if (!asks.ok()) return SendStatus(res, asks.status());
+        auto accepted = app_->RequestSpanRenders(CurrentCaller(), req.matches[1], *asks);
         if (!accepted.ok()) return SendStatus(res, accepted.status());
-        res.set_header("Location", "/api/v1/jobs/" + accepted->job.id);
-        SendJson(res, 202, SpanAccepted(*accepted));
+        res.set_header("Location", "/api/v1/jobs/" + accepted->front().job.id);
+        // The first render's fields, as for one; every render in "renders".
+        json out = SpanAccepted(accepted->front());
+        out["renders"] = json::array();
+        for (const auto& a : *accepted) out["renders"].push_back(SpanAccepted(a));
+        SendJson(res, 202, out);
     });
 
     // How a span would score, with nothing queued: the editor's score while a clip is trimmed.

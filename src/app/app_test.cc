@@ -426,6 +426,31 @@ TEST_F(AppTest, AWordFixIsARevisionThatRendersTheClipsHoldingTheWordAgain) {
     EXPECT_EQ(app_->GetTranscript(alice, id)->revision, 2) << "nothing of a refused fix is kept";
 }
 
+// One span in several frames at once: a render each, all queued or none.
+TEST_F(AppTest, OneSpanRendersInSeveralFramesAllOrNone) {
+    limits_.max_queue_size = 100;
+    MakeApp();
+    const std::string id = ReadyEpisode();
+    const auto in = [](const char* aspect) {
+        return SpanAsk{10, 40, std::nullopt, nlohmann::json{{"aspect", aspect}}};
+    };
+    auto three = app_->RequestSpanRenders(kAll, id, {in("9:16"), in("1:1"), in("16:9")});
+    ASSERT_TRUE(three.ok()) << three.status().ToString();
+    ASSERT_EQ(three->size(), 3u);
+    std::set<std::string> clips, aspects;
+    for (const auto& r : *three) {
+        clips.insert(r.clip_id);
+        aspects.insert(nlohmann::json::parse(Job(r.job.id).payload)["options"]["aspect"].get<std::string>());
+    }
+    EXPECT_EQ(clips.size(), 3u) << "a clip each";
+    EXPECT_EQ(aspects, (std::set<std::string>{"9:16", "1:1", "16:9"}));
+    auto two_more = app_->RequestSpanRenders(kAll, id, {in("4:5"), SpanAsk{50, 80, std::nullopt, {}}});
+    EXPECT_EQ(two_more.status().slug(), "too_many_renders");
+    EXPECT_EQ(app_->QueueStats()->by_state["queued"], 3) << "nothing of a refused ask is queued";
+    EXPECT_EQ(app_->RequestSpanRenders(kAll, id, {in("1:1"), in("nope")}).status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(app_->QueueStats()->by_state["queued"], 3);
+}
+
 TEST_F(AppTest, ASpanRenderNeedsRoomToWrite) {
     const std::string id = ReadyEpisode();
     auto tiny = Storage::Open(dir_ / "data", 1);

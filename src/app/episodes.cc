@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 #include "podpromo/app/app.h"
@@ -93,43 +94,70 @@ Result<ScoredClip> App::ScoreSpanInto(const Caller& who, const std::string& epis
 
 Result<SpanRenderAccepted> App::RequestSpanRender(const Caller& who, const std::string& episode_id,
                                                   const SpanAsk& ask) {
-    SpanRequest span;
-    SpanRenderAccepted out;
-    // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
-    PODPROMO_ASSIGN_OR_RETURN(out.preview, ScoreSpanInto(who, episode_id, ask, &span));
+    PODPROMO_ASSIGN_OR_RETURN(auto accepted, RequestSpanRenders(who, episode_id, {ask}));
+    return std::move(accepted.at(0));
+}
+
+Result<std::vector<SpanRenderAccepted>> App::RequestSpanRenders(const Caller& who, const std::string& episode_id,
+                                                                const std::vector<SpanAsk>& asks) {
+    if (asks.empty() || asks.size() > kMaxPendingRenders) {
+        return Status::InvalidInput(fmt::format("ask for 1 to {} renders at once", kMaxPendingRenders));
+    }
+    std::vector<SpanRenderAccepted> out(asks.size());
+    std::vector<SpanRequest> spans(asks.size());
+    for (size_t i = 0; i < asks.size(); ++i) {
+        // Scored now, so a span that cannot make a clip is refused at once; rendered by a worker.
+        PODPROMO_ASSIGN_OR_RETURN(out[i].preview, ScoreSpanInto(who, episode_id, asks[i], &spans[i]));
+        spans[i].clip_id = NewId(episode_id + "_s");
+        out[i].job = NewJob(episode_id, JobKind::kRender, /*priority=*/2, deps_.clock->NowMs());  // a person waits
+        out[i].job.payload = DumpJson(SpanRequestToJson(spans[i]));
+    }
     PODPROMO_RETURN_IF_ERROR(deps_.storage->CheckRoom(0));
-    span.clip_id = NewId(episode_id + "_s");
-    JobRow& job = out.job;
-    job = NewJob(episode_id, JobKind::kRender, /*priority=*/2, deps_.clock->NowMs());  // a person is waiting for it
-    job.payload = DumpJson(SpanRequestToJson(span));
-    // The same span asked again while its render is pending is that render; an episode has at most
-    // kMaxPendingRenders at once, so one client cannot fill the shared queue with renders.
-    nlohmann::json wanted = SpanRequestToJson(span);
-    wanted.erase("clip_id");
     Status room;
-    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        const auto pending = PendingRenderJobs(tx, episode_id);
-        if (auto same = SameSpan(pending, wanted)) {
-            out.already_pending = true;
-            std::tie(job, span.clip_id) = std::move(*same);
-            return;
-        }
-        if (pending.size() >= kMaxPendingRenders) {
-            room = Status::RateLimited(fmt::format("this episode already has {} clips rendering; wait for one to "
-                                                   "finish",
-                                                   kMaxPendingRenders))
-                       .WithSlug("too_many_renders");
-            return;
-        }
-        room = EnqueueIn(tx, job);
-    }));
+    const Status stored = deps_.db->InTransaction([&](Tx& tx) {
+        room = Status::Ok();
+        room = QueueSpanRenders(tx, episode_id, spans, out);
+        // All or none: a refusal after some were queued takes those back.
+        if (!room.ok()) throw std::runtime_error("span renders refused: " + room.message());
+    });
     PODPROMO_RETURN_IF_ERROR(room);
-    out.clip_id = span.clip_id;
-    if (!out.already_pending) {
-        deps_.events->Publish(JobEvent(job.id, episode_id, "queued", "queued", 0, ""));
+    PODPROMO_RETURN_IF_ERROR(stored);
+    for (size_t i = 0; i < out.size(); ++i) {
+        out[i].clip_id = spans[i].clip_id;
+        if (out[i].already_pending) continue;
+        deps_.events->Publish(JobEvent(out[i].job.id, episode_id, "queued", "queued", 0, ""));
         if (deps_.wake) deps_.wake();
     }
     return out;
+}
+
+// The same span asked again while its render is pending is that render; an episode has at most kMaxPendingRenders at
+// once, so one client cannot fill the shared queue with renders.
+Status App::QueueSpanRenders(Tx& tx, const std::string& episode_id, std::vector<SpanRequest>& spans,
+                             std::vector<SpanRenderAccepted>& out) const {
+    const auto pending = PendingRenderJobs(tx, episode_id);
+    size_t adding = 0;
+    for (size_t i = 0; i < spans.size(); ++i) {
+        nlohmann::json wanted = SpanRequestToJson(spans[i]);
+        wanted.erase("clip_id");
+        out[i].already_pending = false;
+        if (auto same = SameSpan(pending, wanted)) {
+            out[i].already_pending = true;
+            std::tie(out[i].job, spans[i].clip_id) = std::move(*same);
+        } else {
+            ++adding;
+        }
+    }
+    if (pending.size() + adding > kMaxPendingRenders) {
+        return Status::RateLimited(fmt::format("this episode would have more than {} clips rendering at once; wait "
+                                               "for one to finish",
+                                               kMaxPendingRenders))
+            .WithSlug("too_many_renders");
+    }
+    for (auto& accepted : out) {
+        if (!accepted.already_pending) PODPROMO_RETURN_IF_ERROR(EnqueueIn(tx, accepted.job));
+    }
+    return Status::Ok();
 }
 
 Result<Rescored> App::Rescore(const Caller& who, const std::string& episode_id, const RescoreAsk& ask) {

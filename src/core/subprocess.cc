@@ -61,6 +61,9 @@ Result<ProcessOutput> RunProcess(const std::vector<std::string>& argv, const Can
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out.fd[1], 1);
     posix_spawn_file_actions_adddup2(&fa, err.fd[1], 2);
+    // The child gets stdin, stdout and stderr and nothing else: no client socket, database file or upload of this
+    // process, whether or not it was opened close-on-exec.
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);

@@ -1,9 +1,12 @@
 #include "podpromo/core/subprocess.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <thread>
 
 namespace podpromo {
@@ -16,6 +19,24 @@ TEST(Subprocess, ArgumentsAreNeverInterpretedByAShell) {
     EXPECT_EQ(r->exit_code, 0);
     EXPECT_EQ(r->out, hostile + "\n");
     EXPECT_FALSE(std::filesystem::exists("/tmp/podpromo-pwned"));
+}
+
+// A child sees stdin, stdout and stderr only: a socket or file this process has open (a client's connection, say, even
+// one opened without close-on-exec) is not the child's to keep open.
+TEST(Subprocess, AChildInheritsNoDescriptorButTheStandardThree) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);  // inheritable
+    auto r = RunProcess({"ls", "/proc/self/fd"});
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    std::set<std::string> open;
+    std::istringstream in(r->out);
+    for (std::string fd; in >> fd;) open.insert(fd);
+    // ls has the directory it lists open as well.
+    EXPECT_LE(open.size(), 4u) << r->out;
+    EXPECT_FALSE(open.count(std::to_string(fds[0])) && open.count(std::to_string(fds[1]))) << r->out;
+    EXPECT_TRUE(open.count("0") && open.count("1") && open.count("2")) << r->out;
 }
 
 TEST(Subprocess, ReportsExitCodeAndStderr) {

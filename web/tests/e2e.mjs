@@ -283,33 +283,37 @@ try {
   assert.equal(Number(await change.getAttribute('data-after')), scoredNow.clip.display_score, 'and after it');
   assert.match(await change.textContent(), new RegExp(`^Score ${first.display_score} → ${scoredNow.clip.display_score}`));
 
-  step('render it for LinkedIn, square, clean captions, and watch its progress');
+  step('render it for LinkedIn in two frames at once (square and wide), clean captions, and watch their progress');
   await page.locator('.editor select[name=platform]').selectOption('linkedin');
-  await page.locator('.editor select[name=aspect]').selectOption('1:1');
+  await page.locator('.editor input[name=aspect][value="9:16"]').uncheck();
+  await page.locator('.editor input[name=aspect][value="1:1"]').check();
+  await page.locator('.editor input[name=aspect][value="16:9"]').check();
   await page.locator('.editor select[name=style]').selectOption('clean');
   await page.locator('.editor [data-action=render]').click();
-  await page.locator('.editor progress[aria-label="Render progress"]').waitFor();
-  const rendered = page.locator('.editor [data-rendered]');
-  await rendered.waitFor({ timeout: 240000 });
-  const clipId = await rendered.getAttribute('data-rendered');
+  await page.locator('.editor progress[aria-label="Render progress"]').first().waitFor();
+  await page.locator('.editor [data-rendered]').nth(1).waitFor({ timeout: 240000 });
+  const renderedIds = await page.locator('.editor [data-rendered]').evaluateAll((l) => l.map((e) => e.dataset.rendered));
+  const renderedClips = await Promise.all(renderedIds.map((id) => apiGet(`/api/v1/clips/${id}`)));
+  const sizes = await page.locator('.editor video').evaluateAll((vs) => Promise.all(vs.map((v) => new Promise((resolve) => {
+    const done = () => resolve(`${v.videoWidth}x${v.videoHeight}`);
+    if (v.readyState >= 1) done();
+    v.addEventListener('loadedmetadata', done);
+    v.addEventListener('error', () => resolve('error'));
+    v.load();
+  }))));
+  assert.deepEqual(new Set(sizes), new Set(['1080x1080', '1920x1080']), `a square and a wide video: ${sizes}`);
+  assert.equal(renderedClips[0].start, renderedClips[1].start, 'from the same span');
+  const clipId = renderedIds[sizes.indexOf('1080x1080')];
+  const rendered = page.locator(`.editor [data-rendered="${clipId}"]`);
   const clip = await apiGet(`/api/v1/clips/${clipId}`);
   assert.equal(clip.platform, 'linkedin');
   assert.ok(Math.abs(clip.end - clip.start - (end - start)) < 1.0, 'the rendered clip is the span chosen (plus breathing room)');
   assert.ok(clip.files.video, 'it has a video');
-  await page.locator('.editor video').waitFor();
-  const ready = await page.locator('.editor video').evaluate((v) => new Promise((resolve) => {
-    if (v.readyState >= 1) resolve(true);
-    v.addEventListener('loadedmetadata', () => resolve(true));
-    v.addEventListener('error', () => resolve(false));
-    v.load();
-  }));
-  assert.ok(ready, 'the preview video loads');
-  const size = await page.locator('.editor video').evaluate((v) => [v.videoWidth, v.videoHeight]);
-  assert.deepEqual(size, [1080, 1080], 'a square video');
+  assert.ok(await rendered.count(), 'the square one is shown');
 
   step('download the video, and its captions');
   const [download] = await Promise.all([page.waitForEvent('download'),
-    page.locator('.editor [data-download=video]').click()]);
+    page.locator('.render-one', { has: page.locator(`[data-rendered="${clipId}"]`) }).locator('[data-download=video]').click()]);
   assert.ok(download.suggestedFilename().endsWith('.mp4') && !download.suggestedFilename().startsWith(clipId),
     `the download is named by the clip's title, not its id: ${download.suggestedFilename()}`);
   const saved = join(work, 'download.mp4');

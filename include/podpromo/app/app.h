@@ -246,6 +246,10 @@ class App {
     // episode is ready) and queues its render at high priority; the same span asked again while pending is that
     // render. RateLimited "too_many_renders" at kMaxPendingRenders per episode.
     Result<SpanRenderAccepted> RequestSpanRender(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
+    // Several renders at once (the same span in several frames, say), all queued or none: InvalidInput for none or
+    // more than kMaxPendingRenders, RateLimited "too_many_renders" when they would pass it with those pending.
+    Result<std::vector<SpanRenderAccepted>> RequestSpanRenders(const Caller& who, const std::string& episode_id,
+                                                               const std::vector<SpanAsk>& asks);
     // How the span would score, as RequestSpanRender would score it, with nothing queued: the editor shows it while a
     // clip is trimmed. The same refusals.
     Result<ScoredClip> ScoreSpan(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
@@ -354,6 +358,8 @@ class App {
     Result<AcceptedUpload> RepeatedUpload(const std::string& episode_id);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
     Status CheckCover(UploadFile* cover);
+    Status QueueSpanRenders(Tx& tx, const std::string& episode_id, std::vector<SpanRequest>& spans,
+                            std::vector<SpanRenderAccepted>& out) const;
     Result<ScoredClip> ScoreSpanInto(const Caller& who, const std::string& episode_id, const SpanAsk& ask,
                                      SpanRequest* span);
     Result<std::vector<JobRow>> QueueRerenders(Tx& tx, const EpisodeRow& episode,

@@ -78,7 +78,11 @@ export function openEditor(page, editor, clip, region, pl, onRendered, card) {
   editor.hidden = false;
   placeEditor(page, editor, card);
   const platformSel = select('platform', PLATFORMS, pl || clip.platform || ep.platform, 'Platform');
-  const aspect = select('aspect', ['9:16', '4:5', '1:1', '16:9'], ep.render_options?.aspect || '9:16', 'Frame');
+  // Frames: tick several to render the span in each at once.
+  const wantedAspect = ep.render_options?.aspect || '9:16';
+  const aspect = el('fieldset', { class: 'field frames' }, el('legend', {}, 'Frames'),
+    ['9:16', '4:5', '1:1', '16:9'].map((a) => el('label', { class: 'check' },
+      el('input', { type: 'checkbox', name: 'aspect', value: a, checked: a === wantedAspect }), ` ${a}`)));
   const style = select('style', ['bold', 'clean', 'boxed'], ep.render_options?.style || 'bold', 'Captions');
   const start = el('input', { type: 'number', step: '0.1', min: 0, name: 'start', value: region.start.toFixed(2) });
   const end = el('input', { type: 'number', step: '0.1', min: 0, name: 'end', value: region.end.toFixed(2) });
@@ -91,12 +95,22 @@ export function openEditor(page, editor, clip, region, pl, onRendered, card) {
   start.addEventListener('change', apply);
   end.addEventListener('change', apply);
   const render = el('button', { type: 'button', class: 'primary', 'data-action': 'render', onclick: async () => {
+    const aspects = [...aspect.querySelectorAll('input:checked')].map((c) => c.value);
+    if (!aspects.length) {
+      progress.replaceChildren(el('p', { class: 'error' }, 'Tick at least one frame.'));
+      return;
+    }
     render.disabled = true;
     try {
       const body = { start: region.start, end: region.end, platform: platformSel.querySelector('select').value,
-        aspect: aspect.querySelector('select').value, style: style.querySelector('select').value };
+        aspects, style: style.querySelector('select').value };
       const r = await api.post(`/api/v1/episodes/${page.id}/clips`, body);
-      watchRender(page, r, progress, onRendered, () => { render.disabled = false; });
+      const boxes = r.renders.map(() => el('div', { class: 'render-one' }));
+      progress.replaceChildren(...boxes);
+      let left = boxes.length;
+      r.renders.forEach((one, i) => watchRender(page, one, boxes[i], onRendered, () => {
+        if (--left === 0) render.disabled = false;
+      }));
     } catch (e) {
       progress.replaceChildren(el('p', { class: 'error' }, e.message));
       render.disabled = false;
