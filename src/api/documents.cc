@@ -9,6 +9,7 @@
 
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/scoring/platform.h"
 
 namespace podpromo::http {
 using nlohmann::json;
@@ -26,6 +27,20 @@ std::string FilesStamp(const ClipRow& c) {
 }
 
 }  // namespace
+
+// The clip's post text for every platform (scoring/platform.h's PostTextFor), with each one's limit.
+json PostTexts(const ClipRow& c) {
+    std::vector<std::string> tags;
+    for (const auto& t : ParseJsonOr(c.hashtags, json::array())) {
+        if (t.is_string()) tags.push_back(t.get<std::string>());
+    }
+    json out = json::object();
+    for (const auto& p : AllPlatforms()) {
+        const PostText post = PostTextFor(p, c.title, c.text, tags);
+        out[p.name] = {{"text", post.text}, {"limit", post.limit}};
+    }
+    return out;
+}
 
 json ClipRowToJson(const ClipRow& c) {
     json files = json::object();
@@ -53,7 +68,8 @@ json ClipRowToJson(const ClipRow& c) {
             {"text", c.text},
             {"features", ParseJsonOr(c.features, json::object())},
             {"explanation", ParseJsonOr(c.explanation, json::array())},
-            {"files", files}};
+            {"files", files},
+            {"posts", PostTexts(c)}};
 }
 
 namespace {

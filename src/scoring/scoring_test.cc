@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "podpromo/core/utf8.h"
 #include "podpromo/scoring/candidates.h"
 #include "podpromo/scoring/context.h"
 #include "podpromo/scoring/features.h"
@@ -559,6 +560,42 @@ TEST(Ranker, TitlesAreCompletePhrasesAndClipsSpreadOut) {
     const auto chosen = SelectClips(cands, {0.9, 0.85, 0.8}, p, RankOptions{2, 2000});
     ASSERT_EQ(chosen.size(), 2u);
     EXPECT_EQ(chosen[1], 2u);
+}
+
+}  // namespace
+}  // namespace podpromo
+
+namespace podpromo {
+namespace {
+
+// Each platform's post text fits its limit and reads as that platform wants it.
+TEST(PostText, EachPlatformGetsItsOwnShapeWithinItsLimit) {
+    const std::string title(
+        "The biggest mistake I ever made was raising prices by ten percent overnight without telling anyone at all, "
+        "and here is what our customers taught us about surprise in the weeks that followed it, which is a story about "
+        "trust, about timing, and about the one email we should have sent a month before any of it happened");
+    const std::string quote =
+        "We lost three hundred customers in one week. It turns out people do not leave because "
+        "of price; they leave because they feel surprised.";
+    const std::vector<std::string> tags = {"#Pricing", "#Startups", "#Business", "#Podcast", "#Founders", "#Lessons"};
+    for (const auto& p : AllPlatforms()) {
+        const PostText post = PostTextFor(p, title, quote, tags);
+        EXPECT_LE(Utf8Length(post.text), post.limit) << p.name << ": " << post.text;
+        EXPECT_NE(post.text.find("#Pricing"), std::string::npos) << p.name;
+    }
+    const PostText x = PostTextFor(*PlatformByName("x"), title, quote, tags);
+    EXPECT_EQ(x.limit, 280u);
+    EXPECT_NE(x.text.find("…"), std::string::npos) << "the long title is cut at a word: " << x.text;
+    EXPECT_EQ(x.text.find("#Business"), std::string::npos) << "two hashtags on X";
+    const PostText shorts = PostTextFor(*PlatformByName("shorts"), title, quote, tags);
+    EXPECT_LE(Utf8Length(shorts.text), 100u);
+    EXPECT_NE(shorts.text.find("#Shorts"), std::string::npos);
+    const PostText linkedin = PostTextFor(*PlatformByName("linkedin"), title, quote, tags);
+    EXPECT_NE(linkedin.text.find("“We lost three hundred customers"), std::string::npos) << "the quoted line";
+    EXPECT_EQ(linkedin.text.find("#Podcast"), std::string::npos) << "three hashtags on LinkedIn";
+    const PostText tiktok = PostTextFor(*PlatformByName("tiktok"), title, quote, tags);
+    EXPECT_NE(tiktok.text.find("#Founders"), std::string::npos) << "five hashtags on TikTok";
+    EXPECT_EQ(tiktok.text.find("#Lessons"), std::string::npos);
 }
 
 }  // namespace

@@ -345,6 +345,17 @@ try {
   assert.equal((await apiGet(`/api/v1/episodes/${episodeId}/transcript?revision=0`)).segments.flatMap((x) => x.words)
     .filter((w) => w.start === inClip.start)[0]?.word, inClip.word, 'the transcript as made is kept');
 
+  step('the post text for each platform, within its limit, with a copy button');
+  const postBox = page.locator(`.card[data-clip="${clipId}"] details.post-text`);
+  await postBox.locator('summary').click();
+  await postBox.locator('select[name=post-platform]').selectOption('x');
+  const xPost = await postBox.locator('textarea').inputValue();
+  assert.equal(xPost, (await apiGet(`/api/v1/clips/${clipId}`)).posts.x.text);
+  assert.ok([...xPost].length <= 280 && xPost.includes('#'), `a post for X: ${xPost}`);
+  await postBox.locator('select[name=post-platform]').selectOption('linkedin');
+  assert.match(await postBox.locator('textarea').inputValue(), /“/, 'LinkedIn gets the quoted line');
+  assert.equal(await postBox.locator('[data-action=copy-post]').count(), 1);
+
   step('feedback: like, rate, flag with a reason, comment, star; the server keeps it; the page remembers');
   const card = page.locator(`.card[data-clip="${clipId}"]`);
   await card.locator('[data-action=like]').click();

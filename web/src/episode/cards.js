@@ -49,7 +49,7 @@ export function clipCard(c, i, rescored, actions) {
       el('button', { type: 'button', onclick: () => actions.play(c), 'data-action': 'play' }, '▶ Play'),
       el('button', { type: 'button', 'data-action': 'edit', onclick: () => actions.edit(c, i, item) }, 'Edit & render')));
   // A clip already made keeps its files and feedback in any ranking; one only proposed has none yet.
-  if (c.id) item.append(clipMedia(c), feedback(c));
+  if (c.id) item.append(clipMedia(c), postText(c), feedback(c));
   else if (rescored) item.append(el('p', { class: 'muted' }, 'Proposed for this ranking: Edit & render makes its video.'));
   return item;
 }
@@ -70,6 +70,30 @@ export function clipMedia(c) {
     .filter(([k]) => f[k]).map(([k, label]) => el('a', { href: f[k], download: '', 'data-download': k }, label));
   if (links.length) box.append(el('p', { class: 'downloads' }, 'Download: ', ...links.flatMap((a) => [a, ' '])));
   return box;
+}
+
+// The clip's post text for a platform (its own first), with its length against the platform's limit and a copy
+// button.
+function postText(c) {
+  const posts = c.posts || {};
+  const names = Object.keys(posts);
+  if (!names.length) return '';
+  const which = el('select', { 'aria-label': 'Post text for', name: 'post-platform' },
+    names.map((n) => el('option', { value: n, selected: n === c.platform }, n)));
+  const text = el('textarea', { readonly: true, rows: 4, 'aria-label': 'Post text', spellcheck: 'false' });
+  const count = el('span', { class: 'muted post-count' });
+  const show = () => {
+    const p = posts[which.value];
+    text.value = p.text;
+    count.textContent = `${[...p.text].length} / ${p.limit} characters`;
+  };
+  which.addEventListener('change', show);
+  const copy = el('button', { type: 'button', 'data-action': 'copy-post' }, 'Copy');
+  copy.addEventListener('click', () => navigator.clipboard?.writeText(text.value)
+    .then(() => toast('Post text copied'), () => { text.select(); }) ?? text.select());
+  show();
+  return el('details', { class: 'post-text' }, el('summary', {}, 'Post text'),
+    el('div', { class: 'options' }, which, copy, count), text);
 }
 
 function starButton(c, show) {
