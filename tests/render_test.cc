@@ -171,6 +171,33 @@ TEST_F(RenderClips, BoxedCaptionsHaveNoSeamsAroundTheSpokenWord) {
     EXPECT_GE(checked, 2u) << "a box under the spoken word was found";
 }
 
+// The editor's preview: one frame as the clip would show it, at half size, with the spoken word highlighted inside
+// the safe zone; nothing else is written.
+TEST_F(RenderClips, AStillPreviewShowsTheCaptionOfThatMoment) {
+    const Ms start = words_.front().start_ms - 700;
+    auto rq = Request("tiktok", "9:16", start, start + 20000);
+    auto still = RenderStill(rq, words_[1].start_ms + 100);
+    ASSERT_TRUE(still.ok()) << still.status().ToString();
+    const fs::path jpg = *dir_ / "still.jpg";
+    std::ofstream(jpg, std::ios::binary) << *still;
+    auto size = ProbeImage(jpg);
+    ASSERT_TRUE(size.ok()) << size.status().ToString();
+    EXPECT_EQ(size->width, 540);
+    EXPECT_EQ(size->height, 960);
+    auto rgb = FrameRgb(jpg, 0, 540, 960);
+    ASSERT_TRUE(rgb.ok()) << rgb.status().ToString();
+    SafeZone half = SafeZoneFor(rq.preset);
+    half = {half.left / 2, half.top / 2, half.right / 2, half.bottom / 2};
+    const Highlight h = CountHighlight(*rgb, 540, 960, half);
+    EXPECT_GT(h.count, 100u) << "the word spoken then is drawn in the highlight colour";
+    EXPECT_EQ(h.outside, 0u);
+    auto before = RenderStill(rq, start + 100);
+    ASSERT_TRUE(before.ok());
+    std::ofstream(*dir_ / "before.jpg", std::ios::binary) << *before;
+    EXPECT_EQ(CountHighlight(*FrameRgb(*dir_ / "before.jpg", 0, 540, 960), 540, 960, half).count, 0u)
+        << "no caption before the first word";
+}
+
 // The frames besides 9:16: LinkedIn's square, and X's feed portrait (4:5) with its captions inside the safe zone.
 TEST_F(RenderClips, LinkedInSquareAndXFeedPortraitHaveTheirSizes) {
     const Ms start = words_[10].start_ms - 300;

@@ -78,7 +78,9 @@ int RequestCost(std::string_view method, std::string_view path, int heavy_cost) 
           (path.starts_with("/api/v1/episodes/") && path.ends_with("/clips")) ||
           (path.starts_with("/api/v1/shows/") && (path.ends_with("/poll") || path.ends_with("/items/process"))))) ||
         ((method == "PUT" || method == "PATCH") && path.starts_with("/api/v1/episodes/") &&
-         path.ends_with("/transcript"));
+         path.ends_with("/transcript")) ||
+        // (A preview runs ffmpeg.)
+        (method == "GET" && path.starts_with("/api/v1/episodes/") && path.ends_with("/preview"));
     return heavy ? heavy_cost : 1;
 }
 

@@ -394,6 +394,20 @@ void ApiServer::EpisodeContentRoutes() {
         SendJson(res, 202, out);
     });
 
+    // A still of a span as its render would look (the frame, captions, title, waveform), before anything is rendered:
+    // ?start&end&platform and the render options (aspect, style, font, color, highlight, size).
+    svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/preview)", [this](const Request& req, Response& res) {
+        auto ask = ParseScoreAsk(req);
+        if (!ask.ok()) return SendStatus(res, ask.status());
+        for (const char* key : {"aspect", "style", "font", "color", "highlight", "size"}) {
+            if (req.has_param(key)) ask->render[key] = req.get_param_value(key);
+        }
+        auto still = app_->PreviewSpan(CurrentCaller(), req.matches[1], *ask);
+        if (!still.ok()) return SendStatus(res, still.status());
+        res.set_header("Cache-Control", "private, max-age=60");
+        res.set_content(*still, "image/jpeg");
+    });
+
     // How a span would score, with nothing queued: the editor's score while a clip is trimmed.
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/clips/score)", [this](const Request& req, Response& res) {
         auto ask = ParseScoreAsk(req);

@@ -59,8 +59,8 @@ std::string RouteLabel(const std::string& path) {
     if (kExact.count(path)) return path;
     static const std::pair<const char*, std::set<std::string>> kResources[] = {
         {"/api/v1/episodes/",
-         {"", "/audio", "/clips", "/clips/score", "/peaks", "/transcript", "/transcript/revisions", "/soundbites",
-          "/export", "/archive"}},
+         {"", "/audio", "/clips", "/clips/score", "/preview", "/peaks", "/transcript", "/transcript/revisions",
+          "/soundbites", "/export", "/archive"}},
         {"/api/v1/clips/",
          {"", "/feedback", "/star", "/media/video", "/media/audio", "/media/thumbnail", "/media/srt", "/media/vtt",
           "/media/post"}},

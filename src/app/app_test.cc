@@ -371,6 +371,19 @@ TEST_F(AppTest, AWordFixIsARevisionThatRendersTheClipsHoldingTheWordAgain) {
                     .ok());
     const Transcript before = app_->GetTranscript(alice, id)->transcript;
     ASSERT_EQ(before.segments[1].words[1].text, "reason");
+    // The early clip was rendered from a chosen span, square with clean captions: it is made again so.
+    SpanRequest square;
+    square.clip_id = id + "_early";
+    square.end_ms = 30000;
+    square.platform = "tiktok";
+    square.media = *MediaOptionsFromJson({{"aspect", "1:1"}, {"style", "clean"}}, "tiktok");
+    JobRow render;
+    render.id = NewId("job");
+    render.episode_id = id;
+    render.kind = JobKind::kRender;
+    render.state = JobState::kSucceeded;
+    render.payload = DumpJson(SpanRequestToJson(square));
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { InsertJob(tx, render); }).ok());
 
     auto fixed = app_->FixWords(alice, id, 0, {{1, 1, 1, "treason"}, {1, 3, 2, "works-is"}});
     ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
@@ -384,6 +397,8 @@ TEST_F(AppTest, AWordFixIsARevisionThatRendersTheClipsHoldingTheWordAgain) {
     EXPECT_EQ(payload["stem"], "clip_01") << "its files keep their names";
     EXPECT_EQ(payload["start_ms"], 0);
     EXPECT_EQ(payload["end_ms"], 30000);
+    EXPECT_EQ(payload["options"]["aspect"], "1:1") << "in the frame it was made in";
+    EXPECT_EQ(payload["options"]["style"], "clean");
     EXPECT_EQ(Job(fixed->jobs[0].id).priority, 2) << "a person is waiting for it";
 
     // Read back: now, and as made.

@@ -67,6 +67,14 @@ Result<ScoredClip> App::ScoreSpan(const Caller& who, const std::string& episode_
     return ScoreSpanInto(who, episode_id, ask, &span);
 }
 
+Result<std::string> App::PreviewSpan(const Caller& who, const std::string& episode_id, const SpanAsk& ask) {
+    SpanRequest span;
+    PODPROMO_RETURN_IF_ERROR(ScoreSpanInto(who, episode_id, ask, &span).status());
+    PODPROMO_ASSIGN_OR_RETURN(EpisodeBundle b, GetEpisode(who, episode_id, /*with_content=*/true));
+    if (!b.transcript) return Status::FailedPrecondition("the episode has no transcript").WithSlug("not_ready");
+    return SpanStill(*deps_.storage, b.episode, std::move(*b.transcript), span);
+}
+
 Result<ScoredClip> App::ScoreSpanInto(const Caller& who, const std::string& episode_id, const SpanAsk& ask,
                                       SpanRequest* span) {
     for (const auto& [name, v] : {std::pair{"start", ask.start_s}, std::pair{"end", ask.end_s}}) {

@@ -35,13 +35,13 @@ bool Overlaps(const ClipRow& clip, const std::vector<std::pair<Ms, Ms>>& spans) 
     return false;
 }
 
-// The clip's pending render (a re-render asked before that has not run yet reads the newest words when it runs).
-bool RenderPending(const std::vector<JobRow>& pending, const std::string& clip_id) {
-    for (const auto& job : pending) {
-        const nlohmann::json p = nlohmann::json::parse(job.payload, nullptr, false);
-        if (p.is_object() && p.value("clip_id", "") == clip_id) return true;
+// The newest of `jobs` that rendered (or renders) the clip, as its payload; null when none did (a ranked clip).
+nlohmann::json RenderOf(const std::vector<JobRow>& jobs, const std::string& clip_id) {
+    for (auto job = jobs.rbegin(); job != jobs.rend(); ++job) {
+        nlohmann::json p = nlohmann::json::parse(job->payload, nullptr, false);
+        if (p.is_object() && p.contains("clip_id") && p["clip_id"] == clip_id) return p;
     }
-    return false;
+    return nullptr;
 }
 
 Status StaleRevision(int seen, int latest) {
@@ -169,12 +169,18 @@ Result<std::vector<JobRow>> App::QueueRerenders(Tx& tx, const EpisodeRow& episod
                                                 std::vector<std::string>* clips) const {
     std::vector<JobRow> jobs;
     const auto pending = PendingRenderJobs(tx, episode.id);
-    const nlohmann::json options = nlohmann::json::parse(episode.render_options, nullptr, false);
+    const auto rendered = RenderJobsFor(tx, episode.id, /*pending_only=*/false);
+    const nlohmann::json episode_options = nlohmann::json::parse(episode.render_options, nullptr, false);
     for (const auto& clip : ListClips(tx, episode.id)) {
         const std::string stem = FileStem(clip);
         if (clip.expired_at != 0 || stem.empty() || !Overlaps(clip, spans)) continue;
         clips->push_back(clip.id);
-        if (RenderPending(pending, clip.id)) continue;
+        // A render still to run reads the newest words when it runs.
+        if (!RenderOf(pending, clip.id).is_null()) continue;
+        // Made again as it was made: a clip rendered from a chosen span in its own frame and caption style, a ranked
+        // clip with the episode's.
+        const nlohmann::json made = RenderOf(rendered, clip.id);
+        const nlohmann::json options = made.is_object() && made.contains("options") ? made["options"] : episode_options;
         SpanRequest span;
         span.clip_id = clip.id;
         span.start_ms = static_cast<Ms>(std::llround(clip.start_time * 1000));

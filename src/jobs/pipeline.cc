@@ -344,26 +344,33 @@ json MediaOptionsToJson(const MediaOptions& m) {
             {"color", m.style.color}, {"highlight", m.style.highlight}, {"size", m.style.size}};
 }
 
+Result<RenderRequest> RenderRequestFor(const EpisodeResult& r, const ScoredClip& clip, const MediaOptions& media) {
+    const Candidate& c = clip.candidate;
+    PODPROMO_ASSIGN_OR_RETURN(const RenderPreset preset, PresetFor(r.platform.name, media.aspect));
+    RenderRequest rq;
+    rq.source = r.source;
+    rq.start_ms = c.start_ms;
+    rq.end_ms = c.end_ms;
+    rq.words = ClipWords(r.transcript.AllWords(), c);
+    rq.preset = preset;
+    rq.style = media.style;
+    rq.title = clip.title;
+    rq.has_video = r.media.has_video;
+    rq.src_width = r.media.width;
+    rq.src_height = r.media.height;
+    rq.cover = media.cover;
+    rq.source_has_cover = r.media.has_cover_art;
+    return rq;
+}
+
 Status WriteClipFiles(const EpisodeResult& r, const ScoredClip& clip, const fs::path& dir, const std::string& stem,
                       const MediaOptions& media, ClipFiles* files, const CancelToken* cancel, FileSystem* disk) {
     const Candidate& c = clip.candidate;
     const auto words = r.transcript.AllWords();
     if (media.video) {
-        auto preset = PresetFor(r.platform.name, media.aspect);
-        if (!preset.ok()) return preset.status();
-        RenderRequest rq;
-        rq.source = r.source;
-        rq.start_ms = c.start_ms;
-        rq.end_ms = c.end_ms;
-        rq.words = ClipWords(words, c);
-        rq.preset = *preset;
-        rq.style = media.style;
-        rq.title = clip.title;
-        rq.has_video = r.media.has_video;
-        rq.src_width = r.media.width;
-        rq.src_height = r.media.height;
-        rq.cover = media.cover;
-        rq.source_has_cover = r.media.has_cover_art;
+        auto request = RenderRequestFor(r, clip, media);
+        if (!request.ok()) return request.status();
+        const RenderRequest& rq = *request;
         RenderOutputs outs{dir / (stem + ".mp4"), media.audio ? dir / (stem + ".m4a") : fs::path(),
                            dir / (stem + ".jpg")};
         auto rendered = RenderClip(rq, outs, cancel);

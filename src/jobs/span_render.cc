@@ -5,6 +5,7 @@
 #include "podpromo/files/atomic.h"
 #include "podpromo/jobs/results.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/media/render.h"
 #include "podpromo/scoring/platform.h"
 
 namespace podpromo {
@@ -68,6 +69,32 @@ std::optional<AudioFrames> LoadFrames(const Storage& storage, const std::string&
     return std::move(*frames);
 }
 
+namespace {
+
+// The episode's recording, probed, for drawing its clips.
+Status AttachSource(const Storage& storage, const EpisodeRow& episode, EpisodeResult* r) {
+    PODPROMO_ASSIGN_OR_RETURN(r->source, storage.Resolve(episode.audio_path));
+    PODPROMO_ASSIGN_OR_RETURN(r->media, ProbeMedia(r->source));
+    return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> SpanStill(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
+                              const SpanRequest& request) {
+    PODPROMO_ASSIGN_OR_RETURN(EpisodeResult r, EpisodeForSpan(episode, std::move(transcript), request.platform));
+    const std::optional<AudioFrames> frames = LoadFrames(storage, episode.id);
+    PODPROMO_ASSIGN_OR_RETURN(const ScoredClip clip,
+                              DescribeSpan(r, frames ? &*frames : nullptr, request.start_ms, request.end_ms));
+    PODPROMO_RETURN_IF_ERROR(AttachSource(storage, episode, &r));
+    MediaOptions media = request.media;
+    media.cover = EpisodeCover(storage, episode);
+    PODPROMO_ASSIGN_OR_RETURN(const RenderRequest rq, RenderRequestFor(r, clip, media));
+    // The moment the first words are on screen, a little into the first one.
+    const Ms at = rq.words.empty() ? rq.start_ms + 500 : rq.words.front().start_ms + 150;
+    return RenderStill(rq, at);
+}
+
 Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
                            const SpanRequest& request, const ProgressFn& progress, const CancelToken* cancel,
                            const SpanPublishFn& publish) {
@@ -76,12 +103,7 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     const std::optional<AudioFrames> frames = LoadFrames(storage, episode.id);
     auto clip = DescribeSpan(*r, frames ? &*frames : nullptr, request.start_ms, request.end_ms);
     if (!clip.ok()) return clip.status();
-    auto source = storage.Resolve(episode.audio_path);
-    if (!source.ok()) return source.status();
-    auto info = ProbeMedia(*source);
-    if (!info.ok()) return info.status();
-    r->source = *source;
-    r->media = *info;
+    PODPROMO_RETURN_IF_ERROR(AttachSource(storage, episode, &*r));
     const fs::path dir = storage.EpisodeDir(episode.id) / "out";
     std::error_code ec;
     fs::create_directories(dir, ec);

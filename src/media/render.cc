@@ -450,12 +450,38 @@ std::string RenderGraph(const RenderCommand& c) {
 
 }  // namespace
 
+namespace {
+void AppendVideoOutput(const RenderCommand& c, const std::string& dur, std::vector<std::string>* out);
+}  // namespace
+
 std::vector<std::string> BuildRenderCommand(const RenderCommand& c) {
     const std::string dur = Sec3(c.end_ms - c.start_ms);
     std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner",   "-loglevel", "error",
                                      "-y",     "-ss",      Sec3(c.start_ms), "-t",        dur};
     argv.insert(argv.end(), c.source_input.begin(), c.source_input.end());
     argv.insert(argv.end(), c.cover_input.begin(), c.cover_input.end());
+    if (c.video_part.empty()) {
+        // A still alone (RenderStill): the picture and sound are made, and dropped.
+        argv.insert(argv.end(),
+                    {"-filter_complex", RenderGraph(c), "-map", "[vout]", "-map", "[aout]", "-f", "null", "-"});
+    } else {
+        AppendVideoOutput(c, dur, &argv);
+    }
+    if (!c.audio_part.empty()) {
+        argv.insert(argv.end(), {"-map", "[acut]", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-t", dur,
+                                 "-f", "mp4", "file:" + fs::absolute(c.audio_part).string()});
+    }
+    if (!c.thumbnail_part.empty()) {
+        argv.insert(argv.end(), {"-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2",
+                                 "file:" + fs::absolute(c.thumbnail_part).string()});
+    }
+    return argv;
+}
+
+namespace {
+
+void AppendVideoOutput(const RenderCommand& c, const std::string& dur, std::vector<std::string>* out) {
+    std::vector<std::string>& argv = *out;
     argv.insert(argv.end(), {"-filter_complex",
                              RenderGraph(c),
                              "-map",
@@ -485,16 +511,9 @@ std::vector<std::string> BuildRenderCommand(const RenderCommand& c) {
                              "-f",
                              "mp4",
                              "file:" + fs::absolute(c.video_part).string()});
-    if (!c.audio_part.empty()) {
-        argv.insert(argv.end(), {"-map", "[acut]", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", "-t", dur,
-                                 "-f", "mp4", "file:" + fs::absolute(c.audio_part).string()});
-    }
-    if (!c.thumbnail_part.empty()) {
-        argv.insert(argv.end(), {"-map", "[thumb]", "-frames:v", "1", "-q:v", "3", "-update", "1", "-f", "image2",
-                                 "file:" + fs::absolute(c.thumbnail_part).string()});
-    }
-    return argv;
 }
+
+}  // namespace
 
 namespace {
 
@@ -590,6 +609,45 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
     if (!outs.thumbnail.empty()) c.thumbnail_at_ms = ThumbnailAt(rq, rel);
     PODPROMO_RETURN_IF_ERROR(RunAndCommit(BuildRenderCommand(c), moves, dur_ms, cancel));
     return report;
+}
+
+Result<std::string> RenderStill(const RenderRequest& rq, Ms at_ms, const CancelToken* cancel) {
+    if (rq.end_ms <= rq.start_ms) return Status::InvalidInput("the clip is empty");
+    at_ms = std::clamp(at_ms, rq.start_ms, rq.end_ms - 1);
+    // A moment around the frame: enough for the waveform and the caption of that instant, nothing to encode.
+    RenderCommand c;
+    c.preset = rq.preset;
+    c.start_ms = std::max(rq.start_ms, at_ms - 300);
+    c.end_ms = std::max(c.start_ms + 400, std::min(rq.end_ms, at_ms + 300));
+    c.src_width = rq.src_width;
+    PODPROMO_ASSIGN_OR_RETURN(auto scratch, ScratchDir::Create());
+    RenderRequest window = rq;
+    window.start_ms = c.start_ms;
+    window.end_ms = c.end_ms;
+    // The title as the clip shows it at that moment (a reframed video shows it for its first seconds only).
+    const bool titled = !rq.has_video || at_ms - rq.start_ms < kVideoTitleMs;
+    c.captions = scratch.path() / "captions.ass";
+    PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(
+        c.captions,
+        BuildCaptionsAss(ClipWords(window), rq.preset, rq.style, titled ? rq.title : "", c.end_ms - c.start_ms)));
+    PODPROMO_ASSIGN_OR_RETURN(c.source_input, FfmpegInput(rq.source));
+    c.loudness = "volume=1";
+    if (!rq.has_video) {
+        if (rq.cover) {
+            PODPROMO_ASSIGN_OR_RETURN(c.cover_input, FfmpegInput(*rq.cover));
+        } else if (rq.source_has_cover) {
+            c.cover_input = c.source_input;
+        }
+    } else {
+        // The frame's centre: following faces takes a detection pass a still does not wait for.
+        c.crop = PlanCrop({}, rq.src_width, rq.src_height, rq.preset.width, rq.preset.height);
+    }
+    c.thumbnail_part = scratch.path() / "still.jpg";
+    c.thumbnail_at_ms = at_ms - c.start_ms;
+    auto r = RunProcess(BuildRenderCommand(c), cancel, 20000, kChildMemoryBytes);
+    if (!r.ok()) return r.status();
+    if (r->exit_code != 0) return FromFfmpeg("ffmpeg could not make the preview", *r);
+    return ReadFileBytes(c.thumbnail_part);
 }
 
 }  // namespace podpromo

@@ -651,11 +651,15 @@ std::optional<JobRow> LatestJobForEpisode(Tx& tx, const std::string& episode_id)
 }
 
 std::vector<JobRow> PendingRenderJobs(Tx& tx, const std::string& episode_id) {
+    return RenderJobsFor(tx, episode_id, /*pending_only=*/true);
+}
+
+std::vector<JobRow> RenderJobsFor(Tx& tx, const std::string& episode_id, bool pending_only) {
     soci::session& s = tx.sql();
     return FetchAll<JobInto>(s,
                              std::string("SELECT ") + kJobColumns +
-                                 " FROM jobs WHERE episode_id = :e AND kind = 'render'"
-                                 " AND state IN ('queued', 'running') ORDER BY created_at",
+                                 " FROM jobs WHERE episode_id = :e AND kind = 'render'" +
+                                 (pending_only ? " AND state IN ('queued', 'running')" : "") + " ORDER BY created_at",
                              [&](soci::statement& st) { st.exchange(use(episode_id)); });
 }
 

@@ -255,8 +255,10 @@ Result<Loudness> MeasureLoudness(const fs::path& path) {
 }
 
 Result<std::string> FrameRgb(const fs::path& path, double t, int width, int height) {
-    auto r = RunProcess({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-ss", std::to_string(t), "-i",
-                         path.string(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"});
+    std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"};
+    if (t > 0) argv.insert(argv.end(), {"-ss", std::to_string(t)});  // (a still picture cannot be sought in)
+    argv.insert(argv.end(), {"-i", path.string(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"});
+    auto r = RunProcess(argv);
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) return Status::InvalidInput("ffmpeg could not read a frame: " + r->err);
     if (r->out.size() != static_cast<size_t>(width) * height * 3) {

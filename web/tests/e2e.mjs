@@ -274,6 +274,13 @@ try {
   const start = Number(await page.locator('.editor input[name=start]').inputValue());
   assert.ok(words.some((w) => Math.abs(w.end - end) < 0.006), `the new end ${end} is a word's end`);
   assert.ok(words.some((w) => Math.abs(w.start - start) < 0.006), `the start ${start} is a word's start`);
+  // The still preview, drawn by the server before any render, for the trimmed span.
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid=still]');
+    return img && img.complete && img.naturalWidth > 0 && img.src.includes('preview');
+  });
+  assert.deepEqual(await page.locator('[data-testid=still]').evaluate((i) => [i.naturalWidth, i.naturalHeight]), [540, 960],
+    'a half-size 9:16 still');
   const change = page.locator('.score-change[data-after]');
   await change.waitFor();
   assert.equal(Number(await change.getAttribute('data-before')), first.display_score, 'the score before the trim');

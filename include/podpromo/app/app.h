@@ -253,6 +253,10 @@ class App {
     // How the span would score, as RequestSpanRender would score it, with nothing queued: the editor shows it while a
     // clip is trimmed. The same refusals.
     Result<ScoredClip> ScoreSpan(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
+    // A still of the span as its render would look with the asked platform and render options (jobs/span_render.h's
+    // SpanStill), as JPEG bytes, before anything is rendered. The same refusals as ScoreSpan; Unavailable without
+    // ffmpeg.
+    Result<std::string> PreviewSpan(const Caller& who, const std::string& episode_id, const SpanAsk& ask);
     // Removes the episode, its rows and files. A running job of it is asked to stop first: FailedPrecondition
     // "busy" then, and the caller retries.
     Status DeleteEpisode(const Caller& who, const std::string& episode_id);

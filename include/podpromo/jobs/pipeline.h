@@ -130,6 +130,10 @@ Result<ScoredClip> DescribeSpan(const EpisodeResult& r, const AudioFrames* frame
 // apply it to every clip they return. Pure.
 Candidate WithBreathingRoom(const std::vector<Word>& words, const Candidate& c, Ms max_ms, Ms media_end_ms);
 
+// What RenderClip (or RenderStill) is asked to draw for `clip` of `r` (its source and media probed) with `media`.
+// InvalidInput for an aspect the platform has no frame for.
+Result<RenderRequest> RenderRequestFor(const EpisodeResult& r, const ScoredClip& clip, const MediaOptions& media);
+
 // Writes a clip's files into `dir`: captions `<stem>.srt` and `<stem>.vtt` (times from the clip's start), the
 // post text `<stem>.txt`, and as `media` asks its video `<stem>.mp4` (audiogram for audio-only episodes,
 // reframed for video ones) with thumbnail `<stem>.jpg`, and its audio cut `<stem>.m4a`. Fills the names into

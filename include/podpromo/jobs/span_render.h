@@ -49,6 +49,12 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
                            const SpanRequest& request, const ProgressFn& progress = {},
                            const CancelToken* cancel = nullptr, const SpanPublishFn& publish = {});
 
+// A preview of the span as it would be rendered with `request`'s platform and media options, before any render: the
+// frame its first words are spoken in, as a JPEG (media/render.h's RenderStill). The same refusals as RenderSpan's
+// scoring; Unavailable without ffmpeg.
+Result<std::string> SpanStill(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
+                              const SpanRequest& request);
+
 // The cover image uploaded with the episode (its render_options "cover"), when there is one.
 std::optional<std::filesystem::path> EpisodeCover(const Storage& storage, const EpisodeRow& episode);
 

@@ -123,6 +123,12 @@ std::vector<std::string> BuildRenderCommand(const RenderCommand& command);
 Result<RenderReport> RenderClip(const RenderRequest& request, const RenderOutputs& outputs,
                                 const CancelToken* cancel = nullptr);
 
+// One frame of the clip as RenderClip would draw it at `at_ms` (in the source, clamped into the clip): the frame,
+// its caption with the word spoken then highlighted, the title and (an audiogram) the waveform, as a JPEG at half
+// size. For a preview before any render: a video source is cropped at its centre (no face tracking) and nothing is
+// encoded. A fraction of a second on two cores (bench/render_bench). Errors as RenderClip's.
+Result<std::string> RenderStill(const RenderRequest& request, Ms at_ms, const CancelToken* cancel = nullptr);
+
 // The filters that bring [start_ms, end_ms) of `source`, after the `pre` filters, to -14 LUFS integrated
 // (within about 0.3 LU) with peaks limited to about -1.5 dBTP, at 48 kHz: a measured gain and a limiter.
 // Runs two or three audio-only ffmpeg measurements (a fraction of a second each for a clip).

@@ -186,6 +186,9 @@ std::optional<JobRow> LatestJobForEpisode(Tx& tx, const std::string& episode_id)
 std::vector<std::string> RunningJobsForEpisode(Tx& tx, const std::string& episode_id);
 // The episode's render jobs still to finish (queued or running), oldest first.
 std::vector<JobRow> PendingRenderJobs(Tx& tx, const std::string& episode_id);
+// The episode's render jobs, oldest first: those queued or running, or (`pending_only` false) all it ever had (what a
+// clip was rendered with).
+std::vector<JobRow> RenderJobsFor(Tx& tx, const std::string& episode_id, bool pending_only);
 DbInt CountJobsInState(Tx& tx, JobState state);
 // created_at of the oldest queued job that may run now (not waiting for a retry); 0 when there is none.
 DbInt OldestRunnableQueuedJob(Tx& tx, DbInt now);

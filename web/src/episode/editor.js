@@ -16,6 +16,7 @@ export function showEditorSpan(page, editor, s, e) {
   const text = page.words.filter((w) => w.start >= s - 0.01 && w.end <= e + 0.01).map((w) => w.word).join(' ');
   if (label) label.textContent = `${formatTime(s)}–${formatTime(e)} (${(e - s).toFixed(1)} s): “${text.slice(0, 160)}${text.length > 160 ? '…' : ''}”`;
   scoreSpan(page, editor, s, e);
+  page.editing.refreshStill?.();
 }
 
 // The span's score, asked once the trimming pauses (the server scores it as a render would, queueing nothing).
@@ -80,13 +81,30 @@ export function openEditor(page, editor, clip, region, pl, onRendered, card) {
   const platformSel = select('platform', PLATFORMS, pl || clip.platform || ep.platform, 'Platform');
   // Frames: tick several to render the span in each at once.
   const wantedAspect = ep.render_options?.aspect || '9:16';
-  const aspect = el('fieldset', { class: 'field frames' }, el('legend', {}, 'Frames'),
+  const aspect = el('fieldset', { class: 'frames' }, el('legend', {}, 'Frames'),
     ['9:16', '4:5', '1:1', '16:9'].map((a) => el('label', { class: 'check' },
       el('input', { type: 'checkbox', name: 'aspect', value: a, checked: a === wantedAspect }), ` ${a}`)));
   const style = select('style', ['bold', 'clean', 'boxed'], ep.render_options?.style || 'bold', 'Captions');
   const start = el('input', { type: 'number', step: '0.1', min: 0, name: 'start', value: region.start.toFixed(2) });
   const end = el('input', { type: 'number', step: '0.1', min: 0, name: 'end', value: region.end.toFixed(2) });
   const progress = el('div', { class: 'render-progress' });
+  // The look before any render: a still the server draws (the frame, captions, title) for the first ticked frame.
+  const still = el('img', { class: 'still', alt: 'Preview of the clip as it will look', 'data-testid': 'still' });
+  const stillBox = el('figure', { class: 'still-box', hidden: true }, still,
+    el('figcaption', { class: 'muted' }, 'Preview: the first words on screen'));
+  still.addEventListener('load', () => { stillBox.hidden = false; });
+  still.addEventListener('error', () => { stillBox.hidden = true; });
+  let stillTimer = null;
+  page.editing.refreshStill = () => {
+    clearTimeout(stillTimer);
+    stillTimer = setTimeout(() => {
+      const frame = aspect.querySelector('input:checked')?.value || '9:16';
+      const q = new URLSearchParams({ start: region.start, end: region.end,
+        platform: platformSel.querySelector('select').value, aspect: frame, style: style.querySelector('select').value });
+      still.src = `/api/v1/episodes/${page.id}/preview?${q}`;
+    }, 300);
+  };
+  for (const control of [platformSel, aspect, style]) control.addEventListener('change', page.editing.refreshStill);
   const apply = () => {
     const s = snapToWords(page.words, parseFloat(start.value), parseFloat(end.value));
     region.setOptions({ start: s.start, end: s.end });
@@ -128,6 +146,7 @@ export function openEditor(page, editor, clip, region, pl, onRendered, card) {
     el('div', { class: 'options' }, el('label', { class: 'field' }, 'Start (s)', start),
       el('label', { class: 'field' }, 'End (s)', end), platformSel, aspect, style),
     el('p', { class: 'span-label', 'aria-live': 'polite' }),
+    stillBox,
     el('div', { class: 'card-actions' },
       el('button', { type: 'button', onclick: () => playSpan(page, region.start, region.end) }, '▶ Play span'), render),
     progress);
