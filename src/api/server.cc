@@ -324,6 +324,41 @@ bool ApiServer::Guard(const Request& req, Response& res) {
     return refused;
 }
 
+// Every answered request: its metrics, the 5xx among the aggregated errors, and the access log line.
+void ApiServer::LogRequest(const Request& req, const Response& res) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
+    const std::string route = RouteLabel(req.path);
+    const std::string method = MethodLabel(req.method);
+    metrics_->Increment("podpromo_http_requests_total",
+                        {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}});
+    metrics_->Observe("podpromo_http_request_duration_seconds", {{"route", route}, {"method", method}}, seconds,
+                      Metrics::LatencyBuckets());
+    // Access log: failures and slow requests at info (5xx also as aggregated errors), the rest at debug,
+    // so a busy service does not spend its time logging successes.
+    const LogLevel level = res.status >= 400 || seconds > 1.0 ? LogLevel::kInfo : LogLevel::kDebug;
+    const std::string detail = TakeInternalDetail();
+    if (res.status >= 500 && res.status != 503 && res.status != 507) {
+        const json body = json::parse(res.body, nullptr, false);
+        std::string message = "HTTP " + std::to_string(res.status);
+        if (!detail.empty()) {
+            message = detail;
+        } else if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+            message = body["error"].value("message", message);
+        }
+        errors_->Report("http_" + std::to_string(res.status), route, message,
+                        {{"request_id", res.get_header_value("X-Request-Id")}, {"path", req.path}});
+    }
+    if (LogEnabled(level)) {
+        json fields = {{"request_id", res.get_header_value("X-Request-Id")},
+                       {"method", req.method},
+                       {"path", req.path},
+                       {"status", res.status},
+                       {"duration_ms", std::llround(seconds * 1e4) / 10.0}};
+        if (!detail.empty()) fields["error"] = detail;
+        Log(level, "request", fields);
+    }
+}
+
 void ApiServer::Routes() {
     auto& svr = *server_;
 
@@ -333,40 +368,7 @@ void ApiServer::Routes() {
         return Guard(req, res) ? httplib::Server::HandlerResponse::Handled
                                : httplib::Server::HandlerResponse::Unhandled;
     });
-    svr.set_logger([this](const Request& req, const Response& res) {
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
-        const std::string route = RouteLabel(req.path);
-        const std::string method = MethodLabel(req.method);
-        metrics_->Increment("podpromo_http_requests_total",
-                            {{"route", route}, {"method", method}, {"status", std::to_string(res.status)}});
-        metrics_->Observe("podpromo_http_request_duration_seconds", {{"route", route}, {"method", method}}, seconds,
-                          Metrics::LatencyBuckets());
-        // Access log: failures and slow requests at info (5xx also as aggregated errors), the rest at debug,
-        // so a busy service does not spend its time logging successes.
-        const LogLevel level = res.status >= 400 || seconds > 1.0 ? LogLevel::kInfo : LogLevel::kDebug;
-        const std::string detail = TakeInternalDetail();
-        if (res.status >= 500 && res.status != 503 && res.status != 507) {
-            const json body = json::parse(res.body, nullptr, false);
-            std::string message = "HTTP " + std::to_string(res.status);
-            if (!detail.empty()) {
-                message = detail;
-            } else if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-                message = body["error"].value("message", message);
-            }
-            errors_->Report("http_" + std::to_string(res.status), route, message,
-                            {{"request_id", res.get_header_value("X-Request-Id")}, {"path", req.path}});
-        }
-        if (LogEnabled(level)) {
-            json fields = {{"request_id", res.get_header_value("X-Request-Id")},
-                           {"method", req.method},
-                           {"path", req.path},
-                           {"status", res.status},
-                           {"duration_ms", std::llround(seconds * 1e4) / 10.0}};
-            if (!detail.empty()) fields["error"] = detail;
-            Log(level, "request", fields);
-        }
-    });
+    svr.set_logger([this](const Request& req, const Response& res) { LogRequest(req, res); });
     svr.set_error_handler([](const Request& req, Response& res) {
         if (!res.body.empty()) return;
         if (res.status == 404) return SendError(res, 404, "not_found", "no such endpoint");

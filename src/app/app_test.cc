@@ -17,6 +17,7 @@
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/core/utf8.h"
 #include "podpromo/jobs/events.h"
+#include "podpromo/jobs/span_render.h"
 #include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"

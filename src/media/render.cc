@@ -537,6 +537,17 @@ Ms ThumbnailAt(const RenderRequest& rq, const std::vector<Word>& rel) {
                           std::min<Ms>(rq.has_video ? 2500 : dur_ms / 2, dur_ms - 100));
 }
 
+// The audiogram's background input: the uploaded cover, else the source's own cover art, else none (a gradient).
+// Needs c->source_input.
+Status SetAudiogramBackground(const RenderRequest& rq, RenderCommand* c) {
+    if (rq.cover) {
+        PODPROMO_ASSIGN_OR_RETURN(c->cover_input, FfmpegInput(*rq.cover));
+    } else if (rq.source_has_cover) {
+        c->cover_input = c->source_input;
+    }
+    return Status::Ok();
+}
+
 // Runs the render and moves each .part file onto its name once all are complete; on any failure none is left.
 Status RunAndCommit(const std::vector<std::string>& argv, const std::vector<std::pair<fs::path, fs::path>>& moves,
                     Ms dur_ms, const CancelToken* cancel) {
@@ -590,11 +601,7 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
     RenderReport report;
     if (!rq.has_video) {
         report.mode = "audiogram";
-        if (rq.cover) {
-            PODPROMO_ASSIGN_OR_RETURN(c.cover_input, FfmpegInput(*rq.cover));
-        } else if (rq.source_has_cover) {
-            c.cover_input = c.source_input;
-        }
+        PODPROMO_RETURN_IF_ERROR(SetAudiogramBackground(rq, &c));
     } else {
         PODPROMO_ASSIGN_OR_RETURN(
             auto faces, DetectFaces(rq.source, rq.src_width, rq.src_height, rq.start_ms, rq.end_ms, 2.0, cancel));
@@ -633,11 +640,7 @@ Result<std::string> RenderStill(const RenderRequest& rq, Ms at_ms, const CancelT
     PODPROMO_ASSIGN_OR_RETURN(c.source_input, FfmpegInput(rq.source));
     c.loudness = "volume=1";
     if (!rq.has_video) {
-        if (rq.cover) {
-            PODPROMO_ASSIGN_OR_RETURN(c.cover_input, FfmpegInput(*rq.cover));
-        } else if (rq.source_has_cover) {
-            c.cover_input = c.source_input;
-        }
+        PODPROMO_RETURN_IF_ERROR(SetAudiogramBackground(rq, &c));
     } else {
         // The frame's centre: following faces takes a detection pass a still does not wait for.
         c.crop = PlanCrop({}, rq.src_width, rq.src_height, rq.preset.width, rq.preset.height);

@@ -52,6 +52,7 @@ class ApiServer {
     // The middleware (request ids, body caps, metrics, access log, error bodies), then each area's routes,
     // defined in routes_<area>.cc.
     void Routes();
+    void LogRequest(const httplib::Request& req, const httplib::Response& res);
     void OperatorRoutes();
     void AdminRoutes();
     void EpisodeRoutes();

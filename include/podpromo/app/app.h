@@ -27,12 +27,13 @@
 #include "podpromo/files/zip.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/pipeline.h"
-#include "podpromo/jobs/span_render.h"
 #include "podpromo/store/database.h"
 #include "podpromo/store/repositories.h"
 #include "podpromo/store/shows.h"
 
 namespace podpromo {
+
+struct SpanRequest;  // jobs/span_render.h
 
 // The limits the use cases enforce, from the service's configuration.
 struct AppLimits {
