@@ -198,6 +198,40 @@ TEST_F(RenderClips, AStillPreviewShowsTheCaptionOfThatMoment) {
         << "no caption before the first word";
 }
 
+// A show's look, as its still shows it: the audiogram on the show's colour, its logo at the safe zone's top right, the
+// captions at the top (under the title, which is under the logo).
+TEST_F(RenderClips, AShowsLookPutsItsLogoBackgroundAndCaptionsWhereItSays) {
+    const fs::path logo = *dir_ / "logo.png";
+    ASSERT_TRUE(FfmpegConvert({"-f", "lavfi", "-i", "color=c=0x00FF00:s=400x400", "-frames:v", "1", logo.string()}));
+    ASSERT_TRUE(NormalizeLogo(logo).ok());
+    const Ms start = words_.front().start_ms - 700;
+    auto rq = Request("tiktok", "9:16", start, start + 20000);
+    rq.logo = logo;
+    rq.background = "204080";
+    rq.style.position = "top";
+    auto still = RenderStill(rq, words_[1].start_ms + 100);
+    ASSERT_TRUE(still.ok()) << still.status().ToString();
+    const fs::path jpg = *dir_ / "look.jpg";
+    std::ofstream(jpg, std::ios::binary) << *still;
+    auto rgb = FrameRgb(jpg, 0, 540, 960);
+    ASSERT_TRUE(rgb.ok()) << rgb.status().ToString();
+    const auto pixel = [&](int x, int y) {
+        const auto* p = reinterpret_cast<const unsigned char*>(rgb->data() + (static_cast<size_t>(y) * 540 + x) * 3);
+        return std::array<int, 3>{p[0], p[1], p[2]};
+    };
+    // (Half size: the safe zone's top right is at 450, 110; the logo's 130 px box is 65 here.)
+    const auto green = pixel(450 - 30, 125 + 30);
+    EXPECT_GT(green[1], 180) << "the logo";
+    EXPECT_LT(green[0], 90);
+    const auto corner = pixel(5, 5);
+    EXPECT_NEAR(corner[0], 0x20, 24) << "the show's colour at the gradient's start";
+    EXPECT_NEAR(corner[2], 0x80, 24);
+    SafeZone upper = SafeZoneFor(rq.preset);
+    upper = {upper.left / 2, upper.top / 2, upper.right / 2, 960 / 2};
+    const Highlight h = CountHighlight(*rgb, 540, 960, upper);
+    EXPECT_GT(h.count, 100u) << "the spoken word, in the frame's upper half";
+}
+
 // The frames besides 9:16: LinkedIn's square, and X's feed portrait (4:5) with its captions inside the safe zone.
 TEST_F(RenderClips, LinkedInSquareAndXFeedPortraitHaveTheirSizes) {
     const Ms start = words_[10].start_ms - 300;

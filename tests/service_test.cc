@@ -1164,7 +1164,7 @@ TEST_F(Service, MissingFfmpegIsUnhealthyAndTransientFailuresRetryWithBackoff) {
     EXPECT_TRUE(with_cover->has_header("Retry-After"));
     EXPECT_EQ(Get(server, "/api/v1/episodes")["total"], 0);
 
-    auto up = Upload(server, ReadAll(BusinessWav()), "retry.wav");
+    auto up = Upload(server, ReadAll(ShortWav()), "retry.wav");
     ASSERT_TRUE(up);
     ASSERT_EQ(up->status, 202) << up->body;
     const std::string job_id = json::parse(up->body)["job"]["id"];
@@ -1215,11 +1215,12 @@ TEST_F(Service, AWhisperEngineTranscribesWithTheVocabularyHintAndA429PausesItFor
                                          {"ASR_TERMS", "etcd, Zalando"}});
     ASSERT_TRUE(server.Start()) << server.Log();
     const std::string tone = ToneWav(work / "tone.wav", 40);
+    // (One clip each: the renders are not this test's subject.)
     auto own = Upload(server, tone, "ep7.wav",
-                      {{"title", "Episode 7 with Siobhan"}, {"terms", "Siobhan Okonkwo; Kubernetes"}});
+                      {{"title", "Episode 7 with Siobhan"}, {"terms", "Siobhan Okonkwo; Kubernetes"}, {"clips", "1"}});
     // The second upload comes once the engine has asked to wait: its job must not send anything before 2 s are up.
     for (int i = 0; i < 600 && engine.seen().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    auto plain = Upload(server, tone, "Scaling Day.wav", {{"priority", "low"}});
+    auto plain = Upload(server, tone, "Scaling Day.wav", {{"priority", "low"}, {"clips", "1"}});
     ASSERT_TRUE(own && plain);
     ASSERT_EQ(own->status, 202) << own->body;
     ASSERT_EQ(plain->status, 202) << plain->body;
@@ -2419,7 +2420,7 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
                                   {{"feed_url", "http://localhost:" + std::to_string(feed.port()) + "/feed.xml"}}, 403);
     EXPECT_EQ(refused["error"]["code"], "address_refused") << refused.dump();
 
-    const json added = PostJson(server, "/api/v1/shows", {{"feed_url", feed.url() + "/feed.xml"}, {"clips", "2"}}, 201);
+    const json added = PostJson(server, "/api/v1/shows", {{"feed_url", feed.url() + "/feed.xml"}, {"clips", "1"}}, 201);
     const std::string show_id = added["show"]["id"];
     EXPECT_EQ(added["show"]["title"], "The Business Hour");
     EXPECT_EQ(added["show"]["persons"][0]["name"], "Ada Host");

@@ -395,11 +395,12 @@ void ApiServer::EpisodeContentRoutes() {
     });
 
     // A still of a span as its render would look (the frame, captions, title, waveform), before anything is rendered:
-    // ?start&end&platform and the render options (aspect, style, font, color, highlight, size).
+    // ?start&end&platform and the render options (aspect, style, font, color, highlight, size, outline, position,
+    // uppercase, background).
     svr.Get(R"(/api/v1/episodes/([A-Za-z0-9_]+)/preview)", [this](const Request& req, Response& res) {
         auto ask = ParseScoreAsk(req);
         if (!ask.ok()) return SendStatus(res, ask.status());
-        for (const char* key : {"aspect", "style", "font", "color", "highlight", "size"}) {
+        for (const char* key : kRenderOptionKeys) {
             if (req.has_param(key)) ask->render[key] = req.get_param_value(key);
         }
         auto still = app_->PreviewSpan(CurrentCaller(), req.matches[1], *ask);

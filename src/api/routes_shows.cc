@@ -10,6 +10,7 @@
 #include "podpromo/api/server.h"
 #include "podpromo/app/app.h"
 #include "podpromo/core/utf8.h"
+#include "podpromo/media/render.h"
 #include "server_state.h"
 
 namespace podpromo {
@@ -55,16 +56,18 @@ void ApiServer::ShowRoutes() {
         SendJson(res, 200, {{"shows", list}});
     });
 
-    // {"feed_url", "auto_process" (default true), and the new episodes' fields: genre, platform, clips, aspect, style,
-    // font, color, highlight, size}. The feed is read at once: 201 with the show and its items, 200 when the caller
-    // had added it already.
+    // {"feed_url", "auto_process" (default true), and the new episodes' fields: genre, platform, clips and the render
+    // options (pipeline.h's kRenderOptionKeys)}. The feed is read at once: 201 with the show and its items, 200 when
+    // the caller had added it already.
     svr.Post("/api/v1/shows", [this](const Request& req, Response& res) {
         const json body = json::parse(req.body, nullptr, false);
         if (!body.is_object() || !body.contains("feed_url") || !body["feed_url"].is_string()) {
             return SendStatus(res, Status::InvalidInput("send {\"feed_url\": \"https://…/feed.xml\"}"));
         }
         std::map<std::string, std::string> settings;
-        for (const char* k : {"genre", "platform", "clips", "aspect", "style", "font", "color", "highlight", "size"}) {
+        std::vector<const char*> keys = {"genre", "platform", "clips"};
+        keys.insert(keys.end(), std::begin(kRenderOptionKeys), std::end(kRenderOptionKeys));
+        for (const char* k : keys) {
             if (!body.contains(k)) continue;
             const json& v = body[k];
             if (!v.is_string() && !v.is_number_integer()) {
@@ -122,6 +125,41 @@ void ApiServer::ShowRoutes() {
         if (!items.ok()) return SendStatus(res, items.status());
         res.set_content(SoundbiteFeed(show->show, *items), "application/rss+xml; charset=utf-8");
     });
+}
+
+// A show's look: its caption and background choices, its logo, and the fonts there are to choose from.
+void ApiServer::LookRoutes() {
+    auto& svr = *server_;
+
+    // {"style", "font", "color", "highlight", "size", "outline", "position", "uppercase", "background"}, each optional
+    // ("" resets it): the show's episodes take it. 200 with the show.
+    svr.Patch(R"(/api/v1/shows/([A-Za-z0-9_]+)/look)", [this](const Request& req, Response& res) {
+        const json body = json::parse(req.body, nullptr, false);
+        auto show = app_->SetShowLook(CurrentCaller(), req.matches[1], body);
+        if (!show.ok()) return SendStatus(res, show.status());
+        SendJson(res, 200, {{"show", ShowRowToJson(*show)}});
+    });
+
+    // The logo: a picture as the body (PUT), kept as a PNG; DELETE removes it; GET gives it back.
+    svr.Put(R"(/api/v1/shows/([A-Za-z0-9_]+)/logo)", [this](const Request& req, Response& res) {
+        if (req.body.empty()) return SendStatus(res, Status::InvalidInput("send the picture as the request's body"));
+        auto show = app_->SetShowLogo(CurrentCaller(), req.matches[1], req.body);
+        if (!show.ok()) return SendStatus(res, show.status());
+        SendJson(res, 200, {{"show", ShowRowToJson(*show)}});
+    });
+    svr.Delete(R"(/api/v1/shows/([A-Za-z0-9_]+)/logo)", [this](const Request& req, Response& res) {
+        auto show = app_->SetShowLogo(CurrentCaller(), req.matches[1], "");
+        if (!show.ok()) return SendStatus(res, show.status());
+        SendJson(res, 200, {{"show", ShowRowToJson(*show)}});
+    });
+    svr.Get(R"(/api/v1/shows/([A-Za-z0-9_]+)/logo)", [this](const Request& req, Response& res) {
+        auto logo = app_->ShowLogo(CurrentCaller(), req.matches[1]);
+        if (!logo.ok()) return SendStatus(res, logo.status());
+        res.set_header("Cache-Control", "private, no-cache");
+        res.set_content(*logo, "image/png");
+    });
+
+    svr.Get("/api/v1/fonts", [](const Request&, Response& res) { SendJson(res, 200, {{"fonts", InstalledFonts()}}); });
 }
 
 }  // namespace podpromo

@@ -400,6 +400,7 @@ void ApiServer::Routes() {
     TranscriptRoutes();
     EpisodeHandOffRoutes();
     ShowRoutes();
+    LookRoutes();
     ClipRoutes();
     JobRoutes();
     WebRoutes();

@@ -16,8 +16,11 @@
 #include "feed_server.h"
 #include "podpromo/asr/transcript_io.h"
 #include "podpromo/core/utf8.h"
+#include "podpromo/files/atomic.h"
 #include "podpromo/jobs/events.h"
 #include "podpromo/jobs/span_render.h"
+#include "podpromo/media/probe.h"
+#include "podpromo/media/render.h"
 #include "podpromo/store/accounts.h"
 #include "podpromo/store/repositories.h"
 #include "testsupport.h"
@@ -859,6 +862,94 @@ TEST_F(AppTest, AShowIsItsOwnersAndAFeedsFailuresAreNamedAndRecorded) {
     EXPECT_TRUE(app_->ProcessFeedItem(alice, show_id, "a").ok()) << "the deleted episode's item is free again";
     EXPECT_TRUE(app_->DeleteShow(alice, show_id).ok());
     EXPECT_EQ(app_->GetShow(alice, show_id, 10).status().code(), StatusCode::kNotFound);
+}
+
+// A show's look: checked option by option, kept on the show, given to the episodes it has and those it makes, and
+// its logo stored as a PNG that their renders find, or removed; only its owner changes it.
+TEST_F(AppTest, AShowsLookReachesItsEpisodesAndItsLogoIsAPictureOfItsOwn) {
+    testing::FeedServer feed;
+    feed.On("/feed.xml", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(testing::PodcastFeed("Show", {{"a", "Episode A", "", "", feed.url() + "/a.mp3"},
+                                                      {"b", "Episode B", "", "", feed.url() + "/b.mp3"}}),
+                        "application/rss+xml");
+    });
+    limits_.feed_fetch.allow_private = true;
+    MakeApp();
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
+    auto added = app_->AddShow(alice, feed.url() + "/feed.xml", true, {{"style", "clean"}});
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    const std::string show_id = added->bundle.show.id;
+    auto before = app_->ProcessFeedItem(alice, show_id, "a");
+    ASSERT_TRUE(before.ok()) << before.status().ToString();
+
+    const nlohmann::json look = {{"style", "boxed"},   {"color", "FFEEDD"}, {"position", "top"},
+                                 {"uppercase", false}, {"outline", 3},      {"background", "224466"}};
+    auto set = app_->SetShowLook(alice, show_id, look);
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
+    for (const auto& [bad, why] :
+         std::vector<std::pair<nlohmann::json, std::string>>{{{{"position", "left"}}, "position"},
+                                                             {{{"outline", 99}}, "outline"},
+                                                             {{{"background", "blue"}}, "background"},
+                                                             {{{"uppercase", "maybe"}}, "uppercase"},
+                                                             {{{"font", "Comic Sans Nowhere"}}, "not installed"},
+                                                             {{{"aspect", "1:1"}}, "look"},
+                                                             {{{"genre", "comedy"}}, "look"}}) {
+        const Status st = app_->SetShowLook(alice, show_id, bad).status();
+        EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << bad.dump();
+        EXPECT_NE(st.message().find(why), std::string::npos) << st.message();
+    }
+    EXPECT_EQ(app_->SetShowLook(bob, show_id, look).status().code(), StatusCode::kNotFound);
+
+    // The episode it had, and the one it makes next, render with the look (the frame stays each episode's).
+    auto after = app_->ProcessFeedItem(alice, show_id, "b");
+    ASSERT_TRUE(after.ok());
+    for (const std::string& id : {before->episode.id, after->episode.id}) {
+        const auto bundle = app_->GetEpisode(alice, id, false);
+        ASSERT_TRUE(bundle.ok());
+        auto media = MediaOptionsFromJson(nlohmann::json::parse(bundle->episode.render_options), "tiktok");
+        ASSERT_TRUE(media.ok()) << bundle->episode.render_options;
+        EXPECT_EQ(media->style.name, "boxed");
+        EXPECT_EQ(media->style.color, "FFEEDD");
+        EXPECT_EQ(media->style.position, "top");
+        EXPECT_FALSE(media->style.uppercase);
+        EXPECT_EQ(media->style.outline, 3);
+        EXPECT_EQ(media->background, "224466");
+        EXPECT_EQ(media->aspect, "9:16");
+    }
+
+    // The logo: a picture becomes the show's PNG, which the episodes' renders find; anything else is refused.
+    const fs::path png = storage_->root() / "logo-in.png";
+    ASSERT_TRUE(testing::FfmpegConvert(
+        {"-f", "lavfi", "-i", "color=c=red@0.5:s=900x300,format=rgba", "-frames:v", "1", png.string()}));
+    std::string bytes = ReadFileBytes(png).value();
+    EXPECT_EQ(app_->SetShowLogo(alice, show_id, "not a picture").status().slug(), "unsupported_media");
+    EXPECT_EQ(app_->SetShowLogo(bob, show_id, bytes).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->SetShowLogo(alice, show_id, std::string(App::kMaxLogoBytes + 1, 'x')).status().code(),
+              StatusCode::kTooLarge);
+    ASSERT_TRUE(app_->SetShowLogo(alice, show_id, bytes).ok());
+    const auto stored = app_->ShowLogo(alice, show_id);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(stored->substr(1, 3), "PNG");
+    const fs::path kept = storage_->root() / "shows" / show_id / "logo.png";
+    auto info = ProbeImage(kept);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(info->width, kLogoSide) << "made no larger than a logo needs";
+    const auto episode = app_->GetEpisode(alice, before->episode.id, false)->episode;
+    MediaOptions media;
+    AttachEpisodeImages(*storage_, episode, &media);
+    ASSERT_TRUE(media.logo.has_value()) << episode.render_options;
+    EXPECT_EQ(fs::canonical(*media.logo), fs::canonical(kept));
+    EXPECT_EQ(app_->ShowLogo(bob, show_id).status().code(), StatusCode::kNotFound);
+
+    // Removed, the episodes render without it; a deleted show takes its logo along.
+    ASSERT_TRUE(app_->SetShowLogo(alice, show_id, "").ok());
+    EXPECT_FALSE(fs::exists(kept));
+    MediaOptions without;
+    AttachEpisodeImages(*storage_, app_->GetEpisode(alice, before->episode.id, false)->episode, &without);
+    EXPECT_FALSE(without.logo.has_value());
+    ASSERT_TRUE(app_->SetShowLogo(alice, show_id, bytes).ok());
+    ASSERT_TRUE(app_->DeleteShow(alice, show_id).ok());
+    EXPECT_FALSE(fs::exists(storage_->root() / "shows" / show_id));
 }
 
 }  // namespace

@@ -91,9 +91,12 @@ Result<ScoredClip> App::ScoreSpanInto(const Caller& who, const std::string& epis
     span->platform = ask.platform.value_or(b.episode.platform);
     span->start_ms = static_cast<Ms>(std::llround(ask.start_s * 1000));
     span->end_ms = static_cast<Ms>(std::llround(ask.end_s * 1000));
-    PODPROMO_ASSIGN_OR_RETURN(
-        span->media,
-        MediaOptionsFromJson(ask.render.is_null() ? nlohmann::json::object() : ask.render, span->platform));
+    // The episode's look (its show's, for a show's episode), with what this render asks for over it.
+    nlohmann::json render = ParseJsonOr(b.episode.render_options, nlohmann::json::object());
+    if (ask.render.is_object()) {
+        for (const auto& [key, value] : ask.render.items()) render[key] = value;
+    }
+    PODPROMO_ASSIGN_OR_RETURN(span->media, MediaOptionsFromJson(render, span->platform));
     PODPROMO_ASSIGN_OR_RETURN(const EpisodeResult r,
                               EpisodeForSpan(b.episode, std::move(*b.transcript), span->platform));
     const std::optional<AudioFrames> frames = LoadFrames(*deps_.storage, episode_id);

@@ -1,13 +1,19 @@
 // Shows added by their RSS feed: reading the feed (at once, on request, and every interval on the leading host), its
 // items, and queueing an item as an episode whose job downloads it (jobs/job_runner.cc).
+#include "podpromo/store/shows.h"
+
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "podpromo/app/app.h"
 #include "podpromo/core/secrets.h"
 #include "podpromo/core/utf8.h"
+#include "podpromo/files/atomic.h"
 #include "podpromo/jobs/results.h"
+#include "podpromo/media/render.h"
 #include "podpromo/monitor/log.h"
 #include "upload_options.h"
 
@@ -63,7 +69,116 @@ std::map<std::string, std::string> SettingsMap(const std::string& settings) {
     return out;
 }
 
+// An episode's render options with the show's look (and logo) over them: `look` is the show's settings (every look
+// key, "" for the style's own) and `logo` its logo's storage key ("" for none). The frame and the cover stay.
+std::string WithLook(const std::string& render_options, const json& look, const std::string& logo) {
+    json options = ParseJsonOr(render_options, json::object());
+    for (const char* key : kRenderOptionKeys) {
+        if (std::string_view(key) == "aspect") continue;
+        if (look.contains(key) && look[key].is_string() && !look[key].get<std::string>().empty()) {
+            options[key] = look[key];
+        } else {
+            options.erase(key);
+        }
+    }
+    if (logo.empty()) {
+        options.erase("logo");
+    } else {
+        options["logo"] = logo;
+    }
+    return DumpJson(options);
+}
+
+std::string LogoKey(const json& settings) {
+    return settings.contains("logo") && settings["logo"].is_string() ? settings["logo"].get<std::string>() : "";
+}
+
 }  // namespace
+
+// Stores the show's settings and gives its episodes its look, in one transaction.
+Status App::StoreShowLook(const ShowRow& show) {
+    const json settings = ParseJsonOr(show.settings, json::object());
+    return deps_.db->InTransaction([&](Tx& tx) {
+        UpdateShowSettings(tx, show.id, show.auto_process, show.poll_every_ms, show.settings);
+        for (const std::string& id : EpisodesOfShow(tx, show.id)) {
+            const auto episode = podpromo::GetEpisode(tx, id);
+            if (!episode) continue;
+            SetEpisodeRenderOptions(tx, id, WithLook(episode->render_options, settings, LogoKey(settings)));
+        }
+    });
+}
+
+Result<ShowRow> App::SetShowLook(const Caller& who, const std::string& show_id, const json& look) {
+    if (!look.is_object()) return Status::InvalidInput("the look must be a JSON object");
+    PODPROMO_ASSIGN_OR_RETURN(ShowRow show, VisibleShow(who, show_id));
+    json settings = ParseJsonOr(show.settings, json::object());
+    for (const auto& item : look.items()) {
+        const std::string& key = item.key();
+        const json& value = item.value();
+        const bool known = std::any_of(std::begin(kRenderOptionKeys) + 1, std::end(kRenderOptionKeys),
+                                       [&](const char* k) { return key == k; });
+        if (!known) return Status::InvalidInput("'" + TruncateUtf8(key, 40) + "' is not part of a show's look");
+        std::string text;
+        if (value.is_string()) {
+            text = value.get<std::string>();
+        } else if (value.is_number_integer() || value.is_boolean()) {
+            text = value.dump();
+        } else if (!value.is_null()) {
+            return Status::InvalidInput(key + " must be text");
+        }
+        if (text.empty()) {
+            settings.erase(key);
+        } else {
+            settings[key] = text;
+        }
+    }
+    if (settings.contains("font")) {
+        const std::vector<std::string>& fonts = InstalledFonts();
+        const std::string font = settings["font"].get<std::string>();
+        if (!fonts.empty() && std::find(fonts.begin(), fonts.end(), font) == fonts.end()) {
+            return Status::InvalidInput("the font '" + TruncateUtf8(font, 60) + "' is not installed here");
+        }
+    }
+    PODPROMO_RETURN_IF_ERROR(ParseUploadOptions(SettingsMap(DumpJson(settings))).status());
+    show.settings = DumpJson(settings);
+    PODPROMO_RETURN_IF_ERROR(StoreShowLook(show));
+    return show;
+}
+
+Result<ShowRow> App::SetShowLogo(const Caller& who, const std::string& show_id, const std::string& picture) {
+    PODPROMO_ASSIGN_OR_RETURN(ShowRow show, VisibleShow(who, show_id));
+    if (picture.size() > kMaxLogoBytes) {
+        return Status::TooLarge(fmt::format("a logo is at most {} MB", kMaxLogoBytes >> 20));
+    }
+    json settings = ParseJsonOr(show.settings, json::object());
+    const std::string key = "shows/" + show.id + "/logo.png";
+    PODPROMO_ASSIGN_OR_RETURN(const fs::path dest, deps_.storage->Resolve(key));
+    if (picture.empty()) {
+        settings.erase("logo");
+    } else {
+        PODPROMO_RETURN_IF_ERROR(deps_.storage->CheckRoom(static_cast<int64_t>(picture.size())));
+        PODPROMO_ASSIGN_OR_RETURN(auto file, UploadFile::Create(deps_.storage->tmp_dir(), deps_.storage->fs()));
+        PODPROMO_RETURN_IF_ERROR(file->Write(picture.data(), picture.size()));
+        PODPROMO_RETURN_IF_ERROR(CheckPicture(file.get(), "the logo", NormalizeLogo));
+        PODPROMO_RETURN_IF_ERROR(file->Commit(dest));
+        settings["logo"] = key;
+    }
+    show.settings = DumpJson(settings);
+    PODPROMO_RETURN_IF_ERROR(StoreShowLook(show));
+    if (picture.empty()) {
+        std::error_code ec;
+        fs::remove(dest, ec);
+    }
+    return show;
+}
+
+Result<std::string> App::ShowLogo(const Caller& who, const std::string& show_id) {
+    PODPROMO_ASSIGN_OR_RETURN(const ShowRow show, VisibleShow(who, show_id));
+    const std::string key = LogoKey(ParseJsonOr(show.settings, json::object()));
+    if (key.empty()) return Status::NotFound("the show has no logo");
+    PODPROMO_ASSIGN_OR_RETURN(const fs::path path, deps_.storage->Resolve(key));
+    return ReadFileBytes(path);
+}
 
 Result<ShowRow> App::VisibleShow(const Caller& who, const std::string& show_id) {
     std::optional<ShowRow> show;
@@ -176,7 +291,8 @@ Result<FeedItemQueued> App::QueueFeedItem(const ShowRow& show, const FeedItemRow
     ep.genre = options.pipeline.genre;
     ep.platform = options.pipeline.platform;
     ep.clip_count = options.pipeline.clips;
-    ep.render_options = DumpJson(MediaOptionsToJson(options.media));
+    const json settings = ParseJsonOr(show.settings, json::object());
+    ep.render_options = WithLook(DumpJson(MediaOptionsToJson(options.media)), settings, LogoKey(settings));
     ep.created_at = ep.updated_at = deps_.clock->NowMs();
     // A new episode found by a poll is batch work; one a person asked for is theirs to wait for.
     q.job = NewJob(ep.id, JobKind::kProcess, by_poll ? 0 : options.priority, ep.created_at);
@@ -231,7 +347,13 @@ Result<ShowBundle> App::GetShow(const Caller& who, const std::string& show_id, i
 
 Status App::DeleteShow(const Caller& who, const std::string& show_id) {
     PODPROMO_RETURN_IF_ERROR(VisibleShow(who, show_id).status());
-    return deps_.db->InTransaction([&](Tx& tx) { podpromo::DeleteShow(tx, show_id); });
+    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) { podpromo::DeleteShow(tx, show_id); }));
+    // Its logo goes with it: its episodes' renders then go without (span_render.h's AttachEpisodeImages).
+    if (auto folder = deps_.storage->Resolve("shows/" + show_id); folder.ok()) {
+        std::error_code ec;
+        fs::remove_all(*folder, ec);
+    }
+    return Status::Ok();
 }
 
 Result<ShowPolled> App::PollShow(const Caller& who, const std::string& show_id) {

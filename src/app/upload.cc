@@ -54,7 +54,7 @@ Result<UploadOptions> ParseUploadOptions(const std::map<std::string, std::string
     o.priority = PriorityFromName(Field(fields, "priority", ""));
     if (o.priority < 0) return Status::InvalidInput("priority must be high, normal or low");
     nlohmann::json render = nlohmann::json::object();
-    for (const char* k : {"aspect", "style", "font", "color", "highlight", "size"}) {
+    for (const char* k : kRenderOptionKeys) {
         if (const std::string v = Field(fields, k, ""); !v.empty()) render[k] = v;
     }
     PODPROMO_ASSIGN_OR_RETURN(o.media, MediaOptionsFromJson(render, o.pipeline.platform));
@@ -73,16 +73,17 @@ std::string VocabularyPayload(const std::map<std::string, std::string>& fields) 
 
 }  // namespace
 
-Status App::CheckCover(UploadFile* cover) {
-    if (!cover) return Status::Ok();
-    PODPROMO_RETURN_IF_ERROR(cover->Finish());
-    if (auto image = ProbeImage(cover->path()); !image.ok()) {
-        return Status::Unsupported("the cover: " + image.status().message()).WithSlug("unsupported_media");
+Status App::CheckPicture(UploadFile* picture, const std::string& what,
+                         Status (*normalize)(const fs::path&, const CancelToken*)) {
+    if (!picture) return Status::Ok();
+    PODPROMO_RETURN_IF_ERROR(picture->Finish());
+    if (auto image = ProbeImage(picture->path()); !image.ok()) {
+        return Status::Unsupported(what + ": " + image.status().message()).WithSlug("unsupported_media");
     }
-    // Once, here: every render then reads a small JPEG of known shape, not what was sent.
-    if (Status norm = NormalizeImage(cover->path()); !norm.ok()) {
+    // Once, here: every render then reads a small picture of known shape, not what was sent.
+    if (Status norm = normalize(picture->path(), nullptr); !norm.ok()) {
         if (norm.code() != StatusCode::kInvalidInput) return norm;
-        return Status::Unsupported("the cover: " + norm.message()).WithSlug("unsupported_media");
+        return Status::Unsupported(what + ": " + norm.message()).WithSlug("unsupported_media");
     }
     return Status::Ok();
 }
@@ -91,7 +92,7 @@ Status App::CheckCover(UploadFile* cover) {
 Result<AcceptedUpload> App::CheckUpload(UploadRequest& upload) {
     PODPROMO_RETURN_IF_ERROR(upload.file->Finish());
     PODPROMO_ASSIGN_OR_RETURN(UploadOptions options, ParseUploadOptions(upload.fields));
-    PODPROMO_RETURN_IF_ERROR(CheckCover(upload.cover.get()));
+    PODPROMO_RETURN_IF_ERROR(CheckPicture(upload.cover.get(), "the cover", NormalizeImage));
     const std::string safe_name = SanitizeFileName(upload.filename.empty() ? "episode" : upload.filename);
     const fs::path& path = upload.file->path();
     auto info = ProbeMedia(path);

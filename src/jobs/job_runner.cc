@@ -282,7 +282,7 @@ Status PipelineJobRunner::RunProcess(JobWork& work, JobWorkResult* out) {
     PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "frames.bin", SerializeFrames(*result.frames), storage_->fs()));
     auto media = MediaOptionsFromJson(json::parse(episode.render_options, nullptr, false), episode.platform);
     if (!media.ok()) return media.status();
-    media->cover = EpisodeCover(*storage_, episode);
+    AttachEpisodeImages(*storage_, episode, &*media);
     media->staging_prefix = StagingFor(*storage_, job);
     // The quota is checked again before rendering: other uploads may have filled it since this one came.
     PODPROMO_RETURN_IF_ERROR(storage_->CheckRoom(0));

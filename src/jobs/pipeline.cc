@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -294,9 +296,10 @@ Candidate WithBreathingRoom(const std::vector<Word>& words, const Candidate& c, 
 Status ValidateMedia(const MediaOptions& media, const std::string& platform) {
     auto preset = PresetFor(platform, media.aspect);
     if (!preset.ok()) return preset.status();
-    auto style =
-        StyleByName(media.style.name, media.style.font, media.style.color, media.style.highlight, media.style.size);
-    if (!style.ok()) return style.status();
+    PODPROMO_RETURN_IF_ERROR(StyleFrom(ChoiceOf(media.style)).status());
+    if (!media.background.empty() && !IsHexColour(media.background)) {
+        return Status::InvalidInput("background '" + media.background + "' is not RRGGBB hex (e.g. 1B1F3B)");
+    }
     if (media.cover) {
         auto info = ProbeImage(*media.cover);
         if (!info.ok()) return Status::InvalidInput("the cover " + PrintableName(*media.cover) + " is not an image");
@@ -304,44 +307,75 @@ Status ValidateMedia(const MediaOptions& media, const std::string& platform) {
     return Status::Ok();
 }
 
+namespace {
+
+// Reads render option `key` into `out`: text, or a whole number or a boolean given as text (form fields) or as JSON.
+Status OptionText(const json& j, const char* key, std::string* out) {
+    if (!j.contains(key) || j[key].is_null()) return Status::Ok();
+    const json& v = j[key];
+    if (v.is_string()) {
+        *out = v.get<std::string>();
+    } else if (v.is_number_integer()) {
+        *out = std::to_string(v.get<long long>());
+    } else if (v.is_boolean()) {
+        *out = v.get<bool>() ? "true" : "false";
+    } else {
+        return Status::InvalidInput(std::string(key) + " must be text");
+    }
+    return Status::Ok();
+}
+
+Status WholeNumber(const std::string& text, const char* what, int* out) {
+    if (text.empty()) return Status::Ok();
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(text.c_str(), &end, 10);
+    if (*end != '\0' || errno != 0 || v < -1000 || v > 1000) {
+        return Status::InvalidInput(std::string(what) + " must be a whole number of pixels");
+    }
+    *out = static_cast<int>(v);
+    return Status::Ok();
+}
+
+}  // namespace
+
 Result<MediaOptions> MediaOptionsFromJson(const json& j, const std::string& platform) {
     if (!j.is_object()) return Status::InvalidInput("render options must be a JSON object");
-    auto text = [&](const char* key, std::string* out) -> Status {
-        if (!j.contains(key) || j[key].is_null()) return Status::Ok();
-        if (!j[key].is_string()) return Status::InvalidInput(std::string(key) + " must be text");
-        *out = j[key].get<std::string>();
-        return Status::Ok();
-    };
     MediaOptions m;
-    std::string style = "bold", font, color, highlight, size_text;
-    PODPROMO_RETURN_IF_ERROR(text("aspect", &m.aspect));
-    PODPROMO_RETURN_IF_ERROR(text("style", &style));
-    PODPROMO_RETURN_IF_ERROR(text("font", &font));
-    PODPROMO_RETURN_IF_ERROR(text("color", &color));
-    PODPROMO_RETURN_IF_ERROR(text("highlight", &highlight));
-    int size = 0;
-    if (j.contains("size") && j["size"].is_number_integer()) {
-        size = j["size"].get<int>();
-    } else if (j.contains("size") && j["size"].is_string() && !j["size"].get<std::string>().empty()) {
-        size_text = j["size"].get<std::string>();
-        char* end = nullptr;
-        size = static_cast<int>(std::strtol(size_text.c_str(), &end, 10));
-        if (*end != '\0') return Status::InvalidInput("size must be a whole number of pixels");
-    } else if (j.contains("size") && !j["size"].is_null()) {
-        return Status::InvalidInput("size must be a whole number of pixels");
+    StyleChoice choice;
+    std::string size, outline, uppercase;
+    for (const auto& [key, out] :
+         std::initializer_list<std::pair<const char*, std::string*>>{{"aspect", &m.aspect},
+                                                                     {"style", &choice.name},
+                                                                     {"font", &choice.font},
+                                                                     {"color", &choice.color},
+                                                                     {"highlight", &choice.highlight},
+                                                                     {"position", &choice.position},
+                                                                     {"background", &m.background},
+                                                                     {"size", &size},
+                                                                     {"outline", &outline},
+                                                                     {"uppercase", &uppercase}}) {
+        PODPROMO_RETURN_IF_ERROR(OptionText(j, key, out));
     }
+    PODPROMO_RETURN_IF_ERROR(WholeNumber(size, "size", &choice.size));
+    PODPROMO_RETURN_IF_ERROR(WholeNumber(outline, "outline", &choice.outline));
+    if (!uppercase.empty() && uppercase != "true" && uppercase != "false") {
+        return Status::InvalidInput("uppercase must be true or false");
+    }
+    if (!uppercase.empty()) choice.uppercase = uppercase == "true";
     if (m.aspect.empty()) m.aspect = "9:16";
-    if (style.empty()) style = "bold";
-    auto s = StyleByName(style, font, color, highlight, size);
-    if (!s.ok()) return s.status();
-    m.style = *s;
+    if (choice.name.empty()) choice.name = "bold";
+    PODPROMO_ASSIGN_OR_RETURN(m.style, StyleFrom(choice));
     PODPROMO_RETURN_IF_ERROR(ValidateMedia(m, platform));
     return m;
 }
 
 json MediaOptionsToJson(const MediaOptions& m) {
-    return {{"aspect", m.aspect},     {"style", m.style.name},          {"font", m.style.font},
-            {"color", m.style.color}, {"highlight", m.style.highlight}, {"size", m.style.size}};
+    json j = {{"aspect", m.aspect},         {"style", m.style.name},          {"font", m.style.font},
+              {"color", m.style.color},     {"highlight", m.style.highlight}, {"size", m.style.size},
+              {"outline", m.style.outline}, {"position", m.style.position},   {"uppercase", m.style.uppercase}};
+    if (!m.background.empty()) j["background"] = m.background;
+    return j;
 }
 
 Result<RenderRequest> RenderRequestFor(const EpisodeResult& r, const ScoredClip& clip, const MediaOptions& media) {
@@ -360,6 +394,8 @@ Result<RenderRequest> RenderRequestFor(const EpisodeResult& r, const ScoredClip&
     rq.src_height = r.media.height;
     rq.cover = media.cover;
     rq.source_has_cover = r.media.has_cover_art;
+    rq.background = media.background;
+    rq.logo = media.logo;
     return rq;
 }
 

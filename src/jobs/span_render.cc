@@ -88,7 +88,7 @@ Result<std::string> SpanStill(const Storage& storage, const EpisodeRow& episode,
                               DescribeSpan(r, frames ? &*frames : nullptr, request.start_ms, request.end_ms));
     PODPROMO_RETURN_IF_ERROR(AttachSource(storage, episode, &r));
     MediaOptions media = request.media;
-    media.cover = EpisodeCover(storage, episode);
+    AttachEpisodeImages(storage, episode, &media);
     PODPROMO_ASSIGN_OR_RETURN(const RenderRequest rq, RenderRequestFor(r, clip, media));
     // The moment the first words are on screen, a little into the first one.
     const Ms at = rq.words.empty() ? rq.start_ms + 500 : rq.words.front().start_ms + 150;
@@ -114,7 +114,7 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     Report(progress, Stage::kRender, 0);
     ClipFiles files;
     MediaOptions media = request.media;
-    media.cover = EpisodeCover(storage, episode);
+    AttachEpisodeImages(storage, episode, &media);
     PODPROMO_RETURN_IF_ERROR(WriteClipFiles(*r, *clip, staging->path(),
                                             request.stem.empty() ? request.clip_id : request.stem, media, &files,
                                             cancel, storage.fs()));
@@ -134,12 +134,17 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
     return row;
 }
 
-std::optional<fs::path> EpisodeCover(const Storage& storage, const EpisodeRow& episode) {
+void AttachEpisodeImages(const Storage& storage, const EpisodeRow& episode, MediaOptions* media) {
     const json options = json::parse(episode.render_options, nullptr, false);
-    if (!options.is_object() || !options.contains("cover") || !options["cover"].is_string()) return std::nullopt;
-    auto path = storage.Resolve(options["cover"].get<std::string>());
-    if (!path.ok()) return std::nullopt;
-    return *path;
+    const auto file = [&](const char* key) -> std::optional<fs::path> {
+        if (!options.is_object() || !options.contains(key) || !options[key].is_string()) return std::nullopt;
+        auto path = storage.Resolve(options[key].get<std::string>());
+        std::error_code ec;
+        if (!path.ok() || !fs::is_regular_file(*path, ec)) return std::nullopt;
+        return *path;
+    };
+    media->cover = file("cover");
+    media->logo = file("logo");
 }
 
 void RemoveSpanFiles(const Storage& storage, const std::string& episode_id, const std::string& clip_id) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <set>
+#include <sstream>
 
 #include "podpromo/core/caption_words.h"
 #include "podpromo/core/subprocess.h"
@@ -48,10 +50,6 @@ const StyleSpec& SpecOf(const std::string& name) {
     for (const auto& s : Styles())
         if (s.style.name == name) return s;
     return Styles().front();
-}
-
-bool IsHexColour(const std::string& c) {
-    return c.size() == 6 && std::all_of(c.begin(), c.end(), [](unsigned char ch) { return std::isxdigit(ch); });
 }
 
 // RRGGBB -> ASS &HAABBGGRR (alpha 00 = opaque).
@@ -193,6 +191,56 @@ Result<CaptionStyle> StyleByName(const std::string& name, const std::string& fon
     return s;
 }
 
+bool IsHexColour(const std::string& c) {
+    return c.size() == 6 && std::all_of(c.begin(), c.end(), [](unsigned char ch) { return std::isxdigit(ch); });
+}
+
+const std::vector<std::string>& InstalledFonts() {
+    static const std::vector<std::string> fonts = [] {
+        std::set<std::string> names;
+        auto r = RunProcess({"fc-list", "--format", "%{family[0]}\\n"}, nullptr, 5000, kChildMemoryBytes);
+        if (!r.ok() || r->exit_code != 0) return std::vector<std::string>{};
+        std::istringstream in(r->out);
+        for (std::string line; std::getline(in, line) && names.size() < 500;) {
+            // (Names a caption cannot carry are left out, as StyleByName would refuse them.)
+            if (!line.empty() && line.size() <= 100 && line.find_first_of(",:\\{}") == std::string::npos &&
+                IsValidUtf8(line)) {
+                names.insert(line);
+            }
+        }
+        return std::vector<std::string>(names.begin(), names.end());
+    }();
+    return fonts;
+}
+
+Result<CaptionStyle> StyleFrom(const StyleChoice& c) {
+    PODPROMO_ASSIGN_OR_RETURN(CaptionStyle s, StyleByName(c.name, c.font, c.color, c.highlight, c.size));
+    if (c.outline != -1 && (c.outline < 0 || c.outline > kMaxOutline)) {
+        return Status::InvalidInput(fmt::format("caption outline must be 0–{} px", kMaxOutline));
+    }
+    if (!c.position.empty() && std::find(std::begin(kCaptionPositions), std::end(kCaptionPositions), c.position) ==
+                                   std::end(kCaptionPositions)) {
+        return Status::InvalidInput("caption position must be bottom, middle or top");
+    }
+    s.outline = c.outline;
+    if (!c.position.empty()) s.position = c.position;
+    if (c.uppercase) s.uppercase = *c.uppercase;
+    return s;
+}
+
+StyleChoice ChoiceOf(const CaptionStyle& s) {
+    StyleChoice c;
+    c.name = s.name;
+    c.font = s.font;
+    c.color = s.color;
+    c.highlight = s.highlight;
+    c.position = s.position;
+    c.size = s.size;
+    c.outline = s.outline;
+    c.uppercase = s.uppercase;
+    return c;
+}
+
 std::vector<CaptionGroup> GroupWords(const std::vector<Word>& words) {
     std::vector<CaptionGroup> groups;
     size_t chars = 0;
@@ -221,6 +269,19 @@ std::vector<CaptionGroup> GroupWords(const std::vector<Word>& words) {
     return groups;
 }
 
+namespace {
+
+// Where a caption line sits: ASS alignment (2 bottom centre, 5 middle, 8 top centre) and vertical margin. Bottom lines
+// stand 40 px above the safe zone's bottom; top ones start at `below_title`.
+std::pair<int, int> CaptionPlace(const std::string& position, const RenderPreset& p, const SafeZone& z,
+                                 int below_title) {
+    if (position == "middle") return {5, 0};
+    if (position == "top") return {8, below_title};
+    return {2, p.height - z.bottom + static_cast<int>(40 * Scale(p))};
+}
+
+}  // namespace
+
 std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset& p, const CaptionStyle& style,
                              const std::string& title, Ms clip_ms, Ms title_until_ms) {
     const std::vector<Word> words = CaptionWords(spoken);
@@ -228,9 +289,12 @@ std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset
     const double k = Scale(p);
     const SafeZone z = SafeZoneFor(p);
     const int size = static_cast<int>(std::lround((style.size > 0 ? style.size : spec.style.size) * k));
-    const int outline = static_cast<int>(std::lround(spec.outline * k));
-    const int margin_v = p.height - z.bottom + static_cast<int>(40 * k);
+    const int outline = static_cast<int>(std::lround((style.outline >= 0 ? style.outline : spec.outline) * k));
     const int title_size = static_cast<int>(std::lround(60 * k));
+    const int title_top = z.top + static_cast<int>(std::lround((30 + std::max(0, style.top_reserved)) * k));
+    // (Not a structured binding: clang 14, which builds the sanitizer build, cannot capture one in a lambda.)
+    const std::pair<int, int> place = CaptionPlace(style.position, p, z, title_top + 2 * title_size + size / 2);
+    const int alignment = place.first, margin_v = place.second;
     const std::string back = spec.border_style == 3 ? AssColour("000000", 0x60) : AssColour("000000", 0x80);
     const std::string box = spec.border_style == 3 ? AssColour("000000", 0x60) : AssColour("000000");
     std::string out = fmt::format(
@@ -244,17 +308,17 @@ std::string BuildCaptionsAss(const std::vector<Word>& spoken, const RenderPreset
     // where two overlap a darker seam shows on both sides of the highlighted word.
     const bool boxed = spec.border_style == 3;
     const auto caption_style = [&](const char* name, const std::string& colour, int border_style, int border) {
-        return fmt::format("Style: {},{},{},{},{},{},{},{},0,0,0,100,100,0,0,{},{},{},2,{},{},{},1\n", name, style.font,
-                           size, colour, AssColour(style.highlight), box, back, spec.bold ? -1 : 0, border_style,
-                           border, boxed ? 0 : static_cast<int>(std::lround(spec.shadow * k)), z.left,
-                           p.width - z.right, margin_v);
+        return fmt::format("Style: {},{},{},{},{},{},{},{},0,0,0,100,100,0,0,{},{},{},{},{},{},{},1\n", name,
+                           style.font, size, colour, AssColour(style.highlight), box, back, spec.bold ? -1 : 0,
+                           border_style, border, boxed ? 0 : static_cast<int>(std::lround(spec.shadow * k)), alignment,
+                           z.left, p.width - z.right, margin_v);
     };
     if (boxed) out += caption_style("CaptionBox", AssColour(style.color, 0xFF), 3, outline);
     out += caption_style("Caption", AssColour(style.color), boxed ? 1 : spec.border_style, boxed ? 0 : outline);
     out +=
         fmt::format("Style: Title,{},{},{},{},{},{},-1,0,0,0,100,100,0,0,1,{},0,8,{},{},{},1\n", style.font, title_size,
                     AssColour("FFFFFF"), AssColour("FFFFFF"), AssColour("000000"), AssColour("000000", 0x80),
-                    static_cast<int>(std::lround(3 * k)), z.left, p.width - z.right, z.top + static_cast<int>(30 * k));
+                    static_cast<int>(std::lround(3 * k)), z.left, p.width - z.right, title_top);
     out += "\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n";
     if (!title.empty()) {
         std::string t = AssText(title, false);
@@ -299,18 +363,20 @@ std::string CutFades(Ms duration_ms) {
     return fmt::format("afade=t=in:st=0:d=0.05,afade=t=out:st={:.3f}:d=0.15", std::max(0.0, dur - 0.15));
 }
 
-Status NormalizeImage(const fs::path& path, const CancelToken* cancel) {
+namespace {
+
+// Rewrites the picture at `path` in place through `filter` into `encode` (ffmpeg's output options): the one first
+// frame, no metadata. The file is left as it was on failure.
+Status RewritePicture(const fs::path& path, const std::string& filter, const std::vector<std::string>& encode,
+                      const CancelToken* cancel) {
     auto input = FfmpegInput(path);
     if (!input.ok()) return input.status();
     const fs::path part = path.parent_path() / ("." + path.filename().string() + ".norm");
     std::vector<std::string> argv = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"};
     argv.insert(argv.end(), input->begin(), input->end());
-    argv.insert(argv.end(),
-                {"-frames:v", "1", "-map_metadata", "-1", "-vf",
-                 fmt::format("scale=w='min(iw,{0})':h='min(ih,{0})':force_original_aspect_ratio=decrease,"
-                             "format=yuvj420p",
-                             kCoverSide),
-                 "-c:v", "mjpeg", "-q:v", "2", "-f", "image2", "-update", "1", "file:" + fs::absolute(part).string()});
+    argv.insert(argv.end(), {"-frames:v", "1", "-map_metadata", "-1", "-vf", filter});
+    argv.insert(argv.end(), encode.begin(), encode.end());
+    argv.insert(argv.end(), {"-f", "image2", "-update", "1", "file:" + fs::absolute(part).string()});
     auto r = RunProcess(argv, cancel, 30000, kChildMemoryBytes);
     std::error_code ec;
     if (!r.ok() || r->exit_code != 0) {
@@ -325,6 +391,20 @@ Status NormalizeImage(const fs::path& path, const CancelToken* cancel) {
         return Status::IoError("cannot store the picture: " + ec.message());
     }
     return Status::Ok();
+}
+
+std::string FitInside(int side) {
+    return fmt::format("scale=w='min(iw,{0})':h='min(ih,{0})':force_original_aspect_ratio=decrease", side);
+}
+
+}  // namespace
+
+Status NormalizeImage(const fs::path& path, const CancelToken* cancel) {
+    return RewritePicture(path, FitInside(kCoverSide) + ",format=yuvj420p", {"-c:v", "mjpeg", "-q:v", "2"}, cancel);
+}
+
+Status NormalizeLogo(const fs::path& path, const CancelToken* cancel) {
+    return RewritePicture(path, FitInside(kLogoSide) + ",format=rgba", {"-c:v", "png"}, cancel);
 }
 
 Result<std::string> LoudnessFilter(const fs::path& source, Ms start_ms, Ms end_ms, const std::string& pre,
@@ -368,11 +448,18 @@ Result<std::string> LoudnessFilter(const fs::path& source, Ms start_ms, Ms end_m
 
 namespace {
 
+// RRGGBB with each channel divided by `by`.
+std::string Darker(const std::string& rgb, int by) {
+    std::string out;
+    for (int i = 0; i < 3; ++i) out += fmt::format("{:02X}", std::stoi(rgb.substr(2 * i, 2), nullptr, 16) / by);
+    return out;
+}
+
 // The audiogram's picture: a background (the cover, blurred, under the cover itself; or a gradient) with the
 // waveform over it, as filters ending in [base]. Laid out inside the safe zone, top to bottom: title, (cover),
 // waveform, captions. Sizes follow the zone's height so a square frame holds them too (1200 px high on 1080×1920,
 // 676 on 1080×1080).
-std::string AudiogramGraph(const RenderPreset& p, bool cover) {
+std::string AudiogramGraph(const RenderPreset& p, bool cover, const std::string& background) {
     const int W = p.width, H = p.height;
     const double k = Scale(p);
     const SafeZone z = SafeZoneFor(p);
@@ -395,10 +482,13 @@ std::string AudiogramGraph(const RenderPreset& p, bool cover) {
             W / 8 / 2 * 2, H / 8 / 2 * 2, W, H, side, (W - side) / 2, cover_y, kFps);
     } else {
         wave_y = (H - wh) / 2 - static_cast<int>(std::lround(120 * k));
+        // The default gradient, or one from the show's colour down to a third of it.
+        const std::string c0 = background.empty() ? "1B1F3B" : background;
+        const std::string c1 = background.empty() ? "4A2C6F" : Darker(background, 3);
         graph += fmt::format(
-            "gradients=s={}x{}:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1={}:y1={}:n=2:speed=0.00001:r={},"
+            "gradients=s={}x{}:c0=0x{}:c1=0x{}:x0=0:y0=0:x1={}:y1={}:n=2:speed=0.00001:r={},"
             "trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/{}/TB[bg];",
-            W, H, W, H, kFps, kFps);
+            W, H, c0, c1, W, H, kFps, kFps);
     }
     // showwaves draws one sample per column: resampled to fps × width it gives exactly fps frames.
     graph += fmt::format(
@@ -436,9 +526,18 @@ std::string RenderGraph(const RenderCommand& c) {
     graph += audio_copies > 1 ? fmt::format(",asplit={}[aout]{}{};", audio_copies, want_audio ? "[acut]" : "",
                                             audiogram ? "[awave]" : "")
                               : "[aout];";
-    graph +=
-        audiogram ? AudiogramGraph(c.preset, !c.cover_input.empty()) : ReframeGraph(c.preset, *c.crop, c.src_width);
+    graph += audiogram ? AudiogramGraph(c.preset, !c.cover_input.empty(), c.background)
+                       : ReframeGraph(c.preset, *c.crop, c.src_width);
     graph += "[base]ass=filename='" + c.captions.string() + "',format=yuv420p";
+    if (!c.logo_input.empty()) {
+        // The logo inside a square box at the safe zone's top right, a little translucent, over the captions.
+        const SafeZone z = SafeZoneFor(c.preset);
+        const int logo = c.cover_input.empty() ? 1 : 2;
+        graph += fmt::format(
+            "[capt];[{0}:v:0]scale={1}:{1}:force_original_aspect_ratio=decrease,format=rgba,"
+            "colorchannelmixer=aa=0.9[logo];[capt][logo]overlay=x={2}-w:y={3}:format=auto,format=yuv420p",
+            logo, c.logo_side, z.right, z.top + static_cast<int>(std::lround(30 * Scale(c.preset))));
+    }
     if (want_thumb) {
         graph += fmt::format(",split[vout][vth];[vth]trim=start={},scale={}:-2[thumb]", Sec3(c.thumbnail_at_ms),
                              c.preset.width / 2 / 2 * 2);
@@ -460,6 +559,7 @@ std::vector<std::string> BuildRenderCommand(const RenderCommand& c) {
                                      "-y",     "-ss",      Sec3(c.start_ms), "-t",        dur};
     argv.insert(argv.end(), c.source_input.begin(), c.source_input.end());
     argv.insert(argv.end(), c.cover_input.begin(), c.cover_input.end());
+    argv.insert(argv.end(), c.logo_input.begin(), c.logo_input.end());
     if (c.video_part.empty()) {
         // A still alone (RenderStill): the picture and sound are made, and dropped.
         argv.insert(argv.end(),
@@ -540,12 +640,28 @@ Ms ThumbnailAt(const RenderRequest& rq, const std::vector<Word>& rel) {
 // The audiogram's background input: the uploaded cover, else the source's own cover art, else none (a gradient).
 // Needs c->source_input.
 Status SetAudiogramBackground(const RenderRequest& rq, RenderCommand* c) {
+    if (!rq.background.empty() && !IsHexColour(rq.background)) {
+        return Status::InvalidInput("the background colour is not RRGGBB hex");
+    }
+    c->background = rq.background;
+    if (!rq.background.empty()) return Status::Ok();  // the show's colour stands instead of any cover
     if (rq.cover) {
         PODPROMO_ASSIGN_OR_RETURN(c->cover_input, FfmpegInput(*rq.cover));
     } else if (rq.source_has_cover) {
         c->cover_input = c->source_input;
     }
     return Status::Ok();
+}
+
+// The logo's input and box, and the caption style that leaves room for it (the title goes under the logo).
+constexpr int kLogoBox = 130;  // px on a 1080-wide frame
+Result<CaptionStyle> SetLogo(const RenderRequest& rq, RenderCommand* c) {
+    CaptionStyle style = rq.style;
+    if (!rq.logo) return style;
+    PODPROMO_ASSIGN_OR_RETURN(c->logo_input, FfmpegInput(*rq.logo));
+    c->logo_side = static_cast<int>(std::lround(kLogoBox * Scale(rq.preset))) / 2 * 2;
+    style.top_reserved = kLogoBox + 20;
+    return style;
 }
 
 // Runs the render and moves each .part file onto its name once all are complete; on any failure none is left.
@@ -594,8 +710,9 @@ Result<RenderReport> RenderClip(const RenderRequest& rq, const RenderOutputs& ou
     PODPROMO_ASSIGN_OR_RETURN(auto scratch, ScratchDir::Create());
     const std::vector<Word> rel = ClipWords(rq);
     c.captions = scratch.path() / "captions.ass";
+    PODPROMO_ASSIGN_OR_RETURN(const CaptionStyle style, SetLogo(rq, &c));
     PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(
-        c.captions, BuildCaptionsAss(rel, rq.preset, rq.style, rq.title, dur_ms, rq.has_video ? kVideoTitleMs : 0)));
+        c.captions, BuildCaptionsAss(rel, rq.preset, style, rq.title, dur_ms, rq.has_video ? kVideoTitleMs : 0)));
     PODPROMO_ASSIGN_OR_RETURN(c.source_input, FfmpegInput(rq.source));
     PODPROMO_ASSIGN_OR_RETURN(c.loudness, LoudnessFilter(rq.source, rq.start_ms, rq.end_ms, CutFades(dur_ms), cancel));
     RenderReport report;
@@ -634,9 +751,10 @@ Result<std::string> RenderStill(const RenderRequest& rq, Ms at_ms, const CancelT
     // The title as the clip shows it at that moment (a reframed video shows it for its first seconds only).
     const bool titled = !rq.has_video || at_ms - rq.start_ms < kVideoTitleMs;
     c.captions = scratch.path() / "captions.ass";
+    PODPROMO_ASSIGN_OR_RETURN(const CaptionStyle style, SetLogo(rq, &c));
     PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(
         c.captions,
-        BuildCaptionsAss(ClipWords(window), rq.preset, rq.style, titled ? rq.title : "", c.end_ms - c.start_ms)));
+        BuildCaptionsAss(ClipWords(window), rq.preset, style, titled ? rq.title : "", c.end_ms - c.start_ms)));
     PODPROMO_ASSIGN_OR_RETURN(c.source_input, FfmpegInput(rq.source));
     c.loudness = "volume=1";
     if (!rq.has_video) {

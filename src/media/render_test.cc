@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <sstream>
 
 #include "podpromo/media/reframe.h"
 
@@ -79,6 +80,70 @@ TEST(CaptionStyles, NamedStylesAndOverrides) {
     EXPECT_EQ(StyleByName("bold", "", "red").status().code(), StatusCode::kInvalidInput);
     EXPECT_EQ(StyleByName("bold", "", "", "", 500).status().code(), StatusCode::kInvalidInput);
     EXPECT_EQ(StyleByName("bold", "Evil}{\\font").status().code(), StatusCode::kInvalidInput);
+}
+
+TEST(CaptionStyles, AShowsLookIsCheckedChoiceByChoice) {
+    StyleChoice choice;
+    choice.name = "boxed";
+    choice.outline = 0;
+    choice.position = "top";
+    choice.uppercase = false;
+    auto s = StyleFrom(choice);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    EXPECT_EQ(s->outline, 0);
+    EXPECT_EQ(s->position, "top");
+    EXPECT_FALSE(s->uppercase);
+    EXPECT_EQ(StyleFrom(ChoiceOf(*s))->position, "top") << "a style's choices give it back";
+    StyleChoice wide, negative, left, hash;
+    wide.outline = kMaxOutline + 1;
+    negative.outline = -2;
+    left.position = "left";
+    hash.color = "#FFFFFF";
+    for (const StyleChoice& bad : {wide, negative, left, hash}) {
+        EXPECT_EQ(StyleFrom(bad).status().code(), StatusCode::kInvalidInput);
+    }
+}
+
+// The named ASS style line's fields ("Style: Caption,..." split at commas).
+std::vector<std::string> StyleFields(const std::string& ass, const std::string& name) {
+    const auto at = ass.find("Style: " + name + ",");
+    if (at == std::string::npos) return {};
+    std::vector<std::string> fields;
+    std::istringstream line(ass.substr(at + 7, ass.find('\n', at) - at - 7));
+    for (std::string f; std::getline(line, f, ',');) fields.push_back(f);
+    return fields;
+}
+
+TEST(CaptionsAss, AShowsLookPlacesOutlinesAndCasesTheCaptions) {
+    const auto preset = *PresetFor("tiktok");
+    const auto w = Words({{"what", 1000, 1300}, {"if", 1350, 1500}});
+    CaptionStyle style = *StyleByName("bold");
+    // As made: bottom centre (alignment 2), above the safe zone's bottom, with the style's outline, upper case.
+    const std::string plain = BuildCaptionsAss(w, preset, style, "A title", 3000);
+    auto f = StyleFields(plain, "Caption");
+    ASSERT_EQ(f.size(), 23u) << plain;
+    EXPECT_EQ(f[18], "2");
+    EXPECT_EQ(f[21], std::to_string(500 + 40));
+    EXPECT_EQ(f[16], "6");
+    EXPECT_NE(Events(plain)[1].text.find("WHAT"), std::string::npos);
+    // At the top, under the title (which itself goes under a logo's room), thin-lined, as spoken.
+    style.position = "top";
+    style.outline = 2;
+    style.uppercase = false;
+    style.top_reserved = 150;
+    const std::string top = BuildCaptionsAss(w, preset, style, "A title", 3000);
+    f = StyleFields(top, "Caption");
+    ASSERT_EQ(f.size(), 23u);
+    EXPECT_EQ(f[18], "8");
+    const auto title = StyleFields(top, "Title");
+    ASSERT_EQ(title.size(), 23u);
+    EXPECT_EQ(title[21], std::to_string(220 + 30 + 150)) << "the title under the logo";
+    EXPECT_GT(std::stoi(f[21]), std::stoi(title[21]) + 2 * 60) << "the captions under a two-line title";
+    EXPECT_LT(std::stoi(f[21]), 1920 / 2);
+    EXPECT_EQ(f[16], "2");
+    EXPECT_NE(Events(top)[1].text.find("what"), std::string::npos);
+    style.position = "middle";
+    EXPECT_EQ(StyleFields(BuildCaptionsAss(w, preset, style, "", 3000), "Caption")[18], "5");
 }
 
 TEST(CaptionGroups, OneToThreeWordsBrokenAtPausesAndSentenceEnds) {
@@ -364,6 +429,27 @@ image2
 file:/data/out/.clip_01.jpg.part
 )";
     EXPECT_EQ(Joined(BuildRenderCommand(c)), golden);
+}
+
+TEST(RenderCommand, AShowsLogoAndBackgroundColour) {
+    RenderCommand c = GoldenCommand();
+    c.background = "336699";
+    c.logo_input = {"-f", "png_pipe", "-i", "file:/data/shows/show_1/logo.png"};
+    c.logo_side = 130;
+    const auto argv = BuildRenderCommand(c);
+    const std::string all = Joined(argv);
+    EXPECT_NE(all.find("-i\nfile:/data/shows/show_1/logo.png\n"), std::string::npos) << all;
+    const auto graph = std::find(argv.begin(), argv.end(), "-filter_complex");
+    ASSERT_NE(graph, argv.end());
+    const std::string& g = *(graph + 1);
+    EXPECT_NE(g.find("c0=0x336699:c1=0x112233"), std::string::npos) << "a gradient from the show's colour: " << g;
+    EXPECT_NE(g.find("[1:v:0]scale=130:130:force_original_aspect_ratio=decrease"), std::string::npos) << g;
+    EXPECT_NE(g.find("overlay=x=900-w:y=250"), std::string::npos) << "at the safe zone's top right: " << g;
+    c.cover_input = {"-f", "jpeg_pipe", "-i", "file:/data/cover.jpg"};
+    const auto with_cover = BuildRenderCommand(c);
+    EXPECT_NE((*(std::find(with_cover.begin(), with_cover.end(), "-filter_complex") + 1)).find("[2:v:0]scale=130"),
+              std::string::npos)
+        << "the logo is the input after the cover";
 }
 
 TEST(RenderCommand, AVideoReframedOrFitted) {

@@ -171,4 +171,17 @@ std::optional<FeedItemRow> FeedItemOfEpisode(Tx& tx, const std::string& episode_
     return rows.front();
 }
 
+std::vector<std::string> EpisodesOfShow(Tx& tx, const std::string& show_id) {
+    std::vector<std::string> ids;
+    for (const FeedItemRow& item : SelectItems(tx, "WHERE show_id = :s AND episode_id <> ''",
+                                               [&](soci::statement& st) { st.exchange(use(show_id)); })) {
+        ids.push_back(item.episode_id);
+    }
+    return ids;
+}
+
+void SetEpisodeRenderOptions(Tx& tx, const std::string& episode_id, const std::string& render_options) {
+    tx.sql() << "UPDATE episodes SET render_options = :o WHERE id = :id", use(render_options), use(episode_id);
+}
+
 }  // namespace podpromo

@@ -52,7 +52,11 @@ export function describeError(status, body) {
 
 async function request(method, path, body) {
   const init = { method, headers: method === 'GET' ? {} : csrfHeaders() };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file as the whole body (a show's logo), with its own type.
+    init.headers['Content-Type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }

@@ -2,6 +2,7 @@
 // of an episode with one click (new episodes are made by themselves), and take the show's soundbites back.
 import { GENRES, PLATFORMS, api, el, onJobEvent, toast } from './api.js';
 import { select } from './episodes.js';
+import { lookPanel } from './look.js';
 
 // "3 min ago", "in 58 min": when the feed was or will be read.
 export function relative(ms, now = Date.now()) {
@@ -62,7 +63,7 @@ function itemRow(show, item, refresh) {
     el('td', {}, date), el('td', {}, formatDuration(item.duration)), el('td', {}, action));
 }
 
-function showPanel(bundle, refresh) {
+function showPanel(bundle, refresh, look) {
   const { show, items } = bundle;
   const status = el('p', { class: show.last_status === 'error' ? 'poll error' : 'poll', 'data-testid': 'poll' },
     pollWords(show), show.auto_process ? ' · new episodes are made by themselves' : '',
@@ -95,7 +96,7 @@ function showPanel(bundle, refresh) {
     el('tbody', {}, items.map((i) => itemRow(show, i, refresh))));
   return el('section', { class: 'panel show', 'data-show': show.id },
     el('h2', {}, show.title || show.feed_url), el('p', { class: 'hint feed-url' }, show.feed_url), status,
-    el('div', { class: 'actions' }, readNow, soundbites, stop),
+    el('div', { class: 'actions' }, readNow, soundbites, stop), look,
     el('div', { class: 'scroll' }, table),
     bundle.item_count > items.length ? el('p', { class: 'hint' }, `The newest ${items.length} of ${bundle.item_count}.`) : null);
 }
@@ -120,12 +121,18 @@ export function renderShows(root) {
     list);
 
   let alive = true;
+  // Each show's look panel is made once and kept across refreshes: a look being chosen is not lost to a refresh.
+  const looks = new Map();
   async function refresh() {
     try {
       const { shows } = await api.get('/api/v1/shows');
       const bundles = await Promise.all(shows.map((s) => api.get(`/api/v1/shows/${s.id}?limit=50`)));
       if (!alive) return;
-      list.replaceChildren(...(bundles.length ? bundles.map((b) => showPanel(b, refresh))
+      for (const b of bundles) {
+        if (!looks.has(b.show.id)) looks.set(b.show.id, lookPanel(b.show));
+        looks.get(b.show.id).querySelector('form').findSample(b.items);
+      }
+      list.replaceChildren(...(bundles.length ? bundles.map((b) => showPanel(b, refresh, looks.get(b.show.id)))
         : [el('p', { class: 'muted panel' }, 'No shows yet. Add your feed above.')]));
     } catch (err) {
       toast(err.message, 'error');

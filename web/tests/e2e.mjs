@@ -148,6 +148,7 @@ try {
   // The vocabulary hint goes with the upload (and is remembered for the next one).
   await page.locator('input[name=show]').fill('Founder Stories Weekly');
   await page.locator('input[name=terms]').fill('Okonkwo, Kubernetes');
+  await page.locator('input[name=clips]').fill('3'); // (each clip is a render: three show the ranking, and cost less)
   await page.locator('[data-testid=drop]').focus();
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => true); // a round trip, for the chooser event to arrive
@@ -441,12 +442,40 @@ try {
   assert.equal(followed.title, 'Founder Stories');
   assert.equal(followed.settings.clips, '2');
   await page.screenshot({ path: join(artifacts, 'desktop-shows.png'), fullPage: true });
+
+  step('set the show\'s look: boxed captions at the top, as spoken, on the show\'s colour, with its logo');
+  await page.locator('.look-panel summary').click();
+  const look = page.locator('[data-testid=look]');
+  await look.locator('select[name=style]').selectOption('boxed');
+  await look.locator('select[name=font] option', { hasText: 'DejaVu Serif' }).first().waitFor({ state: 'attached' });
+  await look.locator('select[name=font]').selectOption('DejaVu Serif');
+  await look.locator('select[name=position]').selectOption('top');
+  await look.locator('select[name=case]').selectOption('as spoken');
+  await look.locator('input[name=outline]').fill('4');
+  await look.locator('input[name=own_background]').check();
+  await look.locator('input[name=background]').fill('#204080');
+  execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=0x00FF00:s=300x300',
+    '-frames:v', '1', join(work, 'logo.png')]);
+  await look.locator('input[name=logo]').setInputFiles(join(work, 'logo.png'));
+  await look.locator('img.logo-thumb:not([hidden])').waitFor();
+  await look.locator('button[type=submit]').click();
+  await page.getByText('Look saved').waitFor();
+  const styled = (await apiGet(`/api/v1/shows/${followed.id}`)).show.settings;
+  assert.deepEqual([styled.style, styled.font, styled.position, styled.uppercase, styled.outline, styled.background],
+    ['boxed', 'DejaVu Serif', 'top', 'false', '4', '204080'], JSON.stringify(styled));
+  assert.ok(styled.logo, 'the logo is kept on the show');
+  const logo = await fetch(`${base}/api/v1/shows/${followed.id}/logo`, { headers: auth() });
+  assert.equal(logo.headers.get('content-type'), 'image/png');
+  await page.screenshot({ path: join(artifacts, 'desktop-show-look.png'), fullPage: true });
   await itemRow.locator('[data-testid=make-clips]').click();
   await page.waitForURL(/#\/episodes\/ep_/);
   const fromFeed = page.url().match(/episodes\/(ep_[a-z0-9]+)/)[1];
   await page.locator('[data-testid=not-ready]').waitFor(); // no player before it is downloaded and analysed
   const queuedShow = await apiGet(`/api/v1/shows/${followed.id}`);
   assert.equal(queuedShow.items[0].episode_id, fromFeed, 'the item is linked to its episode');
+  const feedOptions = (await apiGet(`/api/v1/episodes/${fromFeed}`)).episode.render_options;
+  assert.equal(feedOptions.style, 'boxed', 'the show\'s episode is made in its look');
+  assert.equal(feedOptions.background, '204080');
   // (Its processing is the service test's subject; here it would only slow the steps after.)
   const feedJob = (await apiGet(`/api/v1/episodes/${fromFeed}`)).job;
   await fetch(`${base}/api/v1/jobs/${feedJob.id}/cancel`, { method: 'POST', headers: auth() });

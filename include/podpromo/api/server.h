@@ -61,6 +61,7 @@ class ApiServer {
     void TranscriptRoutes();  // read, replace and fix words (routes_episodes.cc)
     void EpisodeHandOffRoutes();
     void ShowRoutes();  // shows added by their RSS feed (routes_shows.cc)
+    void LookRoutes();  // a show's look and logo, and the fonts (routes_shows.cc)
     void ClipRoutes();
     void JobRoutes();
     void WebRoutes();

@@ -289,6 +289,18 @@ class App {
     Result<std::vector<ShowRow>> ListShows(const Caller& who);
     Result<ShowBundle> GetShow(const Caller& who, const std::string& show_id, int item_limit);
     Status DeleteShow(const Caller& who, const std::string& show_id);
+    // The show's look: the render options (pipeline.h's kRenderOptionKeys but "aspect") its new episodes are made
+    // with and its episodes' renders start from. `look` holds those to change (an empty text: back to the style's
+    // own). The show's episodes take it too; the clips they already have stay as they were rendered until rendered
+    // again. InvalidInput naming the bad option; NotFound for a show the caller does not see.
+    Result<ShowRow> SetShowLook(const Caller& who, const std::string& show_id, const nlohmann::json& look);
+    // The show's logo from a picture's bytes (at most kMaxLogoBytes; kept as media/render.h's NormalizeLogo makes it,
+    // in DATA_DIR/shows/<id>/logo.png), drawn at the top right of its episodes' clips; empty bytes remove it.
+    // Unsupported "unsupported_media" for what is not a picture, TooLarge, NoSpace; NotFound as above.
+    static constexpr size_t kMaxLogoBytes = 5 << 20;
+    Result<ShowRow> SetShowLogo(const Caller& who, const std::string& show_id, const std::string& picture);
+    // The logo's PNG bytes; NotFound when the show has none.
+    Result<std::string> ShowLogo(const Caller& who, const std::string& show_id);
     // Reads the feed now (a conditional request with the last ETag and Last-Modified), records the outcome on the
     // show (also when the read failed: the error is the show's last_status "error", and the Status is returned), stores
     // new items and queues those when the show processes new items by itself.
@@ -362,7 +374,11 @@ class App {
     Status StoreUpload(UploadRequest& upload, const AcceptedUpload& rows);
     Result<AcceptedUpload> RepeatedUpload(const std::string& episode_id);
     Result<AcceptedUpload> CheckUpload(UploadRequest& upload);
-    Status CheckCover(UploadFile* cover);
+    Status StoreShowLook(const ShowRow& show);
+    // Checks a finished picture upload (`what` names it in the refusal: "the cover") and rewrites it by `normalize`
+    // (media/render.h's NormalizeImage or NormalizeLogo). Unsupported "unsupported_media" for what is not a picture.
+    static Status CheckPicture(UploadFile* picture, const std::string& what,
+                               Status (*normalize)(const std::filesystem::path&, const CancelToken*));
     Status QueueSpanRenders(Tx& tx, const std::string& episode_id, std::vector<SpanRequest>& spans,
                             std::vector<SpanRenderAccepted>& out) const;
     Result<ScoredClip> ScoreSpanInto(const Caller& who, const std::string& episode_id, const SpanAsk& ask,

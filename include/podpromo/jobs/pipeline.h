@@ -72,6 +72,8 @@ struct MediaOptions {
     std::string aspect = "9:16";
     CaptionStyle style;
     std::optional<std::filesystem::path> cover;  // audiogram background image
+    std::string background;                      // audiogram background colour (RRGGBB); empty: the cover's or none
+    std::optional<std::filesystem::path> logo;   // a show's logo, drawn on every frame
     // The name the staging folder of the outputs starts with (a random part follows). A job's runs put the job's id in
     // it, so that the next run of the job can remove what a killed run left (RemoveStaging).
     std::string staging_prefix = kStagingPrefix;
@@ -85,9 +87,13 @@ int RemoveStaging(const std::filesystem::path& out_dir, const std::string& prefi
 Status ValidateMedia(const MediaOptions& media, const std::string& platform);
 
 // The render options as the API takes them and the database keeps them: {"aspect", "style", "font", "color",
-// "highlight", "size"}, each optional (the style's own values otherwise). Strings may also hold numbers
-// (form fields). InvalidInput naming the bad option.
+// "highlight", "size", "outline", "position", "uppercase", "background"}, each optional (the style's own values
+// otherwise). Strings may also hold numbers and booleans (form fields: "true"/"false"). InvalidInput naming the bad
+// option. (The cover and logo are files: their storage keys sit beside these in an episode's options.)
 Result<MediaOptions> MediaOptionsFromJson(const nlohmann::json& j, const std::string& platform);
+// Those options' names; all but the first ("aspect", the frame) are a show's look.
+inline constexpr const char* kRenderOptionKeys[] = {"aspect", "style",   "font",     "color",     "highlight",
+                                                    "size",   "outline", "position", "uppercase", "background"};
 nlohmann::json MediaOptionsToJson(const MediaOptions& media);
 
 struct EpisodeResult {

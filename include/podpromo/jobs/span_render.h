@@ -55,8 +55,9 @@ Result<ClipRow> RenderSpan(const Storage& storage, const EpisodeRow& episode, Tr
 Result<std::string> SpanStill(const Storage& storage, const EpisodeRow& episode, Transcript transcript,
                               const SpanRequest& request);
 
-// The cover image uploaded with the episode (its render_options "cover"), when there is one.
-std::optional<std::filesystem::path> EpisodeCover(const Storage& storage, const EpisodeRow& episode);
+// The episode's pictures, from its render options' storage keys: its cover ("cover") and its show's logo ("logo"),
+// each left unset when the key is absent or its file is gone.
+void AttachEpisodeImages(const Storage& storage, const EpisodeRow& episode, MediaOptions* media);
 
 // Removes what RenderSpan wrote for `clip_id` (when storing its row failed).
 void RemoveSpanFiles(const Storage& storage, const std::string& episode_id, const std::string& clip_id);

@@ -40,6 +40,22 @@ struct CaptionStyle {
     std::string highlight = "FFD400";  // RRGGBB, the word being spoken
     int size = 0;                      // font size in px on a 1920-high frame; 0 = the style's own
     bool uppercase = true;
+    int outline = -1;  // outline width (boxed: the box's padding) in px on a 1920-high frame; -1 = the style's own
+    std::string position = "bottom";  // bottom | middle | top (under the title)
+    int top_reserved =
+        0;  // px (on a 1920-high frame) kept free at the safe zone's top, for a logo: the title goes under it
+};
+// The caption positions, and the outline's limits (px on a 1920-high frame).
+inline constexpr const char* kCaptionPositions[] = {"bottom", "middle", "top"};
+inline constexpr int kMaxOutline = 24;
+
+// A look's choices beyond the named style's: what a show keeps and an upload or render may ask for. Empty or unset
+// keeps the style's own.
+struct StyleChoice {
+    std::string name = "bold", font, color, highlight, position;
+    int size = 0;
+    int outline = -1;
+    std::optional<bool> uppercase;
 };
 
 // Rewrites the picture at `path` (one ProbeImage accepts) in place as a baseline JPEG of at most kCoverSide pixels a
@@ -54,7 +70,22 @@ Status NormalizeImage(const std::filesystem::path& path, const CancelToken* canc
 // colour that is not RRGGBB.
 Result<CaptionStyle> StyleByName(const std::string& name, const std::string& font = "", const std::string& color = "",
                                  const std::string& highlight = "", int size = 0);
+// The style `choice` names with its overrides: InvalidInput naming the bad one (as StyleByName; an outline outside
+// 0–kMaxOutline, a position not in kCaptionPositions).
+Result<CaptionStyle> StyleFrom(const StyleChoice& choice);
+// The choices that give `style` back through StyleFrom.
+StyleChoice ChoiceOf(const CaptionStyle& style);
+
+// Rewrites the picture at `path` in place as a PNG of at most kLogoSide pixels a side, its transparency kept and its
+// metadata dropped: a show's logo, drawn over its clips. Errors as NormalizeImage's. Thread-safe.
+inline constexpr int kLogoSide = 512;
+Status NormalizeLogo(const std::filesystem::path& path, const CancelToken* cancel = nullptr);
 std::vector<std::string> StyleNames();
+// True for a colour as RRGGBB hex (what captions and backgrounds take).
+bool IsHexColour(const std::string& colour);
+// The font families installed on this machine, as captions can name them (fontconfig's `fc-list`), sorted; read once
+// and kept. Empty when fontconfig cannot say (then any font name is taken, and libass falls back). Thread-safe.
+const std::vector<std::string>& InstalledFonts();
 
 // Words grouped for the screen: 1–3 at a time, broken at pauses and sentence ends.
 struct CaptionGroup {
@@ -84,6 +115,11 @@ struct RenderRequest {
     // otherwise a gradient.
     std::optional<std::filesystem::path> cover;
     bool source_has_cover = false;
+    // An audiogram's background colour (RRGGBB, a gradient from it) instead of the cover or the default gradient;
+    // empty: the cover when there is one.
+    std::string background;
+    // A logo (NormalizeLogo's PNG) drawn at the safe zone's top right; the title goes under it.
+    std::optional<std::filesystem::path> logo;
 };
 
 struct RenderOutputs {
@@ -104,6 +140,9 @@ struct RenderCommand {
     Ms start_ms = 0, end_ms = 0;            // the clip in the source
     std::vector<std::string> source_input;  // FfmpegInput of the source
     std::vector<std::string> cover_input;   // FfmpegInput of the audiogram's cover (input 1); empty: a gradient
+    std::string background;                 // the gradient's colour (RRGGBB) when there is no cover; empty: the default
+    std::vector<std::string> logo_input;    // FfmpegInput of the logo (the input after the cover's); empty: none
+    int logo_side = 0;                      // the logo's box, in output pixels
     std::string loudness;                   // LoudnessFilter's filters
     std::optional<CropPlan> crop;           // a video source's reframing; nullopt: an audiogram
     int src_width = 0;                      // the video source's width (for the crop's expression)

@@ -62,5 +62,9 @@ DbInt CountFeedItems(Tx& tx, const std::string& show_id);
 bool SetFeedItemEpisode(Tx& tx, const std::string& show_id, const std::string& guid, const std::string& episode_id);
 // The item an episode was made of.
 std::optional<FeedItemRow> FeedItemOfEpisode(Tx& tx, const std::string& episode_id);
+// The ids of the episodes made of the show's items.
+std::vector<std::string> EpisodesOfShow(Tx& tx, const std::string& show_id);
+// Sets the episode's render options (JSON: pipeline.h's MediaOptionsToJson and its files' keys).
+void SetEpisodeRenderOptions(Tx& tx, const std::string& episode_id, const std::string& render_options);
 
 }  // namespace podpromo
