@@ -111,6 +111,7 @@ json EpisodeDocument(const EpisodeBundle& b) {
             {"job", b.job ? JobRowToJson(*b.job) : json(nullptr)},
             {"transcript", b.transcript ? TranscriptToJson(*b.transcript) : json(nullptr)},
             {"transcript_revision", b.transcript_revision},
+            {"persons", ParseJsonOr(b.persons, json::array())},
             {"clips", clips}};
 }
 
@@ -355,6 +356,29 @@ void ApiServer::TranscriptRoutes() {
                              {"edits", json::parse(r.edits, nullptr, false)}});
         }
         SendJson(res, 200, {{"items", items}});
+    });
+}
+
+// The transcript's speakers, named.
+void ApiServer::SpeakerRoutes() {
+    auto& svr = *server_;
+
+    // {"names": {"S1": "Ada Host", ...}}: the transcript's speakers named (the feed's <podcast:person>s, or others).
+    svr.Patch(R"(/api/v1/episodes/([A-Za-z0-9_]+)/speakers)", [this](const Request& req, Response& res) {
+        const json body = json::parse(req.body, nullptr, false);
+        std::map<std::string, std::string> names;
+        const bool shaped = body.is_object() && body.contains("names") && body["names"].is_object();
+        if (shaped) {
+            for (const auto& item : body["names"].items()) {
+                if (item.value().is_string()) names[item.key()] = item.value().get<std::string>();
+            }
+        }
+        if (!shaped || names.size() != body["names"].size()) {
+            return SendStatus(res, Status::InvalidInput("send {\"names\": {\"S1\": \"a name\", ...}}"));
+        }
+        auto named = app_->NameSpeakers(CurrentCaller(), req.matches[1], names);
+        if (!named.ok()) return SendStatus(res, named.status());
+        SendJson(res, 200, {{"transcript", TranscriptToJson(*named)}});
     });
 }
 

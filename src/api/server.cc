@@ -398,6 +398,7 @@ void ApiServer::Routes() {
     EpisodeRoutes();
     EpisodeContentRoutes();
     TranscriptRoutes();
+    SpeakerRoutes();
     EpisodeHandOffRoutes();
     ShowRoutes();
     LookRoutes();

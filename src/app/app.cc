@@ -123,6 +123,27 @@ std::optional<JobRow> VisibleJob(Tx& tx, const Caller& who, const std::string& j
 
 }  // namespace
 
+namespace {
+
+// The people an episode's feed names: its item's, then its show's not named already (JSON, as FeedItemRow keeps them).
+std::string FeedPersons(Tx& tx, const std::string& episode_id) {
+    const auto item = FeedItemOfEpisode(tx, episode_id);
+    if (!item) return "[]";
+    nlohmann::json people = ParseJsonOr(item->persons, nlohmann::json::array());
+    if (!people.is_array()) people = nlohmann::json::array();
+    const auto show = podpromo::GetShow(tx, item->show_id);
+    const nlohmann::json more = show ? ParseJsonOr(show->persons, nlohmann::json::array()) : nlohmann::json::array();
+    for (const auto& p : more.is_array() ? more : nlohmann::json::array()) {
+        const bool named = std::any_of(people.begin(), people.end(), [&](const nlohmann::json& q) {
+            return q.value("name", "") == p.value("name", "");
+        });
+        if (!named) people.push_back(p);
+    }
+    return DumpJson(people);
+}
+
+}  // namespace
+
 Result<EpisodeBundle> App::GetEpisode(const Caller& who, const std::string& episode_id, bool with_content) {
     EpisodeBundle b;
     bool found = false;
@@ -136,6 +157,7 @@ Result<EpisodeBundle> App::GetEpisode(const Caller& who, const std::string& epis
         b.transcript = LoadTranscript(tx, episode_id);
         b.transcript_revision = CurrentTranscriptRevision(tx, episode_id);
         b.clips = ListClips(tx, episode_id);
+        b.persons = FeedPersons(tx, episode_id);
     }));
     if (!found) return Status::NotFound("no episode " + episode_id);
     return b;

@@ -864,6 +864,40 @@ TEST_F(AppTest, AShowIsItsOwnersAndAFeedsFailuresAreNamedAndRecorded) {
     EXPECT_EQ(app_->GetShow(alice, show_id, 10).status().code(), StatusCode::kNotFound);
 }
 
+// Speakers found by their voices are named in the transcript, two at once or swapped, by the episode's owner only;
+// a speaker the transcript does not have, or a name that is not one line of text, is refused and changes nothing.
+TEST_F(AppTest, TheTranscriptsSpeakersAreNamedByItsOwner) {
+    const std::string id = ReadyEpisode("u_alice");
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
+    Transcript t = app_->GetTranscript(alice, id)->transcript;
+    ASSERT_GE(t.segments.size(), 3u);
+    for (size_t i = 0; i < t.segments.size(); ++i) t.segments[i].speaker = i % 2 ? "S2" : "S1";
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { ReplaceTranscript(tx, id, t); }).ok());
+
+    auto named = app_->NameSpeakers(alice, id, {{"S1", "Ada Host"}, {"S2", "Grace Hopper"}});
+    ASSERT_TRUE(named.ok()) << named.status().ToString();
+    EXPECT_EQ(named->segments[0].speaker, "Ada Host");
+    EXPECT_EQ(named->segments[1].speaker, "Grace Hopper");
+    EXPECT_EQ(app_->GetTranscript(alice, id)->transcript.segments[2].speaker, "Ada Host") << "kept";
+    // Swapped in one request: each takes the other's name.
+    named = app_->NameSpeakers(alice, id, {{"Ada Host", "Grace Hopper"}, {"Grace Hopper", "Ada Host"}});
+    ASSERT_TRUE(named.ok()) << named.status().ToString();
+    EXPECT_EQ(named->segments[0].speaker, "Grace Hopper");
+    EXPECT_EQ(named->segments[1].speaker, "Ada Host");
+
+    for (const auto& bad :
+         std::vector<std::map<std::string, std::string>>{{{"S1", "Someone"}},  // no such speaker any more
+                                                         {{"Ada Host", ""}},   // no name
+                                                         {{"Ada Host", std::string(41, 'a')}},     // too long
+                                                         {{"Ada Host", "two\nlines"}},             // not one line
+                                                         {{"Ada Host", std::string("\xC3\x28")}},  // not UTF-8
+                                                         {}}) {
+        EXPECT_EQ(app_->NameSpeakers(alice, id, bad).status().code(), StatusCode::kInvalidInput);
+    }
+    EXPECT_EQ(app_->NameSpeakers(bob, id, {{"Ada Host", "Bob"}}).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(app_->GetTranscript(alice, id)->transcript.segments[1].speaker, "Ada Host") << "nothing changed";
+}
+
 // A show's look: checked option by option, kept on the show, given to the episodes it has and those it makes, and
 // its logo stored as a PNG that their renders find, or removed; only its owner changes it.
 TEST_F(AppTest, AShowsLookReachesItsEpisodesAndItsLogoIsAPictureOfItsOwn) {
@@ -900,6 +934,10 @@ TEST_F(AppTest, AShowsLookReachesItsEpisodesAndItsLogoIsAPictureOfItsOwn) {
     }
     EXPECT_EQ(app_->SetShowLook(bob, show_id, look).status().code(), StatusCode::kNotFound);
 
+    // Its episodes know the people its feed names, to name their speakers by.
+    const auto with_people = app_->GetEpisode(alice, before->episode.id, /*with_content=*/true);
+    ASSERT_TRUE(with_people.ok());
+    EXPECT_NE(with_people->persons.find("Ada Host"), std::string::npos) << with_people->persons;
     // The episode it had, and the one it makes next, render with the look (the frame stays each episode's).
     auto after = app_->ProcessFeedItem(alice, show_id, "b");
     ASSERT_TRUE(after.ok());

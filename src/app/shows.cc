@@ -1,7 +1,5 @@
 // Shows added by their RSS feed: reading the feed (at once, on request, and every interval on the leading host), its
 // items, and queueing an item as an episode whose job downloads it (jobs/job_runner.cc).
-#include "podpromo/store/shows.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>

@@ -2,7 +2,9 @@
 // revisions, with the clips that hold a fixed word rendered again).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -162,6 +164,50 @@ Result<WordsFixed> App::FixWords(const Caller& who, const std::string& episode_i
     for (const auto& job : out.jobs) deps_.events->Publish(JobEvent(job.id, episode_id, "queued", "queued", 0, ""));
     if (!out.jobs.empty() && deps_.wake) deps_.wake();
     return out;
+}
+
+Result<Transcript> App::NameSpeakers(const Caller& who, const std::string& episode_id,
+                                     const std::map<std::string, std::string>& names) {
+    if (names.empty() || names.size() > 20) return Status::InvalidInput("name 1 to 20 speakers");
+    for (const auto& [from, to] : names) {
+        const bool control =
+            std::any_of(to.begin(), to.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+        if (to.empty() || Utf8Length(to) > 40 || !IsValidUtf8(to) || control) {
+            return Status::InvalidInput("a speaker's name is 1–40 characters of text on one line");
+        }
+    }
+    PODPROMO_ASSIGN_OR_RETURN(const EpisodeBundle b, GetEpisode(who, episode_id, /*with_content=*/false));
+    if (b.job && !IsFinal(b.job->state)) {
+        return Status::FailedPrecondition("the episode is being processed; name its speakers after it ends")
+            .WithSlug("busy");
+    }
+    Transcript named;
+    Status outcome;
+    const Status stored = deps_.db->InTransaction([&](Tx& tx) {
+        outcome = Status::Ok();
+        std::optional<Transcript> t = LoadTranscript(tx, episode_id);
+        if (!t) {
+            outcome = Status::FailedPrecondition("the episode has no transcript yet").WithSlug("not_ready");
+            return;
+        }
+        std::set<std::string> speakers;
+        for (const auto& seg : t->segments) speakers.insert(seg.speaker);
+        for (const auto& [from, to] : names) {
+            if (from.empty() || !speakers.count(from)) {
+                outcome = Status::InvalidInput("the transcript has no speaker '" + TruncateUtf8(from, 40) + "'");
+                return;
+            }
+        }
+        // Two at once ("S1" to "S2" and "S2" to "S1"): each by way of a name no speaker has.
+        for (const auto& [from, to] : names) RenameSpeaker(tx, episode_id, from, "\x01" + from);
+        for (const auto& [from, to] : names) RenameSpeaker(tx, episode_id, "\x01" + from, to);
+        named = LoadTranscript(tx, episode_id).value_or(Transcript{});
+        InsertAudit(tx, {NewId("au"), deps_.clock->NowMs(), who.actor.empty() ? "unknown" : who.actor,
+                         "transcript.speakers", episode_id, "", "ok", fmt::format("{} speakers named", names.size())});
+    });
+    PODPROMO_RETURN_IF_ERROR(outcome);
+    PODPROMO_RETURN_IF_ERROR(stored);
+    return named;
 }
 
 Result<std::vector<JobRow>> App::QueueRerenders(Tx& tx, const EpisodeRow& episode,

@@ -379,6 +379,15 @@ std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id) 
     return t;
 }
 
+int RenameSpeaker(Tx& tx, const std::string& episode_id, const std::string& from, const std::string& to) {
+    soci::session& s = tx.sql();
+    soci::statement st = (s.prepare << "UPDATE transcript_segments SET speaker = :to WHERE episode_id = :e AND "
+                                       "speaker = :from",
+                          use(to), use(episode_id), use(from));
+    st.execute(true);
+    return static_cast<int>(st.get_affected_rows());
+}
+
 void UpdateTranscriptSegments(Tx& tx, const std::string& episode_id, const Transcript& t,
                               const std::vector<size_t>& indices) {
     soci::session& s = tx.sql();

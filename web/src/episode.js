@@ -6,7 +6,7 @@ import { GENRES, PLATFORMS, api, el, formatTime, onJobEvent, toast } from './api
 import { clipCard } from './episode/cards.js';
 import { closeEditor, openEditor, showEditorSpan } from './episode/editor.js';
 import { createPage, loadEpisode } from './episode/state.js';
-import { applyFix, fixWordsToggle, renderTranscript } from './episode/transcript.js';
+import { applyFix, fixWordsToggle, renderTranscript, speakerNames } from './episode/transcript.js';
 import { addRegion, mountWaveform, playSpan, seek } from './episode/waveform.js';
 import { select } from './episodes.js';
 
@@ -166,6 +166,9 @@ function draw(page) {
     showTranscript();
   });
   showTranscript();
+  // (Named, the page is read again: the speakers' fields then hold the new names.)
+  const speakers = speakerNames(page, () => page.reload());
+  if (speakers) v.transcript.before(speakers);
   const rescore = async () => {
     const g = v.genre.querySelector('select').value;
     const pl = v.platform.querySelector('select').value;

@@ -29,7 +29,9 @@ const step = (what) => console.log(`[e2e] ${new Date().toISOString().slice(11, 1
 // A 90-second episode: small talk around the three strong moments of the business interview script.
 const script = readFileSync(join(env('TEST_DATA'), 'business_interview.tsv'), 'utf8').split('\n');
 const rows = script.filter((l) => l && !l.startsWith('#'));
-writeFileSync(join(work, 'episode.tsv'), [0, 4, 5, 11, 12, 15].map((i) => rows[i]).join('\n') + '\n');
+// Two voices far apart in pitch (two of its lines spoken by flite's female voice), so the speakers are told apart.
+const voiced = (i) => ([11, 12].includes(i) ? rows[i].replace(/^[a-z]+\t/, 'slt\t') : rows[i]);
+writeFileSync(join(work, 'episode.tsv'), [0, 4, 5, 11, 12, 15].map(voiced).join('\n') + '\n');
 execFileSync(env('MAKE_EPISODE'), [join(work, 'episode.tsv'), join(work, 'Founder Stories.wav')]);
 writeFileSync(join(work, 'notes.txt'), 'these are my show notes, not a recording\n');
 
@@ -253,6 +255,20 @@ try {
   await page.locator(`.word[data-start="${target.start}"]`).first().click();
   const at = await page.locator('audio').evaluate((a) => a.currentTime);
   assert.ok(Math.abs(at - target.start) < 0.05, `seeked to ${at}, wanted ${target.start}`);
+
+  step('name the speakers the voices were told apart by');
+  const who = page.locator('details.speakers');
+  await who.locator('summary').click();
+  const speakerInput = who.locator('input[data-speaker]').first();
+  const firstSpeaker = await speakerInput.getAttribute('data-speaker');
+  assert.match(firstSpeaker, /^S\d$/, 'speakers found by their voices are S1, S2…');
+  await speakerInput.fill('Ada Host');
+  await who.locator('[data-action=name-speakers]').click();
+  await page.locator('.transcript .speaker', { hasText: 'Ada Host' }).first().waitFor();
+  const namedTranscript = await apiGet(`/api/v1/episodes/${episodeId}/transcript`);
+  assert.ok(namedTranscript.segments.some((seg) => seg.speaker === 'Ada Host'));
+  assert.ok(!namedTranscript.segments.some((seg) => seg.speaker === firstSpeaker), 'every segment of theirs is named');
+  await page.locator('[data-testid=waveform] [part~="region"]').first().waitFor(); // (the page was read again)
 
   step('drag the end of the first clip\'s region: it snaps to a word end');
   await page.locator('.card').first().locator('[data-action=edit]').click();

@@ -59,6 +59,7 @@ class ApiServer {
     void ListEpisodes(const httplib::Request& req, httplib::Response& res);  // GET /api/v1/episodes
     void EpisodeContentRoutes();
     void TranscriptRoutes();  // read, replace and fix words (routes_episodes.cc)
+    void SpeakerRoutes();     // the transcript's speakers named (routes_episodes.cc)
     void EpisodeHandOffRoutes();
     void ShowRoutes();  // shows added by their RSS feed (routes_shows.cc)
     void LookRoutes();  // a show's look and logo, and the fonts (routes_shows.cc)

@@ -81,6 +81,9 @@ struct EpisodeBundle {
     std::optional<Transcript> transcript;  // only when read with content
     int transcript_revision = 0;           // its word fixes so far (0: as made); only when read with content
     std::vector<ClipRow> clips;            // only when read with content
+    // The people its feed names (<podcast:person>: the item's, then the show's), JSON [{name, role, href}]; "[]" for
+    // an upload. Only when read with content.
+    std::string persons = "[]";
 };
 
 // An upload whose body has been stored in tmp/ (see api/upload_body.h): the episode file, an optional cover
@@ -241,6 +244,12 @@ class App {
     // transcript; the queue's limits as EnqueueIn's (then nothing is stored).
     Result<WordsFixed> FixWords(const Caller& who, const std::string& episode_id, int seen,
                                 const std::vector<WordEdit>& edits);
+    // Names the transcript's speakers: `names` maps a speaker as the transcript calls it ("S1", or a name given
+    // before) to a name (a <podcast:person> of the feed, or any other), each segment of theirs taking it. At most 20,
+    // each name 1–40 characters of UTF-8 text on one line. InvalidInput for a speaker the transcript does not have or
+    // a bad name; FailedPrecondition "not_ready" and "busy" as FixWords'. Returns the transcript as named.
+    Result<Transcript> NameSpeakers(const Caller& who, const std::string& episode_id,
+                                    const std::map<std::string, std::string>& names);
     // The word fixes, oldest first.
     Result<std::vector<TranscriptRevisionRow>> TranscriptRevisions(const Caller& who, const std::string& episode_id);
     // Scores the span now (InvalidInput when it cannot make a clip; FailedPrecondition "not_ready" before the

@@ -120,6 +120,8 @@ std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id);
 // Rewrites the words and text of the segments at `indices` (a word fix changes no segment's times or speaker).
 void UpdateTranscriptSegments(Tx& tx, const std::string& episode_id, const Transcript& t,
                               const std::vector<size_t>& indices);
+// Calls speaker `from` of the episode's transcript `to` in every segment; returns how many segments it named.
+int RenameSpeaker(Tx& tx, const std::string& episode_id, const std::string& from, const std::string& to);
 
 // A word fix to an episode's transcript: revisions count 1, 2, ... from the transcript as made (revision 0), each with
 // the edits it applied as JSON (asr/word_edits.h's AppliedEdit, which keeps the words it replaced).

@@ -114,3 +114,38 @@ export function applyFix(page, r, reload) {
   });
   page.cleanups.push(stop);
 }
+
+// "Who is speaking?": the transcript's speakers ("S1", "S2", or names given before), each given a name — one of the
+// people the show's feed names (<podcast:person>), offered as choices, or any other. `onNamed(transcript)` hears the
+// transcript as named. Null when the transcript marks no speakers. (Uploads with voices too alike to tell apart have
+// none: recognition leaves them unmarked rather than guess.)
+export function speakerNames(page, onNamed) {
+  const segments = page.doc.transcript?.segments || [];
+  const speakers = [...new Set(segments.map((s) => s.speaker).filter(Boolean))];
+  if (!speakers.length) return null;
+  const persons = page.doc.persons || [];
+  const listId = `persons-${page.id}`;
+  const inputs = speakers.map((sp) => el('input', { type: 'text', maxlength: 40, list: listId, 'data-speaker': sp,
+    'aria-label': `Name of ${sp}`, placeholder: sp }));
+  const save = el('button', { type: 'button', 'data-action': 'name-speakers' }, 'Name them');
+  save.addEventListener('click', async () => {
+    const names = {};
+    for (const input of inputs) {
+      const name = input.value.trim();
+      if (name && name !== input.dataset.speaker) names[input.dataset.speaker] = name;
+    }
+    if (!Object.keys(names).length) return;
+    try {
+      const r = await api.patch(`/api/v1/episodes/${page.id}/speakers`, { names });
+      toast('The speakers are named in the transcript.');
+      onNamed(r.transcript);
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  });
+  return el('details', { class: 'speakers', open: persons.length > 0 },
+    el('summary', {}, 'Who is speaking?'),
+    persons.length ? el('p', { class: 'hint' }, `The feed names ${persons.map((p) => p.name + (p.role ? ` (${p.role})` : '')).join(', ')}.`) : null,
+    el('div', { class: 'options' }, speakers.map((sp, i) => el('label', { class: 'field' }, sp, inputs[i])), save),
+    el('datalist', { id: listId }, persons.map((p) => el('option', { value: p.name }))));
+}
