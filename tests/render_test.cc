@@ -138,7 +138,15 @@ std::vector<double> BoxRowShades(const std::string& rgb, int width, int height) 
         if (luma(px(x, y)) <= 90) continue;
         for (int d = -4; d <= 4; ++d) near_text[std::clamp(x + d, 0, width - 1)] = true;
     }
-    for (int from = 0; from + 16 <= width; from += 16) {
+    // Only under the line's own extent (its glyphs in the rows above): beyond it is the background, which the box's
+    // row must not be compared with.
+    int left = width, right = 0;
+    for (int yy = std::max(0, bottom - 60); yy <= bottom; ++yy) {
+        for (int x = 0; x < width; ++x) {
+            if (luma(px(x, yy)) > 90) left = std::min(left, x), right = std::max(right, x + 1);
+        }
+    }
+    for (int from = left; from + 16 <= right; from += 16) {
         double sum = 0;
         int n = 0;
         for (int x = from; x < from + 16; ++x) {

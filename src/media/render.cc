@@ -482,13 +482,14 @@ std::string AudiogramGraph(const RenderPreset& p, bool cover, const std::string&
             W / 8 / 2 * 2, H / 8 / 2 * 2, W, H, side, (W - side) / 2, cover_y, kFps);
     } else {
         wave_y = (H - wh) / 2 - static_cast<int>(std::lround(120 * k));
-        // The default gradient, or one from the show's colour down to a third of it.
+        // The default gradient, or one from the show's colour down to a third of it, corner to corner. (Its end point
+        // is the last pixel: ffmpeg picks a point outside the frame at random, so every render would differ.)
         const std::string c0 = background.empty() ? "1B1F3B" : background;
         const std::string c1 = background.empty() ? "4A2C6F" : Darker(background, 3);
         graph += fmt::format(
             "gradients=s={}x{}:c0=0x{}:c1=0x{}:x0=0:y0=0:x1={}:y1={}:n=2:speed=0.00001:r={},"
             "trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/{}/TB[bg];",
-            W, H, c0, c1, W, H, kFps, kFps);
+            W, H, c0, c1, W - 1, H - 1, kFps, kFps);
     }
     // showwaves draws one sample per column: resampled to fps × width it gives exactly fps frames.
     graph += fmt::format(

@@ -318,7 +318,7 @@ wav
 -i
 file:/data/ep 1/source.wav
 -filter_complex
-[0:a]afade=t=in:st=0:d=0.05,afade=t=out:st=29.600:d=0.15,aresample=48000,volume=3.50dB,alimiter=limit=0.79:attack=2:release=50:level=false,aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=2[aout][awave];gradients=s=1080x1920:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1=1080:y1=1920:n=2:speed=0.00001:r=30,trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/30/TB[bg];[awave]aresample=21600,showwaves=s=720x360:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];[bg][wave]overlay=180:660:shortest=1:format=yuv420[base];[base]ass=filename='/tmp/render-x/captions.ass',format=yuv420p[vout]
+[0:a]afade=t=in:st=0:d=0.05,afade=t=out:st=29.600:d=0.15,aresample=48000,volume=3.50dB,alimiter=limit=0.79:attack=2:release=50:level=false,aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=2[aout][awave];gradients=s=1080x1920:c0=0x1B1F3B:c1=0x4A2C6F:x0=0:y0=0:x1=1079:y1=1919:n=2:speed=0.00001:r=30,trim=end_frame=1,format=yuv420p,loop=loop=-1:size=1,setpts=N/30/TB[bg];[awave]aresample=21600,showwaves=s=720x360:n=1:mode=cline:colors=0xE8F0FF@0.9:scale=sqrt,format=yuva420p[wave];[bg][wave]overlay=180:660:shortest=1:format=yuv420[base];[base]ass=filename='/tmp/render-x/captions.ass',format=yuv420p[vout]
 -map
 [vout]
 -map
