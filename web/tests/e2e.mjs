@@ -50,6 +50,13 @@ const feedServer = createServer((req, res) => {
   } else if (req.url === '/ep214.wav') {
     res.writeHead(200, { 'Content-Type': 'audio/wav' });
     res.end(readFileSync(join(work, 'Founder Stories.wav')));
+  } else if (req.url === '/ep214.vtt') {
+    // The show's own transcript: the script's lines, 11 s each (the episode is 72 s; the words need not match the
+    // audio's times here).
+    const stamp = (t) => `00:${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}.000`;
+    const lines = [0, 4, 5, 11, 12, 15].map((i) => rows[i].split('\t')[3]);
+    res.writeHead(200, { 'Content-Type': 'text/vtt' });
+    res.end(`WEBVTT\n\n${lines.map((l, i) => `${stamp(i * 11)} --> ${stamp(i * 11 + 10)}\n${l}\n`).join('\n')}`);
   } else {
     res.writeHead(404);
     res.end();
@@ -454,7 +461,7 @@ try {
   step('shows: follow a feed, see its episode and the last read, make clips of it with one click');
   await page.goto(base + '/#/shows');
   await page.locator('[data-testid=follow] input[name=feed_url]').fill(feedUrl);
-  await page.locator('[data-testid=follow] input[name=clips]').fill('2');
+  await page.locator('[data-testid=follow] input[name=clips]').fill('1');
   await page.locator('[data-testid=follow] button[type=submit]').click();
   const itemRow = page.locator('tr[data-guid="ep-214"]');
   await itemRow.waitFor();
@@ -463,7 +470,7 @@ try {
   assert.match(await page.locator('[data-testid=poll]').textContent(), /Read just now/);
   const [followed] = (await apiGet('/api/v1/shows')).shows;
   assert.equal(followed.title, 'Founder Stories');
-  assert.equal(followed.settings.clips, '2');
+  assert.equal(followed.settings.clips, '1');
   await page.screenshot({ path: join(artifacts, 'desktop-shows.png'), fullPage: true });
 
   step('set the show\'s look: boxed captions at the top, as spoken, on the show\'s colour, with its logo');
@@ -499,9 +506,31 @@ try {
   const feedOptions = (await apiGet(`/api/v1/episodes/${fromFeed}`)).episode.render_options;
   assert.equal(feedOptions.style, 'boxed', 'the show\'s episode is made in its look');
   assert.equal(feedOptions.background, '204080');
-  // (Its processing is the service test's subject; here it would only slow the steps after.)
-  const feedJob = (await apiGet(`/api/v1/episodes/${fromFeed}`)).job;
-  await fetch(`${base}/api/v1/jobs/${feedJob.id}/cancel`, { method: 'POST', headers: auth() });
+  // Made from the feed's own transcript (no recognition), its one clip rendered in the show's look.
+  await page.locator('[data-testid=waveform] [part~="region"]').first().waitFor({ timeout: 240000 });
+  const feedDoc = await apiGet(`/api/v1/episodes/${fromFeed}`);
+  assert.equal(feedDoc.transcript.engine, 'feed:import:vtt');
+  assert.equal(feedDoc.clips.length, 1);
+
+  step('the show\'s look, as a still of its clip: the logo at the top right, the show\'s colour behind');
+  await page.goto(base + '/#/shows');
+  await page.locator('.look-panel summary').click();
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid=look-still]');
+    return img && img.complete && img.naturalWidth > 0 && !img.hidden;
+  }, null, { timeout: 60000 });
+  // (Half size: the safe zone's top right is at 450, 110; the logo's box is 65 px from there.)
+  const [logoPixel, cornerPixel] = await page.locator('[data-testid=look-still]').evaluate((img) => {
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth;
+    c.height = img.naturalHeight;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    return [[420, 155], [5, 5]].map(([x, y]) => [...g.getImageData(x, y, 1, 1).data.slice(0, 3)]);
+  });
+  assert.ok(logoPixel[1] > 180 && logoPixel[0] < 90, `the logo's green at the top right: ${logoPixel}`);
+  assert.ok(Math.abs(cornerPixel[2] - 0x80) < 30 && Math.abs(cornerPixel[0] - 0x20) < 30, `the show's colour: ${cornerPixel}`);
+  await page.screenshot({ path: join(artifacts, 'desktop-show-look-still.png'), fullPage: true });
 
   step('the dashboard: health, queue, storage, system charts, errors');
   await page.goto(base + '/#/dashboard');
