@@ -43,6 +43,18 @@ std::string SoundbiteFeed(const ShowRow& show, const std::vector<App::ItemSoundb
     return x + "</channel>\n</rss>\n";
 }
 
+// The new episodes' fields of POST /shows: genre, platform, clips and the render options, as text.
+Result<std::map<std::string, std::string>> NewEpisodeSettings(const json& body) {
+    std::vector<const char*> keys = {"genre", "platform", "clips"};
+    keys.insert(keys.end(), std::begin(kRenderOptionKeys), std::end(kRenderOptionKeys));
+    std::map<std::string, std::string> settings;
+    for (const char* k : keys) {
+        if (!body.contains(k)) continue;
+        PODPROMO_ASSIGN_OR_RETURN(settings[k], OptionValueText(body[k], k));
+    }
+    return settings;
+}
+
 }  // namespace
 
 void ApiServer::ShowRoutes() {
@@ -64,19 +76,10 @@ void ApiServer::ShowRoutes() {
         if (!body.is_object() || !body.contains("feed_url") || !body["feed_url"].is_string()) {
             return SendStatus(res, Status::InvalidInput("send {\"feed_url\": \"https://…/feed.xml\"}"));
         }
-        std::map<std::string, std::string> settings;
-        std::vector<const char*> keys = {"genre", "platform", "clips"};
-        keys.insert(keys.end(), std::begin(kRenderOptionKeys), std::end(kRenderOptionKeys));
-        for (const char* k : keys) {
-            if (!body.contains(k)) continue;
-            const json& v = body[k];
-            if (!v.is_string() && !v.is_number_integer()) {
-                return SendStatus(res, Status::InvalidInput(std::string("'") + k + "' must be text"));
-            }
-            settings[k] = v.is_string() ? v.get<std::string>() : std::to_string(v.get<long long>());
-        }
+        auto settings = NewEpisodeSettings(body);
+        if (!settings.ok()) return SendStatus(res, settings.status());
         const bool auto_process = !body.contains("auto_process") || body["auto_process"] == true;
-        auto added = app_->AddShow(CurrentCaller(), body["feed_url"].get<std::string>(), auto_process, settings);
+        auto added = app_->AddShow(CurrentCaller(), body["feed_url"].get<std::string>(), auto_process, *settings);
         if (!added.ok()) return SendStatus(res, added.status());
         res.set_header("Location", "/api/v1/shows/" + added->bundle.show.id);
         SendJson(res, added->existed ? 200 : 201, BundleToJson(added->bundle));

@@ -116,14 +116,7 @@ Result<ShowRow> App::SetShowLook(const Caller& who, const std::string& show_id, 
         const bool known = std::any_of(std::begin(kRenderOptionKeys) + 1, std::end(kRenderOptionKeys),
                                        [&](const char* k) { return key == k; });
         if (!known) return Status::InvalidInput("'" + TruncateUtf8(key, 40) + "' is not part of a show's look");
-        std::string text;
-        if (value.is_string()) {
-            text = value.get<std::string>();
-        } else if (value.is_number_integer() || value.is_boolean()) {
-            text = value.dump();
-        } else if (!value.is_null()) {
-            return Status::InvalidInput(key + " must be text");
-        }
+        PODPROMO_ASSIGN_OR_RETURN(const std::string text, OptionValueText(value, key));
         if (text.empty()) {
             settings.erase(key);
         } else {

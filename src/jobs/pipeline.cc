@@ -309,19 +309,10 @@ Status ValidateMedia(const MediaOptions& media, const std::string& platform) {
 
 namespace {
 
-// Reads render option `key` into `out`: text, or a whole number or a boolean given as text (form fields) or as JSON.
+// Reads render option `key` into `out` (OptionValueText), leaving it as it is when absent.
 Status OptionText(const json& j, const char* key, std::string* out) {
     if (!j.contains(key) || j[key].is_null()) return Status::Ok();
-    const json& v = j[key];
-    if (v.is_string()) {
-        *out = v.get<std::string>();
-    } else if (v.is_number_integer()) {
-        *out = std::to_string(v.get<long long>());
-    } else if (v.is_boolean()) {
-        *out = v.get<bool>() ? "true" : "false";
-    } else {
-        return Status::InvalidInput(std::string(key) + " must be text");
-    }
+    PODPROMO_ASSIGN_OR_RETURN(*out, OptionValueText(j[key], key));
     return Status::Ok();
 }
 
@@ -338,6 +329,14 @@ Status WholeNumber(const std::string& text, const char* what, int* out) {
 }
 
 }  // namespace
+
+Result<std::string> OptionValueText(const json& value, const std::string& key) {
+    if (value.is_null()) return std::string();
+    if (value.is_string()) return value.get<std::string>();
+    if (value.is_number_integer()) return std::to_string(value.get<long long>());
+    if (value.is_boolean()) return std::string(value.get<bool>() ? "true" : "false");
+    return Status::InvalidInput(key + " must be text");
+}
 
 Result<MediaOptions> MediaOptionsFromJson(const json& j, const std::string& platform) {
     if (!j.is_object()) return Status::InvalidInput("render options must be a JSON object");

@@ -91,6 +91,9 @@ Status ValidateMedia(const MediaOptions& media, const std::string& platform);
 // otherwise). Strings may also hold numbers and booleans (form fields: "true"/"false"). InvalidInput naming the bad
 // option. (The cover and logo are files: their storage keys sit beside these in an episode's options.)
 Result<MediaOptions> MediaOptionsFromJson(const nlohmann::json& j, const std::string& platform);
+// One option's value as text: a string as it is, a whole number or a boolean ("true"/"false") written out, null as
+// "" (unset); anything else InvalidInput naming `key`. (Forms send text, JSON clients numbers and booleans.)
+Result<std::string> OptionValueText(const nlohmann::json& value, const std::string& key);
 // Those options' names; all but the first ("aspect", the frame) are a show's look.
 inline constexpr const char* kRenderOptionKeys[] = {"aspect", "style",   "font",     "color",     "highlight",
                                                     "size",   "outline", "position", "uppercase", "background"};
