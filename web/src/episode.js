@@ -136,9 +136,16 @@ function draw(page) {
     },
   };
   // A ranking for another platform or genre lists the clips it would choose; the clips already made (rendered videos,
-  // feedback, the ones you trimmed) stay under it as they are.
+  // feedback, the ones you trimmed) stay under it as they are, and so does an open edit: its trimmed span, now for
+  // platform `pl`.
   const fillCards = (clips, rescored, pl) => {
-    if (page.editing) closeEditor(page, v.editor); // (it may sit among the cards, holding the waveform)
+    const was = page.editing;
+    if (was) closeEditor(page, v.editor); // (it sits among the cards, holding the waveform)
+    listCards(clips, rescored, pl);
+    const card = was?.clip.id && v.cards.querySelector(`.card[data-clip="${was.clip.id}"]`);
+    if (card) openEditor(page, v.editor, was.clip, was.region, pl, onRendered, card);
+  };
+  const listCards = (clips, rescored, pl) => {
     const cardActions = { ...actions, edit: (c, i, card) => actions.edit(c, i, card, pl) };
     v.cards.replaceChildren(...clips.map((c, i) => clipCard(c, i, rescored, cardActions)));
     if (!v.cards.children.length) v.cards.append(el('li', { class: 'muted' }, 'No clips.'));

@@ -80,12 +80,17 @@ export function lookPanel(show) {
       if (!sample) return;
       const q = new URLSearchParams({ start: sample.start, end: sample.end, platform: sample.platform });
       for (const [k, v] of Object.entries(lookOf(form, s))) q.set(k, v);
+      if (still.hidden) stillNote.textContent = 'Drawing a still of the show\'s newest clip in this look…';
       still.src = `/api/v1/episodes/${sample.episode}/preview?${q}`;
     }, 300);
   };
   still.addEventListener('load', () => {
     still.hidden = false;
     stillNote.textContent = 'Preview: a clip of this show in this look';
+  });
+  still.addEventListener('error', () => {
+    still.hidden = true;
+    stillNote.textContent = 'The still could not be drawn in this look; the clips render as they did.';
   });
   form.addEventListener('change', refreshStill);
   form.findSample = async (items) => {
