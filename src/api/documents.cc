@@ -193,7 +193,8 @@ json FeedItemRowToJson(const FeedItemRow& i) {
             {"chapters_url", i.chapters_url.empty() ? json(nullptr) : json(i.chapters_url)},
             {"persons", ParseJsonOr(i.persons, json::array())},
             {"episode_id", i.episode_id.empty() ? json(nullptr) : json(i.episode_id)},
-            {"first_seen_at", i.first_seen_at}};
+            {"first_seen_at", i.first_seen_at},
+            {"waiting", i.auto_pending != 0 && i.episode_id.empty()}};
 }
 
 }  // namespace podpromo::http

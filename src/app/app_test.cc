@@ -864,6 +864,68 @@ TEST_F(AppTest, AShowIsItsOwnersAndAFeedsFailuresAreNamedAndRecorded) {
     EXPECT_EQ(app_->GetShow(alice, show_id, 10).status().code(), StatusCode::kNotFound);
 }
 
+// A new episode that automatic processing could not queue (the queue was full) is owed to its show: each later read
+// of the feed tries again, one answered 304 too, until it is queued, once. The back catalogue never is, and an item
+// that cannot be made (its enclosure is no web address) is no longer owed.
+TEST_F(AppTest, ANewFeedEpisodeTheQueueRefusedIsQueuedByALaterRead) {
+    testing::FeedServer feed;
+    std::atomic<int> version{1};
+    feed.On("/feed.xml", [&](const httplib::Request& req, httplib::Response& res) {
+        const std::string etag = "\"v" + std::to_string(version.load()) + "\"";
+        res.set_header("ETag", etag);
+        if (req.get_header_value("If-None-Match") == etag) {
+            res.status = 304;
+            return;
+        }
+        std::vector<testing::TestFeedItem> items = {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}};
+        if (version.load() >= 2) {
+            items.insert(items.begin(), {"c", "Episode C", "", "", "ftp://example.com/c.mp3"});
+            items.insert(items.begin(), {"b", "Episode B", "", "", feed.url() + "/b.mp3"});
+        }
+        res.set_content(testing::PodcastFeed("Show", items), "application/rss+xml");
+    });
+    const Caller alice{"u_alice", false, "user:alice"};
+    limits_.feed_fetch.allow_private = true;
+    limits_.max_queue_size = 0;  // full: nothing can be queued
+    MakeApp();
+    auto added = app_->AddShow(alice, feed.url() + "/feed.xml", /*auto_process=*/true, {});
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    const std::string show_id = added->bundle.show.id;
+    const auto item = [&](const std::string& guid) {
+        const auto show = app_->GetShow(alice, show_id, 10);
+        for (const FeedItemRow& i : show->items) {
+            if (i.guid == guid) return i;
+        }
+        ADD_FAILURE() << "no item " << guid;
+        return FeedItemRow{};
+    };
+
+    version = 2;  // B and C are published while the queue is full
+    clock_.Advance(1000);
+    auto polled = app_->PollShow(alice, show_id);
+    ASSERT_TRUE(polled.ok()) << polled.status().ToString();
+    EXPECT_EQ(polled->new_items, 2);
+    EXPECT_EQ(polled->processed, 0);
+    EXPECT_EQ(item("b").auto_pending, 1) << "owed: the next read tries again";
+    EXPECT_EQ(item("c").auto_pending, 0) << "it never can be made";
+    EXPECT_EQ(item("c").enclosure_url, "ftp://example.com/c.mp3");
+    EXPECT_EQ(item("a").auto_pending, 0) << "the back catalogue is made only when asked for";
+
+    limits_.max_queue_size = 100;  // room again; the feed has not changed since
+    MakeApp();
+    clock_.Advance(1000);
+    polled = app_->PollShow(alice, show_id);
+    ASSERT_TRUE(polled.ok()) << polled.status().ToString();
+    EXPECT_FALSE(polled->changed) << "answered 304";
+    EXPECT_EQ(polled->processed, 1);
+    EXPECT_FALSE(item("b").episode_id.empty()) << "B is queued";
+    EXPECT_EQ(item("b").auto_pending, 0);
+    EXPECT_TRUE(item("a").episode_id.empty());
+    EXPECT_TRUE(item("c").episode_id.empty());
+    clock_.Advance(1000);
+    EXPECT_EQ(app_->PollShow(alice, show_id)->processed, 0) << "queued once";
+}
+
 // Speakers found by their voices are named in the transcript, two at once or swapped, by the episode's owner only;
 // a speaker the transcript does not have, or a name that is not one line of text, is refused and changes nothing.
 TEST_F(AppTest, TheTranscriptsSpeakersAreNamedByItsOwner) {

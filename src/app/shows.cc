@@ -50,6 +50,20 @@ FeedItemRow ItemRow(const std::string& show_id, const FeedItem& it, DbInt now) {
     return r;
 }
 
+// Stores what `feed` lists of `show`'s items, read at `now`, and returns how many are new (none on the first read).
+// A new one is owed to automatic processing when the show has it on; what the first read finds is the back
+// catalogue, made only when asked for.
+int StoreItems(Tx& tx, const ShowRow& show, const Feed& feed, bool first, DbInt now) {
+    int fresh = 0;
+    for (const FeedItem& it : feed.items) {
+        if (it.guid.empty()) continue;
+        FeedItemRow row = ItemRow(show.id, it, now);
+        row.auto_pending = !first && show.auto_process != 0 && !row.enclosure_url.empty() ? 1 : 0;
+        if (UpsertFeedItem(tx, row) && !first) ++fresh;
+    }
+    return fresh;
+}
+
 // The file name an enclosure is stored under: its URL's last path segment, made safe.
 std::string EnclosureFileName(const std::string& url) {
     std::string path = url.substr(0, url.find_first_of("?#"));
@@ -223,7 +237,8 @@ Result<ShowPolled> App::Poll(ShowRow show, bool first) {
         failed = feed.status();
     }
     if (first && !failed.ok()) return failed;
-    std::vector<FeedItemRow> fresh;
+    int fresh = 0;
+    std::vector<FeedItemRow> owed;  // items automatic processing owes the show: new ones, and ones refused before
     if (!failed.ok()) {
         show.last_status = "error";
         show.last_error = TruncateUtf8(failed.message(), 500);
@@ -241,29 +256,38 @@ Result<ShowPolled> App::Poll(ShowRow show, bool first) {
         show.persons = PersonsJson(feed->persons);
     }
     PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
-        fresh.clear();
+        fresh = 0;
         if (first) {
             InsertShow(tx, show);
         } else {
             UpdateShowPoll(tx, show);
         }
-        if (!out.changed) return;
-        for (const FeedItem& it : feed->items) {
-            if (it.guid.empty()) continue;
-            FeedItemRow row = ItemRow(show.id, it, now);
-            if (UpsertFeedItem(tx, row) && !first) fresh.push_back(std::move(row));
-        }
+        if (out.changed) fresh = StoreItems(tx, show, *feed, first, now);
+        owed = show.auto_process != 0 ? PendingFeedItems(tx, show.id) : std::vector<FeedItemRow>{};
     }));
-    out.new_items = static_cast<int>(fresh.size());
-    for (const FeedItemRow& item : fresh) {
-        if (show.auto_process == 0 || item.enclosure_url.empty()) continue;
-        auto queued = QueueFeedItem(show, item, /*by_poll=*/true);
-        LogIfFailed(queued.status(), "queueing a new feed item", {{"show_id", show.id}, {"guid", item.guid}});
-        if (queued.ok()) ++out.processed;
-    }
+    out.new_items = fresh;
+    out.processed = QueueOwedItems(show, owed);
     out.show = std::move(show);
     if (!failed.ok()) return failed;
     return out;
+}
+
+int App::QueueOwedItems(const ShowRow& show, const std::vector<FeedItemRow>& owed) {
+    int queued = 0;
+    for (const FeedItemRow& item : owed) {
+        auto q = QueueFeedItem(show, item, /*by_poll=*/true);
+        if (q.ok()) {
+            ++queued;
+            continue;
+        }
+        const bool never = q.status().code() == StatusCode::kInvalidInput;  // its enclosure, or the show's settings
+        LogIfFailed(q.status(), never ? "a new feed item cannot be made" : "a new feed item waits for the next read",
+                    {{"show_id", show.id}, {"guid", item.guid}});
+        if (!never) continue;
+        LogIfFailed(deps_.db->InTransaction([&](Tx& tx) { DropPendingFeedItem(tx, show.id, item.guid); }),
+                    "giving up a feed item", {{"show_id", show.id}, {"guid", item.guid}});
+    }
+    return queued;
 }
 
 Result<FeedItemQueued> App::QueueFeedItem(const ShowRow& show, const FeedItemRow& item, bool by_poll) {

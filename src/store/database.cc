@@ -126,6 +126,12 @@ std::vector<std::string> TranscriptRevisionsMigration() {
     };
 }
 
+// 14: a feed's new item that its show's automatic processing could not queue yet (the queue or the owner's quota
+// was full): tried again at each read of the feed until it is queued.
+std::vector<std::string> FeedItemPendingMigration() {
+    return {"ALTER TABLE feed_items ADD COLUMN auto_pending INTEGER NOT NULL DEFAULT 0"};
+}
+
 const std::vector<std::vector<std::string>>& Migrations() {
     static const std::vector<std::vector<std::string>> m = {
         // 1: episodes, their transcript, clips, feedback and the job queue.
@@ -198,6 +204,7 @@ const std::vector<std::vector<std::string>>& Migrations() {
         EnginePauseMigration(),
         ShowsMigration(),
         TranscriptRevisionsMigration(),
+        FeedItemPendingMigration(),
     };
     return m;
 }

@@ -29,7 +29,7 @@ struct ShowInto {
 
 constexpr const char* kItemColumns =
     "show_id, guid, title, published_at, duration, enclosure_url, enclosure_type, enclosure_bytes, transcript_url,"
-    " transcript_type, chapters_url, persons, episode_id, first_seen_at";
+    " transcript_type, chapters_url, persons, episode_id, first_seen_at, auto_pending";
 
 struct ItemInto {
     FeedItemRow r;
@@ -43,6 +43,7 @@ struct ItemInto {
             st.exchange(into(*s));
         }
         st.exchange(into(r.first_seen_at));
+        st.exchange(into(r.auto_pending));
     }
     FeedItemRow Get() const { return r; }
 };
@@ -126,10 +127,11 @@ bool UpsertFeedItem(Tx& tx, const FeedItemRow& r) {
     st.execute(true);
     if (st.get_affected_rows() == 1) return false;
     s << "INSERT INTO feed_items (" << kItemColumns
-      << ") VALUES (:show, :guid, :title, :pub, :dur, :eu, :et, :eb, :tu, :tt, :cu, :persons, :episode, :seen)",
+      << ") VALUES (:show, :guid, :title, :pub, :dur, :eu, :et, :eb, :tu, :tt, :cu, :persons, :episode, :seen,"
+         " :pending)",
         use(r.show_id), use(r.guid), use(r.title), use(r.published_at), use(r.duration), use(r.enclosure_url),
         use(r.enclosure_type), use(r.enclosure_bytes), use(r.transcript_url), use(r.transcript_type),
-        use(r.chapters_url), use(r.persons), use(r.episode_id), use(r.first_seen_at);
+        use(r.chapters_url), use(r.persons), use(r.episode_id), use(r.first_seen_at), use(r.auto_pending);
     return true;
 }
 
@@ -158,11 +160,20 @@ DbInt CountFeedItems(Tx& tx, const std::string& show_id) {
 
 bool SetFeedItemEpisode(Tx& tx, const std::string& show_id, const std::string& guid, const std::string& episode_id) {
     soci::session& s = tx.sql();
-    soci::statement st = (s.prepare << "UPDATE feed_items SET episode_id = :e WHERE show_id = :s AND guid = :g"
-                                       " AND episode_id = ''",
+    soci::statement st = (s.prepare << "UPDATE feed_items SET episode_id = :e, auto_pending = 0"
+                                       " WHERE show_id = :s AND guid = :g AND episode_id = ''",
                           use(episode_id), use(show_id), use(guid));
     st.execute(true);
     return st.get_affected_rows() == 1;
+}
+
+std::vector<FeedItemRow> PendingFeedItems(Tx& tx, const std::string& show_id) {
+    return SelectItems(tx, "WHERE show_id = :s AND auto_pending = 1 AND episode_id = '' ORDER BY first_seen_at, guid",
+                       [&](soci::statement& st) { st.exchange(use(show_id)); });
+}
+
+void DropPendingFeedItem(Tx& tx, const std::string& show_id, const std::string& guid) {
+    tx.sql() << "UPDATE feed_items SET auto_pending = 0 WHERE show_id = :s AND guid = :g", use(show_id), use(guid);
 }
 
 std::optional<FeedItemRow> FeedItemOfEpisode(Tx& tx, const std::string& episode_id) {

@@ -33,6 +33,8 @@ function itemRow(show, item, refresh) {
   if (item.transcript_url) badges.push(el('span', { class: 'badge', title: 'Its own transcript is used: no recognition' }, 'transcript'));
   if (item.chapters_url) badges.push(el('span', { class: 'badge' }, 'chapters'));
   const people = item.persons.map((p) => p.name).join(', ');
+  // (New, and not queued yet for lack of room: the next read of the feed tries again.)
+  if (item.waiting) badges.push(el('span', { class: 'badge', title: 'The queue was full: the next read of the feed queues it' }, 'waiting for room'));
   let action;
   if (item.episode_id) {
     action = el('a', { href: `#/episodes/${item.episode_id}` }, 'Open clips');

@@ -195,7 +195,7 @@ struct ShowPolled {
     ShowRow show;          // as it is now
     bool changed = false;  // the feed answered with a new document (not 304)
     int new_items = 0;     // items not seen before
-    int processed = 0;     // of those, the ones queued for processing (auto_process)
+    int processed = 0;     // items queued for processing (auto_process): new ones, and ones a full queue refused
 };
 // A feed item queued for processing.
 struct FeedItemQueued {
@@ -398,6 +398,10 @@ class App {
     Result<std::vector<ClipRow>> ChosenClips(const Caller& who, const std::string& episode_id, EpisodeRow* episode);
     Result<ShowRow> VisibleShow(const Caller& who, const std::string& show_id);
     Result<ShowPolled> Poll(ShowRow show, bool first);
+    // Queues the feed items automatic processing owes `show` (auto_pending), and returns how many it queued. One
+    // refused for lack of room (the queue, the owner's quota) stays owed until the next read; one that never can be
+    // made (its enclosure is refused) is no longer owed. Failures are logged.
+    int QueueOwedItems(const ShowRow& show, const std::vector<FeedItemRow>& owed);
     Result<FeedItemQueued> QueueFeedItem(const ShowRow& show, const FeedItemRow& item, bool by_poll);
     AppDeps deps_;
     AppLimits limits_;

@@ -33,6 +33,9 @@ struct FeedItemRow {
     std::string persons = "[]";  // JSON [{name, role, href}]
     std::string episode_id;      // the episode made of it ("" until it is processed)
     DbInt first_seen_at = 0;
+    // 1: found new by a read of a show that makes its new episodes by itself, and not queued yet (set when inserted;
+    // cleared when an episode is made of it, or when it never can be).
+    int auto_pending = 0;
 };
 
 void InsertShow(Tx& tx, const ShowRow& show);
@@ -58,7 +61,12 @@ std::optional<FeedItemRow> GetFeedItem(Tx& tx, const std::string& show_id, const
 // Newest first (by publication, then by when first seen).
 std::vector<FeedItemRow> ListFeedItems(Tx& tx, const std::string& show_id, int limit);
 DbInt CountFeedItems(Tx& tx, const std::string& show_id);
-// Links the item to the episode made of it, only if it has none: false when another request made one first.
+// The show's items still waiting for its automatic processing to queue them (auto_pending, no episode), oldest first.
+std::vector<FeedItemRow> PendingFeedItems(Tx& tx, const std::string& show_id);
+// The item is no longer waiting: it never can be queued.
+void DropPendingFeedItem(Tx& tx, const std::string& show_id, const std::string& guid);
+// Links the item to the episode made of it (no longer pending), only if it has none: false when another request made
+// one first.
 bool SetFeedItemEpisode(Tx& tx, const std::string& show_id, const std::string& guid, const std::string& episode_id);
 // The item an episode was made of.
 std::optional<FeedItemRow> FeedItemOfEpisode(Tx& tx, const std::string& episode_id);
