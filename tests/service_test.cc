@@ -2322,6 +2322,20 @@ size_t SpokenWordPixels(const fs::path& video, double t) {
     return n;
 }
 
+// The share of a frame of `video` (1 s in) that is clearly red.
+double RedShare(const fs::path& video) {
+    auto info = ProbeMedia(video);
+    auto rgb = info.ok() ? FrameRgb(video, 1.0, info->width, info->height) : Result<std::string>(info.status());
+    EXPECT_TRUE(rgb.ok()) << rgb.status().ToString();
+    if (!rgb.ok() || rgb->empty()) return 0;
+    size_t red = 0;
+    for (size_t i = 0; i + 2 < rgb->size(); i += 3) {
+        const auto* p = reinterpret_cast<const unsigned char*>(rgb->data() + i);
+        red += p[0] > 150 && p[1] < 90 && p[2] < 90 ? 1 : 0;
+    }
+    return static_cast<double>(red) / static_cast<double>(rgb->size() / 3);
+}
+
 // Fixes a short word inside `clip` to a long one through the API, as the editor's transcript does, and checks the clip
 // is rendered again with it: in its captions file and burned into its video (the spoken word's highlight at that
 // moment is far wider), with its rank and id kept, and the transcript as made still readable.
@@ -2403,8 +2417,12 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
                                          feed.url() + "/ep3.wav", "audio/wav"});
         }
         res.set_header("ETag", etag);
-        res.set_content(PodcastFeed("The Business Hour", items), "application/rss+xml");
+        res.set_content(PodcastFeed("The Business Hour", items, feed.url() + "/art.png"), "application/rss+xml");
     });
+    // The show's artwork: all red, so its audiograms show whether they have it.
+    ASSERT_TRUE(
+        FfmpegConvert({"-f", "lavfi", "-i", "color=c=red:s=400x400", "-frames:v", "1", (work / "art.png").string()}));
+    feed.Serve("/art.png", ReadAll(work / "art.png"), "image/png");
     feed.Redirect("/ep2.mp3", "/media/ep2.wav");  // an enclosure behind one redirect, as CDNs serve them
     for (const char* path : {"/media/ep2.wav", "/ep1.wav", "/ep3.wav"}) feed.Serve(path, wav, "audio/wav");
     feed.Serve("/ep2.vtt", TimelineVtt(short_timeline_), "text/vtt");
@@ -2448,6 +2466,12 @@ TEST_F(Service, AShowsFeedIsFollowedAndItsNewEpisodeIsProcessedWithoutAClick) {
     EXPECT_EQ(episode["episode"]["chapters"][1]["start"], 45);
     ASSERT_FALSE(episode["clips"].empty());
     PostJson(server, "/api/v1/shows/" + show_id + "/items/process", {{"guid", "ep-2"}}, 409);
+    // The show's artwork is its audiograms' cover.
+    EXPECT_TRUE(episode["episode"]["render_options"].value("cover", json()).is_string()) << episode["episode"].dump();
+    auto video = Client(server).Get("/api/v1/clips/" + episode["clips"][0]["id"].get<std::string>() + "/media/video");
+    ASSERT_TRUE(video && video->status == 200);
+    std::ofstream(work / "clip.mp4", std::ios::binary) << video->body;
+    EXPECT_GT(RedShare(work / "clip.mp4"), 0.05) << "the artwork is in the clip's picture";
     // Its captions: a word fixed in the transcript reaches the clip.
     FixAWordAndFindItInTheClip(server, episode_id, episode["clips"][0]);
 

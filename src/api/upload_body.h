@@ -14,6 +14,7 @@
 
 #include "podpromo/app/app.h"
 #include "podpromo/files/storage.h"
+#include "podpromo/media/render.h"
 
 namespace podpromo::http {
 
@@ -43,7 +44,7 @@ UploadBody ReadUploadBody(const httplib::Request& req, const httplib::ContentRea
 // and must outlive the receiver; the reservation is held until the receiver is destroyed.
 class UploadReceiver {
   public:
-    static constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;  // an audiogram background image
+    static constexpr int64_t kMaxCoverBytes = podpromo::kMaxCoverBytes;  // an audiogram background image
     // The room a body of unknown length holds at first, and grows by as it comes.
     static constexpr int64_t kReserveStep = 64 * 1024 * 1024;
     UploadReceiver(const Storage& storage, int64_t max_file_bytes, Storage::Reservation reservation);

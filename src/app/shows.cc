@@ -318,7 +318,8 @@ Result<FeedItemQueued> App::QueueFeedItem(const ShowRow& show, const FeedItemRow
                        {"enclosure_bytes", item.enclosure_bytes},
                        {"transcript_url", item.transcript_url},
                        {"transcript_type", item.transcript_type},
-                       {"chapters_url", item.chapters_url}};
+                       {"chapters_url", item.chapters_url},
+                       {"image_url", show.image_url}};  // the show's artwork: its audiograms' cover
     q.job.payload = DumpJson(payload);
     Status room;
     bool taken = false;

@@ -17,7 +17,9 @@
 #include "podpromo/jobs/results.h"
 #include "podpromo/jobs/span_render.h"
 #include "podpromo/media/probe.h"
+#include "podpromo/media/render.h"
 #include "podpromo/monitor/log.h"
+#include "podpromo/store/shows.h"
 
 namespace podpromo {
 namespace fs = std::filesystem;
@@ -119,6 +121,32 @@ std::vector<Chapter> FeedChapters(const std::string& url, const FetchPolicy& bas
     return std::move(*chapters);
 }
 
+// The show's artwork (`url`, from its feed) as a cover for the episode's audiograms: fetched under the limits of an
+// uploaded cover and rewritten by NormalizeImage, in a file of tmp/ to commit; nullptr (and a warning) when it cannot
+// be had: the audiograms then have their gradient.
+std::unique_ptr<UploadFile> FeedCover(const std::string& url, const FetchPolicy& base, const Storage& storage,
+                                      const std::string& job_id, const CancelToken* cancel) {
+    if (url.empty()) return nullptr;
+    FetchPolicy policy = base;
+    policy.max_bytes = kMaxCoverBytes;
+    auto file = UploadFile::Create(storage.tmp_dir(), storage.fs());
+    Status st = file.status();
+    if (st.ok()) {
+        FetchAsk ask;
+        ask.url = url;
+        st = FetchUrl(
+                 ask, policy, [&](const char* data, size_t n) { return (*file)->Write(data, n); }, cancel)
+                 .status();
+    }
+    if (st.ok()) st = (*file)->Finish();
+    if (st.ok()) st = ProbeImage((*file)->path()).status();
+    if (st.ok()) st = NormalizeImage((*file)->path(), cancel);
+    if (st.ok()) return std::move(*file);
+    Log(LogLevel::kWarn, "the show's artwork is not used on its audiograms",
+        {{"job_id", job_id}, {"error", st.message()}});
+    return nullptr;
+}
+
 }  // namespace
 
 Result<EpisodeRow> PipelineJobRunner::FetchFromFeed(JobWork& work) {
@@ -173,22 +201,43 @@ Result<EpisodeRow> PipelineJobRunner::FetchFromFeed(JobWork& work) {
         analysis["chapters"] = ChaptersToJson(chapters);
         ep.analysis = DumpJson(analysis);
     }
+    std::unique_ptr<UploadFile> cover =
+        FeedCover(feed.value("image_url", std::string()), FeedPolicy(config_), *storage_, job.id, work.cancel);
+    PODPROMO_RETURN_IF_ERROR(StoreFeedDownload(job, file.get(), cover.get(), transcript, &ep));
+    Log(LogLevel::kInfo, "a feed's episode was downloaded",
+        {{"job_id", job.id},
+         {"bytes", ep.size_bytes},
+         {"feed_transcript", transcript.has_value()},
+         {"show_artwork", cover != nullptr}});
+    if (transcript) work.transcript = std::move(transcript);
+    return ep;
+}
+
+Status PipelineJobRunner::StoreFeedDownload(const JobRow& job, UploadFile* file, UploadFile* cover,
+                                            const std::optional<Transcript>& transcript, EpisodeRow* ep) {
     bool held = false;
     PODPROMO_RETURN_IF_ERROR(db_->InTransaction([&](Tx& s) {
         held = HoldsLease(s, job.id, job.lease_epoch);
         if (!held) return;
-        SetEpisodeSource(s, ep);
+        SetEpisodeSource(s, *ep);
         if (transcript) {
             ReplaceTranscript(s, job.episode_id, *transcript);
             SetJobCheckpoint(s, job.id, Checkpoint::kTranscribed);
         }
-        ThrowIfFailed(file->Commit(storage_->UploadPath(ep.id, ep.filename)));
+        if (cover) {
+            // (Over the episode's options as they are now: its show's look may have changed since the job began.)
+            const std::optional<EpisodeRow> now = GetEpisode(s, ep->id);
+            json options = ParseJsonOr(now ? now->render_options : ep->render_options, json::object());
+            const fs::path dest = storage_->EpisodeDir(ep->id) / "cover";
+            options["cover"] = fs::relative(dest, storage_->root()).string();
+            ep->render_options = DumpJson(options);
+            SetEpisodeRenderOptions(s, ep->id, ep->render_options);
+            ThrowIfFailed(cover->Commit(dest));
+        }
+        ThrowIfFailed(file->Commit(storage_->UploadPath(ep->id, ep->filename)));
     }));
     if (!held) return Fenced("the downloaded episode");
-    Log(LogLevel::kInfo, "a feed's episode was downloaded",
-        {{"job_id", job.id}, {"bytes", ep.size_bytes}, {"feed_transcript", transcript.has_value()}});
-    if (transcript) work.transcript = std::move(transcript);
-    return ep;
+    return Status::Ok();
 }
 
 Status PipelineJobRunner::RunRender(JobWork& work, JobWorkResult* out) {

@@ -32,14 +32,17 @@ struct TestFeedItem {
     std::vector<std::pair<std::string, std::string>> persons;  // (name, role)
 };
 
-// An RSS 2.0 feed with the iTunes and Podcasting 2.0 namespaces, items in the order given (newest first).
-inline std::string PodcastFeed(const std::string& title, const std::vector<TestFeedItem>& items) {
+// An RSS 2.0 feed with the iTunes and Podcasting 2.0 namespaces, items in the order given (newest first), and the
+// show's artwork at `image_url` when given.
+inline std::string PodcastFeed(const std::string& title, const std::vector<TestFeedItem>& items,
+                               const std::string& image_url = "") {
     std::string x = R"(<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:podcast="https://podcastindex.org/namespace/1.0">
 <channel><title>)" + title +
                     R"(</title><link>https://example.com/show</link>
 <podcast:person role="host">Ada Host</podcast:person>
 )";
+    if (!image_url.empty()) x += "<itunes:image href=\"" + image_url + "\"/>\n";
     for (const auto& it : items) {
         x += "<item><title>" + it.title + "</title>";
         if (!it.guid.empty()) x += "<guid isPermaLink=\"false\">" + it.guid + "</guid>";

@@ -59,6 +59,11 @@ class PipelineJobRunner : public JobRunner {
     // into the uploads, with the feed's transcript when the item has one (then no recognition runs). Both are stored
     // by the run holding the lease. Returns the episode as it is now, and sets work.transcript to the feed's.
     Result<EpisodeRow> FetchFromFeed(JobWork& work);
+    // Stores what a feed's item downloaded, if the job still holds its lease (Fenced otherwise): `ep`'s source, the
+    // feed's transcript, and the show's artwork as its cover (`cover`, may be null; `ep`'s render options get it).
+    // The files are committed into the episode's folder in the same transaction.
+    Status StoreFeedDownload(const JobRow& job, UploadFile* file, UploadFile* cover,
+                             const std::optional<Transcript>& transcript, EpisodeRow* ep);
     // RateLimited ("engine_paused", with the seconds left) while `engine` is paused for every worker.
     Status EngineOpen(const std::string& engine);
     // A run the engine answered 429 (slug "engine_rate_limited") pauses it in the database for the seconds it asked;

@@ -3,6 +3,7 @@
 // and a thumbnail, each appearing only when complete.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -64,6 +65,8 @@ struct StyleChoice {
 // picture, Unavailable when ffmpeg is missing or too slow, NoSpace or IoError when the result cannot be stored.
 // Thread-safe.
 inline constexpr int kCoverSide = 1440;
+// The largest picture taken as a cover (an upload's, or a show's artwork from its feed).
+inline constexpr int64_t kMaxCoverBytes = 10 * 1024 * 1024;
 Status NormalizeImage(const std::filesystem::path& path, const CancelToken* cancel = nullptr);
 
 // A named style with optional overrides (empty/0 = keep the style's). InvalidInput for an unknown name or a
