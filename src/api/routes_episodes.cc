@@ -313,7 +313,7 @@ void ApiServer::TranscriptRoutes() {
             doc["latest_revision"] = t->latest;
             return SendJson(res, 200, doc);
         }
-        const auto cues = CuesFromWords(t->transcript.AllWords());
+        const auto cues = TranscriptCues(t->transcript);
         if (format == "srt") return res.set_content(FormatSrt(cues), "application/x-subrip; charset=utf-8");
         res.set_content(FormatVtt(cues), "text/vtt; charset=utf-8");
     });

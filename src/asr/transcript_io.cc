@@ -454,6 +454,24 @@ std::vector<Cue> CuesFromWords(const std::vector<Word>& spoken, Ms offset_ms, si
     return cues;
 }
 
+std::vector<Cue> TranscriptCues(const Transcript& t) {
+    std::vector<Cue> cues;
+    for (size_t i = 0; i < t.segments.size();) {
+        // A turn: the segments one speaker says in a row.
+        std::vector<Word> words;
+        size_t j = i;
+        for (; j < t.segments.size() && t.segments[j].speaker == t.segments[i].speaker; ++j) {
+            words.insert(words.end(), t.segments[j].words.begin(), t.segments[j].words.end());
+        }
+        for (Cue& c : CuesFromWords(words)) {
+            c.speaker = t.segments[i].speaker;
+            cues.push_back(std::move(c));
+        }
+        i = j;
+    }
+    return cues;
+}
+
 namespace {
 std::string CueTime(Ms ms, char sep) {
     return fmt::format("{:02}:{:02}:{:02}{}{:03}", ms / 3600000, (ms / 60000) % 60, (ms / 1000) % 60, sep, ms % 1000);
@@ -463,8 +481,9 @@ std::string CueTime(Ms ms, char sep) {
 std::string FormatSrt(const std::vector<Cue>& cues) {
     std::string out;
     for (size_t i = 0; i < cues.size(); ++i) {
-        out += fmt::format("{}\n{} --> {}\n{}\n\n", i + 1, CueTime(cues[i].start_ms, ','), CueTime(cues[i].end_ms, ','),
-                           cues[i].text);
+        const bool turn = !cues[i].speaker.empty() && (i == 0 || cues[i - 1].speaker != cues[i].speaker);
+        out += fmt::format("{}\n{} --> {}\n{}{}\n\n", i + 1, CueTime(cues[i].start_ms, ','),
+                           CueTime(cues[i].end_ms, ','), turn ? cues[i].speaker + ": " : "", cues[i].text);
     }
     return out;
 }
@@ -472,7 +491,10 @@ std::string FormatSrt(const std::vector<Cue>& cues) {
 std::string FormatVtt(const std::vector<Cue>& cues) {
     std::string out = "WEBVTT\n\n";
     for (const auto& c : cues) {
-        out += fmt::format("{} --> {}\n{}\n\n", CueTime(c.start_ms, '.'), CueTime(c.end_ms, '.'), c.text);
+        std::string voice = c.speaker;
+        std::erase_if(voice, [](char ch) { return ch == '<' || ch == '>'; });
+        out += fmt::format("{} --> {}\n{}{}\n\n", CueTime(c.start_ms, '.'), CueTime(c.end_ms, '.'),
+                           voice.empty() ? "" : "<v " + voice + ">", c.text);
     }
     return out;
 }

@@ -157,6 +157,45 @@ TEST(Export, SrtAndVttRoundTrip) {
     EXPECT_EQ(back_vtt->segments[0].end_ms, 900);
 }
 
+// A transcript's export names its speakers: a WebVTT voice span on every cue (read back with them), "Name: " where a
+// turn begins in SRT; a turn never shares a cue with the next one. Without speakers the export is the words' cues as
+// before.
+TEST(Export, ATranscriptsSpeakersAreNamedInItsSrtAndVtt) {
+    Transcript t;
+    t.segments.push_back(
+        {0, 1000, "Welcome back.", 0.9, {{"Welcome", 0, 400, 0.9}, {"back.", 450, 1000, 0.9}}, "Ada Host"});
+    t.segments.push_back({1100, 1600, "Thanks", 0.9, {{"Thanks", 1100, 1600, 0.9}}, "Ada Host"});
+    t.segments.push_back(
+        {1700,
+         2400,
+         "Glad to be here.",
+         0.9,
+         {{"Glad", 1700, 1900, 0.9}, {"to", 1900, 2000, 0.9}, {"be", 2000, 2100, 0.9}, {"here.", 2100, 2400, 0.9}},
+         "Grace <Hopper>"});
+    const auto cues = TranscriptCues(t);
+    ASSERT_EQ(cues.size(), 2u) << "one cue per turn here: no pause, and a turn never shares a cue";
+    EXPECT_EQ(cues[0].text, "Welcome back. Thanks");
+    EXPECT_EQ(cues[1].speaker, "Grace <Hopper>");
+
+    const std::string vtt = FormatVtt(cues);
+    EXPECT_NE(vtt.find("\n<v Ada Host>Welcome back. Thanks\n"), std::string::npos) << vtt;
+    EXPECT_NE(vtt.find("\n<v Grace Hopper>Glad to be here.\n"), std::string::npos) << vtt;
+    auto back = ParseTranscript(vtt);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_EQ(back->segments.size(), 2u);
+    EXPECT_EQ(back->segments[0].speaker, "Ada Host");
+    EXPECT_EQ(back->segments[1].speaker, "Grace Hopper");
+    EXPECT_EQ(back->segments[1].text, "Glad to be here.");
+
+    t.segments[2].speaker = "Grace";
+    const std::string srt = FormatSrt(TranscriptCues(t));
+    EXPECT_NE(srt.find("\nAda Host: Welcome back. Thanks\n"), std::string::npos) << srt;
+    EXPECT_NE(srt.find("\nGrace: Glad to be here.\n"), std::string::npos) << srt;
+
+    for (auto& seg : t.segments) seg.speaker.clear();
+    EXPECT_EQ(FormatVtt(TranscriptCues(t)), FormatVtt(CuesFromWords(t.AllWords())));
+}
+
 TEST(Export, LongRunsSplitIntoReadableCues) {
     std::vector<Word> words;
     words.reserve(40);

@@ -479,7 +479,7 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         if (cancel && cancel->cancelled()) return Status::Cancelled();
         for (const auto& s : clip_status) PODPROMO_RETURN_IF_ERROR(s);
         Report(progress, Stage::kWrite, 0);
-        const auto all_cues = CuesFromWords(words);
+        const auto all_cues = TranscriptCues(r->transcript);
         PODPROMO_RETURN_IF_ERROR(
             WriteFileAtomic(dir / "transcript.json", DumpJson(TranscriptToJson(r->transcript), 2), disk));
         PODPROMO_RETURN_IF_ERROR(WriteFileAtomic(dir / "transcript.srt", FormatSrt(all_cues), disk));

@@ -26,6 +26,7 @@ struct Cue {
     Ms start_ms = 0;
     Ms end_ms = 0;
     std::string text;
+    std::string speaker;  // who says it, in a transcript's cues (TranscriptCues); "" in a clip's captions
 };
 
 // Groups words, as captions show them (core/caption_words.h: numbers as digits, "I"), into cues of at most
@@ -33,7 +34,12 @@ struct Cue {
 // clamped at 0.
 std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms = 0, size_t max_chars = 42,
                                Ms max_ms = 4000);
+// The whole transcript as cues (as CuesFromWords), a speaker's turn never sharing one with the next: each cue names
+// its segments' speaker. Without speakers, the cues CuesFromWords makes of all its words.
+std::vector<Cue> TranscriptCues(const Transcript& t);
+// SubRip: a cue that starts a speaker's turn begins "Name: ", as transcripts write it (and ParseTranscript reads it).
 std::string FormatSrt(const std::vector<Cue>& cues);
+// WebVTT: a cue with a speaker is a voice span, "<v Name>text" ('<' and '>' left out of the name).
 std::string FormatVtt(const std::vector<Cue>& cues);
 
 // The transcript part of the result document (DESIGN.md §4): times in seconds.
