@@ -926,6 +926,49 @@ TEST_F(AppTest, ANewFeedEpisodeTheQueueRefusedIsQueuedByALaterRead) {
     EXPECT_EQ(app_->PollShow(alice, show_id)->processed, 0) << "queued once";
 }
 
+// Stopping the poller (a service shutting down) ends its round of reads: the read under way records nothing (its show
+// stays due) and no other show's feed is read.
+TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
+    testing::FeedServer feed;
+    std::atomic<bool> armed{false}, released{false};
+    std::atomic<int> read_while_armed{0};
+    for (const char* path : {"/a.xml", "/b.xml"}) {
+        feed.On(path, [&, path](const httplib::Request&, httplib::Response& res) {
+            if (armed.load()) {
+                ++read_while_armed;
+                // (A slow server: it answers once the stop has come.)
+                for (int i = 0; i < 1000 && !released.load(); ++i)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            res.set_content(testing::PodcastFeed(path, {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}}),
+                            "application/rss+xml");
+        });
+    }
+    const Caller alice{"u_alice", false, "user:alice"};
+    limits_.feed_fetch.allow_private = true;
+    MakeApp();
+    ASSERT_TRUE(app_->AddShow(alice, feed.url() + "/a.xml", true, {}).ok());
+    ASSERT_TRUE(app_->AddShow(alice, feed.url() + "/b.xml", true, {}).ok());
+    clock_.Advance(limits_.feed_poll_every_ms + 1000);  // both are due
+
+    armed = true;
+    CancelToken stop;
+    Result<int> round = 0;
+    std::thread poller([&] { round = app_->PollDueShows(&stop); });
+    for (int i = 0; i < 500 && read_while_armed.load() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    stop.Cancel();
+    released = true;
+    poller.join();
+    EXPECT_EQ(read_while_armed.load(), 1) << "the second feed is not read after the stop";
+    EXPECT_EQ(round.status().code(), StatusCode::kCancelled);
+    for (const ShowRow& show : *app_->ListShows(alice)) {
+        EXPECT_EQ(show.last_polled_at, kStart) << "nothing recorded: each show is still due";
+    }
+    armed = false;
+    EXPECT_EQ(*app_->PollDueShows(), 2) << "the next round reads both";
+}
+
 // Speakers found by their voices are named in the transcript, two at once or swapped, by the episode's owner only;
 // a speaker the transcript does not have, or a name that is not one line of text, is refused and changes nothing.
 TEST_F(AppTest, TheTranscriptsSpeakersAreNamedByItsOwner) {

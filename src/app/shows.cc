@@ -221,7 +221,7 @@ Result<App::ShowAdded> App::AddShow(const Caller& who, const std::string& feed_u
 
 // Reads the feed and records what it found. The first read stores the show (and fails without storing anything);
 // a later one records its outcome on the show whatever it was.
-Result<ShowPolled> App::Poll(ShowRow show, bool first) {
+Result<ShowPolled> App::Poll(ShowRow show, bool first, const CancelToken* stop) {
     const DbInt now = deps_.clock->NowMs();
     FetchAsk ask;
     ask.url = show.feed_url;
@@ -230,7 +230,8 @@ Result<ShowPolled> App::Poll(ShowRow show, bool first) {
     show.next_poll_at = now + show.poll_every_ms;
     ShowPolled out;
     Result<Feed> feed = Feed{};  // (read only when the feed answered 200)
-    auto fetched = FetchText(ask, limits_.feed_fetch);
+    auto fetched = FetchText(ask, limits_.feed_fetch, stop);
+    if (fetched.status().code() == StatusCode::kCancelled) return fetched.status();  // (the service is stopping)
     Status failed = fetched.status();
     if (fetched.ok() && fetched->first.status == 200) {
         feed = ParseFeed(fetched->second);
@@ -377,13 +378,16 @@ Result<ShowPolled> App::PollShow(const Caller& who, const std::string& show_id) 
     return Poll(std::move(show), /*first=*/false);
 }
 
-Result<int> App::PollDueShows() {
+Result<int> App::PollDueShows(const CancelToken* stop) {
     std::vector<ShowRow> due;
     PODPROMO_RETURN_IF_ERROR(
         deps_.db->With([&](Tx& tx) { due = ShowsDue(tx, deps_.clock->NowMs(), kShowsPolledAtOnce); }));
+    int read = 0;
     for (ShowRow& show : due) {
+        if (stop && stop->cancelled()) return Status::Cancelled();
+        ++read;
         const std::string id = show.id;
-        auto polled = Poll(std::move(show), /*first=*/false);
+        auto polled = Poll(std::move(show), /*first=*/false, stop);
         if (!polled.ok()) {
             Log(LogLevel::kWarn, "a show's feed could not be read",
                 {{"show_id", id}, {"error", polled.status().message()}});
@@ -392,7 +396,7 @@ Result<int> App::PollDueShows() {
                 {{"show_id", id}, {"new_items", polled->new_items}, {"queued", polled->processed}});
         }
     }
-    return static_cast<int>(due.size());
+    return read;
 }
 
 Result<FeedItemQueued> App::ProcessFeedItem(const Caller& who, const std::string& show_id, const std::string& guid) {

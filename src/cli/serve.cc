@@ -65,8 +65,9 @@ Result<std::unique_ptr<Database>> OpenAndMigrate(const ServiceConfig& config, in
 }
 
 // Reads the shows' feeds whose time has come, every few seconds, on the one instance that holds the housekeeper's
-// lease (so one host polls however many serve). Its own thread, from construction to Stop; a poll in progress is
-// bounded by the feeds' fetch limits.
+// lease (so one host polls however many serve). Its own thread, from construction to Stop. Stop ends a round in
+// progress: the read under way stops at its next piece of body (a silent server holds it until the fetch's own
+// timeout at most), and the shows after it are read at the next start.
 class FeedPoller {
   public:
     FeedPoller(App* app, const Housekeeper* housekeeper) : app_(app), housekeeper_(housekeeper) {
@@ -75,7 +76,9 @@ class FeedPoller {
     ~FeedPoller() { Stop(); }
     FeedPoller(const FeedPoller&) = delete;
     FeedPoller& operator=(const FeedPoller&) = delete;
+    // Ends the round of reads in progress (its read stops, the shows after it wait for the next start) and the thread.
     void Stop() {
+        stopping_.Cancel();
         {
             std::lock_guard<std::mutex> lock(mu_);
             stop_ = true;
@@ -90,7 +93,8 @@ class FeedPoller {
         while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
             if (!housekeeper_->leading()) continue;
             lock.unlock();
-            LogIfFailed(app_->PollDueShows().status(), "reading the shows' feeds");
+            const Status round = app_->PollDueShows(&stopping_).status();
+            if (round.code() != StatusCode::kCancelled) LogIfFailed(round, "reading the shows' feeds");
             lock.lock();
         }
     }
@@ -98,6 +102,7 @@ class FeedPoller {
     const Housekeeper* housekeeper_;
     std::mutex mu_;
     std::condition_variable cv_;
+    CancelToken stopping_;
     bool stop_ = false;
     std::thread thread_;
 };

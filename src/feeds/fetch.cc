@@ -249,12 +249,16 @@ Result<Fetched> FetchUrl(const FetchAsk& ask, const FetchPolicy& policy, const F
     }
 }
 
-Result<std::pair<Fetched, std::string>> FetchText(const FetchAsk& ask, const FetchPolicy& policy) {
+Result<std::pair<Fetched, std::string>> FetchText(const FetchAsk& ask, const FetchPolicy& policy,
+                                                  const CancelToken* cancel) {
     std::string body;
-    auto fetched = FetchUrl(ask, policy, [&](const char* data, size_t n) {
-        body.append(data, n);
-        return Status::Ok();
-    });
+    auto fetched = FetchUrl(
+        ask, policy,
+        [&](const char* data, size_t n) {
+            body.append(data, n);
+            return Status::Ok();
+        },
+        cancel);
     if (!fetched.ok()) return fetched.status();
     return std::make_pair(std::move(*fetched), std::move(body));
 }

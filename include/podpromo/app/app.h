@@ -316,7 +316,9 @@ class App {
     Result<ShowPolled> PollShow(const Caller& who, const std::string& show_id);
     // Polls every show whose time has come (each show's next poll is one interval after its last). For the one
     // host that leads (the housekeeper's lease). Returns how many were read; a failed read is recorded on its show.
-    Result<int> PollDueShows();
+    // `stop` (may be null), once cancelled, ends the round: the read in progress stops (it records nothing, and the
+    // show stays due) and no other show is read.
+    Result<int> PollDueShows(const CancelToken* stop = nullptr);
     // Queues an item of a show's feed: an episode (downloaded by its job, under the upload limits) and its process
     // job. A second request for an item already queued is that episode (FailedPrecondition "already_processed").
     Result<FeedItemQueued> ProcessFeedItem(const Caller& who, const std::string& show_id, const std::string& guid);
@@ -397,7 +399,8 @@ class App {
                                                std::vector<std::string>* clips) const;
     Result<std::vector<ClipRow>> ChosenClips(const Caller& who, const std::string& episode_id, EpisodeRow* episode);
     Result<ShowRow> VisibleShow(const Caller& who, const std::string& show_id);
-    Result<ShowPolled> Poll(ShowRow show, bool first);
+    // Reads the show's feed and records what it found (`stop` as PollDueShows's; Cancelled then, recording nothing).
+    Result<ShowPolled> Poll(ShowRow show, bool first, const CancelToken* stop = nullptr);
     // Queues the feed items automatic processing owes `show` (auto_pending), and returns how many it queued. One
     // refused for lack of room (the queue, the owner's quota) stays owed until the next read; one that never can be
     // made (its enclosure is refused) is no longer owed. Failures are logged.

@@ -62,7 +62,8 @@ Result<Fetched> FetchUrl(const FetchAsk& ask, const FetchPolicy& policy, const F
                          const CancelToken* cancel = nullptr);
 
 // The same, with the body kept in memory (at most policy.max_bytes).
-Result<std::pair<Fetched, std::string>> FetchText(const FetchAsk& ask, const FetchPolicy& policy);
+Result<std::pair<Fetched, std::string>> FetchText(const FetchAsk& ask, const FetchPolicy& policy,
+                                                  const CancelToken* cancel = nullptr);
 
 // Whether a numeric address (IPv4 or IPv6 text) is one a fetch may reach without allow_private.
 bool IsPublicAddress(const std::string& address);
