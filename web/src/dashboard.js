@@ -1,6 +1,17 @@
 // The operator dashboard: health checks, the queue, storage by area, charts of the machine and the process
-// (sampled from /metrics every 5 s while the page is open), and the recent errors.
+// (sampled from /metrics every 5 s while the page is open), the shows' feed reads, and the recent errors.
 import { api, el, formatBytes } from './api.js';
+import { pollWords, relative } from './shows.js';
+
+// The shows' feeds (everyone's, for an administrator): when each was last read and what that found, and when the next
+// read is.
+function feedRows(shows) {
+  if (!shows.length) return [el('tr', {}, el('td', { colspan: 3, class: 'muted' }, 'No shows followed.'))];
+  return shows.map((s) => el('tr', { 'data-show': s.id, class: s.last_status === 'error' ? 'bad' : '' },
+    el('td', {}, el('a', { href: '#/shows' }, s.title || s.feed_url)),
+    el('td', {}, pollWords(s)),
+    el('td', {}, s.auto_process ? relative(s.next_poll_at) : `${relative(s.next_poll_at)} (new episodes wait for a click)`)));
+}
 
 // The samples of a Prometheus text exposition: {"name{labels}": value}.
 export function parseMetrics(text) {
@@ -36,6 +47,7 @@ export function renderDashboard(root) {
   const storage = el('div', {});
   const charts = el('div', { class: 'charts' });
   const errors = el('tbody');
+  const feeds = el('tbody');
   root.replaceChildren(
     el('h1', {}, 'Dashboard'),
     el('div', { class: 'grid' },
@@ -43,6 +55,9 @@ export function renderDashboard(root) {
       el('section', { class: 'panel' }, el('h2', {}, 'Queue'), queue),
       el('section', { class: 'panel' }, el('h2', {}, 'Storage'), storage),
       el('section', { class: 'panel' }, el('h2', {}, 'System'), charts)),
+    el('section', { class: 'panel' }, el('h2', {}, 'Feeds'),
+      el('table', { class: 'feeds', 'data-testid': 'feeds' }, el('thead', {}, el('tr', {},
+        ['Show', 'Last read', 'Next read'].map((h) => el('th', { scope: 'col' }, h)))), feeds)),
     el('section', { class: 'panel' }, el('h2', {}, 'Recent errors'),
       el('table', { class: 'errors' }, el('thead', {}, el('tr', {},
         ['Kind', 'Stage', 'Count', 'Last seen', 'Message'].map((h) => el('th', { scope: 'col' }, h)))), errors)));
@@ -51,9 +66,10 @@ export function renderDashboard(root) {
   let lastRequests = null;
 
   async function refresh() {
-    const [h, q, s, e, m] = await Promise.allSettled([
+    const [h, q, s, e, m, f] = await Promise.allSettled([
       fetch('/health').then((r) => r.json()), api.get('/queue/stats'), api.get('/storage/stats'),
-      api.get('/api/v1/admin/errors'), api.text('/metrics')]);
+      api.get('/api/v1/admin/errors'), api.text('/metrics'), api.get('/api/v1/shows')]);
+    if (f.status === 'fulfilled') feeds.replaceChildren(...feedRows(f.value.shows));
     if (h.status === 'fulfilled') {
       health.replaceChildren(el('p', { class: `badge ${h.value.status}`, 'data-health': h.value.status }, h.value.status),
         el('ul', {}, Object.entries(h.value.checks).map(([name, c]) =>

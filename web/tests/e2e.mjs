@@ -553,12 +553,15 @@ try {
   assert.equal((edl.match(/^\d{3} /gm) || []).length, 1, 'the EDL: one event, the starred clip');
   await downloadsAll(page, fromFeed, 'desktop');
 
-  step('the dashboard: health, queue, storage, system charts, errors');
+  step('the dashboard: health, queue, storage, system charts, the feeds\' reads, errors');
   await page.goto(base + '/#/dashboard');
   await page.locator('[data-health]').waitFor();
   await page.locator('.charts svg').first().waitFor();
   assert.ok(await page.locator('.checks li').count() >= 5);
   assert.match(await page.locator('.stats').textContent(), /Workers\s*2/);
+  const feedRow = page.locator('[data-testid=feeds] tr', { hasText: 'Founder Stories' });
+  await feedRow.waitFor();
+  assert.match(await feedRow.textContent(), /Read (just now|\d+ min ago)/, 'the feed\'s last read is on the dashboard');
   await page.screenshot({ path: join(artifacts, 'desktop-dashboard.png'), fullPage: true });
 
   // ---- The same week at 390 px, on the same show. ----
