@@ -962,7 +962,9 @@ TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
     poller.join();
     EXPECT_EQ(read_while_armed.load(), 1) << "the second feed is not read after the stop";
     EXPECT_EQ(round.status().code(), StatusCode::kCancelled);
-    for (const ShowRow& show : *app_->ListShows(alice)) {
+    const auto shows = app_->ListShows(alice);
+    ASSERT_TRUE(shows.ok());
+    for (const ShowRow& show : *shows) {
         EXPECT_EQ(show.last_polled_at, kStart) << "nothing recorded: each show is still due";
     }
     armed = false;
