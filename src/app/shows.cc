@@ -388,6 +388,7 @@ Result<int> App::PollDueShows(const CancelToken* stop) {
         ++read;
         const std::string id = show.id;
         auto polled = Poll(std::move(show), /*first=*/false, stop);
+        if (polled.status().code() == StatusCode::kCancelled) return polled.status();  // (stopping: not a failure)
         if (!polled.ok()) {
             Log(LogLevel::kWarn, "a show's feed could not be read",
                 {{"show_id", id}, {"error", polled.status().message()}});

@@ -451,7 +451,6 @@ Status WriteOutputs(EpisodeResult* r, const fs::path& out_dir, const MediaOption
         auto staging = StagingDir::Create(out_dir, media.staging_prefix);
         if (!staging.ok()) return staging.status();
         const fs::path& dir = staging->path();
-        const auto words = r->transcript.AllWords();
         r->files.assign(r->clips.size(), {});
         std::vector<Status> clip_status(r->clips.size());
         std::atomic<size_t> next{0}, done{0};
