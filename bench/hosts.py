@@ -23,6 +23,7 @@ def round_with(workers, binary, source, jobs):
     work = pathlib.Path(tempfile.mkdtemp(prefix="podpromo-bench-hosts."))
     r = d.Run(binary, source, work)
     try:
+        r.setup()
         serve = d.Host("serve", r.net, 1, binary, r.env(1), ["serve", "--data-dir", str(r.root)], r.logs)
         serve.start()
         r.hosts["serve"] = serve

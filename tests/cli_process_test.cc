@@ -397,8 +397,8 @@ TEST_F(ProcessEpisodes, ImportedTranscriptIsUsedAsIs) {
     EXPECT_EQ(j["episode"]["detected_genre"], "business");
     // A transcript that runs far past the end of the audio belongs to another recording: refused, named.
     std::vector<Cue> cues;
-    for (const auto& l : ep.timeline) cues.push_back({l.start_ms, l.end_ms, l.line.text});
-    cues.push_back({ep.timeline.back().end_ms + 60000, ep.timeline.back().end_ms + 63000, "and that is all"});
+    for (const auto& l : ep.timeline) cues.push_back({l.start_ms, l.end_ms, l.line.text, ""});
+    cues.push_back({ep.timeline.back().end_ms + 60000, ep.timeline.back().end_ms + 63000, "and that is all", ""});
     std::ofstream(work / "other.srt") << FormatSrt(cues);
     const fs::path out = work / "out";
     r = RunPodpromo({"process", ep.wav.string(), "--transcript", (work / "other.srt").string(), "--out", out.string()});

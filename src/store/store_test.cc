@@ -1,6 +1,11 @@
 // The repositories on a real SQLite database in a temporary directory.
+#include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <soci/soci.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -540,13 +545,17 @@ TEST(Store, AListenerCutOffListensAgainAndSaysSinceWhen) {
 
 TEST(Store, PostgresUrlsBecomeLibpqConnectionStrings) {
     EXPECT_EQ(*PostgresConnectString("postgresql://pp:p%40ss@db.example:5433/clips?sslmode=require"),
-              "user='pp' password='p@ss' host='db.example' port='5433' dbname='clips' sslmode='require'");
-    EXPECT_EQ(*PostgresConnectString("postgres://[::1]:5432/x"), "host='::1' port='5432' dbname='x'");
+              "user='pp' password='p@ss' host='db.example' port='5433' dbname='clips' sslmode='require' "
+              "connect_timeout='10'");
+    EXPECT_EQ(*PostgresConnectString("postgres://[::1]:5432/x"),
+              "host='::1' port='5432' dbname='x' connect_timeout='10'");
     EXPECT_EQ(*PostgresConnectString("postgresql://me:it's%20a\\b@h/d"),
-              "user='me' password='it\\'s a\\\\b' host='h' dbname='d'")
+              "user='me' password='it\\'s a\\\\b' host='h' dbname='d' connect_timeout='10'")
         << "a quote or backslash cannot end the value early";
     EXPECT_EQ(*PostgresConnectString("postgresql:///d?host=%2Fvar%2Frun%2Fpostgresql"),
-              "dbname='d' host='/var/run/postgresql'");
+              "dbname='d' host='/var/run/postgresql' connect_timeout='10'");
+    EXPECT_EQ(*PostgresConnectString("postgresql://h/d?connect_timeout=3"), "host='h' dbname='d' connect_timeout='3'")
+        << "the URL's own limit wins";
     for (const char* bad : {"mysql://h/d", "postgresql://h:99999999/d", "postgresql://h:port/d",
                             "postgresql://h/d?bad-key=1", "postgresql://h/d?x=%zz", "postgresql://h/d%00"}) {
         const auto r = PostgresConnectString(bad);
@@ -554,6 +563,29 @@ TEST(Store, PostgresUrlsBecomeLibpqConnectionStrings) {
         EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput) << bad;
         EXPECT_NE(r.status().message().find("DATABASE_URL"), std::string::npos) << r.status().ToString();
     }
+}
+
+// A database host that takes the connection and never answers (a wedged server, a port behind a filter) is an error
+// within the connection's limit: before, libpq's unlimited default held a starting serve silent for minutes.
+TEST(Store, ADatabaseThatNeverAnswersIsAnErrorWithinTheConnectLimit) {
+    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof at;
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&at), size), 0);
+    ASSERT_EQ(listen(listener, 8), 0);  // the kernel completes the handshake; nothing ever reads or answers
+    ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&at), &size), 0);
+    const auto began = std::chrono::steady_clock::now();
+    auto opened =
+        Database::Open(fmt::format("postgresql://pp@127.0.0.1:{}/podpromo?connect_timeout=2", ntohs(at.sin_port)), 2);
+    const auto took = std::chrono::steady_clock::now() - began;
+    close(listener);
+    ASSERT_FALSE(opened.ok());
+    EXPECT_EQ(opened.status().code(), StatusCode::kUnavailable) << opened.status().ToString();
+    EXPECT_NE(opened.status().message().find("cannot open the database"), std::string::npos);
+    EXPECT_LT(took, std::chrono::seconds(8)) << "the open waited past its connect_timeout";
 }
 
 // A connection the server ended (a restart, pg_terminate_backend) is replaced: the work done on it runs again on a new

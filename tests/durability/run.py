@@ -69,37 +69,87 @@ def run(*argv, check=True, **kw):
 
 
 class Network:
-    """Namespaces pp<tag>-<i>, i = 1..n, each with 10.231.<i>.2/30 on its eth0 and this side's 10.231.<i>.1."""
+    """Namespaces pp<tag>-<i>, i = 1..n, each with 10.<b>.<i>.2/30 on its eth0 and this side's 10.<b>.<i>.1, where
+    10.<b>.0.0/16 is a block no address of this host is in.
+
+    A run killed before it could clean up (a CI job stopped, kill -9) leaves its namespaces and their addresses
+    behind; a later run on the same block then sent its database connections into a dead namespace and waited. So each
+    run first removes what dead runs left (their owner file names a process that is gone, or there is none), and
+    takes a block that is free.
+    """
+
+    OWNERS = pathlib.Path("/run/podpromo-durability")
+    octet = 231  # b: set by the constructor
 
     def __init__(self, n):
+        self.OWNERS.mkdir(parents=True, exist_ok=True)
         self.tag = f"{random.randrange(16**4):04x}"
+        (self.OWNERS / self.tag).write_text(str(os.getpid()))  # before any namespace: a sweep never takes a live one
+        self.sweep()
+        Network.octet = self.free_block()
         self.made = []
         for i in range(1, n + 1):
             ns, outer = f"pp{self.tag}-{i}", f"pp{self.tag}o{i}"
             run("ip", "netns", "add", ns)
             self.made.append((ns, outer))
             run("ip", "link", "add", outer, "type", "veth", "peer", "name", "eth0", "netns", ns)
-            run("ip", "addr", "add", f"10.231.{i}.1/30", "dev", outer)
+            run("ip", "addr", "add", f"{self.outer(i)}/30", "dev", outer)
             run("ip", "link", "set", outer, "up")
-            run("ip", "netns", "exec", ns, "ip", "addr", "add", f"10.231.{i}.2/30", "dev", "eth0")
+            run("ip", "netns", "exec", ns, "ip", "addr", "add", f"{self.inner(i)}/30", "dev", "eth0")
             run("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "up")
             run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        log(f"hosts on 10.{self.octet}.0.0/16")
+
+    def sweep(self):
+        """Removes the namespaces, links and processes of runs whose owner is gone."""
+        for ns in run("ip", "netns", "list").stdout.split():
+            m = re.fullmatch(r"pp([0-9a-f]{4})-(\d+)", ns)
+            if not m or self.alive(m.group(1)):
+                continue
+            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            run("ip", "link", "del", f"pp{m.group(1)}o{m.group(2)}", check=False)
+            run("ip", "netns", "del", ns, check=False)
+            log(f"removed {ns}, left by a run that was killed")
+        for owner in self.OWNERS.iterdir():
+            if not self.alive(owner.name):
+                owner.unlink(missing_ok=True)
+
+    def alive(self, tag):
+        try:
+            os.kill(int((self.OWNERS / tag).read_text()), 0)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    @staticmethod
+    def free_block():
+        used = set(int(b) for b in re.findall(r"\binet 10\.(\d+)\.", run("ip", "-4", "addr").stdout))
+        used |= set(int(b) for b in re.findall(r"^10\.(\d+)\.", run("ip", "-4", "route").stdout, re.M))
+        free = [b for b in range(200, 251) if b not in used]
+        if not free:
+            fail("no free 10.b.0.0/16 block for the hosts (200 <= b <= 250)")
+        return random.choice(free)
 
     def ns(self, i):
         return f"pp{self.tag}-{i}"
 
     @staticmethod
     def inner(i):
-        return f"10.231.{i}.2"
+        return f"10.{Network.octet}.{i}.2"
 
     @staticmethod
     def outer(i):
-        return f"10.231.{i}.1"
+        return f"10.{Network.octet}.{i}.1"
 
     def remove(self):
         for ns, outer in self.made:
             run("ip", "link", "del", outer, check=False)
             run("ip", "netns", "del", ns, check=False)
+        (self.OWNERS / self.tag).unlink(missing_ok=True)
 
 
 class Postgres:
@@ -116,7 +166,7 @@ class Postgres:
         self.as_owner(self.bin / "initdb", "-D", self.data, "-U", "podpromo", "--auth=trust", "--no-sync", "-E", "UTF8",
                       "--locale=C")
         with open(self.data / "pg_hba.conf", "a") as f:
-            f.write("host all all 10.231.0.0/16 trust\n")
+            f.write(f"host all all 10.{Network.octet}.0.0/16 trust\n")
         self.port = free_port()
         listen = ",".join(["127.0.0.1"] + addresses)
         self.options = (f"-h {listen} -p {self.port} -k {self.dir} -c fsync=off -c synchronous_commit=off "
@@ -353,13 +403,15 @@ class Run:
         self.logs = self.work / "logs"
         self.logs.mkdir(parents=True)
         self.token = uuid.uuid4().hex  # METRICS_TOKEN
+        self.hosts, self.net, self.pg, self.whisper = {}, None, None, None  # (close() takes down what was made)
+
+    def setup(self):
         self.net = Network(5)  # 1, 2: serves; 3, 4, 5: workers
         self.pg = Postgres(self.work, [Network.outer(i) for i in range(1, 6)])
         script = [line.split("\t")[3] for line in (self.source / "tests/data/business_interview.tsv").read_text()
                   .splitlines() if line and not line.startswith("#")]
         self.script = script
         self.whisper = FakeWhisper([Network.outer(i) for i in (3, 4, 5)], script)
-        self.hosts = {}
         self.jobs = {}  # job id -> what it is
 
     def env(self, i):
@@ -584,9 +636,11 @@ class Run:
     def close(self):
         for h in self.hosts.values():
             h.stop()
-        self.whisper.stop()
-        self.pg.stop()
-        self.net.remove()
+        for part in (self.whisper, self.pg):
+            if part is not None:
+                part.stop()
+        if self.net is not None:
+            self.net.remove()
 
 
 def main():
@@ -597,25 +651,31 @@ def main():
     work = tempfile.mkdtemp(prefix="podpromo-durability.")
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("the run passed its deadline")))
     signal.alarm(DEADLINE + 60)
-    r = None
+    r, failures = None, ["the run stopped early"]
     try:
         r = Run(binary, source, work)
+        r.setup()
         failures = r.go()
     finally:
         if r is not None:
             if os.environ.get("DURABILITY_KEEP"):
                 log(f"logs kept in {r.logs}")
             r.close()
+        if failures:  # (a failed wait ends the run early, with failures still as set above: its logs are shown too)
+            show_logs(work)
     if failures:
-        for path in sorted((pathlib.Path(work) / "logs").glob("*.log")):
-            lines = path.read_text(errors="replace").splitlines()
-            print(f"--- the last lines of {path.name}:\n" + "\n".join(lines[-25:]), flush=True)
         log(f"{len(failures)} checks failed; the hosts' logs are in {work}/logs")
         return 1
     if not os.environ.get("DURABILITY_KEEP"):
         shutil.rmtree(work, ignore_errors=True)
     log("every check passed")
     return 0
+
+
+def show_logs(work):
+    for path in sorted((pathlib.Path(work) / "logs").glob("*.log")):
+        lines = path.read_text(errors="replace").splitlines()
+        print(f"--- the last lines of {path.name}:\n" + "\n".join(lines[-25:]), flush=True)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ std::string JoinText(const std::vector<TimedLine>& lines) {
 
 std::string ScriptSrt(const std::vector<TimedLine>& lines) {
     std::vector<Cue> cues;
-    for (const auto& l : lines) cues.push_back({l.start_ms, l.end_ms, l.line.text});
+    for (const auto& l : lines) cues.push_back({l.start_ms, l.end_ms, l.line.text, ""});
     return FormatSrt(cues);
 }
 

@@ -36,7 +36,10 @@ class Tx {
 
 // libpq's keyword='value' connection string for a postgresql:// (or postgres://) URL: user, password, host (a name,
 // an address or [an IPv6 address]), port, database and ?key=value parameters, %-escapes decoded. InvalidInput naming
-// DATABASE_URL for what is not such a URL. (SOCI 4.0 hands a URL to libpq in a form libpq misreads.)
+// DATABASE_URL for what is not such a URL. (SOCI 4.0 hands a URL to libpq in a form libpq misreads.) Without the URL's
+// own connect_timeout it gets kDefaultConnectSeconds: libpq's own default waits for ever, so a database host that
+// drops packets held a starting serve (and every reconnection) silent for minutes.
+inline constexpr int kDefaultConnectSeconds = 10;
 Result<std::string> PostgresConnectString(const std::string& url);
 
 class Database {
