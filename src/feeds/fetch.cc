@@ -7,10 +7,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "podpromo/core/types.h"
 
@@ -143,21 +147,59 @@ std::string Resolve(const ParsedUrl& base, const std::string& location) {
     return origin + dir + location;
 }
 
+// Ends a request from outside, at the fetch's deadline or on a cancel. httplib 0.11 bounds each read, not a request:
+// a server that sends its answer a byte at a time never trips a read's timeout and held a fetch (and the feed
+// poller's one thread) for as long as it liked, and a cancel was seen only between pieces of body. Client::stop()
+// shuts the socket down under the client's own lock (its one thread-safe way to end a request in flight), and the
+// blocked read returns. A stop that comes before the socket exists is lost, so it is repeated until the request
+// returns; the connection's own timeout bounds that wait. A request it ended may look whole to httplib (a body read
+// to the connection's end), so what it returns is not to be used once `fired`. Threads: one of its own, from
+// construction to destruction (which joins it); the caller's thread runs the request.
+class RequestWatch {
+  public:
+    RequestWatch(httplib::Client& client, const CancelToken* cancel, Clock::time_point deadline)
+        : client_(client), cancel_(cancel), deadline_(deadline), thread_([this] { Watch(); }) {}
+    ~RequestWatch() {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            done_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+    RequestWatch(const RequestWatch&) = delete;
+    RequestWatch& operator=(const RequestWatch&) = delete;
+    bool fired() const { return fired_.load(); }
+
+  private:
+    void Watch() {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return done_; })) {
+            if ((cancel_ != nullptr && cancel_->cancelled()) || Clock::now() > deadline_) {
+                fired_ = true;
+                client_.stop();
+            }
+        }
+    }
+    httplib::Client& client_;
+    const CancelToken* cancel_;
+    const Clock::time_point deadline_;
+    std::mutex mu_;
+    std::condition_variable wake_;
+    bool done_ = false;  // guarded by mu_
+    std::atomic<bool> fired_{false};
+    std::thread thread_;
+};
+
 struct Hop {
     Fetched fetched;
     std::optional<std::string> redirect_to;
 };
 
-Result<Hop> FetchOnce(const std::string& url, const FetchAsk& ask, const FetchPolicy& policy, const FetchSink& sink,
-                      const CancelToken* cancel, Clock::time_point deadline) {
-    PODPROMO_ASSIGN_OR_RETURN(ParsedUrl u, ParseUrl(url));
-    PODPROMO_ASSIGN_OR_RETURN(std::string address, ResolveChecked(u, policy));
-    const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-    httplib::Client client(fmt::format("{}://{}:{}", u.scheme, host, u.port));
+// The client for one hop: to the checked address, within what is left of the fetch's time, redirects by hand.
+void Configure(httplib::Client& client, const ParsedUrl& u, const std::string& address, int64_t left_ms) {
     client.set_hostname_addr_map({{u.host, address}});
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return Status::Unavailable(url + ": timed out").WithSlug("fetch_timeout");
-    const auto each = std::min<int64_t>(left.count(), 30000);
+    const auto each = std::min<int64_t>(left_ms, 30000);
     client.set_connection_timeout(std::chrono::milliseconds(std::min<int64_t>(each, 10000)));
     client.set_read_timeout(std::chrono::milliseconds(each));
     client.set_write_timeout(std::chrono::milliseconds(each));
@@ -166,34 +208,55 @@ Result<Hop> FetchOnce(const std::string& url, const FetchAsk& ask, const FetchPo
         client.set_ca_cert_path("/etc/ssl/certs/ca-certificates.crt");
         client.enable_server_certificate_verification(true);
     }
+}
+
+httplib::Headers RequestHeaders(const FetchAsk& ask) {
     httplib::Headers headers = {{"User-Agent", "PodPromo/1.0 (+feed reader)"}};
     if (!ask.if_none_match.empty()) headers.emplace("If-None-Match", ask.if_none_match);
     if (!ask.if_modified_since.empty()) headers.emplace("If-Modified-Since", ask.if_modified_since);
+    return headers;
+}
+
+// Reads an answer's status and headers into `hop`; not Ok for one whose body is not to be read (an error status, a
+// body declared too large). A redirect is Ok with hop.redirect_to set; its body is not read either.
+Status TakeAnswer(const httplib::Response& r, const ParsedUrl& u, const std::string& url, const FetchPolicy& policy,
+                  Hop& hop) {
+    hop.fetched.status = r.status;
+    hop.fetched.etag = r.get_header_value("ETag").substr(0, 500);
+    hop.fetched.last_modified = r.get_header_value("Last-Modified").substr(0, 100);
+    hop.fetched.content_type = r.get_header_value("Content-Type").substr(0, 200);
+    if (r.status >= 300 && r.status < 400 && r.status != 304) {
+        hop.redirect_to = Resolve(u, r.get_header_value("Location"));
+        return Status::Ok();
+    }
+    if (r.status != 200 && r.status != 304) {
+        return Status::Unavailable(fmt::format("{}: the server answered HTTP {}", url.substr(0, 200), r.status))
+            .WithSlug("fetch_failed");
+    }
+    const auto length = ParseInt(r.get_header_value("Content-Length"));
+    if (length && *length > policy.max_bytes) {
+        return Status::TooLarge(
+                   fmt::format("{}: {} bytes, over the limit of {}", url.substr(0, 200), *length, policy.max_bytes))
+            .WithSlug("too_large");
+    }
+    return Status::Ok();
+}
+
+Result<Hop> FetchOnce(const std::string& url, const FetchAsk& ask, const FetchPolicy& policy, const FetchSink& sink,
+                      const CancelToken* cancel, Clock::time_point deadline) {
+    PODPROMO_ASSIGN_OR_RETURN(ParsedUrl u, ParseUrl(url));
+    PODPROMO_ASSIGN_OR_RETURN(std::string address, ResolveChecked(u, policy));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return Status::Unavailable(url + ": timed out").WithSlug("fetch_timeout");
+    const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+    httplib::Client client(fmt::format("{}://{}:{}", u.scheme, host, u.port));
+    Configure(client, u, address, left.count());
     Hop hop;
     hop.fetched.final_url = url;
     Status stopped;
     const auto on_response = [&](const httplib::Response& r) {
-        hop.fetched.status = r.status;
-        hop.fetched.etag = r.get_header_value("ETag").substr(0, 500);
-        hop.fetched.last_modified = r.get_header_value("Last-Modified").substr(0, 100);
-        hop.fetched.content_type = r.get_header_value("Content-Type").substr(0, 200);
-        if (r.status >= 300 && r.status < 400 && r.status != 304) {
-            hop.redirect_to = Resolve(u, r.get_header_value("Location"));
-            return false;  // its body is not read
-        }
-        if (r.status != 200 && r.status != 304) {
-            stopped = Status::Unavailable(fmt::format("{}: the server answered HTTP {}", url.substr(0, 200), r.status))
-                          .WithSlug("fetch_failed");
-            return false;
-        }
-        const auto length = ParseInt(r.get_header_value("Content-Length"));
-        if (length && *length > policy.max_bytes) {
-            stopped = Status::TooLarge(fmt::format("{}: {} bytes, over the limit of {}", url.substr(0, 200), *length,
-                                                   policy.max_bytes))
-                          .WithSlug("too_large");
-            return false;
-        }
-        return true;
+        stopped = TakeAnswer(r, u, url, policy, hop);
+        return stopped.ok() && !hop.redirect_to;
     };
     const auto on_body = [&](const char* data, size_t n) {
         if (cancel && cancel->cancelled())
@@ -210,8 +273,18 @@ Result<Hop> FetchOnce(const std::string& url, const FetchAsk& ask, const FetchPo
         }
         return stopped.ok();
     };
-    auto res = client.Get(u.path, headers, on_response, on_body);
+    bool ended_from_outside = false;
+    auto res = [&] {
+        const RequestWatch watch(client, cancel, deadline);
+        auto r = client.Get(u.path, RequestHeaders(ask), on_response, on_body);
+        ended_from_outside = watch.fired();
+        return r;
+    }();
     if (!stopped.ok()) return stopped;
+    if (ended_from_outside) {
+        if (cancel != nullptr && cancel->cancelled()) return Status::Cancelled("the download was cancelled");
+        return Status::Unavailable(url.substr(0, 200) + ": timed out").WithSlug("fetch_timeout");
+    }
     if (hop.redirect_to) return hop;
     if (!res) {
         const bool timed_out = res.error() == httplib::Error::Read || Clock::now() > deadline;

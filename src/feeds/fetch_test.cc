@@ -1,7 +1,12 @@
 #include "podpromo/feeds/fetch.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "feed_server.h"
@@ -119,6 +124,87 @@ TEST(Fetch, ASlowServerIsLeftWithinTheTimeLimit) {
     auto r = FetchText(Ask(server.url() + "/slow"), quick);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().slug(), "fetch_timeout") << r.status().ToString();
+}
+
+// A server of raw bytes on loopback: it reads a request, then writes `head` and after it one byte of `drip` every
+// `every` until the peer goes or the server is destroyed. (An httplib server cannot send a partial header.)
+class DrippingServer {
+  public:
+    DrippingServer(std::string head, std::chrono::milliseconds every) : head_(std::move(head)), every_(every) {
+        listener_ = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in at{};
+        at.sin_family = AF_INET;
+        at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof at;
+        bind(listener_, reinterpret_cast<sockaddr*>(&at), size);
+        listen(listener_, 4);
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&at), &size);
+        port_ = ntohs(at.sin_port);
+        thread_ = std::thread([this] { Serve(); });
+    }
+    ~DrippingServer() {
+        stop_ = true;
+        shutdown(listener_, SHUT_RDWR);
+        thread_.join();
+        close(listener_);
+    }
+    DrippingServer(const DrippingServer&) = delete;
+    DrippingServer& operator=(const DrippingServer&) = delete;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/feed.xml"; }
+
+  private:
+    void Serve() {
+        const int c = accept(listener_, nullptr, nullptr);
+        if (c < 0) return;
+        char request[4096];
+        (void)!recv(c, request, sizeof request, 0);
+        bool open = send(c, head_.data(), head_.size(), MSG_NOSIGNAL) >= 0;
+        auto next = std::chrono::steady_clock::now() + every_;
+        while (open && !stop_) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (std::chrono::steady_clock::now() < next) continue;
+            open = send(c, "a", 1, MSG_NOSIGNAL) == 1;
+            next += every_;
+        }
+        close(c);
+    }
+    std::string head_;
+    std::chrono::milliseconds every_;
+    int listener_ = -1, port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+// httplib bounds each read, not the request: a header that comes a byte at a time never trips a read's timeout.
+TEST(Fetch, AServerThatDripsItsAnswerIsLeftAtTheTimeLimit) {
+    for (const char* head : {"HTTP/1.1 200 OK\r\nX-Slow: ", "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n"}) {
+        DrippingServer server(head, std::chrono::milliseconds(100));
+        FetchPolicy quick = Loopback();
+        quick.timeout = std::chrono::milliseconds(1000);
+        const auto began = std::chrono::steady_clock::now();
+        auto r = FetchText(Ask(server.url()), quick);
+        const auto took = std::chrono::steady_clock::now() - began;
+        ASSERT_FALSE(r.ok()) << head;
+        EXPECT_EQ(r.status().slug(), "fetch_timeout") << r.status().ToString();
+        EXPECT_LT(took, std::chrono::milliseconds(2500)) << "the fetch ran past its time limit: " << head;
+    }
+}
+
+// A stop (the service shutting down, a job cancelled) ends a read the server holds open without a byte.
+TEST(Fetch, ACancelEndsAReadTheServerHoldsSilent) {
+    DrippingServer server("", std::chrono::milliseconds(60000));
+    CancelToken cancel;
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        cancel.Cancel();
+    });
+    const auto began = std::chrono::steady_clock::now();
+    auto r = FetchText(Ask(server.url()), Loopback(), &cancel);
+    const auto took = std::chrono::steady_clock::now() - began;
+    canceller.join();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+    EXPECT_LT(took, std::chrono::milliseconds(1500)) << "the cancel waited for the read's own timeout";
 }
 
 TEST(Fetch, AConditionalRequestAnswered304HasNoBodyAndErrorsNameTheStatus) {

@@ -8,12 +8,14 @@
 //   loopback servers) or names the host among its private_hosts. The connection goes to the address that was checked,
 //   not to a second lookup.
 // - Redirects are followed by hand, at most `max_redirects`, each new URL checked the same way.
-// - The whole fetch is bounded in time (`timeout`: DeadlineExceeded is reported as Unavailable "fetch_timeout"), and
+// - The whole fetch is bounded in time (`timeout`: reported as Unavailable "fetch_timeout"), however the server
+//   spreads its bytes (one a second never trips a read's own timeout: a watch ends the request from outside), and
 //   the body in bytes (TooLarge "too_large" once it passes `max_bytes`, whatever Content-Length said).
 // - HTTPS verifies the server's certificate against the system's trust store.
 //
-// Threads: every call is independent; nothing is shared. Errors: Unavailable "fetch_failed" for a server that cannot
-// be reached or answers with an error status (the message names the URL and the status), InvalidInput "invalid_url".
+// Threads: every call is independent; nothing is shared (each runs a watching thread of its own while it fetches).
+// Errors: Unavailable "fetch_failed" for a server that cannot be reached or answers with an error status (the message
+// names the URL and the status), InvalidInput "invalid_url".
 #pragma once
 
 #include <chrono>
@@ -56,8 +58,8 @@ using FetchSink = std::function<Status(const char* data, size_t size)>;
 // Checks the URL's form (scheme, host, no credentials); nothing is resolved.
 Status CheckFetchUrl(const std::string& url);
 
-// GETs `ask.url` under `policy`, giving the body (of a 200) to `sink`. `cancel` (may be null) stops it between
-// pieces (Cancelled).
+// GETs `ask.url` under `policy`, giving the body (of a 200) to `sink`. `cancel` (may be null) stops it within 50 ms,
+// even in a read the server holds open (Cancelled). Each call runs one watching thread of its own while it fetches.
 Result<Fetched> FetchUrl(const FetchAsk& ask, const FetchPolicy& policy, const FetchSink& sink,
                          const CancelToken* cancel = nullptr);
 
