@@ -445,6 +445,35 @@ TEST_F(AppTest, AWordFixIsARevisionThatRendersTheClipsHoldingTheWordAgain) {
     EXPECT_EQ(app_->GetTranscript(alice, id)->revision, 2) << "nothing of a refused fix is kept";
 }
 
+// A transcript imported again starts its revisions anew: an editor who read revision 0 of the old words would have
+// sent revision 0 and an index into the new ones. With the words it saw (`was`) the fix is refused, not applied to
+// another word.
+TEST_F(AppTest, AWordFixReadBeforeAnImportIsRefusedNotAppliedToOtherWords) {
+    const std::string id = ReadyEpisode("u_alice");
+    const Caller alice{"u_alice", false, "user:alice"};
+    const Transcript read = app_->GetTranscript(alice, id)->transcript;  // the editor's page
+    ASSERT_EQ(read.segments[1].words[1].text, "reason");
+    Transcript imported = read;
+    imported.segments[1].words[1].text = "season";
+    for (auto& seg : imported.segments) seg.text = "";  // (the segment's text is not what is compared)
+    ASSERT_TRUE(db_->InTransaction([&](Tx& tx) { ReplaceTranscript(tx, id, imported); }).ok());
+    ASSERT_EQ(app_->GetTranscript(alice, id)->revision, 0) << "an import starts the revisions anew";
+
+    WordEdit fix{1, 1, 1, "treason"};
+    fix.was = "reason";
+    const auto refused = app_->FixWords(alice, id, 0, {fix});
+    EXPECT_EQ(refused.status().slug(), "stale_revision") << refused.status().ToString();
+    EXPECT_NE(refused.status().message().find("'season', not 'reason'"), std::string::npos)
+        << refused.status().message();
+    EXPECT_EQ(app_->GetTranscript(alice, id)->transcript.segments[1].words[1].text, "season") << "nothing applied";
+    EXPECT_TRUE(app_->TranscriptRevisions(alice, id)->empty());
+
+    fix.was = "season";  // read again: the same fix now applies
+    auto fixed = app_->FixWords(alice, id, 0, {fix});
+    ASSERT_TRUE(fixed.ok()) << fixed.status().ToString();
+    EXPECT_EQ(fixed->transcript.segments[1].words[1].text, "treason");
+}
+
 // One span in several frames at once: a render each, all queued or none.
 TEST_F(AppTest, OneSpanRendersInSeveralFramesAllOrNone) {
     limits_.max_queue_size = 100;

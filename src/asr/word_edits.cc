@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "podpromo/core/utf8.h"
+#include "podpromo/core/word_json.h"
 
 namespace podpromo {
 
@@ -45,25 +46,6 @@ Result<size_t> Index(const json& e, const char* key, const std::string& at) {
     return e[key].get<size_t>();
 }
 
-json WordsJson(const std::vector<Word>& words) {
-    json a = json::array();
-    for (const auto& w : words) a.push_back({w.text, w.start_ms, w.end_ms, std::round(w.confidence * 1000) / 1000});
-    return a;
-}
-
-Result<std::vector<Word>> WordsOf(const json& a) {
-    std::vector<Word> out;
-    if (!a.is_array()) return Status::InvalidInput("an edit's words are not a list");
-    for (const auto& w : a) {
-        if (!w.is_array() || w.size() != 4 || !w[0].is_string() || !w[1].is_number_integer() ||
-            !w[2].is_number_integer() || !w[3].is_number()) {
-            return Status::InvalidInput("an edit's word is not [text, start, end, confidence]");
-        }
-        out.push_back({w[0].get<std::string>(), w[1].get<Ms>(), w[2].get<Ms>(), w[3].get<double>()});
-    }
-    return out;
-}
-
 void Rejoin(Segment& seg) {
     seg.text.clear();
     for (const auto& w : seg.words) seg.text += (seg.text.empty() ? "" : " ") + w.text;
@@ -74,6 +56,27 @@ void Splice(Segment& seg, size_t at, size_t count, const std::vector<Word>& word
                     seg.words.begin() + static_cast<std::ptrdiff_t>(at + count));
     seg.words.insert(seg.words.begin() + static_cast<std::ptrdiff_t>(at), words.begin(), words.end());
     Rejoin(seg);
+}
+
+Status WordsChanged(const WordEdit& edit, const std::string& now) {
+    return Status::FailedPrecondition(fmt::format("segment {} word {} is now '{}', not '{}': the transcript changed "
+                                                  "since it was read; load it again and redo the fix",
+                                                  edit.segment, edit.word, now.substr(0, 200),
+                                                  edit.was->substr(0, 200)))
+        .WithSlug("stale_revision");
+}
+
+// Whether the words the edit replaces are still those its editor saw (always, without `was`).
+Status CheckWas(const Transcript& t, const WordEdit& edit) {
+    if (!edit.was) return Status::Ok();
+    if (edit.segment >= t.segments.size()) return WordsChanged(edit, "");
+    const auto& words = t.segments[edit.segment].words;
+    std::vector<std::string> now;
+    for (size_t k = edit.word; k < words.size() && k - edit.word < edit.count; ++k) now.push_back(words[k].text);
+    if (now == SplitWords(*edit.was)) return Status::Ok();
+    std::string shown;
+    for (const auto& w : now) shown += (shown.empty() ? "" : " ") + w;
+    return WordsChanged(edit, shown);
 }
 
 }  // namespace
@@ -100,12 +103,21 @@ Result<std::vector<WordEdit>> WordEditsFromJson(const json& edits) {
         if (!e.contains("text") || !e["text"].is_string()) return Status::InvalidInput(at + ".text must be text");
         edit.text = e["text"].get<std::string>();
         PODPROMO_RETURN_IF_ERROR(CheckText(edit.text, at));
+        if (e.contains("was")) {
+            if (!e["was"].is_string() || !IsValidUtf8(e["was"].get<std::string>()) ||
+                e["was"].get<std::string>().size() > kMaxEditTextBytes) {
+                return Status::InvalidInput(fmt::format(
+                    "{}.was must be the words the edit replaces, as text of at most {} bytes", at, kMaxEditTextBytes));
+            }
+            edit.was = e["was"].get<std::string>();
+        }
         out.push_back(std::move(edit));
     }
     return out;
 }
 
 Result<AppliedEdit> ApplyWordEdit(Transcript& t, const WordEdit& edit) {
+    PODPROMO_RETURN_IF_ERROR(CheckWas(t, edit));
     if (edit.segment >= t.segments.size()) {
         return Status::InvalidInput(fmt::format("the transcript has no segment {}", edit.segment));
     }
@@ -144,7 +156,8 @@ void UndoWordEdit(Transcript& t, const AppliedEdit& applied) {
 }
 
 json AppliedEditToJson(const AppliedEdit& a) {
-    return {{"segment", a.segment}, {"word", a.word}, {"before", WordsJson(a.before)}, {"after", WordsJson(a.after)}};
+    return {
+        {"segment", a.segment}, {"word", a.word}, {"before", WordsToJson(a.before)}, {"after", WordsToJson(a.after)}};
 }
 
 Result<AppliedEdit> AppliedEditFromJson(const json& j) {
@@ -155,8 +168,8 @@ Result<AppliedEdit> AppliedEditFromJson(const json& j) {
     AppliedEdit a;
     a.segment = j["segment"].get<size_t>();
     a.word = j["word"].get<size_t>();
-    PODPROMO_ASSIGN_OR_RETURN(a.before, WordsOf(j["before"]));
-    PODPROMO_ASSIGN_OR_RETURN(a.after, WordsOf(j["after"]));
+    PODPROMO_ASSIGN_OR_RETURN(a.before, WordsFromJson(j["before"]));
+    PODPROMO_ASSIGN_OR_RETURN(a.after, WordsFromJson(j["after"]));
     return a;
 }
 

@@ -21,8 +21,9 @@ Transcript Heard() {
                {"who's", 1000, 1600, 0.3},
                {"ton", 1600, 2000, 0.2},
                {"a", 2000, 2200, 0.4},
-               {"polo", 2200, 3000, 0.3}}};
-    Segment b{4000, 5000, "then back", 0.9, {{"then", 4000, 4400, 0.9}, {"back", 4400, 5000, 0.9}}};
+               {"polo", 2200, 3000, 0.3}},
+              ""};
+    Segment b{4000, 5000, "then back", 0.9, {{"then", 4000, 4400, 0.9}, {"back", 4400, 5000, 0.9}}, ""};
     t.segments = {a, b};
     return t;
 }
@@ -100,7 +101,24 @@ TEST(WordEdits, EditsOutsideTheTranscriptOrHostileTextAreRefused) {
     for (int i = 0; i < 51; ++i) many.push_back(json::parse(R"({"segment": 0, "word": 0, "text": "x"})"));
     EXPECT_FALSE(WordEditsFromJson(many).ok());
 
-    auto good = WordEditsFromJson(json::parse(R"([{"segment": 1, "word": 0, "count": 2, "text": "Then back."}])"));
+    EXPECT_FALSE(bad(R"([{"segment": 0, "word": 0, "text": "x", "was": 3}])").ok()) << "was is text";
+    EXPECT_FALSE(bad(R"([{"segment": 0, "word": 0, "text": "x", "was": ")" + std::string(301, 'a') + R"("}])").ok());
+
+    // `was`: the words the editor saw there, or the edit is stale (and nothing changes).
+    for (const char* was : {"then back", "back", "Then", "x"}) {  // (the edit replaces the one word "then")
+        WordEdit stale{1, 0, 1, "x"};
+        stale.was = was;
+        const auto r = ApplyWordEdit(t, stale);
+        ASSERT_FALSE(r.ok()) << was;
+        EXPECT_EQ(r.status().slug(), "stale_revision") << was;
+        EXPECT_EQ(t.segments[1].text, "then back") << was;
+    }
+    WordEdit gone{5, 0, 1, "x"};
+    gone.was = "then";
+    EXPECT_EQ(ApplyWordEdit(t, gone).status().slug(), "stale_revision") << "a segment the transcript no longer has";
+
+    auto good = WordEditsFromJson(
+        json::parse(R"([{"segment": 1, "word": 0, "count": 2, "text": "Then back.", "was": " then  back "}])"));
     ASSERT_TRUE(good.ok()) << good.status().ToString();
     ASSERT_TRUE(ApplyWordEdit(t, good->at(0)).ok());
     EXPECT_EQ(t.segments[1].text, "Then back.");

@@ -10,6 +10,7 @@
 
 #include "fetch_all.h"
 #include "podpromo/core/utf8.h"
+#include "podpromo/core/word_json.h"
 #include "podpromo/store/database.h"
 
 namespace podpromo {
@@ -153,23 +154,6 @@ struct ClipInto {
         return r;
     }
 };
-
-json WordsToJson(const std::vector<Word>& words) {
-    json a = json::array();
-    for (const auto& w : words) a.push_back({w.text, w.start_ms, w.end_ms, std::round(w.confidence * 1000) / 1000});
-    return a;
-}
-
-std::vector<Word> WordsFromJson(const std::string& text) {
-    std::vector<Word> out;
-    const json a = json::parse(text, nullptr, false);
-    if (!a.is_array()) return out;
-    for (const auto& w : a) {
-        if (!w.is_array() || w.size() != 4) continue;
-        out.push_back({w[0].get<std::string>(), w[1].get<Ms>(), w[2].get<Ms>(), w[3].get<double>()});
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -369,7 +353,8 @@ std::optional<Transcript> LoadTranscript(Tx& tx, const std::string& episode_id) 
         seg.end_ms = std::llround(end * 1000);
         seg.text = text;
         seg.confidence = conf;
-        seg.words = WordsFromJson(words);
+        // (Damaged words, which only a hand-edited database could hold, read as none: the segment keeps its text.)
+        if (auto parsed = WordsFromJson(ParseJsonOr(words, nullptr)); parsed.ok()) seg.words = std::move(*parsed);
         seg.speaker = speaker;
         t.engine = engine;
         t.segments.push_back(std::move(seg));

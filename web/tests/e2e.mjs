@@ -115,8 +115,8 @@ const problems = [];
 function watch(page, name) {
   page.on('pageerror', (e) => problems.push(`${name}: page error: ${e.message}`));
   page.on('console', (m) => {
-    // The refusals of notes.txt and blip.wav, and of signing in with a wrong password or none, are expected: Chromium logs them as failed resource loads.
-    if (m.type() === 'error' && !/status of (401|415|422)/.test(m.text())) problems.push(`${name}: console: ${m.text()}`);
+    // The refusals of notes.txt and blip.wav, of a stale word fix, and of signing in with a wrong password or none, are expected: Chromium logs them as failed resource loads.
+    if (m.type() === 'error' && !/status of (401|409|415|422)/.test(m.text())) problems.push(`${name}: console: ${m.text()}`);
   });
 }
 async function noHorizontalScroll(page, what) {
@@ -606,6 +606,27 @@ try {
   assert.ok(loose, 'a word outside every clip');
   await small.locator('[data-action=fix-words]').tap();
   await small.locator(`.word[data-start="${loose.start}"]`).first().tap();
+  // Another editor fixes the same word first, by the API. This page's fix is then refused (not put on whatever word is
+  // there now), and the page loads the transcript again, showing their word, for the fix to be made on it.
+  const segment = current.transcript.segments.findIndex((x) => x.words.includes(loose));
+  const rival = await fetch(`${base}/api/v1/episodes/${fromFeed}/transcript`, {
+    method: 'PATCH', headers: { ...auth(), 'Content-Type': 'application/json' },
+    body: JSON.stringify({ revision: current.transcript_revision, edits: [{ segment,
+      word: current.transcript.segments[segment].words.indexOf(loose), text: 'Notably', was: loose.word }] }),
+  });
+  assert.equal(rival.status, 200, `the other editor's fix: ${rival.status}`);
+  await small.locator('input.word-input').fill('Remarkably');
+  const [stale] = await Promise.all([
+    small.waitForResponse((r) => r.url().endsWith(`/api/v1/episodes/${fromFeed}/transcript`) && r.request().method() === 'PATCH'),
+    small.locator('.word-fix button.primary').tap()]);
+  assert.equal(stale.status(), 409, 'a fix of words that changed is refused');
+  await small.getByText('The transcript changed since this page read it').waitFor();
+  await small.locator('.word', { hasText: 'Notably' }).first().waitFor();
+  if (await small.locator('[data-action=fix-words][aria-pressed="false"]').count()) {
+    await small.locator('[data-action=fix-words]').tap();
+  }
+  await small.locator(`.word[data-start="${loose.start}"]`).first().tap();
+  assert.equal(await small.locator('input.word-input').inputValue(), 'Notably', 'the word as it is now is opened');
   await small.locator('input.word-input').fill('Remarkably');
   await noHorizontalScroll(small, 'fixing a word');
   const [phonePatch] = await Promise.all([

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,11 +16,15 @@
 namespace podpromo {
 
 // Replace `count` words of segment `segment`, from its word `word`, with the words of `text` (split at spaces).
+// `was`, when given, is what the editor saw there (the words, split at spaces): the edit applies only if they are
+// still those words. A revision number alone cannot say so across a transcript imported again (the revisions start
+// anew from 0), and an index into other words would fix the wrong word.
 struct WordEdit {
     size_t segment = 0;
     size_t word = 0;
     size_t count = 1;
     std::string text;
+    std::optional<std::string> was = std::nullopt;
 };
 
 // An edit as it was applied: where, and the words before and after (with their times).
@@ -36,12 +41,14 @@ inline constexpr size_t kMaxEditTextBytes = 300;  // the text of one edit
 
 // The edits of a request body's "edits" array: InvalidInput naming the one at fault (not an array or empty, more than
 // kMaxWordEdits, a field missing or of the wrong type, a count of 0 or more than kMaxEditedWords, text that is not
-// UTF-8, blank, longer than kMaxEditTextBytes or of more than kMaxEditedWords words, or holding a control character).
+// UTF-8, blank, longer than kMaxEditTextBytes or of more than kMaxEditedWords words, or holding a control character;
+// a `was` that is not text, not UTF-8 or longer than kMaxEditTextBytes).
 Result<std::vector<WordEdit>> WordEditsFromJson(const nlohmann::json& edits);
 
 // Applies `edit` to `t`: the new words share the replaced words' time, from the first one's start to the last one's
 // end, in proportion to their length, with confidence 1 (a person wrote them); the segment's text becomes its words.
-// InvalidInput when the segment or its words do not exist. `t` is unchanged on error.
+// InvalidInput when the segment or its words do not exist; with `was` given, FailedPrecondition "stale_revision" when
+// they do not exist or are other words than `was`. `t` is unchanged on error.
 Result<AppliedEdit> ApplyWordEdit(Transcript& t, const WordEdit& edit);
 
 // Puts back what `applied` replaced (it must be the last edit applied to `t` that is not yet undone).

@@ -74,13 +74,18 @@ function fixWord(page, span, i, j, onFixed) {
     if (!text) return input.focus();
     save.disabled = true;
     try {
+      // `was`: the words as this page shows them; if the transcript changed meanwhile (another fix, an import), the
+      // server refuses rather than fix another word.
+      const was = taken.map((t) => t.textContent).join(' ');
       const r = await api.patch(`/api/v1/episodes/${page.id}/transcript`, {
-        revision: page.doc.transcript_revision ?? 0, edits: [{ segment: i, word: j, count: taken.length, text }],
+        revision: page.doc.transcript_revision ?? 0, edits: [{ segment: i, word: j, count: taken.length, text, was }],
       });
       onFixed(r);
     } catch (e) {
-      toast(e.message, 'error');
       save.disabled = false;
+      if (e.code !== 'stale_revision') return toast(e.message, 'error');
+      toast('The transcript changed since this page read it. It has been loaded again: fix the word there.', 'error');
+      page.reload();
     }
   };
   save.addEventListener('click', submit);
