@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "podpromo/core/clock.h"
+#include "podpromo/core/request_watch.h"
 #include "podpromo/core/secrets.h"
 #include "podpromo/monitor/log.h"
 
@@ -51,6 +52,7 @@ AlertWebhook::~AlertWebhook() {
         std::lock_guard<std::mutex> lock(mu_);
         stop_ = true;
     }
+    stopping_.Cancel();
     cv_.notify_all();
     thread_.join();
 }
@@ -105,8 +107,10 @@ bool AlertWebhook::Send(const std::string& id, const std::string& body) {
     const httplib::Headers headers = {{"webhook-id", id},
                                       {"webhook-timestamp", std::to_string(timestamp)},
                                       {"webhook-signature", WebhookSignature(secret_, id, timestamp, body)}};
+    const RequestWatch<httplib::Client> watch(client, &stopping_,
+                                              std::chrono::steady_clock::now() + std::chrono::seconds(5));
     auto res = client.Post(path_, headers, body, "application/json");
-    return res && res->status >= 200 && res->status < 300;
+    return !watch.fired() && res && res->status >= 200 && res->status < 300;
 }
 
 }  // namespace podpromo

@@ -4,7 +4,8 @@
 //   {"type": "health.changed", "timestamp": "<ISO 8601>",
 //    "data": {"instance": "<host:port>", "from": "healthy", "to": "degraded", "checks": {<the failing checks>}}}.
 // Bounded: calls go out from a thread of their own, so the health checks never wait on the endpoint; at most 16 wait
-// (the oldest are dropped, with a log line), and each is tried 3 times with a 5 s timeout, 1 s and then 4 s apart.
+// (the oldest are dropped, with a log line), and each is tried 3 times, 1 s and then 4 s apart, each try ended at
+// 5 s however the endpoint spreads its answer (core/request_watch.h), or at once by the destructor.
 //
 // Threads: Observe is called from one thread (the health thread); the sender thread is the object's own and stops in
 // the destructor (what has not gone out by then is dropped).
@@ -16,6 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+
+#include "podpromo/core/progress.h"
 
 namespace podpromo {
 
@@ -39,6 +42,7 @@ class AlertWebhook {
     std::condition_variable cv_;
     std::deque<std::pair<std::string, std::string>> pending_;  // (id, body)
     bool stop_ = false;
+    CancelToken stopping_;  // set with stop_: ends a call in flight
     std::thread thread_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "podpromo/asr/segments.h"
 #include "podpromo/asr/transcript_io.h"
+#include "podpromo/core/request_watch.h"
 
 namespace podpromo {
 namespace {
@@ -146,9 +147,20 @@ class WhisperHttpTranscriber final : public Transcriber {
             client.set_connection_timeout(10, 0);
             client.set_read_timeout(secs, usecs);
             client.set_write_timeout(secs, usecs);
-            auto res = client.Post(e.path, headers, form);
+            // (The request ends at its time limit however the server spreads its answer, and at once on a cancel.)
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(c_.timeout_ms);
+            bool ended_from_outside = false;
+            auto res = [&] {
+                const RequestWatch<httplib::Client> watch(client, cancel, deadline);
+                auto r = client.Post(e.path, headers, form);
+                ended_from_outside = watch.fired();
+                return r;
+            }();
+            if (cancel && cancel->cancelled()) return Status::Cancelled("recognition cancelled");
             double wait = c_.backoff_seconds * std::pow(2.0, attempt - 1);
-            if (!res) {
+            if (ended_from_outside) {
+                last = fmt::format("{} at {}: no answer in {} ms", podpromo::Name(c_.engine), e.origin, c_.timeout_ms);
+            } else if (!res) {
                 last = fmt::format("{} at {}: no answer ({})", podpromo::Name(c_.engine), e.origin,
                                    httplib::to_string(res.error()));
             } else if (res->status == 200) {

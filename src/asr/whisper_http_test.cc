@@ -206,6 +206,35 @@ TEST(WhisperHttp, ASlowReplyTimesOutAndIsRetried) {
     EXPECT_EQ(server.seen().size(), 2u);
 }
 
+// A cancelled job (or a service stopping) ends a recognition request the engine is still working on, instead of
+// waiting for its answer (timeout_ms is 5 minutes by default).
+TEST(WhisperHttp, ACancelEndsARequestTheEngineIsStillWorkingOn) {
+    std::atomic<bool> released{false};
+    FakeWhisper server([&](int, const Seen&, httplib::Response& res) {
+        for (int i = 0; i < 1000 && !released; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        res.set_content(OpenAiAnswer(20), "application/json");
+    });
+    Episode ep;
+    auto c = Config(server.url());
+    c.chunk_target_ms = c.chunk_max_ms = 60000;
+    c.timeout_ms = 60000;
+    MemoryPcmSource pcm(ep.pcm);
+    CancelToken cancel;
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        cancel.Cancel();
+    });
+    const auto began = std::chrono::steady_clock::now();
+    auto t = MakeWhisperHttpTranscriber(c)->Transcribe(pcm, ep.frames, {}, &cancel);
+    const auto took = std::chrono::steady_clock::now() - began;
+    canceller.join();
+    released = true;
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), StatusCode::kCancelled) << t.status().ToString();
+    EXPECT_LT(took, std::chrono::milliseconds(1500)) << "the cancel waited for the engine's answer";
+    EXPECT_EQ(server.seen().size(), 1u) << "not tried again";
+}
+
 TEST(WhisperHttp, WhisperCppServerShapeWithWordsInsideSegments) {
     FakeWhisper server([](int, const Seen& s, httplib::Response& res) {
         res.set_content(

@@ -7,15 +7,12 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cctype>
-#include <condition_variable>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
 
+#include "podpromo/core/request_watch.h"
 #include "podpromo/core/types.h"
 
 namespace podpromo {
@@ -147,50 +144,6 @@ std::string Resolve(const ParsedUrl& base, const std::string& location) {
     return origin + dir + location;
 }
 
-// Ends a request from outside, at the fetch's deadline or on a cancel. httplib 0.11 bounds each read, not a request:
-// a server that sends its answer a byte at a time never trips a read's timeout and held a fetch (and the feed
-// poller's one thread) for as long as it liked, and a cancel was seen only between pieces of body. Client::stop()
-// shuts the socket down under the client's own lock (its one thread-safe way to end a request in flight), and the
-// blocked read returns. A stop that comes before the socket exists is lost, so it is repeated until the request
-// returns; the connection's own timeout bounds that wait. A request it ended may look whole to httplib (a body read
-// to the connection's end), so what it returns is not to be used once `fired`. Threads: one of its own, from
-// construction to destruction (which joins it); the caller's thread runs the request.
-class RequestWatch {
-  public:
-    RequestWatch(httplib::Client& client, const CancelToken* cancel, Clock::time_point deadline)
-        : client_(client), cancel_(cancel), deadline_(deadline), thread_([this] { Watch(); }) {}
-    ~RequestWatch() {
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            done_ = true;
-        }
-        wake_.notify_one();
-        thread_.join();
-    }
-    RequestWatch(const RequestWatch&) = delete;
-    RequestWatch& operator=(const RequestWatch&) = delete;
-    bool fired() const { return fired_.load(); }
-
-  private:
-    void Watch() {
-        std::unique_lock<std::mutex> lock(mu_);
-        while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return done_; })) {
-            if ((cancel_ != nullptr && cancel_->cancelled()) || Clock::now() > deadline_) {
-                fired_ = true;
-                client_.stop();
-            }
-        }
-    }
-    httplib::Client& client_;
-    const CancelToken* cancel_;
-    const Clock::time_point deadline_;
-    std::mutex mu_;
-    std::condition_variable wake_;
-    bool done_ = false;  // guarded by mu_
-    std::atomic<bool> fired_{false};
-    std::thread thread_;
-};
-
 struct Hop {
     Fetched fetched;
     std::optional<std::string> redirect_to;
@@ -275,7 +228,7 @@ Result<Hop> FetchOnce(const std::string& url, const FetchAsk& ask, const FetchPo
     };
     bool ended_from_outside = false;
     auto res = [&] {
-        const RequestWatch watch(client, cancel, deadline);
+        const RequestWatch<httplib::Client> watch(client, cancel, deadline);
         auto r = client.Get(u.path, RequestHeaders(ask), on_response, on_body);
         ended_from_outside = watch.fired();
         return r;
