@@ -536,9 +536,6 @@ std::optional<std::string> PercentDecoded(std::string_view in) {
     return out;
 }
 
-constexpr std::string_view kDefaultConnectSecondsText = "10";
-static_assert(kDefaultConnectSeconds == 10, "kDefaultConnectSecondsText spells kDefaultConnectSeconds");
-
 // One libpq keyword='value' pair, with \ and ' escaped.
 std::string ConnectPair(std::string_view key, const std::string& value) {
     std::string quoted;
@@ -611,7 +608,8 @@ Result<std::string> PostgresConnectString(const std::string& url) {
     }
     const bool timed =
         std::any_of(parts.begin(), parts.end(), [](const auto& p) { return p.first == "connect_timeout"; });
-    if (!timed) parts.emplace_back("connect_timeout", kDefaultConnectSecondsText);
+    const std::string default_timeout = std::to_string(kDefaultConnectSeconds);  // (parts holds views)
+    if (!timed) parts.emplace_back("connect_timeout", default_timeout);
     std::string out;
     for (const auto& [key, raw] : parts) {
         const auto value = PercentDecoded(raw);
