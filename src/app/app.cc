@@ -23,6 +23,7 @@ AppLimits AppLimits::FromConfig(const ServiceConfig& config) {
     l.max_episode_seconds = config.max_episode_seconds;
     l.clip_retention_days = config.clip_retention_days;
     l.user_max_jobs = config.user_max_jobs;
+    l.user_max_shows = config.user_max_shows;
     l.user_storage_bytes = static_cast<int64_t>(config.user_storage_gb * 1e9);
     l.user_audio_hours_per_day = config.user_audio_hours_per_day;
     l.feed_fetch.allow_private = config.feed_allow_private != 0;

@@ -896,6 +896,37 @@ TEST_F(AppTest, AShowIsItsOwnersAndAFeedsFailuresAreNamedAndRecorded) {
 // A new episode that automatic processing could not queue (the queue was full) is owed to its show: each later read
 // of the feed tries again, one answered 304 too, until it is queued, once. The back catalogue never is, and an item
 // that cannot be made (its enclosure is no web address) is no longer owed.
+// Each show costs a feed read on the one poller's schedule: a user follows at most USER_MAX_SHOWS. The one past it is
+// refused before its feed is read; the same feed again is still the show they have, and another user is not counted.
+TEST_F(AppTest, AUserFollowsAtMostUserMaxShows) {
+    testing::FeedServer feed;
+    feed.On("/feed.xml", [&](const httplib::Request&, httplib::Response& res) {
+        res.set_content(testing::PodcastFeed("Show", {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}}),
+                        "application/rss+xml");
+    });
+    const Caller alice{"u_alice", false, "user:alice"}, bob{"u_bob", false, "user:bob"};
+    limits_.feed_fetch.allow_private = true;
+    limits_.user_max_shows = 2;
+    MakeApp();
+    const auto add = [&](const Caller& who, const std::string& name) {
+        return app_->AddShow(who, feed.url() + "/feed.xml?" + name, false, {});
+    };
+    ASSERT_TRUE(add(alice, "one").ok());
+    ASSERT_TRUE(add(alice, "two").ok());
+    const size_t reads = feed.seen().size();
+    const auto third = add(alice, "three");
+    ASSERT_FALSE(third.ok());
+    EXPECT_EQ(third.status().code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(third.status().slug(), "user_shows");
+    EXPECT_NE(third.status().message().find("USER_MAX_SHOWS"), std::string::npos) << third.status().message();
+    EXPECT_EQ(feed.seen().size(), reads) << "a refused show's feed is not read";
+    EXPECT_EQ(app_->ListShows(alice)->size(), 2u);
+    const auto again = add(alice, "two");
+    ASSERT_TRUE(again.ok()) << "a feed they follow is the show they have: " << again.status().ToString();
+    EXPECT_TRUE(again->existed);
+    EXPECT_TRUE(add(bob, "one").ok()) << "each user has their own share";
+}
+
 TEST_F(AppTest, ANewFeedEpisodeTheQueueRefusedIsQueuedByALaterRead) {
     testing::FeedServer feed;
     std::atomic<int> version{1};

@@ -202,6 +202,9 @@ Result<App::ShowAdded> App::AddShow(const Caller& who, const std::string& feed_u
         PODPROMO_ASSIGN_OR_RETURN(ShowBundle bundle, GetShow(who, existing->id, 50));
         return ShowAdded{std::move(bundle), true};
     }
+    Status room;
+    PODPROMO_RETURN_IF_ERROR(deps_.db->With([&](Tx& tx) { room = RoomForShow(tx, who.user_id); }));
+    PODPROMO_RETURN_IF_ERROR(room);  // (before the feed is read: a refused add costs no fetch)
     ShowRow show;
     show.id = NewId("show");
     show.owner_id = who.user_id;
@@ -256,21 +259,36 @@ Result<ShowPolled> App::Poll(ShowRow show, bool first, const CancelToken* stop) 
         show.image_url = feed->image_url;
         show.persons = PersonsJson(feed->persons);
     }
-    PODPROMO_RETURN_IF_ERROR(deps_.db->InTransaction([&](Tx& tx) {
+    Status room;
+    const Status stored = deps_.db->InTransaction([&](Tx& tx) {
         fresh = 0;
         if (first) {
+            room = RoomForShow(tx, show.owner_id);
+            if (!room.ok()) throw std::runtime_error("show refused: " + room.message());  // (rolls back)
             InsertShow(tx, show);
         } else {
             UpdateShowPoll(tx, show);
         }
         if (out.changed) fresh = StoreItems(tx, show, *feed, first, now);
         owed = show.auto_process != 0 ? PendingFeedItems(tx, show.id) : std::vector<FeedItemRow>{};
-    }));
+    });
+    PODPROMO_RETURN_IF_ERROR(room);
+    PODPROMO_RETURN_IF_ERROR(stored);
     out.new_items = fresh;
     out.processed = QueueOwedItems(show, owed);
     out.show = std::move(show);
     if (!failed.ok()) return failed;
     return out;
+}
+
+Status App::RoomForShow(Tx& tx, const std::string& owner_id) const {
+    if (limits_.user_max_shows <= 0 || owner_id.empty()) return Status::Ok();
+    const DbInt shows = CountShows(tx, owner_id);
+    if (shows < limits_.user_max_shows) return Status::Ok();
+    return Status::PermissionDenied(fmt::format("you follow {} shows, the most USER_MAX_SHOWS allows: remove one to "
+                                                "follow another",
+                                                shows))
+        .WithSlug("user_shows");
 }
 
 int App::QueueOwedItems(const ShowRow& show, const std::vector<FeedItemRow>& owed) {

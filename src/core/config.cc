@@ -104,6 +104,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
                             IntVar{"RATE_LIMIT_WINDOW_SECONDS", &c->rate_limit_window_seconds, 1, 86400},
                             IntVar{"RATE_LIMIT_HEAVY_COST", &c->rate_limit_heavy_cost, 1, 1000},
                             IntVar{"USER_MAX_JOBS", &c->user_max_jobs, 0, 1000000},
+                            IntVar{"USER_MAX_SHOWS", &c->user_max_shows, 0, 1000000},
                             IntVar{"DATABASE_POOL_SIZE", &c->database_pool_size, 0, 256},
                             IntVar{"FEED_POLL_SECONDS", &c->feed_poll_seconds, 1, 7 * 86400},
                             IntVar{"FEED_ALLOW_PRIVATE", &c->feed_allow_private, 0, 1}}) {

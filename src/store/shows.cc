@@ -152,6 +152,12 @@ std::vector<FeedItemRow> ListFeedItems(Tx& tx, const std::string& show_id, int l
                        });
 }
 
+DbInt CountShows(Tx& tx, const std::string& owner) {
+    DbInt n = 0;
+    tx.sql() << "SELECT COUNT(*) FROM shows WHERE owner_id = :o", use(owner), into(n);
+    return n;
+}
+
 DbInt CountFeedItems(Tx& tx, const std::string& show_id) {
     DbInt n = 0;
     tx.sql() << "SELECT COUNT(*) FROM feed_items WHERE show_id = :s", use(show_id), into(n);

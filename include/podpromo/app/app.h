@@ -45,6 +45,7 @@ struct AppLimits {
     // Each user's share (0: no limit of that kind): their queued and running jobs, the bytes of their uploads, and
     // the hours of audio they upload in any 24 hours.
     int user_max_jobs = 0;
+    int user_max_shows = 0;  // the shows they follow: each costs a feed read on the one poller's schedule
     int64_t user_storage_bytes = 0;
     double user_audio_hours_per_day = 0;
     // Shows' feeds: what a fetch may reach and how long it may take (feeds/fetch.h), and how often a feed is read.
@@ -288,7 +289,9 @@ class App {
     // TooLarge; InvalidInput "invalid_feed" for what is not a feed) and stores the show and the items it lists; those
     // are not processed (a back catalogue is not queued by itself), items that appear in later polls are when
     // `auto_process`. `settings` holds the new episodes' genre, platform, clips and render options (as an upload's
-    // fields). The same feed added again by its owner is the show they have (`existed`).
+    // fields). The same feed added again by its owner is the show they have (`existed`). PermissionDenied
+    // "user_shows" when the owner follows user_max_shows shows already (checked before the read, and again in the
+    // transaction that stores the show, so parallel adds cannot pass it together).
     struct ShowAdded {
         ShowBundle bundle;
         bool existed = false;
@@ -405,6 +408,8 @@ class App {
     // refused for lack of room (the queue, the owner's quota) stays owed until the next read; one that never can be
     // made (its enclosure is refused) is no longer owed. Failures are logged.
     int QueueOwedItems(const ShowRow& show, const std::vector<FeedItemRow>& owed);
+    // PermissionDenied "user_shows" when the owner follows limits_.user_max_shows shows already.
+    Status RoomForShow(Tx& tx, const std::string& owner_id) const;
     Result<FeedItemQueued> QueueFeedItem(const ShowRow& show, const FeedItemRow& item, bool by_poll);
     AppDeps deps_;
     AppLimits limits_;

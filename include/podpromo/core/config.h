@@ -60,6 +60,7 @@ struct ServiceConfig {
     int rate_limit_heavy_cost = 10;           // RATE_LIMIT_HEAVY_COST
     // Each user's share (0: no limit of that kind).
     int user_max_jobs = 50;               // USER_MAX_JOBS: their jobs queued or running
+    int user_max_shows = 100;             // USER_MAX_SHOWS: shows they follow (each feed is read on a schedule)
     double user_storage_gb = 0;           // USER_STORAGE_GB: the bytes of their uploads
     double user_audio_hours_per_day = 0;  // USER_AUDIO_HOURS_PER_DAY: hours of audio uploaded in any 24 hours
     int max_event_streams = 32;           // MAX_EVENT_STREAMS: open /api/v1/events streams (each holds a thread)

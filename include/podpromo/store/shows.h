@@ -42,6 +42,7 @@ void InsertShow(Tx& tx, const ShowRow& show);
 std::optional<ShowRow> GetShow(Tx& tx, const std::string& id);
 // The owner's shows (everyone's when not given), oldest first.
 std::vector<ShowRow> ListShows(Tx& tx, const std::optional<std::string>& owner);
+DbInt CountShows(Tx& tx, const std::string& owner);
 // The owner's show of that feed, if they added it already.
 std::optional<ShowRow> ShowWithFeed(Tx& tx, const std::string& owner, const std::string& feed_url);
 // Shows whose next poll has come (at most `limit`, the most overdue first).
