@@ -107,10 +107,9 @@ bool AlertWebhook::Send(const std::string& id, const std::string& body) {
     const httplib::Headers headers = {{"webhook-id", id},
                                       {"webhook-timestamp", std::to_string(timestamp)},
                                       {"webhook-signature", WebhookSignature(secret_, id, timestamp, body)}};
-    const RequestWatch<httplib::Client> watch(client, &stopping_,
-                                              std::chrono::steady_clock::now() + std::chrono::seconds(5));
-    auto res = client.Post(path_, headers, body, "application/json");
-    return !watch.fired() && res && res->status >= 200 && res->status < 300;
+    const auto [res, ended] = Watched(client, &stopping_, std::chrono::steady_clock::now() + std::chrono::seconds(5),
+                                      [&] { return client.Post(path_, headers, body, "application/json"); });
+    return !ended && res && res->status >= 200 && res->status < 300;
 }
 
 }  // namespace podpromo

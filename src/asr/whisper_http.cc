@@ -149,13 +149,8 @@ class WhisperHttpTranscriber final : public Transcriber {
             client.set_write_timeout(secs, usecs);
             // (The request ends at its time limit however the server spreads its answer, and at once on a cancel.)
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(c_.timeout_ms);
-            bool ended_from_outside = false;
-            auto res = [&] {
-                const RequestWatch<httplib::Client> watch(client, cancel, deadline);
-                auto r = client.Post(e.path, headers, form);
-                ended_from_outside = watch.fired();
-                return r;
-            }();
+            auto [res, ended_from_outside] =
+                Watched(client, cancel, deadline, [&] { return client.Post(e.path, headers, form); });
             if (cancel && cancel->cancelled()) return Status::Cancelled("recognition cancelled");
             double wait = c_.backoff_seconds * std::pow(2.0, attempt - 1);
             if (ended_from_outside) {

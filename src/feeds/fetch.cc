@@ -226,13 +226,8 @@ Result<Hop> FetchOnce(const std::string& url, const FetchAsk& ask, const FetchPo
         }
         return stopped.ok();
     };
-    bool ended_from_outside = false;
-    auto res = [&] {
-        const RequestWatch<httplib::Client> watch(client, cancel, deadline);
-        auto r = client.Get(u.path, RequestHeaders(ask), on_response, on_body);
-        ended_from_outside = watch.fired();
-        return r;
-    }();
+    auto [res, ended_from_outside] = Watched(
+        client, cancel, deadline, [&] { return client.Get(u.path, RequestHeaders(ask), on_response, on_body); });
     if (!stopped.ok()) return stopped;
     if (ended_from_outside) {
         if (cancel != nullptr && cancel->cancelled()) return Status::Cancelled("the download was cancelled");

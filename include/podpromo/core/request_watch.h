@@ -12,8 +12,8 @@
 // A write to a socket shut down raises SIGPIPE (OpenSSL writes with write(), not with MSG_NOSIGNAL), which would end
 // the process; the first watch therefore makes the process ignore SIGPIPE, as serve and worker do from the start.
 //
-// Every outgoing request (feeds/fetch.cc, asr/whisper_http.cc, api/alert_webhook.cc) runs under one: construct it
-// just before the request, read fired() just after; the client must make no request after the watch is gone. Threads:
+// Every outgoing request (feeds/fetch.cc, asr/whisper_http.cc, api/alert_webhook.cc) runs under one, through
+// Watched() below; the client must make no request after the watch is gone. Threads:
 // one of its own, from construction to destruction (which joins it); the caller's thread runs the request. `Client`
 // is an httplib client (set_socket_options).
 #pragma once
@@ -27,6 +27,7 @@
 #include <csignal>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "podpromo/core/progress.h"
 
@@ -87,5 +88,15 @@ class RequestWatch {
     std::atomic<bool> fired_{false};
     std::thread thread_;
 };
+
+// Runs `request` (one call on `client`, such as `[&] { return client.Get(path); }`) under a RequestWatch: its result,
+// and whether the watch ended it (then the result is not to be used).
+template <class Client, class Request>
+auto Watched(Client& client, const CancelToken* cancel, std::chrono::steady_clock::time_point deadline,
+             Request&& request) {
+    const RequestWatch<Client> watch(client, cancel, deadline);
+    auto result = std::forward<Request>(request)();
+    return std::make_pair(std::move(result), watch.fired());
+}
 
 }  // namespace podpromo
