@@ -1814,9 +1814,15 @@ TEST_F(Service, ScheduledCleanupRemovesLeftoversAndHealthThresholdsAreConfigurab
     EXPECT_FALSE(h["checks"]["disk"]["ok"].get<bool>());
     EXPECT_NE(h["checks"]["disk"]["detail"].get<std::string>().find("degraded under 100%"), std::string::npos);
     EXPECT_TRUE(h["checks"]["memory"]["ok"].get<bool>()) << h.dump();
-    auto metrics = c.Get("/metrics");
-    ASSERT_TRUE(metrics);
-    EXPECT_NE(metrics->body.find("podpromo_cleanup_runs_total{mode=\"real\"}"), std::string::npos);
+    // The pass is counted when it has ended, which is after its removals (and, on PostgreSQL, after its audit rows
+    // are written): wait for the count rather than read it the moment the folder is gone.
+    bool counted = false;
+    while (!counted && Clock::now() < until) {
+        auto metrics = c.Get("/metrics");
+        counted = metrics && metrics->body.find("podpromo_cleanup_runs_total{mode=\"real\"}") != std::string::npos;
+        if (!counted) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    EXPECT_TRUE(counted) << "the scheduled pass is counted in /metrics\n" << server.Log();
     EXPECT_EQ(server.Terminate(), 0);
 }
 
