@@ -19,7 +19,7 @@ std::string VoiceTag(std::string_view s, size_t* taken) {
     const size_t space = s.find(' ');
     if (close == std::string_view::npos || space == std::string_view::npos || space > close) return "";
     *taken = close + 1;
-    return TruncateUtf8(TrimAscii(s.substr(space + 1, close - space - 1)), 40);
+    return TruncateUtf8(TrimAscii(DecodeCharacterReferences(s.substr(space + 1, close - space - 1))), 40);
 }
 
 std::string StripMarkup(std::string_view s) {
@@ -94,7 +94,7 @@ CueLine ParseCueLine(std::string_view raw) {
         out.speaker_certain = out.new_turn = true;
         line.remove_prefix(taken);
     }
-    std::string s = TrimAscii(StripMarkup(line));
+    std::string s = TrimAscii(DecodeCharacterReferences(StripMarkup(line)));  // after the tags: "&lt;" is text
     if (s.rfind(">>", 0) == 0 || s.rfind("- ", 0) == 0 || s.rfind("\xE2\x80\x94 ", 0) == 0) {  // ">>", "- ", "— "
         out.new_turn = true;
         s = TrimAscii(s.substr(s[0] == '>' || s[0] == '-' ? 2 : 4));

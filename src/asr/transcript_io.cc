@@ -444,7 +444,7 @@ std::vector<Cue> CuesFromWords(const std::vector<Word>& spoken, Ms offset_ms, si
             open = false;
         }
         if (!open) {
-            cur = Cue{std::max<Ms>(0, w.start_ms - offset_ms), 0, ""};
+            cur = Cue{std::max<Ms>(0, w.start_ms - offset_ms), 0, "", ""};
             open = true;
         }
         cur.text += (cur.text.empty() ? "" : " ") + w.text;
@@ -476,14 +476,50 @@ namespace {
 std::string CueTime(Ms ms, char sep) {
     return fmt::format("{:02}:{:02}:{:02}{}{:03}", ms / 3600000, (ms / 60000) % 60, (ms / 1000) % 60, sep, ms % 1000);
 }
+
+// `s` fit for one line of a cue: each run of white space (a line break, which would end the cue, among them) is one
+// space, and "-->" (which players read as the next cue's timing) is "->".
+std::string CueLineText(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            if (!out.empty() && out.back() != ' ') out += ' ';
+        } else if (c == '>' && out.size() >= 2 && out.ends_with("--")) {
+            out.back() = '>';
+        } else {
+            out += c;
+        }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+// `s` as WebVTT cue text: '&', '<' and '>' as character references (a bare '<' would open a tag and hide the rest).
+std::string VttEscape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '&') {
+            out += "&amp;";
+        } else if (c == '<') {
+            out += "&lt;";
+        } else if (c == '>') {
+            out += "&gt;";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string FormatSrt(const std::vector<Cue>& cues) {
     std::string out;
     for (size_t i = 0; i < cues.size(); ++i) {
         const bool turn = !cues[i].speaker.empty() && (i == 0 || cues[i - 1].speaker != cues[i].speaker);
-        out += fmt::format("{}\n{} --> {}\n{}{}\n\n", i + 1, CueTime(cues[i].start_ms, ','),
-                           CueTime(cues[i].end_ms, ','), turn ? cues[i].speaker + ": " : "", cues[i].text);
+        out +=
+            fmt::format("{}\n{} --> {}\n{}{}\n\n", i + 1, CueTime(cues[i].start_ms, ','), CueTime(cues[i].end_ms, ','),
+                        turn ? CueLineText(cues[i].speaker) + ": " : "", CueLineText(cues[i].text));
     }
     return out;
 }
@@ -491,10 +527,10 @@ std::string FormatSrt(const std::vector<Cue>& cues) {
 std::string FormatVtt(const std::vector<Cue>& cues) {
     std::string out = "WEBVTT\n\n";
     for (const auto& c : cues) {
-        std::string voice = c.speaker;
+        std::string voice = CueLineText(c.speaker);
         std::erase_if(voice, [](char ch) { return ch == '<' || ch == '>'; });
         out += fmt::format("{} --> {}\n{}{}\n\n", CueTime(c.start_ms, '.'), CueTime(c.end_ms, '.'),
-                           voice.empty() ? "" : "<v " + voice + ">", c.text);
+                           voice.empty() ? "" : "<v " + VttEscape(voice) + ">", VttEscape(CueLineText(c.text)));
     }
     return out;
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "podpromo/core/utf8.h"
 
 namespace podpromo {
@@ -194,6 +196,49 @@ TEST(Export, ATranscriptsSpeakersAreNamedInItsSrtAndVtt) {
 
     for (auto& seg : t.segments) seg.speaker.clear();
     EXPECT_EQ(FormatVtt(TranscriptCues(t)), FormatVtt(CuesFromWords(t.AllWords())));
+}
+
+// Words and names come from strangers (an imported transcript, a feed's <podcast:person>, a word fix): whatever they
+// hold, each cue stays one timing line and one text line, and a player reads back the same words.
+TEST(Export, NoWordOrNameCanEndACueOrForgeATiming) {
+    const std::vector<Cue> cues = {{0, 1000, "see --> 00:00:09.000 --> 00:00:10.000", "ANN\n\nLEE"},
+                                   {1000, 2000, "AT&T you\n\n2\n00:00:05,000 --> 00:00:06,000\nforged", ""}};
+    for (const std::string& file : {FormatSrt(cues), FormatVtt(cues)}) {
+        // Two cues of one timing line and one text line each, nothing more (SRT: an index line before each; WebVTT:
+        // its two header lines).
+        size_t timings = 0;
+        for (size_t at = 0; (at = file.find("-->", at)) != std::string::npos; at += 3) ++timings;
+        EXPECT_EQ(timings, 2u) << file;
+        EXPECT_EQ(std::count(file.begin(), file.end(), '\n'), 8) << file;
+        auto back = ParseTranscript(file);
+        ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << file;
+        ASSERT_EQ(back->segments.size(), 2u) << file;
+        EXPECT_EQ(back->segments[0].speaker, "ANN LEE") << file;
+        EXPECT_EQ(back->segments[0].text, "see -> 00:00:09.000 -> 00:00:10.000") << file;
+        EXPECT_EQ(back->segments[1].text, "AT&T you 2 00:00:05,000 -> 00:00:06,000 forged") << file;
+        EXPECT_EQ(back->segments[1].start_ms, 1000);
+    }
+    // WebVTT reads '<' as a tag and '&' as a reference: both are escaped, in the text and in the voice's name.
+    const std::string vtt = FormatVtt({{0, 1000, "AT&T <3 you", "Ann & <Co>"}});
+    EXPECT_NE(vtt.find("\n<v Ann &amp; Co>AT&amp;T &lt;3 you\n"), std::string::npos) << vtt;
+    auto back = ParseTranscript(vtt);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->segments[0].speaker, "Ann & Co");
+    EXPECT_EQ(back->segments[0].text, "AT&T <3 you");
+}
+
+// Caption files escape what their markup would read: "&amp;", "&lt;", numeric references. The words are the
+// characters meant, and what is not a reference stays as written.
+TEST(ImportVtt, CharacterReferencesAreDecoded) {
+    auto t = ParseTranscript(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Beyonc&#233; &amp; Jay>Caf&#xE9; &lt;3 R&amp;D&nbsp;team\n\n"
+        "00:00:02.000 --> 00:00:04.000\nFish &chips; &#0; &#xD800; &amp &#128512;&lrm;\n");
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    ASSERT_EQ(t->segments.size(), 2u);
+    EXPECT_EQ(t->segments[0].speaker, "Beyonc\xC3\xA9 & Jay");
+    EXPECT_EQ(t->segments[0].text, "Caf\xC3\xA9 <3 R&D team");
+    EXPECT_EQ(t->segments[0].words.size(), 4u);
+    EXPECT_EQ(t->segments[1].text, "Fish &chips; &#0; &#xD800; &amp \xF0\x9F\x98\x80");
 }
 
 TEST(Export, LongRunsSplitIntoReadableCues) {

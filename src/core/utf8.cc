@@ -64,15 +64,83 @@ std::string Cp1252ToUtf8(std::string_view s) {
     for (unsigned char c : s) {
         uint32_t cp = c;
         if (c >= 0x80 && c < 0xA0 && kHigh[c - 0x80] != 0) cp = kHigh[c - 0x80];
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+        AppendUtf8(cp, &out);
+    }
+    return out;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+    if (cp < 0x80) {
+        *out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        *out += static_cast<char>(0xC0 | (cp >> 6));
+        *out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *out += static_cast<char>(0xE0 | (cp >> 12));
+        *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        *out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        *out += static_cast<char>(0xF0 | (cp >> 18));
+        *out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        *out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        *out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+namespace {
+
+// The code point of a numeric reference's inside ("#233", "#xE9"), or 0 when it names none.
+uint32_t NumericReference(std::string_view name) {
+    const bool hex = name.size() > 1 && (name[1] == 'x' || name[1] == 'X');
+    const std::string_view digits = name.substr(hex ? 2 : 1);
+    if (digits.empty() || digits.size() > 6) return 0;
+    uint32_t cp = 0;
+    for (char c : digits) {
+        const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                      : hex && std::isxdigit(static_cast<unsigned char>(c))
+                          ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
+                          : -1;
+        if (v < 0) return 0;
+        cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
+    }
+    const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+    return cp > 0x10FFFF || surrogate ? 0 : cp;
+}
+
+// What the reference `name` (between '&' and ';') stands for; false when it is not one decoded here.
+bool DecodeReference(std::string_view name, std::string* out) {
+    static constexpr std::array<std::pair<std::string_view, std::string_view>, 8> kNamed = {{{"amp", "&"},
+                                                                                             {"lt", "<"},
+                                                                                             {"gt", ">"},
+                                                                                             {"quot", "\""},
+                                                                                             {"apos", "'"},
+                                                                                             {"nbsp", " "},
+                                                                                             {"lrm", ""},
+                                                                                             {"rlm", ""}}};
+    for (const auto& [n, text] : kNamed) {
+        if (name == n) {
+            *out += text;
+            return true;
+        }
+    }
+    if (name.empty() || name[0] != '#') return false;
+    const uint32_t cp = NumericReference(name);
+    if (cp == 0) return false;
+    AppendUtf8(cp, out);
+    return true;
+}
+
+}  // namespace
+
+std::string DecodeCharacterReferences(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        const size_t semi = s[i] == '&' ? s.find(';', i + 1) : std::string_view::npos;
+        if (semi != std::string_view::npos && semi - i <= 9 && DecodeReference(s.substr(i + 1, semi - i - 1), &out)) {
+            i = semi;
         } else {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
+            out += s[i];
         }
     }
     return out;

@@ -23,7 +23,8 @@ struct CueLine {
     std::vector<SoundTag> sounds;
 };
 
-// Splits one caption line into its words, speaker and sounds. Markup tags (<i>, <c.x>, timestamps) are dropped.
+// Splits one caption line into its words, speaker and sounds. Markup tags (<i>, <c.x>, timestamps) are dropped;
+// character references (&amp;, &#233;) are decoded.
 // A leading "Name:" of one to three capitalised words is taken as a speaker; callers should keep only
 // uncertain names that recur (a word before a colon can be prose).
 CueLine ParseCueLine(std::string_view line);

@@ -38,8 +38,11 @@ std::vector<Cue> CuesFromWords(const std::vector<Word>& words, Ms offset_ms = 0,
 // its segments' speaker. Without speakers, the cues CuesFromWords makes of all its words.
 std::vector<Cue> TranscriptCues(const Transcript& t);
 // SubRip: a cue that starts a speaker's turn begins "Name: ", as transcripts write it (and ParseTranscript reads it).
+// A cue is one line whatever its text holds: white space runs (line breaks among them) become one space and "-->"
+// becomes "->", so no word can end a cue or forge the next one's timing.
 std::string FormatSrt(const std::vector<Cue>& cues);
-// WebVTT: a cue with a speaker is a voice span, "<v Name>text" ('<' and '>' left out of the name).
+// WebVTT: a cue with a speaker is a voice span, "<v Name>text" ('<' and '>' left out of the name). One line per cue,
+// as FormatSrt, with '&', '<' and '>' written as character references (which ParseTranscript decodes).
 std::string FormatVtt(const std::vector<Cue>& cues);
 
 // The transcript part of the result document (DESIGN.md §4): times in seconds.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -31,6 +32,13 @@ std::string PercentEncode(std::string_view s, std::string_view keep);
 // curly apostrophe, and any punctuation after) get their capital, as recognisers that write lower case leave them;
 // every other word is returned as it is.
 std::string CaptionWord(std::string_view word);
+
+// Appends code point `cp` (at most U+10FFFF, not a surrogate) to `out` as UTF-8.
+void AppendUtf8(uint32_t cp, std::string* out);
+// `s` with the character references caption files write decoded: &amp; &lt; &gt; &quot; &apos;, &nbsp; (as a plain
+// space, so it still parts words) and numeric ones (&#233; &#xE9;); &lrm; and &rlm; are dropped. A reference that
+// is unknown, unterminated or names no character (&#0;, a surrogate) is left as it stands.
+std::string DecodeCharacterReferences(std::string_view s);
 
 // `s` read as Windows-1252 (the "ANSI" many subtitle editors still write), as UTF-8. Every byte maps: the five
 // bytes 1252 leaves undefined keep their Latin-1 meaning.
