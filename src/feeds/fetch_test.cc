@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
+#include <vector>
 
 #include "feed_server.h"
 
@@ -180,8 +182,8 @@ TEST(Fetch, AServerThatDripsItsAnswerIsLeftAtTheTimeLimit) {
     // The header, the body, and (over https) a TLS handshake: a record that says it is 16 kB long, whose bytes come
     // one by one (the TLS library waits for the whole record, and every byte restarts httplib's wait).
     const std::string tls_record("\x16\x03\x03\x40\x00", 5);
-    for (const std::string head : {std::string("HTTP/1.1 200 OK\r\nX-Slow: "),
-                                   std::string("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n"), tls_record}) {
+    for (const std::string& head : {std::string("HTTP/1.1 200 OK\r\nX-Slow: "),
+                                    std::string("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n\r\n"), tls_record}) {
         DrippingServer server(head, std::chrono::milliseconds(100));
         FetchPolicy quick = Loopback();
         quick.timeout = std::chrono::milliseconds(1000);
@@ -211,6 +213,47 @@ TEST(Fetch, ACancelEndsAReadTheServerHoldsSilent) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
     EXPECT_LT(took, std::chrono::milliseconds(1500)) << "the cancel waited for the read's own timeout";
+}
+
+// A host that never completes the handshake (its accept queue is full, so the kernel drops our SYN): the connect
+// itself hangs, up to the connection timeout. A cancel ends it at once.
+TEST(Fetch, ACancelEndsAConnectTheHostNeverAnswers) {
+    if (std::ifstream("/proc/sys/net/ipv4/tcp_abort_on_overflow").get() == '1') {
+        GTEST_SKIP() << "this kernel refuses a full queue's connections at once (tcp_abort_on_overflow)";
+    }
+    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(listen(listener, 0), 0);
+    ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    // Fill the queue, never accepting: the first connections complete, then the kernel stops answering.
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+        const int f = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(f, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+        fillers.push_back(f);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CancelToken cancel;
+    std::thread canceller([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        cancel.Cancel();
+    });
+    const auto began = std::chrono::steady_clock::now();
+    auto r =
+        FetchText(Ask("http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/feed.xml"), Loopback(), &cancel);
+    const auto took = std::chrono::steady_clock::now() - began;
+    canceller.join();
+    for (int f : fillers) close(f);
+    close(listener);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), StatusCode::kCancelled) << r.status().ToString();
+    EXPECT_GE(took, std::chrono::milliseconds(450)) << "the connect did hang until the cancel";
+    EXPECT_LT(took, std::chrono::milliseconds(2000)) << "the cancel waited for the connection timeout";
 }
 
 TEST(Fetch, AConditionalRequestAnswered304HasNoBodyAndErrorsNameTheStatus) {
