@@ -29,6 +29,7 @@ AppLimits AppLimits::FromConfig(const ServiceConfig& config) {
     l.feed_fetch.allow_private = config.feed_allow_private != 0;
     l.feed_fetch.private_hosts = config.feed_private_hosts;
     l.feed_poll_every_ms = static_cast<int64_t>(config.feed_poll_seconds) * 1000;
+    l.feed_polls_at_once = config.feed_polls_at_once;
     return l;
 }
 

@@ -10,7 +10,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "feed_server.h"
@@ -986,13 +988,13 @@ TEST_F(AppTest, ANewFeedEpisodeTheQueueRefusedIsQueuedByALaterRead) {
     EXPECT_EQ(app_->PollShow(alice, show_id)->processed, 0) << "queued once";
 }
 
-// Stopping the poller (a service shutting down) ends its round of reads: the read under way records nothing (its show
-// stays due) and no other show's feed is read.
+// Stopping the poller (a service shutting down) ends its round of reads: the reads under way record nothing (their
+// shows stay due) and no other show's feed is read.
 TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
     testing::FeedServer feed;
     std::atomic<bool> armed{false}, released{false};
     std::atomic<int> read_while_armed{0};
-    for (const char* path : {"/a.xml", "/b.xml"}) {
+    for (const char* path : {"/a.xml", "/b.xml", "/c.xml"}) {
         feed.On(path, [&, path](const httplib::Request&, httplib::Response& res) {
             if (armed.load()) {
                 ++read_while_armed;
@@ -1006,21 +1008,23 @@ TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
     }
     const Caller alice{"u_alice", false, "user:alice"};
     limits_.feed_fetch.allow_private = true;
+    limits_.feed_polls_at_once = 2;
     MakeApp();
-    ASSERT_TRUE(app_->AddShow(alice, feed.url() + "/a.xml", true, {}).ok());
-    ASSERT_TRUE(app_->AddShow(alice, feed.url() + "/b.xml", true, {}).ok());
-    clock_.Advance(limits_.feed_poll_every_ms + 1000);  // both are due
+    for (const char* path : {"/a.xml", "/b.xml", "/c.xml"}) {
+        ASSERT_TRUE(app_->AddShow(alice, feed.url() + path, true, {}).ok());
+    }
+    clock_.Advance(limits_.feed_poll_every_ms + 1000);  // all three are due
 
     armed = true;
     CancelToken stop;
     Result<int> round = 0;
     std::thread poller([&] { round = app_->PollDueShows(&stop); });
-    for (int i = 0; i < 500 && read_while_armed.load() == 0; ++i)
+    for (int i = 0; i < 500 && read_while_armed.load() < 2; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     stop.Cancel();
     released = true;
     poller.join();
-    EXPECT_EQ(read_while_armed.load(), 1) << "the second feed is not read after the stop";
+    EXPECT_EQ(read_while_armed.load(), 2) << "two reads at once; the third feed is not read after the stop";
     EXPECT_EQ(round.status().code(), StatusCode::kCancelled);
     const auto shows = app_->ListShows(alice);
     ASSERT_TRUE(shows.ok());
@@ -1028,7 +1032,60 @@ TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
         EXPECT_EQ(show.last_polled_at, kStart) << "nothing recorded: each show is still due";
     }
     armed = false;
-    EXPECT_EQ(*app_->PollDueShows(), 2) << "the next round reads both";
+    EXPECT_EQ(*app_->PollDueShows(), 3) << "the next round reads all three";
+}
+
+// A feed server that takes its time holds one of the round's readers, not the round: the other shows' feeds are read
+// and recorded while it is still answering.
+TEST_F(AppTest, ASlowFeedServerDoesNotHoldTheOtherShowsFeeds) {
+    testing::FeedServer feed;
+    std::atomic<bool> released{false};
+    for (const char* path : {"/slow.xml", "/b.xml", "/c.xml"}) {
+        feed.On(path, [&, path](const httplib::Request&, httplib::Response& res) {
+            for (int i = 0; std::string_view(path) == "/slow.xml" && i < 2000 && !released.load(); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            res.set_content(testing::PodcastFeed(path, {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}}),
+                            "application/rss+xml");
+        });
+    }
+    const Caller alice{"u_alice", false, "user:alice"};
+    limits_.feed_fetch.allow_private = true;
+    limits_.feed_polls_at_once = 2;
+    MakeApp();
+    released = true;  // (adding a show reads its feed once)
+    ASSERT_TRUE(app_->AddShow(alice, feed.url() + "/slow.xml", false, {}).ok());
+    clock_.Advance(1000);  // the slow show is due first, so one reader alone would be held by it
+    for (const char* path : {"/b.xml", "/c.xml"}) {
+        ASSERT_TRUE(app_->AddShow(alice, feed.url() + path, false, {}).ok());
+    }
+    released = false;
+    clock_.Advance(limits_.feed_poll_every_ms + 1000);
+    const int64_t round_time = clock_.NowMs();
+
+    Result<int> round = 0;
+    std::thread poller([&] { round = app_->PollDueShows(); });
+    // While the slow server still holds its answer, the two others are read.
+    auto polled = [&] {
+        std::map<std::string, int64_t> at;
+        const auto shows = app_->ListShows(alice);
+        for (const ShowRow& show : shows.value())
+            at[show.feed_url.substr(show.feed_url.rfind('/'))] = show.last_polled_at;
+        return at;
+    };
+    std::map<std::string, int64_t> seen;
+    for (int i = 0; i < 500; ++i) {
+        seen = polled();
+        if (seen["/b.xml"] == round_time && seen["/c.xml"] == round_time) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(seen["/b.xml"], round_time);
+    EXPECT_EQ(seen["/c.xml"], round_time);
+    EXPECT_NE(seen["/slow.xml"], round_time) << "the slow server has not answered yet";
+    released = true;
+    poller.join();
+    ASSERT_TRUE(round.ok()) << round.status().ToString();
+    EXPECT_EQ(*round, 3);
+    EXPECT_EQ(polled()["/slow.xml"], round_time);
 }
 
 // Speakers found by their voices are named in the transcript, two at once or swapped, by the episode's owner only;

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "podpromo/app/app.h"
@@ -400,22 +402,36 @@ Result<int> App::PollDueShows(const CancelToken* stop) {
     std::vector<ShowRow> due;
     PODPROMO_RETURN_IF_ERROR(
         deps_.db->With([&](Tx& tx) { due = ShowsDue(tx, deps_.clock->NowMs(), kShowsPolledAtOnce); }));
-    int read = 0;
-    for (ShowRow& show : due) {
-        if (stop && stop->cancelled()) return Status::Cancelled();
-        ++read;
-        const std::string id = show.id;
-        auto polled = Poll(std::move(show), /*first=*/false, stop);
-        if (polled.status().code() == StatusCode::kCancelled) return polled.status();  // (stopping: not a failure)
-        if (!polled.ok()) {
-            Log(LogLevel::kWarn, "a show's feed could not be read",
-                {{"show_id", id}, {"error", polled.status().message()}});
-        } else if (polled->new_items > 0) {
-            Log(LogLevel::kInfo, "a show's feed has new items",
-                {{"show_id", id}, {"new_items", polled->new_items}, {"queued", polled->processed}});
+    // Each reader takes the next show not yet taken, until none is left or the stop comes.
+    std::atomic<size_t> next{0};
+    std::atomic<int> read{0};
+    auto reader = [&] {
+        for (size_t i = next++; i < due.size() && !(stop && stop->cancelled()); i = next++) {
+            ++read;
+            if (PollOneDue(std::move(due[i]), stop).code() == StatusCode::kCancelled) return;
         }
+    };
+    const size_t threads = std::min(due.size(), static_cast<size_t>(std::max(1, limits_.feed_polls_at_once)));
+    std::vector<std::thread> others;
+    for (size_t t = 1; t < threads; ++t) others.emplace_back(reader);
+    reader();
+    for (auto& t : others) t.join();
+    if (stop && stop->cancelled()) return Status::Cancelled();  // (stopping: not a failure)
+    return read.load();
+}
+
+Status App::PollOneDue(ShowRow show, const CancelToken* stop) {
+    const std::string id = show.id;
+    auto polled = Poll(std::move(show), /*first=*/false, stop);
+    if (polled.status().code() == StatusCode::kCancelled) return polled.status();
+    if (!polled.ok()) {
+        Log(LogLevel::kWarn, "a show's feed could not be read",
+            {{"show_id", id}, {"error", polled.status().message()}});
+    } else if (polled->new_items > 0) {
+        Log(LogLevel::kInfo, "a show's feed has new items",
+            {{"show_id", id}, {"new_items", polled->new_items}, {"queued", polled->processed}});
     }
-    return read;
+    return Status::Ok();
 }
 
 Result<FeedItemQueued> App::ProcessFeedItem(const Caller& who, const std::string& show_id, const std::string& guid) {

@@ -107,6 +107,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
                             IntVar{"USER_MAX_SHOWS", &c->user_max_shows, 0, 1000000},
                             IntVar{"DATABASE_POOL_SIZE", &c->database_pool_size, 0, 256},
                             IntVar{"FEED_POLL_SECONDS", &c->feed_poll_seconds, 1, 7 * 86400},
+                            IntVar{"FEED_POLLS_AT_ONCE", &c->feed_polls_at_once, 1, 64},
                             IntVar{"FEED_ALLOW_PRIVATE", &c->feed_allow_private, 0, 1}}) {
         if (const char* s = getenv(v.name)) PODPROMO_RETURN_IF_ERROR(ParseNumber(v.name, s, v.min, v.max, v.out));
     }

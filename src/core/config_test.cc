@@ -20,6 +20,9 @@ TEST(Config, DefaultsAndValues) {
     EXPECT_EQ(c.max_file_size_bytes, 524288000);
     EXPECT_EQ(c.max_concurrent_jobs, 3);
     EXPECT_EQ(c.DatabaseUrl(), "sqlite:///./data/podpromo.db");
+    EXPECT_EQ(c.feed_polls_at_once, 4);
+    ASSERT_TRUE(Load({{"FEED_POLLS_AT_ONCE", "16"}}, &c).ok());
+    EXPECT_EQ(c.feed_polls_at_once, 16);
     ASSERT_TRUE(
         Load(
             {{"MAX_FILE_SIZE", "1000000"}, {"MAX_QUEUE_SIZE", "1"}, {"DATA_DIR", "/srv/pp"}, {"MAX_STORAGE_GB", "0.5"}},
@@ -83,7 +86,9 @@ TEST(Config, BadValuesNameTheVariable) {
                                                           {"SOURCE_RETENTION_DAYS", "-2"},
                                                           {"HEALTH_MAX_MEMORY_PERCENT", "0"},
                                                           {"DATABASE_POOL_SIZE", "1000"},
-                                                          {"DATABASE_POOL_SIZE", "2"}}) {
+                                                          {"DATABASE_POOL_SIZE", "2"},
+                                                          {"FEED_POLLS_AT_ONCE", "0"},
+                                                          {"FEED_POLLS_AT_ONCE", "65"}}) {
         ServiceConfig c;
         const Status st = Load({{name, value}}, &c);
         EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << name;

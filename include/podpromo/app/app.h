@@ -51,6 +51,7 @@ struct AppLimits {
     // Shows' feeds: what a fetch may reach and how long it may take (feeds/fetch.h), and how often a feed is read.
     FetchPolicy feed_fetch;
     int64_t feed_poll_every_ms = 3600 * 1000;
+    int feed_polls_at_once = 4;  // feeds a round reads at the same time: a slow feed server holds one of them
     static AppLimits FromConfig(const ServiceConfig& config);
 };
 
@@ -317,10 +318,11 @@ class App {
     // show (also when the read failed: the error is the show's last_status "error", and the Status is returned), stores
     // new items and queues those when the show processes new items by itself.
     Result<ShowPolled> PollShow(const Caller& who, const std::string& show_id);
-    // Polls every show whose time has come (each show's next poll is one interval after its last). For the one
-    // host that leads (the housekeeper's lease). Returns how many were read; a failed read is recorded on its show.
-    // `stop` (may be null), once cancelled, ends the round: the read in progress stops (it records nothing, and the
-    // show stays due) and no other show is read.
+    // Polls every show whose time has come (each show's next poll is one interval after its last), up to
+    // `feed_polls_at_once` feeds at a time on threads of its own, joined before it returns. For the one host that
+    // leads (the housekeeper's lease). Returns how many were read; a failed read is recorded on its show.
+    // `stop` (may be null), once cancelled, ends the round: the reads in progress stop (they record nothing, and
+    // their shows stay due) and no other show is read.
     Result<int> PollDueShows(const CancelToken* stop = nullptr);
     // Queues an item of a show's feed: an episode (downloaded by its job, under the upload limits) and its process
     // job. A second request for an item already queued is that episode (FailedPrecondition "already_processed").
@@ -404,6 +406,9 @@ class App {
     Result<ShowRow> VisibleShow(const Caller& who, const std::string& show_id);
     // Reads the show's feed and records what it found (`stop` as PollDueShows's; Cancelled then, recording nothing).
     Result<ShowPolled> Poll(ShowRow show, bool first, const CancelToken* stop = nullptr);
+    // PollDueShows's read of one show: Poll, with the outcome logged. Cancelled when `stop` ended it; otherwise Ok
+    // (a failed read is recorded on the show).
+    Status PollOneDue(ShowRow show, const CancelToken* stop);
     // Queues the feed items automatic processing owes `show` (auto_pending), and returns how many it queued. One
     // refused for lack of room (the queue, the owner's quota) stays owed until the next read; one that never can be
     // made (its enclosure is refused) is no longer owed. Failures are logged.

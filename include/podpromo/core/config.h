@@ -85,11 +85,13 @@ struct ServiceConfig {
     // ALERT_WEBHOOK_URL: an http(s) endpoint told whenever /health changes state (for a team with no Alertmanager);
     // ALERT_WEBHOOK_SECRET signs each call as Standard Webhooks does ("whsec_" and base64, or any 24+ characters).
     std::string alert_webhook_url, alert_webhook_secret;
-    // Shows added by their RSS feed: how often each feed is read (FEED_POLL_SECONDS), and what a feed may reach:
+    // Shows added by their RSS feed: how often each feed is read (FEED_POLL_SECONDS), how many at once, and what a
+    // feed may reach:
     // FEED_ALLOW_PRIVATE=1 lets feeds (and what they name) be on private, loopback or link-local addresses, and
     // FEED_PRIVATE_HOSTS names hosts that may (comma-separated). Off by default: a stranger's feed URL must not reach
     // the machine's own network.
     int feed_poll_seconds = 3600;
+    int feed_polls_at_once = 4;  // FEED_POLLS_AT_ONCE: feeds read at the same time
     int feed_allow_private = 0;
     std::vector<std::string> feed_private_hosts;
     std::string web_dir;              // WEB_DIR: the browser app's bundle (default: the one built from this tree)
