@@ -930,6 +930,21 @@ TEST_F(Service, TextThatIsNotUtf8IsRefusedAndAJobThatKillsItsWorkerEndsFailed) {
     EXPECT_EQ(server->Terminate(), 0) << server->Log();
 }
 
+// What `fd` receives until the server closes it, `timeout` passes, or (`head_only`) a response head has come.
+std::string Receive(int fd, std::chrono::milliseconds timeout, bool head_only) {
+    std::string got;
+    char buf[4096];
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until && !(head_only && got.find("\r\n\r\n") != std::string::npos)) {
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, 100) <= 0) continue;
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+}
+
 // A raw request to `port`, for what a client library would not send; returns what came back before the server
 // closed the connection or 3 s passed.
 std::string RawExchange(int port, const std::string& request) {
@@ -940,16 +955,7 @@ std::string RawExchange(int port, const std::string& request) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
     (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    std::string got;
-    char buf[4096];
-    const auto until = Clock::now() + std::chrono::seconds(3);
-    while (Clock::now() < until && got.find("\r\n\r\n") == std::string::npos) {
-        pollfd pfd{fd, POLLIN, 0};
-        if (::poll(&pfd, 1, 100) <= 0) continue;
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, static_cast<size_t>(n));
-    }
+    std::string got = Receive(fd, std::chrono::seconds(3), /*head_only=*/true);
     ::close(fd);
     return got;
 }
@@ -977,9 +983,12 @@ int ConnectFrom(int port, int host, const std::string& sent) {
 // inflated or unbounded body is read, no metric series is made per made-up path or method.
 TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     TempDir work;
-    // Few workers, so the slow heads below outnumber them many times over.
-    ServerProcess server(work / "data",
-                         {{"EVENT_STREAMS_PER_CLIENT", "2"}, {"HTTP_THREADS", "4"}, {"MAX_EVENT_STREAMS", "4"}});
+    // Few workers, so the slow heads and bodies below outnumber them many times over; 2 s for a head, and for a body to
+    // begin.
+    ServerProcess server(work / "data", {{"EVENT_STREAMS_PER_CLIENT", "2"},
+                                         {"HTTP_THREADS", "4"},
+                                         {"MAX_EVENT_STREAMS", "4"},
+                                         {"HTTP_HEAD_TIMEOUT_SECONDS", "2"}});
     ASSERT_TRUE(server.Start()) << server.Log();
     auto c = Client(server);
     {  // Request heads trickling in a byte at a time from 100 addresses hold no worker: the probe and an ordinary
@@ -999,6 +1008,38 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         EXPECT_LT(worst, 1.0) << "seconds for the slowest answer";
+        for (int fd : slow) ::close(fd);
+    }
+    {  // Request bodies sent a byte at a time, on twice as many connections as there are workers, from 16 addresses,
+       // to the one form a stranger may post (signing in): each is cut off 408 once it falls behind
+       // HTTP_BODY_MIN_RATE, the head timeout after it began, and the service answers again at once.
+        const std::string head =
+            "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100000\r\n\r\n{";
+        std::vector<int> slow;
+        for (int i = 0; i < 16; ++i) slow.push_back(ConnectFrom(server.port(), 2 + i, head));
+        const auto t0 = Clock::now();
+        std::atomic<bool> dripping{true};
+        std::thread drip([&] {
+            while (dripping.load()) {
+                for (int fd : slow) (void)::send(fd, " ", 1, MSG_NOSIGNAL);
+                std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            }
+        });
+        for (int fd : slow) {
+            const std::string answer = Receive(fd, std::chrono::seconds(8), /*head_only=*/false);
+            EXPECT_EQ(answer.rfind("HTTP/1.1 408 ", 0), 0u) << answer.substr(0, 80);
+            EXPECT_NE(answer.find("body_too_slow"), std::string::npos) << answer;
+        }
+        const double cut_after = std::chrono::duration<double>(Clock::now() - t0).count();
+        EXPECT_GE(cut_after, 1.9) << "seconds: a body has the head timeout to begin";
+        EXPECT_LT(cut_after, 5.0) << "seconds until every slow body was cut off";
+        const auto t1 = Clock::now();
+        auto r = c.Get("/api/v1/episodes");
+        EXPECT_TRUE(r && r->status == 200);
+        EXPECT_LT(std::chrono::duration<double>(Clock::now() - t1).count(), 1.0) << "seconds, once they were cut off";
+        dripping = false;
+        drip.join();
         for (int fd : slow) ::close(fd);
     }
     auto expect_error = [](const httplib::Result& r, int status, const std::string& code, const std::string& what) {

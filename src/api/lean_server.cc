@@ -110,8 +110,29 @@ void DisarmRangeList(std::span<char> head) {
 BufferedSocketStream::BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
     : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
 
-bool BufferedSocketStream::is_readable() const {
-    return in_begin_ < in_end_ || PollOne(sock_, POLLIN, read_timeout_ms_) > 0;
+bool BufferedSocketStream::is_readable() const { return in_begin_ < in_end_ || AwaitBytes(); }
+
+void BufferedSocketStream::StartBody(int grace_ms, int64_t bytes_per_second) {
+    body_start_ = std::chrono::steady_clock::now();
+    body_read_ = -static_cast<int64_t>(in_end_ - in_begin_);
+    body_rate_ = bytes_per_second;
+    body_grace_ms_ = grace_ms;
+    body_too_slow_ = false;
+}
+
+bool BufferedSocketStream::AwaitBytes() const {
+    int wait_ms = read_timeout_ms_;
+    bool paced = false;  // the body's pace, not the read timeout, sets this wait
+    if (body_rate_ > 0) {
+        const int64_t allowed_ms = body_grace_ms_ + std::max<int64_t>(body_read_, 0) * 1000 / body_rate_;
+        const auto spent = std::chrono::steady_clock::now() - body_start_;
+        const int64_t left_ms = allowed_ms - std::chrono::duration_cast<std::chrono::milliseconds>(spent).count();
+        paced = left_ms < read_timeout_ms_;
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left_ms, 0, read_timeout_ms_));
+    }
+    const int r = wait_ms > 0 ? PollOne(sock_, POLLIN, wait_ms) : 0;
+    if (r == 0 && paced) body_too_slow_ = true;
+    return r > 0;
 }
 
 bool BufferedSocketStream::is_writable() const {
@@ -130,13 +151,17 @@ ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
             const size_t n = std::min(size, in_end_ - in_begin_);
             std::memcpy(ptr, in_.data() + in_begin_, n);
             in_begin_ += n;
+            body_read_ += static_cast<int64_t>(n);
             return static_cast<ssize_t>(n);
         }
         // A read as large as the buffer goes straight to the caller's memory.
         const bool direct = size >= in_.size();
         const ssize_t n = ::recv(sock_, direct ? ptr : in_.data(), direct ? size : in_.size(), MSG_DONTWAIT);
         if (n > 0) {
-            if (direct) return n;
+            if (direct) {
+                body_read_ += n;
+                return n;
+            }
             in_begin_ = 0;
             in_end_ = static_cast<size_t>(n);
             continue;
@@ -144,7 +169,7 @@ ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
         if (n == 0) return 0;  // the peer closed
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-        if (PollOne(sock_, POLLIN, read_timeout_ms_) <= 0) return -1;
+        if (!AwaitBytes()) return -1;
     }
 }
 
@@ -394,11 +419,21 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
     return true;
 }
 
+namespace {
+// The stream whose request the calling thread serves (LeanServer::ServeRequest), for RequestBodyTooSlow.
+thread_local const BufferedSocketStream* serving = nullptr;
+}  // namespace
+
+bool LeanServer::RequestBodyTooSlow() { return serving != nullptr && serving->body_too_slow(); }
+
 bool LeanServer::ServeRequest(BufferedSocketStream& stream, bool last) {
     bool connection_closed = false;
+    stream.StartBody(body_grace_ms_, body_min_rate_);
+    serving = &stream;
     bool ok = process_request(stream, last, connection_closed, HideRanges);
+    serving = nullptr;
     ok = stream.Flush() && ok;
-    return ok && !connection_closed && !last;
+    return ok && !connection_closed && !last && !stream.body_too_slow();
 }
 
 bool LeanServer::ServeConnection(socket_t sock) {

@@ -11,6 +11,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +41,14 @@ class BufferedSocketStream final : public httplib::Stream {
     void get_remote_ip_and_port(std::string& ip, int& port) const override;
     void get_local_ip_and_port(std::string& ip, int& port) const override;
     socket_t socket() const override { return sock_; }
+
+    // The pace a request's body must keep while a worker waits for it (httplib's read timeout restarts with every
+    // byte, so a body sent a byte a second would hold the worker for as long as it lasts): the reads of this request
+    // may go on until `grace_ms` from now plus one second for every `bytes_per_second` bytes read since (what is
+    // already buffered, its head, not counted). Past that a read fails, and body_too_slow() says so until the next
+    // StartBody. 0 bytes a second: only the read timeout applies.
+    void StartBody(int grace_ms, int64_t bytes_per_second);
+    bool body_too_slow() const { return body_too_slow_; }
 
     // Waits up to timeout_ms for the next request's first bytes. Gives up early (false) once `listening`
     // becomes invalid, i.e. the server is stopping, or when the peer closes.
@@ -88,6 +98,9 @@ class BufferedSocketStream final : public httplib::Stream {
     int write_timeout_ms_;
     Head ScanHead();
     void EnsureBuffer();
+    // Waits until bytes can be read: for the read timeout, or less as the body's pace demands. False when none
+    // came (body_too_slow_ is set when the pace's deadline passed) or the socket failed.
+    bool AwaitBytes() const;
 
     std::vector<char> in_;  // starts at 8 KB, grows to kHeadBytes for a head that needs it
     size_t in_begin_ = 0;
@@ -95,6 +108,11 @@ class BufferedSocketStream final : public httplib::Stream {
     size_t head_scanned_ = 0;  // how far the current head has been looked at, and its lines so far
     size_t head_lines_ = 0;
     std::string held_head_;
+    std::chrono::steady_clock::time_point body_start_{};
+    int64_t body_read_ = 0;  // bytes read since StartBody, less what was buffered then
+    int64_t body_rate_ = 0;
+    int body_grace_ms_ = 0;
+    mutable bool body_too_slow_ = false;  // set by the const is_readable too
     mutable std::optional<std::pair<std::string, int>> remote_;
     mutable std::optional<std::pair<std::string, int>> local_;
 };
@@ -132,6 +150,16 @@ class LeanServer : public httplib::Server {
 
     // How long a request head may take from its first byte to its blank line (10 s unless set); past it, 408.
     void set_head_timeout_ms(int ms) { head_timeout_ms_ = ms; }
+    // The pace a request's body must keep (BufferedSocketStream::StartBody): `grace_ms` to begin (10 s unless set),
+    // then `bytes_per_second` (500 unless set; 0: none). A body slower than that fails its request (httplib answers
+    // 400; an error handler that asks RequestBodyTooSlow can say 408) and the connection closes.
+    void set_body_min_rate(int grace_ms, int64_t bytes_per_second) {
+        body_grace_ms_ = grace_ms;
+        body_min_rate_ = bytes_per_second;
+    }
+    // Whether the request the calling thread is serving failed because its body came too slowly. For the error
+    // handler, which httplib calls on that thread; false on any other thread.
+    static bool RequestBodyTooSlow();
     // Connections one client address may hold open at once (0: no limit, the default); past it a new connection is
     // answered 429 and closed.
     void set_connections_per_client(int n) { connections_.set_max(n); }
@@ -155,6 +183,8 @@ class LeanServer : public httplib::Server {
     // Serves the one request whose head `stream` holds; whether the connection may carry another.
     bool ServeRequest(BufferedSocketStream& stream, bool last);
     int head_timeout_ms_ = 10000;
+    int body_grace_ms_ = 10000;
+    int64_t body_min_rate_ = 500;
     PerClientLimit connections_;
     size_t threads_ = 8, priority_threads_ = 0;
     std::set<std::string> priority_paths_;

@@ -328,6 +328,78 @@ TEST_F(LeanServerTest, OversizedOrSlowRequestHeadsAreRefusedAndOthersStillAnswer
     ::close(d);
 }
 
+// A body must keep a pace once it has had its grace to begin: one that trickles in is cut off (the error handler learns
+// why, here to answer 408) and its connection closed, so its worker serves the next request; a body that begins late
+// within the grace, or pauses on the credit of what it sent, is read whole, by the streamed reader and into memory.
+TEST_F(LeanServerTest, ABodyThatTricklesInIsCutOffAndFreesItsWorker) {
+    auto size = [](const httplib::Request& req, httplib::Response& res) {
+        res.set_content(std::to_string(req.body.size()), "text/plain");
+    };
+    server_.Post("/form", size);
+    server_.Post("/upload", [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+        size_t got = 0;
+        reader([&](const char*, size_t n) {
+            got += n;
+            return true;
+        });
+        res.set_content(std::to_string(got), "text/plain");
+    });
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (LeanServer::RequestBodyTooSlow()) res.status = 408;
+    });
+    server_.set_threads(1, 0, {});
+    server_.set_body_min_rate(300, 10000);
+    Start();
+    auto post = [](const std::string& path, size_t length) {
+        return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+    };
+    for (const char* path : {"/form", "/upload"}) {
+        // 100 bytes a second, a hundredth of the pace: cut off after the grace, while the one worker is held.
+        const int slow = Connect();
+        Send(slow, post(path, 50000));
+        const auto t0 = std::chrono::steady_clock::now();
+        std::atomic<bool> dripping{true};
+        std::thread drip([&] {
+            for (int i = 0; i < 100 && dripping.load(); ++i) {
+                if (::send(slow, "0123456789", 10, MSG_NOSIGNAL) != 10) return;
+                std::this_thread::sleep_for(100ms);
+            }
+        });
+        const std::string cut = ReceiveUntil(slow, "\r\n\r\n", 3000ms);
+        const auto took = std::chrono::steady_clock::now() - t0;
+        EXPECT_EQ(cut.rfind("HTTP/1.1 408 ", 0), 0u) << path << ": " << cut;
+        EXPECT_GE(took, 250ms) << path;
+        EXPECT_LT(took, 1500ms) << path;
+        EXPECT_TRUE(ClosedWithin(slow, 1000ms)) << path;
+        dripping = false;
+        drip.join();
+        ::close(slow);
+        // The worker is free: the next request is answered.
+        const int next = Connect();
+        Send(next, Get("/ok"));
+        EXPECT_NE(ReceiveResponses(next, 1).find("HTTP/1.1 200"), std::string::npos) << path;
+        ::close(next);
+
+        // A body that begins 200 ms late, sends half, pauses 1 s (its 25 KB are 2.5 s of credit), then the rest.
+        const int late = Connect();
+        Send(late, post(path, 50000));
+        std::this_thread::sleep_for(200ms);
+        Send(late, std::string(25000, 'a'));
+        std::this_thread::sleep_for(1000ms);
+        Send(late, std::string(25000, 'b'));
+        const std::string whole = ReceiveResponses(late, 1);
+        EXPECT_EQ(whole.rfind("HTTP/1.1 200 ", 0), 0u) << path << ": " << whole;
+        EXPECT_TRUE(whole.ends_with("\r\n\r\n50000")) << path << ": " << whole;
+        // The pace is each request's own: the same connection's next body has its grace again.
+        Send(late, post(path, 10));
+        std::this_thread::sleep_for(200ms);
+        Send(late, "0123456789");
+        EXPECT_TRUE(ReceiveResponses(late, 1).ends_with("\r\n\r\n10")) << path;
+        ::close(late);
+    }
+}
+
 // One address may hold only so many connections: past the limit a new one is answered 429 and closed, and a
 // connection given back makes room again.
 TEST_F(LeanServerTest, ConnectionsPerClientAddressAreLimited) {

@@ -46,9 +46,12 @@ struct ServiceConfig {
     int max_concurrent_jobs = 3;  // 0: a serve that runs no jobs (`podpromo worker` hosts take them)
     int max_queue_size = 100;
     double metrics_retention_hours = 24;
-    int http_threads = 96;                 // HTTP_THREADS: requests served at once (an idle connection holds none)
-    int max_episode_seconds = 6 * 3600;    // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
-    int http_head_timeout_seconds = 10;    // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
+    int http_threads = 96;               // HTTP_THREADS: requests served at once (an idle connection holds none)
+    int max_episode_seconds = 6 * 3600;  // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
+    int http_head_timeout_seconds = 10;  // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
+    // HTTP_BODY_MIN_RATE: the bytes a second a request body must keep up once it has had the head timeout to begin
+    // (0: none); a slower one is 408 and frees its worker.
+    int http_body_min_rate = 500;
     int http_connections_per_client = 64;  // HTTP_CONNECTIONS_PER_CLIENT: open at once from one address (0: any)
     int event_streams_per_client = 8;      // EVENT_STREAMS_PER_CLIENT: /api/v1/events streams from one address
     // Request rate limits (a token bucket, refilled over the window; 0 requests: no limit): per API key, or per user's
