@@ -1012,7 +1012,7 @@ TEST_F(Service, HostileHttpGetsCleanRefusalsAndAddsNoMetricSeries) {
     }
     {  // Request bodies sent a byte at a time, on twice as many connections as there are workers, from 16 addresses,
        // to the one form a stranger may post (signing in): each is cut off 408 once it falls behind
-       // HTTP_BODY_MIN_RATE, the head timeout after it began, and the service answers again at once.
+       // HTTP_CLIENT_MIN_RATE, the head timeout after it began, and the service answers again at once.
         const std::string head =
             "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             "Content-Length: 100000\r\n\r\n{";

@@ -1,8 +1,10 @@
 #include "lean_server.h"
 
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <poll.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -110,33 +112,46 @@ void DisarmRangeList(std::span<char> head) {
 BufferedSocketStream::BufferedSocketStream(int sock, int read_timeout_ms, int write_timeout_ms)
     : sock_(sock), read_timeout_ms_(read_timeout_ms), write_timeout_ms_(write_timeout_ms) {}
 
-bool BufferedSocketStream::is_readable() const { return in_begin_ < in_end_ || AwaitBytes(); }
+bool BufferedSocketStream::is_readable() const { return in_begin_ < in_end_ || AwaitSocket(POLLIN, read_timeout_ms_); }
 
-void BufferedSocketStream::StartBody(int grace_ms, int64_t bytes_per_second) {
-    body_start_ = std::chrono::steady_clock::now();
-    body_read_ = -static_cast<int64_t>(in_end_ - in_begin_);
-    body_rate_ = bytes_per_second;
-    body_grace_ms_ = grace_ms;
-    body_too_slow_ = false;
+void BufferedSocketStream::StartRequest(int grace_ms, int64_t bytes_per_second) {
+    read_ = -static_cast<int64_t>(in_end_ - in_begin_);
+    sent_ = 0;
+    pace_rate_ = bytes_per_second;
+    pace_grace_ms_ = grace_ms;
+    waited_ms_ = 0;
+    client_too_slow_ = false;
 }
 
-bool BufferedSocketStream::AwaitBytes() const {
-    int wait_ms = read_timeout_ms_;
-    bool paced = false;  // the body's pace, not the read timeout, sets this wait
-    if (body_rate_ > 0) {
-        const int64_t allowed_ms = body_grace_ms_ + std::max<int64_t>(body_read_, 0) * 1000 / body_rate_;
-        const auto spent = std::chrono::steady_clock::now() - body_start_;
-        const int64_t left_ms = allowed_ms - std::chrono::duration_cast<std::chrono::milliseconds>(spent).count();
-        paced = left_ms < read_timeout_ms_;
-        wait_ms = static_cast<int>(std::clamp<int64_t>(left_ms, 0, read_timeout_ms_));
+bool BufferedSocketStream::AwaitSocket(short events, int timeout_ms) const {
+    int wait_ms = timeout_ms;
+    bool paced = false;  // the client's pace, not the timeout, sets this wait
+    if (pace_rate_ > 0) {
+        int unsent = 0;  // bytes the client has not taken yet
+        if (sent_ > 0 && ::ioctl(sock_, SIOCOUTQ, &unsent) != 0) unsent = 0;
+        const int64_t moved = std::max<int64_t>(read_, 0) + std::max<int64_t>(sent_ - unsent, 0);
+        const int64_t left_ms = pace_grace_ms_ + moved * 1000 / pace_rate_ - waited_ms_;
+        paced = left_ms < timeout_ms;
+        wait_ms = static_cast<int>(std::clamp<int64_t>(left_ms, 0, timeout_ms));
     }
-    const int r = wait_ms > 0 ? PollOne(sock_, POLLIN, wait_ms) : 0;
-    if (r == 0 && paced) body_too_slow_ = true;
+    const auto began = std::chrono::steady_clock::now();
+    const int r = wait_ms > 0 ? PollOne(sock_, events, wait_ms) : 0;
+    waited_ms_ +=
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began).count();
+    if (r == 0 && paced) {
+        client_too_slow_ = true;
+        // An answer the client reads too slowly is dropped, not left to drain from the kernel's send queue at the
+        // client's pace after the close: the close resets the connection.
+        if ((events & POLLOUT) != 0) {
+            const linger abort{1, 0};
+            ::setsockopt(sock_, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+        }
+    }
     return r > 0;
 }
 
 bool BufferedSocketStream::is_writable() const {
-    if (PollOne(sock_, POLLOUT, write_timeout_ms_) <= 0) return false;
+    if (!AwaitSocket(POLLOUT, write_timeout_ms_)) return false;
     if (PollOne(sock_, POLLIN, 0) <= 0) return true;  // nothing to read: the peer is still there
     char byte = 0;
     const ssize_t n = ::recv(sock_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -151,7 +166,7 @@ ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
             const size_t n = std::min(size, in_end_ - in_begin_);
             std::memcpy(ptr, in_.data() + in_begin_, n);
             in_begin_ += n;
-            body_read_ += static_cast<int64_t>(n);
+            read_ += static_cast<int64_t>(n);
             return static_cast<ssize_t>(n);
         }
         // A read as large as the buffer goes straight to the caller's memory.
@@ -159,7 +174,7 @@ ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
         const ssize_t n = ::recv(sock_, direct ? ptr : in_.data(), direct ? size : in_.size(), MSG_DONTWAIT);
         if (n > 0) {
             if (direct) {
-                body_read_ += n;
+                read_ += n;
                 return n;
             }
             in_begin_ = 0;
@@ -169,7 +184,7 @@ ssize_t BufferedSocketStream::read(char* ptr, size_t size) {
         if (n == 0) return 0;  // the peer closed
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-        if (!AwaitBytes()) return -1;
+        if (!AwaitSocket(POLLIN, read_timeout_ms_)) return -1;
     }
 }
 
@@ -204,9 +219,10 @@ bool BufferedSocketStream::SendAll(const char* first, size_t first_size, const c
         if (sent < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-            if (PollOne(sock_, POLLOUT, write_timeout_ms_) <= 0) return false;
+            if (!AwaitSocket(POLLOUT, write_timeout_ms_)) return false;
             continue;
         }
+        sent_ += sent;
         size_t left = static_cast<size_t>(sent);
         while (count > 0 && left >= part->iov_len) {
             left -= part->iov_len;
@@ -420,20 +436,20 @@ bool LeanServer::process_and_close_socket(socket_t sock) {
 }
 
 namespace {
-// The stream whose request the calling thread serves (LeanServer::ServeRequest), for RequestBodyTooSlow.
+// The stream whose request the calling thread serves (LeanServer::ServeRequest), for RequestClientTooSlow.
 thread_local const BufferedSocketStream* serving = nullptr;
 }  // namespace
 
-bool LeanServer::RequestBodyTooSlow() { return serving != nullptr && serving->body_too_slow(); }
+bool LeanServer::RequestClientTooSlow() { return serving != nullptr && serving->client_too_slow(); }
 
 bool LeanServer::ServeRequest(BufferedSocketStream& stream, bool last) {
     bool connection_closed = false;
-    stream.StartBody(body_grace_ms_, body_min_rate_);
+    stream.StartRequest(pace_grace_ms_, pace_rate_);
     serving = &stream;
     bool ok = process_request(stream, last, connection_closed, HideRanges);
     serving = nullptr;
     ok = stream.Flush() && ok;
-    return ok && !connection_closed && !last && !stream.body_too_slow();
+    return ok && !connection_closed && !last && !stream.client_too_slow();
 }
 
 bool LeanServer::ServeConnection(socket_t sock) {

@@ -42,13 +42,15 @@ class BufferedSocketStream final : public httplib::Stream {
     void get_local_ip_and_port(std::string& ip, int& port) const override;
     socket_t socket() const override { return sock_; }
 
-    // The pace a request's body must keep while a worker waits for it (httplib's read timeout restarts with every
-    // byte, so a body sent a byte a second would hold the worker for as long as it lasts): the reads of this request
-    // may go on until `grace_ms` from now plus one second for every `bytes_per_second` bytes read since (what is
-    // already buffered, its head, not counted). Past that a read fails, and body_too_slow() says so until the next
-    // StartBody. 0 bytes a second: only the read timeout applies.
-    void StartBody(int grace_ms, int64_t bytes_per_second);
-    bool body_too_slow() const { return body_too_slow_; }
+    // The pace a client must keep while a worker waits on it, sending its body or taking the answer. httplib's read
+    // and write timeouts restart with every byte, so a body sent, or an answer read, a byte a second would hold the
+    // worker for as long as it lasts. From this call on, the request's waits for the socket may add up to
+    // `grace_ms` plus one second for every `bytes_per_second` bytes that moved: read (what is already buffered, its
+    // head, not counted) or taken by the client (sent, less what still waits in the kernel's send queue). Past that
+    // a read or write fails, and client_too_slow() says so until the next StartRequest. 0 bytes a second: only the
+    // timeouts apply.
+    void StartRequest(int grace_ms, int64_t bytes_per_second);
+    bool client_too_slow() const { return client_too_slow_; }
 
     // Waits up to timeout_ms for the next request's first bytes. Gives up early (false) once `listening`
     // becomes invalid, i.e. the server is stopping, or when the peer closes.
@@ -98,9 +100,9 @@ class BufferedSocketStream final : public httplib::Stream {
     int write_timeout_ms_;
     Head ScanHead();
     void EnsureBuffer();
-    // Waits until bytes can be read: for the read timeout, or less as the body's pace demands. False when none
-    // came (body_too_slow_ is set when the pace's deadline passed) or the socket failed.
-    bool AwaitBytes() const;
+    // Waits until the socket is ready for `events` (POLLIN or POLLOUT): for `timeout_ms`, or less as the client's
+    // pace demands. False when it did not become ready (client_too_slow_ is set when the pace ran out) or failed.
+    bool AwaitSocket(short events, int timeout_ms) const;
 
     std::vector<char> in_;  // starts at 8 KB, grows to kHeadBytes for a head that needs it
     size_t in_begin_ = 0;
@@ -108,11 +110,13 @@ class BufferedSocketStream final : public httplib::Stream {
     size_t head_scanned_ = 0;  // how far the current head has been looked at, and its lines so far
     size_t head_lines_ = 0;
     std::string held_head_;
-    std::chrono::steady_clock::time_point body_start_{};
-    int64_t body_read_ = 0;  // bytes read since StartBody, less what was buffered then
-    int64_t body_rate_ = 0;
-    int body_grace_ms_ = 0;
-    mutable bool body_too_slow_ = false;  // set by the const is_readable too
+    // The client's pace (StartRequest); mutable, as the const is_readable and is_writable wait too.
+    int64_t read_ = 0;  // bytes read since StartRequest, less what was buffered then
+    int64_t sent_ = 0;  // bytes sent since StartRequest
+    int64_t pace_rate_ = 0;
+    int pace_grace_ms_ = 0;
+    mutable int64_t waited_ms_ = 0;
+    mutable bool client_too_slow_ = false;
     mutable std::optional<std::pair<std::string, int>> remote_;
     mutable std::optional<std::pair<std::string, int>> local_;
 };
@@ -150,16 +154,17 @@ class LeanServer : public httplib::Server {
 
     // How long a request head may take from its first byte to its blank line (10 s unless set); past it, 408.
     void set_head_timeout_ms(int ms) { head_timeout_ms_ = ms; }
-    // The pace a request's body must keep (BufferedSocketStream::StartBody): `grace_ms` to begin (10 s unless set),
-    // then `bytes_per_second` (500 unless set; 0: none). A body slower than that fails its request (httplib answers
-    // 400; an error handler that asks RequestBodyTooSlow can say 408) and the connection closes.
-    void set_body_min_rate(int grace_ms, int64_t bytes_per_second) {
-        body_grace_ms_ = grace_ms;
-        body_min_rate_ = bytes_per_second;
+    // The pace a client must keep (BufferedSocketStream::StartRequest): `grace_ms` of waiting on it (10 s unless
+    // set), plus a second for each `bytes_per_second` bytes (500 unless set; 0: no pace). A body slower than that
+    // fails its request (httplib answers 400; an error handler that asks RequestClientTooSlow can say 408), an
+    // answer read slower than that is cut off, and the connection closes.
+    void set_client_min_rate(int grace_ms, int64_t bytes_per_second) {
+        pace_grace_ms_ = grace_ms;
+        pace_rate_ = bytes_per_second;
     }
-    // Whether the request the calling thread is serving failed because its body came too slowly. For the error
-    // handler, which httplib calls on that thread; false on any other thread.
-    static bool RequestBodyTooSlow();
+    // Whether the request the calling thread serves has outrun its client's pace. For the error handler, which
+    // httplib calls on that thread; false on any other thread.
+    static bool RequestClientTooSlow();
     // Connections one client address may hold open at once (0: no limit, the default); past it a new connection is
     // answered 429 and closed.
     void set_connections_per_client(int n) { connections_.set_max(n); }
@@ -183,8 +188,8 @@ class LeanServer : public httplib::Server {
     // Serves the one request whose head `stream` holds; whether the connection may carry another.
     bool ServeRequest(BufferedSocketStream& stream, bool last);
     int head_timeout_ms_ = 10000;
-    int body_grace_ms_ = 10000;
-    int64_t body_min_rate_ = 500;
+    int pace_grace_ms_ = 10000;
+    int64_t pace_rate_ = 500;
     PerClientLimit connections_;
     size_t threads_ = 8, priority_threads_ = 0;
     std::set<std::string> priority_paths_;

@@ -38,8 +38,10 @@ class LeanServerTest : public ::testing::Test {
     }
 
     // A raw connection, so the test sees exactly what the server sends and when.
-    int Connect() {
+    // `receive_buffer` (bytes, when not 0) is set before connecting, so the window the server sees is that small.
+    int Connect(int receive_buffer = 0) {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(static_cast<uint16_t>(port_));
@@ -328,10 +330,14 @@ TEST_F(LeanServerTest, OversizedOrSlowRequestHeadsAreRefusedAndOthersStillAnswer
     ::close(d);
 }
 
-// A body must keep a pace once it has had its grace to begin: one that trickles in is cut off (the error handler learns
+// A client must keep a pace once it has had its grace: a body that trickles in is cut off (the error handler learns
 // why, here to answer 408) and its connection closed, so its worker serves the next request; a body that begins late
 // within the grace, or pauses on the credit of what it sent, is read whole, by the streamed reader and into memory.
-TEST_F(LeanServerTest, ABodyThatTricklesInIsCutOffAndFreesItsWorker) {
+// An answer read a little at a time is cut off too.
+TEST_F(LeanServerTest, AClientThatTricklesIsCutOffAndFreesItsWorker) {
+    const std::string big(8u << 20, 'b');
+    server_.Get("/big",
+                [&big](const httplib::Request&, httplib::Response& res) { res.set_content(big, "text/plain"); });
     auto size = [](const httplib::Request& req, httplib::Response& res) {
         res.set_content(std::to_string(req.body.size()), "text/plain");
     };
@@ -346,10 +352,10 @@ TEST_F(LeanServerTest, ABodyThatTricklesInIsCutOffAndFreesItsWorker) {
     });
     server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
     server_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-        if (LeanServer::RequestBodyTooSlow()) res.status = 408;
+        if (LeanServer::RequestClientTooSlow()) res.status = 408;
     });
     server_.set_threads(1, 0, {});
-    server_.set_body_min_rate(300, 10000);
+    server_.set_client_min_rate(300, 10000);
     Start();
     auto post = [](const std::string& path, size_t length) {
         return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
@@ -398,6 +404,28 @@ TEST_F(LeanServerTest, ABodyThatTricklesInIsCutOffAndFreesItsWorker) {
         EXPECT_TRUE(ReceiveResponses(late, 1).ends_with("\r\n\r\n10")) << path;
         ::close(late);
     }
+
+    // 8 MB read 500 bytes every 100 ms, half the pace, through a small window: cut off well before its end.
+    const int reader = Connect(4096);
+    Send(reader, Get("/big"));
+    const auto t0 = std::chrono::steady_clock::now();
+    size_t received = 0;
+    bool closed = false;
+    char buf[500];
+    while (!closed && std::chrono::steady_clock::now() - t0 < 10s) {
+        const ssize_t n = ::recv(reader, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
+        if (n > 0) received += static_cast<size_t>(n);
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(closed) << "still sending after 10 s, " << received << " bytes read";
+    EXPECT_LT(received, big.size() / 4);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+    ::close(reader);
+    const int next = Connect();
+    Send(next, Get("/ok"));
+    EXPECT_NE(ReceiveResponses(next, 1).find("HTTP/1.1 200"), std::string::npos) << "the worker is free again";
+    ::close(next);
 }
 
 // One address may hold only so many connections: past the limit a new one is answered 429 and closed, and a

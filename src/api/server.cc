@@ -174,7 +174,7 @@ Status ApiServer::Bind() {
     server_->set_read_timeout(30);
     server_->set_write_timeout(30);
     server_->set_head_timeout_ms(config_.http_head_timeout_seconds * 1000);
-    server_->set_body_min_rate(config_.http_head_timeout_seconds * 1000, config_.http_body_min_rate);
+    server_->set_client_min_rate(config_.http_head_timeout_seconds * 1000, config_.http_client_min_rate);
     server_->set_connections_per_client(config_.http_connections_per_client);
     state_->streams_per_client.set_max(config_.event_streams_per_client);
     // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
@@ -371,10 +371,10 @@ void ApiServer::Routes() {
     });
     svr.set_logger([this](const Request& req, const Response& res) { LogRequest(req, res); });
     svr.set_error_handler([](const Request& req, Response& res) {
-        if (LeanServer::RequestBodyTooSlow()) {
+        if (LeanServer::RequestClientTooSlow()) {
             res.set_header("Connection", "close");
             return SendError(res, 408, "body_too_slow",
-                             "the request body came too slowly (HTTP_BODY_MIN_RATE bytes a second); send it again");
+                             "the request body came too slowly (HTTP_CLIENT_MIN_RATE bytes a second); send it again");
         }
         if (!res.body.empty()) return;
         if (res.status == 404) return SendError(res, 404, "not_found", "no such endpoint");

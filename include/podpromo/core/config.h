@@ -49,9 +49,9 @@ struct ServiceConfig {
     int http_threads = 96;               // HTTP_THREADS: requests served at once (an idle connection holds none)
     int max_episode_seconds = 6 * 3600;  // MAX_EPISODE_SECONDS: longer episodes are refused while decoding
     int http_head_timeout_seconds = 10;  // HTTP_HEAD_TIMEOUT_SECONDS: a request head's first byte to its end
-    // HTTP_BODY_MIN_RATE: the bytes a second a request body must keep up once it has had the head timeout to begin
-    // (0: none); a slower one is 408 and frees its worker.
-    int http_body_min_rate = 500;
+    // HTTP_CLIENT_MIN_RATE: the bytes a second a client must keep up, sending a body or reading an answer, once it
+    // has kept a worker waiting for the head timeout (0: none); a slower one is cut off (a body 408) and frees it.
+    int http_client_min_rate = 500;
     int http_connections_per_client = 64;  // HTTP_CONNECTIONS_PER_CLIENT: open at once from one address (0: any)
     int event_streams_per_client = 8;      // EVENT_STREAMS_PER_CLIENT: /api/v1/events streams from one address
     // Request rate limits (a token bucket, refilled over the window; 0 requests: no limit): per API key, or per user's
