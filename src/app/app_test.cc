@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <string_view>
@@ -988,24 +989,33 @@ TEST_F(AppTest, ANewFeedEpisodeTheQueueRefusedIsQueuedByALaterRead) {
     EXPECT_EQ(app_->PollShow(alice, show_id)->processed, 0) << "queued once";
 }
 
+// A one-item feed at each of `paths`. A read for which `holds(path)` is true answers once `released` is (or after
+// 10 s): a slow feed server.
+void ServeSlowFeeds(testing::FeedServer* feed, std::initializer_list<const char*> paths,
+                    const std::atomic<bool>* released, std::function<bool(std::string_view)> holds) {
+    for (const char* path : paths) {
+        feed->On(path, [feed, path, released, holds](const httplib::Request&, httplib::Response& res) {
+            if (holds(path)) {
+                for (int i = 0; i < 2000 && !released->load(); ++i)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            res.set_content(testing::PodcastFeed(path, {{"a", "Episode A", "", "", feed->url() + "/a.mp3"}}),
+                            "application/rss+xml");
+        });
+    }
+}
+
 // Stopping the poller (a service shutting down) ends its round of reads: the reads under way record nothing (their
 // shows stay due) and no other show's feed is read.
 TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
     testing::FeedServer feed;
     std::atomic<bool> armed{false}, released{false};
     std::atomic<int> read_while_armed{0};
-    for (const char* path : {"/a.xml", "/b.xml", "/c.xml"}) {
-        feed.On(path, [&, path](const httplib::Request&, httplib::Response& res) {
-            if (armed.load()) {
-                ++read_while_armed;
-                // (A slow server: it answers once the stop has come.)
-                for (int i = 0; i < 1000 && !released.load(); ++i)
-                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
-            res.set_content(testing::PodcastFeed(path, {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}}),
-                            "application/rss+xml");
-        });
-    }
+    // (A slow server once armed: it answers once the stop has come.)
+    ServeSlowFeeds(&feed, {"/a.xml", "/b.xml", "/c.xml"}, &released, [&](std::string_view) {
+        if (armed.load()) ++read_while_armed;
+        return armed.load();
+    });
     const Caller alice{"u_alice", false, "user:alice"};
     limits_.feed_fetch.allow_private = true;
     limits_.feed_polls_at_once = 2;
@@ -1040,14 +1050,8 @@ TEST_F(AppTest, AStoppedRoundOfFeedReadsReadsNoFurtherFeed) {
 TEST_F(AppTest, ASlowFeedServerDoesNotHoldTheOtherShowsFeeds) {
     testing::FeedServer feed;
     std::atomic<bool> released{false};
-    for (const char* path : {"/slow.xml", "/b.xml", "/c.xml"}) {
-        feed.On(path, [&, path](const httplib::Request&, httplib::Response& res) {
-            for (int i = 0; std::string_view(path) == "/slow.xml" && i < 2000 && !released.load(); ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            res.set_content(testing::PodcastFeed(path, {{"a", "Episode A", "", "", feed.url() + "/a.mp3"}}),
-                            "application/rss+xml");
-        });
-    }
+    ServeSlowFeeds(&feed, {"/slow.xml", "/b.xml", "/c.xml"}, &released,
+                   [](std::string_view path) { return path == "/slow.xml"; });
     const Caller alice{"u_alice", false, "user:alice"};
     limits_.feed_fetch.allow_private = true;
     limits_.feed_polls_at_once = 2;
