@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <utility>
@@ -240,13 +241,20 @@ void ConnectionTriage::Work(bool priority_only) {
         {
             std::unique_lock<std::mutex> lock(mu_);
             (priority_only ? priority_cv_ : any_cv_).wait(lock, [&] {
-                return stopping_ || !priority_queue_.empty() || (!priority_only && !queue_.empty());
+                return stopping_ || !priority_queue_.empty() || (!priority_only && NextServable() != queue_.end());
             });
             if (stopping_) return;
-            auto& from = priority_queue_.empty() ? queue_ : priority_queue_;
-            conn = from.front();
-            from.pop_front();
-            (&from == &queue_ ? waiting_ : waiting_priority_) = from.size();
+            if (!priority_queue_.empty()) {
+                conn = priority_queue_.front();
+                priority_queue_.pop_front();
+                waiting_priority_ = priority_queue_.size();
+            } else {
+                const auto next = NextServable();
+                conn = *next;
+                queue_.erase(next);
+                waiting_ = queue_.size();
+            }
+            ++serving_[conn->address];
             conn->phase = Phase::kServing;
         }
         bool keep = true;
@@ -285,6 +293,14 @@ bool ConnectionTriage::NextRequestArrives(Connection* conn, size_t served_in_tur
     return head == BufferedSocketStream::Head::kReady && (!priority_only || IsPriority(conn));
 }
 
+std::deque<ConnectionTriage::Connection*>::iterator ConnectionTriage::NextServable() {
+    if (options_.serving_per_client == 0) return queue_.begin();
+    return std::find_if(queue_.begin(), queue_.end(), [this](Connection* conn) {
+        const auto it = serving_.find(conn->address);
+        return it == serving_.end() || it->second < options_.serving_per_client;
+    });
+}
+
 bool ConnectionTriage::IsPriority(Connection* conn) const {
     return options_.priority_paths.count(std::string(conn->stream.HeadPath())) > 0;
 }
@@ -298,6 +314,9 @@ void ConnectionTriage::AfterServing(Connection* conn, bool keep) {
         head = conn->stream.ReadHead();
     }
     std::lock_guard<std::mutex> lock(mu_);
+    if (const auto it = serving_.find(conn->address); it != serving_.end() && --it->second == 0) serving_.erase(it);
+    // A request of this address that waited for its turn may go now.
+    if (options_.serving_per_client > 0 && !queue_.empty()) any_cv_.notify_all();
     if (stopping_ || head == BufferedSocketStream::Head::kClosed) {
         Close(conn);
     } else if (!keep) {

@@ -35,6 +35,9 @@ struct TriageOptions {
     size_t requests_per_connection = 10000;
     size_t max_connections = 4096;  // open at once; past it a new one is answered 503 and closed
     size_t max_waiting = 1024;      // complete requests waiting for a worker; past it 503
+    // Requests one client address may have served at once (0: any): more wait their turn while other addresses'
+    // requests go ahead, so one address cannot take every worker. Probes (priority_paths) never wait for it.
+    size_t serving_per_client = 0;
 };
 
 // Thread-safe. Owns the workers and the watching thread from construction until Stop (or destruction), and every
@@ -76,6 +79,8 @@ class ConnectionTriage {
     void Work(bool priority_only);
     bool NextRequestArrives(Connection* conn, size_t served_in_turn, bool priority_only);
     bool IsPriority(Connection* conn) const;
+    // The first request of queue_ whose address may be served now (serving_per_client); end() when none. mu_ held.
+    std::deque<Connection*>::iterator NextServable();
     void AfterServing(Connection* conn, bool keep);
 
     const TriageOptions options_;
@@ -89,6 +94,7 @@ class ConnectionTriage {
     std::condition_variable priority_cv_;  // priority-only workers wait on it
     std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
     std::deque<Connection*> priority_queue_, queue_;
+    std::unordered_map<std::string, size_t> serving_;       // requests being served, by client address
     std::atomic<size_t> waiting_{0}, waiting_priority_{0};  // the queues' sizes, written under mu_
     std::atomic<bool> stopping_{false};                     // written under mu_
 

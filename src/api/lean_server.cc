@@ -400,6 +400,7 @@ class LeanServer::TriageQueue final : public httplib::TaskQueue {
         options.requests_per_connection = server->keep_alive_max_count_;
         options.max_connections = server->max_connections_;
         options.max_waiting = server->max_waiting_;
+        options.serving_per_client = server->requests_per_client_;
         server->triage_ = std::make_unique<ConnectionTriage>(
             std::move(options), &server->connections_,
             [server](BufferedSocketStream& stream, bool last) { return server->ServeRequest(stream, last); });

@@ -168,6 +168,10 @@ class LeanServer : public httplib::Server {
     // Connections one client address may hold open at once (0: no limit, the default); past it a new connection is
     // answered 429 and closed.
     void set_connections_per_client(int n) { connections_.set_max(n); }
+    // Requests one client address may have served at once (0: no limit, the default); more wait for one of its own
+    // to end while other addresses' requests go ahead. Probes (the priority paths) never wait for it. Set before
+    // listening.
+    void set_requests_per_client(size_t n) { requests_per_client_ = n; }
     // The workers: `threads` serve any request, and `priority_threads` more serve only requests for
     // `priority_paths`, which also go ahead of the others in the queue. So /livez and /health answer while clients
     // hold every other worker. 8 and none unless set. Set before listening.
@@ -194,6 +198,7 @@ class LeanServer : public httplib::Server {
     size_t threads_ = 8, priority_threads_ = 0;
     std::set<std::string> priority_paths_;
     size_t max_connections_ = 4096, max_waiting_ = 1024;
+    size_t requests_per_client_ = 0;
     std::unique_ptr<ConnectionTriage> triage_;  // while listening: made and stopped by the TriageQueue
 };
 

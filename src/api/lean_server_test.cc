@@ -428,6 +428,53 @@ TEST_F(LeanServerTest, AClientThatTricklesIsCutOffAndFreesItsWorker) {
     ::close(next);
 }
 
+// One address may have only so many requests served at once: its others wait for one of its own to end, while
+// another address's request is served at once and the probes never wait.
+TEST_F(LeanServerTest, OneAddressCannotTakeEveryWorker) {
+    std::atomic<bool> released{false};
+    std::atomic<int> holding{0};
+    server_.Get("/hold", [&](const httplib::Request&, httplib::Response& res) {
+        ++holding;
+        for (int i = 0; i < 1000 && !released.load(); ++i) std::this_thread::sleep_for(5ms);
+        res.set_content("held", "text/plain");
+    });
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+    server_.set_threads(3, 0, {});
+    server_.set_requests_per_client(2);
+    Start();
+    std::vector<int> holds;
+    for (int i = 0; i < 4; ++i) {
+        holds.push_back(Connect());
+        Send(holds.back(), Get("/hold"));
+    }
+    for (int i = 0; i < 200 && holding.load() < 2; ++i) std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(holding.load(), 2) << "127.0.0.1 has its two requests served; its other two wait";
+    // Another address gets the third worker at once.
+    const int other = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port_));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(other, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    ASSERT_EQ(::connect(other, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    const auto t0 = std::chrono::steady_clock::now();
+    Send(other, Get("/ok"));
+    EXPECT_NE(ReceiveResponses(other, 1, false, 2000ms).find("HTTP/1.1 200"), std::string::npos);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+    ::close(other);
+    // Once released, the waiting two are served too.
+    released = true;
+    for (int fd : holds) {
+        EXPECT_NE(ReceiveResponses(fd, 1, false, 5000ms).find("HTTP/1.1 200"), std::string::npos);
+        ::close(fd);
+    }
+    EXPECT_EQ(holding.load(), 4);
+}
+
 // One address may hold only so many connections: past the limit a new one is answered 429 and closed, and a
 // connection given back makes room again.
 TEST_F(LeanServerTest, ConnectionsPerClientAddressAreLimited) {

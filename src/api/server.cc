@@ -176,6 +176,7 @@ Status ApiServer::Bind() {
     server_->set_head_timeout_ms(config_.http_head_timeout_seconds * 1000);
     server_->set_client_min_rate(config_.http_head_timeout_seconds * 1000, config_.http_client_min_rate);
     server_->set_connections_per_client(config_.http_connections_per_client);
+    server_->set_requests_per_client(static_cast<size_t>(config_.http_requests_per_client));
     state_->streams_per_client.set_max(config_.event_streams_per_client);
     // Whole-body limit for what httplib itself reads; uploads are also counted while they stream.
     server_->set_payload_max_length(static_cast<size_t>(config_.max_file_size_bytes + kDrainBytes));

@@ -93,6 +93,7 @@ Status LoadConfigFromEnv(ServiceConfig* c, const std::function<const char*(const
                             IntVar{"HTTP_THREADS", &c->http_threads, 4, 1024},
                             IntVar{"HTTP_HEAD_TIMEOUT_SECONDS", &c->http_head_timeout_seconds, 1, 300},
                             IntVar{"HTTP_CLIENT_MIN_RATE", &c->http_client_min_rate, 0, 100000000},
+                            IntVar{"HTTP_REQUESTS_PER_CLIENT", &c->http_requests_per_client, 0, 100000},
                             IntVar{"HTTP_CONNECTIONS_PER_CLIENT", &c->http_connections_per_client, 0, 100000},
                             IntVar{"EVENT_STREAMS_PER_CLIENT", &c->event_streams_per_client, 1, 100000},
                             IntVar{"MAX_EPISODE_SECONDS", &c->max_episode_seconds, 60, 48 * 3600},

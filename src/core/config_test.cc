@@ -89,7 +89,8 @@ TEST(Config, BadValuesNameTheVariable) {
                                                           {"DATABASE_POOL_SIZE", "2"},
                                                           {"FEED_POLLS_AT_ONCE", "0"},
                                                           {"FEED_POLLS_AT_ONCE", "65"},
-                                                          {"HTTP_CLIENT_MIN_RATE", "-1"}}) {
+                                                          {"HTTP_CLIENT_MIN_RATE", "-1"},
+                                                          {"HTTP_REQUESTS_PER_CLIENT", "-1"}}) {
         ServiceConfig c;
         const Status st = Load({{name, value}}, &c);
         EXPECT_EQ(st.code(), StatusCode::kInvalidInput) << name;

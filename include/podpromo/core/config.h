@@ -52,6 +52,9 @@ struct ServiceConfig {
     // HTTP_CLIENT_MIN_RATE: the bytes a second a client must keep up, sending a body or reading an answer, once it
     // has kept a worker waiting for the head timeout (0: none); a slower one is cut off (a body 408) and frees it.
     int http_client_min_rate = 500;
+    // HTTP_REQUESTS_PER_CLIENT: requests one address may have served at once (0: any); more wait their turn while
+    // other addresses go ahead.
+    int http_requests_per_client = 32;
     int http_connections_per_client = 64;  // HTTP_CONNECTIONS_PER_CLIENT: open at once from one address (0: any)
     int event_streams_per_client = 8;      // EVENT_STREAMS_PER_CLIENT: /api/v1/events streams from one address
     // Request rate limits (a token bucket, refilled over the window; 0 requests: no limit): per API key, or per user's
