@@ -239,6 +239,9 @@ TEST(ImportVtt, CharacterReferencesAreDecoded) {
     EXPECT_EQ(t->segments[0].text, "Caf\xC3\xA9 <3 R&D team");
     EXPECT_EQ(t->segments[0].words.size(), 4u);
     EXPECT_EQ(t->segments[1].text, "Fish &chips; &#0; &#xD800; &amp \xF0\x9F\x98\x80");
+    // A reference's name is at most 8 characters: a ';' further on ends none, and a run of '&' is text.
+    EXPECT_EQ(DecodeCharacterReferences("&&&amp;&verylongname;&#1234567;&#x10FFFF;"),
+              "&&&&verylongname;&#1234567;\xF4\x8F\xBF\xBF");
 }
 
 TEST(Export, LongRunsSplitIntoReadableCues) {

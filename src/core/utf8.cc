@@ -136,9 +136,11 @@ std::string DecodeCharacterReferences(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size(); ++i) {
-        const size_t semi = s[i] == '&' ? s.find(';', i + 1) : std::string_view::npos;
-        if (semi != std::string_view::npos && semi - i <= 9 && DecodeReference(s.substr(i + 1, semi - i - 1), &out)) {
-            i = semi;
+        // The ';' is looked for only as far as the longest reference reaches (8 characters), so a line of '&'
+        // without one costs a pass, not a pass per '&'.
+        const size_t semi = s[i] == '&' ? s.substr(i + 1, 9).find(';') : std::string_view::npos;
+        if (semi != std::string_view::npos && DecodeReference(s.substr(i + 1, semi), &out)) {
+            i += semi + 1;
         } else {
             out += s[i];
         }
